@@ -1,0 +1,5 @@
+"""``python -m gitexp`` runs the CLI."""
+
+from gitexp.cli.main import entry
+
+entry()

@@ -1,0 +1,1 @@
+"""The local content-addressed store, its indexes, pointers and workspace copies."""

@@ -1,0 +1,104 @@
+"""``gitexp show``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from gitexp.cli import render
+from gitexp.cli.console import out_bytes, say
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    fmt = parser.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="print one JSON object")
+    fmt.add_argument("--csv", action="store_true", help="print CSV")
+    fmt.add_argument("--md", action="store_true", help="print a Markdown table")
+    parser.add_argument("--sort-by", metavar="KEY", help="sort by a params or metrics key (ascending)")
+    parser.add_argument("--desc", action="store_true", help="sort descending")
+    parser.add_argument(
+        "--filter", metavar="EXPR", action="append", default=[],
+        help="keep experiments where KEY OP VALUE holds (OP: == != < <= > >=); repeat to AND",
+    )
+    parser.add_argument(
+        "--branch", metavar="B", action="append", default=[],
+        help="keep experiments whose baseline is reachable from B (branch, tag or commit)",
+    )
+    parser.add_argument("--limit", metavar="N", type=int, help="show at most N experiments")
+    parser.add_argument(
+        "--only-changed", action="store_true", help="drop columns whose value is the same everywhere"
+    )
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    from gitexp.api import Repo
+    from gitexp.experiments.query import dumps_show
+
+    repo = Repo(".")
+    rows = repo.show(
+        filters=args.filter,
+        sort_by=args.sort_by,
+        descending=args.desc,
+        branches=args.branch,
+        limit=args.limit,
+    )["experiments"]
+    if args.json:
+        out_bytes(dumps_show(rows))
+        return 0
+    headers, cells = columns(rows, only_changed=args.only_changed)
+    if args.csv:
+        sys.stdout.write(render.csv_text(headers, cells))
+    elif args.md:
+        sys.stdout.write(render.markdown_text(headers, cells))
+    elif not rows:
+        say("no experiments to show; run one with `gitexp run -- COMMAND`")
+    else:
+        render.table(headers, cells)
+    return 0
+
+
+def columns(
+    rows: Sequence[dict[str, object]], *, only_changed: bool = False
+) -> tuple[list[str], list[list[object]]]:
+    """Headers and cells: name, created, status, then every params and metrics key."""
+    from gitexp.core.formats import flatten
+
+    flat = [
+        {section: _flat_files(row.get(section), flatten) for section in ("params", "metrics")}
+        for row in rows
+    ]
+    keyed: list[tuple[str, str, str]] = []
+    for section in ("params", "metrics"):
+        files: dict[str, dict[str, None]] = {}
+        for item in flat:
+            for file, values in item[section].items():
+                files.setdefault(file, {}).update(dict.fromkeys(values))
+        all_keys = [k for keys in files.values() for k in keys]
+        for file, keys in files.items():
+            for key in keys:
+                label = key if all_keys.count(key) == 1 and len(files) == 1 else f"{file}:{key}"
+                keyed.append((section, file, key if label == key else label))
+    headers = ["Experiment", "Created", "Status"]
+    cells = [[row.get("name"), _short_time(row.get("created")), row.get("status")] for row in rows]
+    for section, file, label in keyed:
+        key = label.split(":", 1)[1] if label.startswith(file + ":") else label
+        values = [item[section].get(file, {}).get(key) for item in flat]
+        if only_changed and len({repr(v) for v in values}) <= 1:
+            continue
+        headers.append(label)
+        for line, value in zip(cells, values, strict=True):
+            line.append(value)
+    return headers, cells
+
+
+def _flat_files(files: object, flatten: object) -> dict[str, dict[str, object]]:
+    if not isinstance(files, dict):
+        return {}
+    return {f: flatten(v) for f, v in files.items() if isinstance(v, dict)}  # type: ignore[operator]
+
+
+def _short_time(value: object) -> str:
+    text = str(value or "")
+    return text.replace("T", " ").rstrip("Z")[:16] if text else "-"

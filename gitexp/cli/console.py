@@ -1,0 +1,79 @@
+"""Where output goes: data to stdout, messages to stderr; errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from typing import TYPE_CHECKING
+
+import orjson
+
+if TYPE_CHECKING:
+    from gitexp.errors import GitexpError
+
+
+def out(text: str = "") -> None:
+    """Data, on stdout."""
+    sys.stdout.write(text + "\n")
+
+
+def out_bytes(data: bytes) -> None:
+    """Bytes of data (JSON), on stdout, with a final newline."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def say(text: str) -> None:
+    """A message for the user, on stderr."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def warn(text: str) -> None:
+    """A warning, on stderr."""
+    say(f"warning: {text}")
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (tables and colours) rather than a pipe (plain text)."""
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Call the command's ``main``; map errors to messages and exit codes."""
+    from gitexp.errors import GitexpError, Interrupted
+
+    try:
+        if args.directory:
+            os.chdir(args.directory)
+        code: int = args.func(args)
+        return code
+    except GitexpError as exc:
+        if args.debug:
+            traceback.print_exc()
+        report_error(exc, as_json=bool(getattr(args, "json", False)))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        report_error(Interrupted("interrupted"), as_json=bool(getattr(args, "json", False)))
+        return 130
+    except OSError as exc:
+        if args.debug:
+            traceback.print_exc()
+        say(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
+        return 1
+
+
+def report_error(exc: GitexpError, *, as_json: bool) -> None:
+    """The one place an error is shown: first line says what and what to do."""
+    if as_json:
+        doc = {"error": exc.kind, "message": exc.message, "hint": exc.hint}
+        sys.stderr.buffer.write(orjson.dumps(doc) + b"\n")
+        sys.stderr.flush()
+        return
+    line = f"error: {exc.message}"
+    if exc.hint:
+        line += f"; {exc.hint}"
+    say(line)

@@ -1,0 +1,98 @@
+"""``gitexp`` (and ``git exp``): parse, call one API method, render, pick the exit code.
+
+Only the chosen command's module is imported, and it imports the API lazily, so
+``gitexp --help`` stays instant. Every `GitexpError` becomes a one-line message on
+stderr and its exit code; with ``--json`` it becomes a JSON object on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from gitexp import __version__
+
+# (command, module under gitexp.cli.commands, one-line help)
+COMMANDS: list[tuple[str, str, str]] = [
+    ("init", "init", "set up gitexp in this repository (gitexp.yaml)"),
+    ("run", "run", "run a command and record it as an experiment (a grid with several values)"),
+    ("show", "show", "the experiments as a table: params, metrics, status"),
+    ("diff", "diff", "params, metrics, files and artifacts that differ between two experiments"),
+    ("list", "listing", "the experiments' names, newest first"),
+    ("remove", "remove", "delete experiments"),
+    ("apply", "apply", "make the workspace's files match an experiment"),
+    ("branch", "branch", "create a git branch at an experiment's commit"),
+]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that says what to do next on a usage error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
+
+
+def build_parser(selected: str | None = None, *, everything: bool = False) -> argparse.ArgumentParser:
+    """The parser; only ``selected`` (or, with ``everything``, every command) is configured."""
+    parser = _Parser(
+        prog="gitexp",
+        description="Git-native data and experiment versioning for machine learning.",
+        epilog="Run `gitexp COMMAND --help` for a command's options. "
+        "Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"gitexp {__version__}")
+    parser.add_argument("-C", dest="directory", metavar="PATH", help="run as if started in PATH")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, module, text in COMMANDS:
+        command = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        if everything or name == selected:
+            importlib.import_module(f"gitexp.cli.commands.{module}").configure(command)
+    return parser
+
+
+def _selected(argv: Sequence[str]) -> str | None:
+    names = {name for name, _m, _t in COMMANDS}
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word == "-C":
+            skip = True
+        elif word in names:
+            return word
+        elif not word.startswith("-"):
+            return None
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 done, 1 failed, 2 usage, 130 interrupted)."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_selected(args_list))
+    try:
+        args = parser.parse_args(args_list)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    from gitexp.cli.console import run_command
+
+    return run_command(args)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def entry() -> None:
+    """The console script: SIGTERM is handled like Ctrl-C, so cleanup still happens."""
+    signal.signal(signal.SIGTERM, _terminate)
+    sys.exit(main())

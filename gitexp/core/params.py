@@ -1,0 +1,278 @@
+"""Params overrides: parse ``-S`` specs, check them, write them back in place.
+
+An override names a dotted key in a params file and the values to give it. Writing
+keeps the file's comments, order and quoting: YAML through ruamel.yaml's round trip,
+TOML through tomlkit, JSON with its indentation and key order kept.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from gitexp.core.formats import Format, format_of, load_mapping, to_json_value
+from gitexp.errors import FormatError, ParamsError
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """One ``-S [+][FILE:]KEY=VALUE[,VALUE…]`` from the command line.
+
+    ``file`` is None for the first params file; ``add`` is true for ``+KEY`` (the key
+    must not exist yet). Several ``values`` make a sweep.
+    """
+
+    file: str | None
+    key: str
+    values: tuple[object, ...]
+    add: bool = False
+    text: str = ""
+
+
+def parse_override(spec: str) -> Override:
+    """Parse one ``-S`` argument.
+
+    Values are read as YAML scalars or flow collections; top-level commas separate
+    the values of a sweep (``lr=0.1,0.01``); brackets and quotes protect commas
+    (``layers=[64,64]``, ``tag='a,b'``).
+
+    >>> parse_override("train.lr=1e-3,0.01").values
+    (0.001, 0.01)
+    """
+    lhs, eq, rhs = spec.partition("=")
+    if not eq or not lhs.strip():
+        raise ParamsError(
+            f"override '{spec}' is not KEY=VALUE",
+            hint="write -S KEY=VALUE, -S FILE:KEY=VALUE or -S +KEY=VALUE",
+        )
+    add = lhs.startswith("+")
+    lhs = lhs[1:] if add else lhs
+    file: str | None = None
+    if ":" in lhs:
+        file, _, lhs = lhs.partition(":")
+        if lhs.startswith("+"):
+            add, lhs = True, lhs[1:]
+    key = lhs.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ParamsError(f"override '{spec}' has an empty key", hint="write -S KEY=VALUE")
+    return Override(file or None, key, parse_values(rhs, spec), add, spec)
+
+
+def parse_values(text: str, spec: str) -> tuple[object, ...]:
+    """The values of an override's right-hand side, typed as YAML reads them."""
+    import yaml_rs
+
+    try:
+        values = yaml_rs.loads(f"[{text}]")
+    except ValueError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "invalid value"
+        raise ParamsError(
+            f"value in '{spec}' is not valid YAML: {reason.lstrip('| ^')}",
+            hint="quote strings that hold ',', ':' or brackets, e.g. -S name='a,b'",
+        ) from exc
+    if not isinstance(values, list) or not values:
+        raise ParamsError(f"override '{spec}' has no value", hint="write -S KEY=VALUE")
+    return tuple(values)
+
+
+def grid(overrides: Sequence[Override]) -> list[list[tuple[Override, object]]]:
+    """The points of the grid the overrides span: one list of (override, value) each.
+
+    One value per override gives one point; ``a=1,2 b=3,4`` gives four, in order.
+    """
+    axes = [[(o, v) for v in o.values] for o in overrides]
+    return [list(point) for point in itertools.product(*axes)]
+
+
+def split_dotted(key: str) -> list[str]:
+    """A dotted key's parts; ``a.b.0`` is ``['a', 'b', '0']``."""
+    return key.split(".")
+
+
+def lookup(tree: object, key: str) -> object:
+    """The value at a dotted key, or the `missing` sentinel (see `is_missing`)."""
+    node = tree
+    for part in split_dotted(key):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and re.fullmatch(r"-?\d+", part) and _index_ok(node, part):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def is_missing(value: object) -> bool:
+    """True for the sentinel `lookup` returns when a key does not exist."""
+    return value is _MISSING
+
+
+def _index_ok(seq: list[object], part: str) -> bool:
+    return -len(seq) <= int(part) < len(seq)
+
+
+def check_override(doc: Mapping[str, object], path: str, key: str, add: bool) -> None:
+    """Raise `ParamsError` unless ``key`` exists in ``doc`` (or, for ``+KEY``, does not)."""
+    exists = not is_missing(lookup(doc, key))
+    if add and exists:
+        raise ParamsError(
+            f"key '{key}' already exists in '{path}'",
+            hint=f"drop the '+' to change it: -S {key}=VALUE",
+        )
+    if not add and not exists:
+        raise ParamsError(
+            f"key '{key}' does not exist in '{path}'",
+            hint=f"check the spelling, or add it with -S +{key}=VALUE",
+        )
+
+
+def apply_overrides(data: bytes, path: str, changes: Mapping[str, tuple[object, bool]]) -> bytes:
+    """``data`` (a params file) with each dotted key set: ``{key: (value, add)}``.
+
+    The file's comments, key order and quoting are kept. Raises `ParamsError` for a
+    key that does not exist (or exists, for an add) and `FormatError` for bad files.
+    """
+    fmt: Format = format_of(path)
+    doc = load_mapping(data, path, fmt)
+    for key, (_value, add) in changes.items():
+        check_override(doc, path, key, add)
+    if fmt == "yaml":
+        return _write_yaml(data, changes)
+    if fmt == "toml":
+        return _write_toml(data, changes)
+    return _write_json(data, changes)
+
+
+def _set(root: object, key: str, value: object, make: type) -> None:
+    """Set ``value`` at a dotted key under ``root``, creating mappings of type ``make``."""
+    parts = split_dotted(key)
+    node = root
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            node = node[int(part)]
+            continue
+        assert isinstance(node, dict)  # noqa: S101 - check_override proved the path
+        if part not in node:
+            node[part] = make()
+        node = node[part]
+    last = parts[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        assert isinstance(node, dict)  # noqa: S101 - as above
+        node[last] = _keep_style(node.get(last, _MISSING), value)
+
+
+def _keep_style(old: object, new: object) -> object:
+    """A new string keeps the quoting of the string it replaces (ruamel's scalar types)."""
+    from ruamel.yaml.scalarstring import ScalarString
+
+    if isinstance(old, ScalarString) and isinstance(new, str):
+        return type(old)(new)
+    return new
+
+
+def _write_yaml(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> bytes:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedMap
+
+    text = data.decode("utf-8-sig")
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 1 << 16
+    mapping, sequence, offset = _yaml_indent(text)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    doc = yaml.load(text)
+    if doc is None:
+        doc = CommentedMap()
+    for key, (value, _add) in changes.items():
+        _set(doc, key, value, CommentedMap)
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    return out.getvalue().encode("utf-8")
+
+
+def _yaml_indent(text: str) -> tuple[int, int, int]:
+    """The block indentation a YAML file uses, as ruamel's (mapping, sequence, offset).
+
+    Read off the first nested mapping and the first nested sequence; ruamel's defaults
+    (2, 2, 0) where the file has none.
+    """
+    mapping: int | None = None
+    seq: tuple[int, int] | None = None
+    parent: tuple[int, str] | None = None
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        if not body or body.startswith("#"):
+            continue
+        depth = len(line) - len(body)
+        if parent is not None and parent[1].endswith(":") and depth > parent[0]:
+            if body.startswith("- ") or body == "-":
+                seq = seq or (depth - parent[0], depth - parent[0] + 2)
+            else:
+                mapping = mapping or depth - parent[0]
+        if mapping is not None and seq is not None:
+            break
+        parent = (depth, body.split(" #")[0].rstrip())
+    dash_offset, item = seq if seq is not None else (0, 2)
+    return mapping or 2, max(item, 2), dash_offset
+
+
+def _write_toml(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> bytes:
+    import tomlkit
+
+    doc = tomlkit.parse(data.decode("utf-8-sig"))
+    for key, (value, _add) in changes.items():
+        if value is None:
+            raise ParamsError(f"TOML cannot hold a null value for '{key}'")
+        _set(doc, key, value, tomlkit.table)
+    return tomlkit.dumps(doc).encode("utf-8")
+
+
+def _write_json(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> bytes:
+    text = data.decode("utf-8-sig")
+    doc = json.loads(text) if text.strip() else {}
+    for key, (value, _add) in changes.items():
+        _set(doc, key, to_json_value(value), dict)
+    indent = _json_indent(text)
+    out = json.dumps(doc, indent=indent, ensure_ascii=False)
+    return (out + ("\n" if text.endswith("\n") or not text else "")).encode("utf-8")
+
+
+def _json_indent(text: str) -> int | str | None:
+    """The indentation a JSON file uses: None when it is on one line."""
+    match = re.search(r"\n([ \t]+)\S", text)
+    if not match:
+        return None
+    unit = match.group(1)
+    return unit if "\t" in unit else len(unit)
+
+
+def format_value(value: object) -> str:
+    """A value as a user would type it after ``-S KEY=`` (used in names and messages)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(to_json_value(value), separators=(",", ":"))
+
+
+__all__ = [
+    "FormatError",
+    "Override",
+    "apply_overrides",
+    "check_override",
+    "format_value",
+    "grid",
+    "is_missing",
+    "lookup",
+    "parse_override",
+]

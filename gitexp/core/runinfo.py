@@ -1,0 +1,104 @@
+"""``.gitexp/run.json``: how an experiment ran, format version 1."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import orjson
+
+from gitexp.errors import FormatError
+
+RUN_DIR = ".gitexp"
+RUN_JSON = ".gitexp/run.json"
+OUTPUT_LOG = ".gitexp/output.log"
+SERIES_DIR = ".gitexp/series"
+VERSION = 1
+
+Status = Literal["success", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """The record every experiment commit carries; see DESIGN section 2."""
+
+    name: str
+    command: tuple[str, ...]
+    overrides: Mapping[str, Mapping[str, object]]
+    status: Status
+    exit_code: int | None
+    started: str
+    duration_s: float
+    baseline_commit: str
+    baseline_branch: str | None
+    host: str = ""
+    python: str = ""
+    platform: str = ""
+    packages: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        """The bytes of ``run.json``: stable key order, two-space indent, final newline."""
+        doc = {
+            "version": VERSION,
+            "name": self.name,
+            "command": list(self.command),
+            "overrides": {f: dict(v) for f, v in self.overrides.items()},
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "started": self.started,
+            "duration_s": round(self.duration_s, 3),
+            "baseline": {"commit": self.baseline_commit, "branch": self.baseline_branch},
+            "host": self.host,
+            "python": self.python,
+            "platform": self.platform,
+            "packages": dict(sorted(self.packages.items())),
+        }
+        from gitexp.core.formats import to_json_value
+
+        return orjson.dumps(to_json_value(doc), option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def parse_run_json(data: bytes, where: str) -> RunRecord:
+    """Read ``run.json``; `FormatError` for bad JSON or a version this gitexp does not know."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(f"{where}: run.json is not valid JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise FormatError(f"{where}: run.json is not a JSON object")
+    if doc.get("version") != VERSION:
+        raise FormatError(
+            f"{where}: run.json has version {doc.get('version')!r}; this gitexp reads version 1",
+            hint="upgrade gitexp",
+        )
+    baseline = doc.get("baseline") or {}
+    try:
+        return RunRecord(
+            name=str(doc["name"]),
+            command=tuple(doc.get("command") or ()),
+            overrides=doc.get("overrides") or {},
+            status="success" if doc.get("status") == "success" else "failed",
+            exit_code=doc.get("exit_code"),
+            started=str(doc.get("started") or ""),
+            duration_s=float(doc.get("duration_s") or 0.0),
+            baseline_commit=str(baseline.get("commit") or ""),
+            baseline_branch=baseline.get("branch"),
+            host=str(doc.get("host") or ""),
+            python=str(doc.get("python") or ""),
+            platform=str(doc.get("platform") or ""),
+            packages=doc.get("packages") or {},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FormatError(f"{where}: run.json is missing or mistypes {exc}") from exc
+
+
+def utc_now() -> _dt.datetime:
+    """Now, in UTC."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def iso_utc(moment: _dt.datetime) -> str:
+    """ISO 8601 in UTC with a ``Z``, to the second: ``2026-01-02T03:04:05Z``."""
+    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""Running, recording, querying, comparing and applying experiments."""

@@ -1,0 +1,175 @@
+"""``gitexp diff``: params, metrics, files and artifacts that differ between two commits.
+
+Computed from a git tree diff, so only the blobs that differ are read: unchanged
+subtrees are skipped by id. A and B may be experiment names, branches, tags or commits;
+with no arguments the workspace is compared with HEAD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pygit2
+from pygit2.enums import DeltaStatus
+
+from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.formats import flatten, load_mapping, to_json_value
+from gitexp.core.names import EXPERIMENT_REF_PREFIX, check_name
+from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
+from gitexp.core.runinfo import RUN_DIR
+from gitexp.errors import GitexpError, InvalidNameError, NotFoundError
+from gitexp.git.repo import GitRepo
+
+_STATUS = {
+    DeltaStatus.ADDED: "added",
+    DeltaStatus.DELETED: "deleted",
+    DeltaStatus.MODIFIED: "modified",
+    DeltaStatus.TYPECHANGE: "modified",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Side:
+    """One side of a diff: a label for output, its tree, and its commit when it has one."""
+
+    label: str
+    tree: pygit2.Tree
+    commit: str | None
+
+
+def resolve(git: GitRepo, spec: str) -> pygit2.Commit:
+    """An experiment name first, else any commit-ish; `NotFoundError` names ``spec``."""
+    try:
+        check_name(spec)
+        ref = git.repo.references.get(EXPERIMENT_REF_PREFIX + spec)
+    except InvalidNameError:
+        ref = None
+    if ref is not None:
+        commit = ref.peel(pygit2.Commit)
+        assert isinstance(commit, pygit2.Commit)  # noqa: S101 - peel returns the type asked
+        return commit
+    try:
+        return git.resolve_commit(spec)
+    except NotFoundError:
+        raise NotFoundError(
+            f"'{spec}' is not an experiment, branch, tag or commit",
+            hint="see `gitexp list` for experiment names",
+        ) from None
+
+
+def side_of(commit: pygit2.Commit) -> Side:
+    """A commit as a diff side."""
+    return Side(str(commit.id), commit.tree, str(commit.id))
+
+
+def baseline_of(commit: pygit2.Commit) -> Side:
+    """The commit an experiment (or any commit) started from: its first parent."""
+    if not commit.parents:
+        raise NotFoundError(f"commit {str(commit.id)[:12]} has no parent to compare with")
+    return side_of(commit.parents[0])
+
+
+def diff_sides(git: GitRepo, a: Side, b: Side) -> dict[str, object]:
+    """The ``diff --json`` object for ``a`` (old) against ``b`` (new)."""
+    delta_list = git.repo.diff(a.tree, b.tree).deltas
+    config = _config(git, b.tree) if _has(b.tree, PROJECT_CONFIG) else _config(git, a.tree)
+    params_files, metrics_files = set(config.params), set(config.metrics)
+    params: dict[str, object] = {}
+    metrics: dict[str, object] = {}
+    files: list[dict[str, str]] = []
+    artifacts: list[dict[str, object]] = []
+    for delta in delta_list:
+        path = delta.new_file.path if delta.status != DeltaStatus.DELETED else delta.old_file.path
+        if path.startswith(RUN_DIR + "/"):
+            continue
+        old, new = _blob_of(git, delta.old_file), _blob_of(git, delta.new_file)
+        if path.endswith(SUFFIX):
+            artifacts.append(_artifact(path, old, new))
+            continue
+        files.append({"path": path, "status": _STATUS.get(delta.status, "modified")})
+        if path in params_files:
+            _add_changes(params, path, old, new, with_change=False)
+        elif path in metrics_files:
+            _add_changes(metrics, path, old, new, with_change=True)
+    return {
+        "a": a.commit,
+        "b": b.commit,
+        "params": params,
+        "metrics": metrics,
+        "files": files,
+        "artifacts": artifacts,
+    }
+
+
+def _has(tree: pygit2.Tree, path: str) -> bool:
+    try:
+        tree[path]
+    except KeyError:
+        return False
+    return True
+
+
+def _config(git: GitRepo, tree: pygit2.Tree) -> ProjectConfig:
+    data = git.read_blob(tree, PROJECT_CONFIG)
+    if data is None:
+        return ProjectConfig()
+    try:
+        return parse_project_config(data)
+    except GitexpError:
+        return ProjectConfig()
+
+
+def _blob_of(git: GitRepo, file: pygit2.DiffFile) -> bytes | None:
+    if file.id is None or file.id == pygit2.Oid(hex="0" * 40):
+        return None
+    obj = git.repo.get(file.id)
+    return obj.data if isinstance(obj, pygit2.Blob) else None
+
+
+def _flat(data: bytes | None, path: str) -> dict[str, object]:
+    if data is None:
+        return {}
+    try:
+        return flatten(load_mapping(data, path))
+    except GitexpError:
+        return {}
+
+
+def _add_changes(
+    out: dict[str, object], path: str, old: bytes | None, new: bytes | None, *, with_change: bool
+) -> None:
+    before, after = _flat(old, path), _flat(new, path)
+    changes: dict[str, object] = {}
+    for key in [*before, *(k for k in after if k not in before)]:
+        x, y = before.get(key), after.get(key)
+        if key in before and key in after and x == y and type(x) is type(y):
+            continue
+        item: dict[str, object] = {"old": to_json_value(x), "new": to_json_value(y)}
+        if with_change and _number(x) and _number(y):
+            item["change"] = y - x  # type: ignore[operator]
+        changes[key] = item
+    if changes:
+        out[path] = changes
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _artifact(path: str, old: bytes | None, new: bytes | None) -> dict[str, object]:
+    return {"path": data_path(path), "old": _pointer_hash(old, path), "new": _pointer_hash(new, path)}
+
+
+def _pointer_hash(data: bytes | None, path: str) -> str | None:
+    if data is None:
+        return None
+    try:
+        return str(parse_pointer(data, path).oid)
+    except GitexpError:
+        return None
+
+
+def summarize(diff: Mapping[str, object]) -> bool:
+    """Whether a diff found anything at all."""
+    return any(diff.get(k) for k in ("params", "metrics", "files", "artifacts"))

@@ -1,0 +1,47 @@
+"""``gitexp remove`` and ``gitexp branch``: experiments as refs, changed safely."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pygit2
+
+from gitexp.core.names import ExperimentName, check_name
+from gitexp.errors import ConflictError, InvalidNameError, NotFoundError, UsageError
+from gitexp.git.refs import create_ref, delete_refs, read_ref
+from gitexp.git.repo import GitRepo
+
+
+def experiment_commit(git: GitRepo, name: str) -> str:
+    """The commit of experiment ``name``; `NotFoundError` if there is none."""
+    target = read_ref(git, ExperimentName(check_name(name)).ref)
+    if target is None:
+        raise NotFoundError(
+            f"experiment '{name}' does not exist", hint="see `gitexp list` for the names"
+        )
+    return target
+
+
+def remove(git: GitRepo, names: Sequence[str]) -> list[str]:
+    """Delete the refs of ``names`` in one transaction; all must exist, or none goes."""
+    if not names:
+        raise UsageError("name the experiments to remove", hint="or pass --failed or --all")
+    refs = [(ExperimentName(check_name(n)).ref, experiment_commit(git, n)) for n in names]
+    delete_refs(git, dict(refs).items())
+    return list(dict.fromkeys(names))
+
+
+def branch(git: GitRepo, name: str, branch_name: str) -> str:
+    """Create branch ``branch_name`` at the experiment's commit; refuses if it exists."""
+    commit = experiment_commit(git, name)
+    ref = f"refs/heads/{branch_name}"
+    if not pygit2.reference_is_valid_name(ref) or branch_name.startswith("-"):
+        raise InvalidNameError(
+            f"'{branch_name}' is not a valid branch name", hint="see `git check-ref-format --help`"
+        )
+    if read_ref(git, ref) is not None:
+        raise ConflictError(
+            f"branch '{branch_name}' already exists", hint="pick another branch name"
+        )
+    create_ref(git, ref, commit)
+    return commit

@@ -1,0 +1,80 @@
+"""From ``-S`` overrides to new params file contents, checked before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitexp.core.config import ProjectConfig
+from gitexp.core.formats import format_of, load_mapping
+from gitexp.core.params import Override, apply_overrides
+from gitexp.errors import ParamsError
+
+Point = Sequence[tuple[Override, object]]
+
+
+@dataclass
+class ParamsPlan:
+    """The params files one run changes: original and new bytes, and what was asked."""
+
+    files: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    record: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> dict[str, bytes]:
+        return {path: new for path, (_old, new) in self.files.items()}
+
+
+def plan_params(root: Path, config: ProjectConfig, point: Point) -> ParamsPlan:
+    """The params files of ``root`` with the overrides of one grid point applied.
+
+    Raises `ParamsError` for a missing params file or an unknown key (or, for
+    ``+KEY``, a key that exists) and `FormatError` for a file that does not parse;
+    nothing is written here.
+    """
+    by_file: dict[str, dict[str, tuple[object, bool]]] = {}
+    for override, value in point:
+        path = _file_for(override, config)
+        by_file.setdefault(path, {})[override.key] = (value, override.add)
+    plan = ParamsPlan()
+    for path, changes in by_file.items():
+        original = read_params_file(root, path)
+        plan.files[path] = (original, apply_overrides(original, path, changes))
+        plan.record[path] = {key: value for key, (value, _add) in changes.items()}
+    return plan
+
+
+def read_params_file(root: Path, path: str) -> bytes:
+    """The bytes of a params file; `ParamsError` that says how to fix a missing one."""
+    format_of(path)
+    try:
+        return (root / path).read_bytes()
+    except FileNotFoundError as exc:
+        raise ParamsError(
+            f"params file '{path}' does not exist",
+            hint=f"create {path}, or list your params files under 'params:' in gitexp.yaml",
+        ) from exc
+    except IsADirectoryError as exc:
+        raise ParamsError(f"params file '{path}' is a folder") from exc
+
+
+def _file_for(override: Override, config: ProjectConfig) -> str:
+    if override.file is not None:
+        return override.file
+    if not config.params:
+        raise ParamsError(
+            f"no params file to apply '{override.text}' to",
+            hint="list one under 'params:' in gitexp.yaml, or write -S FILE:KEY=VALUE",
+        )
+    return config.params[0]
+
+
+def load_params(root: Path, config: ProjectConfig) -> dict[str, object]:
+    """Every declared params file that exists in ``root``, merged in order."""
+    merged: dict[str, object] = {}
+    for path in config.params:
+        full = root / path
+        if full.is_file():
+            merged.update(load_mapping(full.read_bytes(), path))
+    return merged

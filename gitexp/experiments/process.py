@@ -1,0 +1,159 @@
+"""Running the experiment's command: output streamed to the caller and kept in a log."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from gitexp.errors import CommandError, Interrupted
+
+OutputSink = Callable[[bytes, bool], None]
+"""Receives each chunk of the command's output; the flag is true for stderr."""
+
+_SHELL_CHARS = set("|&;<>()$`*?[]{}~\\\"'\n")
+_SHELL_WORDS = {"cd", "export", "source", ".", "set", "if", "for", "while", "exec"}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """What to run: an argv, or a shell line (run by ``sh -c``)."""
+
+    argv: tuple[str, ...]
+    shell: bool = False
+
+    @property
+    def recorded(self) -> tuple[str, ...]:
+        """The command as ``run.json`` keeps it."""
+        return ("sh", "-c", self.argv[0]) if self.shell else self.argv
+
+
+def parse_command(words: Sequence[str] | str) -> Command:
+    """A command from CLI words or a config string.
+
+    One string with shell syntax (pipes, ``&&``, quotes, variables) runs through the
+    shell; anything else runs directly, so no shell quoting surprises.
+    """
+    if isinstance(words, str):
+        words = [words]
+    if not words or not any(w.strip() for w in words):
+        raise CommandError(
+            "no command to run",
+            hint="give one after --, e.g. `gitexp run -- python train.py`, or set "
+            "'command:' in gitexp.yaml",
+        )
+    if len(words) == 1 and (set(words[0]) & _SHELL_CHARS or " " in words[0].strip()):
+        line = words[0].strip()
+        if set(line) & _SHELL_CHARS:
+            return Command((line,), shell=True)
+        return Command(tuple(shlex.split(line)))
+    return Command(tuple(words))
+
+
+def check_command(command: Command, cwd: Path) -> None:
+    """Fail early, before anything is written, when the program does not exist."""
+    if command.shell:
+        first = command.argv[0].split()[0]
+        if first in _SHELL_WORDS or set(first) & _SHELL_CHARS or "=" in first:
+            return
+    else:
+        first = command.argv[0]
+    if "/" in first:
+        target = (cwd / first) if not os.path.isabs(first) else Path(first)
+        if target.exists():
+            return
+    elif shutil.which(first) is not None:
+        return
+    raise CommandError(
+        f"command '{first}' not found",
+        hint="check the spelling, or that the program is installed and on PATH",
+    )
+
+
+def run_command(
+    command: Command,
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log: BinaryIO,
+    on_output: OutputSink | None = None,
+) -> int:
+    """Run ``command`` to the end; its exit code (negative: killed by that signal).
+
+    stdout and stderr are copied to ``log`` (interleaved as they arrive) and passed to
+    ``on_output``. On Ctrl-C the command gets a moment to stop by itself (the terminal
+    sent it the same signal), then SIGINT, SIGTERM and SIGKILL; `Interrupted` is
+    raised once it has ended.
+    """
+    argv: list[str] | str = command.argv[0] if command.shell else list(command.argv)
+    try:
+        proc = subprocess.Popen(
+            argv,
+            shell=command.shell,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL if on_output is None else None,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+        raise CommandError(
+            f"cannot start '{command.argv[0]}': {exc.strerror}",
+            hint="check the command and that it is executable",
+        ) from exc
+    lock = threading.Lock()
+    assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE above
+    readers = [
+        threading.Thread(target=_pump, args=(proc.stdout, False, log, lock, on_output), daemon=True),
+        threading.Thread(target=_pump, args=(proc.stderr, True, log, lock, on_output), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        _stop(proc)
+        raise Interrupted("interrupted; the run was not recorded") from None
+    finally:
+        for reader in readers:
+            reader.join(timeout=5)
+    return code
+
+
+def _pump(
+    stream: BinaryIO, is_err: bool, log: BinaryIO, lock: threading.Lock, sink: OutputSink | None
+) -> None:
+    fd = stream.fileno()
+    while chunk := os.read(fd, 65536):
+        with lock:
+            log.write(chunk)
+            if sink is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    sink(chunk, is_err)
+    stream.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """End the command after an interrupt, gently first."""
+    for sig, grace in ((None, 2.0), (signal.SIGINT, 5.0), (signal.SIGTERM, 3.0)):
+        if sig is not None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(sig)
+        while True:
+            try:
+                proc.wait(timeout=grace)
+                return
+            except subprocess.TimeoutExpired:
+                break
+            except KeyboardInterrupt:
+                continue
+    proc.kill()
+    proc.wait()

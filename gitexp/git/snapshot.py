@@ -1,0 +1,133 @@
+"""Snapshot trees: the workspace as it is, written as a git tree from a private index.
+
+The user's index, HEAD, branches and files are never touched: a fresh in-memory index
+starts from the baseline tree and takes every modified, deleted and untracked (not
+ignored) file from the workspace, then the caller's extra files.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pygit2
+from pygit2.enums import FileStatus
+
+from gitexp.git.repo import GitRepo
+
+Divert = Callable[[str, int], tuple[str, bytes] | None]
+"""Called with (path, size) for a new file; may return (pointer path, pointer bytes)."""
+
+_GONE = FileStatus.WT_DELETED | FileStatus.INDEX_DELETED
+
+
+@dataclass
+class Snapshot:
+    """A written tree and what went into it besides the baseline."""
+
+    tree: str
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    diverted: dict[str, str] = field(default_factory=dict)
+
+
+def workspace_changes(git: GitRepo) -> dict[str, int]:
+    """Paths that differ from HEAD in the index or the workspace, with their status flags.
+
+    Untracked files are listed one by one; ignored files are not listed.
+    """
+    status = git.repo.status(untracked_files="all", ignored=False)
+    return {path: int(flags) for path, flags in status.items() if flags != FileStatus.CURRENT}
+
+
+def snapshot(
+    git: GitRepo,
+    base: pygit2.Tree,
+    *,
+    extra: Mapping[str, bytes] | None = None,
+    exclude: Iterable[str] = (),
+    drop_dirs: Iterable[str] = (),
+    divert: Divert | None = None,
+) -> Snapshot:
+    """Write the tree of ``base`` plus the workspace's changes plus ``extra`` files.
+
+    ``exclude`` paths (and everything under them) are left out even if the workspace
+    has them; ``drop_dirs`` are emptied of what the baseline had there first (gitexp's
+    own ``.gitexp/``). ``divert`` may replace a new file with a pointer file. Returns
+    the tree id and the paths taken from the workspace.
+    """
+    index = pygit2.Index()
+    index.read_tree(base)
+    for folder in drop_dirs:
+        _remove_under(index, folder)
+    excluded = tuple(p.rstrip("/") for p in exclude)
+    result = Snapshot(tree="")
+    for path, flags in sorted(workspace_changes(git).items()):
+        if _is_excluded(path, excluded) or flags & FileStatus.CONFLICTED:
+            continue
+        _take(git, index, base, path, flags, divert, result)
+    for path, data in (extra or {}).items():
+        index.add(pygit2.IndexEntry(path, git.repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB))
+    for path in excluded:
+        _remove_under(index, path)
+        if path in index:
+            index.remove(path)
+    result.tree = str(index.write_tree(git.repo))
+    return result
+
+
+def _take(
+    git: GitRepo,
+    index: pygit2.Index,
+    base: pygit2.Tree,
+    path: str,
+    flags: int,
+    divert: Divert | None,
+    result: Snapshot,
+) -> None:
+    """Bring one changed path from the workspace into ``index``."""
+    full = os.path.join(git.root, path)
+    try:
+        info = os.lstat(full)
+    except FileNotFoundError:
+        info = None
+    if info is None or stat.S_ISDIR(info.st_mode):
+        if info is None and path in index:
+            index.remove(path)
+            result.deleted.append(path)
+        return
+    if divert is not None and stat.S_ISREG(info.st_mode) and path not in base and not flags & _GONE:
+        replaced = divert(path, info.st_size)
+        if replaced is not None:
+            pointer_path, pointer = replaced
+            index.add(
+                pygit2.IndexEntry(pointer_path, git.repo.create_blob(pointer), pygit2.GIT_FILEMODE_BLOB)
+            )
+            result.diverted[path] = pointer_path
+            return
+    index.add(pygit2.IndexEntry(path, _blob(git, full, info), _mode(info)))
+    result.changed.append(path)
+
+
+def _blob(git: GitRepo, full: str, info: os.stat_result) -> pygit2.Oid:
+    if stat.S_ISLNK(info.st_mode):
+        return git.repo.create_blob(os.fsencode(os.readlink(full)))
+    return git.repo.create_blob_fromdisk(full)
+
+
+def _mode(info: os.stat_result) -> int:
+    if stat.S_ISLNK(info.st_mode):
+        return int(pygit2.GIT_FILEMODE_LINK)
+    if info.st_mode & stat.S_IXUSR:
+        return int(pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
+    return int(pygit2.GIT_FILEMODE_BLOB)
+
+
+def _is_excluded(path: str, excluded: tuple[str, ...]) -> bool:
+    return any(path == e or path.startswith(e + "/") for e in excluded)
+
+
+def _remove_under(index: pygit2.Index, folder: str) -> None:
+    index.remove_directory(folder.rstrip("/"))
