@@ -75,6 +75,8 @@ def make_repo(path: Path, files: dict[str, str] | None = None) -> Path:
     """A real repository at ``path`` with one commit of ``files``."""
     path.mkdir(parents=True, exist_ok=True)
     git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.name", "Test User")
+    git(path, "config", "user.email", "user@example.com")
     for name, text in (files or {}).items():
         target = path / name
         target.parent.mkdir(parents=True, exist_ok=True)
