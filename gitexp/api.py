@@ -4,13 +4,14 @@ Every method returns plain values (the same data the CLI prints as JSON) and rai
 `gitexp.errors.GitexpError` subclasses; long work reports through optional callbacks.
 
 >>> repo = gitexp.Repo(".")  # doctest: +SKIP
->>> [e["name"] for e in repo.show(sort_by="acc", descending=True)["experiments"]][:3]  # doctest: +SKIP
+>>> best = repo.show(sort_by="acc", descending=True, limit=3)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import builtins
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
@@ -63,6 +64,7 @@ class Repo:
         cwd: str | os.PathLike[str] | None = None,
         on_output: OutputSink | None = None,
         notify: Notify | None = None,
+        on_result: Callable[[RunResult], None] | None = None,
         env: Mapping[str, str] | None = None,
     ) -> list[RunResult]:
         """Run the command once per grid point and record each run as an experiment.
@@ -78,7 +80,9 @@ class Repo:
             force=force,
             cwd=Path(cwd) if cwd is not None else None,
         )
-        return run_experiments(self.project, request, on_output=on_output, notify=notify, env=env)
+        return run_experiments(
+            self.project, request, on_output=on_output, notify=notify, on_result=on_result, env=env
+        )
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""
@@ -106,20 +110,25 @@ class Repo:
         q = query.Query(parsed, sort_by, descending, branches, limit)
         return {"experiments": query.select(self.git, rows, q)}
 
-    def diff(self, a: str | None = None, b: str | None = None) -> dict[str, object]:
-        """What differs between two experiments or commits (``b`` alone: against ``a``'s
-        baseline; neither: the latest experiment against its baseline)."""
+    def diff(self, a: str | None = None, b: str | None = None) -> diff_mod.DiffResult:
+        """What differs between two experiments or commits, as ``diff --json``.
+
+        With ``a`` alone, ``a``'s baseline is the old side; with neither, the latest
+        experiment is compared with its baseline.
+        """
         if a is None:
             if b is not None:
                 raise UsageError("give A to diff against B")
             a = _latest(self.experiments())
         first = diff_mod.resolve(self.git, a)
         if b is None:
-            return diff_mod.diff_sides(self.git, diff_mod.baseline_of(first), diff_mod.side_of(first))
+            return diff_mod.diff_sides(
+                self.git, diff_mod.baseline_of(first), diff_mod.side_of(first)
+            )
         second = diff_mod.resolve(self.git, b)
         return diff_mod.diff_sides(self.git, diff_mod.side_of(first), diff_mod.side_of(second))
 
-    def list(self) -> list[dict[str, object]]:
+    def list(self) -> builtins.list[dict[str, object]]:
         """Name, status, created time, baseline and branch of every experiment, newest first."""
         rows = query.select(self.git, self.experiments(), query.Query())
         fields = ("name", "status", "created", "baseline", "branch", "commit")
@@ -127,7 +136,7 @@ class Repo:
 
     def remove(
         self, names: Sequence[str] = (), *, failed: bool = False, everything: bool = False
-    ) -> list[str]:
+    ) -> builtins.list[str]:
         """Delete experiments by name, every failed one, or all; returns the names removed."""
         chosen = list(names)
         if failed or everything:

@@ -121,11 +121,18 @@ def cli(capfd: pytest.CaptureFixture[str]) -> Iterator[object]:
     yield call
 
 
-def run_gitexp(cwd: Path, *args: str, env: dict[str, str] | None = None, **kw: object) -> subprocess.CompletedProcess[str]:
+def run_gitexp(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, **kw: object
+) -> subprocess.CompletedProcess[str]:
     """The installed entry point (``python -m gitexp``) as a separate process."""
     return subprocess.run(  # type: ignore[call-overload, no-any-return]
         [sys.executable, "-m", "gitexp", *args],
-        cwd=cwd, capture_output=True, text=True, env=env, check=False, **kw,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        **kw,
     )
 
 

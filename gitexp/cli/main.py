@@ -37,7 +37,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}; see `{self.prog} --help`\n")
 
 
-def build_parser(selected: str | None = None, *, everything: bool = False) -> argparse.ArgumentParser:
+def build_parser(
+    selected: str | None = None, *, everything: bool = False
+) -> argparse.ArgumentParser:
     """The parser; only ``selected`` (or, with ``everything``, every command) is configured."""
     parser = _Parser(
         prog="gitexp",

@@ -25,7 +25,9 @@ def cell_text(value: Cell, *, precise: bool = False) -> str:
     return str(value)
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, title: str | None = None) -> None:
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Cell]], *, title: str | None = None
+) -> None:
     """Print a table: a rich one on a terminal, plain aligned columns otherwise."""
     texts = [[cell_text(c) for c in row] for row in rows]
     if stdout_is_terminal():

@@ -38,8 +38,15 @@ class ProjectConfig:
 
 
 _PROJECT_KEYS = {
-    "command", "params", "metrics", "plots", "outs", "large_file_threshold",
-    "remote", "remotes", "hooks",
+    "command",
+    "params",
+    "metrics",
+    "plots",
+    "outs",
+    "large_file_threshold",
+    "remote",
+    "remotes",
+    "hooks",
 }
 
 
@@ -95,7 +102,9 @@ def parse_local_config(data: bytes, path: str) -> LocalConfig:
     jobs = raw.get("jobs")
     if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
         raise ConfigError(f"'jobs' is {jobs!r} in {path}", hint="use a whole number from 1")
-    return LocalConfig(link=str(link), jobs=jobs, remotes=_mapping(raw.get("remotes", {}), "remotes", path))
+    return LocalConfig(
+        link=str(link), jobs=jobs, remotes=_mapping(raw.get("remotes", {}), "remotes", path)
+    )
 
 
 def _strings(value: object, key: str, path: str) -> list[str]:

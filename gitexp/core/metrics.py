@@ -46,8 +46,10 @@ def series_format(path: str) -> str | None:
 
 
 def parse_series(data: bytes, path: str) -> Series:
-    """Parse a series file; the step column is ``step`` (or ``epoch``, ``iteration``,
-    ``iter``) when present, else the row number.
+    """Parse a series file into steps and value columns.
+
+    The step column is ``step`` (or ``epoch``, ``iteration``, ``iter``) when present,
+    else the row number.
 
     Raises `FormatError` naming ``path`` for a file with no rows, no numeric column,
     or a value that is not a number.
@@ -140,6 +142,4 @@ def check_metric_value(key: str, value: object) -> float | int | str | bool | No
         scalar = item()
         if isinstance(scalar, (bool, int, float)):
             return scalar
-    raise FormatError(
-        f"metric '{key}' must be a number or a string, not {type(value).__name__}"
-    )
+    raise FormatError(f"metric '{key}' must be a number or a string, not {type(value).__name__}")

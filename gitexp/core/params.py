@@ -11,7 +11,7 @@ import io
 import itertools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gitexp.core.formats import Format, format_of, load_mapping, to_json_value
@@ -149,7 +149,7 @@ def apply_overrides(data: bytes, path: str, changes: Mapping[str, tuple[object, 
     return _write_json(data, changes)
 
 
-def _set(root: object, key: str, value: object, make: type) -> None:
+def _set(root: object, key: str, value: object, make: Callable[[], object]) -> None:
     """Set ``value`` at a dotted key under ``root``, creating mappings of type ``make``."""
     parts = split_dotted(key)
     node = root

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
-from pygit2.enums import DeltaStatus
 
 from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import STASH_REF_PREFIX
 from gitexp.core.runinfo import RUN_DIR, iso_utc, utc_now
 from gitexp.errors import UncommittedChangesError
+from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.snapshot import snapshot
@@ -61,7 +61,9 @@ def apply(
     at_risk = [c.path for c in changes if _at_risk(git, head.tree, c)]
     result = ApplyResult(commit=str(target.id))
     if at_risk and not force:
-        shown = ", ".join(at_risk[:5]) + (f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else "")
+        shown = ", ".join(at_risk[:5]) + (
+            f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else ""
+        )
         raise UncommittedChangesError(
             f"apply would overwrite uncommitted changes in {shown}",
             hint="commit or stash them first, or pass --force to save them in a stash ref",
@@ -78,18 +80,13 @@ def apply(
 
 def _changes(git: GitRepo, old: pygit2.Tree, new: pygit2.Tree) -> list[_Change]:
     changes: list[_Change] = []
-    for delta in git.repo.diff(old, new).deltas:
-        if delta.status == DeltaStatus.DELETED:
-            path, blob, mode = delta.old_file.path, None, 0
-        else:
-            path, mode = delta.new_file.path, delta.new_file.mode
-            obj = git.repo.get(delta.new_file.id)
-            blob = obj.data if isinstance(obj, pygit2.Blob) else None
-            if blob is None:
-                continue
-        if path == RUN_DIR or path.startswith(RUN_DIR + "/"):
+    for change in tree_changes(git, old, new):
+        if change.path == RUN_DIR or change.path.startswith(RUN_DIR + "/"):
             continue
-        changes.append(_Change(path, blob, int(mode)))
+        blob = blob_bytes(git, change.new)
+        if change.status != "deleted" and blob is None:
+            continue
+        changes.append(_Change(change.path, blob, change.new_mode))
     return changes
 
 

@@ -7,11 +7,10 @@ with no arguments the workspace is compared with HEAD.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypedDict
 
 import pygit2
-from pygit2.enums import DeltaStatus
 
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.formats import flatten, load_mapping, to_json_value
@@ -19,14 +18,21 @@ from gitexp.core.names import EXPERIMENT_REF_PREFIX, check_name
 from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, InvalidNameError, NotFoundError
+from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.repo import GitRepo
 
-_STATUS = {
-    DeltaStatus.ADDED: "added",
-    DeltaStatus.DELETED: "deleted",
-    DeltaStatus.MODIFIED: "modified",
-    DeltaStatus.TYPECHANGE: "modified",
-}
+Changes = dict[str, dict[str, dict[str, object]]]
+
+
+class DiffResult(TypedDict):
+    """``diff --json``: the two commits, then what differs (DESIGN section 4)."""
+
+    a: str | None
+    b: str | None
+    params: Changes
+    metrics: Changes
+    files: list[dict[str, str]]
+    artifacts: list[dict[str, str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,36 +76,32 @@ def baseline_of(commit: pygit2.Commit) -> Side:
     return side_of(commit.parents[0])
 
 
-def diff_sides(git: GitRepo, a: Side, b: Side) -> dict[str, object]:
+def diff_sides(git: GitRepo, a: Side, b: Side) -> DiffResult:
     """The ``diff --json`` object for ``a`` (old) against ``b`` (new)."""
-    delta_list = git.repo.diff(a.tree, b.tree).deltas
     config = _config(git, b.tree) if _has(b.tree, PROJECT_CONFIG) else _config(git, a.tree)
     params_files, metrics_files = set(config.params), set(config.metrics)
-    params: dict[str, object] = {}
-    metrics: dict[str, object] = {}
-    files: list[dict[str, str]] = []
-    artifacts: list[dict[str, object]] = []
-    for delta in delta_list:
-        path = delta.new_file.path if delta.status != DeltaStatus.DELETED else delta.old_file.path
-        if path.startswith(RUN_DIR + "/"):
-            continue
-        old, new = _blob_of(git, delta.old_file), _blob_of(git, delta.new_file)
-        if path.endswith(SUFFIX):
-            artifacts.append(_artifact(path, old, new))
-            continue
-        files.append({"path": path, "status": _STATUS.get(delta.status, "modified")})
-        if path in params_files:
-            _add_changes(params, path, old, new, with_change=False)
-        elif path in metrics_files:
-            _add_changes(metrics, path, old, new, with_change=True)
-    return {
+    result: DiffResult = {
         "a": a.commit,
         "b": b.commit,
-        "params": params,
-        "metrics": metrics,
-        "files": files,
-        "artifacts": artifacts,
+        "params": {},
+        "metrics": {},
+        "files": [],
+        "artifacts": [],
     }
+    for change in tree_changes(git, a.tree, b.tree):
+        path = change.path
+        if path.startswith(RUN_DIR + "/"):
+            continue
+        old, new = blob_bytes(git, change.old), blob_bytes(git, change.new)
+        if path.endswith(SUFFIX):
+            result["artifacts"].append(_artifact(path, old, new))
+            continue
+        result["files"].append({"path": path, "status": change.status})
+        if path in params_files:
+            _add_changes(result["params"], path, old, new, with_change=False)
+        elif path in metrics_files:
+            _add_changes(result["metrics"], path, old, new, with_change=True)
+    return result
 
 
 def _has(tree: pygit2.Tree, path: str) -> bool:
@@ -120,13 +122,6 @@ def _config(git: GitRepo, tree: pygit2.Tree) -> ProjectConfig:
         return ProjectConfig()
 
 
-def _blob_of(git: GitRepo, file: pygit2.DiffFile) -> bytes | None:
-    if file.id is None or file.id == pygit2.Oid(hex="0" * 40):
-        return None
-    obj = git.repo.get(file.id)
-    return obj.data if isinstance(obj, pygit2.Blob) else None
-
-
 def _flat(data: bytes | None, path: str) -> dict[str, object]:
     if data is None:
         return {}
@@ -137,10 +132,10 @@ def _flat(data: bytes | None, path: str) -> dict[str, object]:
 
 
 def _add_changes(
-    out: dict[str, object], path: str, old: bytes | None, new: bytes | None, *, with_change: bool
+    out: Changes, path: str, old: bytes | None, new: bytes | None, *, with_change: bool
 ) -> None:
     before, after = _flat(old, path), _flat(new, path)
-    changes: dict[str, object] = {}
+    changes: dict[str, dict[str, object]] = {}
     for key in [*before, *(k for k in after if k not in before)]:
         x, y = before.get(key), after.get(key)
         if key in before and key in after and x == y and type(x) is type(y):
@@ -157,8 +152,12 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _artifact(path: str, old: bytes | None, new: bytes | None) -> dict[str, object]:
-    return {"path": data_path(path), "old": _pointer_hash(old, path), "new": _pointer_hash(new, path)}
+def _artifact(path: str, old: bytes | None, new: bytes | None) -> dict[str, str | None]:
+    return {
+        "path": data_path(path),
+        "old": _pointer_hash(old, path),
+        "new": _pointer_hash(new, path),
+    }
 
 
 def _pointer_hash(data: bytes | None, path: str) -> str | None:
@@ -170,6 +169,6 @@ def _pointer_hash(data: bytes | None, path: str) -> str | None:
         return None
 
 
-def summarize(diff: Mapping[str, object]) -> bool:
-    """Whether a diff found anything at all."""
-    return any(diff.get(k) for k in ("params", "metrics", "files", "artifacts"))
+def is_empty(diff: DiffResult) -> bool:
+    """Whether a diff found nothing at all."""
+    return not (diff["params"] or diff["metrics"] or diff["files"] or diff["artifacts"])

@@ -41,6 +41,7 @@ class PackageScan:
         self._result = installed_packages()
 
     def result(self) -> dict[str, str]:
+        """The packages found (waits for the scan to end)."""
         self._thread.join()
         return self._result
 

@@ -23,6 +23,7 @@ class ParamsPlan:
 
     @property
     def changed(self) -> dict[str, bytes]:
+        """The new bytes of each params file."""
         return {path: new for path, (_old, new) in self.files.items()}
 
 

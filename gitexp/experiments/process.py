@@ -53,7 +53,7 @@ def parse_command(words: Sequence[str] | str) -> Command:
     if len(words) == 1 and (set(words[0]) & _SHELL_CHARS or " " in words[0].strip()):
         line = words[0].strip()
         if set(line) & _SHELL_CHARS:
-            return Command((line,), shell=True)
+            return Command((line,), shell=True)  # noqa: S604 - a shell line the user wrote
         return Command(tuple(shlex.split(line)))
     return Command(tuple(words))
 
@@ -112,7 +112,9 @@ def run_command(
     lock = threading.Lock()
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE above
     readers = [
-        threading.Thread(target=_pump, args=(proc.stdout, False, log, lock, on_output), daemon=True),
+        threading.Thread(
+            target=_pump, args=(proc.stdout, False, log, lock, on_output), daemon=True
+        ),
         threading.Thread(target=_pump, args=(proc.stderr, True, log, lock, on_output), daemon=True),
     ]
     for reader in readers:

@@ -34,18 +34,22 @@ class Project:
 
     @property
     def root(self) -> Path:
+        """The working tree's root folder."""
         return self.git.root
 
     @property
     def state(self) -> Path:
+        """The folder of gitexp's state in the git common dir, shared by every worktree."""
         return self.git.common_dir / "gitexp"
 
     @property
     def cache_dir(self) -> Path:
+        """The local object cache."""
         return self.state / "cache"
 
     @property
     def local_config_path(self) -> Path:
+        """The per-machine config file (never tracked)."""
         return self.state / "config.yaml"
 
     @classmethod

@@ -62,7 +62,9 @@ class Reader:
         tree = commit.tree
         run = self._run(tree, commit_id)
         config = self._config(tree)
-        baseline = run.baseline_commit if run else (str(commit.parent_ids[0]) if commit.parent_ids else "")
+        baseline = (
+            run.baseline_commit if run else (str(commit.parent_ids[0]) if commit.parent_ids else "")
+        )
         return {
             "commit": commit_id,
             "baseline": baseline,
@@ -134,7 +136,7 @@ class Reader:
             return cached
         found: dict[str, str] = {}
         for entry in tree:
-            name = entry.name
+            name = entry.name or ""
             if entry.type_str == "tree":
                 if name == RUN_DIR:
                     continue
@@ -205,10 +207,11 @@ class Row:
     _flat: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def flat(self, section: str) -> dict[str, dict[str, object]]:
+        """``params`` or ``metrics`` of this row, per file, with dotted keys."""
         if section not in self._flat:
             files = self.doc.get(section) or {}
             assert isinstance(files, dict)  # noqa: S101 - built by Reader
-            self._flat[section] = {f: flatten(v) for f, v in files.items()}  # type: ignore[misc]
+            self._flat[section] = {f: flatten(v) for f, v in files.items()}
         return self._flat[section]  # type: ignore[return-value]
 
     def value(self, key: str) -> object:

@@ -185,7 +185,10 @@ def _check_series(data: bytes, rel: str, problems: list[str]) -> None:
 
 
 def _store_outs(
-    root: Path, store: ObjectStore, config: ProjectConfig, logged: Iterable[str],
+    root: Path,
+    store: ObjectStore,
+    config: ProjectConfig,
+    logged: Iterable[str],
     problems: list[str],
 ) -> tuple[dict[str, bytes], list[str]]:
     """Put each out in the cache; its pointer goes in the tree instead of the data."""

@@ -15,20 +15,28 @@ import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import orjson
+import pygit2
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_names
 from gitexp.core.params import Override, grid, parse_override
 from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
-from gitexp.errors import ConflictError, Interrupted
+from gitexp.errors import ConflictError
 from gitexp.experiments.environment import PackageScan, host_facts
 from gitexp.experiments.guard import ParamsGuard, recover_stale
 from gitexp.experiments.overrides import ParamsPlan, plan_params
-from gitexp.experiments.process import Command, OutputSink, check_command, parse_command, run_command
+from gitexp.experiments.process import (
+    Command,
+    OutputSink,
+    check_command,
+    parse_command,
+    run_command,
+)
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment
 from gitexp.git.refs import read_ref
@@ -57,6 +65,7 @@ def run(
     *,
     on_output: OutputSink | None = None,
     notify: Notify | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
     env: Mapping[str, str] | None = None,
 ) -> list[RunResult]:
     """Run every point of the request's grid in the workspace; one result per point.
@@ -64,6 +73,7 @@ def run(
     Everything that can be checked is checked before anything is written or run:
     the repository has a commit, the command exists, every override names a key that
     exists (or, for ``+KEY``, does not) and every name is valid and free.
+    ``on_result`` hears of each experiment as soon as it is recorded.
     """
     say = notify or (lambda _msg: None)
     for message in recover_stale(project.state / "runs"):
@@ -74,16 +84,16 @@ def run(
     plans = [plan_params(project.root, project.config, point) for point in points]
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(points))
-    packages = PackageScan()
+    runner = _Runner(project, base, command, cwd, request, on_output, say, env)
     results: list[RunResult] = []
     with workspace_lock(project):
         for number, (plan, name) in enumerate(zip(plans, names, strict=True), 1):
             if len(plans) > 1:
                 say(f"point {number}/{len(plans)}: {_describe(plan)}")
-            results.append(
-                _run_point(project, base, command, cwd, plan, name, request, packages,
-                           on_output, say, env)
-            )
+            result = runner.run_point(plan, name)
+            if on_result is not None:
+                on_result(result)
+            results.append(result)
     return results
 
 
@@ -114,77 +124,91 @@ def _plan_names(project: Project, request: RunRequest, count: int) -> list[str |
 
 
 def _describe(plan: ParamsPlan) -> str:
-    return " ".join(f"{key}={value}" for keys in plan.record.values() for key, value in keys.items())
+    return " ".join(
+        f"{key}={value}" for keys in plan.record.values() for key, value in keys.items()
+    )
 
 
-def _run_point(
-    project: Project,
-    base: object,
-    command: Command,
-    cwd: Path,
-    plan: ParamsPlan,
-    given: str | None,
-    request: RunRequest,
-    packages: PackageScan,
-    on_output: OutputSink | None,
-    say: Notify,
-    env: Mapping[str, str] | None,
-) -> RunResult:
-    """Run one point: params written, command run, params restored, experiment recorded."""
-    git = project.git
-    name = given or generate_name(_taken(project))
-    run_dir = new_run_dir(project, name)
-    watch = MetricsWatch(project.root, project.config.metrics)
-    guard = ParamsGuard(project.root, run_dir, plan.files)
-    try:
-        guard.apply()
-        started = utc_now()
-        clock = time.monotonic()
+@dataclass
+class _Runner:
+    """Runs the points of one request in the workspace, one after another."""
+
+    project: Project
+    base: pygit2.Commit
+    command: Command
+    cwd: Path
+    request: RunRequest
+    on_output: OutputSink | None
+    say: Notify
+    env: Mapping[str, str] | None
+    packages: PackageScan = field(default_factory=PackageScan)
+
+    def run_point(self, plan: ParamsPlan, given: str | None) -> RunResult:
+        """Params written, command run, params restored, experiment recorded."""
+        project = self.project
+        name = given or generate_name(_taken(project))
+        run_dir = new_run_dir(project, name)
+        watch = MetricsWatch(project.root, project.config.metrics)
+        guard = ParamsGuard(project.root, run_dir, plan.files)
+        try:
+            guard.apply()
+            started = utc_now()
+            clock = time.monotonic()
+            code, output = self._execute(run_dir, name)
+            duration = time.monotonic() - clock
+            warnings = guard.restore()
+            for warning in warnings:
+                self.say(warning)
+            record = self._record(name, plan, code, started, duration)
+            recording = Recording(
+                name=ExperimentName(name),
+                base=self.base,
+                record=record,
+                params_as_run=plan.changed,
+                log=output,
+                run_dir=run_dir,
+                fresh_metrics=watch.fresh(),
+                artifacts=read_artifacts(run_dir),
+                message=self.request.message,
+                force=self.request.force,
+            )
+            store = ObjectStore(project.cache_dir)
+            result = record_experiment(project.git, project.config, store, recording)
+            result.notes.extend(warnings)
+            return result
+        finally:
+            for warning in guard.restore():
+                self.say(warning)
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    def _execute(self, run_dir: Path, name: str) -> tuple[int, bytes]:
         with open(run_dir / "output.log", "w+b") as log:
             code = run_command(
-                command, cwd=cwd, env=child_env(env, run_dir, name), log=log, on_output=on_output
+                self.command,
+                cwd=self.cwd,
+                env=child_env(self.env, run_dir, name),
+                log=log,
+                on_output=self.on_output,
             )
-            duration = time.monotonic() - clock
             log.seek(0)
-            output = log.read()
-        warnings = guard.restore()
-        for warning in warnings:
-            say(warning)
-        record = RunRecord(
+            return code, log.read()
+
+    def _record(
+        self, name: str, plan: ParamsPlan, code: int, started: datetime, duration: float
+    ) -> RunRecord:
+        return RunRecord(
             name=name,
-            command=command.recorded,
+            command=self.command.recorded,
             overrides=plan.record,
             status="success" if code == 0 else "failed",
             exit_code=code,
             started=iso_utc(started),
             duration_s=duration,
-            baseline_commit=str(base.id),  # type: ignore[attr-defined]
-            baseline_branch=git.head_branch(),
-            packages=packages.result(),
+            baseline_commit=str(self.base.id),
+            baseline_branch=self.project.git.head_branch(),
+            packages=self.packages.result(),
             **host_facts(),
         )
-        recording = Recording(
-            name=ExperimentName(name),
-            base=base,  # type: ignore[arg-type]
-            record=record,
-            params_as_run=plan.changed,
-            log=output,
-            run_dir=run_dir,
-            fresh_metrics=watch.fresh(),
-            artifacts=read_artifacts(run_dir),
-            message=request.message,
-            force=request.force,
-        )
-        result = record_experiment(git, project.config, ObjectStore(project.cache_dir), recording)
-        result.notes.extend(warnings)
-        return result
-    except Interrupted:
-        for warning in guard.restore():
-            say(warning)
-        raise
-    finally:
-        guard.restore()
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _taken(project: Project) -> Callable[[str], bool]:
@@ -232,6 +256,7 @@ class MetricsWatch:
         self.before = {path: _stamp(root / path) for path in paths}
 
     def fresh(self) -> set[str]:
+        """The metrics files that were written (or replaced) since creation."""
         return {
             path
             for path, stamp in self.before.items()

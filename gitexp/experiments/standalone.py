@@ -16,7 +16,7 @@ from gitexp.core.params import apply_overrides, is_missing, lookup
 from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
 from gitexp.errors import ConflictError
 from gitexp.experiments import tracking
-from gitexp.experiments.environment import installed_packages, host_facts
+from gitexp.experiments.environment import host_facts, installed_packages
 from gitexp.experiments.overrides import ParamsPlan
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment
@@ -129,7 +129,9 @@ class Experiment:
             message=self._message,
             force=self._force,
         )
-        return record_experiment(project.git, project.config, ObjectStore(project.cache_dir), recording)
+        return record_experiment(
+            project.git, project.config, ObjectStore(project.cache_dir), recording
+        )
 
     @property
     def params(self) -> dict[str, object]:

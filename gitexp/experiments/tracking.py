@@ -47,13 +47,13 @@ _active: Session | None = None
 
 def set_session(session: Session | None) -> None:
     """Make ``session`` the one the module functions write to (None: back to default)."""
-    global _active  # noqa: PLW0603 - one session per process, like a logger
+    global _active
     _active = session
 
 
 def current_session() -> Session:
     """The session of this process: the explicit one, the parent run's, or a bare one."""
-    global _active  # noqa: PLW0603 - created once, then reused
+    global _active
     if _active is None:
         _active = _from_environment() or _standalone()
     return _active
@@ -132,7 +132,9 @@ def log_metrics(values: Mapping[str, object], step: int | float | None = None) -
     session = current_session()
     checked = {key: check_metric_value(key, value) for key, value in values.items()}
     for key, value in checked.items():
-        at = step if step is not None else (session.steps[key] + 1 if key in session.steps else None)
+        at = (
+            step if step is not None else (session.steps[key] + 1 if key in session.steps else None)
+        )
         if at is not None:
             _append_series(session, key, at, value)
     _write_metrics(session, checked)

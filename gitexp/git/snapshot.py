@@ -69,7 +69,7 @@ def snapshot(
             continue
         _take(git, index, base, path, flags, divert, result)
     for path, data in (extra or {}).items():
-        index.add(pygit2.IndexEntry(path, git.repo.create_blob(data), pygit2.GIT_FILEMODE_BLOB))
+        index.add(pygit2.IndexEntry(path, git.repo.create_blob(data), pygit2.enums.FileMode.BLOB))
     for path in excluded:
         _remove_under(index, path)
         if path in index:
@@ -103,11 +103,13 @@ def _take(
         if replaced is not None:
             pointer_path, pointer = replaced
             index.add(
-                pygit2.IndexEntry(pointer_path, git.repo.create_blob(pointer), pygit2.GIT_FILEMODE_BLOB)
+                pygit2.IndexEntry(
+                    pointer_path, git.repo.create_blob(pointer), pygit2.enums.FileMode.BLOB
+                )
             )
             result.diverted[path] = pointer_path
             return
-    index.add(pygit2.IndexEntry(path, _blob(git, full, info), _mode(info)))
+    index.add(pygit2.IndexEntry(path, _blob(git, full, info), pygit2.enums.FileMode(_mode(info))))
     result.changed.append(path)
 
 
@@ -122,7 +124,7 @@ def _mode(info: os.stat_result) -> int:
         return int(pygit2.GIT_FILEMODE_LINK)
     if info.st_mode & stat.S_IXUSR:
         return int(pygit2.GIT_FILEMODE_BLOB_EXECUTABLE)
-    return int(pygit2.GIT_FILEMODE_BLOB)
+    return int(pygit2.enums.FileMode.BLOB)
 
 
 def _is_excluded(path: str, excluded: tuple[str, ...]) -> bool:

@@ -10,7 +10,9 @@ from gitexp.cli.console import say
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", metavar="NAME", help="the experiment")
     parser.add_argument(
-        "-f", "--force", action="store_true",
+        "-f",
+        "--force",
+        action="store_true",
         help="apply over uncommitted changes, saving them in a stash ref first",
     )
     parser.set_defaults(func=main)
@@ -25,6 +27,10 @@ def main(args: argparse.Namespace) -> int:
         say(f"saved your uncommitted changes in {result.stash_ref}")
         say(f"  bring them back with: git checkout {result.stash_ref} -- {files}")
     changed = len(result.written) + len(result.deleted)
-    say(f"applied '{args.name}': {len(result.written)} file(s) written, "
-        f"{len(result.deleted)} deleted" if changed else f"the workspace already matches '{args.name}'")
+    say(
+        f"applied '{args.name}': {len(result.written)} file(s) written, "
+        f"{len(result.deleted)} deleted"
+        if changed
+        else f"the workspace already matches '{args.name}'"
+    )
     return 0

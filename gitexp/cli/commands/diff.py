@@ -9,8 +9,12 @@ from gitexp.cli.console import out, out_bytes, say
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", nargs="?", metavar="A", help="experiment, branch, tag or commit (old side)")
-    parser.add_argument("b", nargs="?", metavar="B", help="the new side (default: A's baseline is old, A new)")
+    parser.add_argument(
+        "a", nargs="?", metavar="A", help="experiment, branch, tag or commit (old side)"
+    )
+    parser.add_argument(
+        "b", nargs="?", metavar="B", help="the new side (default: A's baseline is old, A new)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=main)
 
@@ -28,8 +32,12 @@ def main(args: argparse.Namespace) -> int:
     printed = False
     for section in ("params", "metrics"):
         rows = [
-            [f"{file}:{key}" if len(diff[section]) > 1 else key, change["old"], change["new"],
-             *([change.get("change")] if section == "metrics" else [])]
+            [
+                f"{file}:{key}" if len(diff[section]) > 1 else key,
+                change["old"],
+                change["new"],
+                *([change.get("change")] if section == "metrics" else []),
+            ]
             for file, keys in diff[section].items()
             for key, change in keys.items()
         ]
@@ -39,9 +47,13 @@ def main(args: argparse.Namespace) -> int:
             out()
             printed = True
     if diff["artifacts"]:
-        render.table(["Artifact", "Old", "New"], [
-            [item["path"], _short(item["old"]), _short(item["new"])] for item in diff["artifacts"]
-        ])
+        render.table(
+            ["Artifact", "Old", "New"],
+            [
+                [item["path"], _short(item["old"]), _short(item["new"])]
+                for item in diff["artifacts"]
+            ],
+        )
         out()
         printed = True
     if diff["files"]:

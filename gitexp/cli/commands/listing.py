@@ -10,7 +10,9 @@ from gitexp.cli.console import out, out_bytes, say
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--names-only", action="store_true", help="print only the names, one a line")
+    parser.add_argument(
+        "--names-only", action="store_true", help="print only the names, one a line"
+    )
     parser.set_defaults(func=main)
 
 
@@ -29,6 +31,9 @@ def main(args: argparse.Namespace) -> int:
     else:
         render.table(
             ["Experiment", "Status", "Created", "Baseline", "Branch"],
-            [[r["name"], r["status"], r["created"], str(r["baseline"])[:8], r["branch"]] for r in rows],
+            [
+                [r["name"], r["status"], r["created"], str(r["baseline"])[:8], r["branch"]]
+                for r in rows
+            ],
         )
     return 0

@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from gitexp.cli.console import out, say, warn
+
+if TYPE_CHECKING:
+    from gitexp.experiments.record import RunResult
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = "gitexp run [-n NAME] [-S KEY=VALUE]... [-m MESSAGE] [--force] [-- COMMAND...]"
-    parser.add_argument("-n", "--name", help="the experiment's name (a sweep's points are NAME-1, NAME-2, ...)")
     parser.add_argument(
-        "-S", "--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+        "-n", "--name", help="the experiment's name (a sweep's points are NAME-1, NAME-2, ...)"
+    )
+    parser.add_argument(
+        "-S",
+        "--set",
+        dest="overrides",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
         help="override a param for this run: KEY, FILE:KEY, +KEY (add); "
         "several comma-separated values make a grid",
     )
     parser.add_argument("-m", "--message", help="a message kept with the experiment")
-    parser.add_argument("-f", "--force", action="store_true", help="replace an experiment of the same name")
-    parser.add_argument("command_words", nargs=argparse.REMAINDER, metavar="COMMAND",
-                        help="what to run (default: 'command' in gitexp.yaml)")
+    parser.add_argument(
+        "-f", "--force", action="store_true", help="replace an experiment of the same name"
+    )
+    parser.add_argument(
+        "command_words",
+        nargs=argparse.REMAINDER,
+        metavar="COMMAND",
+        help="what to run (default: 'command' in gitexp.yaml)",
+    )
     parser.set_defaults(func=main)
 
 
@@ -29,8 +46,7 @@ def main(args: argparse.Namespace) -> int:
     words = list(args.command_words)
     if words and words[0] == "--":
         words = words[1:]
-    repo = Repo(".")
-    results = repo.run(
+    results = Repo(".").run(
         words or None,
         overrides=args.overrides,
         name=args.name,
@@ -39,23 +55,28 @@ def main(args: argparse.Namespace) -> int:
         cwd=".",
         on_output=_echo,
         notify=say,
+        on_result=_report,
     )
-    failed = 0
-    for result in results:
-        for note in result.notes:
-            say(f"note: {note}")
-        for problem in result.problems:
-            warn(problem)
-        mark = "recorded" if result.status == "success" else "recorded FAILED"
-        code = "" if result.exit_code in (0, None) else f", exit code {result.exit_code}"
-        say(f"{mark} experiment '{result.name}' ({result.commit[:8]}, {result.duration_s:.1f}s{code})")
-        out(result.name) if not sys.stdout.isatty() else None
-        failed += result.status != "success"
+    failed = sum(result.status != "success" for result in results)
     if failed:
-        say(f"{failed} of {len(results)} run(s) failed; see `gitexp show` and "
-            f"`git show refs/experiments/NAME:.gitexp/output.log`")
+        say(
+            f"{failed} of {len(results)} run(s) failed; see the output with "
+            "`git show refs/experiments/NAME:.gitexp/output.log`"
+        )
         return 1
     return 0
+
+
+def _report(result: RunResult) -> None:
+    for note in result.notes:
+        say(f"note: {note}")
+    for problem in result.problems:
+        warn(problem)
+    mark = "recorded" if result.status == "success" else "recorded FAILED"
+    code = "" if result.exit_code in (0, None) else f", exit code {result.exit_code}"
+    say(f"{mark} experiment '{result.name}' ({result.commit[:8]}, {result.duration_s:.1f}s{code})")
+    if not sys.stdout.isatty():
+        out(result.name)
 
 
 def _echo(chunk: bytes, is_err: bool) -> None:

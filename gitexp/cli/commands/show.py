@@ -15,19 +15,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     fmt.add_argument("--json", action="store_true", help="print one JSON object")
     fmt.add_argument("--csv", action="store_true", help="print CSV")
     fmt.add_argument("--md", action="store_true", help="print a Markdown table")
-    parser.add_argument("--sort-by", metavar="KEY", help="sort by a params or metrics key (ascending)")
+    parser.add_argument(
+        "--sort-by", metavar="KEY", help="sort by a params or metrics key (ascending)"
+    )
     parser.add_argument("--desc", action="store_true", help="sort descending")
     parser.add_argument(
-        "--filter", metavar="EXPR", action="append", default=[],
+        "--filter",
+        metavar="EXPR",
+        action="append",
+        default=[],
         help="keep experiments where KEY OP VALUE holds (OP: == != < <= > >=); repeat to AND",
     )
     parser.add_argument(
-        "--branch", metavar="B", action="append", default=[],
+        "--branch",
+        metavar="B",
+        action="append",
+        default=[],
         help="keep experiments whose baseline is reachable from B (branch, tag or commit)",
     )
     parser.add_argument("--limit", metavar="N", type=int, help="show at most N experiments")
     parser.add_argument(
-        "--only-changed", action="store_true", help="drop columns whose value is the same everywhere"
+        "--only-changed",
+        action="store_true",
+        help="drop columns whose value is the same everywhere",
     )
     parser.set_defaults(func=main)
 
@@ -63,10 +73,8 @@ def columns(
     rows: Sequence[dict[str, object]], *, only_changed: bool = False
 ) -> tuple[list[str], list[list[object]]]:
     """Headers and cells: name, created, status, then every params and metrics key."""
-    from gitexp.core.formats import flatten
-
     flat = [
-        {section: _flat_files(row.get(section), flatten) for section in ("params", "metrics")}
+        {section: _flat_files(row.get(section)) for section in ("params", "metrics")}
         for row in rows
     ]
     keyed: list[tuple[str, str, str]] = []
@@ -84,19 +92,21 @@ def columns(
     cells = [[row.get("name"), _short_time(row.get("created")), row.get("status")] for row in rows]
     for section, file, label in keyed:
         key = label.split(":", 1)[1] if label.startswith(file + ":") else label
-        values = [item[section].get(file, {}).get(key) for item in flat]
-        if only_changed and len({repr(v) for v in values}) <= 1:
+        column = [item[section].get(file, {}).get(key) for item in flat]
+        if only_changed and len({repr(v) for v in column}) <= 1:
             continue
         headers.append(label)
-        for line, value in zip(cells, values, strict=True):
+        for line, value in zip(cells, column, strict=True):
             line.append(value)
     return headers, cells
 
 
-def _flat_files(files: object, flatten: object) -> dict[str, dict[str, object]]:
+def _flat_files(files: object) -> dict[str, dict[str, object]]:
+    from gitexp.core.formats import flatten
+
     if not isinstance(files, dict):
         return {}
-    return {f: flatten(v) for f, v in files.items() if isinstance(v, dict)}  # type: ignore[operator]
+    return {f: flatten(v) for f, v in files.items() if isinstance(v, dict)}
 
 
 def _short_time(value: object) -> str:
