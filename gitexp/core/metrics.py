@@ -134,9 +134,18 @@ def series_key_path(key: str) -> str:
 
 
 def check_metric_value(key: str, value: object) -> float | int | str | bool | None:
-    """A value ``log_metric`` accepts: numbers (including numpy scalars), bool, str."""
-    if isinstance(value, (bool, int, float, str)) or value is None:
+    """A value ``log_metric`` accepts, as a plain Python value.
+
+    Numbers (numpy and other subclasses become plain ``int``/``float``), bool, str.
+    """
+    if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
     item = getattr(value, "item", None)
     if callable(item):
         scalar = item()
