@@ -100,5 +100,9 @@ def utc_now() -> _dt.datetime:
 
 
 def iso_utc(moment: _dt.datetime) -> str:
-    """ISO 8601 in UTC with a ``Z``, to the second: ``2026-01-02T03:04:05Z``."""
-    return moment.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 in UTC with a ``Z``, to the millisecond: ``2026-01-02T03:04:05.678Z``.
+
+    Milliseconds keep the points of a fast sweep in the order they ran.
+    """
+    utc = moment.astimezone(_dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

@@ -78,7 +78,9 @@ def test_valid_names(name: str) -> None:
     assert check_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "-a", ".a", "a..b", "a.lock", "a.", "a/b", "a b", "x" * 101, "é"])
+@pytest.mark.parametrize(
+    "name", ["", "-a", ".a", "a..b", "a.lock", "a.", "a/b", "a b", "x" * 101, "é"]
+)
 def test_invalid_names(name: str) -> None:
     with pytest.raises(InvalidNameError):
         check_name(name)

@@ -87,7 +87,9 @@ def test_failed_run_is_recorded_as_failed(repo: Path, cli: object) -> None:
 
 
 def test_run_output_streams_to_the_terminal(repo: Path, cli: object) -> None:
-    result = cli("run", "--", PY, "-c", "import sys; print('to-out'); print('to-err', file=sys.stderr)")  # type: ignore[operator]
+    result = cli(
+        "run", "--", PY, "-c", "import sys; print('to-out'); print('to-err', file=sys.stderr)"
+    )  # type: ignore[operator]
     assert result.code == 0
     assert "to-out" in result.out and "to-err" in result.err
 
@@ -107,7 +109,18 @@ def test_user_edit_during_run_is_left_alone_with_a_warning(repo: Path, cli: obje
 def test_ctrl_c_restores_params_and_records_nothing(repo: Path) -> None:
     original = (repo / "params.yaml").read_bytes()
     proc = subprocess.Popen(
-        [PY, "-m", "gitexp", "run", "-S", "seed=8", "--", PY, "-c", "import time; print('go', flush=True); time.sleep(30)"],
+        [
+            PY,
+            "-m",
+            "gitexp",
+            "run",
+            "-S",
+            "seed=8",
+            "--",
+            PY,
+            "-c",
+            "import time; print('go', flush=True); time.sleep(30)",
+        ],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -126,7 +139,18 @@ def test_ctrl_c_restores_params_and_records_nothing(repo: Path) -> None:
 def test_sigterm_to_gitexp_alone_stops_the_command_and_restores(repo: Path) -> None:
     original = (repo / "params.yaml").read_bytes()
     proc = subprocess.Popen(
-        [PY, "-m", "gitexp", "run", "-S", "seed=8", "--", PY, "-c", "import time; print('go', flush=True); time.sleep(60)"],
+        [
+            PY,
+            "-m",
+            "gitexp",
+            "run",
+            "-S",
+            "seed=8",
+            "--",
+            PY,
+            "-c",
+            "import time; print('go', flush=True); time.sleep(60)",
+        ],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -143,7 +167,18 @@ def test_sigterm_to_gitexp_alone_stops_the_command_and_restores(repo: Path) -> N
 def test_killed_run_is_repaired_by_the_next_run(repo: Path) -> None:
     original = (repo / "params.yaml").read_bytes()
     proc = subprocess.Popen(
-        [PY, "-m", "gitexp", "run", "-S", "seed=8", "--", PY, "-c", "import time; print('go', flush=True); time.sleep(60)"],
+        [
+            PY,
+            "-m",
+            "gitexp",
+            "run",
+            "-S",
+            "seed=8",
+            "--",
+            PY,
+            "-c",
+            "import time; print('go', flush=True); time.sleep(60)",
+        ],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -177,7 +212,9 @@ def test_snapshot_holds_uncommitted_staged_and_untracked_work_and_leaves_it(repo
 
 
 def test_sweep_runs_every_point_with_names(repo: Path) -> None:
-    results = gitexp.Repo().run([PY, "train.py"], overrides=["train.lr=0.1,0.01", "seed=1,2"], name="g")
+    results = gitexp.Repo().run(
+        [PY, "train.py"], overrides=["train.lr=0.1,0.01", "seed=1,2"], name="g"
+    )
     assert [r.name for r in results] == ["g-1", "g-2", "g-3", "g-4"]
     overrides = [run_json(repo, f"g-{i}")["overrides"] for i in range(1, 5)]
     assert overrides[1] == {"params.yaml": {"train.lr": 0.1, "seed": 2}}
@@ -336,8 +373,19 @@ def test_no_command_at_all(repo: Path) -> None:
 
 def test_second_run_in_the_same_workspace_is_refused(repo: Path) -> None:
     proc = subprocess.Popen(
-        [PY, "-m", "gitexp", "run", "--", PY, "-c", "import time; print('go', flush=True); time.sleep(20)"],
-        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            PY,
+            "-m",
+            "gitexp",
+            "run",
+            "--",
+            PY,
+            "-c",
+            "import time; print('go', flush=True); time.sleep(20)",
+        ],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"go"

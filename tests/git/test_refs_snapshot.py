@@ -37,7 +37,13 @@ def test_update_refs_is_compare_and_swap_and_atomic(g: GitRepo) -> None:
     create_ref(g, "refs/experiments/b", head)
     wrong = "1" * 40
     with pytest.raises(ConflictError):
-        update_refs(g, [RefUpdate("refs/experiments/a", None, head), RefUpdate("refs/experiments/b", None, wrong)])
+        update_refs(
+            g,
+            [
+                RefUpdate("refs/experiments/a", None, head),
+                RefUpdate("refs/experiments/b", None, wrong),
+            ],
+        )
     assert set(list_refs(g, "refs/experiments/")) == {"refs/experiments/a", "refs/experiments/b"}
     delete_refs(g, [("refs/experiments/a", head), ("refs/experiments/b", head)])
     assert list_refs(g, "refs/experiments/") == {}
@@ -61,7 +67,14 @@ def test_snapshot_takes_workspace_changes_and_touches_nothing(g: GitRepo) -> Non
     tree = g.repo[snap.tree]
     assert isinstance(tree, pygit2.Tree)
     paths = {e.path: e.mode for e in g.walk_tree(tree)}
-    assert set(paths) == {".gitignore", "a.txt", "new/n.txt", "staged.txt", "run.sh", "extra/x.json"}
+    assert set(paths) == {
+        ".gitignore",
+        "a.txt",
+        "new/n.txt",
+        "staged.txt",
+        "run.sh",
+        "extra/x.json",
+    }
     assert paths["run.sh"] == pygit2.enums.FileMode.BLOB_EXECUTABLE
     assert g.read_blob(tree, "a.txt") == b"changed\n"
     assert (g.git_dir / "index").read_bytes() == before_index
