@@ -22,6 +22,7 @@ from gitexp.experiments import apply as apply_mod
 from gitexp.experiments import diff as diff_mod
 from gitexp.experiments import manage, query
 from gitexp.experiments.apply import ApplyResult
+from gitexp.experiments.index import FILE_NAME as INDEX_FILE
 from gitexp.experiments.process import OutputSink
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import RunResult
@@ -86,7 +87,7 @@ class Repo:
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""
-        return query.experiments(self.git, self.project.state / "index" / "experiments-v1.json")
+        return query.experiments(self.git, self.project.state / "index" / INDEX_FILE)
 
     def show(
         self,

@@ -94,6 +94,41 @@ def parse_run_json(data: bytes, where: str) -> RunRecord:
         raise FormatError(f"{where}: run.json is missing or mistypes {exc}") from exc
 
 
+TRAILER_KEYS = {
+    "Gitexp-Status": "status",
+    "Gitexp-Started": "started",
+    "Gitexp-Baseline": "baseline",
+    "Gitexp-Branch": "branch",
+}
+
+
+def trailers(record: RunRecord) -> str:
+    """The lines ending an experiment commit's message: a copy of what ``show`` needs.
+
+    ``show`` reads them from the commit it loads anyway, instead of two more objects
+    (the ``.gitexp`` tree and ``run.json``); ``run.json`` stays the full record.
+    """
+    values = {
+        "status": record.status,
+        "started": record.started,
+        "baseline": record.baseline_commit,
+        "branch": record.baseline_branch or "",
+    }
+    return "".join(f"{key}: {values[field]}\n" for key, field in TRAILER_KEYS.items())
+
+
+def parse_trailers(message: str) -> dict[str, str] | None:
+    """The trailer values of an experiment commit message, None when any is missing."""
+    found: dict[str, str] = {}
+    start = message.rfind("\n\nGitexp-Status: ")
+    tail = message[start + 2 :] if start >= 0 else ""
+    for line in tail.splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key in TRAILER_KEYS:
+            found[TRAILER_KEYS[key]] = value.strip()
+    return found if len(found) == len(TRAILER_KEYS) else None
+
+
 def utc_now() -> _dt.datetime:
     """Now, in UTC."""
     return _dt.datetime.now(_dt.timezone.utc)

@@ -1,15 +1,11 @@
-"""``gitexp show``: every experiment's params, metrics and data, read from its commit.
+"""``gitexp show``: every experiment's params, metrics and data, filtered and ordered.
 
-Reading is fast because each experiment commit is read once per machine: summaries
-are kept in an index file (``<state>/index/experiments-v1.json``) keyed by commit id
-(a commit never changes, so an entry never goes stale), and the work for a new commit
-is shared with its siblings: a params file, a config or a pointer that many commits
-hold as the same blob is parsed once, and a subtree they share is walked once.
+Each experiment commit is read once per machine (`summary.Reader`); its summary is
+kept in the index (`index.SummaryIndex`) for every later command.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +13,14 @@ from pathlib import Path
 import orjson
 import pygit2
 
-from gitexp.cache.atomic import atomic_write
-from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.filters import Filter, sort_key
-from gitexp.core.formats import flatten, load_mapping, to_json_value
+from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
-from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
-from gitexp.core.runinfo import RUN_DIR, RUN_JSON, parse_run_json
-from gitexp.errors import GitexpError
+from gitexp.experiments.index import SummaryIndex
+from gitexp.experiments.summary import Reader
 from gitexp.git.refs import list_refs
 from gitexp.git.repo import GitRepo
 
-INDEX_VERSION = 1
 _MISSING = object()
 BUILTIN_KEYS = ("name", "status", "created", "branch", "commit", "baseline")
 
@@ -44,142 +36,6 @@ class Query:
     limit: int | None = None
 
 
-class Reader:
-    """Reads experiment summaries from commits, sharing work across commits."""
-
-    def __init__(self, git: GitRepo) -> None:
-        self.git = git
-        self.repo = git.repo
-        self._configs: dict[str, ProjectConfig] = {}
-        self._docs: dict[tuple[str, str], dict[str, object] | None] = {}
-        self._pointers: dict[str, dict[str, str]] = {}
-        self._pointer_hashes: dict[str, str | None] = {}
-
-    def summary(self, commit_id: str) -> dict[str, object]:
-        """The show fields of one experiment commit (without name and ref)."""
-        commit = self.repo[commit_id]
-        assert isinstance(commit, pygit2.Commit)  # noqa: S101 - refs point at commits
-        tree = commit.tree
-        run = self._run(tree, commit_id)
-        config = self._config(tree)
-        baseline = (
-            run.baseline_commit if run else (str(commit.parent_ids[0]) if commit.parent_ids else "")
-        )
-        return {
-            "commit": commit_id,
-            "baseline": baseline,
-            "branch": run.baseline_branch if run else None,
-            "created": run.started if run else _commit_time(commit),
-            "status": run.status if run else "unknown",
-            "params": self._files(tree, config.params),
-            "metrics": self._files(tree, config.metrics),
-            "data": self._data(tree),
-        }
-
-    def _run(self, tree: pygit2.Tree, commit_id: str) -> object:
-        data = self.git.read_blob(tree, RUN_JSON)
-        if data is None:
-            return None
-        try:
-            return parse_run_json(data, f"commit {commit_id[:12]}")
-        except GitexpError:
-            return None
-
-    def _config(self, tree: pygit2.Tree) -> ProjectConfig:
-        blob = self.git.blob_id(tree, PROJECT_CONFIG)
-        if blob is None:
-            return ProjectConfig()
-        if blob not in self._configs:
-            try:
-                self._configs[blob] = parse_project_config(self.repo[blob].data)  # type: ignore[attr-defined]
-            except GitexpError:
-                self._configs[blob] = ProjectConfig()
-        return self._configs[blob]
-
-    def _files(self, tree: pygit2.Tree, paths: Iterable[str]) -> dict[str, object]:
-        found: dict[str, object] = {}
-        for path in paths:
-            blob = self.git.blob_id(tree, path)
-            if blob is None:
-                continue
-            key = (blob, path)
-            if key not in self._docs:
-                try:
-                    self._docs[key] = load_mapping(self.repo[blob].data, path)  # type: ignore[attr-defined]
-                except GitexpError:
-                    self._docs[key] = None
-            doc = self._docs[key]
-            if doc is not None:
-                found[path] = to_json_value(doc)
-        return found
-
-    def _data(self, tree: pygit2.Tree) -> dict[str, str]:
-        pointers = self._pointer_files(tree)
-        data: dict[str, str] = {}
-        for path, blob in pointers.items():
-            if blob not in self._pointer_hashes:
-                try:
-                    pointer = parse_pointer(self.repo[blob].data, path)  # type: ignore[attr-defined]
-                    self._pointer_hashes[blob] = str(pointer.oid)
-                except GitexpError:
-                    self._pointer_hashes[blob] = None
-            digest = self._pointer_hashes[blob]
-            if digest is not None:
-                data[data_path(path)] = digest
-        return data
-
-    def _pointer_files(self, tree: pygit2.Tree) -> dict[str, str]:
-        """Pointer files under ``tree`` (path → blob id), memoized per subtree."""
-        key = str(tree.id)
-        cached = self._pointers.get(key)
-        if cached is not None:
-            return cached
-        found: dict[str, str] = {}
-        for entry in tree:
-            name = entry.name or ""
-            if entry.type_str == "tree":
-                if name == RUN_DIR:
-                    continue
-                sub = self.repo[entry.id]
-                assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
-                for path, blob in self._pointer_files(sub).items():
-                    found[f"{name}/{path}"] = blob
-            elif name.endswith(SUFFIX) and entry.type_str == "blob":
-                found[name] = str(entry.id)
-        self._pointers[key] = found
-        return found
-
-
-def _commit_time(commit: pygit2.Commit) -> str:
-    import datetime as dt
-
-    moment = dt.datetime.fromtimestamp(commit.commit_time, dt.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class SummaryIndex:
-    """Summaries by commit id, kept in a file between commands."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: dict[str, dict[str, object]] = {}
-        self.dirty = False
-        with contextlib.suppress(FileNotFoundError, orjson.JSONDecodeError, OSError):
-            doc = orjson.loads(path.read_bytes())
-            if isinstance(doc, dict) and doc.get("version") == INDEX_VERSION:
-                self.entries = doc.get("entries") or {}
-
-    def save(self, keep: Iterable[str]) -> None:
-        """Write the index back with only the commits in ``keep``, if anything changed."""
-        keep = set(keep)
-        if not self.dirty and keep >= set(self.entries):
-            return
-        entries = {c: e for c, e in self.entries.items() if c in keep}
-        doc = {"version": INDEX_VERSION, "entries": entries}
-        with contextlib.suppress(OSError):
-            atomic_write(self.path, orjson.dumps(doc))
-
-
 def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
     """Every experiment as the JSON objects of ``show --json``, in ref-name order."""
     refs = list_refs(git, EXPERIMENT_REF_PREFIX)
@@ -191,8 +47,7 @@ def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]
         if entry is None:
             entry = reader.summary(commit)
             if index:
-                index.entries[commit] = entry
-                index.dirty = True
+                index.add(commit, entry)
         rows.append({"name": name_from_ref(ref), "ref": ref, **entry})
     if index:
         index.save(refs.values())

@@ -23,7 +23,7 @@ from gitexp.core.formats import format_of
 from gitexp.core.metrics import load_metrics, parse_series, series_format
 from gitexp.core.names import ExperimentName
 from gitexp.core.pointer import pointer_path
-from gitexp.core.runinfo import OUTPUT_LOG, RUN_DIR, SERIES_DIR, RunRecord
+from gitexp.core.runinfo import OUTPUT_LOG, RUN_DIR, SERIES_DIR, RunRecord, trailers
 from gitexp.core.sizes import format_size
 from gitexp.errors import FormatError, GitexpError
 from gitexp.git.refs import create_ref
@@ -105,7 +105,7 @@ def record_experiment(
         drop_dirs=[RUN_DIR],
         divert=divert,
     )
-    message = _message(rec, problems)
+    message = _message(rec, problems) + "\n" + trailers(record)
     commit = git.write_commit(snap.tree, [str(rec.base.id)], message)
     create_ref(git, rec.name.ref, commit, force=rec.force)
     return RunResult(

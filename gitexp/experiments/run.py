@@ -26,7 +26,8 @@ from gitexp.cache.objects import ObjectStore
 from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_names
 from gitexp.core.params import Override, grid, parse_override
 from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
-from gitexp.errors import ConflictError
+from gitexp.errors import ConflictError, GitexpError
+from gitexp.experiments import index
 from gitexp.experiments.environment import PackageScan, host_facts
 from gitexp.experiments.guard import ParamsGuard, recover_stale
 from gitexp.experiments.overrides import ParamsPlan, plan_params
@@ -39,6 +40,7 @@ from gitexp.experiments.process import (
 )
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment
+from gitexp.experiments.summary import Reader
 from gitexp.git.refs import read_ref
 
 ENV_RUN_DIR = "GITEXP_RUN_DIR"
@@ -175,6 +177,7 @@ class _Runner:
             store = ObjectStore(project.cache_dir)
             result = record_experiment(project.git, project.config, store, recording)
             result.notes.extend(warnings)
+            remember(project, result.commit)
             return result
         finally:
             for warning in guard.restore():
@@ -209,6 +212,13 @@ class _Runner:
             packages=self.packages.result(),
             **host_facts(),
         )
+
+
+def remember(project: Project, commit: str) -> None:
+    """Put a new experiment's summary in the index, so ``show`` need not read it again."""
+    with contextlib.suppress(OSError, GitexpError):
+        summary = Reader(project.git).summary(commit)
+        index.append(project.state / "index" / index.FILE_NAME, [summary])
 
 
 def _taken(project: Project) -> Callable[[str], bool]:

@@ -20,7 +20,7 @@ from gitexp.experiments.environment import host_facts, installed_packages
 from gitexp.experiments.overrides import ParamsPlan
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment
-from gitexp.experiments.run import MetricsWatch, new_run_dir, read_artifacts
+from gitexp.experiments.run import MetricsWatch, new_run_dir, read_artifacts, remember
 from gitexp.git.refs import read_ref
 
 
@@ -129,9 +129,10 @@ class Experiment:
             message=self._message,
             force=self._force,
         )
-        return record_experiment(
-            project.git, project.config, ObjectStore(project.cache_dir), recording
-        )
+        store = ObjectStore(project.cache_dir)
+        result = record_experiment(project.git, project.config, store, recording)
+        remember(project, result.commit)
+        return result
 
     @property
     def params(self) -> dict[str, object]:

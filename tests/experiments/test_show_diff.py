@@ -95,7 +95,7 @@ def test_show_branch_keeps_experiments_whose_baseline_is_on_it(
 
 
 def test_show_index_is_reused_and_survives_deletion(three: gitexp.Repo, repo: Path) -> None:
-    index = repo / ".git" / "gitexp" / "index" / "experiments-v1.json"
+    index = repo / ".git" / "gitexp" / "index" / "experiments-v1.jsonl"
     first = three.show()
     assert index.is_file()
     assert gitexp.Repo().show() == first

@@ -1,0 +1,156 @@
+"""Reading an experiment's summary (what ``show`` lists) from its commit.
+
+The work for a commit is shared with its siblings: a params file, a config or a
+pointer that many commits hold as the same blob is parsed once, and a subtree they
+share is walked once. Status, start time and baseline come from the commit message's
+trailers, so only the commit, its tree and the params and metrics blobs are read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import orjson
+import pygit2
+
+from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.formats import load_mapping
+from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
+from gitexp.core.runinfo import RUN_DIR, RUN_JSON, parse_trailers
+from gitexp.core.runinfo import VERSION as RUN_VERSION
+from gitexp.errors import GitexpError
+from gitexp.git.repo import GitRepo
+
+
+class Reader:
+    """Reads experiment summaries from commits, sharing work across commits."""
+
+    def __init__(self, git: GitRepo) -> None:
+        self.git = git
+        self.repo = git.repo
+        self._configs: dict[str, ProjectConfig] = {}
+        self._docs: dict[tuple[str, str], dict[str, object] | None] = {}
+        self._pointers: dict[str, dict[str, str]] = {}
+        self._pointer_hashes: dict[str, str | None] = {}
+
+    def summary(self, commit_id: str) -> dict[str, object]:
+        """The show fields of one experiment commit (without name and ref)."""
+        commit = self.repo.get(pygit2.Oid(hex=commit_id))
+        assert isinstance(commit, pygit2.Commit)  # noqa: S101 - refs point at commits
+        tree = commit.tree
+        facts = parse_trailers(commit.message) or self._run_facts(tree)
+        config = self._config(tree)
+        parents = commit.parent_ids
+        return {
+            "commit": commit_id,
+            "baseline": facts.get("baseline") or (str(parents[0]) if parents else ""),
+            "branch": facts.get("branch") or None,
+            "created": facts.get("started") or _commit_time(commit),
+            "status": facts.get("status") or "unknown",
+            "params": self._files(tree, config.params),
+            "metrics": self._files(tree, config.metrics),
+            "data": self._data(tree),
+        }
+
+    def _blob(self, tree: pygit2.Tree, path: str) -> tuple[str, bytes] | None:
+        """The id and bytes of the blob at ``path``, or None."""
+        try:
+            entry = tree[path]
+        except KeyError:
+            return None
+        if entry.type_str != "blob":
+            return None
+        return str(entry.id), self.repo.odb.read(entry.id)[1]
+
+    def _run_facts(self, tree: pygit2.Tree) -> dict[str, str]:
+        """What show needs from ``run.json``, for commits without gitexp's trailers."""
+        found = self._blob(tree, RUN_JSON)
+        if found is None:
+            return {}
+        try:
+            doc = orjson.loads(found[1])
+        except orjson.JSONDecodeError:
+            return {}
+        if not isinstance(doc, dict) or doc.get("version") != RUN_VERSION:
+            return {}
+        baseline = doc.get("baseline") or {}
+        facts = {
+            "status": doc.get("status"),
+            "started": doc.get("started"),
+            "baseline": baseline.get("commit"),
+            "branch": baseline.get("branch"),
+        }
+        return {k: str(v) for k, v in facts.items() if v}
+
+    def _config(self, tree: pygit2.Tree) -> ProjectConfig:
+        blob = self.git.blob_id(tree, PROJECT_CONFIG)
+        if blob is None:
+            return ProjectConfig()
+        if blob not in self._configs:
+            data = self.repo.odb.read(pygit2.Oid(hex=blob))[1]
+            try:
+                self._configs[blob] = parse_project_config(data)
+            except GitexpError:
+                self._configs[blob] = ProjectConfig()
+        return self._configs[blob]
+
+    def _files(self, tree: pygit2.Tree, paths: Iterable[str]) -> dict[str, object]:
+        found: dict[str, object] = {}
+        for path in paths:
+            try:
+                entry = tree[path]
+            except KeyError:
+                continue
+            key = (str(entry.id), path)
+            if key not in self._docs:
+                try:
+                    parsed = load_mapping(self.repo.odb.read(entry.id)[1], path)
+                    self._docs[key] = orjson.loads(orjson.dumps(parsed))
+                except (GitexpError, TypeError, orjson.JSONEncodeError):
+                    self._docs[key] = None
+            cached = self._docs[key]
+            if cached is not None:
+                found[path] = cached
+        return found
+
+    def _data(self, tree: pygit2.Tree) -> dict[str, str]:
+        pointers = self._pointer_files(tree)
+        data: dict[str, str] = {}
+        for path, blob in pointers.items():
+            if blob not in self._pointer_hashes:
+                try:
+                    raw = self.repo.odb.read(pygit2.Oid(hex=blob))[1]
+                    self._pointer_hashes[blob] = str(parse_pointer(raw, path).oid)
+                except GitexpError:
+                    self._pointer_hashes[blob] = None
+            digest = self._pointer_hashes[blob]
+            if digest is not None:
+                data[data_path(path)] = digest
+        return data
+
+    def _pointer_files(self, tree: pygit2.Tree) -> dict[str, str]:
+        """Pointer files under ``tree`` (path → blob id), memoized per subtree."""
+        key = str(tree.id)
+        cached = self._pointers.get(key)
+        if cached is not None:
+            return cached
+        found: dict[str, str] = {}
+        for entry in tree:
+            name = entry.name or ""
+            if entry.type_str == "tree":
+                if name == RUN_DIR:
+                    continue
+                sub = self.repo[entry.id]
+                assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
+                for path, blob in self._pointer_files(sub).items():
+                    found[f"{name}/{path}"] = blob
+            elif name.endswith(SUFFIX) and entry.type_str == "blob":
+                found[name] = str(entry.id)
+        self._pointers[key] = found
+        return found
+
+
+def _commit_time(commit: pygit2.Commit) -> str:
+    moment = dt.datetime.fromtimestamp(commit.commit_time, dt.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
