@@ -26,8 +26,9 @@ from gitexp.experiments.index import FILE_NAME as INDEX_FILE
 from gitexp.experiments.process import OutputSink
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import RunResult
-from gitexp.experiments.run import Notify, RunRequest
+from gitexp.experiments.run import RunRequest
 from gitexp.experiments.run import run as run_experiments
+from gitexp.experiments.runner import Notify
 
 
 class Repo:
@@ -63,6 +64,7 @@ class Repo:
         message: str | None = None,
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
+        jobs: int = 1,
         on_output: OutputSink | None = None,
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
@@ -79,7 +81,8 @@ class Repo:
             name=name,
             message=message,
             force=force,
-            cwd=Path(cwd) if cwd is not None else None,
+            cwd=Path(cwd).resolve() if cwd is not None else None,
+            jobs=jobs,
         )
         return run_experiments(
             self.project, request, on_output=on_output, notify=notify, on_result=on_result, env=env

@@ -85,6 +85,7 @@ def run_command(
     env: Mapping[str, str],
     log: BinaryIO,
     on_output: OutputSink | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Run ``command`` to the end; its exit code (negative: killed by that signal).
 
@@ -120,7 +121,7 @@ def run_command(
     for reader in readers:
         reader.start()
     try:
-        code = proc.wait()
+        code = _wait(proc, stop)
     except KeyboardInterrupt:
         _stop(proc)
         raise Interrupted("interrupted; the run was not recorded") from None
@@ -128,6 +129,19 @@ def run_command(
         for reader in readers:
             reader.join(timeout=5)
     return code
+
+
+def _wait(proc: subprocess.Popen[bytes], stop: threading.Event | None) -> int:
+    """Wait for the command; when ``stop`` is set, end it and raise `Interrupted`."""
+    if stop is None:
+        return proc.wait()
+    while True:
+        try:
+            return proc.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            if stop.is_set():
+                _stop(proc, grace=0.0)
+                raise Interrupted("interrupted; the run was not recorded") from None
 
 
 def _pump(
@@ -143,15 +157,19 @@ def _pump(
     stream.close()
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """End the command after an interrupt, gently first."""
-    for sig, grace in ((None, 2.0), (signal.SIGINT, 5.0), (signal.SIGTERM, 3.0)):
+def _stop(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
+    """End the command after an interrupt, gently first.
+
+    It gets ``grace`` seconds to end by itself (a terminal's Ctrl-C reached it too),
+    then SIGINT, SIGTERM and at last SIGKILL.
+    """
+    for sig, wait in ((None, grace), (signal.SIGINT, 5.0), (signal.SIGTERM, 3.0)):
         if sig is not None:
             with contextlib.suppress(ProcessLookupError):
                 proc.send_signal(sig)
         while True:
             try:
-                proc.wait(timeout=grace)
+                proc.wait(timeout=wait)
                 return
             except subprocess.TimeoutExpired:
                 break

@@ -62,6 +62,8 @@ class Recording:
     artifacts: list[str] = field(default_factory=list)
     message: str | None = None
     force: bool = False
+    start: pygit2.Tree | None = None
+    """The tree the run's files started from, when not the baseline's (a worktree run)."""
 
 
 def record_experiment(
@@ -96,10 +98,11 @@ def record_experiment(
         )
         return pointer_path(path), pointer.dump()
 
-    stale = [m for m in config.metrics if m not in extra and m not in rec.base.tree]
+    start = rec.start if rec.start is not None else rec.base.tree
+    stale = [m for m in config.metrics if m not in extra and m not in start]
     snap = snapshot(
         git,
-        rec.base.tree,
+        start,
         extra=extra,
         exclude=[*out_paths, *stale],
         drop_dirs=[RUN_DIR],

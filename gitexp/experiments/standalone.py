@@ -20,7 +20,7 @@ from gitexp.experiments.environment import host_facts, installed_packages
 from gitexp.experiments.overrides import ParamsPlan
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment
-from gitexp.experiments.run import MetricsWatch, new_run_dir, read_artifacts, remember
+from gitexp.experiments.runner import MetricsWatch, new_run_dir, read_artifacts, remember
 from gitexp.git.refs import read_ref
 
 

@@ -27,6 +27,7 @@ from gitexp.core.metrics import SERIES_HEADER, check_metric_value, series_key_pa
 from gitexp.errors import GitexpError
 
 ENV_RUN_DIR = "GITEXP_RUN_DIR"
+"""Set for the command: the folder where this API writes series and artifacts."""
 
 
 @dataclass

@@ -395,3 +395,66 @@ def test_second_run_in_the_same_workspace_is_refused(repo: Path) -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_parallel_runs_in_worktrees_touch_nothing(repo: Path) -> None:
+    (repo / "train.py").write_text((repo / "train.py").read_text() + "# uncommitted tweak\n")
+    (repo / "extra.txt").write_text("untracked\n")
+    script = (
+        "import gitexp, time, pathlib\n"
+        "time.sleep(0.5)\n"
+        "p = gitexp.params()\n"
+        "assert pathlib.Path('extra.txt').read_text() == 'untracked\\n'\n"
+        "gitexp.log_metric('seed', p['seed'])\n"
+    )
+    (repo / "job.py").write_text(script)
+    status = git(repo, "status", "--porcelain")
+    results = gitexp.Repo().run([PY, "job.py"], overrides=["seed=1,2,3,4"], name="par", jobs=4)
+    assert [r.name for r in results] == ["par-1", "par-2", "par-3", "par-4"]
+    assert [r.status for r in results] == ["success"] * 4, [r.problems for r in results]
+    for number in range(1, 5):
+        files = tree_of(repo, f"par-{number}")
+        assert orjson.loads(files["metrics.json"]) == {"seed": number}
+        assert files["train.py"].endswith(b"# uncommitted tweak\n")
+        assert f"seed: {number}".encode() in files["params.yaml"]
+        assert (
+            run_json(repo, f"par-{number}")["baseline"]["commit"]
+            == git(repo, "rev-parse", "HEAD").strip()
+        )  # type: ignore[index]
+    assert (repo / "params.yaml").read_text() == PARAMS_YAML
+    assert git(repo, "status", "--porcelain") == status
+    assert git(repo, "worktree", "list").count("\n") == 1
+    assert not (repo / "metrics.json").exists()
+
+
+def test_parallel_runs_stop_on_ctrl_c(repo: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "gitexp",
+            "run",
+            "-j",
+            "2",
+            "-S",
+            "seed=1,2,3",
+            "--",
+            PY,
+            "-c",
+            "import time; print('go', flush=True); time.sleep(60)",
+        ],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while git(repo, "worktree", "list").count("\n") < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert git(repo, "for-each-ref", "refs/experiments/") == ""
+    assert git(repo, "worktree", "list").count("\n") == 1
+    assert (repo / "params.yaml").read_text() == PARAMS_YAML

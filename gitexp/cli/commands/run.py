@@ -29,6 +29,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-m", "--message", help="a message kept with the experiment")
     parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run a grid's points in isolated worktrees, N at a time (the workspace is untouched)",
+    )
+    parser.add_argument(
         "-f", "--force", action="store_true", help="replace an experiment of the same name"
     )
     parser.add_argument(
@@ -53,6 +61,7 @@ def main(args: argparse.Namespace) -> int:
         message=args.message,
         force=args.force,
         cwd=".",
+        jobs=args.jobs,
         on_output=_echo,
         notify=say,
         on_result=_report,
