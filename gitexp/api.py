@@ -13,22 +13,21 @@ import builtins
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
 from gitexp.core.filters import Filter, parse_filter
-from gitexp.core.params import Override
 from gitexp.errors import NotFoundError, UsageError
-from gitexp.experiments import apply as apply_mod
-from gitexp.experiments import diff as diff_mod
-from gitexp.experiments import manage, query
-from gitexp.experiments.apply import ApplyResult
-from gitexp.experiments.index import FILE_NAME as INDEX_FILE
-from gitexp.experiments.process import OutputSink
 from gitexp.experiments.project import Project
-from gitexp.experiments.record import RunResult
-from gitexp.experiments.run import RunRequest
-from gitexp.experiments.run import run as run_experiments
-from gitexp.experiments.runner import Notify
+
+# Each method imports what it needs, so a command loads only its own part of gitexp.
+if TYPE_CHECKING:
+    from gitexp.core.params import Override
+    from gitexp.experiments.apply import ApplyResult
+    from gitexp.experiments.diff import DiffResult
+    from gitexp.experiments.process import OutputSink
+    from gitexp.experiments.record import RunResult
+    from gitexp.experiments.runner import Notify
 
 
 class Repo:
@@ -74,6 +73,9 @@ class Repo:
 
         >>> repo.run(["python", "train.py"], overrides=["lr=0.1,0.01"])  # doctest: +SKIP
         """
+        from gitexp.experiments.run import RunRequest
+        from gitexp.experiments.run import run as run_experiments
+
         words = [command] if isinstance(command, str) else command
         request = RunRequest(
             command=words,
@@ -90,7 +92,10 @@ class Repo:
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""
-        return query.experiments(self.git, self.project.state / "index" / INDEX_FILE)
+        from gitexp.experiments import query
+        from gitexp.experiments.index import FILE_NAME
+
+        return query.experiments(self.git, self.project.state / "index" / FILE_NAME)
 
     def show(
         self,
@@ -105,6 +110,8 @@ class Repo:
 
         Raises `NotFoundError` when a sort or filter key is found in no experiment.
         """
+        from gitexp.experiments import query
+
         parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
         rows = self.experiments()
         keys = [f.key for f in parsed] + ([sort_by] if sort_by else [])
@@ -114,12 +121,14 @@ class Repo:
         q = query.Query(parsed, sort_by, descending, branches, limit)
         return {"experiments": query.select(self.git, rows, q)}
 
-    def diff(self, a: str | None = None, b: str | None = None) -> diff_mod.DiffResult:
+    def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
         """What differs between two experiments or commits, as ``diff --json``.
 
         With ``a`` alone, ``a``'s baseline is the old side; with neither, the latest
         experiment is compared with its baseline.
         """
+        from gitexp.experiments import diff as diff_mod
+
         if a is None:
             if b is not None:
                 raise UsageError("give A to diff against B")
@@ -134,6 +143,8 @@ class Repo:
 
     def list(self) -> builtins.list[dict[str, object]]:
         """Name, status, created time, baseline and branch of every experiment, newest first."""
+        from gitexp.experiments import query
+
         rows = query.select(self.git, self.experiments(), query.Query())
         fields = ("name", "status", "created", "baseline", "branch", "commit")
         return [{k: row.get(k) for k in fields} for row in rows]
@@ -142,6 +153,8 @@ class Repo:
         self, names: Sequence[str] = (), *, failed: bool = False, everything: bool = False
     ) -> builtins.list[str]:
         """Delete experiments by name, every failed one, or all; returns the names removed."""
+        from gitexp.experiments import manage
+
         chosen = list(names)
         if failed or everything:
             chosen += [
@@ -155,15 +168,22 @@ class Repo:
 
     def apply(self, name: str, *, force: bool = False) -> ApplyResult:
         """Make the workspace's files match experiment ``name`` (see `gitexp apply`)."""
+        from gitexp.experiments import apply as apply_mod
+        from gitexp.experiments import manage
+
         commit = self.git.lookup_commit(manage.experiment_commit(self.git, name))
         return apply_mod.apply(self.git, commit, force=force)
 
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""
+        from gitexp.experiments import manage
+
         return manage.branch(self.git, name, branch)
 
 
 def _check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:
+    from gitexp.experiments import query
+
     if not rows or not keys:
         return
     known = query.known_keys(rows)
