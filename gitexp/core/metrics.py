@@ -78,12 +78,15 @@ def _table_rows(data: bytes, path: str, fmt: str) -> list[dict[str, object]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise FormatError(f"series '{path}' is not UTF-8 text") from exc
-    reader = csv.DictReader(io.StringIO(text), delimiter="\t" if fmt == "tsv" else ",")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
     rows: list[dict[str, object]] = []
-    for row in reader:
-        if None in row:
-            raise FormatError(f"series '{path}' has a row with more cells than its header")
-        rows.append(dict(row))
+    try:
+        for row in reader:
+            if None in row:
+                raise FormatError(f"series '{path}' has a row with more cells than its header")
+            rows.append(dict(row))
+    except csv.Error as exc:
+        raise FormatError(f"series '{path}' is not valid {fmt.upper()}: {exc}") from exc
     return rows
 
 

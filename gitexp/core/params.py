@@ -7,17 +7,16 @@ TOML through tomlkit, JSON with its indentation and key order kept.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from gitexp.core.dotted import is_missing, lookup, set_dotted
 from gitexp.core.formats import Format, format_of, load_mapping, to_json_value
+from gitexp.core.yamledit import write_yaml
 from gitexp.errors import FormatError, ParamsError
-
-_MISSING = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,33 +89,6 @@ def grid(overrides: Sequence[Override]) -> list[list[tuple[Override, object]]]:
     return [list(point) for point in itertools.product(*axes)]
 
 
-def split_dotted(key: str) -> list[str]:
-    """A dotted key's parts; ``a.b.0`` is ``['a', 'b', '0']``."""
-    return key.split(".")
-
-
-def lookup(tree: object, key: str) -> object:
-    """The value at a dotted key, or the `missing` sentinel (see `is_missing`)."""
-    node = tree
-    for part in split_dotted(key):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and re.fullmatch(r"-?\d+", part) and _index_ok(node, part):
-            node = node[int(part)]
-        else:
-            return _MISSING
-    return node
-
-
-def is_missing(value: object) -> bool:
-    """True for the sentinel `lookup` returns when a key does not exist."""
-    return value is _MISSING
-
-
-def _index_ok(seq: list[object], part: str) -> bool:
-    return -len(seq) <= int(part) < len(seq)
-
-
 def check_override(doc: Mapping[str, object], path: str, key: str, add: bool) -> None:
     """Raise `ParamsError` unless ``key`` exists in ``doc`` (or, for ``+KEY``, does not)."""
     exists = not is_missing(lookup(doc, key))
@@ -143,85 +115,10 @@ def apply_overrides(data: bytes, path: str, changes: Mapping[str, tuple[object, 
     for key, (_value, add) in changes.items():
         check_override(doc, path, key, add)
     if fmt == "yaml":
-        return _write_yaml(data, changes)
+        return write_yaml(data, changes, path)
     if fmt == "toml":
         return _write_toml(data, changes)
     return _write_json(data, changes)
-
-
-def _set(root: object, key: str, value: object, make: Callable[[], object]) -> None:
-    """Set ``value`` at a dotted key under ``root``, creating mappings of type ``make``."""
-    parts = split_dotted(key)
-    node = root
-    for part in parts[:-1]:
-        if isinstance(node, list):
-            node = node[int(part)]
-            continue
-        assert isinstance(node, dict)  # noqa: S101 - check_override proved the path
-        if part not in node:
-            node[part] = make()
-        node = node[part]
-    last = parts[-1]
-    if isinstance(node, list):
-        node[int(last)] = value
-    else:
-        assert isinstance(node, dict)  # noqa: S101 - as above
-        node[last] = _keep_style(node.get(last, _MISSING), value)
-
-
-def _keep_style(old: object, new: object) -> object:
-    """A new string keeps the quoting of the string it replaces (ruamel's scalar types)."""
-    from ruamel.yaml.scalarstring import ScalarString
-
-    if isinstance(old, ScalarString) and isinstance(new, str):
-        return type(old)(new)
-    return new
-
-
-def _write_yaml(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> bytes:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.comments import CommentedMap
-
-    text = data.decode("utf-8-sig")
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 1 << 16
-    mapping, sequence, offset = _yaml_indent(text)
-    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-    doc = yaml.load(text)
-    if doc is None:
-        doc = CommentedMap()
-    for key, (value, _add) in changes.items():
-        _set(doc, key, value, CommentedMap)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    return out.getvalue().encode("utf-8")
-
-
-def _yaml_indent(text: str) -> tuple[int, int, int]:
-    """The block indentation a YAML file uses, as ruamel's (mapping, sequence, offset).
-
-    Read off the first nested mapping and the first nested sequence; ruamel's defaults
-    (2, 2, 0) where the file has none.
-    """
-    mapping: int | None = None
-    seq: tuple[int, int] | None = None
-    parent: tuple[int, str] | None = None
-    for line in text.splitlines():
-        body = line.lstrip(" ")
-        if not body or body.startswith("#"):
-            continue
-        depth = len(line) - len(body)
-        if parent is not None and parent[1].endswith(":") and depth > parent[0]:
-            if body.startswith("- ") or body == "-":
-                seq = seq or (depth - parent[0], depth - parent[0] + 2)
-            else:
-                mapping = mapping or depth - parent[0]
-        if mapping is not None and seq is not None:
-            break
-        parent = (depth, body.split(" #")[0].rstrip())
-    dash_offset, item = seq if seq is not None else (0, 2)
-    return mapping or 2, max(item, 2), dash_offset
 
 
 def _write_toml(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> bytes:
@@ -231,7 +128,7 @@ def _write_toml(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> byte
     for key, (value, _add) in changes.items():
         if value is None:
             raise ParamsError(f"TOML cannot hold a null value for '{key}'")
-        _set(doc, key, value, tomlkit.table)
+        set_dotted(doc, key, value, tomlkit.table)
     return tomlkit.dumps(doc).encode("utf-8")
 
 
@@ -239,7 +136,7 @@ def _write_json(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> byte
     text = data.decode("utf-8-sig")
     doc = json.loads(text) if text.strip() else {}
     for key, (value, _add) in changes.items():
-        _set(doc, key, to_json_value(value), dict)
+        set_dotted(doc, key, to_json_value(value), dict)
     indent = _json_indent(text)
     out = json.dumps(doc, indent=indent, ensure_ascii=False)
     return (out + ("\n" if text.endswith("\n") or not text else "")).encode("utf-8")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from gitexp.core.formats import load_mapping
 from gitexp.core.params import apply_overrides, grid, parse_override
 from gitexp.errors import FormatError, ParamsError
 
@@ -58,7 +59,7 @@ def test_grid_is_the_cartesian_product_in_order() -> None:
 
 def test_yaml_override_keeps_comments_order_and_quotes() -> None:
     out = apply_overrides(YAML, "params.yaml", {"train.lr": (0.01, False)})
-    assert out == YAML.replace(b"lr: 0.001   #", b"lr: 0.01    #")
+    assert out == YAML.replace(b"lr: 0.001   #", b"lr: 0.01   #")
     out = apply_overrides(YAML, "params.yaml", {"train.name": ("tuned", False)})
     assert b"name: 'tuned'" in out
     out = apply_overrides(YAML, "params.yaml", {"train.layers.1": (128, False)})
@@ -104,3 +105,26 @@ def test_toml_override_keeps_comments() -> None:
 def test_invalid_params_files_raise_format_error_naming_the_file(path: str, data: bytes) -> None:
     with pytest.raises(FormatError, match=path):
         apply_overrides(data, path, {"a": (1, False)})
+
+
+def test_yaml_override_leaves_every_other_byte_alone() -> None:
+    text = b'a: 2.678039279785672e-25\nb: 0   # keep\nc: [1, 2]  # flow\nd: "x"\ne: 1e-3\n'
+    out = apply_overrides(text, "p.yaml", {"b": (5, False)})
+    assert out == text.replace(b"b: 0   #", b"b: 5   #")
+    out = apply_overrides(text, "p.yaml", {"c": ([3], False), "d": ("y", False)})
+    assert out == text.replace(b"[1, 2]", b"[3]").replace(b'"x"', b'"y"')
+
+
+def test_yaml_override_quotes_strings_that_need_it() -> None:
+    out = apply_overrides(b"name: base\n", "p.yaml", {"name": ("yes", False)})
+    assert out == b'name: "yes"\n'
+    out = apply_overrides(b"name: base\n", "p.yaml", {"name": ("a # b", False)})
+    assert out == b'name: "a # b"\n'
+    out = apply_overrides(b"n: 1\n", "p.yaml", {"n": (float("inf"), False)})
+    assert out == b"n: .inf\n"
+
+
+def test_yaml_block_values_fall_back_to_the_round_trip_dump() -> None:
+    text = b"msg: |\n  line one\n  line two\nk: 1\n"
+    out = apply_overrides(text, "p.yaml", {"msg": ("short", False)})
+    assert out.endswith(b"k: 1\n") and load_mapping(out, "p.yaml") == {"msg": "short", "k": 1}
