@@ -99,7 +99,8 @@ def _sides(
     for (spec, tip), (_other, other_tip) in ((a, b), (b, a)):
         own_history = not git.is_ancestor(tip, other_tip)
         chosen = [
-            r for r in rows
+            r
+            for r in rows
             if reach(str(r.get("baseline") or ""), tip)
             and not (own_history and reach(str(r.get("baseline") or ""), other_tip))
         ]
@@ -137,8 +138,7 @@ def _stats(side: _Side, metric: str, descending: bool) -> dict[str, object]:
     scored = [
         (value, r)
         for r in side.rows
-        if r.get("status") == "success"
-        and (value := _number(Row(r).value(metric))) is not None
+        if r.get("status") == "success" and (value := _number(Row(r).value(metric))) is not None
     ]
     values = [v for v, _ in scored]
     best = None
@@ -180,7 +180,8 @@ def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> dic
     files = [
         f
         for f in tree_diff["files"]  # type: ignore[attr-defined]
-        if f["path"] not in results and not f["path"].startswith(plots)
+        if f["path"] not in results
+        and not f["path"].startswith(plots)
         and f["path"] not in config.plots
     ]
     return {"params": params, "files": files, "artifacts": tree_diff["artifacts"]}

@@ -149,7 +149,9 @@ def check_selectors(found: Iterable[str], selectors: Sequence[str]) -> None:
             shown = ", ".join(keys[:8]) + (", …" if len(keys) > 8 else "")
             raise NotFoundError(
                 f"no experiment has a series '{selector}'",
-                hint=f"series found: {shown}" if keys else "log one with "
+                hint=f"series found: {shown}"
+                if keys
+                else "log one with "
                 "gitexp.log_metric(key, value, step=…) or declare files under plots: "
                 "in gitexp.yaml",
             )

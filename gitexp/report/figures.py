@@ -13,8 +13,16 @@ from gitexp.report.data import RunLike
 from gitexp.report.labels import legend_labels
 
 PALETTE = (
-    "#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951",
-    "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0",
+    "#4269d0",
+    "#efb118",
+    "#ff725c",
+    "#6cc5b0",
+    "#3ca951",
+    "#ff8ab7",
+    "#a463f2",
+    "#97bbf5",
+    "#9c6b4e",
+    "#9498a0",
 )
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 

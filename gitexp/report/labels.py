@@ -17,11 +17,7 @@ def differing_params(runs: Sequence[RunLike]) -> list[str]:
         keys.update(dict.fromkeys(run.params))
     if len(runs) < 2:
         return []
-    return [
-        key for key in keys
-        if len({repr(run.params.get(key, _ABSENT)) for run in runs}) > 1
-    ]
-
+    return [key for key in keys if len({repr(run.params.get(key, _ABSENT)) for run in runs}) > 1]
 
 
 def legend_labels(runs: Sequence[RunLike]) -> dict[str, str]:
@@ -29,8 +25,11 @@ def legend_labels(runs: Sequence[RunLike]) -> dict[str, str]:
     keys = differing_params(runs)[:MAX_PARAMS]
     labels = {}
     for run in runs:
-        parts = [f"{key.rsplit('.', 1)[-1] if _unique_tail(key, keys) else key}="
-                 f"{_short(run.params.get(key))}" for key in keys]
+        parts = [
+            f"{key.rsplit('.', 1)[-1] if _unique_tail(key, keys) else key}="
+            f"{_short(run.params.get(key))}"
+            for key in keys
+        ]
         labels[run.name] = "  ".join([run.name, " ".join(parts)]).strip()
     return labels
 

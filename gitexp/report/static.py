@@ -67,8 +67,15 @@ def _draw(runs: Sequence[RunLike]) -> Figure:
                 continue
             whole = whole and all(float(s).is_integer() for s in curve.steps)
             marker = "o" if len(curve.steps) <= 30 else None
-            ax.plot(list(curve.steps), list(curve.values), color=colour(index),
-                    label=labels[run.name], marker=marker, markersize=3, linewidth=1.6)
+            ax.plot(
+                list(curve.steps),
+                list(curve.values),
+                color=colour(index),
+                label=labels[run.name],
+                marker=marker,
+                markersize=3,
+                linewidth=1.6,
+            )
         ax.set_title(key, loc="left", fontsize=11)
         ax.set_xlabel("step")
         ax.grid(True, color="#eaeef2")
@@ -78,8 +85,14 @@ def _draw(runs: Sequence[RunLike]) -> Figure:
     for extra in range(len(keys), rows * columns):
         axes[extra // columns][extra % columns].set_visible(False)
     handles, names = _legend_entries(axes)
-    figure.legend(handles, names, loc="outside lower center", ncol=max(1, min(columns * 2, len(names))),
-                  frameon=False, fontsize=9)
+    figure.legend(
+        handles,
+        names,
+        loc="outside lower center",
+        ncol=max(1, min(columns * 2, len(names))),
+        frameon=False,
+        fontsize=9,
+    )
     return figure
 
 

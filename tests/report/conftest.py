@@ -27,7 +27,8 @@ with open("plots/val.csv", "w", newline="") as handle:
     out = csv.writer(handle)
     out.writerow(["epoch", "val_loss", "val_acc"])
     for epoch in range(p["train"]["epochs"]):
-        out.writerow([epoch, 1 / (1 + epoch * lr * 100), 0.5 + 0.4 * (1 - math.exp(-epoch * lr * 50))])
+        acc = 0.5 + 0.4 * (1 - math.exp(-epoch * lr * 50))
+        out.writerow([epoch, 1 / (1 + epoch * lr * 100), acc])
 for step in range(20):
     gitexp.log_metric("loss", math.exp(-step * lr * 10), step=step)
 gitexp.log_metric("acc", 0.5 + lr * 10)
@@ -58,29 +59,63 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
     return path
 
 
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Real runs: ``base-1..3`` (lr 0.001, 0.01, 0.03) on main, ``feat-1..2`` on feature.
+@pytest.fixture(scope="session")
+def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real runs, made once: ``base-1..3`` (lr 0.001, 0.01, 0.03) on main, ``feat-1..2``
+    (lr 0.01, 0.02) on feature, which changes train.py."""
+    home = tmp_path_factory.mktemp("report-home")
+    (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = user@example.com\n")
+    with pytest.MonkeyPatch.context() as env:
+        for name in list(os.environ):
+            if name.startswith(("GIT_", "GITEXP_")):
+                env.delenv(name)
+        env.setenv("HOME", str(home))
+        env.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+        env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        root = make_repo(
+            tmp_path_factory.mktemp("report") / "proj",
+            {
+                "params.yaml": PARAMS,
+                "train.py": TRAIN_PY,
+                "gitexp.yaml": CONFIG,
+                ".gitignore": "metrics.json\nplots/\n",
+            },
+        )
+        env.chdir(root)
+        from gitexp.api import Repo
+        from gitexp.experiments import tracking
 
-    feature changes train.py; its runs have lr 0.01 and 0.02. The cwd is the project.
-    """
-    root = make_repo(
-        tmp_path / "proj",
-        {"params.yaml": PARAMS, "train.py": TRAIN_PY, "gitexp.yaml": CONFIG,
-         ".gitignore": "metrics.json\nplots/\n"},
-    )
-    monkeypatch.chdir(root)
-    from gitexp.api import Repo
-
-    repo = Repo(root)
-    runs = repo.run([sys.executable, "train.py"], overrides=["train.lr=0.001,0.01,0.03"], name="base")
-    git(root, "checkout", "-q", "-b", "feature")
-    (root / "train.py").write_text(TRAIN_PY.replace("0.4 *", "0.45 *"))
-    commit_all(root, "better accuracy")
-    runs += repo.run([sys.executable, "train.py"], overrides=["train.lr=0.01,0.02"], name="feat")
+        tracking.set_session(None)
+        repo = Repo(root)
+        runs = repo.run(
+            [sys.executable, "train.py"], overrides=["train.lr=0.001,0.01,0.03"], name="base"
+        )
+        git(root, "checkout", "-q", "-b", "feature")
+        (root / "train.py").write_text(TRAIN_PY.replace("0.4 *", "0.45 *"))
+        commit_all(root, "better accuracy")
+        runs += repo.run(
+            [sys.executable, "train.py"], overrides=["train.lr=0.01,0.02"], name="feat"
+        )
+        git(root, "checkout", "-q", "main")
     assert [r.status for r in runs] == ["success"] * 5, [r.problems for r in runs]
-    git(root, "checkout", "-q", "main")
     return root
+
+
+@pytest.fixture
+def project(project_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project of `project_template`, as the cwd."""
+    root = tmp_path / "proj"
+    shutil.copytree(project_template, root, symlinks=True)
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    """An empty folder for pictures."""
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
 
 
 def make_many(root: Path, count: int, *, steps: int = 50, seed: int = 7) -> list[str]:
@@ -90,7 +125,7 @@ def make_many(root: Path, count: int, *, steps: int = 50, seed: int = 7) -> list
     series of ``steps`` points and a run record; one in 25 failed. They spread over
     three baseline commits whose train.py differ. Returns the names.
     """
-    rand = random.Random(seed)
+    rand = random.Random(seed)  # noqa: S311 - test data, not secrets
     repo = pygit2.Repository(str(root))
     baselines = _baselines(root, repo)
     sig = pygit2.Signature("Test User", "user@example.com", 1_767_225_600, 0)
@@ -109,13 +144,20 @@ def make_many(root: Path, count: int, *, steps: int = 50, seed: int = 7) -> list
             "metrics.json": f'{{"acc": {acc}, "loss": {curve[-1]:.6f}}}\n',
         }
         record = RunRecord(
-            name=name, command=("python", "train.py"), overrides={}, status=status,
+            name=name,
+            command=("python", "train.py"),
+            overrides={},
+            status=status,
             exit_code=0 if status == "success" else 1,
             started=f"2026-01-{1 + number % 28:02d}T{number % 24:02d}:{number % 60:02d}:00Z",
-            duration_s=1.0, baseline_commit=str(base.id), baseline_branch="main",
+            duration_s=1.0,
+            baseline_commit=str(base.id),
+            baseline_branch="main",
         )
         series = "step\tvalue\n" + "".join(f"{s}\t{v!r}\n" for s, v in enumerate(curve))
-        tree = _tree(repo, base.tree, files, {"run.json": record.to_json(), "series/loss.tsv": series})
+        tree = _tree(
+            repo, base.tree, files, {"run.json": record.to_json(), "series/loss.tsv": series}
+        )
         commit = repo.create_commit(None, sig, sig, f"gitexp: {name}\n", tree, [base.id])
         repo.references.create(f"refs/experiments/{name}", commit)
         names.append(name)
@@ -132,7 +174,9 @@ def _baselines(root: Path, repo: pygit2.Repository) -> list[pygit2.Oid]:
 
 
 def _tree(
-    repo: pygit2.Repository, base: pygit2.Tree, files: dict[str, str],
+    repo: pygit2.Repository,
+    base: pygit2.Tree,
+    files: dict[str, str],
     run_files: dict[str, str | bytes],
 ) -> pygit2.Oid:
     top = repo.TreeBuilder(base)
@@ -153,14 +197,23 @@ def _tree(
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[object]:
-    """Debian's headless Chromium driven by Playwright (installed by scripts/install-test-deps.sh)."""
+    """Debian's headless Chromium driven by Playwright.
+
+    scripts/install-test-deps.sh installs both; without them the browser tests skip,
+    except under CI, where they fail.
+    """
     if not (os.path.exists(CHROMIUM) and shutil.which("chromium")):
         if os.environ.get("CI"):
             pytest.fail("chromium is missing: scripts/install-test-deps.sh installs it")

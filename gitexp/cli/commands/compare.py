@@ -35,7 +35,9 @@ def main(args: argparse.Namespace) -> int:
     assert isinstance(a, dict) and isinstance(b, dict)  # noqa: S101 - built by compare
     metric = str(result["metric"])
     better = "highest" if result["order"] == "descending" else "lowest"
-    say(f"comparing the experiments of {args.a} (A) and {args.b} (B) by {metric} ({better} is best)")
+    say(
+        f"comparing the experiments of {args.a} (A) and {args.b} (B) by {metric} ({better} is best)"
+    )
     for side, tag in ((a, "A"), (b, "B")):
         if side["scope"] == "all":
             say(f"{tag}: {side['ref']} has no commits of its own, so all its experiments count")
@@ -78,15 +80,21 @@ def _bests(result: dict[str, object], a: dict[str, object], b: dict[str, object]
     ]
     out()
     if rows:
-        render.table(["Param", f"A: {name_a}", f"B: {name_b}"], rows,
-                     title="Params that differ between the bests")
+        render.table(
+            ["Param", f"A: {name_a}", f"B: {name_b}"],
+            rows,
+            title="Params that differ between the bests",
+        )
     else:
         out(f"The bests ({name_a}, {name_b}) have the same params.")
     files = result["files"]
     assert isinstance(files, list)  # noqa: S101 - built by compare
     out()
     if files:
-        render.table(["File", "Status (A → B)"], [[f["path"], f["status"]] for f in files],
-                     title="Code files that differ between the bests")
+        render.table(
+            ["File", "Status (A → B)"],
+            [[f["path"], f["status"]] for f in files],
+            title="Code files that differ between the bests",
+        )
     else:
         out("The bests have the same code.")

@@ -13,11 +13,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "names", nargs="*", metavar="NAME", help="experiments to draw (default: every experiment)"
     )
     parser.add_argument(
-        "--metric", metavar="KEY", action="append", default=[],
+        "--metric",
+        metavar="KEY",
+        action="append",
+        default=[],
         help="a series to draw: its key, column or file (repeat; default: every series)",
     )
     parser.add_argument(
-        "-o", "--output", metavar="FILE", required=True,
+        "-o",
+        "--output",
+        metavar="FILE",
+        required=True,
         help="where to write: FILE.html (interactive), FILE.svg or FILE.png",
     )
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")

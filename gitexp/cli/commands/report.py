@@ -10,7 +10,10 @@ from gitexp.cli.console import out_bytes, say
 def configure(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``gitexp report``."""
     parser.add_argument(
-        "--branch", metavar="B", action="append", default=[],
+        "--branch",
+        metavar="B",
+        action="append",
+        default=[],
         help="only experiments whose baseline is reachable from B (branch, tag or commit)",
     )
     parser.add_argument(
@@ -33,6 +36,8 @@ def main(args: argparse.Namespace) -> int:
         return 0
     count = int(str(result["experiments"]))
     size = format_size(int(str(result["bytes"])))
-    say(f"wrote {args.output} ({size}): {count} experiment{'s' if count != 1 else ''}; "
-        "open it in a browser")
+    say(
+        f"wrote {args.output} ({size}): {count} experiment{'s' if count != 1 else ''}; "
+        "open it in a browser"
+    )
     return 0
