@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pygit2
@@ -59,10 +60,9 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Real runs, made once: ``base-1..3`` (lr 0.001, 0.01, 0.03) on main, ``feat-1..2``
-    (lr 0.01, 0.02) on feature, which changes train.py."""
+@contextlib.contextmanager
+def _isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pytest.MonkeyPatch]:
+    """The environment isolation of the autouse fixture, for fixtures wider than a test."""
     home = tmp_path_factory.mktemp("report-home")
     (home / ".gitconfig").write_text("[user]\n\tname = Test User\n\temail = user@example.com\n")
     with pytest.MonkeyPatch.context() as env:
@@ -72,6 +72,14 @@ def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env.setenv("HOME", str(home))
         env.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
         env.setenv("GIT_CONFIG_NOSYSTEM", "1")
+        yield env
+
+
+@pytest.fixture(scope="session")
+def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real runs, made once: ``base-1..3`` (lr 0.001, 0.01, 0.03) on main, ``feat-1..2``
+    (lr 0.01, 0.02) on feature, which changes train.py."""
+    with _isolated(tmp_path_factory) as env:
         root = make_repo(
             tmp_path_factory.mktemp("report") / "proj",
             {
@@ -116,6 +124,27 @@ def out(tmp_path: Path) -> Path:
     folder = tmp_path / "out"
     folder.mkdir()
     return folder
+
+
+@pytest.fixture(scope="module")
+def many_experiments(tmp_path_factory: pytest.TempPathFactory) -> Callable[[int], Path]:
+    """Make a project with N generated experiments (see `make_many`); returns its root."""
+
+    def build(count: int) -> Path:
+        with _isolated(tmp_path_factory):
+            root = make_repo(
+                tmp_path_factory.mktemp("many") / "proj",
+                {
+                    "params.yaml": "train:\n  lr: 0.001\n  batch: 32\n  optimizer: adam\n",
+                    "train.py": TRAIN_PY,
+                    "gitexp.yaml": CONFIG,
+                    ".gitignore": "metrics.json\n",
+                },
+            )
+            make_many(root, count)
+        return root
+
+    return build
 
 
 def make_many(root: Path, count: int, *, steps: int = 50, seed: int = 7) -> list[str]:

@@ -81,10 +81,24 @@
     document.querySelector("#table thead").innerHTML = top + cols;
   }
 
-  function renderBody() {
+  // Only the rows in and near the scrolled window are in the page; spacer rows keep the
+  // scroll height, so thousands of experiments cost what forty do.
+  var ROW_HEIGHT = 26, BUFFER = 30;
+  var drawn = { first: -1, last: -1, measured: false };
+
+  function renderBody(force) {
+    var wrap = document.getElementById("table-wrap");
+    var visible = Math.ceil((wrap.clientHeight || 460) / ROW_HEIGHT);
+    var first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - BUFFER);
+    var last = Math.min(state.view.length, first + visible + 2 * BUFFER);
+    if (!force && first === drawn.first && last === drawn.last) return;
+    drawn = { first: first, last: last, measured: drawn.measured };
     var html = [];
     var colour = selectionColours();
-    state.view.forEach(function (index) {
+    var span = columns.length + 1;
+    if (first > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + first * ROW_HEIGHT + 'px"></td></tr>');
+    for (var at = first; at < last; at++) {
+      var index = state.view[at];
       var r = rows[index];
       var sel = colour[index];
       var cells = columns.map(function (c) {
@@ -98,8 +112,18 @@
       });
       html.push('<tr data-i="' + index + '"' + (sel ? ' class="selected"' : "") + '><td><input type="checkbox"' +
         (sel ? " checked" : "") + ' aria-label="select ' + esc(r.n) + '"></td>' + cells.join("") + "</tr>");
-    });
+    }
+    var rest = state.view.length - last;
+    if (rest > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + rest * ROW_HEIGHT + 'px"></td></tr>');
     document.querySelector("#table tbody").innerHTML = html.join("");
+    var sample = document.querySelector("#table tbody tr[data-i]");
+    if (sample && !drawn.measured) {
+      drawn.measured = true;
+      var height = sample.getBoundingClientRect().height;
+      if (height && Math.abs(height - ROW_HEIGHT) > 0.1) { ROW_HEIGHT = height; renderBody(true); return; }
+    }
+    drawn.measured = drawn.measured || !!sample;
+    document.getElementById("table").setAttribute("data-rows", state.view.length);
     document.getElementById("count").textContent = state.view.length === rows.length
       ? rows.length + " experiments" : state.view.length + " of " + rows.length + " experiments";
   }
@@ -159,7 +183,7 @@
     }
     state.view = view;
     renderHead();
-    renderBody();
+    renderBody(true);
   }
 
   // ---- selection --------------------------------------------------------------------
@@ -171,7 +195,7 @@
   function toggle(index) {
     var at = state.selected.indexOf(index);
     if (at >= 0) state.selected.splice(at, 1); else state.selected.push(index);
-    renderBody();
+    renderBody(true);
     renderSeries();
     renderDiff();
   }
@@ -435,6 +459,8 @@
     state.selected = rows.slice(0, Math.min(3, rows.length)).map(function (_, i) { return i; });
     applyView();
     renderDiff();
+    document.body.setAttribute("data-table-ready", "1");
+    window.gitexpTableAt = performance.now();
     document.getElementById("filter").addEventListener("input", refilter);
     document.querySelector("#table thead").addEventListener("click", function (event) {
       var th = event.target.closest("th[data-col]");
@@ -453,9 +479,15 @@
       renderParcoords();
     });
     document.getElementById("only-changed").addEventListener("change", renderDiff);
+    var pending = false;
+    document.getElementById("table-wrap").addEventListener("scroll", function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; renderBody(false); });
+    });
     document.getElementById("clear").addEventListener("click", function () {
       state.selected = [];
-      renderBody();
+      renderBody(true);
       renderSeries();
       renderDiff();
     });
@@ -463,10 +495,12 @@
 
   window.gitexpCharts = function () {
     state.charts = true;
-    renderParcoords();
     renderSeries();
-    document.body.setAttribute("data-ready", "1");
-    window.gitexpReadyAt = performance.now();
+    setTimeout(function () {
+      renderParcoords();
+      document.body.setAttribute("data-ready", "1");
+      window.gitexpReadyAt = performance.now();
+    }, 0);
   };
 
   init();
