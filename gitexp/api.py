@@ -18,10 +18,8 @@ from gitexp.core.filters import Filter, parse_filter
 from gitexp.core.params import Override
 from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments import apply as apply_mod
-from gitexp.experiments import compare as compare_mod
 from gitexp.experiments import diff as diff_mod
 from gitexp.experiments import manage, query
-from gitexp.experiments import overview as overview_mod
 from gitexp.experiments.apply import ApplyResult
 from gitexp.experiments.process import OutputSink
 from gitexp.experiments.project import Project
@@ -161,6 +159,8 @@ class Repo:
 
         >>> repo.compare("feature", "main", metric="acc", descending=True)  # doctest: +SKIP
         """
+        from gitexp.experiments import compare as compare_mod
+
         return compare_mod.compare(
             self.git, self.experiments(), a, b, metric=metric, descending=descending
         )
@@ -173,6 +173,8 @@ class Repo:
         Only the series ``selectors`` pick (all without selectors); experiments without
         any are left out. Raises `NotFoundError` for an unknown name or selector.
         """
+        from gitexp.experiments import overview as overview_mod
+
         runs = overview_mod.plot_runs(self.git, self._rows_named(names), selectors)
         return {
             run.name: {k: {"steps": v.steps, "values": v.values} for k, v in run.series.items()}
@@ -194,6 +196,8 @@ class Repo:
 
         >>> repo.plots(["bold-lynx"], metrics=["loss"], output="loss.svg")  # doctest: +SKIP
         """
+        from gitexp.experiments import overview as overview_mod
+        from gitexp.experiments import query
         from gitexp.report.output import output_format, write_output
         from gitexp.report.plots import render_plots
 
@@ -224,6 +228,8 @@ class Repo:
         >>> repo.report(output="report.html", branches=["main"])  # doctest: +SKIP
         """
         from gitexp.core.runinfo import iso_utc, utc_now
+        from gitexp.experiments import overview as overview_mod
+        from gitexp.experiments import query
         from gitexp.report.html import require_plotly
         from gitexp.report.output import output_format, write_output
         from gitexp.report.page import render_report

@@ -17,6 +17,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import pygit2
 
@@ -177,9 +178,10 @@ def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> dic
     config = _config(git, commit_b.tree)
     results = {*config.params, *config.metrics}
     plots = tuple(p.rstrip("/") + "/" for p in config.plots)
+    changed = cast("list[dict[str, str]]", tree_diff["files"])
     files = [
         f
-        for f in tree_diff["files"]  # type: ignore[attr-defined]
+        for f in changed
         if f["path"] not in results
         and not f["path"].startswith(plots)
         and f["path"] not in config.plots
