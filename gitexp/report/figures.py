@@ -70,7 +70,7 @@ def chart_layout(key: str) -> dict[str, object]:
         "title": {"text": key, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         "font": {"family": FONT, "size": 12, "color": "#24292f"},
         "xaxis": {"title": {"text": "step"}, "gridcolor": "#eaeef2", "zeroline": False},
-        "yaxis": {"title": {"text": key}, "gridcolor": "#eaeef2", "zeroline": False},
+        "yaxis": {"gridcolor": "#eaeef2", "zeroline": False},
         "legend": {"orientation": "h", "y": -0.22, "x": 0},
         "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
         "paper_bgcolor": "#ffffff",

@@ -141,3 +141,28 @@ def test_plots_page_draws_each_chart_without_errors_or_requests(visit, cli, out:
     assert charts.count() == 3
     assert charts.first.locator(".scatterlayer .trace").count() == 5
     assert _drawn(charts.first.screenshot()) > 0.02
+
+
+def test_experiments_without_metrics_or_series_still_make_a_working_page(
+    visit, cli, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "bare"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / "params.yaml").write_text("x: 1\n")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "i"], cwd=root, check=True)
+    from gitexp.api import Repo
+
+    Repo(root).run([sys.executable, "-c", "raise SystemExit(2)"], name="fails")
+    target = tmp_path / "bare.html"
+    assert cli("-C", str(root), "report", "-o", str(target)).code == 0
+    seen = visit(target)
+    assert seen.errors == []
+    page = seen.page
+    assert page.locator("#table tbody tr[data-i]").count() == 1
+    assert page.locator("#parcoords").text_content() == "No numeric metric to chart."
+    assert page.locator("#series").text_content() == "The selected experiments logged no series."

@@ -211,6 +211,7 @@
       return '<option value="' + o[0] + '">' + esc(o[1]) + "</option>";
     }).join("");
     state.metric = options.length ? options[0][0] : -1;
+    select.parentNode.style.display = options.length ? "" : "none";
   }
 
   function dimension(label, values) {
