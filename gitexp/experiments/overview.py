@@ -128,7 +128,7 @@ def _run(row: Doc, lines: dict[str, Line], labels: _Labels) -> Run:
         name=str(row.get("name")),
         status=str(row.get("status") or "unknown"),
         created=str(row.get("created") or ""),
-        branch=row.get("branch") if isinstance(row.get("branch"), str) else None,  # type: ignore[arg-type]
+        branch=branch if isinstance(branch := row.get("branch"), str) else None,
         commit=str(row.get("commit") or ""),
         baseline=str(row.get("baseline") or ""),
         params=flat("params", labels.params),
@@ -181,7 +181,7 @@ class _CodeFiles:
             config = ProjectConfig()
             if blob:
                 try:
-                    config = parse_project_config(self.git.repo[blob].data)  # type: ignore[attr-defined]
+                    config = parse_project_config(self.git.read_blob(tree, PROJECT_CONFIG) or b"")
                 except GitexpError:
                     config = ProjectConfig()
             skip = {*config.params, *config.metrics, *(p.rstrip("/") for p in config.plots)}

@@ -63,9 +63,8 @@ class SeriesReader:
         cached = self._parsed.get((blob, path))
         if cached is not None:
             return cached
-        data = self.git.repo[blob].data  # type: ignore[attr-defined]
         try:
-            series = parse_series(data, path)
+            series = parse_series(_blob_bytes(self.git, blob), path)
         except FormatError as exc:
             raise FormatError(
                 f"experiment '{experiment}': {exc.message}",
@@ -106,8 +105,7 @@ class SeriesReader:
             return ProjectConfig()
         if blob not in self._configs:
             try:
-                data = self.git.repo[blob].data  # type: ignore[attr-defined]
-                self._configs[blob] = parse_project_config(data)
+                self._configs[blob] = parse_project_config(_blob_bytes(self.git, blob))
             except GitexpError:
                 self._configs[blob] = ProjectConfig()
         return self._configs[blob]
@@ -117,6 +115,11 @@ class SeriesReader:
 class _Entry:
     path: str
     oid: str
+
+
+def _blob_bytes(git: GitRepo, oid: str) -> bytes:
+    obj = git.repo.get(oid)
+    return obj.data if isinstance(obj, pygit2.Blob) else b""
 
 
 def _key(path: str, column: str) -> str:

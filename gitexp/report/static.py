@@ -20,6 +20,7 @@ from gitexp.report.labels import legend_labels
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
@@ -84,7 +85,7 @@ def _draw(runs: Sequence[RunLike]) -> Figure:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for extra in range(len(keys), rows * columns):
         axes[extra // columns][extra % columns].set_visible(False)
-    handles, names = _legend_entries(axes)
+    handles, names = _legend_entries(list(axes.flat))
     figure.legend(
         handles,
         names,
@@ -96,10 +97,9 @@ def _draw(runs: Sequence[RunLike]) -> Figure:
     return figure
 
 
-def _legend_entries(axes: object) -> tuple[list[Artist], list[str]]:
+def _legend_entries(axes: list[Axes]) -> tuple[list[Artist], list[str]]:
     seen: dict[str, Artist] = {}
-    for row in axes:  # type: ignore[attr-defined]
-        for ax in row:
-            for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
-                seen.setdefault(name, handle)
+    for ax in axes:
+        for handle, name in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(name, handle)
     return list(seen.values()), list(seen)
