@@ -60,16 +60,25 @@ def series_figures(runs: Sequence[RunLike]) -> list[dict[str, object]]:
             for number, run in enumerate(runs)
             if key in run.series
         ]
-        figures.append({"key": key, "data": traces, "layout": chart_layout(key)})
+        steps = [s for run in runs if key in run.series for s in run.series[key].steps]
+        few_whole = all(float(s).is_integer() for s in steps) and max(steps) - min(steps) <= 12
+        figures.append({"key": key, "data": traces, "layout": chart_layout(key, few_whole)})
     return figures
 
 
-def chart_layout(key: str) -> dict[str, object]:
-    """The layout shared by series charts."""
+def chart_layout(key: str, whole_steps: bool = False) -> dict[str, object]:
+    """The layout shared by series charts; ``whole_steps`` ticks every step (few, integer)."""
+    xaxis: dict[str, object] = {
+        "title": {"text": "step"},
+        "gridcolor": "#eaeef2",
+        "zeroline": False,
+    }
+    if whole_steps:
+        xaxis["dtick"] = 1
     return {
         "title": {"text": key, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
         "font": {"family": FONT, "size": 12, "color": "#24292f"},
-        "xaxis": {"title": {"text": "step"}, "gridcolor": "#eaeef2", "zeroline": False},
+        "xaxis": xaxis,
         "yaxis": {"gridcolor": "#eaeef2", "zeroline": False},
         "legend": {"orientation": "h", "y": -0.22, "x": 0},
         "margin": {"l": 60, "r": 20, "t": 40, "b": 40},

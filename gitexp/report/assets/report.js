@@ -285,13 +285,17 @@
           name: rows[i].n, x: line[0], y: line[1], line: { color: colour[i], width: 2 },
           marker: { size: 5 }, hovertemplate: rows[i].n + "<br>step %{x}<br>%{y:.6g}<extra></extra>" };
       });
+      var steps = [].concat.apply([], traces.map(function (t) { return t.x; }));
+      var whole = steps.every(function (x) { return Number.isInteger(x); });
+      var span = Math.max.apply(null, steps) - Math.min.apply(null, steps);
       var div = document.createElement("div");
       div.className = "chart";
       div.setAttribute("data-key", D.keys[k]);
       holder.appendChild(div);
       Plotly.newPlot(div, traces, {
         title: { text: D.keys[k], x: 0.01, xanchor: "left", font: { size: 14 } }, font: FONT,
-        xaxis: { title: { text: "step" }, gridcolor: "#eaeef2", zeroline: false },
+        xaxis: { title: { text: "step" }, gridcolor: "#eaeef2", zeroline: false,
+          dtick: whole && span <= 12 ? 1 : undefined },
         yaxis: { gridcolor: "#eaeef2", zeroline: false }, height: 340,
         margin: { l: 56, r: 16, t: 40, b: 44 }, legend: { orientation: "h", y: -0.25 },
         showlegend: traces.length > 1, paper_bgcolor: "#fff", plot_bgcolor: "#fff"
