@@ -210,8 +210,10 @@ class Repo:
         data = render_plots(runs, fmt, title=f"{self.root.name}: experiment series")
         write_output(output, data)
         keys = list(dict.fromkeys(k for run in runs for k in run.series))
+        drawn = {run.name for run in runs}
         return {"output": str(output), "format": fmt, "bytes": len(data),
-                "experiments": [run.name for run in runs], "series": keys}
+                "experiments": [run.name for run in runs], "series": keys,
+                "without_series": [str(r["name"]) for r in rows if r["name"] not in drawn]}
 
     def report(
         self,

@@ -162,3 +162,22 @@ def test_missing_plots_extra_names_the_install(cli, out: Path, monkeypatch) -> N
         "error: static images need matplotlib, which is not installed; "
         "install the plots extra: pip install 'gitexp[plots]'"
     )
+
+
+def test_experiments_without_the_series_are_named_in_a_warning(
+    cli, project: Path, out: Path
+) -> None:
+    (project / "quiet.py").write_text("import gitexp\ngitexp.log_metric('acc', 1.0)\n")
+    import subprocess
+
+    subprocess.run(["git", "add", "quiet.py"], cwd=project, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "quiet"], cwd=project, check=True)
+    from gitexp.api import Repo
+
+    Repo(project).run([sys.executable, "quiet.py"], name="quiet")
+    result = cli("plots", "quiet", "base-1", "--metric", "loss", "-o", str(out / "p.svg"))
+    assert result.code == 0, result.err
+    assert (
+        "warning: 1 experiment(s) have none of these series and are not drawn: quiet" in result.err
+    )
+    assert "1 chart (loss) of 1 experiment" in result.err

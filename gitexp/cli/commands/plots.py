@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gitexp.cli.console import out_bytes, say
+from gitexp.cli.console import out_bytes, say, warn
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,8 +39,12 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         out_bytes(dumps_json(result, indent=True))
         return 0
-    runs, keys = result["experiments"], result["series"]
+    runs, keys, skipped = result["experiments"], result["series"], result["without_series"]
     assert isinstance(runs, list) and isinstance(keys, list)  # noqa: S101 - built by plots
+    assert isinstance(skipped, list)  # noqa: S101 - built by plots
+    if skipped:
+        shown = ", ".join(skipped[:8]) + (", …" if len(skipped) > 8 else "")
+        warn(f"{len(skipped)} experiment(s) have none of these series and are not drawn: {shown}")
     say(
         f"wrote {args.output}: {len(keys)} chart{'s' if len(keys) != 1 else ''} "
         f"({', '.join(map(str, keys[:6]))}{', …' if len(keys) > 6 else ''}) "
