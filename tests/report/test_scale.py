@@ -83,3 +83,18 @@ def test_a_browser_opens_it_sorts_filters_and_draws(big, chromium) -> None:
     assert page.locator("#parcoords .parcoords").count() == 1
     assert page.locator("#series .chart").count() == 1
     context.close()
+
+
+def test_filtering_while_scrolled_down_shows_the_matches(big, chromium) -> None:
+    target, data = big
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.goto(target.as_uri())
+    page.wait_for_selector("body[data-table-ready='1']", timeout=120_000)
+    page.evaluate("document.getElementById('table-wrap').scrollTop = 1e9")
+    page.wait_for_timeout(200)
+    name = data["rows"][123]["n"]
+    page.fill("#filter", name)
+    assert page.locator("#count").text_content() == f"1 of {COUNT} experiments"
+    assert page.locator("#table tbody td.name").all_text_contents() == [name]
+    context.close()

@@ -89,7 +89,8 @@
   function renderBody(force) {
     var wrap = document.getElementById("table-wrap");
     var visible = Math.ceil((wrap.clientHeight || 460) / ROW_HEIGHT);
-    var first = Math.max(0, Math.floor(wrap.scrollTop / ROW_HEIGHT) - BUFFER);
+    var first = Math.floor(wrap.scrollTop / ROW_HEIGHT) - BUFFER;
+    first = Math.max(0, Math.min(first, state.view.length - visible - BUFFER));
     var last = Math.min(state.view.length, first + visible + 2 * BUFFER);
     if (!force && first === drawn.first && last === drawn.last) return;
     drawn = { first: first, last: last, measured: drawn.measured };
