@@ -180,6 +180,131 @@ class Repo:
 
         return manage.branch(self.git, name, branch)
 
+    def compare(
+        self, a: str, b: str, *, metric: str | None = None, descending: bool = False
+    ) -> dict[str, object]:
+        """The experiments of two branches (or tags, or commits) side by side.
+
+        For each side: counts, the best by ``metric``, median and spread; then the params
+        and code files that differ between the two bests (see `gitexp compare`).
+
+        >>> repo.compare("feature", "main", metric="acc", descending=True)  # doctest: +SKIP
+        """
+        from gitexp.experiments import compare as compare_mod
+
+        return compare_mod.compare(
+            self.git, self.experiments(), a, b, metric=metric, descending=descending
+        )
+
+    def series(
+        self, names: Sequence[str], selectors: Sequence[str] = ()
+    ) -> dict[str, dict[str, dict[str, Sequence[float]]]]:
+        """The step series of experiments ``names``: ``{name: {key: {"steps", "values"}}}``.
+
+        Only the series ``selectors`` pick (all without selectors); experiments without
+        any are left out. Raises `NotFoundError` for an unknown name or selector.
+        """
+        from gitexp.experiments import overview as overview_mod
+
+        runs = overview_mod.plot_runs(self.git, self._rows_named(names), selectors)
+        return {
+            run.name: {k: {"steps": v.steps, "values": v.values} for k, v in run.series.items()}
+            for run in runs
+        }
+
+    def plots(
+        self,
+        names: Sequence[str] = (),
+        *,
+        output: str | os.PathLike[str],
+        metrics: Sequence[str] = (),
+    ) -> dict[str, object]:
+        """Draw the step series of experiments ``names`` (default: all) to ``output``.
+
+        ``.html`` gives an interactive self-contained page, ``.svg`` or ``.png`` an image.
+        The file is written whole or not at all. Raises `NotFoundError` for an unknown
+        experiment or series, `PathError` when the output folder does not exist.
+
+        >>> repo.plots(["bold-lynx"], metrics=["loss"], output="loss.svg")  # doctest: +SKIP
+        """
+        from gitexp.experiments import overview as overview_mod
+        from gitexp.experiments import query
+        from gitexp.report.output import output_format, write_output
+        from gitexp.report.plots import render_plots
+
+        fmt = output_format(output, ("html", "svg", "png"))
+        _require_drawing(fmt)
+        rows = self._rows_named(names) if names else query.select(
+            self.git, self.experiments(), query.Query()
+        )
+        runs = overview_mod.plot_runs(self.git, rows, metrics)
+        data = render_plots(runs, fmt, title=f"{self.root.name}: experiment series")
+        write_output(output, data)
+        keys = list(dict.fromkeys(k for run in runs for k in run.series))
+        drawn = {run.name for run in runs}
+        return {"output": str(output), "format": fmt, "bytes": len(data),
+                "experiments": [run.name for run in runs], "series": keys,
+                "without_series": [str(r["name"]) for r in rows if r["name"] not in drawn]}
+
+    def report(
+        self,
+        *,
+        output: str | os.PathLike[str],
+        branches: Sequence[str] = (),
+        title: str | None = None,
+    ) -> dict[str, object]:
+        """Write the self-contained HTML report of the experiments to ``output``.
+
+        Every experiment, or those whose baseline is on ``branches``; the file is
+        written whole or not at all.
+
+        >>> repo.report(output="report.html", branches=["main"])  # doctest: +SKIP
+        """
+        from gitexp.core.runinfo import iso_utc, utc_now
+        from gitexp.experiments import overview as overview_mod
+        from gitexp.experiments import query
+        from gitexp.report.html import require_plotly
+        from gitexp.report.output import output_format, write_output
+        from gitexp.report.page import render_report
+
+        output_format(output, ("html",))
+        require_plotly()
+        rows = query.select(self.git, self.experiments(), query.Query(branches=branches))
+        if not rows:
+            where = f" on {', '.join(branches)}" if branches else ""
+            raise NotFoundError(
+                f"there are no experiments{where} to report", hint="run one with `gitexp run`"
+            )
+        view = overview_mod.overview(self.git, rows)
+        data = render_report(
+            view,
+            title=title or f"{self.root.name}: experiments",
+            generated=iso_utc(utc_now()),
+            branches=branches,
+        )
+        write_output(output, data)
+        return {"output": str(output), "bytes": len(data), "experiments": len(rows)}
+
+    def _rows_named(self, names: Sequence[str]) -> Sequence[dict[str, object]]:
+        by_name = {str(row["name"]): row for row in self.experiments()}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise NotFoundError(
+                f"experiment '{missing[0]}' does not exist", hint="see `gitexp list` for the names"
+            )
+        return [by_name[n] for n in dict.fromkeys(names)]
+
+
+def _require_drawing(fmt: str) -> None:
+    if fmt == "html":
+        from gitexp.report.html import require_plotly
+
+        require_plotly()
+    else:
+        from gitexp.report.static import require_matplotlib
+
+        require_matplotlib()
+
 
 def _check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:
     from gitexp.experiments import query

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from gitexp.cli import render
 from gitexp.cli.console import out_bytes, say
+
+if TYPE_CHECKING:
+    from gitexp.api import Repo
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +43,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="drop columns whose value is the same everywhere",
     )
+    parser.add_argument(
+        "--series", metavar="KEY",
+        help="add a sparkline of the step series KEY (its key, column or file) to each row",
+    )
     parser.set_defaults(func=main)
 
 
@@ -54,10 +62,15 @@ def main(args: argparse.Namespace) -> int:
         branches=args.branch,
         limit=args.limit,
     )["experiments"]
+    lines = _series(repo, rows, args.series) if args.series else {}
     if args.json:
+        if args.series:
+            rows = [{**row, "series": lines.get(str(row["name"]), {})} for row in rows]
         out_bytes(dumps_show(rows))
         return 0
     headers, cells = columns(rows, only_changed=args.only_changed)
+    if args.series:
+        _add_sparklines(headers, cells, rows, lines, args.series)
     if args.csv:
         sys.stdout.write(render.csv_text(headers, cells))
     elif args.md:
@@ -67,6 +80,37 @@ def main(args: argparse.Namespace) -> int:
     else:
         render.table(headers, cells)
     return 0
+
+
+def _series(
+    repo: Repo, rows: Sequence[dict[str, object]], key: str
+) -> dict[str, dict[str, dict[str, Sequence[float]]]]:
+    """The series ``key`` picks, per experiment that has it (none shown: nothing to read)."""
+    if not rows:
+        return {}
+    return repo.series([str(row["name"]) for row in rows], [key])
+
+
+def _add_sparklines(
+    headers: list[str],
+    cells: list[list[object]],
+    rows: Sequence[dict[str, object]],
+    lines: dict[str, dict[str, dict[str, Sequence[float]]]],
+    key: str,
+) -> None:
+    """One column per series key picked, holding a sparkline and the last value."""
+    from gitexp.report.sparkline import sparkline
+
+    keys = list(dict.fromkeys(k for found in lines.values() for k in found))
+    for series_key in keys:
+        headers.append(f"{series_key if len(keys) > 1 else key} (series)")
+        for line, row in zip(cells, rows, strict=True):
+            found = lines.get(str(row["name"]), {}).get(series_key)
+            if found is None or not found["values"]:
+                line.append(None)
+                continue
+            last = found["values"][-1]
+            line.append(f"{sparkline(found['values'])} {format(last, '.4g')}")
 
 
 def columns(

@@ -1,0 +1,513 @@
+// gitexp report: renders the table, the parallel-coordinates chart, the series of the
+// selected experiments and a side-by-side diff from the JSON blob in #data.
+(function () {
+  "use strict";
+  var D = JSON.parse(document.getElementById("data").textContent);
+  var PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951",
+    "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0"];
+  var CONFIG = { responsive: true, displaylogo: false };
+  var FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
+    size: 12, color: "#1f2328" };
+  var rows = D.rows;
+  var state = { sort: null, dir: 1, view: [], selected: [], metric: -1, charts: false };
+
+  // ---- values -------------------------------------------------------------------
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function fmt(v) {
+    if (v === null || v === undefined) return "–";
+    if (typeof v === "number") {
+      if (Number.isInteger(v)) return String(v);
+      var a = Math.abs(v);
+      return (a !== 0 && (a < 1e-3 || a >= 1e6)) ? v.toExponential(3) : String(+v.toPrecision(5));
+    }
+    if (typeof v === "boolean") return v ? "true" : "false";
+    return String(v);
+  }
+  function isNum(v) { return typeof v === "number" && isFinite(v); }
+  function shortTime(t) { return t ? t.replace("T", " ").replace("Z", "").slice(0, 16) : ""; }
+
+  var columns = [
+    { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
+    { label: "Status", group: "exp", get: function (r) { return r.s; } },
+    { label: "Created", group: "exp", get: function (r) { return r.t; }, show: shortTime },
+    { label: "Branch", group: "exp", get: function (r) { return r.b; } }
+  ];
+  D.params.forEach(function (label, i) {
+    columns.push({ label: label, group: "params", first: i === 0,
+      get: function (r) { return r.p[i]; } });
+  });
+  D.metrics.forEach(function (label, i) {
+    columns.push({ label: label, group: "metrics", first: i === 0,
+      get: function (r) { return r.m[i]; } });
+  });
+  var haystack = rows.map(function (r) {
+    return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
+  });
+
+  // ---- header and cards -----------------------------------------------------------
+  function header() {
+    document.getElementById("title").textContent = D.title;
+    var failed = rows.filter(function (r) { return r.s !== "success"; }).length;
+    var sub = "Generated " + shortTime(D.generated) + " UTC";
+    if (D.branches.length) sub += " · branches " + D.branches.join(", ");
+    document.getElementById("subtitle").textContent = sub;
+    var cards = [[rows.length, "experiments"], [failed, "failed"], [D.params.length, "params"],
+      [D.metrics.length, "metrics"], [D.keys.length, "series"]];
+    document.getElementById("cards").innerHTML = cards.map(function (c) {
+      return '<div class="card"><b>' + c[0] + "</b><span>" + c[1] + "</span></div>";
+    }).join("");
+  }
+
+  // ---- table ----------------------------------------------------------------------
+  function renderHead() {
+    var groups = [["exp", "", 4], ["params", "params", D.params.length],
+      ["metrics", "metrics", D.metrics.length]];
+    var top = "<tr class=\"groups\"><th></th>" + groups.filter(function (g) { return g[2]; })
+      .map(function (g) {
+        return '<th colspan="' + g[2] + '" class="' + (g[0] !== "exp" ? "first-" + g[0] : "") + '">' +
+          g[1] + "</th>";
+      }).join("") + "</tr>";
+    var cols = "<tr class=\"cols\"><th></th>" + columns.map(function (c, i) {
+      var sorted = state.sort === i;
+      var cls = (sorted ? "sorted " : "") + (c.first ? "first-" + c.group : "");
+      return '<th data-col="' + i + '" class="' + cls + '" title="sort by ' + esc(c.label) + '">' +
+        esc(c.label) + (sorted ? '<span class="arrow">' + (state.dir > 0 ? "▲" : "▼") + "</span>" : "") +
+        "</th>";
+    }).join("") + "</tr>";
+    document.querySelector("#table thead").innerHTML = top + cols;
+  }
+
+  // Only the rows in and near the scrolled window are in the page; spacer rows keep the
+  // scroll height, so thousands of experiments cost what forty do.
+  var ROW_HEIGHT = 26, BUFFER = 30;
+  var drawn = { first: -1, last: -1, measured: false };
+
+  function renderBody(force) {
+    var wrap = document.getElementById("table-wrap");
+    var visible = Math.ceil((wrap.clientHeight || 460) / ROW_HEIGHT);
+    var first = Math.floor(wrap.scrollTop / ROW_HEIGHT) - BUFFER;
+    first = Math.max(0, Math.min(first, state.view.length - visible - BUFFER));
+    var last = Math.min(state.view.length, first + visible + 2 * BUFFER);
+    if (!force && first === drawn.first && last === drawn.last) return;
+    drawn = { first: first, last: last, measured: drawn.measured };
+    var html = [];
+    var colour = selectionColours();
+    var span = columns.length + 1;
+    if (first > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + first * ROW_HEIGHT + 'px"></td></tr>');
+    for (var at = first; at < last; at++) {
+      var index = state.view[at];
+      var r = rows[index];
+      var sel = colour[index];
+      var cells = columns.map(function (c) {
+        var v = c.get(r);
+        var text = c.show ? c.show(v) : fmt(v);
+        var cls = [c.cls || "", c.first ? "first-" + c.group : "",
+          isNum(v) ? "num" : "", v === null || v === undefined ? "none" : "",
+          c.label === "Status" ? "status-" + v : ""].join(" ").trim();
+        var dot = (c.cls === "name" && sel) ? '<span class="dot" style="background:' + sel + '"></span>' : "";
+        return "<td" + (cls ? ' class="' + cls + '"' : "") + ">" + dot + esc(text) + "</td>";
+      });
+      html.push('<tr data-i="' + index + '"' + (sel ? ' class="selected"' : "") + '><td><input type="checkbox"' +
+        (sel ? " checked" : "") + ' aria-label="select ' + esc(r.n) + '"></td>' + cells.join("") + "</tr>");
+    }
+    var rest = state.view.length - last;
+    if (rest > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + rest * ROW_HEIGHT + 'px"></td></tr>');
+    document.querySelector("#table tbody").innerHTML = html.join("");
+    var sample = document.querySelector("#table tbody tr[data-i]");
+    if (sample && !drawn.measured) {
+      drawn.measured = true;
+      var height = sample.getBoundingClientRect().height;
+      if (height && Math.abs(height - ROW_HEIGHT) > 0.1) { ROW_HEIGHT = height; renderBody(true); return; }
+    }
+    drawn.measured = drawn.measured || !!sample;
+    document.getElementById("table").setAttribute("data-rows", state.view.length);
+    document.getElementById("count").textContent = state.view.length === rows.length
+      ? rows.length + " experiments" : state.view.length + " of " + rows.length + " experiments";
+  }
+
+  // Numbers before strings; the caller puts missing values last in either direction.
+  function compare(a, b) {
+    if (typeof a === "number" && typeof b === "number") return a - b;
+    if (typeof a === "number") return -1;
+    if (typeof b === "number") return 1;
+    var x = String(a), y = String(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+
+  function parseFilter(text) {
+    var m = /^\s*([^<>=!]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.+?)\s*$/.exec(text);
+    if (!m) return null;
+    var col = -1;
+    columns.forEach(function (c, i) {
+      if (c.label === m[1] || c.label.toLowerCase() === m[1].toLowerCase()) col = i;
+    });
+    if (col < 0) return null;
+    var raw = m[3], num = Number(raw);
+    var value = raw !== "" && !isNaN(num) ? num : raw === "true" ? true : raw === "false" ? false : raw;
+    var op = m[2] === "=" ? "==" : m[2];
+    return function (r) {
+      var v = columns[col].get(r);
+      if (v === null || v === undefined) return false;
+      if (typeof v !== typeof value) return op === "!=" ? String(v) !== String(value) : false;
+      switch (op) {
+        case "==": return v === value;
+        case "!=": return v !== value;
+        case "<": return v < value;
+        case "<=": return v <= value;
+        case ">": return v > value;
+        default: return v >= value;
+      }
+    };
+  }
+
+  function applyView() {
+    var text = document.getElementById("filter").value;
+    var expr = parseFilter(text);
+    document.getElementById("filter").classList.toggle("expr", !!expr);
+    var needle = text.trim().toLowerCase();
+    var view = [];
+    for (var i = 0; i < rows.length; i++) {
+      if (expr ? expr(rows[i]) : (!needle || haystack[i].indexOf(needle) >= 0)) view.push(i);
+    }
+    if (state.sort !== null) {
+      var col = columns[state.sort];
+      view.sort(function (i, j) {
+        var a = col.get(rows[i]), b = col.get(rows[j]);
+        var an = a === null || a === undefined, bn = b === null || b === undefined;
+        if (an || bn) return (an - bn) || i - j;
+        return compare(a, b) * state.dir || i - j;
+      });
+    }
+    state.view = view;
+    renderHead();
+    renderBody(true);
+  }
+
+  // ---- selection --------------------------------------------------------------------
+  function selectionColours() {
+    var colour = {};
+    state.selected.forEach(function (index, n) { colour[index] = PALETTE[n % PALETTE.length]; });
+    return colour;
+  }
+  function toggle(index) {
+    var at = state.selected.indexOf(index);
+    if (at >= 0) state.selected.splice(at, 1); else state.selected.push(index);
+    renderBody(true);
+    renderSeries();
+    renderDiff();
+  }
+
+  // ---- parallel coordinates -------------------------------------------------------------
+  function metricChoices() {
+    var select = document.getElementById("metric");
+    var options = [];
+    D.metrics.forEach(function (label, i) {
+      if (rows.some(function (r) { return isNum(r.m[i]); })) options.push([i, label]);
+    });
+    select.innerHTML = options.map(function (o) {
+      return '<option value="' + o[0] + '">' + esc(o[1]) + "</option>";
+    }).join("");
+    state.metric = options.length ? options[0][0] : -1;
+    select.parentNode.style.display = options.length ? "" : "none";
+  }
+
+  function dimension(label, values) {
+    var numeric = values.every(function (v) { return isNum(v) || typeof v === "boolean"; });
+    if (numeric) {
+      return { label: label, values: values.map(function (v) { return +v; }) };
+    }
+    var names = [];
+    values.forEach(function (v) { var t = fmt(v); if (names.indexOf(t) < 0) names.push(t); });
+    if (names.length > 40) return null;
+    names.sort();
+    return { label: label, values: values.map(function (v) { return names.indexOf(fmt(v)); }),
+      tickvals: names.map(function (_, i) { return i; }), ticktext: names };
+  }
+
+  function renderParcoords() {
+    if (!state.charts) return;
+    var box = document.getElementById("parcoords");
+    var m = state.metric;
+    var chosen = state.view.filter(function (i) { return m >= 0 && isNum(rows[i].m[m]); });
+    if (!chosen.length) {
+      Plotly.purge(box);
+      box.innerHTML = '<p class="empty">' + (m < 0 ? "No numeric metric to chart." :
+        "No experiment in view has this metric.") + "</p>";
+      return;
+    }
+    var dims = [];
+    D.params.forEach(function (label, i) {
+      var values = chosen.map(function (r) { return rows[r].p[i]; });
+      var distinct = {};
+      values.forEach(function (v) { distinct[fmt(v)] = 1; });
+      if (Object.keys(distinct).length < 2 && D.params.length > 1) return;
+      var dim = dimension(label, values);
+      if (dim) dims.push(dim);
+    });
+    var metricValues = chosen.map(function (r) { return rows[r].m[m]; });
+    dims.push({ label: D.metrics[m], values: metricValues });
+    var trace = { type: "parcoords", dimensions: dims,
+      line: { color: metricValues, colorscale: "Viridis", showscale: true,
+        colorbar: { title: { text: D.metrics[m] }, thickness: 12 } },
+      labelfont: { size: 12 }, tickfont: { size: 11 } };
+    if (box.querySelector(".empty")) box.innerHTML = "";
+    Plotly.react(box, [trace], { font: FONT, margin: { l: 70, r: 110, t: 50, b: 30 }, height: 420,
+      paper_bgcolor: "#fff" }, CONFIG);
+  }
+
+  // ---- series -------------------------------------------------------------------------
+  function renderSeries() {
+    if (!state.charts) return;
+    var holder = document.getElementById("series");
+    Array.prototype.forEach.call(holder.querySelectorAll(".chart"), function (div) { Plotly.purge(div); });
+    holder.innerHTML = "";
+    if (!state.selected.length) {
+      holder.innerHTML = '<p class="empty">Tick experiments in the table to overlay their series.</p>';
+      return;
+    }
+    var colour = selectionColours();
+    var keys = [];
+    state.selected.forEach(function (index) {
+      Object.keys(rows[index].x).forEach(function (k) { if (keys.indexOf(+k) < 0) keys.push(+k); });
+    });
+    keys.sort(function (a, b) { return a - b; });
+    if (!keys.length) {
+      holder.innerHTML = '<p class="empty">The selected experiments logged no series.</p>';
+      return;
+    }
+    keys.forEach(function (k) {
+      var traces = state.selected.filter(function (i) { return rows[i].x[k]; }).map(function (i) {
+        var line = rows[i].x[k];
+        return { type: "scatter", mode: line[0].length <= 30 ? "lines+markers" : "lines",
+          name: rows[i].n, x: line[0], y: line[1], line: { color: colour[i], width: 2 },
+          marker: { size: 5 }, hovertemplate: rows[i].n + "<br>step %{x}<br>%{y:.6g}<extra></extra>" };
+      });
+      var steps = [].concat.apply([], traces.map(function (t) { return t.x; }));
+      var whole = steps.every(function (x) { return Number.isInteger(x); });
+      var span = Math.max.apply(null, steps) - Math.min.apply(null, steps);
+      var div = document.createElement("div");
+      div.className = "chart";
+      div.setAttribute("data-key", D.keys[k]);
+      holder.appendChild(div);
+      Plotly.newPlot(div, traces, {
+        title: { text: D.keys[k], x: 0.01, xanchor: "left", font: { size: 14 } }, font: FONT,
+        xaxis: { title: { text: "step" }, gridcolor: "#eaeef2", zeroline: false,
+          dtick: whole && span <= 12 ? 1 : undefined },
+        yaxis: { gridcolor: "#eaeef2", zeroline: false }, height: 340,
+        margin: { l: 56, r: 16, t: 40, b: 44 }, legend: { orientation: "h", y: -0.25 },
+        showlegend: traces.length > 1, paper_bgcolor: "#fff", plot_bgcolor: "#fff"
+      }, CONFIG);
+    });
+  }
+
+  // ---- diff -----------------------------------------------------------------------------
+  function sideCard(tag, r, colour) {
+    return '<div class="side"><div class="tag"><span class="dot" style="background:' + colour + '"></span>' +
+      tag + '</div><div class="nm">' + esc(r.n) + '</div><div><span class="status-' + esc(r.s) + '">' +
+      esc(r.s) + "</span> · " + esc(shortTime(r.t)) + " · <code>" + esc(r.c.slice(0, 10)) + "</code>" +
+      (r.b ? " · " + esc(r.b) : "") + "</div></div>";
+  }
+
+  function kvTable(title, labels, a, b, withChange) {
+    var only = document.getElementById("only-changed").checked;
+    var lines = [];
+    labels.forEach(function (label, i) {
+      var x = a[i], y = b[i];
+      var same = fmt(x) === fmt(y);
+      if (only && same) return;
+      var change = "";
+      if (withChange) {
+        change = isNum(x) && isNum(y) && !same ? (y - x > 0 ? "+" : "") + fmt(y - x) : "";
+      }
+      lines.push("<tr" + (same ? "" : ' class="changed"') + "><td>" + esc(label) + '</td><td class="v">' +
+        esc(fmt(x)) + '</td><td class="v">' + esc(fmt(y)) + "</td>" +
+        (withChange ? "<td>" + esc(change) + "</td>" : "") + "</tr>");
+    });
+    if (!lines.length) return "<h3>" + title + '</h3><p class="empty">' +
+      (labels.length ? "No differences." : "None recorded.") + "</p>";
+    return "<h3>" + title + '</h3><table class="kv"><thead><tr><th>key</th><th>A</th><th>B</th>' +
+      (withChange ? "<th>change</th>" : "") + "</tr></thead><tbody>" + lines.join("") + "</tbody></table>";
+  }
+
+  function renderDiff() {
+    var box = document.getElementById("diff");
+    if (state.selected.length < 2) {
+      box.innerHTML = '<p class="empty">Tick two experiments in the table to see them side by side ' +
+        "(the first two ticked are compared).</p>";
+      return;
+    }
+    var colour = selectionColours();
+    var a = rows[state.selected[0]], b = rows[state.selected[1]];
+    var html = '<div class="sides">' + sideCard("A", a, colour[state.selected[0]]) +
+      sideCard("B", b, colour[state.selected[1]]) + "</div>";
+    html += kvTable("Params", D.params, a.p, b.p, false);
+    html += kvTable("Metrics", D.metrics, a.m, b.m, true);
+    html += "<h3>Code</h3>" + codeDiff(a, b);
+    box.innerHTML = html;
+  }
+
+  function codeDiff(a, b) {
+    var parts = [];
+    D.paths.forEach(function (path, i) {
+      var x = a.f[i], y = b.f[i];
+      if (x === y) return;
+      var status = x < 0 ? "added" : y < 0 ? "deleted" : "modified";
+      var left = x < 0 ? "" : D.blobs[x], right = y < 0 ? "" : D.blobs[y];
+      var body = left === null || right === null
+        ? '<p class="empty">The text of this file is not in the report (binary or too large).</p>'
+        : sideBySide(left, right);
+      parts.push('<details class="file"' + (parts.length < 4 ? " open" : "") + "><summary>" + esc(path) +
+        '<span class="st st-' + status + '">' + status + "</span></summary>" + body + "</details>");
+    });
+    return parts.length ? parts.join("") : '<p class="empty">The code is the same.</p>';
+  }
+
+  function splitLines(text) {
+    if (!text) return [];
+    var lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    return lines;
+  }
+
+  // Line diff: common prefix and suffix, then a longest-common-subsequence table on the rest.
+  function diffLines(a, b) {
+    var start = 0, endA = a.length, endB = b.length;
+    while (start < endA && start < endB && a[start] === b[start]) start++;
+    while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) { endA--; endB--; }
+    var ops = [];
+    var i;
+    for (i = 0; i < start; i++) ops.push(["=", i, i]);
+    var n = endA - start, m = endB - start;
+    if (n * m > 4000000) {
+      for (i = start; i < endA; i++) ops.push(["-", i, -1]);
+      for (i = start; i < endB; i++) ops.push(["+", -1, i]);
+    } else {
+      var width = m + 1, table = new Uint32Array((n + 1) * (m + 1));
+      for (var p = n - 1; p >= 0; p--) {
+        for (var q = m - 1; q >= 0; q--) {
+          table[p * width + q] = a[start + p] === b[start + q] ? table[(p + 1) * width + q + 1] + 1
+            : Math.max(table[(p + 1) * width + q], table[p * width + q + 1]);
+        }
+      }
+      var x = 0, y = 0;
+      while (x < n && y < m) {
+        if (a[start + x] === b[start + y]) { ops.push(["=", start + x, start + y]); x++; y++; }
+        else if (table[(x + 1) * width + y] >= table[x * width + y + 1]) { ops.push(["-", start + x, -1]); x++; }
+        else { ops.push(["+", -1, start + y]); y++; }
+      }
+      for (; x < n; x++) ops.push(["-", start + x, -1]);
+      for (; y < m; y++) ops.push(["+", -1, start + y]);
+    }
+    for (i = 0; i < a.length - endA; i++) ops.push(["=", endA + i, endB + i]);
+    return ops;
+  }
+
+  function sideBySide(leftText, rightText) {
+    var a = splitLines(leftText), b = splitLines(rightText);
+    var ops = diffLines(a, b);
+    var rowsOut = [];
+    var k = 0;
+    while (k < ops.length) {
+      if (ops[k][0] === "=") {
+        var run = k;
+        while (run < ops.length && ops[run][0] === "=") run++;
+        var keepHead = k === 0 ? 0 : 3, keepTail = run === ops.length ? 0 : 3;
+        for (var e = k; e < run; e++) {
+          if (run - k > keepHead + keepTail + 2 && e === k + keepHead) {
+            rowsOut.push('<tr class="gap"><td colspan="4">⋯ ' + (run - k - keepHead - keepTail) +
+              " unchanged lines</td></tr>");
+            e = run - keepTail - 1;
+            continue;
+          }
+          rowsOut.push(codeRow(ops[e][1], a[ops[e][1]], "", ops[e][2], b[ops[e][2]], ""));
+        }
+        k = run;
+      } else {
+        var dels = [], adds = [];
+        while (k < ops.length && ops[k][0] !== "=") {
+          if (ops[k][0] === "-") dels.push(ops[k][1]); else adds.push(ops[k][2]);
+          k++;
+        }
+        for (var j = 0; j < Math.max(dels.length, adds.length); j++) {
+          var l = j < dels.length ? dels[j] : -1, r = j < adds.length ? adds[j] : -1;
+          rowsOut.push(codeRow(l, l >= 0 ? a[l] : "", l >= 0 ? "del" : "", r, r >= 0 ? b[r] : "",
+            r >= 0 ? "add" : ""));
+        }
+      }
+    }
+    return '<table class="code"><colgroup><col style="width:44px"><col><col style="width:44px"><col>' +
+      "</colgroup><tbody>" + rowsOut.join("") + "</tbody></table>";
+  }
+
+  function codeRow(ln, left, lcls, rn, right, rcls) {
+    return '<tr><td class="ln ' + lcls + '">' + (ln >= 0 ? ln + 1 : "") + '</td><td class="' + lcls + '">' +
+      esc(left) + '</td><td class="ln mid ' + rcls + '">' + (rn >= 0 ? rn + 1 : "") + '</td><td class="' +
+      rcls + '">' + esc(right) + "</td></tr>";
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------
+  var timer = null;
+  function refilter() {
+    applyView();
+    clearTimeout(timer);
+    timer = setTimeout(renderParcoords, 200);
+  }
+
+  // The table needs no chart library, so it is drawn before plotly.js is parsed;
+  // gitexpCharts() runs after it, from the script that follows plotly.js.
+  function init() {
+    header();
+    metricChoices();
+    state.selected = rows.slice(0, Math.min(3, rows.length)).map(function (_, i) { return i; });
+    applyView();
+    renderDiff();
+    document.body.setAttribute("data-table-ready", "1");
+    window.gitexpTableAt = performance.now();
+    document.getElementById("filter").addEventListener("input", refilter);
+    document.querySelector("#table thead").addEventListener("click", function (event) {
+      var th = event.target.closest("th[data-col]");
+      if (!th) return;
+      var col = +th.getAttribute("data-col");
+      state.dir = state.sort === col ? -state.dir : 1;
+      state.sort = col;
+      applyView();
+    });
+    document.querySelector("#table tbody").addEventListener("click", function (event) {
+      var tr = event.target.closest("tr[data-i]");
+      if (tr) toggle(+tr.getAttribute("data-i"));
+    });
+    document.getElementById("metric").addEventListener("change", function (event) {
+      state.metric = +event.target.value;
+      renderParcoords();
+    });
+    document.getElementById("only-changed").addEventListener("change", renderDiff);
+    var pending = false;
+    document.getElementById("table-wrap").addEventListener("scroll", function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; renderBody(false); });
+    });
+    document.getElementById("clear").addEventListener("click", function () {
+      state.selected = [];
+      renderBody(true);
+      renderSeries();
+      renderDiff();
+    });
+  }
+
+  window.gitexpCharts = function () {
+    state.charts = true;
+    renderSeries();
+    setTimeout(function () {
+      renderParcoords();
+      document.body.setAttribute("data-ready", "1");
+      window.gitexpReadyAt = performance.now();
+    }, 0);
+  };
+
+  init();
+})();

@@ -1,0 +1,82 @@
+"""Self-contained HTML: the Plotly script and the data embedded, nothing to fetch.
+
+The pages are plain templates with ``/*@NAME@*/`` markers; data goes in as JSON inside
+``<script type="application/json">``, escaped so no value can close the script.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from importlib import resources
+
+import orjson
+
+from gitexp.errors import GitexpError
+
+PLOTS_EXTRA = "pip install 'gitexp[plots]'"
+
+
+class MissingExtraError(GitexpError):
+    """An optional library that this picture needs is not installed."""
+
+    kind = "missing_dependency"
+
+
+def plotly_js() -> str:
+    """The minified plotly.js that the plotly package ships.
+
+    Raises `MissingExtraError` naming the install when plotly is absent.
+    """
+    try:
+        bundle = resources.files("plotly") / "package_data" / "plotly.min.js"
+        return bundle.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as exc:
+        raise MissingExtraError(
+            "interactive pages need plotly, which is not installed",
+            hint=f"install the plots extra: {PLOTS_EXTRA}",
+        ) from exc
+
+
+def require_plotly() -> None:
+    """`MissingExtraError` now, before any work, when plotly is missing."""
+    try:
+        found = (resources.files("plotly") / "package_data" / "plotly.min.js").is_file()
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        raise MissingExtraError(
+            "interactive pages need plotly, which is not installed",
+            hint=f"install the plots extra: {PLOTS_EXTRA}",
+        )
+
+
+def asset(name: str) -> str:
+    """A file shipped in ``gitexp/report/assets``."""
+    return (resources.files("gitexp.report") / "assets" / name).read_text(encoding="utf-8")
+
+
+def json_script(value: object) -> str:
+    """``value`` as JSON that is safe inside a ``<script>`` element."""
+    text = orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def fill(template: str, parts: Mapping[str, str]) -> str:
+    """Replace each ``/*@NAME@*/`` marker once; ``parts`` lists them in template order."""
+    out = template
+    pieces = []
+    for name, text in parts.items():
+        marker = f"/*@{name}@*/"
+        before, found, out = out.partition(marker)
+        if not found:
+            raise ValueError(f"template has no marker {marker}")
+        pieces.append(before)
+        pieces.append(text)
+    pieces.append(out)
+    return "".join(pieces)
+
+
+def escape(text: str) -> str:
+    """Text for an HTML element or attribute."""
+    return html.escape(text, quote=True)

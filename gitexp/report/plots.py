@@ -1,0 +1,42 @@
+"""``gitexp plots``: the step series of chosen experiments, overlaid, one chart per series.
+
+``.html`` gives an interactive page with plotly.js embedded (zoom, hover, toggle a
+line from the legend); ``.svg`` and ``.png`` give a static image drawn by matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gitexp.report import html
+from gitexp.report.data import RunLike
+from gitexp.report.figures import series_figures
+
+
+def render_plots(runs: Sequence[RunLike], fmt: str, *, title: str = "gitexp plots") -> bytes:
+    """The bytes of the picture of ``runs``' series in ``fmt`` (html, svg or png)."""
+    if fmt == "html":
+        return _page(runs, title).encode()
+    from gitexp.report.static import render_image
+
+    return render_image(runs, fmt)
+
+
+def _page(runs: Sequence[RunLike], title: str) -> str:
+    figures = series_figures(runs)
+    count = len(runs)
+    subtitle = (
+        f"{len(figures)} series of {count} experiment{'s' if count != 1 else ''}: "
+        + ", ".join(run.name for run in runs[:12])
+        + (", …" if count > 12 else "")
+    )
+    return html.fill(
+        html.asset("plots.html"),
+        {
+            "TITLE": html.escape(title),
+            "HEADING": html.escape(title),
+            "SUBTITLE": html.escape(subtitle),
+            "PLOTLY": html.plotly_js(),
+            "FIGURES": html.json_script(figures),
+        },
+    )

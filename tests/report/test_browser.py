@@ -1,0 +1,168 @@
+"""The report and the plots page in real headless Chromium: they work and fetch nothing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("project")
+
+
+@dataclass
+class Visit:
+    """A page opened from a file, with what it logged and what it asked the network for."""
+
+    page: object
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def visit(chromium) -> Iterator[object]:
+    contexts = []
+
+    def open_file(path: Path) -> Visit:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        seen = Visit(page)
+        page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: seen.errors.append(str(e)))
+
+        def route(request_route, request) -> None:
+            seen.requests.append(request.url)
+            if request.url == path.as_uri():
+                request_route.continue_()
+            else:
+                request_route.abort()
+
+        page.route("**/*", route)
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        return seen
+
+    yield open_file
+    for context in contexts:
+        context.close()
+
+
+def _drawn(png: bytes) -> float:
+    """The share of pixels that are not the background."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    background = max(colours)[0]
+    return 1 - background / (image.width * image.height)
+
+
+def _names(page) -> list[str]:
+    return page.eval_on_selector_all(
+        "#table tbody td.name", "cells => cells.map(c => c.textContent)"
+    )
+
+
+@pytest.fixture
+def report(cli, out: Path) -> Path:
+    target = out / "report.html"
+    assert cli("report", "-o", str(target)).code == 0
+    return target
+
+
+def test_report_opens_without_errors_and_fetches_nothing(visit, report: Path) -> None:
+    seen = visit(report)
+    assert seen.errors == []
+    assert seen.requests == [report.as_uri()]
+
+
+def test_table_has_a_row_per_experiment(visit, report: Path) -> None:
+    page = visit(report).page
+    assert page.locator("#table tbody tr[data-i]").count() == 5
+    assert page.locator("#count").text_content() == "5 experiments"
+
+
+def test_clicking_a_column_sorts_and_again_reverses(visit, report: Path) -> None:
+    page = visit(report).page
+    page.click("#table thead th[title='sort by acc']")
+    assert _names(page)[0] == "base-1"
+    assert _names(page)[-1] == "base-3"
+    page.click("#table thead th[title='sort by acc']")
+    assert _names(page)[:2] == ["base-3", "feat-2"]
+
+
+def test_typing_filters_by_text_or_by_expression(visit, report: Path) -> None:
+    page = visit(report).page
+    page.fill("#filter", "feat")
+    assert sorted(_names(page)) == ["feat-1", "feat-2"]
+    assert page.locator("#count").text_content() == "2 of 5 experiments"
+    page.fill("#filter", "train.lr>0.01")
+    assert sorted(_names(page)) == ["base-3", "feat-2"]
+    page.fill("#filter", "")
+    assert len(_names(page)) == 5
+
+
+def test_charts_are_drawn(visit, report: Path) -> None:
+    page = visit(report).page
+    assert page.locator("#parcoords .parcoords").count() == 1
+    assert _drawn(page.locator("#parcoords").screenshot()) > 0.02
+    charts = page.locator("#series .chart")
+    assert charts.count() == 3
+    assert _drawn(charts.first.screenshot()) > 0.02
+    assert page.locator("#series .chart").first.locator(".scatterlayer .trace").count() == 3
+
+
+def test_selecting_rows_overlays_their_series_and_diffs_the_first_two(visit, report: Path) -> None:
+    page = visit(report).page
+    page.click("#clear")
+    assert "Tick experiments" in page.locator("#series").text_content()
+    page.click("#table tbody tr:has(td.name:text-is('base-1'))")
+    page.click("#table tbody tr:has(td.name:text-is('feat-2'))")
+    assert page.locator("#series .chart").first.locator(".scatterlayer .trace").count() == 2
+    diff = page.locator("#diff")
+    assert diff.locator(".side .nm").all_text_contents() == ["base-1", "feat-2"]
+    params = diff.locator("table.kv").first.locator("tbody tr").all_inner_texts()
+    assert params == ["train.lr\t0.001\t0.02"]
+    assert diff.locator("details.file summary").all_inner_texts() == ["train.pymodified"]
+    assert diff.locator("table.code td.del").count() >= 1
+    assert diff.locator("table.code td.add").count() >= 1
+
+
+def test_plots_page_draws_each_chart_without_errors_or_requests(visit, cli, out: Path) -> None:
+    target = out / "plots.html"
+    assert cli("plots", "-o", str(target)).code == 0
+    seen = visit(target)
+    assert seen.errors == []
+    assert seen.requests == [target.as_uri()]
+    charts = seen.page.locator(".chart")
+    assert charts.count() == 3
+    assert charts.first.locator(".scatterlayer .trace").count() == 5
+    assert _drawn(charts.first.screenshot()) > 0.02
+
+
+def test_experiments_without_metrics_or_series_still_make_a_working_page(
+    visit, cli, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    root = tmp_path / "bare"
+    root.mkdir()
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=root, check=True)
+    (root / "params.yaml").write_text("x: 1\n")
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-q", "-m", "i"], cwd=root, check=True)
+    from gitexp.api import Repo
+
+    Repo(root).run([sys.executable, "-c", "raise SystemExit(2)"], name="fails")
+    target = tmp_path / "bare.html"
+    assert cli("-C", str(root), "report", "-o", str(target)).code == 0
+    seen = visit(target)
+    assert seen.errors == []
+    page = seen.page
+    assert page.locator("#table tbody tr[data-i]").count() == 1
+    assert page.locator("#parcoords").text_content() == "No numeric metric to chart."
+    assert page.locator("#series").text_content() == "The selected experiments logged no series."
