@@ -17,7 +17,6 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
 
 import pygit2
 
@@ -178,7 +177,7 @@ def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> dic
     config = _config(git, commit_b.tree)
     results = {*config.params, *config.metrics}
     plots = tuple(p.rstrip("/") + "/" for p in config.plots)
-    changed = cast("list[dict[str, str]]", tree_diff["files"])
+    changed = tree_diff["files"]
     files = [
         f
         for f in changed

@@ -154,7 +154,7 @@ def make_many(root: Path, count: int, *, steps: int = 50, seed: int = 7) -> list
     series of ``steps`` points and a run record; one in 25 failed. They spread over
     three baseline commits whose train.py differ. Returns the names.
     """
-    rand = random.Random(seed)  # noqa: S311 - test data, not secrets
+    rand = random.Random(seed)
     repo = pygit2.Repository(str(root))
     baselines = _baselines(root, repo)
     sig = pygit2.Signature("Test User", "user@example.com", 1_767_225_600, 0)
