@@ -9,6 +9,7 @@ Every method returns plain values (the same data the CLI prints as JSON) and rai
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,13 +20,15 @@ from gitexp.core.params import Override
 from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments import apply as apply_mod
 from gitexp.experiments import diff as diff_mod
-from gitexp.experiments import manage, query
+from gitexp.experiments import manage, query, sync
+from gitexp.experiments import remotes as remotes_mod
 from gitexp.experiments.apply import ApplyResult
 from gitexp.experiments.process import OutputSink
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import RunResult
 from gitexp.experiments.run import Notify, RunRequest
 from gitexp.experiments.run import run as run_experiments
+from gitexp.storage.open import ENVIRONMENT_VARIABLES
 
 
 class Repo:
@@ -148,6 +151,121 @@ class Repo:
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""
         return manage.branch(self.git, name, branch)
+
+
+    def push(
+        self,
+        names: Sequence[str] = (),
+        *,
+        git_remote: str = "origin",
+        everything: bool = False,
+        remote: str | None = None,
+        jobs: int | None = None,
+        force: bool = False,
+        data: bool = True,
+        credentials: Mapping[str, str] | None = None,
+        progress: sync.ProgressFn | None = None,
+    ) -> dict[str, object]:
+        """Push experiments (``names`` or ``everything``) and their data; without names,
+        the current commit's data. ``credentials``: environment variables such as
+        ``AWS_ACCESS_KEY_ID`` for the storage remote (see `STORAGE_ENVIRONMENT`).
+
+        >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
+        """
+        request = sync.SyncRequest(git_remote, names, everything, remote, jobs, force, data,
+                                   dict(credentials or {}), progress)
+        return _sync_summary(sync.push(self.project, request))
+
+    def pull(
+        self,
+        names: Sequence[str] = (),
+        *,
+        git_remote: str = "origin",
+        everything: bool = False,
+        remote: str | None = None,
+        jobs: int | None = None,
+        force: bool = False,
+        data: bool = True,
+        checkout: bool | None = None,
+        credentials: Mapping[str, str] | None = None,
+        progress: sync.ProgressFn | None = None,
+    ) -> dict[str, object]:
+        """Fetch experiments' refs (``names`` or ``everything``) and the data they need,
+        verified; without names, the current commit's data. ``checkout`` (default: on
+        without names) updates the workspace's data from the cache afterwards.
+
+        >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
+        """
+        request = sync.SyncRequest(git_remote, names, everything, remote, jobs, force, data,
+                                   dict(credentials or {}), progress)
+        result = sync.pull(self.project, request)
+        summary = _sync_summary(result)
+        wanted = checkout if checkout is not None else not request.with_refs
+        summary["checked_out"] = _checkout_pulled(self.project, result) if wanted and data else []
+        return summary
+
+    def split_targets(self, words: Sequence[str]) -> tuple[str, builtins.list[str]]:
+        """``[GIT_REMOTE] [NAME…]`` as (git remote, names): the first word is the git remote
+        when it names one of this repository's remotes or is a URL or path (names hold
+        no ``/`` or ``:``); otherwise every word is a name and the remote is ``origin``."""
+        if not words:
+            return "origin", []
+        first = words[0]
+        known = set(self.git.repo.remotes.names())
+        if first in known or "/" in first or ":" in first:
+            return first, list(words[1:])
+        return "origin", list(words)
+
+    def remote_add(
+        self, name: str, url: str, *, options: Mapping[str, str | int | float | bool] | None = None,
+        default: bool = False, local: bool = False, force: bool = False,
+    ) -> None:
+        """Declare a storage remote (in gitexp.yaml, or with ``local`` in the local config)."""
+        remotes_mod.add(self.project, name, url, options=options, default=default, local=local,
+                        force=force)
+
+    def remote_list(self) -> builtins.list[dict[str, object]]:
+        """Every storage remote: name, redacted URL, whether it is the default, options."""
+        return remotes_mod.listing(self.project)
+
+    def remote_remove(self, name: str) -> None:
+        """Forget a storage remote (its stored objects are not touched)."""
+        remotes_mod.remove(self.project, name)
+
+    def remote_default(self, name: str) -> None:
+        """Make ``name`` the default storage remote."""
+        remotes_mod.set_default(self.project, name)
+
+    def remote_modify(
+        self, name: str, option: str, value: str | int | float | bool | None, *, local: bool = False
+    ) -> None:
+        """Set (None: unset) one option of a storage remote; secrets only with ``local``."""
+        remotes_mod.modify(self.project, name, option, value, local=local)
+
+
+STORAGE_ENVIRONMENT = ENVIRONMENT_VARIABLES
+"""Environment variables a caller may pass to `Repo.push`/`Repo.pull` as credentials."""
+
+
+def _sync_summary(result: sync.SyncResult) -> dict[str, object]:
+    objects = result.objects
+    return {
+        "refs": {"moved": result.refs_moved, "unchanged": result.refs_unchanged},
+        "objects": {"transferred": len(objects.transferred), "present": objects.present,
+                    "bytes": objects.bytes},
+        "remote": result.storage,
+        "data": sorted(result.checkout),
+    }
+
+
+def _checkout_pulled(project: Project, result: sync.SyncResult) -> list[str]:
+    """Seam for the workspace checkout of pulled data (the current commit's paths).
+
+    The data of ``result.checkout`` is in the cache; writing it into the workspace is
+    the data checkout's job. Until that lands here this writes nothing and returns [].
+    """
+    del project, result
+    return []
 
 
 def _check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:

@@ -1,0 +1,96 @@
+"""A storage remote in a local or mounted directory: the default, nothing to start."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from gitexp.errors import NotFoundError, StorageError
+from gitexp.storage.backend import TMP_MARK, Backend, TransientError, check_key, is_temporary
+
+
+class LocalBackend(Backend):
+    """Objects as files under ``root`` (created on the first upload).
+
+    Uploads are written to a temporary file beside their target and renamed into
+    place, so a killed upload leaves at most a ``.gitexp-tmp-`` file that `list`
+    skips. Objects are made read-only, like those of the cache.
+    """
+
+    default_jobs = 4
+
+    def __init__(self, root: str | os.PathLike[str], url: str | None = None) -> None:
+        self.root = Path(root)
+        self.url = url or str(self.root)
+
+    def describe(self) -> str:
+        return self.url
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def get(self, key: str, dest: Path) -> None:
+        try:
+            shutil.copyfile(self._path(key), dest)
+        except FileNotFoundError:
+            raise NotFoundError(f"{key} is not on {self.url}") from None
+        except OSError as exc:
+            raise _storage_error(exc, self.url, key) from exc
+
+    def put(self, src: Path, key: str) -> None:
+        target = self._path(key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=TMP_MARK, dir=target.parent)
+        except OSError as exc:
+            raise _storage_error(exc, self.url, key) from exc
+        try:
+            os.close(fd)
+            shutil.copyfile(src, tmp)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise _storage_error(exc, self.url, key) from exc
+            raise
+
+    def list(self, prefix: str = "") -> Iterator[str]:
+        base = self.root / prefix if prefix else self.root
+        start = len(str(self.root)) + 1
+        for dirpath, _dirs, files in os.walk(base):
+            head = dirpath[start:].replace(os.sep, "/")
+            for name in files:
+                key = f"{head}/{name}" if head else name
+                if not is_temporary(key):
+                    yield key
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _storage_error(exc, self.url, key) from exc
+
+
+def _storage_error(exc: OSError, url: str, key: str) -> StorageError:
+    reason = exc.strerror or str(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StorageError(
+            f"storage remote {url} refused writing {key}: {reason}",
+            hint="check the folder's permissions, or use another remote",
+        )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageError(f"storage remote {url} is full: {reason}", hint="free space and retry")
+    return TransientError(f"storage remote {url} failed on {key}: {reason}")
