@@ -111,20 +111,28 @@ class FsspecBackend(Backend):
     def list(self, prefix: str = "") -> Iterator[str]:
         base = f"{self.root}/{prefix}".rstrip("/") if prefix else self.root
         found = self._call("list", prefix or "/", lambda: self._find(base))
+        folder = prefix.rstrip("/") + "/" if prefix else ""
         for path in found:
             key = _relative(path, self.root)
-            if key and not is_temporary(key):
+            if key.startswith(folder) and key != folder and not is_temporary(key):
                 yield key
 
     def _find(self, base: str) -> builtins.list[str]:
         try:
             return list(self.fs.find(base, timeout=self.timeout))
         except FileNotFoundError:
-            if base == self.root or not self._container_exists():
-                raise
-            return []
+            if self._folder_root or (base != self.root and self._container_exists()):
+                return []
+            raise
+
+    @property
+    def _folder_root(self) -> bool:
+        """The root is a folder made on the first upload (SFTP), not a bucket that must exist."""
+        return self.container in ("folder", "site")
 
     def _container_exists(self) -> bool:
+        if self._folder_root:
+            return True
         top = self.root.lstrip("/").split("/", 1)[0]
         try:
             return bool(self.fs.exists(top, timeout=self.timeout))
