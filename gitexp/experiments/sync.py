@@ -29,7 +29,7 @@ from gitexp.experiments.project import Project
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
-from gitexp.storage.backend import Backend
+from gitexp.storage.backend import Backend, ReadOnlyError
 from gitexp.storage.open import open_backend
 from gitexp.storage.transfer import Progress, TransferResult
 from gitexp.storage.transfer import pull as pull_objects
@@ -227,6 +227,11 @@ def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
     manifests = {p.oid for p in wants.pointers.values() if p.kind == "dir"}
     backend = _storage(project, request)
     result.storage = backend.describe()
+    if backend.read_only:
+        raise ReadOnlyError(
+            f"storage remote {backend.describe()} is read-only: nothing can be pushed to it",
+            hint="push to a directory, s3://, gs://, az:// or ssh:// remote (-r NAME)",
+        )
     try:
         jobs = request.jobs or project.local.jobs
         files = push_objects(store, backend, needed - manifests, jobs=jobs,
