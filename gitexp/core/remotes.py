@@ -17,12 +17,36 @@ from gitexp.errors import ConfigError, NotFoundError
 
 SCHEMES = ("file", "s3", "gs", "az", "ssh", "sftp", "http", "https", "memory")
 SECRET_OPTIONS = frozenset(
-    {"key", "secret", "token", "password", "passphrase", "connection_string",
-     "account_key", "sas_token", "client_secret", "session_token"}
+    {
+        "key",
+        "secret",
+        "token",
+        "password",
+        "passphrase",
+        "connection_string",
+        "account_key",
+        "sas_token",
+        "client_secret",
+        "session_token",
+    }
 )
 PUBLIC_OPTIONS = frozenset(
-    {"endpoint_url", "region", "profile", "anon", "project", "account_name", "username",
-     "port", "key_file", "known_hosts", "host_key_check", "timeout", "retries", "jobs"}
+    {
+        "endpoint_url",
+        "region",
+        "profile",
+        "anon",
+        "project",
+        "account_name",
+        "username",
+        "port",
+        "key_file",
+        "known_hosts",
+        "host_key_check",
+        "timeout",
+        "retries",
+        "jobs",
+    }
 )
 OPTIONS = SECRET_OPTIONS | PUBLIC_OPTIONS
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -39,6 +63,7 @@ class RemoteConfig:
 
     @property
     def scheme(self) -> str:
+        """The URL's scheme (``file`` for a plain path)."""
         return url_scheme(self.url)
 
     def secrets(self) -> list[str]:
@@ -49,7 +74,7 @@ class RemoteConfig:
 
 
 def url_scheme(url: str) -> str:
-    """``s3`` for ``s3://b/p``; ``file`` for a plain path (also ``C:\\x``)."""
+    """``s3`` for ``s3://b/p``; ``file`` for a plain path (a drive path too)."""
     match = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", url)
     return match.group(1).lower() if match else "file"
 
@@ -59,7 +84,8 @@ def check_remote_name(name: str, where: str = "remote") -> str:
     if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise ConfigError(
             f"{where}: {name!r} is not a valid remote name",
-            hint="use letters, digits, '.', '_' and '-' (at most 64), starting with a letter or digit",
+            hint="use letters, digits, '.', '_' and '-' (at most 64), "
+            "starting with a letter or digit",
         )
     return name
 
@@ -119,7 +145,9 @@ def _check_url(name: str, url: str, where: str, *, shared: bool) -> None:
         )
 
 
-def check_remotes(raw: Mapping[str, object], where: str, *, shared: bool) -> dict[str, dict[str, Option]]:
+def check_remotes(
+    raw: Mapping[str, object], where: str, *, shared: bool
+) -> dict[str, dict[str, Option]]:
     """Check a ``remotes:`` mapping; every entry as a mapping (see `check_entry`)."""
     return {str(n): check_entry(str(n), v, where, shared=shared) for n, v in raw.items()}
 
@@ -137,21 +165,26 @@ def resolve_remote(
     when no name is given and no default is set.
     """
     chosen = name or local_default or default
-    known = sorted(set(shared) | {n for n, v in local.items() if isinstance(v, dict) and "url" in v})
+    known = sorted(
+        set(shared) | {n for n, v in local.items() if isinstance(v, dict) and "url" in v}
+    )
     if chosen is None:
         if len(known) == 1:
             chosen = known[0]
         else:
             raise NotFoundError(
-                "no storage remote is set" if not known
+                "no storage remote is set"
+                if not known
                 else "several storage remotes and no default: " + ", ".join(known),
-                hint="add one with `gitexp remote add NAME URL --default`" if not known
+                hint="add one with `gitexp remote add NAME URL --default`"
+                if not known
                 else "pick one with -r NAME, or set a default: `gitexp remote default NAME`",
             )
     if chosen not in known:
         raise NotFoundError(
             f"unknown storage remote '{chosen}'",
-            hint=("known remotes: " + ", ".join(known)) if known
+            hint=("known remotes: " + ", ".join(known))
+            if known
             else "add one with `gitexp remote add NAME URL`",
         )
     merged: dict[str, object] = {}
@@ -173,7 +206,9 @@ def redact_url(url: str) -> str:
     if "@" in netloc:
         user, _, host = netloc.rpartition("@")
         netloc = f"{user.split(':', 1)[0]}:***@{host}" if ":" in user else f"{user}@{host}"
-    query = "&".join(f"{p.split('=', 1)[0]}=***" for p in parts.query.split("&")) if parts.query else ""
+    query = (
+        "&".join(f"{p.split('=', 1)[0]}=***" for p in parts.query.split("&")) if parts.query else ""
+    )
     text = f"{parts.scheme}://{netloc}{parts.path}"
     return text + (f"?{query}" if query else "")
 

@@ -79,14 +79,20 @@ def add(
     """
     check_remote_name(name)
     entry: dict[str, Option] = {"url": url, **(options or {})}
-    check_entry(name, entry if len(entry) > 1 else url, PROJECT_CONFIG if not local else "local config",
-                shared=not local)
+    check_entry(
+        name,
+        entry if len(entry) > 1 else url,
+        PROJECT_CONFIG if not local else "local config",
+        shared=not local,
+    )
     path = project.local_config_path if local else project.root / PROJECT_CONFIG
     doc = _load(path)
     remotes = doc.setdefault("remotes", {})
     if name in remotes and not force:
-        raise ConflictError(f"storage remote '{name}' already exists",
-                            hint="pass --force to replace it, or pick another name")
+        raise ConflictError(
+            f"storage remote '{name}' already exists",
+            hint="pass --force to replace it, or pick another name",
+        )
     remotes[name] = url if len(entry) == 1 else entry
     if default:
         doc["remote"] = name
@@ -96,8 +102,10 @@ def add(
 def remove(project: Project, name: str) -> None:
     """Forget storage remote ``name`` in gitexp.yaml and the local config (its data stays)."""
     found = False
-    for path, save in ((project.root / PROJECT_CONFIG, _save_project),
-                       (project.local_config_path, _save_local)):
+    for path, save in (
+        (project.root / PROJECT_CONFIG, _save_project),
+        (project.local_config_path, _save_local),
+    ):
         doc = _load(path)
         remotes = doc.get("remotes") or {}
         if name in remotes:
@@ -127,13 +135,17 @@ def modify(project: Project, name: str, option: str, value: Option | None, *, lo
     if name not in _known(project):
         raise NotFoundError(f"unknown storage remote '{name}'", hint="see `gitexp remote list`")
     if option in SECRET_OPTIONS and not local and value is not None:
-        raise ConfigError(f"'{option}' is a secret and would be committed in {PROJECT_CONFIG}",
-                          hint=f"use `gitexp remote modify --local {name} {option} VALUE`")
+        raise ConfigError(
+            f"'{option}' is a secret and would be committed in {PROJECT_CONFIG}",
+            hint=f"use `gitexp remote modify --local {name} {option} VALUE`",
+        )
     path = project.local_config_path if local else project.root / PROJECT_CONFIG
     doc = _load(path)
     remotes = doc.setdefault("remotes", {})
     current = remotes.get(name)
-    entry = {"url": current} if isinstance(current, str) else (current if current is not None else {})
+    entry = (
+        {"url": current} if isinstance(current, str) else (current if current is not None else {})
+    )
     if value is None:
         entry.pop(option, None)
     else:
@@ -161,6 +173,12 @@ def listing(project: Project) -> list[dict[str, object]]:
             merged.update(local)
         url = str(merged.pop("url", ""))
         options = {k: ("***" if k in SECRET_OPTIONS else v) for k, v in sorted(merged.items())}
-        rows.append({"name": name, "url": redact_url(url), "default": name == project.config.remote,
-                     "options": options})
+        rows.append(
+            {
+                "name": name,
+                "url": redact_url(url),
+                "default": name == project.config.remote,
+                "options": options,
+            }
+        )
     return rows

@@ -56,6 +56,7 @@ class SyncRequest:
 
     @property
     def with_refs(self) -> bool:
+        """Whether experiments' refs move too (names given, or all)."""
         return bool(self.names) or self.everything
 
 
@@ -77,7 +78,10 @@ class SyncResult:
 # -- What a commit needs. Stand-ins with the shapes of gitexp.experiments.data
 # -- (pointers_at, workspace_pointers, needed_objects); replace with those when it lands.
 
-def _pointers_at(git: GitRepo, tree: pygit2.Tree, memo: dict[str, dict[str, Pointer]] | None = None) -> dict[str, Pointer]:
+
+def _pointers_at(
+    git: GitRepo, tree: pygit2.Tree, memo: dict[str, dict[str, Pointer]] | None = None
+) -> dict[str, Pointer]:
     """Every pointer file in ``tree``, keyed by data path; skips ``.gitexp/``."""
     memo = {} if memo is None else memo
     key = str(tree.id)
@@ -111,7 +115,9 @@ def _workspace_pointers(project: Project) -> dict[str, Pointer]:
     return found
 
 
-def _needed_objects(store: ObjectStore, pointers: Mapping[str, Pointer]) -> tuple[set[Oid], list[Oid]]:
+def _needed_objects(
+    store: ObjectStore, pointers: Mapping[str, Pointer]
+) -> tuple[set[Oid], list[Oid]]:
     """Every object the pointers need; and the manifests not in ``store`` (entries unknown)."""
     needed: set[Oid] = set()
     missing: list[Oid] = []
@@ -130,6 +136,7 @@ def _needed_objects(store: ObjectStore, pointers: Mapping[str, Pointer]) -> tupl
 
 
 # -- Which pointers, and who needs them (for messages naming what is missing).
+
 
 @dataclass
 class _Wants:
@@ -188,6 +195,7 @@ def _merge(total: TransferResult, part: TransferResult) -> None:
 
 # -- Push.
 
+
 def push(project: Project, request: SyncRequest) -> SyncResult:
     """Upload the data the chosen experiments (or the current commit) need, then their refs.
 
@@ -234,8 +242,9 @@ def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
         )
     try:
         jobs = request.jobs or project.local.jobs
-        files = push_objects(store, backend, needed - manifests, jobs=jobs,
-                             progress=_progress(request, "upload"))
+        files = push_objects(
+            store, backend, needed - manifests, jobs=jobs, progress=_progress(request, "upload")
+        )
         _merge(result.objects, files)
         if files.missing:
             raise NotFoundError(
@@ -243,7 +252,9 @@ def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
                 f"{backend.describe()}: {_describe_objects(files.missing, wants, store)}",
                 hint="push from the clone that made them, or rerun the experiment",
             )
-        tops = push_objects(store, backend, manifests, jobs=jobs, progress=_progress(request, "upload"))
+        tops = push_objects(
+            store, backend, manifests, jobs=jobs, progress=_progress(request, "upload")
+        )
         _merge(result.objects, tops)
     finally:
         backend.close()
@@ -286,6 +297,7 @@ def _check_conflicts(
 
 
 # -- Pull.
+
 
 def pull(project: Project, request: SyncRequest) -> SyncResult:
     """Fetch the chosen experiments' refs (or none), then the data they need, verified.
@@ -343,13 +355,26 @@ def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
     tmp = store.root / TMP_DIR
     try:
         _, manifests = _needed_objects(store, wants.pointers)
-        first = pull_objects(store, backend, manifests, tmp_dir=tmp, jobs=jobs,
-                             progress=_progress(request, "download"))
+        first = pull_objects(
+            store,
+            backend,
+            manifests,
+            tmp_dir=tmp,
+            jobs=jobs,
+            progress=_progress(request, "download"),
+        )
         _merge(result.objects, first)
         needed, _ = _needed_objects(store, wants.pointers)
         sizes = _sizes(store, wants.pointers)
-        rest = pull_objects(store, backend, needed - set(manifests), tmp_dir=tmp, jobs=jobs,
-                            sizes=sizes, progress=_progress(request, "download"))
+        rest = pull_objects(
+            store,
+            backend,
+            needed - set(manifests),
+            tmp_dir=tmp,
+            jobs=jobs,
+            sizes=sizes,
+            progress=_progress(request, "download"),
+        )
         _merge(result.objects, rest)
     finally:
         backend.close()

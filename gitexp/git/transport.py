@@ -39,7 +39,11 @@ def _run(git: GitRepo, args: Sequence[str]) -> subprocess.CompletedProcess[bytes
     env = dict(os.environ)
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
     return subprocess.run(
-        ["git", *args], cwd=git.root, capture_output=True, env=env, check=False,
+        ["git", *args],
+        cwd=git.root,
+        capture_output=True,
+        env=env,
+        check=False,
         stdin=subprocess.DEVNULL,
     )
 
@@ -63,8 +67,10 @@ def _transport_error(remote: str, stderr: str, action: str) -> TransportError:
             hint="name one of `git remote -v` (default: origin), or add it with "
             "`git remote add NAME URL`",
         )
-    return TransportError(f"git {action} with '{shown}' failed: {detail}",
-                          hint="check the remote's URL and your access, then run the command again")
+    return TransportError(
+        f"git {action} with '{shown}' failed: {detail}",
+        hint="check the remote's URL and your access, then run the command again",
+    )
 
 
 def ls_remote(git: GitRepo, remote: str, prefix: str) -> dict[str, str]:
@@ -86,10 +92,10 @@ def fetch_refs(git: GitRepo, remote: str, refs: Sequence[str]) -> dict[str, str]
     """
     if not refs:
         return {}
-    specs = [f"+{ref}:{INCOMING_PREFIX}{ref[len('refs/'):]}" for ref in refs]
+    specs = [f"+{ref}:{INCOMING_PREFIX}{ref[len('refs/') :]}" for ref in refs]
     _git(git, ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote, *specs], remote)
     fetched = list_refs(git, INCOMING_PREFIX)
-    return {f"refs/{name[len(INCOMING_PREFIX):]}": sha for name, sha in fetched.items()}
+    return {f"refs/{name[len(INCOMING_PREFIX) :]}": sha for name, sha in fetched.items()}
 
 
 def clear_incoming(git: GitRepo) -> None:

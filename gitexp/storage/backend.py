@@ -20,8 +20,11 @@ TMP_MARK = ".gitexp-tmp-"
 
 
 class TransientError(StorageError):
-    """A failure that may pass if the same call is tried again: a refused or reset
-    connection, a timeout, a server error. `gitexp.storage.retry` retries these only."""
+    """A failure that may pass if the same call is tried again.
+
+    A refused or reset connection, a timeout, a server error: `gitexp.storage.retry`
+    retries these only.
+    """
 
     kind = "storage"
 

@@ -30,8 +30,14 @@ from gitexp.storage.backend import (
 
 T = TypeVar("T")
 _TRANSIENT_ERRNOS = {
-    errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.ETIMEDOUT,
-    errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EPIPE, errno.EIO,
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.ETIMEDOUT,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.EPIPE,
+    errno.EIO,
 }
 
 
@@ -68,18 +74,28 @@ class FsspecBackend(Backend):
         self._lock = threading.Lock()
 
     def describe(self) -> str:
+        """See `Backend.describe`."""
         return self.url
 
     def _path(self, key: str) -> str:
         return f"{self.root}/{check_key(key)}" if self.root else check_key(key)
 
     def exists(self, key: str) -> bool:
-        return self._call("check", key, lambda: bool(self.fs.exists(self._path(key), timeout=self.timeout)))
+        """See `Backend.exists`."""
+        return self._call(
+            "check", key, lambda: bool(self.fs.exists(self._path(key), timeout=self.timeout))
+        )
 
     def get(self, key: str, dest: Path) -> None:
-        self._call("download", key, lambda: self.fs.get_file(self._path(key), str(dest), timeout=self.timeout))
+        """See `Backend.get`."""
+        self._call(
+            "download",
+            key,
+            lambda: self.fs.get_file(self._path(key), str(dest), timeout=self.timeout),
+        )
 
     def put(self, src: Path, key: str) -> None:
+        """See `Backend.put`."""
         if self.read_only:
             raise ReadOnlyError(
                 f"storage remote {self.url} is read-only",
@@ -87,7 +103,9 @@ class FsspecBackend(Backend):
             )
         path = self._path(key)
         if self.atomic_put:
-            self._call("upload", key, lambda: self.fs.put_file(str(src), path, timeout=self.timeout))
+            self._call(
+                "upload", key, lambda: self.fs.put_file(str(src), path, timeout=self.timeout)
+            )
             return
         parent = path.rsplit("/", 1)[0]
         self._makedirs(parent, key)
@@ -104,11 +122,14 @@ class FsspecBackend(Backend):
         with self._lock:
             if folder in self._made:
                 return
-        self._call("upload", key, lambda: self.fs.makedirs(folder, exist_ok=True, timeout=self.timeout))
+        self._call(
+            "upload", key, lambda: self.fs.makedirs(folder, exist_ok=True, timeout=self.timeout)
+        )
         with self._lock:
             self._made.add(folder)
 
     def list(self, prefix: str = "") -> Iterator[str]:
+        """See `Backend.list`."""
         base = f"{self.root}/{prefix}".rstrip("/") if prefix else self.root
         found = self._call("list", prefix or "/", lambda: self._find(base))
         folder = prefix.rstrip("/") + "/" if prefix else ""
@@ -136,16 +157,20 @@ class FsspecBackend(Backend):
         top = self.root.lstrip("/").split("/", 1)[0]
         try:
             return bool(self.fs.exists(top, timeout=self.timeout))
-        except Exception:  # noqa: BLE001 - only used to word an error better
+        except Exception:
             return True
 
     def delete(self, key: str) -> None:
+        """See `Backend.delete`."""
         if self.read_only:
             raise ReadOnlyError(f"storage remote {self.url} is read-only")
         with contextlib.suppress(NotFoundError):
-            self._call("delete", key, lambda: self.fs.rm_file(self._path(key), timeout=self.timeout))
+            self._call(
+                "delete", key, lambda: self.fs.rm_file(self._path(key), timeout=self.timeout)
+            )
 
     def close(self) -> None:
+        """See `Backend.close`."""
         with contextlib.suppress(Exception):
             closer = getattr(self.fs, "close", None)
             if callable(closer) and not asyncio.iscoroutinefunction(closer):
@@ -155,7 +180,7 @@ class FsspecBackend(Backend):
         """Run ``call``, turning fsspec, network and service errors into gitexp's."""
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001 - every library error is translated here
+        except Exception as exc:
             raise self._translate(exc, action, key) from exc
 
     def _translate(self, exc: Exception, action: str, key: str) -> StorageError:
@@ -167,7 +192,16 @@ class FsspecBackend(Backend):
             return NotFoundError(f"{key} is not on {where}")  # type: ignore[return-value]
         if isinstance(exc, FileNotFoundError):
             return _missing_container(where, self.container)
-        if isinstance(exc, PermissionError) or _says(reason, "denied", "forbidden", "invalidaccesskey", "signature", "authoriz", "authentic", "credential"):
+        if isinstance(exc, PermissionError) or _says(
+            reason,
+            "denied",
+            "forbidden",
+            "invalidaccesskey",
+            "signature",
+            "authoriz",
+            "authentic",
+            "credential",
+        ):
             return StorageError(
                 f"{where} refused access ({action} {key}): {reason}",
                 hint="check the credentials: the local config (`gitexp remote modify --local`) "
@@ -206,12 +240,27 @@ def _says(text: str, *words: str) -> bool:
 def _is_transient(exc: BaseException) -> bool:
     """Connection refused or reset, timeouts, and 5xx answers: worth another try."""
     names = {c.__name__ for c in type(exc).__mro__}
-    if names & {"TimeoutError", "FSTimeoutError", "ConnectionError", "ClientConnectionError",
-                "ServerDisconnectedError", "EndpointConnectionError", "ConnectTimeoutError",
-                "ReadTimeoutError", "ServiceRequestError", "ServiceResponseError",
-                "ConnectionLost", "DisconnectError", "ChannelOpenError", "IncompleteRead"}:
+    if names & {
+        "TimeoutError",
+        "FSTimeoutError",
+        "ConnectionError",
+        "ClientConnectionError",
+        "ServerDisconnectedError",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ServiceRequestError",
+        "ServiceResponseError",
+        "ConnectionLost",
+        "DisconnectError",
+        "ChannelOpenError",
+        "IncompleteRead",
+    }:
         return True
     if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
         return True
     text = str(exc).lower()
-    return any(s in text for s in ("connection refused", "cannot connect", "timed out", "503", "502", "500 internal"))
+    return any(
+        s in text
+        for s in ("connection refused", "cannot connect", "timed out", "503", "502", "500 internal")
+    )

@@ -29,15 +29,18 @@ class LocalBackend(Backend):
         self.url = url or str(self.root)
 
     def describe(self) -> str:
+        """See `Backend.describe`."""
         return self.url
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
 
     def exists(self, key: str) -> bool:
+        """See `Backend.exists`."""
         return self._path(key).is_file()
 
     def get(self, key: str, dest: Path) -> None:
+        """See `Backend.get`."""
         try:
             shutil.copyfile(self._path(key), dest)
         except FileNotFoundError:
@@ -46,6 +49,7 @@ class LocalBackend(Backend):
             raise _storage_error(exc, self.url, key) from exc
 
     def put(self, src: Path, key: str) -> None:
+        """See `Backend.put`."""
         target = self._path(key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -65,6 +69,7 @@ class LocalBackend(Backend):
             raise
 
     def list(self, prefix: str = "") -> Iterator[str]:
+        """See `Backend.list`."""
         base = self.root / prefix if prefix else self.root
         start = len(str(self.root)) + 1
         for dirpath, _dirs, files in os.walk(base):
@@ -75,6 +80,7 @@ class LocalBackend(Backend):
                     yield key
 
     def delete(self, key: str) -> None:
+        """See `Backend.delete`."""
         path = self._path(key)
         try:
             path.unlink()

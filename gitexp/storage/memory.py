@@ -19,12 +19,15 @@ class MemoryBackend(Backend):
         self._lock = threading.Lock()
 
     def describe(self) -> str:
+        """See `Backend.describe`."""
         return self.url
 
     def exists(self, key: str) -> bool:
+        """See `Backend.exists`."""
         return check_key(key) in self.objects
 
     def get(self, key: str, dest: Path) -> None:
+        """See `Backend.get`."""
         try:
             data = self.objects[check_key(key)]
         except KeyError:
@@ -32,16 +35,19 @@ class MemoryBackend(Backend):
         dest.write_bytes(data)
 
     def put(self, src: Path, key: str) -> None:
+        """See `Backend.put`."""
         data = src.read_bytes()
         with self._lock:
             self.objects[check_key(key)] = data
 
     def list(self, prefix: str = "") -> Iterator[str]:
+        """See `Backend.list`."""
         folder = prefix.rstrip("/") + "/" if prefix else ""
         with self._lock:
             keys = list(self.objects)
         return (k for k in keys if k.startswith(folder))
 
     def delete(self, key: str) -> None:
+        """See `Backend.delete`."""
         with self._lock:
             self.objects.pop(check_key(key), None)

@@ -24,29 +24,50 @@ from gitexp.storage.memory import MemoryBackend
 from gitexp.storage.retry import RetryingBackend
 
 ENVIRONMENT: Mapping[str, Mapping[str, str]] = {
-    "s3": {"key": "AWS_ACCESS_KEY_ID", "secret": "AWS_SECRET_ACCESS_KEY",
-           "token": "AWS_SESSION_TOKEN", "endpoint_url": "AWS_ENDPOINT_URL",
-           "region": "AWS_DEFAULT_REGION", "profile": "AWS_PROFILE"},
+    "s3": {
+        "key": "AWS_ACCESS_KEY_ID",
+        "secret": "AWS_SECRET_ACCESS_KEY",
+        "token": "AWS_SESSION_TOKEN",
+        "endpoint_url": "AWS_ENDPOINT_URL",
+        "region": "AWS_DEFAULT_REGION",
+        "profile": "AWS_PROFILE",
+    },
     "gs": {"token": "GOOGLE_APPLICATION_CREDENTIALS", "project": "GOOGLE_CLOUD_PROJECT"},
-    "az": {"connection_string": "AZURE_STORAGE_CONNECTION_STRING",
-           "account_name": "AZURE_STORAGE_ACCOUNT_NAME", "account_key": "AZURE_STORAGE_ACCOUNT_KEY",
-           "sas_token": "AZURE_STORAGE_SAS_TOKEN"},
+    "az": {
+        "connection_string": "AZURE_STORAGE_CONNECTION_STRING",
+        "account_name": "AZURE_STORAGE_ACCOUNT_NAME",
+        "account_key": "AZURE_STORAGE_ACCOUNT_KEY",
+        "sas_token": "AZURE_STORAGE_SAS_TOKEN",
+    },
 }
 """Per scheme: option → the environment variable that supplies it when the option is unset."""
 
 ENVIRONMENT_VARIABLES = sorted({v for opts in ENVIRONMENT.values() for v in opts.values()})
-_EXTRAS = {"s3": "s3", "gs": "gs", "az": "azure", "ssh": "ssh", "sftp": "ssh", "http": "http", "https": "http"}
-_MODULES = {"s3": "s3fs", "gs": "gcsfs", "az": "adlfs", "ssh": "sshfs", "sftp": "sshfs",
-            "http": "aiohttp", "https": "aiohttp"}
+_EXTRAS = {
+    "s3": "s3",
+    "gs": "gs",
+    "az": "azure",
+    "ssh": "ssh",
+    "sftp": "ssh",
+    "http": "http",
+    "https": "http",
+}
+_MODULES = {
+    "s3": "s3fs",
+    "gs": "gcsfs",
+    "az": "adlfs",
+    "ssh": "sshfs",
+    "sftp": "sshfs",
+    "http": "aiohttp",
+    "https": "aiohttp",
+}
 _MEMORY: dict[str, MemoryBackend] = {}
 _MEMORY_LOCK = threading.Lock()
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_ATTEMPTS = 3
 
 
-def open_backend(
-    remote: RemoteConfig, root: Path, env: Mapping[str, str] | None = None
-) -> Backend:
+def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None = None) -> Backend:
     """The backend for ``remote``, wrapped in bounded retries.
 
     A path (or ``file://``) is relative to ``root``, the repository root. Raises
@@ -93,7 +114,9 @@ def _timeout(options: Mapping[str, Option]) -> float:
     try:
         return float(value)
     except ValueError:
-        raise ConfigError(f"remote option 'timeout' must be a number of seconds, not {value!r}") from None
+        raise ConfigError(
+            f"remote option 'timeout' must be a number of seconds, not {value!r}"
+        ) from None
 
 
 def _bucket_path(remote: RemoteConfig) -> str:
@@ -118,16 +141,30 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     if options.get("region"):
         client["region_name"] = str(options["region"])
     fs = s3fs.S3FileSystem(
-        key=options.get("key"), secret=options.get("secret"), token=options.get("token"),
-        anon=_flag(options.get("anon")), profile=options.get("profile"),
-        endpoint_url=options.get("endpoint_url"), client_kwargs=client,
-        config_kwargs={"connect_timeout": min(timeout, 5.0), "read_timeout": timeout,
-                       "retries": {"max_attempts": 1, "mode": "standard"}},
-        skip_instance_cache=True, use_listings_cache=False, asynchronous=False,
+        key=options.get("key"),
+        secret=options.get("secret"),
+        token=options.get("token"),
+        anon=_flag(options.get("anon")),
+        profile=options.get("profile"),
+        endpoint_url=options.get("endpoint_url"),
+        client_kwargs=client,
+        config_kwargs={
+            "connect_timeout": min(timeout, 5.0),
+            "read_timeout": timeout,
+            "retries": {"max_attempts": 1, "mode": "standard"},
+        },
+        skip_instance_cache=True,
+        use_listings_cache=False,
+        asynchronous=False,
     )
     fs.retries = 1
-    return FsspecBackend(fs, _bucket_path(remote), redact_url(remote.url),
-                         secrets=_secrets(remote, options), timeout=timeout)
+    return FsspecBackend(
+        fs,
+        _bucket_path(remote),
+        redact_url(remote.url),
+        secrets=_secrets(remote, options),
+        timeout=timeout,
+    )
 
 
 def _gs(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
@@ -135,29 +172,47 @@ def _gs(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     timeout = _timeout(options)
     token: Any = "anon" if _flag(options.get("anon")) else options.get("token")
     fs = core.GCSFileSystem(
-        project=str(options.get("project", "gitexp")), token=token,
-        endpoint_url=options.get("endpoint_url"), requests_timeout=timeout,
-        skip_instance_cache=True, use_listings_cache=False,
+        project=str(options.get("project", "gitexp")),
+        token=token,
+        endpoint_url=options.get("endpoint_url"),
+        requests_timeout=timeout,
+        skip_instance_cache=True,
+        use_listings_cache=False,
     )
     fs.retries = 1
-    return FsspecBackend(fs, _bucket_path(remote), redact_url(remote.url),
-                         secrets=_secrets(remote, options), timeout=timeout)
+    return FsspecBackend(
+        fs,
+        _bucket_path(remote),
+        redact_url(remote.url),
+        secrets=_secrets(remote, options),
+        timeout=timeout,
+    )
 
 
 def _az(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     adlfs = _module("az", "adlfs")
     timeout = _timeout(options)
     kwargs: dict[str, Any] = {
-        k: options[k] for k in ("account_name", "account_key", "connection_string", "sas_token")
+        k: options[k]
+        for k in ("account_name", "account_key", "connection_string", "sas_token")
         if options.get(k)
     }
     fs = adlfs.AzureBlobFileSystem(
         anon=_flag(options.get("anon")) if "anon" in options else None,
-        skip_instance_cache=True, retry_total=0, connection_timeout=min(timeout, 5.0),
-        read_timeout=timeout, **kwargs,
+        skip_instance_cache=True,
+        retry_total=0,
+        connection_timeout=min(timeout, 5.0),
+        read_timeout=timeout,
+        **kwargs,
     )
-    return FsspecBackend(fs, _bucket_path(remote), redact_url(remote.url),
-                         secrets=_secrets(remote, options), timeout=timeout, container="container")
+    return FsspecBackend(
+        fs,
+        _bucket_path(remote),
+        redact_url(remote.url),
+        secrets=_secrets(remote, options),
+        timeout=timeout,
+        container="container",
+    )
 
 
 def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
@@ -181,22 +236,41 @@ def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     port = options.get("port") or parts.port or 22
     try:
         fs = sshfs.SSHFileSystem(parts.hostname, port=int(port), skip_instance_cache=True, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - asyncssh connects here and raises many types
+    except Exception as exc:
         probe = FsspecBackend(None, "", redact_url(remote.url), secrets=_secrets(remote, options))
-        raise probe._translate(exc, "connect", parts.hostname) from exc  # noqa: SLF001
-    return FsspecBackend(fs, unquote(parts.path), redact_url(remote.url), atomic_put=False,
-                         secrets=_secrets(remote, options), timeout=_timeout(options),
-                         container="folder")
+        raise probe._translate(exc, "connect", parts.hostname) from exc
+    return FsspecBackend(
+        fs,
+        unquote(parts.path),
+        redact_url(remote.url),
+        atomic_put=False,
+        secrets=_secrets(remote, options),
+        timeout=_timeout(options),
+        container="folder",
+    )
 
 
 def _http(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     http = _module(remote.scheme, "fsspec.implementations.http")
     timeout = _timeout(options)
     fs = http.HTTPFileSystem(skip_instance_cache=True, block_size=0)
-    return FsspecBackend(fs, remote.url.rstrip("/"), redact_url(remote.url), read_only=True,
-                         secrets=_secrets(remote, options), timeout=timeout, container="site")
+    return FsspecBackend(
+        fs,
+        remote.url.rstrip("/"),
+        redact_url(remote.url),
+        read_only=True,
+        secrets=_secrets(remote, options),
+        timeout=timeout,
+        container="site",
+    )
 
 
 _OPENERS: dict[str, Callable[[RemoteConfig, Mapping[str, Option]], Backend]] = {
-    "s3": _s3, "gs": _gs, "az": _az, "ssh": _ssh, "sftp": _ssh, "http": _http, "https": _http,
+    "s3": _s3,
+    "gs": _gs,
+    "az": _az,
+    "ssh": _ssh,
+    "sftp": _ssh,
+    "http": _http,
+    "https": _http,
 }

@@ -58,22 +58,29 @@ class RetryingBackend(Backend):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def describe(self) -> str:
+        """See `Backend.describe`."""
         return self.inner.describe()
 
     def exists(self, key: str) -> bool:
+        """See `Backend.exists`."""
         return self._retry(lambda: self.inner.exists(key))
 
     def get(self, key: str, dest: Path) -> None:
+        """See `Backend.get`."""
         self._retry(lambda: self.inner.get(key, dest))
 
     def put(self, src: Path, key: str) -> None:
+        """See `Backend.put`."""
         self._retry(lambda: self.inner.put(src, key))
 
     def list(self, prefix: str = "") -> Iterator[str]:
+        """See `Backend.list`."""
         return iter(self._retry(lambda: list(self.inner.list(prefix))))
 
     def delete(self, key: str) -> None:
+        """See `Backend.delete`."""
         self._retry(lambda: self.inner.delete(key))
 
     def close(self) -> None:
+        """See `Backend.close`."""
         self.inner.close()

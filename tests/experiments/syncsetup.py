@@ -6,9 +6,10 @@ import os
 import sys
 from pathlib import Path
 
+from conftest import commit_all, git, make_repo
+
 from gitexp.cache.add import store_path
 from gitexp.cache.objects import ObjectStore
-from conftest import commit_all, git, make_repo
 
 TRAIN_WITH_MODEL = """\
 import gitexp
@@ -44,13 +45,17 @@ def make_origin(tmp: Path) -> Path:
 
 def make_project(root: Path, origin: Path, storage: str) -> Path:
     """Clone A: params, a training script with an ``outs`` model, tracked data; pushed."""
-    make_repo(root, {
-        "params.yaml": PARAMS,
-        "train.py": TRAIN_WITH_MODEL,
-        "gitexp.yaml": f"command: {sys.executable} train.py\nouts: [model.pkl]\nremote: shared\n"
-                       f"remotes:\n  shared: {storage}\n",
-        ".gitignore": "metrics.json\n",
-    })
+    make_repo(
+        root,
+        {
+            "params.yaml": PARAMS,
+            "train.py": TRAIN_WITH_MODEL,
+            "gitexp.yaml": f"command: {sys.executable} train.py\nouts: [model.pkl]\n"
+            "remote: shared\n"
+            f"remotes:\n  shared: {storage}\n",
+            ".gitignore": "metrics.json\n",
+        },
+    )
     data = root / "data"
     (data / "images").mkdir(parents=True)
     (data / "train.csv").write_bytes(os.urandom(300_000))

@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import git
-from servers import S3_KEY, S3_SECRET, free_port, make_bucket, seaweedfs, start_http  # noqa: F401
+from servers import S3_KEY, S3_SECRET, free_port, make_bucket, start_http
+from servers import seaweedfs as seaweedfs  # the fixture
 from syncsetup import clone, make_origin, make_project
 
 from gitexp.cache.objects import ObjectStore
@@ -50,7 +51,9 @@ def test_unknown_git_remote(shared, cli) -> None:
 
 def test_unreachable_endpoint_fails_fast_with_a_clear_message(shared, cli, monkeypatch) -> None:
     a, _ = shared
-    set_remote(a, f"  shared:\n    url: s3://bucket/x\n    endpoint_url: http://127.0.0.1:{free_port()}\n")
+    set_remote(
+        a, f"  shared:\n    url: s3://bucket/x\n    endpoint_url: http://127.0.0.1:{free_port()}\n"
+    )
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
     import time
@@ -124,7 +127,9 @@ def objects_on(storage: Path) -> list[Path]:
     return [p for p in (storage / "blake3").rglob("*") if p.is_file()]
 
 
-def test_object_missing_on_the_remote_names_it_and_who_needs_it(shared, cli, tmp_path, monkeypatch) -> None:
+def test_object_missing_on_the_remote_names_it_and_who_needs_it(
+    shared, cli, tmp_path, monkeypatch
+) -> None:
     a, origin = shared
     model = parse_pointer(git(a, "show", "refs/experiments/exp-1:model.pkl.gitexp").encode(), "m")
     (tmp_path / "storage" / model.oid.relpath).unlink()
@@ -152,8 +157,10 @@ def test_corrupt_object_on_the_remote_is_refused(shared, cli, tmp_path, monkeypa
     assert not ObjectStore(b / ".git" / "gitexp" / "cache").has(target.oid)
 
 
-def test_same_name_different_commits_is_a_conflict_unless_forced(shared, cli, tmp_path, monkeypatch) -> None:
-    a, origin = shared
+def test_same_name_different_commits_is_a_conflict_unless_forced(
+    shared, cli, tmp_path, monkeypatch
+) -> None:
+    _, origin = shared
     b = clone(origin, tmp_path / "b")
     monkeypatch.chdir(b)
     assert cli("run", "-n", "exp-1", "-S", "train.lr=0.5").code == 0

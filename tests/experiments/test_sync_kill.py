@@ -25,13 +25,23 @@ pytestmark = pytest.mark.slow
 
 
 def gitexp_proc(cwd: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "gitexp", *args], cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gitexp", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def run(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gitexp", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gitexp", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def add_many(root: Path, count: int, size: int) -> None:
@@ -78,7 +88,9 @@ def test_killed_push_and_pull_complete_when_run_again(tmp_path: Path, monkeypatc
     add_many(a, 400, 20_000)
     storage = tmp_path / "storage"
     proc = gitexp_proc(a, "push", "-j", "1")
-    wait_for(lambda: (storage / "blake3").exists() and len(list((storage / "blake3").rglob("*"))) > 40)
+    wait_for(
+        lambda: (storage / "blake3").exists() and len(list((storage / "blake3").rglob("*"))) > 40
+    )
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     partial = check_local_remote(storage)
@@ -117,7 +129,7 @@ def test_server_killed_mid_push_and_mid_pull(tmp_path: Path, monkeypatch) -> Non
         proc = gitexp_proc(a, "push", "-j", "2")
         time.sleep(1.0)
         server.kill()
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 1, err
         assert b"did not answer" in err or b"failed" in err
         server = start_seaweedfs(server_dir, server.extra["ports"])  # type: ignore[arg-type]
@@ -129,7 +141,7 @@ def test_server_killed_mid_push_and_mid_pull(tmp_path: Path, monkeypatch) -> Non
         cache = b / ".git" / "gitexp" / "cache" / "blake3"
         wait_for(lambda: cache.exists() and len(list(cache.rglob("*"))) > 20)
         server.kill()
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 1, err
         check_cache(b)
         server = start_seaweedfs(server_dir, server.extra["ports"])  # type: ignore[arg-type]

@@ -7,18 +7,20 @@ from pathlib import Path
 
 import orjson
 import pytest
+from conftest import git
+from syncsetup import clone, make_origin, make_project
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.pointer import parse_pointer
-from conftest import git
-from syncsetup import clone, make_origin, make_project
 
 
 def cache(root: Path) -> ObjectStore:
     return ObjectStore(root / ".git" / "gitexp" / "cache")
 
 
-def test_two_clones_share_experiments_and_data(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_clones_share_experiments_and_data(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     origin = make_origin(tmp_path)
     a = make_project(tmp_path / "a", origin, "../storage")
     monkeypatch.chdir(a)

@@ -48,8 +48,11 @@ def remote_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Rem
         if not server.extra.get("bucket"):
             make_bucket(server, "contract")
             server.extra["bucket"] = True
-        return RemoteConfig("t", f"s3://contract/{prefix}", {
-            "endpoint_url": server.url, "key": S3_KEY, "secret": S3_SECRET})
+        return RemoteConfig(
+            "t",
+            f"s3://contract/{prefix}",
+            {"endpoint_url": server.url, "key": S3_KEY, "secret": S3_SECRET},
+        )
     if kind == "azure":
         server = request.getfixturevalue("azurite")
         conn = str(server.extra["connection_string"])
@@ -64,7 +67,9 @@ def remote_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Rem
         if not server.extra.get("bucket"):
             import requests  # noqa: F401 - gcsfs pulls it in
 
-        remote = RemoteConfig("t", f"gs://contract/{prefix}", {"endpoint_url": server.url, "anon": True})
+        remote = RemoteConfig(
+            "t", f"gs://contract/{prefix}", {"endpoint_url": server.url, "anon": True}
+        )
         if not server.extra.get("bucket"):
             backend = open_backend(remote, tmp_path)
             backend.unwrap().fs.mkdir("contract")  # type: ignore[attr-defined]
@@ -72,8 +77,11 @@ def remote_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Rem
         return remote
     if kind == "sftp":
         server = request.getfixturevalue("sshd")
-        return RemoteConfig("t", f"ssh://{server.extra['user']}@{server.url}{tmp_path}/sftp-remote", {
-            "key_file": str(server.extra["key"]), "known_hosts": str(server.extra["known_hosts"])})
+        return RemoteConfig(
+            "t",
+            f"ssh://{server.extra['user']}@{server.url}{tmp_path}/sftp-remote",
+            {"key_file": str(server.extra["key"]), "known_hosts": str(server.extra["known_hosts"])},
+        )
     raise AssertionError(kind)
 
 
@@ -143,7 +151,7 @@ def test_parallel_puts_all_land(backend: Backend, tmp_path: Path) -> None:
     keys = [f"blake3/{i:02x}/" + f"{i:062x}" for i in range(40)]
     sources = [write(tmp_path, os.urandom(100 + i), f"s{i}") for i in range(40)]
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda pair: backend.put(pair[1], pair[0]), zip(keys, sources)))
+        list(pool.map(lambda pair: backend.put(pair[1], pair[0]), zip(keys, sources, strict=True)))
     assert sorted(backend.list("blake3")) == sorted(keys)
 
 

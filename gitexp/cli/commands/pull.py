@@ -9,20 +9,26 @@ from gitexp.cli.console import out_bytes
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's arguments."""
     parser.add_argument(
-        "targets", nargs="*", metavar="[GIT_REMOTE] NAME",
+        "targets",
+        nargs="*",
+        metavar="[GIT_REMOTE] NAME",
         help="the git remote (default: origin), then experiments to pull; none: the "
         "current commit's data only",
     )
     add_sync_options(parser)
     parser.add_argument(
-        "--checkout", action=argparse.BooleanOptionalAction, default=None,
+        "--checkout",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="update the workspace's data afterwards (default: on without names)",
     )
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    """Parse, call the API once, render; returns the exit code."""
     import orjson
 
     from gitexp.api import Repo
@@ -33,9 +39,16 @@ def main(args: argparse.Namespace) -> int:
     git_remote, names = repo.split_targets(args.targets)
     with transfer_bar() as progress:
         summary = repo.pull(
-            names, git_remote=git_remote, everything=args.all, remote=args.remote,
-            jobs=args.jobs, force=args.force, data=not args.no_data, checkout=args.checkout,
-            credentials=credentials(), progress=progress,
+            names,
+            git_remote=git_remote,
+            everything=args.all,
+            remote=args.remote,
+            jobs=args.jobs,
+            force=args.force,
+            data=not args.no_data,
+            checkout=args.checkout,
+            credentials=credentials(),
+            progress=progress,
         )
     if args.json:
         out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))

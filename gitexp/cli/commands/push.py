@@ -9,8 +9,11 @@ from gitexp.cli.console import out_bytes, say
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's arguments."""
     parser.add_argument(
-        "targets", nargs="*", metavar="[GIT_REMOTE] NAME",
+        "targets",
+        nargs="*",
+        metavar="[GIT_REMOTE] NAME",
         help="the git remote (default: origin), then experiments to push; none: the "
         "current commit's data only",
     )
@@ -21,10 +24,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def add_sync_options(parser: argparse.ArgumentParser) -> None:
     """The options push and pull share."""
     parser.add_argument("--all", action="store_true", help="every experiment")
-    parser.add_argument("-r", "--remote", metavar="NAME", help="storage remote (default: the default one)")
+    parser.add_argument(
+        "-r", "--remote", metavar="NAME", help="storage remote (default: the default one)"
+    )
     parser.add_argument("-j", "--jobs", metavar="N", type=int, help="transfers at once")
     parser.add_argument(
-        "-f", "--force", action="store_true",
+        "-f",
+        "--force",
+        action="store_true",
         help="replace experiments that exist on the other side at another commit",
     )
     parser.add_argument("--no-data", action="store_true", help="move refs only, no data")
@@ -47,6 +54,7 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Parse, call the API once, render; returns the exit code."""
     import orjson
 
     from gitexp.api import Repo
@@ -57,9 +65,15 @@ def main(args: argparse.Namespace) -> int:
     git_remote, names = repo.split_targets(args.targets)
     with transfer_bar() as progress:
         summary = repo.push(
-            names, git_remote=git_remote, everything=args.all, remote=args.remote,
-            jobs=args.jobs, force=args.force, data=not args.no_data,
-            credentials=credentials(), progress=progress,
+            names,
+            git_remote=git_remote,
+            everything=args.all,
+            remote=args.remote,
+            jobs=args.jobs,
+            force=args.force,
+            data=not args.no_data,
+            credentials=credentials(),
+            progress=progress,
         )
     if args.json:
         out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
@@ -74,13 +88,18 @@ def report(summary: dict[str, object], verb: str, moved: str, git_remote: str) -
     objects = summary["objects"]
     assert isinstance(refs, dict) and isinstance(objects, dict)  # noqa: S101 - built by the API
     if refs["moved"]:
-        say(f"{verb} {len(refs['moved'])} experiment(s) with '{git_remote}': " + ", ".join(refs["moved"]))
+        say(
+            f"{verb} {len(refs['moved'])} experiment(s) with '{git_remote}': "
+            + ", ".join(refs["moved"])
+        )
     if refs["unchanged"]:
         say(f"{len(refs['unchanged'])} experiment(s) already up to date with '{git_remote}'")
     if summary["remote"]:
         size = _size(int(objects["bytes"]))
-        say(f"{moved} {objects['transferred']} object(s) ({size}) with {summary['remote']}; "
-            f"{objects['present']} already there")
+        say(
+            f"{moved} {objects['transferred']} object(s) ({size}) with {summary['remote']}; "
+            f"{objects['present']} already there"
+        )
     elif not refs["moved"] and not refs["unchanged"]:
         say("nothing to do: no experiment named and no data in the current commit")
 
