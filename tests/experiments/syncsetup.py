@@ -43,7 +43,7 @@ def make_origin(tmp: Path) -> Path:
     return bare
 
 
-def make_project(root: Path, origin: Path, storage: str) -> Path:
+def make_project(root: Path, origin: Path | str, storage: str) -> Path:
     """Clone A: params, a training script with an ``outs`` model, tracked data; pushed."""
     make_repo(
         root,
@@ -69,7 +69,7 @@ def make_project(root: Path, origin: Path, storage: str) -> Path:
     return root
 
 
-def clone(origin: Path, dest: Path) -> Path:
+def clone(origin: Path | str, dest: Path) -> Path:
     """Clone B of the shared remote."""
-    git(origin.parent, "clone", "-q", str(origin), str(dest))
+    git(dest.parent, "clone", "-q", str(origin), str(dest))
     return dest

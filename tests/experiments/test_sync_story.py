@@ -8,6 +8,9 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import git
+from servers import S3_KEY, S3_SECRET, make_bucket, start_git_daemon
+from servers import seaweedfs as seaweedfs  # the fixture
+from servers import sshd as sshd  # the fixture
 from syncsetup import clone, make_origin, make_project
 
 from gitexp.cache.objects import ObjectStore
@@ -22,7 +25,39 @@ def test_two_clones_share_experiments_and_data(
     tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     origin = make_origin(tmp_path)
-    a = make_project(tmp_path / "a", origin, "../storage")
+    story(tmp_path, cli, monkeypatch, origin, "../storage")
+
+
+def test_story_over_git_daemon_and_s3(tmp_path: Path, cli, monkeypatch, seaweedfs) -> None:
+    base = tmp_path / "served"
+    base.mkdir()
+    make_origin(base)
+    folder = tmp_path / "daemon"
+    folder.mkdir()
+    daemon = start_git_daemon(folder, base)
+    try:
+        make_bucket(seaweedfs, "story")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET)
+        storage = f"\n    url: s3://story/store\n    endpoint_url: {seaweedfs.url}"
+        story(tmp_path, cli, monkeypatch, f"{daemon.url}/origin.git", storage)
+    finally:
+        daemon.stop()
+
+
+def test_story_over_ssh_and_sftp(tmp_path: Path, cli, monkeypatch, sshd) -> None:
+    make_origin(tmp_path)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(sshd.extra["git_ssh"]))
+    login = f"ssh://{sshd.extra['user']}@{sshd.url}"
+    storage = (
+        f"\n    url: {login}{tmp_path}/sftp-store\n    key_file: {sshd.extra['key']}"
+        f"\n    known_hosts: {sshd.extra['known_hosts']}"
+    )
+    story(tmp_path, cli, monkeypatch, f"{login}{tmp_path}/origin.git", storage)
+
+
+def story(tmp_path: Path, cli, monkeypatch, origin: Path | str, storage: str) -> None:
+    a = make_project(tmp_path / "a", origin, storage)
     monkeypatch.chdir(a)
     for lr in ("0.1", "0.2", "0.3"):
         assert cli("run", "-n", f"lr-{lr[-1]}", "-S", f"train.lr={lr}").code == 0
