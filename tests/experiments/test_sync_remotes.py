@@ -10,7 +10,10 @@ import orjson
 def test_add_list_default_remove(repo: Path, cli) -> None:
     (repo / "gitexp.yaml").write_text("# my project\nparams: [params.yaml]\n")
     assert cli("remote", "add", "store", "../storage", "--default").code == 0
-    assert cli("remote", "add", "s3", "s3://bucket/x", "-o", "endpoint_url=http://127.0.0.1:9").code == 0
+    assert (
+        cli("remote", "add", "s3", "s3://bucket/x", "-o", "endpoint_url=http://127.0.0.1:9").code
+        == 0
+    )
     text = (repo / "gitexp.yaml").read_text()
     assert text.startswith("# my project\n")
     assert "remote: store" in text and "endpoint_url: http://127.0.0.1:9" in text
@@ -41,7 +44,9 @@ def test_secrets_never_go_into_gitexp_yaml(repo: Path, cli) -> None:
     url = cli("remote", "add", "web", "https://user:hunter2-secret@host/x")
     assert url.code == 1 and "password in its URL" in url.err
     assert "hunter2" not in url.err
-    assert not (repo / "gitexp.yaml").exists() or "hunter2" not in (repo / "gitexp.yaml").read_text()
+    assert (
+        not (repo / "gitexp.yaml").exists() or "hunter2" not in (repo / "gitexp.yaml").read_text()
+    )
     assert cli("remote", "add", "s3", "s3://b/x").code == 0
     modify = cli("remote", "modify", "s3", "secret", "hunter2-secret")
     assert modify.code == 1 and "--local" in modify.err
