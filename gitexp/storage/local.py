@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +27,8 @@ class LocalBackend(Backend):
     def __init__(self, root: str | os.PathLike[str], url: str | None = None) -> None:
         self.root = Path(root)
         self.url = url or str(self.root)
+        self._made: set[Path] = set()
+        self._serial = itertools.count()
 
     def describe(self) -> str:
         """See `Backend.describe`."""
@@ -51,15 +53,19 @@ class LocalBackend(Backend):
     def put(self, src: Path, key: str) -> None:
         """See `Backend.put`."""
         target = self._path(key)
+        tmp = target.parent / f"{TMP_MARK}{os.getpid()}-{next(self._serial)}"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=TMP_MARK, dir=target.parent)
+            if target.parent not in self._made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(target.parent)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
         except OSError as exc:
             raise _storage_error(exc, self.url, key) from exc
         try:
-            os.close(fd)
-            shutil.copyfile(src, tmp)
-            os.chmod(tmp, 0o444)
+            try:
+                _copy_into(src, fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, target)
         except BaseException as exc:
             with contextlib.suppress(OSError):
@@ -88,6 +94,18 @@ class LocalBackend(Backend):
             return
         except OSError as exc:
             raise _storage_error(exc, self.url, key) from exc
+
+
+def _copy_into(src: Path, fd: int) -> None:
+    """Copy the file ``src`` into the open file ``fd``, in the kernel where it can."""
+    with open(src, "rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        offset = 0
+        while offset < size:
+            sent = os.sendfile(fd, source.fileno(), offset, size - offset)
+            if sent == 0:
+                break
+            offset += sent
 
 
 def _storage_error(exc: OSError, url: str, key: str) -> StorageError:
