@@ -86,7 +86,10 @@ def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None
     else:
         backend = _OPENERS[scheme](remote, options)
     attempts = int(options.get("retries", DEFAULT_ATTEMPTS - 1)) + 1
-    return RetryingBackend(backend, attempts=attempts)
+    wrapped = RetryingBackend(backend, attempts=attempts)
+    if options.get("jobs"):
+        wrapped.default_jobs = max(1, int(options["jobs"]))
+    return wrapped
 
 
 def _local(url: str, root: Path) -> LocalBackend:
