@@ -28,13 +28,7 @@ from gitexp.errors import ConflictError, Interrupted
 from gitexp.experiments.environment import PackageScan, host_facts
 from gitexp.experiments.guard import ParamsGuard, recover_stale
 from gitexp.experiments.overrides import ParamsPlan, plan_params
-from gitexp.experiments.process import (
-    Command,
-    OutputSink,
-    check_command,
-    parse_command,
-    run_command,
-)
+from gitexp.experiments.process import Command, OutputSink, check_command, parse_command, run_command
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment
 from gitexp.git.refs import read_ref

@@ -16,7 +16,7 @@ from gitexp.core.params import apply_overrides, is_missing, lookup
 from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
 from gitexp.errors import ConflictError
 from gitexp.experiments import tracking
-from gitexp.experiments.environment import host_facts, installed_packages
+from gitexp.experiments.environment import installed_packages, host_facts
 from gitexp.experiments.overrides import ParamsPlan
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment

@@ -47,13 +47,13 @@ _active: Session | None = None
 
 def set_session(session: Session | None) -> None:
     """Make ``session`` the one the module functions write to (None: back to default)."""
-    global _active
+    global _active  # noqa: PLW0603 - one session per process, like a logger
     _active = session
 
 
 def current_session() -> Session:
     """The session of this process: the explicit one, the parent run's, or a bare one."""
-    global _active
+    global _active  # noqa: PLW0603 - created once, then reused
     if _active is None:
         _active = _from_environment() or _standalone()
     return _active
