@@ -111,8 +111,7 @@ class Repo:
 
     def diff(self, a: str | None = None, b: str | None = None) -> dict[str, object]:
         """What differs between two experiments or commits (``b`` alone: against ``a``'s
-        baseline; neither: the latest experiment against its baseline).
-        """
+        baseline; neither: the latest experiment against its baseline)."""
         if a is None:
             if b is not None:
                 raise UsageError("give A to diff against B")
