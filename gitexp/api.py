@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.process import OutputSink
     from gitexp.experiments.record import RunResult
     from gitexp.experiments.runner import Notify
+    from gitexp.experiments.sync import ProgressFn, SyncResult
 
 
 class Repo:
@@ -234,17 +235,24 @@ class Repo:
 
         fmt = output_format(output, ("html", "svg", "png"))
         _require_drawing(fmt)
-        rows = self._rows_named(names) if names else query.select(
-            self.git, self.experiments(), query.Query()
+        rows = (
+            self._rows_named(names)
+            if names
+            else query.select(self.git, self.experiments(), query.Query())
         )
         runs = overview_mod.plot_runs(self.git, rows, metrics)
         data = render_plots(runs, fmt, title=f"{self.root.name}: experiment series")
         write_output(output, data)
         keys = list(dict.fromkeys(k for run in runs for k in run.series))
         drawn = {run.name for run in runs}
-        return {"output": str(output), "format": fmt, "bytes": len(data),
-                "experiments": [run.name for run in runs], "series": keys,
-                "without_series": [str(r["name"]) for r in rows if r["name"] not in drawn]}
+        return {
+            "output": str(output),
+            "format": fmt,
+            "bytes": len(data),
+            "experiments": [run.name for run in runs],
+            "series": keys,
+            "without_series": [str(r["name"]) for r in rows if r["name"] not in drawn],
+        }
 
     def report(
         self,
@@ -294,6 +302,135 @@ class Repo:
             )
         return [by_name[n] for n in dict.fromkeys(names)]
 
+    def push(
+        self,
+        names: Sequence[str] = (),
+        *,
+        git_remote: str = "origin",
+        everything: bool = False,
+        remote: str | None = None,
+        jobs: int | None = None,
+        force: bool = False,
+        data: bool = True,
+        credentials: Mapping[str, str] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> dict[str, object]:
+        """Push experiments (``names`` or ``everything``) and their data; without names,
+        the current commit's data. ``credentials``: environment variables such as
+        ``AWS_ACCESS_KEY_ID`` for the storage remote (see `STORAGE_ENVIRONMENT`).
+
+        >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
+        """
+        from gitexp.experiments import sync
+
+        request = sync.SyncRequest(
+            git_remote,
+            names,
+            everything,
+            remote,
+            jobs,
+            force,
+            data,
+            dict(credentials or {}),
+            progress,
+        )
+        return _sync_summary(sync.push(self.project, request))
+
+    def pull(
+        self,
+        names: Sequence[str] = (),
+        *,
+        git_remote: str = "origin",
+        everything: bool = False,
+        remote: str | None = None,
+        jobs: int | None = None,
+        force: bool = False,
+        data: bool = True,
+        checkout: bool | None = None,
+        credentials: Mapping[str, str] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> dict[str, object]:
+        """Fetch experiments' refs (``names`` or ``everything``) and the data they need,
+        verified; without names, the current commit's data. ``checkout`` (default: on
+        without names) updates the workspace's data from the cache afterwards.
+
+        >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
+        """
+        from gitexp.experiments import sync
+
+        request = sync.SyncRequest(
+            git_remote,
+            names,
+            everything,
+            remote,
+            jobs,
+            force,
+            data,
+            dict(credentials or {}),
+            progress,
+        )
+        result = sync.pull(self.project, request)
+        summary = _sync_summary(result)
+        wanted = checkout if checkout is not None else not request.with_refs
+        summary["checked_out"] = _checkout_pulled(self.project, result) if wanted and data else []
+        return summary
+
+    def split_targets(self, words: Sequence[str]) -> tuple[str, builtins.list[str]]:
+        """``[GIT_REMOTE] [NAME…]`` as (git remote, names): the first word is the git remote
+        when it names one of this repository's remotes or is a URL or path (names hold
+        no ``/`` or ``:``); otherwise every word is a name and the remote is ``origin``.
+        """
+        if not words:
+            return "origin", []
+        first = words[0]
+        known = set(self.git.repo.remotes.names())
+        if first in known or "/" in first or ":" in first:
+            return first, list(words[1:])
+        return "origin", list(words)
+
+    def remote_add(
+        self,
+        name: str,
+        url: str,
+        *,
+        options: Mapping[str, str | int | float | bool] | None = None,
+        default: bool = False,
+        local: bool = False,
+        force: bool = False,
+    ) -> None:
+        """Declare a storage remote (in gitexp.yaml, or with ``local`` in the local config)."""
+        from gitexp.experiments import remotes as remotes_mod
+
+        remotes_mod.add(
+            self.project, name, url, options=options, default=default, local=local, force=force
+        )
+
+    def remote_list(self) -> builtins.list[dict[str, object]]:
+        """Every storage remote: name, redacted URL, whether it is the default, options."""
+        from gitexp.experiments import remotes as remotes_mod
+
+        return remotes_mod.listing(self.project)
+
+    def remote_remove(self, name: str) -> None:
+        """Forget a storage remote (its stored objects are not touched)."""
+        from gitexp.experiments import remotes as remotes_mod
+
+        remotes_mod.remove(self.project, name)
+
+    def remote_default(self, name: str) -> None:
+        """Make ``name`` the default storage remote."""
+        from gitexp.experiments import remotes as remotes_mod
+
+        remotes_mod.set_default(self.project, name)
+
+    def remote_modify(
+        self, name: str, option: str, value: str | int | float | bool | None, *, local: bool = False
+    ) -> None:
+        """Set (None: unset) one option of a storage remote; secrets only with ``local``."""
+        from gitexp.experiments import remotes as remotes_mod
+
+        remotes_mod.modify(self.project, name, option, value, local=local)
+
 
 def _require_drawing(fmt: str) -> None:
     if fmt == "html":
@@ -304,6 +441,37 @@ def _require_drawing(fmt: str) -> None:
         from gitexp.report.static import require_matplotlib
 
         require_matplotlib()
+
+
+def storage_environment() -> builtins.list[str]:
+    """Environment variables a caller may pass to `Repo.push`/`Repo.pull` as credentials."""
+    from gitexp.storage.open import ENVIRONMENT_VARIABLES
+
+    return list(ENVIRONMENT_VARIABLES)
+
+
+def _sync_summary(result: SyncResult) -> dict[str, object]:
+    objects = result.objects
+    return {
+        "refs": {"moved": result.refs_moved, "unchanged": result.refs_unchanged},
+        "objects": {
+            "transferred": len(objects.transferred),
+            "present": objects.present,
+            "bytes": objects.bytes,
+        },
+        "remote": result.storage,
+        "data": sorted(result.checkout),
+    }
+
+
+def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
+    """Seam for the workspace checkout of pulled data (the current commit's paths).
+
+    The data of ``result.checkout`` is in the cache; writing it into the workspace is
+    the data checkout's job. Until that lands here this writes nothing and returns [].
+    """
+    del project, result
+    return []
 
 
 def _check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:

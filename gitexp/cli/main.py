@@ -29,6 +29,9 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("remove", "remove", "delete experiments"),
     ("apply", "apply", "make the workspace's files match an experiment"),
     ("branch", "branch", "create a git branch at an experiment's commit"),
+    ("push", "push", "push experiments through git and their data to a storage remote"),
+    ("pull", "pull", "fetch experiments through git and their data from a storage remote"),
+    ("remote", "remote", "manage storage remotes (add, list, remove, default, modify)"),
 ]
 
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gitexp.core.formats import load_mapping
+from gitexp.core.remotes import check_remotes
 from gitexp.core.sizes import parse_size
 from gitexp.errors import ConfigError
 
@@ -72,7 +73,7 @@ def parse_project_config(data: bytes, path: str = PROJECT_CONFIG) -> ProjectConf
             raw.get("large_file_threshold", DEFAULT_THRESHOLD), "large_file_threshold"
         ),
         remote=_optional_str(raw.get("remote"), "remote", path),
-        remotes=_mapping(raw.get("remotes", {}), "remotes", path),
+        remotes=check_remotes(_mapping(raw.get("remotes", {}), "remotes", path), path, shared=True),
         hooks=_mapping(raw.get("hooks", {}), "hooks", path),
     )
 
@@ -102,9 +103,8 @@ def parse_local_config(data: bytes, path: str) -> LocalConfig:
     jobs = raw.get("jobs")
     if jobs is not None and (not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1):
         raise ConfigError(f"'jobs' is {jobs!r} in {path}", hint="use a whole number from 1")
-    return LocalConfig(
-        link=str(link), jobs=jobs, remotes=_mapping(raw.get("remotes", {}), "remotes", path)
-    )
+    remotes = check_remotes(_mapping(raw.get("remotes", {}), "remotes", path), path, shared=False)
+    return LocalConfig(link=str(link), jobs=jobs, remotes=remotes)
 
 
 def _strings(value: object, key: str, path: str) -> list[str]:

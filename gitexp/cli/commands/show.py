@@ -44,7 +44,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="drop columns whose value is the same everywhere",
     )
     parser.add_argument(
-        "--series", metavar="KEY",
+        "--series",
+        metavar="KEY",
         help="add a sparkline of the step series KEY (its key, column or file) to each row",
     )
     parser.set_defaults(func=main)

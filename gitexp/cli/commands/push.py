@@ -1,0 +1,112 @@
+"""``gitexp push``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from gitexp.cli.console import out_bytes, say
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Add the command's arguments."""
+    parser.add_argument(
+        "targets",
+        nargs="*",
+        metavar="[GIT_REMOTE] NAME",
+        help="the git remote (default: origin), then experiments to push; none: the "
+        "current commit's data only",
+    )
+    add_sync_options(parser)
+    parser.set_defaults(func=main)
+
+
+def add_sync_options(parser: argparse.ArgumentParser) -> None:
+    """The options push and pull share."""
+    parser.add_argument("--all", action="store_true", help="every experiment")
+    parser.add_argument(
+        "-r", "--remote", metavar="NAME", help="storage remote (default: the default one)"
+    )
+    parser.add_argument("-j", "--jobs", metavar="N", type=int, help="transfers at once")
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="replace experiments that exist on the other side at another commit",
+    )
+    parser.add_argument("--no-data", action="store_true", help="move refs only, no data")
+    parser.add_argument("--json", action="store_true", help="print what moved as JSON")
+
+
+def credentials() -> dict[str, str]:
+    """The storage credentials and settings the environment holds."""
+    from gitexp.api import storage_environment
+
+    return {name: os.environ[name] for name in storage_environment() if os.environ.get(name)}
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Usage errors push and pull share."""
+    from gitexp.errors import UsageError
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more")
+
+
+def main(args: argparse.Namespace) -> int:
+    """Parse, call the API once, render; returns the exit code."""
+    import orjson
+
+    from gitexp.api import Repo
+    from gitexp.cli.progress import transfer_bar
+
+    check_args(args)
+    repo = Repo(".")
+    git_remote, names = repo.split_targets(args.targets)
+    with transfer_bar() as progress:
+        summary = repo.push(
+            names,
+            git_remote=git_remote,
+            everything=args.all,
+            remote=args.remote,
+            jobs=args.jobs,
+            force=args.force,
+            data=not args.no_data,
+            credentials=credentials(),
+            progress=progress,
+        )
+    if args.json:
+        out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+        return 0
+    report(summary, "pushed", "uploaded", git_remote)
+    return 0
+
+
+def report(summary: dict[str, object], verb: str, moved: str, git_remote: str) -> None:
+    """The human summary of a push or pull, on stderr."""
+    refs = summary["refs"]
+    objects = summary["objects"]
+    assert isinstance(refs, dict) and isinstance(objects, dict)  # noqa: S101 - built by the API
+    if refs["moved"]:
+        say(
+            f"{verb} {len(refs['moved'])} experiment(s) with '{git_remote}': "
+            + ", ".join(refs["moved"])
+        )
+    if refs["unchanged"]:
+        say(f"{len(refs['unchanged'])} experiment(s) already up to date with '{git_remote}'")
+    if summary["remote"]:
+        size = _size(int(objects["bytes"]))
+        say(
+            f"{moved} {objects['transferred']} object(s) ({size}) with {summary['remote']}; "
+            f"{objects['present']} already there"
+        )
+    elif not refs["moved"] and not refs["unchanged"]:
+        say("nothing to do: no experiment named and no data in the current commit")
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if count < 1024 or unit == "GiB":
+            return f"{count} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    return f"{count} B"  # pragma: no cover

@@ -1,0 +1,56 @@
+"""A transfer progress bar on a terminal (objects, bytes, speed); nothing when piped."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gitexp.storage.transfer import Progress
+
+
+@contextmanager
+def transfer_bar() -> Iterator[Callable[[str, Progress], None] | None]:
+    """A progress callback drawing on stderr when it is a terminal, else None."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
+
+    bar = Bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    tasks: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def report(phase: str, where: Progress) -> None:
+        with lock:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=None)
+            by_bytes = where.bytes_total > 0
+            bar.update(
+                tasks[phase],
+                completed=where.bytes_done if by_bytes else where.done,
+                total=where.bytes_total if by_bytes else where.total,
+                description=f"{phase} {where.done}/{where.total} objects",
+            )
+
+    with bar:
+        yield report

@@ -1,0 +1,411 @@
+"""Push and pull: experiments' refs through a git remote, their data through storage.
+
+Push order keeps every remote consistent: file objects first, then directory
+manifests, then the refs, so a ref on the git remote never names data the storage
+remote lacks and a manifest there never lists a missing file. Pull order is the
+reverse: refs (compare-and-swap, nothing overwritten unless forced), then manifests,
+then the files they list, each verified before it enters the cache. Both are
+idempotent: run again after success, they move nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from gitexp.cache.objects import TMP_DIR, ObjectStore
+from gitexp.core.hashing import Oid
+from gitexp.core.manifest import parse_manifest
+from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
+from gitexp.core.pointer import SUFFIX, Pointer, data_path, parse_pointer
+from gitexp.core.remotes import resolve_remote
+from gitexp.core.runinfo import RUN_DIR
+from gitexp.errors import ConflictError, GitexpError, IntegrityError, NotFoundError
+from gitexp.experiments.project import Project
+from gitexp.git import transport
+from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
+from gitexp.git.repo import GitRepo
+from gitexp.storage.backend import Backend, ReadOnlyError
+from gitexp.storage.open import open_backend
+from gitexp.storage.transfer import Progress, TransferResult
+from gitexp.storage.transfer import pull as pull_objects
+from gitexp.storage.transfer import push as push_objects
+
+ProgressFn = Callable[[str, Progress], None]
+"""Called with a phase (``"upload"``, ``"download"``) and where the transfer stands."""
+CURRENT = "the current commit"
+
+
+@dataclass
+class SyncRequest:
+    """What to move: the git remote, which experiments, which storage remote, how."""
+
+    git_remote: str = "origin"
+    names: Sequence[str] = ()
+    everything: bool = False
+    storage: str | None = None
+    jobs: int | None = None
+    force: bool = False
+    data: bool = True
+    env: Mapping[str, str] = field(default_factory=dict)
+    progress: ProgressFn | None = None
+
+    @property
+    def with_refs(self) -> bool:
+        """Whether experiments' refs move too (names given, or all)."""
+        return bool(self.names) or self.everything
+
+
+@dataclass
+class SyncResult:
+    """What push or pull did: refs moved or already equal, objects moved, the remote used.
+
+    ``checkout`` (pull): data paths of the current commit whose content is now in the
+    cache, for the workspace checkout.
+    """
+
+    refs_moved: list[str] = field(default_factory=list)
+    refs_unchanged: list[str] = field(default_factory=list)
+    objects: TransferResult = field(default_factory=TransferResult)
+    storage: str | None = None
+    checkout: dict[str, Pointer] = field(default_factory=dict)
+
+
+# -- What a commit needs. Stand-ins with the shapes of gitexp.experiments.data
+# -- (pointers_at, workspace_pointers, needed_objects); replace with those when it lands.
+
+
+def _pointers_at(
+    git: GitRepo, tree: pygit2.Tree, memo: dict[str, dict[str, Pointer]] | None = None
+) -> dict[str, Pointer]:
+    """Every pointer file in ``tree``, keyed by data path; skips ``.gitexp/``."""
+    memo = {} if memo is None else memo
+    key = str(tree.id)
+    if key in memo:
+        return memo[key]
+    found: dict[str, Pointer] = {}
+    for entry in tree:
+        name = entry.name or ""
+        if entry.type_str == "tree" and name != RUN_DIR:
+            sub = git.repo[entry.id]
+            assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
+            for path, pointer in _pointers_at(git, sub, memo).items():
+                found[f"{name}/{path}"] = pointer
+        elif entry.type_str == "blob" and name.endswith(SUFFIX):
+            blob = git.repo[entry.id]
+            found[data_path(name)] = parse_pointer(blob.data, name)  # type: ignore[attr-defined]
+    memo[key] = found
+    return found
+
+
+def _workspace_pointers(project: Project) -> dict[str, Pointer]:
+    """The pointer files in the working tree, keyed by data path."""
+    found: dict[str, Pointer] = {}
+    root = project.root
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in (".git", RUN_DIR)]
+        for name in filenames:
+            if name.endswith(SUFFIX):
+                rel = Path(dirpath, name).relative_to(root).as_posix()
+                found[data_path(rel)] = parse_pointer(Path(dirpath, name).read_bytes(), rel)
+    return found
+
+
+def _needed_objects(
+    store: ObjectStore, pointers: Mapping[str, Pointer]
+) -> tuple[set[Oid], list[Oid]]:
+    """Every object the pointers need; and the manifests not in ``store`` (entries unknown)."""
+    needed: set[Oid] = set()
+    missing: list[Oid] = []
+    seen: set[Oid] = set()
+    for pointer in pointers.values():
+        needed.add(pointer.oid)
+        if pointer.kind != "dir" or pointer.oid in seen:
+            continue
+        seen.add(pointer.oid)
+        if store.has(pointer.oid):
+            entries = parse_manifest(store.read_bytes(pointer.oid), str(pointer.oid))
+            needed.update(e.oid for e in entries)
+        else:
+            missing.append(pointer.oid)
+    return needed, sorted(missing)
+
+
+# -- Which pointers, and who needs them (for messages naming what is missing).
+
+
+@dataclass
+class _Wants:
+    pointers: dict[str, Pointer] = field(default_factory=dict)
+    owners: dict[Oid, tuple[str, str]] = field(default_factory=dict)
+
+    def add(self, owner: str, pointers: Mapping[str, Pointer]) -> None:
+        for path, pointer in pointers.items():
+            self.pointers[f"{owner}\0{path}"] = pointer
+            self.owners.setdefault(pointer.oid, (owner, path))
+
+
+def _current_pointers(project: Project) -> dict[str, Pointer]:
+    git = project.git
+    pointers = {} if git.repo.head_is_unborn else _pointers_at(git, git.head_commit().tree)
+    pointers.update(_workspace_pointers(project))
+    return pointers
+
+
+def _describe_objects(oids: Iterable[Oid], wants: _Wants, store: ObjectStore) -> str:
+    items = list(oids)
+    owners = dict(wants.owners)
+    for pointer in wants.pointers.values():
+        if pointer.kind == "dir" and store.has(pointer.oid):
+            owner = owners.get(pointer.oid)
+            for entry in parse_manifest(store.read_bytes(pointer.oid), str(pointer.oid)):
+                if owner:
+                    owners.setdefault(entry.oid, (owner[0], f"{owner[1]}/{entry.path}"))
+    shown = []
+    for oid in items[:5]:
+        name, path = owners.get(oid, ("?", "?"))
+        who = name if name == CURRENT else f"experiment '{name}'"
+        shown.append(f"{path} ({oid}, needed by {who})")
+    more = f" and {len(items) - 5} more" if len(items) > 5 else ""
+    return "; ".join(shown) + more
+
+
+def _storage(project: Project, request: SyncRequest) -> Backend:
+    config = project.config
+    remote = resolve_remote(request.storage, config.remote, config.remotes, project.local.remotes)
+    return open_backend(remote, project.root, request.env)
+
+
+def _progress(request: SyncRequest, phase: str) -> Callable[[Progress], None] | None:
+    report = request.progress
+    return (lambda p: report(phase, p)) if report else None
+
+
+def _merge(total: TransferResult, part: TransferResult) -> None:
+    total.transferred += part.transferred
+    total.present += part.present
+    total.bytes += part.bytes
+    total.missing += part.missing
+    total.corrupt += part.corrupt
+
+
+# -- Push.
+
+
+def push(project: Project, request: SyncRequest) -> SyncResult:
+    """Upload the data the chosen experiments (or the current commit) need, then their refs.
+
+    Raises `ConflictError` (before anything moves) when an experiment exists on the
+    git remote at another commit, unless ``force``; `NotFoundError` when an object is
+    neither in the cache nor on the storage remote; `StorageError`/`TransportError`
+    when a remote fails. Running it again after a failure completes the push.
+    """
+    git = project.git
+    result = SyncResult()
+    wants = _Wants()
+    pushes: list[transport.RefPush] = []
+    if request.with_refs:
+        local = _local_experiments(git, request)
+        remote_refs = transport.ls_remote(git, request.git_remote, EXPERIMENT_REF_PREFIX)
+        _check_conflicts(local, remote_refs, request, "push")
+        memo: dict[str, dict[str, Pointer]] = {}
+        for ref, commit in local.items():
+            name = name_from_ref(ref) or ref
+            if remote_refs.get(ref) == commit:
+                result.refs_unchanged.append(name)
+            else:
+                pushes.append(transport.RefPush(ref, commit, remote_refs.get(ref)))
+            wants.add(name, _pointers_at(git, git.lookup_commit(commit).tree, memo))
+    else:
+        wants.add(CURRENT, _current_pointers(project))
+    if request.data and wants.pointers:
+        _push_data(project, request, wants, result)
+    transport.push_refs(git, request.git_remote, pushes)
+    result.refs_moved = [name_from_ref(p.ref) or p.ref for p in pushes]
+    return result
+
+
+def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: SyncResult) -> None:
+    store = ObjectStore(project.cache_dir)
+    needed, _ = _needed_objects(store, wants.pointers)
+    manifests = {p.oid for p in wants.pointers.values() if p.kind == "dir"}
+    backend = _storage(project, request)
+    result.storage = backend.describe()
+    if backend.read_only:
+        raise ReadOnlyError(
+            f"storage remote {backend.describe()} is read-only: nothing can be pushed to it",
+            hint="push to a directory, s3://, gs://, az:// or ssh:// remote (-r NAME)",
+        )
+    try:
+        jobs = request.jobs or project.local.jobs
+        files = push_objects(
+            store, backend, needed - manifests, jobs=jobs, progress=_progress(request, "upload")
+        )
+        _merge(result.objects, files)
+        if files.missing:
+            raise NotFoundError(
+                f"{len(files.missing)} object(s) are neither in the cache nor on "
+                f"{backend.describe()}: {_describe_objects(files.missing, wants, store)}",
+                hint="push from the clone that made them, or rerun the experiment",
+            )
+        tops = push_objects(
+            store, backend, manifests, jobs=jobs, progress=_progress(request, "upload")
+        )
+        _merge(result.objects, tops)
+    finally:
+        backend.close()
+    if tops.missing:
+        raise NotFoundError(
+            f"{len(tops.missing)} directory manifest(s) are neither in the cache nor on "
+            f"{backend.describe()}: {_describe_objects(tops.missing, wants, store)}",
+            hint="push from the clone that made them",
+        )
+
+
+def _local_experiments(git: GitRepo, request: SyncRequest) -> dict[str, str]:
+    if request.everything:
+        return list_refs(git, EXPERIMENT_REF_PREFIX)
+    found: dict[str, str] = {}
+    for name in request.names:
+        ref = ExperimentName(name).ref
+        commit = read_ref(git, ref)
+        if commit is None:
+            raise NotFoundError(f"experiment '{name}' does not exist", hint="see `gitexp list`")
+        found[ref] = commit
+    return found
+
+
+def _check_conflicts(
+    local: Mapping[str, str], remote: Mapping[str, str], request: SyncRequest, verb: str
+) -> None:
+    clash = sorted(
+        name_from_ref(ref) or ref
+        for ref, commit in local.items()
+        if ref in remote and remote[ref] != commit
+    )
+    if clash and not request.force:
+        shown = ", ".join(clash[:10]) + (f" and {len(clash) - 10} more" if len(clash) > 10 else "")
+        where = "on" if verb == "push" else "here and on"
+        raise ConflictError(
+            f"experiment(s) {where} '{request.git_remote}' at other commits: {shown}",
+            hint=f"rename one side's, or pass --force to {verb} over them; nothing was changed",
+        )
+
+
+# -- Pull.
+
+
+def pull(project: Project, request: SyncRequest) -> SyncResult:
+    """Fetch the chosen experiments' refs (or none), then the data they need, verified.
+
+    Raises `ConflictError` (before any local ref moves) when an experiment exists here
+    at another commit, unless ``force``; `NotFoundError` naming each object the storage
+    remote lacks and who needs it; `IntegrityError` naming each object whose bytes do
+    not match its hash (it is not stored). Refs are moved even when data fails:
+    ``show`` and ``diff`` need no data.
+    """
+    git = project.git
+    result = SyncResult()
+    wants = _Wants()
+    if request.with_refs:
+        commits = _pull_refs(git, request, result)
+        memo: dict[str, dict[str, Pointer]] = {}
+        for name, commit in commits.items():
+            wants.add(name, _pointers_at(git, git.lookup_commit(commit).tree, memo))
+    current = _current_pointers(project)
+    if not request.with_refs:
+        wants.add(CURRENT, current)
+    if request.data and wants.pointers:
+        _pull_data(project, request, wants, result)
+    store = ObjectStore(project.cache_dir)
+    result.checkout = {p: ptr for p, ptr in current.items() if store.has(ptr.oid)}
+    return result
+
+
+def _pull_refs(git: GitRepo, request: SyncRequest, result: SyncResult) -> dict[str, str]:
+    remote_refs = transport.ls_remote(git, request.git_remote, EXPERIMENT_REF_PREFIX)
+    if request.everything:
+        wanted = sorted(remote_refs)
+    else:
+        wanted = [ExperimentName(n).ref for n in request.names]
+        transport.missing_refs(wanted, remote_refs, request.git_remote)
+    local = {ref: read_ref(git, ref) for ref in wanted}
+    _check_conflicts({r: c for r, c in local.items() if c}, remote_refs, request, "pull")
+    fetch = [ref for ref in wanted if local[ref] != remote_refs[ref]]
+    try:
+        fetched = transport.fetch_refs(git, request.git_remote, fetch)
+        updates = [RefUpdate(ref, fetched[ref], local[ref]) for ref in fetch]
+        update_refs(git, updates, "gitexp pull")
+    finally:
+        transport.clear_incoming(git)
+    result.refs_moved = [name_from_ref(r) or r for r in fetch]
+    result.refs_unchanged = [name_from_ref(r) or r for r in wanted if r not in fetch]
+    return {name_from_ref(r) or r: fetched.get(r) or remote_refs[r] for r in wanted}
+
+
+def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: SyncResult) -> None:
+    store = ObjectStore(project.cache_dir)
+    backend = _storage(project, request)
+    result.storage = backend.describe()
+    jobs = request.jobs or project.local.jobs
+    tmp = store.root / TMP_DIR
+    try:
+        _, manifests = _needed_objects(store, wants.pointers)
+        first = pull_objects(
+            store,
+            backend,
+            manifests,
+            tmp_dir=tmp,
+            jobs=jobs,
+            progress=_progress(request, "download"),
+        )
+        _merge(result.objects, first)
+        needed, _ = _needed_objects(store, wants.pointers)
+        sizes = _sizes(store, wants.pointers)
+        rest = pull_objects(
+            store,
+            backend,
+            needed - set(manifests),
+            tmp_dir=tmp,
+            jobs=jobs,
+            sizes=sizes,
+            progress=_progress(request, "download"),
+        )
+        _merge(result.objects, rest)
+    finally:
+        backend.close()
+    _raise_failures(result.objects, wants, store, result.storage or "")
+
+
+def _sizes(store: ObjectStore, pointers: Mapping[str, Pointer]) -> dict[Oid, int]:
+    sizes: dict[Oid, int] = {}
+    for pointer in pointers.values():
+        if pointer.kind == "file":
+            sizes[pointer.oid] = pointer.size
+        elif store.has(pointer.oid):
+            for entry in parse_manifest(store.read_bytes(pointer.oid), str(pointer.oid)):
+                sizes[entry.oid] = entry.size
+    return sizes
+
+
+def _raise_failures(objects: TransferResult, wants: _Wants, store: ObjectStore, where: str) -> None:
+    error: GitexpError | None = None
+    if objects.corrupt:
+        error = IntegrityError(
+            f"{len(objects.corrupt)} object(s) on {where} do not match their hash and were "
+            f"refused: {_describe_objects(objects.corrupt, wants, store)}",
+            hint="the remote copy is damaged: push it again from a clone that has it "
+            "(nothing was checked out)",
+        )
+    elif objects.missing:
+        error = NotFoundError(
+            f"{len(objects.missing)} object(s) are missing on {where}: "
+            f"{_describe_objects(objects.missing, wants, store)}",
+            hint="push them from the clone that has them (`gitexp push`), then pull again",
+        )
+    if error is not None:
+        raise error

@@ -1,0 +1,195 @@
+"""One conformance suite for every storage backend, each against a real server.
+
+memory, a local directory, S3 (SeaweedFS), Azure Blob (Azurite), GCS (fake-gcs-server),
+SFTP (OpenSSH) and read-only HTTP (rangehttpserver) all go through the same tests
+through `open_backend`, as gitexp opens them from a remote's settings.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from servers import (  # noqa: F401 - fixtures
+    S3_KEY,
+    S3_SECRET,
+    Server,
+    azurite,
+    fake_gcs,
+    make_bucket,
+    seaweedfs,
+    sshd,
+    start_http,
+)
+
+from gitexp.core.remotes import RemoteConfig
+from gitexp.errors import NotFoundError, StorageError
+from gitexp.storage.backend import Backend, ReadOnlyError
+from gitexp.storage.open import open_backend
+
+# aiohttp warns when adlfs hands it a large body as bytes; it is advice, not a failure
+pytestmark = pytest.mark.filterwarnings("ignore:Sending a large body directly:ResourceWarning")
+WRITABLE = ["memory", "local", "s3", "azure", "gcs", "sftp"]
+KEY = "blake3/ab/" + "c" * 62
+
+
+def remote_for(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> RemoteConfig:
+    prefix = uuid.uuid4().hex[:12]
+    if kind == "memory":
+        return RemoteConfig("t", f"memory://{prefix}")
+    if kind == "local":
+        return RemoteConfig("t", str(tmp_path / "remote"))
+    if kind == "s3":
+        server: Server = request.getfixturevalue("seaweedfs")
+        if not server.extra.get("bucket"):
+            make_bucket(server, "contract")
+            server.extra["bucket"] = True
+        return RemoteConfig(
+            "t",
+            f"s3://contract/{prefix}",
+            {"endpoint_url": server.url, "key": S3_KEY, "secret": S3_SECRET},
+        )
+    if kind == "azure":
+        server = request.getfixturevalue("azurite")
+        conn = str(server.extra["connection_string"])
+        if not server.extra.get("container"):
+            from azure.storage.blob import BlobServiceClient
+
+            BlobServiceClient.from_connection_string(conn).create_container("contract")
+            server.extra["container"] = True
+        return RemoteConfig("t", f"az://contract/{prefix}", {"connection_string": conn})
+    if kind == "gcs":
+        server = request.getfixturevalue("fake_gcs")
+        if not server.extra.get("bucket"):
+            import requests  # noqa: F401 - gcsfs pulls it in
+
+        remote = RemoteConfig(
+            "t", f"gs://contract/{prefix}", {"endpoint_url": server.url, "anon": True}
+        )
+        if not server.extra.get("bucket"):
+            backend = open_backend(remote, tmp_path)
+            backend.unwrap().fs.mkdir("contract")  # type: ignore[attr-defined]
+            server.extra["bucket"] = True
+        return remote
+    if kind == "sftp":
+        server = request.getfixturevalue("sshd")
+        return RemoteConfig(
+            "t",
+            f"ssh://{server.extra['user']}@{server.url}{tmp_path}/sftp-remote",
+            {"key_file": str(server.extra["key"]), "known_hosts": str(server.extra["known_hosts"])},
+        )
+    raise AssertionError(kind)
+
+
+@pytest.fixture(params=WRITABLE)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    remote = remote_for(request.param, request, tmp_path)
+    opened = open_backend(remote, tmp_path)
+    yield opened
+    opened.close()
+
+
+def write(tmp_path: Path, data: bytes, name: str = "src") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def test_put_then_get_gives_the_same_bytes(backend: Backend, tmp_path: Path) -> None:
+    data = os.urandom(5000)
+    assert not backend.exists(KEY)
+    backend.put(write(tmp_path, data), KEY)
+    assert backend.exists(KEY)
+    backend.get(KEY, tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == data
+
+
+def test_put_is_idempotent(backend: Backend, tmp_path: Path) -> None:
+    src = write(tmp_path, b"same bytes")
+    backend.put(src, KEY)
+    backend.put(src, KEY)
+    assert sorted(backend.list("blake3")) == [KEY]
+
+
+def test_empty_and_large_objects(backend: Backend, tmp_path: Path) -> None:
+    big = os.urandom(12 * 1024 * 1024 + 7)
+    backend.put(write(tmp_path, b"", "empty"), "blake3/00/" + "0" * 62)
+    backend.put(write(tmp_path, big, "big"), KEY)
+    backend.get("blake3/00/" + "0" * 62, tmp_path / "e")
+    backend.get(KEY, tmp_path / "b")
+    assert (tmp_path / "e").read_bytes() == b""
+    assert (tmp_path / "b").read_bytes() == big
+
+
+def test_get_of_a_missing_key_is_not_found(backend: Backend, tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError):
+        backend.get(KEY, tmp_path / "out")
+
+
+def test_list_yields_keys_under_a_prefix_only(backend: Backend, tmp_path: Path) -> None:
+    keys = ["blake3/ab/" + "1" * 62, "blake3/ab/" + "2" * 62, "blake3/cd/" + "3" * 62]
+    for key in keys:
+        backend.put(write(tmp_path, key.encode()), key)
+    assert sorted(backend.list("blake3/ab")) == keys[:2]
+    assert sorted(backend.list("blake3")) == keys
+    assert list(backend.list("blake3/ef")) == []
+
+
+def test_delete_is_idempotent(backend: Backend, tmp_path: Path) -> None:
+    backend.put(write(tmp_path, b"x"), KEY)
+    backend.delete(KEY)
+    backend.delete(KEY)
+    assert not backend.exists(KEY)
+    assert list(backend.list("blake3")) == []
+
+
+def test_parallel_puts_all_land(backend: Backend, tmp_path: Path) -> None:
+    keys = [f"blake3/{i:02x}/" + f"{i:062x}" for i in range(40)]
+    sources = [write(tmp_path, os.urandom(100 + i), f"s{i}") for i in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda pair: backend.put(pair[1], pair[0]), zip(keys, sources, strict=True)))
+    assert sorted(backend.list("blake3")) == sorted(keys)
+
+
+def test_describe_never_shows_a_secret(backend: Backend) -> None:
+    text = backend.describe()
+    assert S3_SECRET not in text and "AccountKey" not in text
+
+
+@pytest.fixture
+def http_remote(tmp_path: Path) -> Iterator[tuple[Backend, Path]]:
+    served = tmp_path / "site"
+    (served / "blake3" / "ab").mkdir(parents=True)
+    folder = tmp_path / "http"
+    folder.mkdir()
+    server = start_http(folder, served)
+    try:
+        backend = open_backend(RemoteConfig("t", server.url + "/"), tmp_path)
+        yield backend, served
+    finally:
+        server.stop()
+
+
+def test_http_remote_reads(http_remote: tuple[Backend, Path], tmp_path: Path) -> None:
+    backend, served = http_remote
+    data = os.urandom(3 * 1024 * 1024)
+    (served / KEY).write_bytes(data)
+    assert backend.exists(KEY)
+    assert not backend.exists("blake3/ab/" + "d" * 62)
+    backend.get(KEY, tmp_path / "out")
+    assert (tmp_path / "out").read_bytes() == data
+    with pytest.raises(NotFoundError):
+        backend.get("blake3/ab/" + "d" * 62, tmp_path / "out")
+
+
+def test_http_remote_refuses_writes(http_remote: tuple[Backend, Path], tmp_path: Path) -> None:
+    backend, _ = http_remote
+    assert backend.read_only
+    with pytest.raises(ReadOnlyError, match="read-only"):
+        backend.put(write(tmp_path, b"x"), KEY)
+    with pytest.raises(StorageError):
+        backend.delete(KEY)
