@@ -6,10 +6,9 @@ import os
 import sys
 from pathlib import Path
 
-from conftest import commit_all, git, make_repo
-
 from gitexp.cache.add import store_path
 from gitexp.cache.objects import ObjectStore
+from tests.conftest import commit_all, git, make_repo
 
 TRAIN_WITH_MODEL = """\
 import gitexp

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import git
-from servers import S3_KEY, S3_SECRET, free_port, make_bucket, start_http
-from servers import seaweedfs as seaweedfs  # the fixture
-from syncsetup import clone, make_origin, make_project
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import hash_bytes, oid_from_relpath
 from gitexp.core.pointer import parse_pointer
+from tests.conftest import git
+from tests.experiments.syncsetup import clone, make_origin, make_project
+from tests.servers import S3_KEY, S3_SECRET, free_port, make_bucket, start_http
+from tests.servers import seaweedfs as seaweedfs  # the fixture
 
 
 @pytest.fixture

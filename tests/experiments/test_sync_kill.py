@@ -14,12 +14,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import commit_all, git
-from servers import S3_KEY, S3_SECRET, make_bucket, start_seaweedfs
-from syncsetup import clone, make_origin, make_project, track
 
 from gitexp.core.hashing import hash_bytes, oid_from_relpath
 from gitexp.storage.backend import TMP_MARK
+from tests.conftest import commit_all, git
+from tests.experiments.syncsetup import clone, make_origin, make_project, track
+from tests.servers import S3_KEY, S3_SECRET, make_bucket, start_seaweedfs
 
 pytestmark = pytest.mark.slow
 

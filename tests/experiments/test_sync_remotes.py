@@ -73,7 +73,7 @@ def test_bad_remote_settings_are_clear(repo: Path, cli) -> None:
 
 
 def test_no_remote_configured(repo: Path, cli) -> None:
-    from syncsetup import track
+    from tests.experiments.syncsetup import track
 
     (repo / "data.bin").write_bytes(b"x" * 100)
     track(repo, "data.bin")

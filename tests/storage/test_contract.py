@@ -14,7 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from servers import (  # noqa: F401 - fixtures
+
+from gitexp.core.remotes import RemoteConfig
+from gitexp.errors import NotFoundError, StorageError
+from gitexp.storage.backend import Backend, ReadOnlyError
+from gitexp.storage.open import open_backend
+from tests.servers import (  # noqa: F401 - fixtures
     S3_KEY,
     S3_SECRET,
     Server,
@@ -25,11 +30,6 @@ from servers import (  # noqa: F401 - fixtures
     sshd,
     start_http,
 )
-
-from gitexp.core.remotes import RemoteConfig
-from gitexp.errors import NotFoundError, StorageError
-from gitexp.storage.backend import Backend, ReadOnlyError
-from gitexp.storage.open import open_backend
 
 # aiohttp warns when adlfs hands it a large body as bytes; it is advice, not a failure
 pytestmark = pytest.mark.filterwarnings("ignore:Sending a large body directly:ResourceWarning")
