@@ -32,23 +32,55 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="benchmarks/run.py", description="Benchmark gitexp against DVC on generated workloads."
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes, gitexp only, no DVC install (what the test suite runs)")
-    parser.add_argument("--only", nargs="+", metavar="NAME", choices=names,
-                        help=f"run only these operations ({', '.join(names)})")
-    parser.add_argument("--repeat", type=int, metavar="N",
-                        help="timed runs per command after the warm-up (default 5; 3 with --quick)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes, gitexp only, no DVC install (what the test suite runs)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        choices=names,
+        help=f"run only these operations ({', '.join(names)})",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        metavar="N",
+        help="timed runs per command after the warm-up (default 5; 3 with --quick)",
+    )
     parser.add_argument("--no-dvc", action="store_true", help="time gitexp alone")
     parser.add_argument("--no-s3", action="store_true", help="skip the S3 remote (SeaweedFS)")
-    parser.add_argument("--dvc-max-experiments", type=int, default=100, metavar="N",
-                        help="largest experiment count DVC is taken to (real `dvc exp run`, ~1 s each; "
-                        "default 100)")
-    parser.add_argument("--max-experiments", type=int, default=100_000, metavar="N",
-                        help="largest experiment count gitexp is taken to (default 100,000)")
-    parser.add_argument("--work", type=Path, default=HERE / "work", metavar="DIR",
-                        help="where tools and workloads go (default benchmarks/work, gitignored)")
-    parser.add_argument("--out", type=Path, default=HERE / "results", metavar="DIR",
-                        help="where results.json, results.md and ratios.png go (default benchmarks/results)")
+    parser.add_argument(
+        "--dvc-max-experiments",
+        type=int,
+        default=100,
+        metavar="N",
+        help="largest experiment count DVC is taken to (real `dvc exp run`, ~1 s each; "
+        "default 100)",
+    )
+    parser.add_argument(
+        "--max-experiments",
+        type=int,
+        default=100_000,
+        metavar="N",
+        help="largest experiment count gitexp is taken to (default 100,000)",
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=HERE / "work",
+        metavar="DIR",
+        help="where tools and workloads go (default benchmarks/work, gitignored)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=HERE / "results",
+        metavar="DIR",
+        help="where results.json, results.md and ratios.png go (default benchmarks/results)",
+    )
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 3 if args.quick else 5
@@ -58,7 +90,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def ensure_gitexp(argv: list[str], work: Path) -> None:
-    """Re-run in benchmarks/work/venv (gitexp installed from this checkout) when this Python lacks gitexp."""
+    """Re-run in ``work/venv`` (gitexp installed from this checkout) if this Python lacks gitexp."""
     try:
         import gitexp  # noqa: F401
     except ImportError:
@@ -69,12 +101,14 @@ def ensure_gitexp(argv: list[str], work: Path) -> None:
         print(f"benchmarks: installing gitexp from {ROOT} into {venv} …", file=sys.stderr)
         if not python.exists():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[bench]"], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[bench]"], check=True
+        )
         env = {**os.environ, "GITEXP_BENCH_BOOTSTRAPPED": "1"}
         os.execve(str(python), [str(python), str(Path(__file__).resolve()), *argv], env)
 
 
-def make_context(args: argparse.Namespace):  # noqa: ANN201 - Context, imported late
+def make_context(args: argparse.Namespace):
     from harness import tools
     from harness.context import Context
 
@@ -83,8 +117,12 @@ def make_context(args: argparse.Namespace):  # noqa: ANN201 - Context, imported 
     env = tools.base_env(work)
     found = tools.Tools(work=work, env=env, gitexp=tools.gitexp_argv())
     ctx = Context(
-        tools=found, work=work, quick=args.quick, repeats=args.repeat,
-        dvc_max_experiments=args.dvc_max_experiments, max_experiments=args.max_experiments,
+        tools=found,
+        work=work,
+        quick=args.quick,
+        repeats=args.repeat,
+        dvc_max_experiments=args.dvc_max_experiments,
+        max_experiments=args.max_experiments,
         s3=not (args.quick or args.no_s3),
     )
     if not (args.quick or args.no_dvc):
@@ -92,7 +130,7 @@ def make_context(args: argparse.Namespace):  # noqa: ANN201 - Context, imported 
     return ctx
 
 
-def run_operations(ctx, selected) -> list:  # noqa: ANN001
+def run_operations(ctx, selected) -> list:
     from harness.measure import Case, Result, measure
     from harness.report import row
 
@@ -106,7 +144,7 @@ def run_operations(ctx, selected) -> list:  # noqa: ANN001
                 case = next(cases)
             except StopIteration:
                 break
-            except Exception as exc:  # noqa: BLE001 - a broken workload fails its operation, not the run
+            except Exception as exc:
                 failed = Result(Case(f"{op.NAME} (set-up)", 0, "", None, group=op.GROUP))
                 failed.status, failed.message = "failed", f"set-up failed: {exc}"
                 results.append(failed)
@@ -116,12 +154,16 @@ def run_operations(ctx, selected) -> list:  # noqa: ANN001
             result = measure(case, ctx.repeats, ctx.env, scratch)
             results.append(result)
             cells = row(result)
-            print(f"  {cells[0]} @ {cells[1]}: gitexp {cells[2]}, DVC {cells[3]}, ratio {cells[4]}"
-                  f"  [{time.perf_counter() - start:.0f} s] {cells[6]}", file=sys.stderr, flush=True)
+            print(
+                f"  {cells[0]} @ {cells[1]}: gitexp {cells[2]}, DVC {cells[3]}, ratio {cells[4]}"
+                f"  [{time.perf_counter() - start:.0f} s] {cells[6]}",
+                file=sys.stderr,
+                flush=True,
+            )
     return results
 
 
-def draw_chart(ctx, json_path: Path, png: Path) -> str:  # noqa: ANN001
+def draw_chart(ctx, json_path: Path, png: Path) -> str:
     """Draw the chart in-process, or in the chart environment when matplotlib is missing here."""
     try:
         import matplotlib  # noqa: F401
@@ -129,13 +171,20 @@ def draw_chart(ctx, json_path: Path, png: Path) -> str:  # noqa: ANN001
         from harness import tools
 
         bin_dir = ctx.work / "chart-venv" / "bin"
-        if not (bin_dir / "python").exists() or subprocess.run(
-            [str(bin_dir / "python"), "-c", "import matplotlib"], capture_output=True, check=False
-        ).returncode:
-            bin_dir = tools._venv(ctx.work / "chart-venv", "matplotlib>=3.7", ctx.say)  # noqa: SLF001
+        if (
+            not (bin_dir / "python").exists()
+            or subprocess.run(
+                [str(bin_dir / "python"), "-c", "import matplotlib"],
+                capture_output=True,
+                check=False,
+            ).returncode
+        ):
+            bin_dir = tools._venv(ctx.work / "chart-venv", "matplotlib>=3.7", ctx.say)
         proc = subprocess.run(
             [str(bin_dir / "python"), str(HERE / "harness" / "chart.py"), str(json_path), str(png)],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         return "" if proc.returncode == 0 else proc.stderr.strip()[-500:]
     from harness import chart
@@ -149,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     ensure_gitexp(argv, args.work)
     from harness import report, tools
+    from harness.measure import NO_DVC
     from ops import OPERATIONS
 
     selected = [op for op in OPERATIONS if not args.only or op.NAME in args.only]
@@ -172,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "versions": tools.collect_versions(ctx.tools),
         "results": [
-            {**r.to_json(), "size_label": report.format_size(r.case.size, r.case.unit)} for r in results
+            {**r.to_json(), "size_label": report.format_size(r.case.size, r.case.unit)}
+            for r in results
         ],
         "scaling": fits,
         "per_item": items,
@@ -183,13 +234,20 @@ def main(argv: list[str] | None = None) -> int:
     problem = draw_chart(ctx, out / "results.json", out / "ratios.png")
     text = report.text_table(results)
     sections = [text]
+    if ctx.dvc is None:
+        sections.insert(0, NO_DVC + ": gitexp alone")
     if fits:
         sections.append("Scaling (time ~ size^k):\n" + "\n".join(report.scaling_lines(fits)))
     if items:
-        sections.append("Per item, where DVC stopped short:\n" + "\n".join(report.per_item_lines(items)))
+        sections.append(
+            "Per item, where DVC stopped short:\n" + "\n".join(report.per_item_lines(items))
+        )
     print("\n\n".join(sections))
     (out / "results.md").write_text(report.markdown_document(doc, results, fits, items))
-    print(f"\nresults: {out / 'results.json'}, {out / 'results.md'}, {out / 'ratios.png'}", file=sys.stderr)
+    print(
+        f"\nresults: {out / 'results.json'}, {out / 'results.md'}, {out / 'ratios.png'}",
+        file=sys.stderr,
+    )
     if problem:
         print(f"chart failed: {problem}", file=sys.stderr)
         return 1

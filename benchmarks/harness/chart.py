@@ -44,8 +44,8 @@ def _ratios(ax: object, rated: list[dict[str, object]]) -> None:
         return
     names = [_name(e) for e in rated][::-1]
     values = [float(e["ratio_median"]) for e in rated][::-1]  # type: ignore[arg-type]
-    lows = [v - min(e["ratio_per_run"]) for v, e in zip(values, rated[::-1])]  # type: ignore[type-var, operator]
-    highs = [max(e["ratio_per_run"]) - v for v, e in zip(values, rated[::-1])]  # type: ignore[type-var, operator]
+    lows = [v - min(e["ratio_per_run"]) for v, e in zip(values, rated[::-1], strict=True)]  # type: ignore[type-var, operator]
+    highs = [max(e["ratio_per_run"]) - v for v, e in zip(values, rated[::-1], strict=True)]  # type: ignore[type-var, operator]
     colors = ["#2a9d8f" if v < 1 else "#e76f51" for v in values]
     ax.barh(names, values, color=colors, xerr=[lows, highs], capsize=2)  # type: ignore[attr-defined]
     ax.axvline(1.0, color="black", linewidth=1)  # type: ignore[attr-defined]

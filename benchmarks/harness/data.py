@@ -24,7 +24,7 @@ CHUNK = 16 << 20
 
 
 def small_files(ctx: Context, count: int, seed: int = 0) -> Path:
-    """A folder of ``count`` files of 1–4 KiB in subfolders of 100 (made once)."""
+    """A folder of ``count`` files of 1-4 KiB in subfolders of 100 (made once)."""
     folder = ctx.work / "data" / f"small-{count}-{seed}"
     done = folder.with_suffix(".done")
     if not done.exists():
@@ -70,6 +70,7 @@ def remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.is_dir():
+
         def writable(func: Callable[..., object], name: str, _exc: object) -> None:
             os.chmod(os.path.dirname(name), 0o755)
             if os.path.lexists(name) and not os.path.isdir(name):
@@ -153,7 +154,8 @@ def dvc_data_project(ctx: Context, root: Path, source: Path, name: str) -> None:
     check_call([*ctx.dvc, "init", "-q"], root, ctx.env)
     check_call(
         [*ctx.dvc, "config", "--local", "core.site_cache_dir", str(root / ".dvc" / "site")],
-        root, ctx.env,
+        root,
+        ctx.env,
     )
     projects.commit_all(root, ctx.env, "project")
     place(source, root / name)
@@ -186,7 +188,9 @@ def tracked_gitexp(ctx: Context, root: Path, source: Path, name: str, config: st
     projects.commit_all(root, ctx.env, f"track {name}")
 
 
-def tracked_dvc(ctx: Context, root: Path, source: Path, name: str, remote: list[list[str]] = ()) -> None:  # type: ignore[assignment]
+def tracked_dvc(
+    ctx: Context, root: Path, source: Path, name: str, remote: list[list[str]] = ()
+) -> None:  # type: ignore[assignment]
     """A DVC project whose commit tracks the workload (``dvc add``, then commit).
 
     ``remote`` is a list of ``dvc remote …`` argument lists run first.

@@ -57,21 +57,24 @@ class GitexpExperiments:
         """Add experiments until there are ``total``."""
         if total <= self.count:
             return
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             ["git", "fast-import", "--quiet", "--done"],
-            cwd=self.root, env=self.env, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        assert proc.stdin is not None
-        chunk: list[bytes] = []
-        for number in range(self.count, total):
-            chunk.append(self.fast_import_commit(number, mark=number + 1))
-            if len(chunk) >= 500:
-                proc.stdin.write(b"".join(chunk))
-                chunk.clear()
-        proc.stdin.write(b"".join(chunk) + b"done\n")
-        proc.stdin.close()
-        error = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        if proc.wait() != 0:
+            cwd=self.root,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        ) as proc:
+            assert proc.stdin is not None and proc.stderr is not None
+            chunk: list[bytes] = []
+            for number in range(self.count, total):
+                chunk.append(self.fast_import_commit(number, mark=number + 1))
+                if len(chunk) >= 500:
+                    proc.stdin.write(b"".join(chunk))
+                    chunk.clear()
+            proc.stdin.write(b"".join(chunk) + b"done\n")
+            proc.stdin.close()
+            error = proc.stderr.read().decode(errors="replace")
+        if proc.returncode != 0:
             raise RuntimeError(f"git fast-import failed: {error.strip()[-2000:]}")
         self.count = total
 
@@ -167,9 +170,17 @@ class DvcExperiments:
         if total <= self.count:
             return
         calls = [
-            ["exp", "run", "-q", "-n", experiment_name(n),
-             *projects.override_args(projects.override_values(n))]
+            [
+                "exp",
+                "run",
+                "-q",
+                "-n",
+                experiment_name(n),
+                *projects.override_args(projects.override_values(n)),
+            ]
             for n in range(self.count, total)
         ]
-        check_call([self.python, "-c", DVC_LOOP], self.root, self.env, input=json.dumps(calls).encode())
+        check_call(
+            [self.python, "-c", DVC_LOOP], self.root, self.env, input=json.dumps(calls).encode()
+        )
         self.count = total

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from harness.timing import CommandFailed, Sample, Step, run_once
 
+NO_DVC = "DVC not run (--quick or --no-dvc)"
+"""The note of a case when DVC is left out of the whole run (said once, above the table)."""
+
 
 @dataclass
 class Case:

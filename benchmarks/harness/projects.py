@@ -122,7 +122,9 @@ stages:
 """
 
 
-def dvc_project(root: Path, env: dict[str, str], dvc: list[str], *, command: str | None = None) -> str:
+def dvc_project(
+    root: Path, env: dict[str, str], dvc: list[str], *, command: str | None = None
+) -> str:
     """A DVC project at ``root``: ``dvc init``, a ``train`` stage, reproduced once, committed.
 
     DVC's site cache (its state and experiment cache) is kept inside the project's
@@ -131,7 +133,9 @@ def dvc_project(root: Path, env: dict[str, str], dvc: list[str], *, command: str
     init_git(root, env)
     write_project(root, ignore_metrics=False)
     check_call([*dvc, "init", "-q"], root, env)
-    check_call([*dvc, "config", "--local", "core.site_cache_dir", str(root / ".dvc" / "site")], root, env)
+    check_call(
+        [*dvc, "config", "--local", "core.site_cache_dir", str(root / ".dvc" / "site")], root, env
+    )
     check_call([*dvc, "config", "core.analytics", "false"], root, env)
     (root / "dvc.yaml").write_text(DVC_YAML.format(command=command or " ".join(TRAIN_COMMAND)))
     check_call([*dvc, "repro", "-q"], root, env)

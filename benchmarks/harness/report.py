@@ -7,7 +7,7 @@ import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from harness.measure import Result
+from harness.measure import NO_DVC, Result
 
 SUPER_LINEAR = 1.2
 """A local exponent above this is flagged: time grows clearly faster than size."""
@@ -47,22 +47,35 @@ def row(result: Result) -> list[str]:
     if result.overhead is not None and case.bare is not None:
         bare = " ".join(Path(case.bare.argv[0]).name.split() + case.bare.argv[1:2])
         notes.append(f"{seconds(result.overhead)} over `{bare}` ({result.bare_ratio:.1f}x)")
-    if result.dvc is None and case.dvc_note:
+    if result.dvc is None and case.dvc_note and case.dvc_note != NO_DVC:
         notes.append(case.dvc_note)
     ratio = f"{result.ratio:.2f}x" if result.ratio is not None else "—"
     memory = f"{max(result.gitexp.peak_rss_kib) / 1024:.0f} MiB"
     dvc = seconds(result.dvc.median) if result.dvc else "—"
-    return [case.operation, size, seconds(result.gitexp.median), dvc, ratio, memory, "; ".join(notes)]
+    return [
+        case.operation,
+        size,
+        seconds(result.gitexp.median),
+        dvc,
+        ratio,
+        memory,
+        "; ".join(notes),
+    ]
 
 
 def text_table(results: Sequence[Result], width: int = 60) -> str:
     """The table as aligned plain text (notes cut to ``width`` characters)."""
     rows = [[*r[:-1], _cut(r[-1], width)] for r in map(row, results)]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEADERS)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(HEADERS)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for r in rows:
-        cells = [c.rjust(w) if 2 <= i <= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))]
+        cells = [
+            c.rjust(w) if 2 <= i <= 5 else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -106,12 +119,17 @@ def scaling(results: Sequence[Result], operations: Iterable[str]) -> list[dict[s
             if len(points) < 2:
                 continue
             last = _exponent(points[-2:])
-            fits.append({
-                "operation": operation, "tool": tool,
-                "sizes": [n for n, _t in points], "medians_s": [round(t, 4) for _n, t in points],
-                "overall_exponent": round(_exponent(points), 3), "last_step_exponent": round(last, 3),
-                "super_linear": last > SUPER_LINEAR,
-            })
+            fits.append(
+                {
+                    "operation": operation,
+                    "tool": tool,
+                    "sizes": [n for n, _t in points],
+                    "medians_s": [round(t, 4) for _n, t in points],
+                    "overall_exponent": round(_exponent(points), 3),
+                    "last_step_exponent": round(last, 3),
+                    "super_linear": last > SUPER_LINEAR,
+                }
+            )
     return fits
 
 
@@ -153,15 +171,19 @@ def per_item(results: Sequence[Result]) -> list[dict[str, object]]:
                 continue
             assert r.gitexp is not None
             mine_each = r.gitexp.median / r.case.size
-            out.append({
-                "operation": operation, "unit": r.case.unit.split()[0],
-                "largest_common_size": n, "size": r.case.size,
-                "gitexp_per_item_ms": round(mine_each * 1000, 4),
-                "gitexp_per_item_at_common_ms": round(common.gitexp.median / n * 1000, 4),
-                "dvc_per_item_at_common_ms": round(dvc_each * 1000, 4),
-                "ratio": round(mine_each / dvc_each, 4),
-                "dvc_extrapolated_s": round(dvc_each * r.case.size, 1),
-            })
+            out.append(
+                {
+                    "operation": operation,
+                    "unit": r.case.unit.split()[0],
+                    "largest_common_size": n,
+                    "size": r.case.size,
+                    "gitexp_per_item_ms": round(mine_each * 1000, 4),
+                    "gitexp_per_item_at_common_ms": round(common.gitexp.median / n * 1000, 4),
+                    "dvc_per_item_at_common_ms": round(dvc_each * 1000, 4),
+                    "ratio": round(mine_each / dvc_each, 4),
+                    "dvc_extrapolated_s": round(dvc_each * r.case.size, 1),
+                }
+            )
     return out
 
 
@@ -170,9 +192,11 @@ def per_item_lines(items: Sequence[dict[str, object]]) -> list[str]:
     for item in items:
         lines.append(
             f"{item['operation']} at {item['size']:,} {item['unit']}: gitexp "
-            f"{item['gitexp_per_item_ms']:.3f} ms per item; DVC {item['dvc_per_item_at_common_ms']:.3f} ms "
-            f"per item at {item['largest_common_size']:,}, the largest size both reached "
-            f"(ratio {item['ratio']:.3f}; DVC at this size, if linear: ~{item['dvc_extrapolated_s']:,} s)"
+            f"{item['gitexp_per_item_ms']:.3f} ms per item; "
+            f"DVC {item['dvc_per_item_at_common_ms']:.3f} ms per item at "
+            f"{item['largest_common_size']:,}, the largest size both reached "
+            f"(ratio {item['ratio']:.3f}; DVC at this size, if linear: "
+            f"~{item['dvc_extrapolated_s']:,} s)"
         )
     return lines
 
@@ -199,14 +223,17 @@ def markdown_document(
         f"- Machine: {machine.get('cores')} cores ({machine.get('cpu')}), "
         f"{machine.get('memory_gib')} GiB memory, {machine.get('filesystem')} filesystem, "
         f"{machine.get('platform')}",
-        f"- Load average at start {machine.get('load_average')}, at end {machine.get('load_average_end')}",
+        f"- Load average at start {machine.get('load_average')}, "
+        f"at end {machine.get('load_average_end')}",
         "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         "",
         markdown_table(results),
         "",
     ]
     if fits:
-        lines += ["Scaling (time ~ size^k):", ""] + [f"- {line}" for line in scaling_lines(fits)] + [""]
+        lines += (
+            ["Scaling (time ~ size^k):", ""] + [f"- {line}" for line in scaling_lines(fits)] + [""]
+        )
     if items:
         lines += ["Per item, where DVC stopped short:", ""]
         lines += [f"- {line}" for line in per_item_lines(items)] + [""]

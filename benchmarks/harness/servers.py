@@ -44,7 +44,12 @@ def free_ports(count: int) -> list[int]:
     chosen: list[int] = []
     while len(chosen) < count:
         port = rng.randrange(20000, 45000)
-        if port not in chosen and port + 10000 not in chosen and _free(port) and _free(port + 10000):
+        if (
+            port not in chosen
+            and port + 10000 not in chosen
+            and _free(port)
+            and _free(port + 10000)
+        ):
             chosen.append(port)
     return chosen
 
@@ -70,13 +75,25 @@ class SeaweedS3:
         self.endpoint = f"http://127.0.0.1:{ports['s3']}"
         self.filer = f"http://127.0.0.1:{ports['filer']}"
         argv = [
-            weed, "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-            "-volume.max=20", f"-bucket={BUCKET}",
+            weed,
+            "mini",
+            f"-dir={folder / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-webdav=false",
+            "-admin.ui=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-volume.max=20",
+            f"-bucket={BUCKET}",
         ] + [f"-{name}.port={port}" for name, port in ports.items()]
         self.log = open(folder / "weed.log", "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            argv, cwd=folder, env={**env, **credentials()}, stdout=self.log, stderr=subprocess.STDOUT
+            argv,
+            cwd=folder,
+            env={**env, **credentials()},
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         try:
             _wait_port(ports["s3"], self.process, 60)
@@ -90,7 +107,7 @@ class SeaweedS3:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"{self.filer}/buckets/{BUCKET}/", timeout=5):  # noqa: S310 - loopback
+                with urllib.request.urlopen(f"{self.filer}/buckets/{BUCKET}/", timeout=5):
                     return
             except OSError:
                 time.sleep(0.2)
@@ -102,12 +119,12 @@ class SeaweedS3:
 
     def empty(self, prefix: str) -> None:
         """Delete everything under ``prefix`` (through the filer, not through S3)."""
-        request = urllib.request.Request(  # noqa: S310 - loopback
+        request = urllib.request.Request(
             f"{self.filer}/buckets/{BUCKET}/{prefix}?recursive=true&ignoreRecursiveError=true",
             method="DELETE",
         )
         try:
-            with urllib.request.urlopen(request, timeout=120):  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=120):
                 pass
         except urllib.error.HTTPError as exc:
             if exc.code != 404:

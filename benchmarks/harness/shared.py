@@ -6,6 +6,7 @@ import time
 
 from harness.context import Context
 from harness.experiments import DvcExperiments, GitexpExperiments
+from harness.measure import NO_DVC
 
 
 def gitexp_experiments(ctx: Context) -> GitexpExperiments:
@@ -29,10 +30,14 @@ def grow_gitexp(ctx: Context, size: int) -> GitexpExperiments:
 def dvc_experiments(ctx: Context, size: int) -> tuple[DvcExperiments | None, str]:
     """The DVC project grown to ``size`` experiments, or None and the reason it is not."""
     if ctx.dvc is None:
-        return None, "DVC not run (--quick or --no-dvc)"
+        return None, NO_DVC
     if size > ctx.dvc_max_experiments:
         each = ctx.shared.get("dvc-seconds-per-experiment")
-        cost = f"; at {each:.1f} s each, {size:,} would take {size * each / 60:,.0f} min" if each else ""
+        cost = (
+            f"; at {each:.1f} s each, {size:,} would take {size * each / 60:,.0f} min"
+            if each
+            else ""
+        )
         return None, (
             f"DVC not run at {size:,} experiments: creating them takes one real "
             f"`dvc exp run` each{cost} (limit --dvc-max-experiments {ctx.dvc_max_experiments:,})"
@@ -40,7 +45,9 @@ def dvc_experiments(ctx: Context, size: int) -> tuple[DvcExperiments | None, str
     repo = ctx.shared.get("dvc-experiments")
     if repo is None:
         assert ctx.tools.dvc_python is not None
-        repo = DvcExperiments(ctx.folder("experiments", "dvc"), ctx.env, ctx.dvc, ctx.tools.dvc_python)
+        repo = DvcExperiments(
+            ctx.folder("experiments", "dvc"), ctx.env, ctx.dvc, ctx.tools.dvc_python
+        )
         ctx.shared["dvc-experiments"] = repo
     assert isinstance(repo, DvcExperiments)
     if repo.count < size:

@@ -21,10 +21,7 @@ def gitexp_remote_config(url: str, endpoint: str | None) -> str:
     """``gitexp.yaml`` with ``url`` as the default storage remote (DESIGN section 1)."""
     if endpoint is None:
         return f"remote: storage\nremotes:\n  storage: {url}\n"
-    return (
-        "remote: storage\nremotes:\n  storage:\n"
-        f"    url: {url}\n    endpoint_url: {endpoint}\n"
-    )
+    return f"remote: storage\nremotes:\n  storage:\n    url: {url}\n    endpoint_url: {endpoint}\n"
 
 
 def dvc_remote_args(url: str, endpoint: str | None) -> list[list[str]]:
@@ -90,13 +87,20 @@ def pair(ctx: Context, kind: str, label: str, size: int, source: Path) -> Pair:
     return found
 
 
-def _remote(ctx: Context, kind: str, tool: str, tag: str) -> tuple[str, str | None, object, dict[str, str]]:
+def _remote(
+    ctx: Context, kind: str, tool: str, tag: str
+) -> tuple[str, str | None, object, dict[str, str]]:
     """(url, endpoint, empty it, environment) of a fresh remote location for ``tool``."""
     if kind == "s3":
         server = s3_server(ctx)
         prefix = f"{tool}-{tag}"
         server.empty(prefix)
-        return server.url(prefix), server.endpoint, lambda: server.empty(prefix), {**ctx.env, **credentials()}
+        return (
+            server.url(prefix),
+            server.endpoint,
+            lambda: server.empty(prefix),
+            {**ctx.env, **credentials()},
+        )
     folder = ctx.folder("remotes", f"{tool}-{tag}")
 
     def empty() -> None:

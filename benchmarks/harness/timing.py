@@ -56,7 +56,9 @@ def run_once(step: Step, scratch: Path, env: dict[str, str]) -> Sample:
     scratch.mkdir(parents=True, exist_ok=True)
     with open(scratch / "stdout", "wb") as out, open(scratch / "stderr", "w+b") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(step.argv, cwd=step.cwd, env=step.env or env, stdout=out, stderr=err)
+        proc = subprocess.Popen(
+            step.argv, cwd=step.cwd, env=step.env or env, stdout=out, stderr=err
+        )
         _pid, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -68,7 +70,9 @@ def run_once(step: Step, scratch: Path, env: dict[str, str]) -> Sample:
     return sample
 
 
-def check_call(argv: list[str], cwd: Path, env: dict[str, str], *, input: bytes | None = None) -> str:
+def check_call(
+    argv: list[str], cwd: Path, env: dict[str, str], *, input: bytes | None = None
+) -> str:
     """Run an untimed set-up command; its stdout. Raises RuntimeError with its stderr."""
     proc = subprocess.run(argv, cwd=cwd, env=env, input=input, capture_output=True, check=False)
     if proc.returncode != 0:

@@ -82,9 +82,18 @@ def _venv(folder: Path, requirement: str, say: object) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     say(f"installing {requirement} into {folder} (once) …")  # type: ignore[operator]
     proc = subprocess.run(
-        [str(bin_dir / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         requirement],
-        capture_output=True, text=True, check=False,
+        [
+            str(bin_dir / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"pip install {requirement} failed: {proc.stderr.strip()[-2000:]}")

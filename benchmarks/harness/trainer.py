@@ -14,7 +14,7 @@ def metrics_for(params: bytes) -> bytes:
     """The bytes of ``metrics.json`` for these params: four numbers in [0, 1]."""
     digest = hashlib.sha256(params).digest()
     values = [round(int.from_bytes(digest[2 * i : 2 * i + 2], "big") / 65535, 4) for i in range(4)]
-    metrics = dict(zip(("acc", "loss", "precision", "recall"), values))
+    metrics = dict(zip(("acc", "loss", "precision", "recall"), values, strict=True))
     return (json.dumps(metrics, indent=2) + "\n").encode()
 
 

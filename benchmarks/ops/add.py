@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from harness import data
 from harness.context import Context
-from harness.measure import Case
+from harness.measure import NO_DVC, Case
 from harness.timing import Step
 
 NAME = "add"
@@ -29,21 +29,32 @@ def cases(ctx: Context) -> Iterator[Case]:
         root = ctx.folder("add", label, "gitexp")
         data.gitexp_data_project(ctx, root, source, name)
         ignore = root / ".gitignore"
-        step = Step([*ctx.gitexp, "add", name], root, before=[
-            data.removing(data.gitexp_state(root), root / f"{name}.gitexp"),
-            data.write_file(ignore, ignore.read_text()),
-            data.restore(source, root / name),
-            data.sync,
-        ])
-        dvc_step, note = None, "DVC not run (--quick or --no-dvc)"
+        step = Step(
+            [*ctx.gitexp, "add", name],
+            root,
+            before=[
+                data.removing(data.gitexp_state(root), root / f"{name}.gitexp"),
+                data.write_file(ignore, ignore.read_text()),
+                data.restore(source, root / name),
+                data.sync,
+            ],
+        )
+        dvc_step, note = None, NO_DVC
         if ctx.dvc is not None:
             dvc_root = ctx.folder("add", label, "dvc")
             data.dvc_data_project(ctx, dvc_root, source, name)
             dvc_ignore = dvc_root / ".gitignore"
-            dvc_step, note = Step([*ctx.dvc, "add", name], dvc_root, before=[
-                data.removing(*data.dvc_state(dvc_root), dvc_root / f"{name}.dvc"),
-                data.write_file(dvc_ignore, dvc_ignore.read_text()),
-                data.restore(source, dvc_root / name),
-                data.sync,
-            ]), ""
+            dvc_step, note = (
+                Step(
+                    [*ctx.dvc, "add", name],
+                    dvc_root,
+                    before=[
+                        data.removing(*data.dvc_state(dvc_root), dvc_root / f"{name}.dvc"),
+                        data.write_file(dvc_ignore, dvc_ignore.read_text()),
+                        data.restore(source, dvc_root / name),
+                        data.sync,
+                    ],
+                ),
+                "",
+            )
         yield Case(operation, size, unit, step, dvc=dvc_step, dvc_note=note, group=GROUP)

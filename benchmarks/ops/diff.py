@@ -24,7 +24,11 @@ def cases(ctx: Context) -> Iterator[Case]:
             assert ctx.dvc is not None
             dvc_step = Step([*ctx.dvc, "exp", "diff", a, b], dvc_repo.root)
         yield Case(
-            "diff A B", repo.count, "experiments in the repo",
+            "diff A B",
+            repo.count,
+            "experiments in the repo",
             Step([*ctx.gitexp, "diff", a, b], repo.root),
-            dvc=dvc_step, dvc_note=note, group=GROUP,
+            dvc=dvc_step,
+            dvc_note=note,
+            group=GROUP,
         )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from harness import data
 from harness.context import Context
-from harness.measure import Case
+from harness.measure import NO_DVC, Case
 from harness.timing import Step, check_call
 
 NAME = "gc"
@@ -43,8 +43,10 @@ def cases(ctx: Context) -> Iterator[Case]:
         cache = data.gitexp_state(root) / "cache"
         saved = ctx.folder("gc", str(count), "gitexp-cache") / "cache"
         shutil.copytree(cache, saved, symlinks=True)
-        step = Step([*ctx.gitexp, "gc", "--now"], root, before=[_restore_cache(cache, saved), data.sync])
-        dvc_step, note = None, "DVC not run (--quick or --no-dvc)"
+        step = Step(
+            [*ctx.gitexp, "gc", "--now"], root, before=[_restore_cache(cache, saved), data.sync]
+        )
+        dvc_step, note = None, NO_DVC
         if ctx.dvc is not None:
             dvc_root = ctx.folder("gc", str(count), "dvc")
             data.dvc_data_project(ctx, dvc_root, first, "data")
@@ -54,7 +56,8 @@ def cases(ctx: Context) -> Iterator[Case]:
             dvc_saved = ctx.folder("gc", str(count), "dvc-cache") / "cache"
             shutil.copytree(dvc_cache, dvc_saved, symlinks=True)
             dvc_step = Step(
-                [*ctx.dvc, "gc", "-w", "-f"], dvc_root,
+                [*ctx.dvc, "gc", "-w", "-f"],
+                dvc_root,
                 before=[_restore_cache(dvc_cache, dvc_saved), data.sync],
             )
             note = ""

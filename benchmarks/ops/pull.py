@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from harness import data, sharing
 from harness.context import Context
-from harness.measure import Case
+from harness.measure import NO_DVC, Case
 
 NAME = "pull"
 GROUP = "sharing"
@@ -22,10 +22,15 @@ def cases(ctx: Context) -> Iterator[Case]:
                 continue
             found = sharing.pair(ctx, kind, label, size, make())
             sharing.ensure_pushed(ctx, found)
-            dvc_step, note = None, "DVC not run (--quick or --no-dvc)"
+            dvc_step, note = None, NO_DVC
             if found.dvc is not None and ctx.dvc is not None:
                 dvc_step, note = sharing.pull_step(ctx, found.dvc, ctx.dvc), ""
             yield Case(
-                operation, size, unit, sharing.pull_step(ctx, found.gitexp, ctx.gitexp),
-                dvc=dvc_step, dvc_note=note, group=GROUP,
+                operation,
+                size,
+                unit,
+                sharing.pull_step(ctx, found.gitexp, ctx.gitexp),
+                dvc=dvc_step,
+                dvc_note=note,
+                group=GROUP,
             )

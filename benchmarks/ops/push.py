@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from harness import data, sharing
 from harness.context import Context
-from harness.measure import Case
+from harness.measure import NO_DVC, Case
 
 NAME = "push"
 GROUP = "sharing"
@@ -27,17 +27,27 @@ def cases(ctx: Context) -> Iterator[Case]:
                 continue
             found = sharing.pair(ctx, kind, label, size, make())
             dvc_first = dvc_again = None
-            note = "DVC not run (--quick or --no-dvc)"
+            note = NO_DVC
             if found.dvc is not None and ctx.dvc is not None:
                 dvc_first = sharing.push_step(ctx, found.dvc, ctx.dvc, fresh=True)
                 dvc_again = sharing.push_step(ctx, found.dvc, ctx.dvc, fresh=False)
                 note = ""
             yield Case(
-                first, size, unit, sharing.push_step(ctx, found.gitexp, ctx.gitexp, fresh=True),
-                dvc=dvc_first, dvc_note=note, group=GROUP,
+                first,
+                size,
+                unit,
+                sharing.push_step(ctx, found.gitexp, ctx.gitexp, fresh=True),
+                dvc=dvc_first,
+                dvc_note=note,
+                group=GROUP,
             )
             found.pushed = True
             yield Case(
-                again, size, unit, sharing.push_step(ctx, found.gitexp, ctx.gitexp, fresh=False),
-                dvc=dvc_again, dvc_note=note, group=GROUP,
+                again,
+                size,
+                unit,
+                sharing.push_step(ctx, found.gitexp, ctx.gitexp, fresh=False),
+                dvc=dvc_again,
+                dvc_note=note,
+                group=GROUP,
             )

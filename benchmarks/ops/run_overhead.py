@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from harness import projects
 from harness.context import Context
-from harness.measure import Case
+from harness.measure import NO_DVC, Case
 from harness.timing import Step, check_call
 
 NAME = "run"
@@ -33,7 +33,7 @@ def cases(ctx: Context) -> Iterator[Case]:
     projects.gitexp_project(root, ctx.env)
     true = shutil.which("true") or "true"
     dvc_step = None
-    note = "DVC not run (--quick or --no-dvc)"
+    note = NO_DVC
     if ctx.dvc is not None:
         dvc_root = ctx.folder("run", "dvc")
         projects.init_git(dvc_root, ctx.env)
@@ -41,7 +41,8 @@ def cases(ctx: Context) -> Iterator[Case]:
         check_call([*ctx.dvc, "init", "-q"], dvc_root, ctx.env)
         check_call(
             [*ctx.dvc, "config", "--local", "core.site_cache_dir", str(dvc_root / ".dvc" / "site")],
-            dvc_root, ctx.env,
+            dvc_root,
+            ctx.env,
         )
         (dvc_root / "dvc.yaml").write_text(NOOP_STAGE)
         check_call([*ctx.dvc, "repro", "-q"], dvc_root, ctx.env)
@@ -49,7 +50,12 @@ def cases(ctx: Context) -> Iterator[Case]:
         dvc_step = Step([*ctx.dvc, "exp", "run"], dvc_root)
         note = ""
     yield Case(
-        "run -- true", 1, "run",
+        "run -- true",
+        1,
+        "run",
         Step([*ctx.gitexp, "run", "--", true], root),
-        dvc=dvc_step, bare=Step([true], root), dvc_note=note, group=GROUP,
+        dvc=dvc_step,
+        bare=Step([true], root),
+        dvc_note=note,
+        group=GROUP,
     )

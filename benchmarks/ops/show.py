@@ -8,6 +8,7 @@ cache) and a warm show (both tools' caches filled by the warm-up run).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from harness import shared
 from harness.context import Context
@@ -24,9 +25,8 @@ def cases(ctx: Context) -> Iterator[Case]:
     for size in ctx.sizes("experiments"):
         repo = shared.grow_gitexp(ctx, size)
         dvc_repo, note = shared.dvc_experiments(ctx, size)
-        index = repo.index_file
 
-        def drop_index() -> None:
+        def drop_index(index: Path = repo.index_file) -> None:
             index.unlink(missing_ok=True)
 
         show = [*ctx.gitexp, "show", "--json"]
@@ -36,10 +36,20 @@ def cases(ctx: Context) -> Iterator[Case]:
             cold_dvc = Step([*ctx.dvc, "exp", "show", "--json", "-f"], dvc_repo.root)
             warm_dvc = Step([*ctx.dvc, "exp", "show", "--json"], dvc_repo.root)
         yield Case(
-            SCALING[0], size, "experiments", Step(show, repo.root, before=[drop_index]),
-            dvc=cold_dvc, dvc_note=note, group=GROUP,
+            SCALING[0],
+            size,
+            "experiments",
+            Step(show, repo.root, before=[drop_index]),
+            dvc=cold_dvc,
+            dvc_note=note,
+            group=GROUP,
         )
         yield Case(
-            SCALING[1], size, "experiments", Step(show, repo.root),
-            dvc=warm_dvc, dvc_note=note, group=GROUP,
+            SCALING[1],
+            size,
+            "experiments",
+            Step(show, repo.root),
+            dvc=warm_dvc,
+            dvc_note=note,
+            group=GROUP,
         )

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from harness import data
 from harness.context import Context
-from harness.measure import Case
+from harness.measure import NO_DVC, Case
 from harness.timing import Step
 
 NAME = "status"
@@ -24,12 +24,17 @@ def cases(ctx: Context) -> Iterator[Case]:
         source = data.small_files(ctx, count)
         root = ctx.folder("status", str(count), "gitexp")
         data.tracked_gitexp(ctx, root, source, "data")
-        dvc_step, note = None, "DVC not run (--quick or --no-dvc)"
+        dvc_step, note = None, NO_DVC
         if ctx.dvc is not None:
             dvc_root = ctx.folder("status", str(count), "dvc")
             data.tracked_dvc(ctx, dvc_root, source, "data")
             dvc_step, note = Step([*ctx.dvc, "status"], dvc_root), ""
         yield Case(
-            SCALING[0], count, unit, Step([*ctx.gitexp, "status"], root),
-            dvc=dvc_step, dvc_note=note, group=GROUP,
+            SCALING[0],
+            count,
+            unit,
+            Step([*ctx.gitexp, "status"], root),
+            dvc=dvc_step,
+            dvc_note=note,
+            group=GROUP,
         )
