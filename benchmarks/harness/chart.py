@@ -50,8 +50,12 @@ def _ratios(ax: object, rated: list[dict[str, object]]) -> None:
     ax.barh(names, values, color=colors, xerr=[lows, highs], capsize=2)  # type: ignore[attr-defined]
     ax.axvline(1.0, color="black", linewidth=1)  # type: ignore[attr-defined]
     ax.set_xscale("log")  # type: ignore[attr-defined]
-    for y, v in enumerate(values):
-        ax.text(v, y, f" {v:.2f}x", va="center", fontsize=8)  # type: ignore[attr-defined]
+    ax.set_xlim(
+        min(v - lo for v, lo in zip(values, lows, strict=True)) / 2,  # type: ignore[attr-defined]
+        max(2.0, max(v + hi for v, hi in zip(values, highs, strict=True)) * 3),
+    )
+    for y, (v, hi) in enumerate(zip(values, highs, strict=True)):
+        ax.text((v + hi) * 1.08, y, f"{v:.2f}x", va="center", fontsize=8)  # type: ignore[attr-defined]
 
 
 def _times(ax: object, timed: list[dict[str, object]]) -> None:

@@ -110,23 +110,34 @@ def _remote(
     return str(folder), None, empty, ctx.env
 
 
-def _build(ctx: Context, kind: str, label: str, size: int, source: Path) -> Pair:
-    tag = f"{label}-{size}-{kind.replace(' ', '-')}"
-    name = data.data_name(label)
+def _tag(kind: str, label: str, size: int) -> str:
+    return f"{label}-{size}-{kind.replace(' ', '-')}"
+
+
+def gitexp_side(ctx: Context, kind: str, label: str, size: int, source: Path) -> Side:
+    """gitexp's project: the workload added and committed, the remote in ``gitexp.yaml``."""
+    tag, name = _tag(kind, label, size), data.data_name(label)
     url, endpoint, empty, env = _remote(ctx, kind, "gitexp", tag)
     root = ctx.folder("sharing", tag, "gitexp")
     data.tracked_gitexp(ctx, root, source, name, config=gitexp_remote_config(url, endpoint))
     origin = ctx.folder("sharing", tag, "origin.git")
     check_call(["git", "init", "-q", "--bare", str(origin)], origin, ctx.env)
     check_call(["git", "remote", "add", "origin", str(origin)], root, ctx.env)
-    gitexp_side = Side(root, name, env, empty, [data.gitexp_state(root)])
-    dvc_side = None
-    if ctx.dvc is not None:
-        url, endpoint, empty, env = _remote(ctx, kind, "dvc", tag)
-        dvc_root = ctx.folder("sharing", tag, "dvc")
-        data.tracked_dvc(ctx, dvc_root, source, name, remote=dvc_remote_args(url, endpoint))
-        dvc_side = Side(dvc_root, name, env, empty, data.dvc_state(dvc_root))
-    return Pair(gitexp_side, dvc_side)
+    return Side(root, name, env, empty, [data.gitexp_state(root)])
+
+
+def dvc_side(ctx: Context, kind: str, label: str, size: int, source: Path) -> Side:
+    """DVC's project: the workload added and committed, the remote its default."""
+    tag, name = _tag(kind, label, size), data.data_name(label)
+    url, endpoint, empty, env = _remote(ctx, kind, "dvc", tag)
+    root = ctx.folder("sharing", tag, "dvc")
+    data.tracked_dvc(ctx, root, source, name, remote=dvc_remote_args(url, endpoint))
+    return Side(root, name, env, empty, data.dvc_state(root))
+
+
+def _build(ctx: Context, kind: str, label: str, size: int, source: Path) -> Pair:
+    dvc = dvc_side(ctx, kind, label, size, source) if ctx.dvc is not None else None
+    return Pair(gitexp_side(ctx, kind, label, size, source), dvc)
 
 
 def push_step(ctx: Context, side: Side, tool: list[str], *, fresh: bool) -> Step:

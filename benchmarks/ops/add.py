@@ -7,6 +7,7 @@ Each run starts from nothing tracked: the cache and state removed, the pointer (
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from harness import data
 from harness.context import Context
@@ -17,6 +18,35 @@ NAME = "add"
 GROUP = "data"
 
 
+def gitexp_step(ctx: Context, label: str, source: Path) -> Step:
+    name = data.data_name(label)
+    root = ctx.folder("add", label, "gitexp")
+    data.gitexp_data_project(ctx, root, source, name)
+    ignore = root / ".gitignore"
+    resets = [
+        data.removing(data.gitexp_state(root), root / f"{name}.gitexp"),
+        data.write_file(ignore, ignore.read_text()),
+        data.restore(source, root / name),
+        data.sync,
+    ]
+    return Step([*ctx.gitexp, "add", name], root, before=resets)
+
+
+def dvc_step(ctx: Context, label: str, source: Path) -> Step:
+    assert ctx.dvc is not None
+    name = data.data_name(label)
+    root = ctx.folder("add", label, "dvc")
+    data.dvc_data_project(ctx, root, source, name)
+    ignore = root / ".gitignore"
+    resets = [
+        data.removing(*data.dvc_state(root), root / f"{name}.dvc"),
+        data.write_file(ignore, ignore.read_text()),
+        data.restore(source, root / name),
+        data.sync,
+    ]
+    return Step([*ctx.dvc, "add", name], root, before=resets)
+
+
 def cases(ctx: Context) -> Iterator[Case]:
     missing = ctx.missing("add")
     for label, size, unit, make in data.workloads(ctx):
@@ -25,36 +55,13 @@ def cases(ctx: Context) -> Iterator[Case]:
             yield Case(operation, size, unit, None, unavailable=missing, group=GROUP)
             continue
         source = make()
-        name = data.data_name(label)
-        root = ctx.folder("add", label, "gitexp")
-        data.gitexp_data_project(ctx, root, source, name)
-        ignore = root / ".gitignore"
-        step = Step(
-            [*ctx.gitexp, "add", name],
-            root,
-            before=[
-                data.removing(data.gitexp_state(root), root / f"{name}.gitexp"),
-                data.write_file(ignore, ignore.read_text()),
-                data.restore(source, root / name),
-                data.sync,
-            ],
+        dvc = dvc_step(ctx, label, source) if ctx.dvc else None
+        yield Case(
+            operation,
+            size,
+            unit,
+            gitexp_step(ctx, label, source),
+            dvc=dvc,
+            dvc_note="" if dvc else NO_DVC,
+            group=GROUP,
         )
-        dvc_step, note = None, NO_DVC
-        if ctx.dvc is not None:
-            dvc_root = ctx.folder("add", label, "dvc")
-            data.dvc_data_project(ctx, dvc_root, source, name)
-            dvc_ignore = dvc_root / ".gitignore"
-            dvc_step, note = (
-                Step(
-                    [*ctx.dvc, "add", name],
-                    dvc_root,
-                    before=[
-                        data.removing(*data.dvc_state(dvc_root), dvc_root / f"{name}.dvc"),
-                        data.write_file(dvc_ignore, dvc_ignore.read_text()),
-                        data.restore(source, dvc_root / name),
-                        data.sync,
-                    ],
-                ),
-                "",
-            )
-        yield Case(operation, size, unit, step, dvc=dvc_step, dvc_note=note, group=GROUP)

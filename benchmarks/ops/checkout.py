@@ -7,6 +7,7 @@ the same folder is the floor: what copying the files costs without any tool.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from harness import data
 from harness.context import Context
@@ -17,6 +18,27 @@ NAME = "checkout"
 GROUP = "data"
 
 
+def gitexp_step(ctx: Context, count: int, source: Path) -> Step:
+    root = ctx.folder("checkout", str(count), "gitexp")
+    data.tracked_gitexp(ctx, root, source, "data")
+    return Step([*ctx.gitexp, "checkout"], root, before=[data.removing(root / "data"), data.sync])
+
+
+def dvc_step(ctx: Context, count: int, source: Path) -> Step:
+    assert ctx.dvc is not None
+    root = ctx.folder("checkout", str(count), "dvc")
+    data.tracked_dvc(ctx, root, source, "data")
+    return Step([*ctx.dvc, "checkout"], root, before=[data.removing(root / "data"), data.sync])
+
+
+def copy_step(ctx: Context, count: int, source: Path) -> Step:
+    root = ctx.folder("checkout", str(count), "cp")
+    target = root / "data"
+    return Step(
+        ["cp", "-r", str(source), str(target)], root, before=[data.removing(target), data.sync]
+    )
+
+
 def cases(ctx: Context) -> Iterator[Case]:
     missing = ctx.missing("add", "checkout")
     for count in ctx.sizes("small_files"):
@@ -25,27 +47,14 @@ def cases(ctx: Context) -> Iterator[Case]:
             yield Case(operation, count, unit, None, unavailable=missing, group=GROUP)
             continue
         source = data.small_files(ctx, count)
-        root = ctx.folder("checkout", str(count), "gitexp")
-        data.tracked_gitexp(ctx, root, source, "data")
-        step = Step(
-            [*ctx.gitexp, "checkout"], root, before=[data.removing(root / "data"), data.sync]
-        )
-        copy_root = ctx.folder("checkout", str(count), "cp")
-        bare = Step(
-            ["cp", "-r", str(source), str(copy_root / "data")],
-            copy_root,
-            before=[data.removing(copy_root / "data"), data.sync],
-        )
-        dvc_step, note = None, NO_DVC
-        if ctx.dvc is not None:
-            dvc_root = ctx.folder("checkout", str(count), "dvc")
-            data.tracked_dvc(ctx, dvc_root, source, "data")
-            dvc_step = Step(
-                [*ctx.dvc, "checkout"],
-                dvc_root,
-                before=[data.removing(dvc_root / "data"), data.sync],
-            )
-            note = ""
+        dvc = dvc_step(ctx, count, source) if ctx.dvc else None
         yield Case(
-            operation, count, unit, step, dvc=dvc_step, bare=bare, dvc_note=note, group=GROUP
+            operation,
+            count,
+            unit,
+            gitexp_step(ctx, count, source),
+            dvc=dvc,
+            bare=copy_step(ctx, count, source),
+            dvc_note="" if dvc else NO_DVC,
+            group=GROUP,
         )

@@ -28,6 +28,50 @@ def _restore_cache(cache: Path, saved: Path) -> Callable[[], None]:
     return action
 
 
+def _two_versions(
+    ctx: Context,
+    tool: str,
+    count: int,
+    project: Callable[..., None],
+    add: list[str],
+    cache: Callable[[Path], Path],
+) -> tuple[Path, Callable[[], None]]:
+    """A project that tracked two versions of ``data``; its root and a cache reset."""
+    first, second = data.small_files(ctx, count), data.small_files(ctx, count, seed=1)
+    root = ctx.folder("gc", str(count), tool)
+    project(ctx, root, first, "data")
+    check_call(add, root, ctx.env)
+    data.retrack(ctx, root, second, "data", add)
+    saved = ctx.folder("gc", str(count), f"{tool}-cache") / "cache"
+    shutil.copytree(cache(root), saved, symlinks=True)
+    return root, _restore_cache(cache(root), saved)
+
+
+def gitexp_step(ctx: Context, count: int) -> Step:
+    root, reset = _two_versions(
+        ctx,
+        "gitexp",
+        count,
+        data.gitexp_data_project,
+        [*ctx.gitexp, "add", "data"],
+        lambda r: data.gitexp_state(r) / "cache",
+    )
+    return Step([*ctx.gitexp, "gc", "--now"], root, before=[reset, data.sync])
+
+
+def dvc_step(ctx: Context, count: int) -> Step:
+    assert ctx.dvc is not None
+    root, reset = _two_versions(
+        ctx,
+        "dvc",
+        count,
+        data.dvc_data_project,
+        [*ctx.dvc, "add", "-q", "data"],
+        lambda r: r / ".dvc" / "cache",
+    )
+    return Step([*ctx.dvc, "gc", "-w", "-f"], root, before=[reset, data.sync])
+
+
 def cases(ctx: Context) -> Iterator[Case]:
     missing = ctx.missing("add", "gc")
     for count in ctx.sizes("small_files"):
@@ -35,30 +79,13 @@ def cases(ctx: Context) -> Iterator[Case]:
         if missing:
             yield Case(operation, count, unit, None, unavailable=missing, group=GROUP)
             continue
-        first, second = data.small_files(ctx, count), data.small_files(ctx, count, seed=1)
-        root = ctx.folder("gc", str(count), "gitexp")
-        data.gitexp_data_project(ctx, root, first, "data")
-        check_call([*ctx.gitexp, "add", "data"], root, ctx.env)
-        data.retrack(ctx, root, second, "data", [*ctx.gitexp, "add", "data"])
-        cache = data.gitexp_state(root) / "cache"
-        saved = ctx.folder("gc", str(count), "gitexp-cache") / "cache"
-        shutil.copytree(cache, saved, symlinks=True)
-        step = Step(
-            [*ctx.gitexp, "gc", "--now"], root, before=[_restore_cache(cache, saved), data.sync]
+        dvc = dvc_step(ctx, count) if ctx.dvc else None
+        yield Case(
+            operation,
+            count,
+            unit,
+            gitexp_step(ctx, count),
+            dvc=dvc,
+            dvc_note="" if dvc else NO_DVC,
+            group=GROUP,
         )
-        dvc_step, note = None, NO_DVC
-        if ctx.dvc is not None:
-            dvc_root = ctx.folder("gc", str(count), "dvc")
-            data.dvc_data_project(ctx, dvc_root, first, "data")
-            check_call([*ctx.dvc, "add", "-q", "data"], dvc_root, ctx.env)
-            data.retrack(ctx, dvc_root, second, "data", [*ctx.dvc, "add", "-q", "data"])
-            dvc_cache = dvc_root / ".dvc" / "cache"
-            dvc_saved = ctx.folder("gc", str(count), "dvc-cache") / "cache"
-            shutil.copytree(dvc_cache, dvc_saved, symlinks=True)
-            dvc_step = Step(
-                [*ctx.dvc, "gc", "-w", "-f"],
-                dvc_root,
-                before=[_restore_cache(dvc_cache, dvc_saved), data.sync],
-            )
-            note = ""
-        yield Case(operation, count, unit, step, dvc=dvc_step, dvc_note=note, group=GROUP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from harness import data
 from harness.context import Context
@@ -14,6 +15,19 @@ GROUP = "data"
 SCALING = ("status (nothing changed)",)
 
 
+def gitexp_step(ctx: Context, count: int, source: Path) -> Step:
+    root = ctx.folder("status", str(count), "gitexp")
+    data.tracked_gitexp(ctx, root, source, "data")
+    return Step([*ctx.gitexp, "status"], root)
+
+
+def dvc_step(ctx: Context, count: int, source: Path) -> Step:
+    assert ctx.dvc is not None
+    root = ctx.folder("status", str(count), "dvc")
+    data.tracked_dvc(ctx, root, source, "data")
+    return Step([*ctx.dvc, "status"], root)
+
+
 def cases(ctx: Context) -> Iterator[Case]:
     missing = ctx.missing("add", "status")
     for count in ctx.sizes("status"):
@@ -22,19 +36,13 @@ def cases(ctx: Context) -> Iterator[Case]:
             yield Case(SCALING[0], count, unit, None, unavailable=missing, group=GROUP)
             continue
         source = data.small_files(ctx, count)
-        root = ctx.folder("status", str(count), "gitexp")
-        data.tracked_gitexp(ctx, root, source, "data")
-        dvc_step, note = None, NO_DVC
-        if ctx.dvc is not None:
-            dvc_root = ctx.folder("status", str(count), "dvc")
-            data.tracked_dvc(ctx, dvc_root, source, "data")
-            dvc_step, note = Step([*ctx.dvc, "status"], dvc_root), ""
+        dvc = dvc_step(ctx, count, source) if ctx.dvc else None
         yield Case(
             SCALING[0],
             count,
             unit,
-            Step([*ctx.gitexp, "status"], root),
-            dvc=dvc_step,
-            dvc_note=note,
+            gitexp_step(ctx, count, source),
+            dvc=dvc,
+            dvc_note="" if dvc else NO_DVC,
             group=GROUP,
         )
