@@ -151,8 +151,9 @@ def per_item(results: Sequence[Result]) -> list[dict[str, object]]:
     """Where DVC stopped short of a size: per-item times at the largest size both reached.
 
     For each bigger size gitexp reached alone, gitexp's time per item there is set
-    against DVC's per item at that largest common size (DVC's own per-item cost only
-    grows with size, so this flatters DVC, not gitexp).
+    against DVC's per item at that largest common size, and DVC's time is extrapolated
+    linearly: right for work that grows with the count, an overstatement for DVC's
+    cached (warm) reads, which grow more slowly.
     """
     out: list[dict[str, object]] = []
     operations = dict.fromkeys(r.case.operation for r in results)
