@@ -1,0 +1,1 @@
+"""The benchmark harness: workloads, timing of whole commands, reports."""
