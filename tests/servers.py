@@ -144,10 +144,7 @@ def start_seaweedfs(folder: Path, ports: dict[str, int] | None = None) -> Server
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
         "-volume.max=5",
-    ] + [
-        f"-{_port_flag(name)}={port}"
-        for name, port in ports.items()
-    ]
+    ] + [f"-{_port_flag(name)}={port}" for name, port in ports.items()]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET}
     port = ports["s3"]
     server = start(args, port, folder, f"http://127.0.0.1:{port}", env=env)

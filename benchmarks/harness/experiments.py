@@ -15,6 +15,11 @@ second each, so DVC is taken only up to a limit (see `DvcExperiments`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gitexp.core.runinfo import RunRecord
+
 import datetime as dt
 import json
 import platform
@@ -83,7 +88,9 @@ class GitexpExperiments:
         files = self.files(number)
         name = experiment_name(number)
         when = int((BASE_TIME + dt.timedelta(seconds=number)).timestamp())
-        message = commit_message(name, number)
+        message = commit_message(
+            name, number, self.record(number, projects.override_values(number))
+        )
         who = f"{self.env['GIT_COMMITTER_NAME']} <{self.env['GIT_COMMITTER_EMAIL']}> {when} +0000"
         out = [f"commit refs/experiments/{name}\nmark :{mark}\n".encode()]
         out.append(f"author {who}\ncommitter {who}\n".encode())
@@ -104,14 +111,14 @@ class GitexpExperiments:
             "params.yaml": params,
             "metrics.json": metrics,
             ".gitexp/output.log": trainer.output_for(metrics),
-            ".gitexp/run.json": self.run_json(number, values),
+            ".gitexp/run.json": self.record(number, values).to_json(),
         }
 
-    def run_json(self, number: int, values: dict[str, object]) -> bytes:
-        """``.gitexp/run.json`` as gitexp's own `RunRecord` writes it."""
+    def record(self, number: int, values: dict[str, object]) -> RunRecord:
+        """The run record of experiment ``number``, as gitexp's own `RunRecord`."""
         from gitexp.core.runinfo import RunRecord, iso_utc
 
-        record = RunRecord(
+        return RunRecord(
             name=experiment_name(number),
             command=tuple(projects.TRAIN_COMMAND),
             overrides={"params.yaml": values},
@@ -124,14 +131,15 @@ class GitexpExperiments:
             packages=self._packages,
             **self._host,
         )
-        return record.to_json()
 
 
-def commit_message(name: str, number: int) -> str:
-    """The message ``gitexp run`` writes: title, command, one line per override."""
+def commit_message(name: str, number: int, record: RunRecord) -> str:
+    """The message ``gitexp run`` writes: title, command, overrides, then the trailers."""
+    from gitexp.core.runinfo import trailers
+
     body = [" ".join(projects.TRAIN_COMMAND)]
     body += [f"  params.yaml: {k}={v!r}" for k, v in projects.override_values(number).items()]
-    return f"gitexp: {name}\n\n" + "\n".join(body) + "\n"
+    return f"gitexp: {name}\n\n" + "\n".join(body) + "\n\n" + trailers(record)
 
 
 def _data(content: bytes) -> bytes:
