@@ -56,7 +56,9 @@ class GitexpExperiments:
     @property
     def index_file(self) -> Path:
         """show's summary index, removed to time the first ``show`` after a fetch."""
-        return self.root / ".git" / "gitexp" / "index" / "experiments-v1.json"
+        from gitexp.experiments.index import FILE_NAME
+
+        return self.root / ".git" / "gitexp" / "index" / FILE_NAME
 
     def grow_to(self, total: int) -> None:
         """Add experiments until there are ``total``."""

@@ -23,6 +23,13 @@ FILE_NAME = "experiments-v1.jsonl"
 _HEADER = orjson.dumps({"version": VERSION}) + b"\n"
 
 
+def _line(line: bytes) -> object:
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+
+
 class SummaryIndex:
     """Summaries by commit id (``entries``), loaded from and saved to ``path``."""
 
@@ -30,24 +37,20 @@ class SummaryIndex:
         self.path = path
         self.entries: dict[str, dict[str, object]] = {}
         self._new: list[str] = []
-        self._lines = 0
         with contextlib.suppress(FileNotFoundError, OSError):
             self._load(path.read_bytes())
 
     def _load(self, data: bytes) -> None:
-        lines = data.split(b"\n")
-        if not lines or lines[0] + b"\n" != _HEADER:
+        if not data.startswith(_HEADER):
             return
-        for line in lines[1:]:
-            if not line:
-                continue
-            try:
-                entry = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
+        body = data[len(_HEADER) :].rstrip(b"\n")
+        try:  # one parse for the whole file; line by line only if a line is torn
+            entries = orjson.loads(b"[" + body.replace(b"\n", b",") + b"]") if body else []
+        except orjson.JSONDecodeError:
+            entries = [_line(line) for line in body.split(b"\n")]
+        for entry in entries:
             if isinstance(entry, dict) and isinstance(entry.get("commit"), str):
                 self.entries[entry["commit"]] = entry
-                self._lines += 1
 
     def add(self, commit: str, summary: dict[str, object]) -> None:
         """Remember ``summary`` (which holds ``commit``) until `save`."""

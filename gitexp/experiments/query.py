@@ -6,6 +6,7 @@ kept in the index (`index.SummaryIndex`) for every later command.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,16 @@ class Query:
 
 def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
     """Every experiment as the JSON objects of ``show --json``, in ref-name order."""
+    gc.disable()  # many small objects that all live on: collections would find nothing
+    try:
+        rows = _experiments(git, index_path)
+    finally:
+        gc.freeze()  # and later collections need not look at them again
+        gc.enable()
+    return rows
+
+
+def _experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
     refs = list_refs(git, EXPERIMENT_REF_PREFIX)
     index = SummaryIndex(index_path) if index_path else None
     reader = Reader(git)

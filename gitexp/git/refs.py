@@ -30,13 +30,26 @@ class RefUpdate:
 
 
 def list_refs(git: GitRepo, prefix: str) -> dict[str, str]:
-    """Every ref under ``prefix`` and the commit it points to (hex), in name order."""
+    """Every ref under ``prefix`` and the commit it points to (hex), in name order.
+
+    ``git for-each-ref`` lists 100,000 refs several times faster than walking them
+    through libgit2, and reads only the refs under ``prefix``.
+    """
+    proc = subprocess.run(
+        ["git", "for-each-ref", "--format=%(objectname) %(symref) %(refname)", prefix],
+        cwd=git.root,
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip()
+        raise GitexpError(f"could not list the refs under {prefix}: {detail}")
     found: dict[str, str] = {}
-    for ref in git.repo.references.iterator():
-        name = ref.name
-        if name.startswith(prefix) and ref.type == pygit2.enums.ReferenceType.DIRECT:
-            found[name] = str(ref.target)
-    return dict(sorted(found.items()))
+    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+        target, symref, name = line.split(" ", 2)
+        if not symref:
+            found[name] = target
+    return found
 
 
 def read_ref(git: GitRepo, name: str) -> str | None:
