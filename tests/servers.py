@@ -165,14 +165,22 @@ def _wait_s3(server: Server) -> None:
     fs = s3fs.S3FileSystem(
         key=S3_KEY, secret=S3_SECRET, endpoint_url=server.url, skip_instance_cache=True
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
-        try:
-            fs.ls("")
+        try:  # listing answers before the volume server does: write and read a probe
+            if not fs.exists("ready-probe"):
+                fs.mkdir("ready-probe")
+            fs.pipe("ready-probe/probe", b"ok")
+            assert fs.cat("ready-probe/probe") == b"ok"
+            for bucket in fs.ls(""):
+                found = fs.find(bucket, maxdepth=3)[:1]
+                for key in found:
+                    fs.cat(key)
             return
         except Exception:
             if time.monotonic() > deadline:
                 raise
+            fs.invalidate_cache()
             time.sleep(0.2)
 
 

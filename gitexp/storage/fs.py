@@ -38,6 +38,8 @@ _TRANSIENT_ERRNOS = {
     errno.ENETUNREACH,
     errno.EPIPE,
     errno.EIO,
+    errno.EREMOTEIO,  # s3fs's word for a 500 InternalError ("please try again")
+    errno.EBUSY,  # s3fs's word for a 503 SlowDown
 }
 
 
@@ -262,5 +264,15 @@ def _is_transient(exc: BaseException) -> bool:
     text = str(exc).lower()
     return any(
         s in text
-        for s in ("connection refused", "cannot connect", "timed out", "503", "502", "500 internal")
+        for s in (
+            "connection refused",
+            "cannot connect",
+            "timed out",
+            "503",
+            "502",
+            "500 internal",
+            "internal error",
+            "please try again",
+            "slow down",
+        )
     )

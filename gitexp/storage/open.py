@@ -86,7 +86,7 @@ def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None
     else:
         backend = _OPENERS[scheme](remote, options)
     attempts = int(options.get("retries", DEFAULT_ATTEMPTS - 1)) + 1
-    wrapped = RetryingBackend(backend, attempts=attempts)
+    wrapped = RetryingBackend(backend, attempts=attempts, backoff=0.5)
     if options.get("jobs"):
         wrapped.default_jobs = max(1, int(options["jobs"]))
     return wrapped
