@@ -10,7 +10,7 @@ Every method returns plain values (the same data the CLI prints as JSON) and rai
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
@@ -148,6 +148,74 @@ class Repo:
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""
         return manage.branch(self.git, name, branch)
+
+    def add(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        on_file: Callable[[str, str], None] | None = None,
+    ) -> list[dict[str, object]]:
+        """Track files or folders by content: store them in the cache, write ``PATH.gitexp``.
+
+        Paths are relative to ``cwd`` (default: the repository root). One result per
+        path: ``path``, ``pointer``, ``hash``, ``size``, ``kind``, ``files``, ``changed``,
+        ``skipped`` (links inside a folder) and ``gitignore`` (the file changed, if any).
+
+        >>> repo.add(["data/train.csv"])[0]["hash"]  # doctest: +SKIP
+        'blake3:…'
+        """
+        from gitexp.experiments import datasets
+
+        given = [os.fspath(p) for p in paths]
+        return datasets.add(self.project, given, cwd or self.root, on_file)
+
+    def status(self) -> dict[str, list[dict[str, object]]]:
+        """The ``status --json`` object: ``{"data": [{"path", "state", "changed"}]}``."""
+        from gitexp.experiments import datasets
+
+        return datasets.status(self.project)
+
+    def checkout(
+        self,
+        paths: Sequence[str | os.PathLike[str]] = (),
+        *,
+        force: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> dict[str, object]:
+        """Make the workspace's data match its pointers (all, or those under ``paths``).
+
+        Returns ``written`` and ``unchanged`` data paths, ``files`` written, ``saved``
+        (data stored before ``force`` overwrote it) and ``missing`` (data whose objects
+        are not in the cache, left as it was).
+        """
+        from gitexp.experiments import datasets
+
+        given = [os.fspath(p) for p in paths]
+        return datasets.checkout(self.project, given, force=force, cwd=cwd or self.root)
+
+    def gc(
+        self,
+        *,
+        workspace: bool = False,
+        all_branches: bool = False,
+        experiments: bool = False,
+        dry_run: bool = False,
+        now: bool = False,
+    ) -> dict[str, object]:
+        """Remove cache objects nothing needs (see `gitexp gc`); what was freed."""
+        from gitexp.experiments import upkeep
+
+        return upkeep.gc(
+            self.project, workspace=workspace, all_branches=all_branches,
+            experiments=experiments, dry_run=dry_run, now=now,
+        )
+
+    def fsck(self, *, jobs: int | None = None) -> dict[str, object]:
+        """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""
+        from gitexp.experiments import upkeep
+
+        return upkeep.fsck(self.project, jobs=jobs)
 
 
 def _check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:

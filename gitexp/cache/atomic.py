@@ -52,7 +52,7 @@ _UMASK: int | None = None
 
 
 def _umask() -> int:
-    global _UMASK  # noqa: PLW0603 - read once; os.umask can only be read by setting it
+    global _UMASK
     if _UMASK is None:
         current = os.umask(0)
         os.umask(current)

@@ -22,9 +22,9 @@ from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_conf
 from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten, load_mapping, to_json_value
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
-from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
-from gitexp.core.runinfo import RUN_DIR, RUN_JSON, parse_run_json
+from gitexp.core.runinfo import RUN_JSON, parse_run_json
 from gitexp.errors import GitexpError
+from gitexp.experiments.data import pointers_at
 from gitexp.git.refs import list_refs
 from gitexp.git.repo import GitRepo
 
@@ -52,8 +52,6 @@ class Reader:
         self.repo = git.repo
         self._configs: dict[str, ProjectConfig] = {}
         self._docs: dict[tuple[str, str], dict[str, object] | None] = {}
-        self._pointers: dict[str, dict[str, str]] = {}
-        self._pointer_hashes: dict[str, str | None] = {}
 
     def summary(self, commit_id: str) -> dict[str, object]:
         """The show fields of one experiment commit (without name and ref)."""
@@ -112,40 +110,8 @@ class Reader:
         return found
 
     def _data(self, tree: pygit2.Tree) -> dict[str, str]:
-        pointers = self._pointer_files(tree)
-        data: dict[str, str] = {}
-        for path, blob in pointers.items():
-            if blob not in self._pointer_hashes:
-                try:
-                    pointer = parse_pointer(self.repo[blob].data, path)  # type: ignore[attr-defined]
-                    self._pointer_hashes[blob] = str(pointer.oid)
-                except GitexpError:
-                    self._pointer_hashes[blob] = None
-            digest = self._pointer_hashes[blob]
-            if digest is not None:
-                data[data_path(path)] = digest
-        return data
-
-    def _pointer_files(self, tree: pygit2.Tree) -> dict[str, str]:
-        """Pointer files under ``tree`` (path → blob id), memoized per subtree."""
-        key = str(tree.id)
-        cached = self._pointers.get(key)
-        if cached is not None:
-            return cached
-        found: dict[str, str] = {}
-        for entry in tree:
-            name = entry.name
-            if entry.type_str == "tree":
-                if name == RUN_DIR:
-                    continue
-                sub = self.repo[entry.id]
-                assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
-                for path, blob in self._pointer_files(sub).items():
-                    found[f"{name}/{path}"] = blob
-            elif name.endswith(SUFFIX) and entry.type_str == "blob":
-                found[name] = str(entry.id)
-        self._pointers[key] = found
-        return found
+        """Every content-addressed path in the commit with its hash (see `pointers_at`)."""
+        return {path: str(p.oid) for path, p in sorted(pointers_at(self.git, tree).items())}
 
 
 def _commit_time(commit: pygit2.Commit) -> str:

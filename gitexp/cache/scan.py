@@ -1,0 +1,227 @@
+"""Reading workspace data: listing a folder's files and knowing their hashes.
+
+A file whose stat data matches the stat index is not read; any other file is hashed
+(and, for ``add``, stored in the same pass) and recorded in the index. Symbolic links
+and special files inside a data folder are not data: they are listed as skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import stat
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gitexp.cache.objects import BUFFER, ObjectStore
+from gitexp.cache.statindex import Stamp, StatIndex
+from gitexp.core.hashing import Hasher, Oid
+from gitexp.core.manifest import Entry
+from gitexp.errors import ConflictError
+
+OnFile = Callable[[str], None]
+"""Called with a file's path (relative to the data folder) once it is hashed or stored."""
+
+PARALLEL_MIN = 64
+"""Below this many files to read, threads cost more than they save."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceFile:
+    """A regular file found in a data folder: path inside it, full path, stat data."""
+
+    rel: str
+    full: str
+    info: os.stat_result
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.info.st_mode & stat.S_IXUSR)
+
+
+@dataclass
+class Listing:
+    """A data folder's regular files (sorted by path) and what was not data in it.
+
+    ``temporary`` holds gitexp's own temporary files (of a checkout that was killed,
+    or is running), which are never data.
+    """
+
+    files: list[WorkspaceFile] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    temporary: list[str] = field(default_factory=list)
+
+
+TMP_MARK = ".gitexp-tmp-"
+_TMP_NAME = re.compile(r"\..*\.gitexp-tmp-(\d+)-[0-9a-f]+(-\d+)?")
+
+
+def tmp_name(full: str) -> str:
+    """A temporary sibling of ``full``: hidden, and naming this process."""
+    folder, name = os.path.split(full)
+    return os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def stale_tmp(name: str) -> bool:
+    """Whether ``name`` is a temporary file of a gitexp process that is gone."""
+    match = _TMP_NAME.fullmatch(name)
+    if match is None:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False
+    return False
+
+
+def list_folder(folder: str | os.PathLike[str]) -> Listing:
+    """Every regular file under ``folder`` at any depth; links are never followed."""
+    listing = Listing()
+    _walk(os.fspath(folder), "", listing)
+    listing.files.sort(key=lambda f: f.rel)
+    return listing
+
+
+def _walk(full: str, rel: str, listing: Listing) -> None:
+    with os.scandir(full) as entries:
+        items = list(entries)
+    for entry in items:
+        path = f"{rel}{entry.name}"
+        if TMP_MARK in entry.name and _TMP_NAME.fullmatch(entry.name):
+            listing.temporary.append(path)
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            _walk(entry.path, path + "/", listing)
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            listing.files.append(WorkspaceFile(path, entry.path, info))
+        else:
+            listing.skipped.append(path)
+
+
+def hash_file(
+    full: str | os.PathLike[str], expect: os.stat_result | None = None
+) -> tuple[Oid, int]:
+    """A file's oid and size, streamed (memory stays at one buffer).
+
+    Raises `ConflictError` when the file changes while it is read, or no longer has
+    the size and mtime of ``expect``.
+    """
+    fd = os.open(full, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        before = expect or os.fstat(fd)
+        hasher = Hasher()
+        buffer = bytearray(min(BUFFER, max(before.st_size + 1, 1)))
+        view = memoryview(buffer)
+        while count := os.readv(fd, [buffer]):
+            hasher.update(view[:count])
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if after.st_size != hasher.size or after.st_mtime_ns != before.st_mtime_ns:
+        raise ConflictError(
+            f"'{os.fsdecode(full)}' changed while gitexp was reading it",
+            hint="wait until whatever writes it has finished, then run the command again",
+        )
+    return hasher.oid, hasher.size
+
+
+class Hashes:
+    """Hashes of workspace files through the stat index; optionally storing them."""
+
+    def __init__(
+        self, index: StatIndex, store: ObjectStore | None = None, jobs: int | None = None
+    ) -> None:
+        self.index = index
+        self.store = store
+        self.jobs = jobs or min(4, (os.cpu_count() or 1) + 1)
+
+    def entries(
+        self, folder: str, files: list[WorkspaceFile], on_file: OnFile | None = None
+    ) -> list[Entry]:
+        """Manifest entries for ``files`` of ``folder`` (absolute), in the same order."""
+        known = self.index.files_under(folder)
+        oids: list[Oid | None] = []
+        todo: list[int] = []
+        for number, item in enumerate(files):
+            row = known.get(item.full)
+            if row is not None and row[0] == Stamp.of(item.info):
+                oids.append(Oid(row[1]))
+            else:
+                oids.append(None)
+                todo.append(number)
+        self._ensure_stored(files, oids, todo, on_file)
+        self._read(files, oids, todo, on_file)
+        return [
+            Entry(f.rel, oid, f.info.st_size, f.executable)
+            for f, oid in zip(files, oids, strict=True)
+            if oid is not None
+        ]
+
+    def one(self, full: str, info: os.stat_result) -> Oid:
+        """The oid of one file (stored too when this has a store)."""
+        known = self.index.known_hash(full, info)
+        if known is not None and (self.store is None or self.store.touch(Oid(known))):
+            return Oid(known)
+        return self._hash(WorkspaceFile(os.path.basename(full), full, info))
+
+    def _ensure_stored(
+        self, files: list[WorkspaceFile], oids: list[Oid | None], todo: list[int],
+        on_file: OnFile | None,
+    ) -> None:
+        """Files known by the index whose object is gone from the cache are read again."""
+        if self.store is None:
+            return
+        for number, oid in enumerate(oids):
+            if oid is None:
+                continue
+            if not self.store.touch(oid):
+                oids[number] = None
+                todo.append(number)
+            elif on_file is not None:
+                on_file(files[number].rel)
+        todo.sort()
+
+    def _read(
+        self, files: list[WorkspaceFile], oids: list[Oid | None], todo: list[int],
+        on_file: OnFile | None,
+    ) -> None:
+        def work(number: int) -> None:
+            oids[number] = self._hash(files[number])
+            if on_file is not None:
+                on_file(files[number].rel)
+
+        if len(todo) < PARALLEL_MIN or self.jobs <= 1 or on_file is not None:
+            for number in todo:
+                work(number)
+            return
+        with ThreadPoolExecutor(self.jobs) as pool:
+            for _ in pool.map(work, todo, chunksize=32):
+                pass
+
+    def _hash(self, item: WorkspaceFile) -> Oid:
+        if self.store is not None:
+            oid, _size = self.store.put_file(item.full, item.info)
+        else:
+            oid, _size = hash_file(item.full, item.info)
+        self.index.record_file(item.full, item.info, oid.hex)
+        return oid
+
+
+def total_size(entries: Iterable[Entry]) -> int:
+    """The sum of the entries' sizes (a directory pointer's ``size``)."""
+    return sum(e.size for e in entries)
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` is ``root`` or below it (both already resolved)."""
+    return path == root or root in path.parents
