@@ -143,7 +143,7 @@ class Repo:
     def apply(self, name: str, *, force: bool = False) -> ApplyResult:
         """Make the workspace's files match experiment ``name`` (see `gitexp apply`)."""
         commit = self.git.lookup_commit(manage.experiment_commit(self.git, name))
-        return apply_mod.apply(self.git, commit, force=force)
+        return apply_mod.apply_with_data(self.project, commit, force=force)
 
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""

@@ -150,14 +150,21 @@ class ObjectStore:
     def oids(self) -> Iterator[Oid]:
         """Every object in the cache, bucket by bucket (stray files are skipped)."""
         base = self.root / ALGORITHM
-        with contextlib.suppress(FileNotFoundError):
-            for bucket in sorted(os.scandir(base), key=lambda e: e.name):
-                if not bucket.is_dir(follow_symlinks=False):
-                    continue
-                for entry in os.scandir(bucket.path):
-                    oid = oid_from_relpath(f"{ALGORITHM}/{bucket.name}/{entry.name}")
-                    if oid is not None:
-                        yield oid
+        try:
+            with os.scandir(base) as found:
+                buckets = sorted(e.name for e in found if e.is_dir(follow_symlinks=False))
+        except FileNotFoundError:
+            return
+        for bucket in buckets:
+            try:
+                with os.scandir(base / bucket) as found:
+                    names = [e.name for e in found]
+            except FileNotFoundError:
+                continue
+            for name in names:
+                oid = oid_from_relpath(f"{ALGORITHM}/{bucket}/{name}")
+                if oid is not None:
+                    yield oid
 
     def remove(self, oid: Oid) -> None:
         """Delete an object (a no-op when it is not there)."""
@@ -179,11 +186,15 @@ class ObjectStore:
     def stale_tmp_files(self, older_than: float) -> list[Path]:
         """Temporary files left by killed processes, last written before ``older_than``."""
         stale = []
-        with contextlib.suppress(FileNotFoundError):
-            for entry in os.scandir(self.root / TMP_DIR):
-                with contextlib.suppress(FileNotFoundError):
-                    if entry.stat(follow_symlinks=False).st_mtime < older_than:
-                        stale.append(Path(entry.path))
+        try:
+            with os.scandir(self.root / TMP_DIR) as found:
+                entries = list(found)
+        except FileNotFoundError:
+            return []
+        for entry in entries:
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat(follow_symlinks=False).st_mtime < older_than:
+                    stale.append(Path(entry.path))
         return stale
 
     def touch(self, oid: Oid) -> bool:

@@ -142,6 +142,21 @@ def checkout(
     the cache are skipped and listed under ``missing``; the rest is checked out.
     """
     pointers = select_pointers(project, workspace_pointers(project), paths, cwd)
+    return checkout_pointers(project, pointers, force=force)
+
+
+def data_at_risk(project: Project, pointers: dict[str, Pointer]) -> list[str]:
+    """The files that checking out ``pointers`` would overwrite or delete and that the
+    cache does not hold (nothing is written)."""
+    with Workspace.open(project) as ws:
+        plans, _missing = _plans(ws, pointers)
+    return [f"{p.rel}/{i.rel}" if i.rel else p.rel for p in plans for i in p.at_risk]
+
+
+def checkout_pointers(
+    project: Project, pointers: dict[str, Pointer], *, force: bool = False
+) -> dict[str, object]:
+    """`checkout` of exactly ``pointers`` (data path → pointer), wherever they come from."""
     with Workspace.open(project) as ws:
         plans, missing = _plans(ws, pointers)
         saved = _protect(ws, plans, force)
