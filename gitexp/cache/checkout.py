@@ -20,6 +20,7 @@ from gitexp.cache.links import Linker, is_link_to_cache
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import Hashes, Listing, WorkspaceFile, list_folder, stale_tmp, tmp_name
 from gitexp.cache.statindex import StatIndex
+from gitexp.core.hashing import Oid
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
 from gitexp.errors import PathError
@@ -80,8 +81,8 @@ def _plan_file(plan: Plan, store: ObjectStore, hashes: Hashes, info: os.stat_res
     elif stat.S_ISDIR(info.st_mode):
         plan.rebuild = True
         listing = list_folder(plan.full)
-        current = hashes.entries(plan.full, listing.files)
-        _risk(plan, store, list(zip(listing.files, (e.oid for e in current), strict=True)))
+        found = hashes.entries(plan.full, listing.files)
+        _risk(plan, store, list(zip(listing.files, (e.oid for e in found), strict=True)))
     else:
         plan.rebuild = True
 
@@ -93,9 +94,16 @@ def _plan_folder(plan: Plan, store: ObjectStore, hashes: Hashes) -> None:
         for f, e in zip(listing.files, hashes.entries(plan.full, listing.files), strict=True)
     }
     wanted = {e.path: e for e in plan.target}
-    touched: list[tuple[WorkspaceFile, object]] = []
+    linked = {
+        rel
+        for rel in listing.skipped
+        if rel in wanted and is_link_to_cache(os.path.join(plan.full, rel), store, wanted[rel].oid)
+    }
+    touched: list[tuple[WorkspaceFile, Oid]] = []
     for entry in plan.target:
         have = current.get(entry.path)
+        if entry.path in linked:
+            continue
         if have is None:
             plan.writes.append(entry)
         elif have[1].oid != entry.oid or have[1].exec != entry.exec:
@@ -107,7 +115,7 @@ def _plan_folder(plan: Plan, store: ObjectStore, hashes: Hashes) -> None:
             touched.append((item, found.oid))
     plan.stale = [t for t in listing.temporary if stale_tmp(os.path.basename(t))]
     _check_links(plan, listing)
-    _risk(plan, store, touched)  # type: ignore[arg-type]
+    _risk(plan, store, touched)
 
 
 def _check_links(plan: Plan, listing: Listing) -> None:
@@ -127,10 +135,10 @@ def _check_links(plan: Plan, listing: Listing) -> None:
                 )
 
 
-def _risk(plan: Plan, store: ObjectStore, touched: list[tuple[WorkspaceFile, object]]) -> None:
+def _risk(plan: Plan, store: ObjectStore, touched: list[tuple[WorkspaceFile, Oid]]) -> None:
     """Files about to be replaced or deleted whose content the cache does not hold."""
     for item, oid in touched:
-        if not store.has(oid):  # type: ignore[arg-type]
+        if not store.has(oid):
             plan.at_risk.append(item)
 
 

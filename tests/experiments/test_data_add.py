@@ -3,9 +3,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from conftest import commit_all, git
 from datahelp import make_tree, pointer, store
 
-from conftest import commit_all, git
 from gitexp.core.hashing import hash_bytes
 from gitexp.core.manifest import parse_manifest
 

@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import git
 from datahelp import make_tree
 
-from conftest import git
 from gitexp.api import Repo
 from gitexp.errors import NotFoundError
 

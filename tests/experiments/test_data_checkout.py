@@ -7,9 +7,9 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import commit_all, git
 from datahelp import make_tree, pointer, store
 
-from conftest import commit_all, git
 from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
 
