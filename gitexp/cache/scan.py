@@ -18,8 +18,8 @@ from pathlib import Path
 
 from gitexp.cache.objects import BUFFER, ObjectStore
 from gitexp.cache.statindex import Stamp, StatIndex
-from gitexp.core.hashing import Hasher, Oid
-from gitexp.core.manifest import Entry
+from gitexp.core.hashing import Hasher, Oid, hash_bytes
+from gitexp.core.manifest import Entry, dump_manifest
 from gitexp.errors import ConflictError
 
 OnFile = Callable[[str], None]
@@ -145,34 +145,59 @@ class Hashes:
         self.store = store
         self.jobs = jobs or min(4, (os.cpu_count() or 1) + 1)
 
+    def unchanged_manifest(self, folder: str, files: list[WorkspaceFile]) -> Oid | None:
+        """The manifest oid of ``folder`` if no file changed since it was recorded.
+
+        Nothing is read but the stat index: the answer is None unless the index covers
+        exactly these files with the same stat data and executable bits.
+        """
+        known, manifest = self.index.folder(folder)
+        if manifest is None or len(known) != len(files):
+            return None
+        for item in files:
+            row = known.get(item.rel)
+            if row is None or not _same(row, item):
+                return None
+        return Oid(manifest)
+
     def entries(
         self, folder: str, files: list[WorkspaceFile], on_file: OnFile | None = None
     ) -> list[Entry]:
-        """Manifest entries for ``files`` of ``folder`` (absolute), in the same order."""
-        known = self.index.files_under(folder)
+        """Manifest entries for ``files`` of ``folder`` (absolute), in the same order.
+
+        The folder's rows in the stat index are read once and written back once.
+        """
+        known, manifest = self.index.folder(folder)
         oids: list[Oid | None] = []
         todo: list[int] = []
         for number, item in enumerate(files):
-            row = known.get(item.full)
-            if row is not None and row[0] == Stamp.of(item.info):
-                oids.append(Oid(row[1]))
+            row = known.get(item.rel)
+            if row is not None and _same(row, item):
+                oids.append(Oid(row[3]))
             else:
                 oids.append(None)
                 todo.append(number)
         self._ensure_stored(files, oids, todo, on_file)
         self._read(files, oids, todo, on_file)
-        return [
+        entries = [
             Entry(f.rel, oid, f.info.st_size, f.executable)
             for f, oid in zip(files, oids, strict=True)
             if oid is not None
         ]
+        if todo or manifest is None or len(known) != len(files):
+            rows = {
+                f.rel: [f.info.st_ino, f.info.st_size, f.info.st_mtime_ns, e.oid.hex, e.exec]
+                for f, e in zip(files, entries, strict=True)
+            }
+            self.index.record_folder(folder, rows, hash_bytes(dump_manifest(entries)).hex)
+        return entries
 
     def one(self, full: str, info: os.stat_result) -> Oid:
         """The oid of one file (stored too when this has a store)."""
         known = self.index.known_hash(full, info)
         if known is not None and (self.store is None or self.store.touch(Oid(known))):
             return Oid(known)
-        return self._hash(WorkspaceFile(os.path.basename(full), full, info))
+        return self._hash(WorkspaceFile(os.path.basename(full), full, info), single=True)
 
     def _ensure_stored(
         self, files: list[WorkspaceFile], oids: list[Oid | None], todo: list[int],
@@ -208,13 +233,24 @@ class Hashes:
             for _ in pool.map(work, todo, chunksize=32):
                 pass
 
-    def _hash(self, item: WorkspaceFile) -> Oid:
+    def _hash(self, item: WorkspaceFile, *, single: bool = False) -> Oid:
         if self.store is not None:
             oid, _size = self.store.put_file(item.full, item.info)
         else:
             oid, _size = hash_file(item.full, item.info)
-        self.index.record_file(item.full, item.info, oid.hex)
+        if single:
+            self.index.record_file(item.full, item.info, oid.hex)
         return oid
+
+
+def _same(row: list[object], item: WorkspaceFile) -> bool:
+    info = item.info
+    return (
+        row[2] == info.st_mtime_ns
+        and row[1] == info.st_size
+        and row[0] == info.st_ino
+        and row[4] == item.executable
+    )
 
 
 def total_size(entries: Iterable[Entry]) -> int:

@@ -1,7 +1,9 @@
-"""The stat index: what a file held the last time gitexp read it (format version 1).
+"""The stat index: what a file held the last time gitexp read it (format version 2).
 
 A row maps a workspace file's absolute path to ``(inode, size, mtime_ns, hash)``; when
-a file still has that inode, size and mtime it is not read again. A second table
+a file still has that inode, size and mtime it is not read again. The files of a data
+folder are kept as one record per folder, so a folder of thousands of files is looked
+up in one read. A second table
 records cache objects whose bytes gitexp hashed itself (written by ``add``, or checked
 once), so ``checkout`` copies them without hashing them again.
 
@@ -21,8 +23,11 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-VERSION = 1
+import orjson
+
+VERSION = 2
 FILE_NAME = f"stat-v{VERSION}.sqlite"
 _BATCH = 500
 _SCHEMA = (
@@ -30,7 +35,11 @@ _SCHEMA = (
     " mtime INTEGER, hash TEXT) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS objects (hash TEXT PRIMARY KEY, ino INTEGER, size INTEGER,"
     " mtime INTEGER) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, manifest TEXT, data BLOB)"
+    " WITHOUT ROWID",
 )
+FolderRows = dict[str, list[Any]]
+"""A data folder's files: path inside it → ``[inode, size, mtime_ns, hex, executable]``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,7 @@ class StatIndex:
         self._db = _connect(self.path)
         self._files: dict[str, tuple[Stamp, str]] = {}
         self._objects: dict[str, Stamp] = {}
+        self._folders: dict[str, tuple[FolderRows, str | None]] = {}
 
     def close(self) -> None:
         """Write what is buffered and close the database."""
@@ -72,15 +82,25 @@ class StatIndex:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def files_under(self, folder: str) -> dict[str, tuple[Stamp, str]]:
-        """Every row for paths inside ``folder`` (absolute): path → (stamp, hex)."""
-        low = folder.rstrip("/") + "/"
-        high = low[:-1] + chr(ord("/") + 1)
-        rows = self._query(
-            "SELECT path, ino, size, mtime, hash FROM files WHERE path >= ? AND path < ?",
-            (low, high),
-        )
-        return {r[0]: (Stamp(r[1], r[2], r[3]), r[4]) for r in rows}
+    def folder(self, path: str) -> tuple[FolderRows, str | None]:
+        """A data folder's rows (absolute path), read as one record, and the hex of the
+        manifest they make when they cover every file of the folder (else None)."""
+        rows = self._query("SELECT data, manifest FROM folders WHERE path = ?", (path,))
+        if not rows:
+            return {}, None
+        try:
+            found = orjson.loads(rows[0][0])  # type: ignore[arg-type]
+        except orjson.JSONDecodeError:
+            return {}, None
+        if not isinstance(found, dict):
+            return {}, None
+        return found, rows[0][1]  # type: ignore[return-value]
+
+    def record_folder(self, path: str, rows: FolderRows, manifest: str) -> None:
+        """Replace a data folder's rows; racy rows are dropped, and then the manifest is
+        not recorded (the rows no longer cover the whole folder)."""
+        kept = {rel: row for rel, row in rows.items() if row[2] < self.now_ns}
+        self._folders[path] = (kept, manifest if len(kept) == len(rows) else None)
 
     def files(self, paths: Iterable[str]) -> dict[str, tuple[Stamp, str]]:
         """The rows for ``paths`` (absolute) that exist: path → (stamp, hex)."""
@@ -128,14 +148,16 @@ class StatIndex:
 
     def flush(self) -> None:
         """Commit the buffered rows in one transaction."""
-        if not self._files and not self._objects:
+        if not self._files and not self._objects and not self._folders:
             return
         files = [(p, s.ino, s.size, s.mtime_ns, h) for p, (s, h) in self._files.items()]
         objects = [(h, s.ino, s.size, s.mtime_ns) for h, s in self._objects.items()]
-        self._files, self._objects = {}, {}
+        folders = [(p, m, orjson.dumps(rows)) for p, (rows, m) in self._folders.items()]
+        self._files, self._objects, self._folders = {}, {}, {}
         with contextlib.suppress(sqlite3.Error), self._db:
             self._db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)", files)
             self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", objects)
+            self._db.executemany("INSERT OR REPLACE INTO folders VALUES (?,?,?)", folders)
 
     def _query(self, sql: str, args: Iterable[object]) -> list[tuple[object, ...]]:
         try:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gitexp.cache.links import is_link_to_cache
 from gitexp.cache.objects import ObjectStore
-from gitexp.cache.scan import Hashes, list_folder
+from gitexp.cache.scan import Hashes, Listing, list_folder
 from gitexp.cache.statindex import StatIndex
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
@@ -40,15 +41,19 @@ class DataStatus:
 
 def data_status(
     store: ObjectStore, index: StatIndex, rel: str, full: str, pointer: Pointer,
-    manifest: list[Entry] | None,
+    manifest: Callable[[], list[Entry] | None],
 ) -> DataStatus:
-    """The state of the data at ``full``; ``manifest`` is None when it is not in the cache."""
-    if not store.has(pointer.oid) or (pointer.kind == "dir" and manifest is None):
+    """The state of the data at ``full``.
+
+    ``manifest`` reads a folder pointer's manifest (None when it is not in the cache);
+    it is not called when the stat index shows the folder unchanged.
+    """
+    if not store.has(pointer.oid):
         return DataStatus(rel, NOT_IN_CACHE)
     try:
         info = os.lstat(full)
     except FileNotFoundError:
-        return _missing(store, rel, pointer, manifest)
+        return _missing(store, rel, pointer, manifest())
     hashes = Hashes(index)
     if pointer.kind == "file":
         if stat.S_ISREG(info.st_mode):
@@ -58,8 +63,13 @@ def data_status(
         return DataStatus(rel, UNCHANGED if same else MODIFIED)
     if not stat.S_ISDIR(info.st_mode):
         return DataStatus(rel, MODIFIED)
-    assert manifest is not None  # noqa: S101 - checked above
-    changed = _changed_files(hashes, full, manifest, store)
+    listing = list_folder(full)
+    if not listing.skipped and hashes.unchanged_manifest(full, listing.files) == pointer.oid:
+        return DataStatus(rel, UNCHANGED)
+    entries = manifest()
+    if entries is None:
+        return DataStatus(rel, NOT_IN_CACHE)
+    changed = _changed_files(hashes, full, listing, entries, store)
     return DataStatus(rel, MODIFIED if changed else UNCHANGED, changed)
 
 
@@ -72,13 +82,12 @@ def _missing(
 
 
 def _changed_files(
-    hashes: Hashes, full: str, manifest: list[Entry], store: ObjectStore
+    hashes: Hashes, full: str, listing: Listing, manifest: list[Entry], store: ObjectStore
 ) -> list[str]:
     """Paths inside the folder that differ from the manifest, sorted.
 
     A file linked from the cache (``symlink`` link type) counts as its object.
     """
-    listing = list_folder(full)
     current = {e.path: e for e in hashes.entries(full, listing.files)}
     wanted = {e.path: e for e in manifest}
     linked = set()

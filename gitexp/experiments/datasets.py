@@ -9,6 +9,7 @@ first and says so.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,8 +117,9 @@ def status(project: Project) -> dict[str, list[dict[str, object]]]:
     lines = []
     with Workspace.open(project) as ws:
         for rel, pointer in sorted(pointers.items()):
-            manifest = _manifest_or_none(ws.store, pointer)
-            lines.append(data_status(ws.store, ws.index, rel, ws.full(rel), pointer, manifest).to_json())
+            manifest = functools.partial(_manifest_or_none, ws.store, pointer)
+            state = data_status(ws.store, ws.index, rel, ws.full(rel), pointer, manifest)
+            lines.append(state.to_json())
     return {"data": lines}
 
 

@@ -20,7 +20,6 @@ def test_survives_between_uses_and_matches_stat(tmp_path: Path) -> None:
         index.record_file(str(tmp_path / "f"), info, "a" * 64)
     with StatIndex(tmp_path / "idx") as index:
         assert index.known_hash(str(tmp_path / "f"), info) == "a" * 64
-        assert str(tmp_path / "f") in index.files_under(str(tmp_path))
         (tmp_path / "f").write_text("yy")
         assert index.known_hash(str(tmp_path / "f"), (tmp_path / "f").stat()) is None
 
@@ -60,5 +59,15 @@ def test_many_lookups_are_batched(tmp_path: Path) -> None:
     with StatIndex(tmp_path / "idx") as index:
         found = index.files(f"/data/{n}" for n in range(1500))
         assert len(found) == 1200
-        assert len(index.files_under("/data")) == 1200
-        assert index.files_under("/dat") == {}
+
+
+
+def test_folders_are_one_record_without_racy_rows(tmp_path: Path) -> None:
+    row_a = [1, 2, 3, "a" * 64, False]
+    with StatIndex(tmp_path / "idx") as index:
+        index.record_folder("/whole", {"a": row_a}, "m" * 64)
+        index.record_folder("/data", {"a": row_a, "b": [1, 2, index.now_ns, "b" * 64, False]}, "m" * 64)
+    with StatIndex(tmp_path / "idx") as index:
+        assert index.folder("/whole") == ({"a": row_a}, "m" * 64)
+        assert index.folder("/data") == ({"a": row_a}, None)  # racy row dropped: not whole
+        assert index.folder("/dat") == ({}, None)
