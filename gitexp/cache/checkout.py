@@ -143,9 +143,14 @@ def _risk(plan: Plan, store: ObjectStore, touched: list[tuple[WorkspaceFile, Oid
 
 
 def missing_objects(store: ObjectStore, plan: Plan) -> list[Entry]:
-    """Entries the plan writes whose objects are not in the cache."""
-    entries = plan.target if plan.rebuild else plan.writes
-    return [e for e in entries if not store.has(e.oid)]
+    """Entries the plan writes in place whose objects are not in the cache.
+
+    A rebuild is not checked here: it is built aside, so a missing object there only
+    discards the build (`apply_plan` raises `NotFoundError` and nothing is visible).
+    """
+    if plan.rebuild:
+        return [] if store.has(plan.pointer.oid) else list(plan.target[:1])
+    return [e for e in plan.writes if not store.has(e.oid)]
 
 
 def apply_plan(plan: Plan, linker: Linker) -> int:

@@ -39,6 +39,7 @@ class Linker:
         self._clone = link == "reflink"
         self._kernel_copy = True
         self._verified: dict[str, Stamp] = {}
+        self._objects = f"{store.root}/blake3/"
 
     def prepare(self, oids: Iterable[Oid]) -> None:
         """Look up, in one batch, which of these objects are known to be intact."""
@@ -51,7 +52,7 @@ class Linker:
         Raises `NotFoundError` when the object is not in the cache and `IntegrityError`
         when its bytes do not match its hash (then ``dst`` is not left behind).
         """
-        src = str(self.store.path(oid))
+        src = f"{self._objects}{oid.hex[:2]}/{oid.hex[2:]}"
         if self.link in ("hardlink", "symlink") and not executable:
             self._share(oid, src, dst, where)
             return

@@ -25,6 +25,7 @@ from gitexp.core.hashing import ALGORITHM, Hasher, Oid, hash_bytes, oid_from_rel
 from gitexp.errors import ConflictError, IntegrityError, NotFoundError
 
 TMP_DIR = "tmp"
+TMP_PREFIX = ".tmp-"
 CORRUPT_DIR = "corrupt"
 BUFFER = 4 << 20
 """Bytes read at a time from a big file: the memory a put needs, whatever the size."""
@@ -58,10 +59,16 @@ class ObjectStore:
             return False
 
     def put_bytes(self, data: bytes) -> Oid:
-        """Store ``data``; idempotent."""
+        """Store ``data``; idempotent.
+
+        The temporary file is made in the object's own bucket folder, so putting it in
+        place is a rename inside one folder (much cheaper than across folders when
+        thousands of small files are stored).
+        """
         oid = hash_bytes(data)
         if not self.touch(oid):
-            fd, tmp = self._tmpfile()
+            final = self.path(oid)
+            fd, tmp = self._tmpfile(final.parent)
             try:
                 os.write(fd, data)
                 info = os.fstat(fd)
@@ -185,16 +192,20 @@ class ObjectStore:
 
     def stale_tmp_files(self, older_than: float) -> list[Path]:
         """Temporary files left by killed processes, last written before ``older_than``."""
+        folders = [self.root / TMP_DIR]
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.root / ALGORITHM) as found:
+            folders += [Path(e.path) for e in found if e.is_dir(follow_symlinks=False)]
         stale = []
-        try:
-            with os.scandir(self.root / TMP_DIR) as found:
-                entries = list(found)
-        except FileNotFoundError:
-            return []
-        for entry in entries:
-            with contextlib.suppress(FileNotFoundError):
-                if entry.stat(follow_symlinks=False).st_mtime < older_than:
-                    stale.append(Path(entry.path))
+        for folder in folders:
+            try:
+                with os.scandir(folder) as found:
+                    entries = [e for e in found if e.name.startswith(TMP_PREFIX)]
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.stat(follow_symlinks=False).st_mtime < older_than:
+                        stale.append(Path(entry.path))
         return stale
 
     def touch(self, oid: Oid) -> bool:
@@ -207,16 +218,24 @@ class ObjectStore:
             return self.has(oid)
         return True
 
-    def _tmpfile(self) -> tuple[int, str]:
-        """A new read-only temporary file under ``tmp/``, open for writing."""
-        folder = self.root / TMP_DIR
-        if not self._tmp_ready:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._tmp_ready = True
+    def _tmpfile(self, folder: Path | None = None) -> tuple[int, str]:
+        """A new read-only temporary file (in ``folder``, default ``tmp/``), open for writing.
+
+        Its name starts with ``.tmp-``, which is never an object's name.
+        """
+        if folder is None:
+            folder = self.root / TMP_DIR
+            if not self._tmp_ready:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._tmp_ready = True
         while True:
-            name = str(folder / f"{self._tag}-{next(self._counter)}")
-            with contextlib.suppress(FileExistsError):
+            name = str(folder / f"{TMP_PREFIX}{self._tag}-{next(self._counter)}")
+            try:
                 return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), name
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                folder.mkdir(parents=True, exist_ok=True)
 
     def _install(self, tmp: str, oid: Oid, info: os.stat_result) -> None:
         """Move a finished temporary file to its object path (read-only since creation)."""

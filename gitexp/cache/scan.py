@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gitexp.cache.objects import BUFFER, ObjectStore
 from gitexp.cache.statindex import Stamp, StatIndex
@@ -145,19 +146,16 @@ class Hashes:
         self.store = store
         self.jobs = jobs or min(4, (os.cpu_count() or 1) + 1)
 
-    def unchanged_manifest(self, folder: str, files: list[WorkspaceFile]) -> Oid | None:
+    def unchanged_manifest(self, folder: str) -> Oid | None:
         """The manifest oid of ``folder`` if no file changed since it was recorded.
 
-        Nothing is read but the stat index: the answer is None unless the index covers
-        exactly these files with the same stat data and executable bits.
+        Nothing is read but the stat index and the folder's stat data (no object is
+        built per file): None unless the index covers exactly the folder's files with
+        the same stat data and executable bits.
         """
         known, manifest = self.index.folder(folder)
-        if manifest is None or len(known) != len(files):
+        if manifest is None or not _matches(folder, known):
             return None
-        for item in files:
-            row = known.get(item.rel)
-            if row is None or not _same(row, item):
-                return None
         return Oid(manifest)
 
     def entries(
@@ -220,17 +218,19 @@ class Hashes:
         self, files: list[WorkspaceFile], oids: list[Oid | None], todo: list[int],
         on_file: OnFile | None,
     ) -> None:
-        def work(number: int) -> None:
-            oids[number] = self._hash(files[number])
-            if on_file is not None:
-                on_file(files[number].rel)
+        def work(numbers: list[int]) -> None:
+            for number in numbers:
+                oids[number] = self._hash(files[number])
+                if on_file is not None:
+                    on_file(files[number].rel)
 
         if len(todo) < PARALLEL_MIN or self.jobs <= 1 or on_file is not None:
-            for number in todo:
-                work(number)
+            work(todo)
             return
+        size = max(16, len(todo) // (self.jobs * 8))
+        batches = [todo[start : start + size] for start in range(0, len(todo), size)]
         with ThreadPoolExecutor(self.jobs) as pool:
-            for _ in pool.map(work, todo, chunksize=32):
+            for _ in pool.map(work, batches):
                 pass
 
     def _hash(self, item: WorkspaceFile, *, single: bool = False) -> Oid:
@@ -241,6 +241,33 @@ class Hashes:
         if single:
             self.index.record_file(item.full, item.info, oid.hex)
         return oid
+
+
+def _matches(folder: str, known: dict[str, list[Any]]) -> bool:
+    """Whether the files under ``folder`` are exactly those of ``known``, unchanged."""
+    count = 0
+    stack = [(folder, "")]
+    while stack:
+        full, rel = stack.pop()
+        with os.scandir(full) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append((entry.path, f"{rel}{entry.name}/"))
+                    continue
+                row = known.get(rel + entry.name)
+                if row is None:
+                    return False
+                info = entry.stat(follow_symlinks=False)
+                if (
+                    info.st_mtime_ns != row[2]
+                    or info.st_size != row[1]
+                    or info.st_ino != row[0]
+                    or bool(info.st_mode & stat.S_IXUSR) != row[4]
+                    or not stat.S_ISREG(info.st_mode)
+                ):
+                    return False
+                count += 1
+    return count == len(known)
 
 
 def _same(row: list[object], item: WorkspaceFile) -> bool:

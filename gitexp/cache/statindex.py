@@ -183,11 +183,12 @@ def _connect(path: Path, *, again: bool = True) -> sqlite3.Connection:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version not in (0, VERSION) and again:
             return _rebuild(db, path)
-        db.execute("PRAGMA journal_mode=WAL")
+        if version != VERSION:
+            db.execute("PRAGMA journal_mode=WAL")
+            for statement in _SCHEMA:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version={VERSION}")
         db.execute("PRAGMA synchronous=NORMAL")
-        for statement in _SCHEMA:
-            db.execute(statement)
-        db.execute(f"PRAGMA user_version={VERSION}")
         db.isolation_level = "DEFERRED"
         return db
     except sqlite3.DatabaseError:

@@ -63,9 +63,9 @@ def data_status(
         return DataStatus(rel, UNCHANGED if same else MODIFIED)
     if not stat.S_ISDIR(info.st_mode):
         return DataStatus(rel, MODIFIED)
-    listing = list_folder(full)
-    if not listing.skipped and hashes.unchanged_manifest(full, listing.files) == pointer.oid:
+    if hashes.unchanged_manifest(full) == pointer.oid:
         return DataStatus(rel, UNCHANGED)
+    listing = list_folder(full)
     entries = manifest()
     if entries is None:
         return DataStatus(rel, NOT_IN_CACHE)

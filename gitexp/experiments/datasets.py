@@ -167,13 +167,18 @@ def checkout_pointers(
         files = 0
         for plan in plans:
             if plan.needed:
-                files += apply_plan(plan, linker)
+                try:
+                    files += apply_plan(plan, linker)
+                except NotFoundError:
+                    absent = [e for e in plan.target if not ws.store.has(e.oid)]
+                    missing.append({"path": plan.rel, "objects": sorted({str(e.oid) for e in absent})})
+                    continue
                 written.append(plan.rel)
             ensure_ignored(Path(plan.full))
     return {
         "written": written,
         "files": files,
-        "unchanged": [p.rel for p in plans if p.rel not in written],
+        "unchanged": [p.rel for p in plans if not p.needed],
         "saved": saved,
         "missing": missing,
     }

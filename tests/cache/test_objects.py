@@ -31,7 +31,7 @@ def test_big_file_is_streamed_and_identical(tmp_path: Path) -> None:
     assert (oid, size) == (hash_bytes(data), len(data))
     assert store.path(oid).read_bytes() == data
     assert store.put_file(source) == (oid, size)
-    assert os.listdir(tmp_path / "cache" / "tmp") == []
+    assert list((tmp_path / "cache").rglob(".tmp-*")) == []
 
 
 def test_store_records_what_it_wrote_as_verified(tmp_path: Path) -> None:

@@ -43,3 +43,8 @@ def age(path: Path, seconds: float = 100) -> None:
         for name in names:
             full = os.path.join(dirpath, name)
             os.utime(full, (stamp, stamp), follow_symlinks=False)
+
+
+def leftovers(root: Path) -> list[str]:
+    """Temporary files anywhere in the cache."""
+    return [p.name for p in (root / ".git" / "gitexp" / "cache").rglob(".tmp-*")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import git
-from datahelp import make_tree
+from datahelp import leftovers, make_tree
 
 from gitexp.api import Repo
 from gitexp.errors import NotFoundError
@@ -103,5 +103,5 @@ def test_data_removed_under_a_running_add(repo: Path) -> None:
         "nothing was recorded for 'data'"
     )
     assert not (repo / "data.gitexp").exists()
-    assert not os.listdir(repo / ".git" / "gitexp" / "cache" / "tmp")
+    assert leftovers(repo) == []
     assert Repo(repo).add(["data"])[0]["files"] == 5

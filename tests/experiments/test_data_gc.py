@@ -95,12 +95,14 @@ def test_experiments_and_folder_contents_are_kept(repo: Path) -> None:
 
 def test_stale_temporary_files_are_removed(repo: Path) -> None:
     tmp = repo / ".git" / "gitexp" / "cache" / "tmp"
-    tmp.mkdir(parents=True)
-    (tmp / "12345-dead-0").write_bytes(b"partial")
-    os.utime(tmp / "12345-dead-0", (time.time() - 7200, time.time() - 7200))
-    (tmp / "fresh").write_bytes(b"in progress")
+    bucket = repo / ".git" / "gitexp" / "cache" / "blake3" / "ab"
+    for folder in (tmp, bucket):
+        folder.mkdir(parents=True)
+        (folder / ".tmp-12345-dead-0").write_bytes(b"partial")
+        os.utime(folder / ".tmp-12345-dead-0", (time.time() - 7200, time.time() - 7200))
+        (folder / ".tmp-fresh").write_bytes(b"in progress")
     Repo(repo).gc()
-    assert os.listdir(tmp) == ["fresh"]
+    assert os.listdir(tmp) == os.listdir(bucket) == [".tmp-fresh"]
 
 
 def test_sweep_grace_uses_the_clock(tmp_path: Path) -> None:

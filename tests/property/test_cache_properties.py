@@ -40,7 +40,7 @@ def test_put_then_read_round_trip_and_idempotent(tmp_path: Path, data: bytes) ->
     source.write_bytes(data)
     assert store.put_file(source) == (oid, len(data))
     assert list(store.oids()).count(oid) == 1
-    assert not os.listdir(tmp_path / "cache" / "tmp")
+    assert not list((tmp_path / "cache").rglob(".tmp-*"))
 
 
 @given(data=st.binary(min_size=1, max_size=5000), where=st.integers(min_value=0), flip=st.integers(1, 255))
