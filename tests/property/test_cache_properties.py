@@ -7,7 +7,7 @@ from pathlib import Path
 
 import blake3
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gitexp.cache.objects import ObjectStore
@@ -15,6 +15,16 @@ from gitexp.core.hashing import Hasher, hash_bytes
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import parse_pointer
 from gitexp.errors import FormatError, IntegrityError, PathError
+
+settings.register_profile(
+    "deterministic",
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    database=None,
+)
+settings.load_profile("deterministic")
 
 blobs = st.binary(max_size=20_000)
 
