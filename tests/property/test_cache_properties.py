@@ -80,7 +80,7 @@ def test_pointer_parser_raises_only_format_errors(text: bytes) -> None:
 
 @given(
     doc=st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=10),
         lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
         max_leaves=12,
     )
