@@ -9,6 +9,7 @@ Every method returns plain values (the same data the CLI prints as JSON) and rai
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -155,7 +156,7 @@ class Repo:
         *,
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
-    ) -> list[dict[str, object]]:
+    ) -> builtins.list[dict[str, object]]:
         """Track files or folders by content: store them in the cache, write ``PATH.gitexp``.
 
         Paths are relative to ``cwd`` (default: the repository root). One result per
@@ -170,7 +171,7 @@ class Repo:
         given = [os.fspath(p) for p in paths]
         return datasets.add(self.project, given, cwd or self.root, on_file)
 
-    def status(self) -> dict[str, list[dict[str, object]]]:
+    def status(self) -> dict[str, builtins.list[dict[str, object]]]:
         """The ``status --json`` object: ``{"data": [{"path", "state", "changed"}]}``."""
         from gitexp.experiments import datasets
 

@@ -62,8 +62,12 @@ def store_tree(
 
 
 def _store(
-    store: ObjectStore, full: str, info: os.stat_result, index: StatIndex,
-    on_file: OnFile | None, jobs: int | None,
+    store: ObjectStore,
+    full: str,
+    info: os.stat_result,
+    index: StatIndex,
+    on_file: OnFile | None,
+    jobs: int | None,
 ) -> Stored:
     if stat.S_ISDIR(info.st_mode):
         return _store_dir(store, full, index, on_file, jobs)

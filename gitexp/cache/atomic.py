@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 TMP_PREFIX = ".gitexp-tmp-"
 
@@ -31,13 +32,13 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int | None = N
 
 
 @contextlib.contextmanager
-def atomic_open(path: Path, mode: int | None = None) -> Iterator[os.FileIO]:
+def atomic_open(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
     """A binary file to write that becomes ``path`` only when the block ends cleanly."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:
         with os.fdopen(fd, "wb", closefd=True) as handle:
-            yield handle  # type: ignore[misc]
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())

@@ -43,11 +43,16 @@ class Plan:
 
     @property
     def needed(self) -> bool:
+        """Whether anything is to be written or removed."""
         return self.rebuild or bool(self.writes or self.deletes or self.stale)
 
 
 def plan_checkout(
-    store: ObjectStore, index: StatIndex, rel: str, full: str, pointer: Pointer,
+    store: ObjectStore,
+    index: StatIndex,
+    rel: str,
+    full: str,
+    pointer: Pointer,
     target: list[Entry],
 ) -> Plan:
     """Compare the workspace at ``full`` with ``target`` (a file's single entry has path "")."""
@@ -205,7 +210,9 @@ def _fill(folder: str, plan: Plan, linker: Linker) -> None:
             os.makedirs(os.path.join(folder, head), exist_ok=True)
             made.add(head)
         linker.write(
-            entry.oid, os.path.join(folder, entry.path), executable=entry.exec,
+            entry.oid,
+            os.path.join(folder, entry.path),
+            executable=entry.exec,
             where=f" (for {plan.rel}/{entry.path})",
         )
 

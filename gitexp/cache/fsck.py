@@ -50,7 +50,9 @@ def check_objects(
     result = Check()
     workers = jobs or min(8, (os.cpu_count() or 1) * 2)
     with ThreadPoolExecutor(workers) as pool:
-        for oid, (found, info) in zip(todo, pool.map(_rehash, (store.path(o) for o in todo)), strict=True):
+        for oid, (found, info) in zip(
+            todo, pool.map(_rehash, (store.path(o) for o in todo)), strict=True
+        ):
             if found is None or info is None:
                 continue
             result.checked += 1

@@ -27,6 +27,7 @@ from gitexp.errors import NotFoundError
 
 FICLONE = 0x40049409
 _NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EBADF}
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOSYS}
 
 
@@ -78,7 +79,7 @@ class Linker:
         finally:
             os.close(fd_in)
         if self.link in ("hardlink", "symlink"):
-            os.chmod(dst, 0o555)
+            os.chmod(dst, 0o555)  # noqa: S103 - read-only: an executable that is not linked
 
     def _trusted(self, oid: Oid, info: os.stat_result) -> bool:
         return self._verified.get(oid.hex) == Stamp.of(info)
@@ -117,35 +118,43 @@ class Linker:
             self.store.index.record_object(oid.hex, info)
 
     def _copy(self, fd_in: int, fd_out: int, size: int) -> None:
-        if size == 0:
+        """Clone, else copy in the kernel, else copy through a buffer."""
+        if size == 0 or (self._clone and self._try_clone(fd_in, fd_out)):
             return
-        if self._clone:
-            try:
-                fcntl.ioctl(fd_out, FICLONE, fd_in)
-                return
-            except OSError as exc:
-                if exc.errno not in _NO_CLONE:
-                    raise
-                self._clone = False
-        if self._kernel_copy:
-            try:
-                done = 0
-                while done < size:
-                    step = os.copy_file_range(fd_in, fd_out, size - done)
-                    if step == 0:
-                        break
-                    done += step
-                if done == size:
-                    return
-                os.lseek(fd_in, 0, os.SEEK_SET)
-                os.lseek(fd_out, 0, os.SEEK_SET)
-                os.ftruncate(fd_out, 0)
-            except OSError as exc:
-                if exc.errno not in {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}:
-                    raise
-                self._kernel_copy = False
+        if self._kernel_copy and self._try_kernel_copy(fd_in, fd_out, size):
+            return
         while chunk := os.read(fd_in, BUFFER):
             os.write(fd_out, chunk)
+
+    def _try_clone(self, fd_in: int, fd_out: int) -> bool:
+        try:
+            fcntl.ioctl(fd_out, FICLONE, fd_in)
+        except OSError as exc:
+            if exc.errno not in _NO_CLONE:
+                raise
+            self._clone = False
+            return False
+        return True
+
+    def _try_kernel_copy(self, fd_in: int, fd_out: int, size: int) -> bool:
+        try:
+            done = 0
+            while done < size:
+                step = os.copy_file_range(fd_in, fd_out, size - done)
+                if step == 0:
+                    break
+                done += step
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY:
+                raise
+            self._kernel_copy = False
+            done = -1
+        if done == size:
+            return True
+        os.lseek(fd_in, 0, os.SEEK_SET)
+        os.lseek(fd_out, 0, os.SEEK_SET)
+        os.ftruncate(fd_out, 0)
+        return False
 
     def _copy_checked(
         self, oid: Oid, fd_in: int, fd_out: int, info: os.stat_result, where: str

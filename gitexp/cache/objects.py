@@ -99,7 +99,9 @@ class ObjectStore:
         finally:
             os.close(fd)
 
-    def _put_stream(self, fd: int, src: str | os.PathLike[str], before: os.stat_result) -> tuple[Oid, int]:
+    def _put_stream(
+        self, fd: int, src: str | os.PathLike[str], before: os.stat_result
+    ) -> tuple[Oid, int]:
         tmp_fd, tmp = self._tmpfile()
         hasher = Hasher()
         try:
@@ -129,7 +131,9 @@ class ObjectStore:
             try:
                 done = 0
                 while done < len(chunk):
-                    step = os.copy_file_range(src, dst, len(chunk) - done, offset + done, offset + done)
+                    step = os.copy_file_range(
+                        src, dst, len(chunk) - done, offset + done, offset + done
+                    )
                     if step == 0:
                         break
                     done += step
@@ -269,6 +273,6 @@ def _check_unchanged(src: object, before: os.stat_result, after: os.stat_result,
         or before.st_mtime_ns != after.st_mtime_ns
     ):
         raise ConflictError(
-            f"'{os.fsdecode(src)}' changed while gitexp was reading it",  # type: ignore[call-overload]
+            f"'{os.fsdecode(src)}' changed while gitexp was reading it",  # type: ignore[arg-type]
             hint="wait until whatever writes it has finished, then run the command again",
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gitexp.cache.objects import BUFFER, ObjectStore
-from gitexp.cache.statindex import Stamp, StatIndex
+from gitexp.cache.statindex import StatIndex
 from gitexp.core.hashing import Hasher, Oid, hash_bytes
 from gitexp.core.manifest import Entry, dump_manifest
 from gitexp.errors import ConflictError
@@ -40,6 +40,7 @@ class WorkspaceFile:
 
     @property
     def executable(self) -> bool:
+        """Whether the owner may execute it (the manifest's ``exec``)."""
         return bool(self.info.st_mode & stat.S_IXUSR)
 
 
@@ -198,7 +199,10 @@ class Hashes:
         return self._hash(WorkspaceFile(os.path.basename(full), full, info), single=True)
 
     def _ensure_stored(
-        self, files: list[WorkspaceFile], oids: list[Oid | None], todo: list[int],
+        self,
+        files: list[WorkspaceFile],
+        oids: list[Oid | None],
+        todo: list[int],
         on_file: OnFile | None,
     ) -> None:
         """Files known by the index whose object is gone from the cache are read again."""
@@ -215,7 +219,10 @@ class Hashes:
         todo.sort()
 
     def _read(
-        self, files: list[WorkspaceFile], oids: list[Oid | None], todo: list[int],
+        self,
+        files: list[WorkspaceFile],
+        oids: list[Oid | None],
+        todo: list[int],
         on_file: OnFile | None,
     ) -> None:
         def work(numbers: list[int]) -> None:

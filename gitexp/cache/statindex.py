@@ -52,6 +52,7 @@ class Stamp:
 
     @classmethod
     def of(cls, info: os.stat_result) -> Stamp:
+        """The stamp of a stat result."""
         return cls(info.st_ino, info.st_size, info.st_mtime_ns)
 
 
@@ -83,22 +84,28 @@ class StatIndex:
         self.close()
 
     def folder(self, path: str) -> tuple[FolderRows, str | None]:
-        """A data folder's rows (absolute path), read as one record, and the hex of the
-        manifest they make when they cover every file of the folder (else None)."""
+        """A data folder's rows (absolute path), read as one record, and a manifest hex.
+
+        The hex is that of the manifest the rows make when they cover every file of the
+        folder, else None.
+        """
         rows = self._query("SELECT data, manifest FROM folders WHERE path = ?", (path,))
         if not rows:
             return {}, None
         try:
-            found = orjson.loads(rows[0][0])  # type: ignore[arg-type]
+            found = orjson.loads(rows[0][0])
         except orjson.JSONDecodeError:
             return {}, None
         if not isinstance(found, dict):
             return {}, None
-        return found, rows[0][1]  # type: ignore[return-value]
+        return found, rows[0][1]
 
     def record_folder(self, path: str, rows: FolderRows, manifest: str) -> None:
-        """Replace a data folder's rows; racy rows are dropped, and then the manifest is
-        not recorded (the rows no longer cover the whole folder)."""
+        """Replace a data folder's rows; racy rows are dropped.
+
+        When a row is dropped the manifest is not recorded: the rows no longer cover the
+        whole folder.
+        """
         kept = {rel: row for rel, row in rows.items() if row[2] < self.now_ns}
         self._folders[path] = (kept, manifest if len(kept) == len(rows) else None)
 
@@ -159,7 +166,7 @@ class StatIndex:
             self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", objects)
             self._db.executemany("INSERT OR REPLACE INTO folders VALUES (?,?,?)", folders)
 
-    def _query(self, sql: str, args: Iterable[object]) -> list[tuple[object, ...]]:
+    def _query(self, sql: str, args: Iterable[object]) -> list[tuple[Any, ...]]:
         try:
             return list(self._db.execute(sql, tuple(args)))
         except sqlite3.DatabaseError:

@@ -36,11 +36,16 @@ class DataStatus:
     changed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
+        """The object ``status --json`` prints for it."""
         return {"path": self.path, "state": self.state, "changed": self.changed}
 
 
 def data_status(
-    store: ObjectStore, index: StatIndex, rel: str, full: str, pointer: Pointer,
+    store: ObjectStore,
+    index: StatIndex,
+    rel: str,
+    full: str,
+    pointer: Pointer,
     manifest: Callable[[], list[Entry] | None],
 ) -> DataStatus:
     """The state of the data at ``full``.
@@ -99,7 +104,9 @@ def _changed_files(
         path
         for path, entry in wanted.items()
         if path not in linked
-        and ((have := current.get(path)) is None or have.oid != entry.oid or have.exec != entry.exec)
+        and (
+            (have := current.get(path)) is None or have.oid != entry.oid or have.exec != entry.exec
+        )
     ]
     changed += [path for path in current if path not in wanted]
     return sorted(changed)

@@ -66,11 +66,13 @@ class Hasher:
         self.size = 0
 
     def update(self, chunk: bytes | memoryview) -> None:
+        """Feed the next bytes."""
         self._hash.update(chunk)
         self.size += len(chunk)
 
     @property
     def oid(self) -> Oid:
+        """The oid of everything fed so far."""
         return Oid(self._hash.hexdigest())
 
 

@@ -81,7 +81,9 @@ def apply(
     return result
 
 
-def apply_with_data(project: Project, target: pygit2.Commit, *, force: bool = False) -> ApplyResult:
+def apply_with_data(
+    project: Project, target: pygit2.Commit, *, force: bool = False
+) -> ApplyResult:
     """`apply`, then check out the data whose pointers the experiment changes.
 
     Data that would be overwritten and that the cache does not hold is uncommitted
@@ -97,10 +99,11 @@ def apply_with_data(project: Project, target: pygit2.Commit, *, force: bool = Fa
     }
     at_risk = data_at_risk(project, pointers) if pointers else []
     if at_risk and not force:
-        shown = ", ".join(at_risk[:5]) + (f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else "")
+        more = f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else ""
         raise UncommittedChangesError(
-            f"apply would overwrite data that is not in the cache: {shown}",
-            hint="run `gitexp add` on it to keep it, or pass --force to store it in the cache first",
+            f"apply would overwrite data that is not in the cache: {', '.join(at_risk[:5])}{more}",
+            hint="run `gitexp add` on it to keep it, "
+            "or pass --force to store it in the cache first",
         )
     result = apply(project.git, target, force=force)
     if pointers:
@@ -110,7 +113,7 @@ def apply_with_data(project: Project, target: pygit2.Commit, *, force: bool = Fa
 
 def _changes(git: GitRepo, old: pygit2.Tree, new: pygit2.Tree) -> list[_Change]:
     changes: list[_Change] = []
-    for delta in git.repo.diff(old, new).deltas:
+    for delta in git.repo.diff(old, new).deltas:  # type: ignore[call-overload]
         if delta.status == DeltaStatus.DELETED:
             path, blob, mode = delta.old_file.path, None, 0
         else:

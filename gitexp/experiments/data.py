@@ -68,12 +68,12 @@ def _under(git: GitRepo, memo: _Memo, tree: pygit2.Tree) -> dict[str, Pointer]:
         if kind == "tree":
             sub = git.repo[entry.id]
             assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
-            for path, pointer in _under(git, memo, sub).items():
-                found[f"{name}/{path}"] = pointer
+            for path, inner in _under(git, memo, sub).items():
+                found[f"{name}/{path}"] = inner
         elif kind == "blob" and name.endswith(SUFFIX) and name != SUFFIX:
-            pointer = _parse_blob(git, memo, str(entry.id), name)
-            if pointer is not None:
-                found[data_path(name)] = pointer
+            parsed = _parse_blob(git, memo, str(entry.id), name)
+            if parsed is not None:
+                found[data_path(name)] = parsed
     memo.trees[key] = found
     return found
 
@@ -201,19 +201,11 @@ def kept_pointers(project: Project, scope: GcScope) -> tuple[set[Pointer], int]:
 
 
 def _commits(git: GitRepo, scope: GcScope) -> Iterator[pygit2.Commit]:
-    histories: list[str] = []
-    if scope.branches:
-        histories += list_refs(git, "refs/heads/").values()
-        if not git.repo.head_is_unborn:
-            histories.append(str(git.repo.head.target))
-    if scope.tags:
-        histories += _tag_commits(git)
-    if scope.stash:
-        histories += list_refs(git, STASH_REF_PREFIX).values()
     seen: set[str] = set()
-    if histories:
+    tips = _history_tips(git, scope)
+    if tips:
         walker = git.repo.walk(None)
-        for tip in dict.fromkeys(histories):
+        for tip in tips:
             walker.push(pygit2.Oid(hex=tip))
         for commit in walker:
             seen.add(str(commit.id))
@@ -223,6 +215,20 @@ def _commits(git: GitRepo, scope: GcScope) -> Iterator[pygit2.Commit]:
             if target not in seen:
                 seen.add(target)
                 yield git.lookup_commit(target)
+
+
+def _history_tips(git: GitRepo, scope: GcScope) -> list[str]:
+    """The commits whose whole history is kept: branches (and HEAD), tags, stash refs."""
+    tips: list[str] = []
+    if scope.branches:
+        tips += list_refs(git, "refs/heads/").values()
+        if not git.repo.head_is_unborn:
+            tips.append(str(git.repo.head.target))
+    if scope.tags:
+        tips += _tag_commits(git)
+    if scope.stash:
+        tips += list_refs(git, STASH_REF_PREFIX).values()
+    return list(dict.fromkeys(tips))
 
 
 def _tag_commits(git: GitRepo) -> list[str]:

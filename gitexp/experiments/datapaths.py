@@ -49,7 +49,8 @@ def _check_one(project: Project, given: str, cwd: str | os.PathLike[str]) -> str
         raise PathError(f"'{given}' is inside gitexp's own folder {RUN_DIR}/")
     if rel.endswith(SUFFIX):
         raise PathError(
-            f"'{given}' is a pointer file", hint=f"add the data it stands for: {rel[: -len(SUFFIX)]}"
+            f"'{given}' is a pointer file",
+            hint=f"add the data it stands for: {rel[: -len(SUFFIX)]}",
         )
     full = project.root / rel
     try:
@@ -83,9 +84,9 @@ def check_inside(project: Project, rel: str) -> None:
     root = project.root
     if folder != root and root not in folder.parents:
         raise PathError(
-                f"'{rel}' leads outside the repository through a symbolic link",
-                hint="gitexp reads and writes data only inside the repository",
-            )
+            f"'{rel}' leads outside the repository through a symbolic link",
+            hint="gitexp reads and writes data only inside the repository",
+        )
 
 
 def _check_untracked(project: Project, rel: str, is_dir: bool) -> None:

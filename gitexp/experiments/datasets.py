@@ -45,10 +45,12 @@ class Workspace:
 
     @classmethod
     def open(cls, project: Project) -> Workspace:
+        """Open the stat index and the object store of ``project``."""
         index = StatIndex(project.state / "index")
         return cls(project, index, ObjectStore(project.cache_dir, index))
 
     def close(self) -> None:
+        """Write what the stat index buffered and close it."""
         self.index.close()
 
     def __enter__(self) -> Workspace:
@@ -58,11 +60,14 @@ class Workspace:
         self.close()
 
     def full(self, rel: str) -> str:
+        """The absolute path of a repository-relative path."""
         return str(self.project.root / rel)
 
 
 def add(
-    project: Project, paths: Sequence[str], cwd: str | os.PathLike[str] = ".",
+    project: Project,
+    paths: Sequence[str],
+    cwd: str | os.PathLike[str] = ".",
     on_file: OnPath | None = None,
 ) -> list[dict[str, object]]:
     """Track each path by content; one result per path, in the order given.
@@ -133,7 +138,10 @@ def _manifest_or_none(store: ObjectStore, pointer: Pointer) -> list[Entry] | Non
 
 
 def checkout(
-    project: Project, paths: Sequence[str] = (), *, force: bool = False,
+    project: Project,
+    paths: Sequence[str] = (),
+    *,
+    force: bool = False,
     cwd: str | os.PathLike[str] = ".",
 ) -> dict[str, object]:
     """Make the workspace's data match its pointers (all, or those under ``paths``).
@@ -148,8 +156,10 @@ def checkout(
 
 
 def data_at_risk(project: Project, pointers: dict[str, Pointer]) -> list[str]:
-    """The files that checking out ``pointers`` would overwrite or delete and that the
-    cache does not hold (nothing is written)."""
+    """Files that checking out ``pointers`` would overwrite or delete, not in the cache.
+
+    Nothing is written.
+    """
     with Workspace.open(project) as ws:
         plans, _missing = _plans(ws, pointers)
     return [f"{p.rel}/{i.rel}" if i.rel else p.rel for p in plans for i in p.at_risk]
@@ -171,7 +181,9 @@ def checkout_pointers(
                     files += apply_plan(plan, linker)
                 except NotFoundError:
                     absent = [e for e in plan.target if not ws.store.has(e.oid)]
-                    missing.append({"path": plan.rel, "objects": sorted({str(e.oid) for e in absent})})
+                    missing.append(
+                        {"path": plan.rel, "objects": sorted({str(e.oid) for e in absent})}
+                    )
                     continue
                 written.append(plan.rel)
             ensure_ignored(Path(plan.full))
@@ -184,7 +196,9 @@ def checkout_pointers(
     }
 
 
-def _plans(ws: Workspace, pointers: dict[str, Pointer]) -> tuple[list[Plan], list[dict[str, object]]]:
+def _plans(
+    ws: Workspace, pointers: dict[str, Pointer]
+) -> tuple[list[Plan], list[dict[str, object]]]:
     plans: list[Plan] = []
     missing: list[dict[str, object]] = []
     for rel, pointer in sorted(pointers.items()):
@@ -221,7 +235,7 @@ def _check_size(store: ObjectStore, rel: str, pointer: Pointer) -> None:
         )
 
 
-def _protect(ws: Workspace, plans: list[Plan], force: bool) -> list[dict[str, object]]:
+def _protect(ws: Workspace, plans: list[Plan], force: bool) -> list[dict[str, str]]:
     """Refuse over data only the workspace holds; with ``force``, store it first."""
     at_risk = [(plan, item) for plan in plans for item in plan.at_risk]
     if not at_risk:
@@ -248,4 +262,3 @@ def _protect(ws: Workspace, plans: list[Plan], force: bool) -> list[dict[str, ob
 def data_paths_of(pointer_files: Sequence[str]) -> list[str]:
     """The data paths of pointer files (others are left out)."""
     return [data_path(p) for p in pointer_files if p.endswith(SUFFIX)]
-

@@ -174,7 +174,7 @@ class Row:
         if section not in self._flat:
             files = self.doc.get(section) or {}
             assert isinstance(files, dict)  # noqa: S101 - built by Reader
-            self._flat[section] = {f: flatten(v) for f, v in files.items()}  # type: ignore[misc]
+            self._flat[section] = {f: flatten(v) for f, v in files.items()}
         return self._flat[section]  # type: ignore[return-value]
 
     def value(self, key: str) -> object:

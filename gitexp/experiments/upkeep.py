@@ -29,7 +29,9 @@ def gc(
     data is always kept). Objects written in the last hour are kept unless ``now``.
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
-    scope = GcScope.narrowed(workspace=workspace, all_branches=all_branches, experiments=experiments)
+    scope = GcScope.narrowed(
+        workspace=workspace, all_branches=all_branches, experiments=experiments
+    )
     kept, commits = kept_pointers(project, scope)
     with Workspace.open(project) as ws:
         keep, missing = needed_objects(ws.store, kept)

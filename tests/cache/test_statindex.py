@@ -61,12 +61,13 @@ def test_many_lookups_are_batched(tmp_path: Path) -> None:
         assert len(found) == 1200
 
 
-
 def test_folders_are_one_record_without_racy_rows(tmp_path: Path) -> None:
     row_a = [1, 2, 3, "a" * 64, False]
     with StatIndex(tmp_path / "idx") as index:
         index.record_folder("/whole", {"a": row_a}, "m" * 64)
-        index.record_folder("/data", {"a": row_a, "b": [1, 2, index.now_ns, "b" * 64, False]}, "m" * 64)
+        index.record_folder(
+            "/data", {"a": row_a, "b": [1, 2, index.now_ns, "b" * 64, False]}, "m" * 64
+        )
     with StatIndex(tmp_path / "idx") as index:
         assert index.folder("/whole") == ({"a": row_a}, "m" * 64)
         assert index.folder("/data") == ({"a": row_a}, None)  # racy row dropped: not whole

@@ -22,18 +22,21 @@ def test_add_file_writes_pointer_cache_and_gitignore(repo: Path, cli) -> None:
     assert f"added data/train.csv (8 B) {oid}" in result.err
     assert "git add data/train.csv.gitexp data/.gitignore" in result.err
     assert git(repo, "status", "--porcelain", "--untracked-files=all").split() == [
-        "??", "data/.gitignore", "??", "data/train.csv.gitexp"
+        "??",
+        "data/.gitignore",
+        "??",
+        "data/train.csv.gitexp",
     ]
 
 
 def test_add_folder_makes_a_manifest(repo: Path, cli) -> None:
     files = make_tree(repo, 30)
-    os.chmod(repo / "data/part0/f0.csv", 0o755)
+    os.chmod(repo / "data/part0/f0.csv", 0o755)  # noqa: S103 - an executable data file
     assert cli("add", "data").code == 0
     ptr = pointer(repo, "data")
     assert (ptr.kind, ptr.files, ptr.size) == ("dir", 30, sum(len(b) for b in files.values()))
     entries = parse_manifest(store(repo).read_bytes(ptr.oid), "m")
-    assert [e.path for e in entries] == sorted(p[len("data/"):] for p in files)
+    assert [e.path for e in entries] == sorted(p[len("data/") :] for p in files)
     assert [e.exec for e in entries if e.path == "part0/f0.csv"] == [True]
     for entry in entries:
         assert store(repo).path(entry.oid).read_bytes() == files[f"data/{entry.path}"]

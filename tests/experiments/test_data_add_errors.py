@@ -14,7 +14,10 @@ from gitexp.errors import NotFoundError
 
 
 def nothing_written(repo: Path) -> bool:
-    return not list(repo.rglob("*.gitexp")) and not (repo / ".git" / "gitexp" / "cache" / "blake3").exists()
+    return (
+        not list(repo.rglob("*.gitexp"))
+        and not (repo / ".git" / "gitexp" / "cache" / "blake3").exists()
+    )
 
 
 def test_path_outside_the_repository(repo: Path, cli, tmp_path: Path) -> None:
@@ -55,10 +58,16 @@ def test_folder_with_files_tracked_by_git(repo: Path, cli) -> None:
 
 def test_missing_path_and_pointer_file_and_root(repo: Path, cli) -> None:
     result = cli("add", "nope.csv")
-    assert (result.code, result.err.strip()) == (1, "error: 'nope.csv' does not exist; check the path")
+    assert (result.code, result.err.strip()) == (
+        1,
+        "error: 'nope.csv' does not exist; check the path",
+    )
     (repo / "x.gitexp").write_text("version: 1\n")
     result = cli("add", "x.gitexp")
-    assert result.code == 1 and "'x.gitexp' is a pointer file; add the data it stands for: x" in result.err
+    assert (
+        result.code == 1
+        and "'x.gitexp' is a pointer file; add the data it stands for: x" in result.err
+    )
     result = cli("add", ".")
     assert result.code == 1 and "cannot track the whole repository" in result.err
     assert cli("add").code == 2

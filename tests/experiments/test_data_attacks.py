@@ -28,7 +28,9 @@ def entry(path: str) -> dict[str, object]:
     return {"path": path, "hash": str(hash_bytes(b"payload")), "size": 7, "exec": False}
 
 
-@pytest.mark.parametrize("path", ["/tmp/gitexp-evil-abs", "../gitexp-evil-up", "a/../../gitexp-evil"])
+@pytest.mark.parametrize(
+    "path", ["/tmp/gitexp-evil-abs", "../gitexp-evil-up", "a/../../gitexp-evil"]
+)
 def test_manifest_paths_that_escape_are_refused(repo: Path, cli, path: str, tmp_path: Path) -> None:
     crafted_folder(repo, [entry(path)])
     result = cli("checkout")

@@ -16,7 +16,7 @@ from gitexp.core.hashing import hash_bytes
 
 def test_checkout_restores_everything_into_an_empty_workspace(repo: Path, cli) -> None:
     files = make_tree(repo, 12)
-    os.chmod(repo / "data/part1/f3.csv", 0o755)
+    os.chmod(repo / "data/part1/f3.csv", 0o755)  # noqa: S103 - an executable data file
     (repo / "model.bin").write_bytes(b"weights")
     assert cli("add", "data", "model.bin").code == 0
     shutil.rmtree(repo / "data")
@@ -31,7 +31,10 @@ def test_checkout_restores_everything_into_an_empty_workspace(repo: Path, cli) -
     assert (repo / "model.bin").read_bytes() == b"weights"
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
     again = cli("checkout")
-    assert (again.code, again.err.strip()) == (0, "the workspace's data already matches its pointers")
+    assert (again.code, again.err.strip()) == (
+        0,
+        "the workspace's data already matches its pointers",
+    )
 
 
 def test_checkout_a_commit_s_data_after_git_checkout(repo: Path, cli) -> None:
@@ -63,7 +66,9 @@ def test_partial_update_of_a_folder(repo: Path) -> None:
         Repo(repo).checkout(["data"])
     assert "data/part0/extra.csv" in str(info.value)
     result = Repo(repo).checkout(["data"], force=True)
-    assert result["saved"] == [{"path": "data/part0/extra.csv", "hash": str(hash_bytes(b"will be stored"))}]
+    assert result["saved"] == [
+        {"path": "data/part0/extra.csv", "hash": str(hash_bytes(b"will be stored"))}
+    ]
     assert result["files"] == 1
     assert not (repo / "data/part0/extra.csv").exists()
     assert store(repo).read_bytes(hash_bytes(b"will be stored")) == b"will be stored"
@@ -85,7 +90,9 @@ def test_modified_data_not_in_cache_is_never_overwritten(repo: Path, cli) -> Non
     forced = cli("checkout", "--force")
     assert forced.code == 0
     edit = hash_bytes(b"my precious edit")
-    assert f"stored your version of m.bin in the cache as {edit} before overwriting it" in forced.err
+    assert (
+        f"stored your version of m.bin in the cache as {edit} before overwriting it" in forced.err
+    )
     assert (repo / "m.bin").read_bytes() == b"original"
     assert store(repo).read_bytes(edit) == b"my precious edit"
 
@@ -123,7 +130,9 @@ def test_missing_objects_are_reported_and_the_rest_checked_out(repo: Path, cli) 
     store(repo).remove(hash_bytes(b"a"))
     result = cli("checkout", "--json")
     assert result.code == 1
-    assert "the cache lacks the data of a.bin; it was left as it was; run `gitexp pull`" in result.err
+    assert (
+        "the cache lacks the data of a.bin; it was left as it was; run `gitexp pull`" in result.err
+    )
     assert json.loads(result.out)["written"] == ["b.bin"]
     assert (repo / "b.bin").read_bytes() == b"b"
     assert not (repo / "a.bin").exists()
@@ -145,7 +154,10 @@ def test_corrupt_object_is_never_copied(repo: Path, cli) -> None:
     store(repo).path(oid).write_bytes(b"evil content")
     result = cli("checkout")
     assert result.code == 1
-    assert f"error: cache object {oid} is corrupt (its bytes hash differently) (for f.bin)" in result.err
+    assert (
+        f"error: cache object {oid} is corrupt (its bytes hash differently) (for f.bin)"
+        in result.err
+    )
     assert not (repo / "f.bin").exists()
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
 

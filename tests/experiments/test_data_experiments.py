@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from conftest import commit_all, git
 from datahelp import make_tree, pointer, store
 
-from conftest import commit_all, git
 from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
 from gitexp.errors import UncommittedChangesError

@@ -5,9 +5,9 @@ import os
 import time
 from pathlib import Path
 
+from conftest import commit_all, git
 from datahelp import make_tree, store
 
-from conftest import commit_all, git
 from gitexp.api import Repo
 from gitexp.cache.gc import sweep
 from gitexp.core.hashing import hash_bytes

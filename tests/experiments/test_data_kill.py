@@ -24,7 +24,9 @@ pytestmark = pytest.mark.slow
 def start(repo: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "gitexp", *args],
-        cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=repo,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -67,7 +69,9 @@ def test_killed_add_of_a_big_file(repo: Path) -> None:
     assert cache_is_sound(repo) == []
     assert not store(repo).has(hash_bytes(data))
     assert not (repo / "big.bin.gitexp").exists()
-    assert subprocess.run([sys.executable, "-m", "gitexp", "add", "big.bin"], cwd=repo).returncode == 0
+    assert (
+        subprocess.run([sys.executable, "-m", "gitexp", "add", "big.bin"], cwd=repo).returncode == 0
+    )
     assert pointer(repo, "big.bin").oid == hash_bytes(data)
     assert store(repo).path(hash_bytes(data)).stat().st_size == len(data)
     assert cache_is_sound(repo) == []
@@ -112,7 +116,9 @@ def test_killed_checkout_of_a_big_file(repo: Path) -> None:
     Repo(repo).add(["big.bin"])
     (repo / "big.bin").write_bytes(b"older version")
     Repo(repo).add(["big.bin"])
-    (repo / "big.bin.gitexp").write_bytes(f"version: 1\nhash: {hash_bytes(data)}\nsize: {len(data)}\n".encode())
+    (repo / "big.bin.gitexp").write_bytes(
+        f"version: 1\nhash: {hash_bytes(data)}\nsize: {len(data)}\n".encode()
+    )
     shutil.rmtree(repo / ".git" / "gitexp" / "index")  # so the object is verified while copied
 
     def copying() -> bool:

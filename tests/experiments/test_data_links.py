@@ -37,7 +37,7 @@ def test_copies_are_independent_of_the_cache(repo: Path, link: str) -> None:
 def test_hardlinks_share_the_object_and_are_read_only(repo: Path) -> None:
     use_link(repo, "hardlink")
     make_tree(repo, 4)
-    os.chmod(repo / "data/part0/f2.csv", 0o755)
+    os.chmod(repo / "data/part0/f2.csv", 0o755)  # noqa: S103 - an executable data file
     Repo(repo).add(["data"])
     shutil.rmtree(repo / "data")
     Repo(repo).checkout()

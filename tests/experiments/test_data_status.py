@@ -25,8 +25,11 @@ def test_status_json_states(repo: Path, cli) -> None:
     assert result.code == 0
     assert json.loads(result.out) == {
         "data": [
-            {"path": "data", "state": "modified",
-             "changed": ["new.csv", "part0/f0.csv", "part1/f1.csv"]},
+            {
+                "path": "data",
+                "state": "modified",
+                "changed": ["new.csv", "part0/f0.csv", "part1/f1.csv"],
+            },
             {"path": "gone.bin", "state": "missing", "changed": []},
             {"path": "lost.bin", "state": "not_in_cache", "changed": []},
             {"path": "model.bin", "state": "unchanged", "changed": []},

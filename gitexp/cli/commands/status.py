@@ -10,11 +10,13 @@ SHOWN_CHANGES = 10
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run it: one API call, then render; returns the exit code."""
     import orjson
 
     from gitexp.api import Repo
@@ -31,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
     for line in lines:
         state = str(line["state"]).replace("_", " ")
         out(f"{state:<{width}}  {line['path']}")
-        changed = list(line["changed"])  # type: ignore[call-overload]
+        changed = [str(c) for c in line["changed"]]  # type: ignore[attr-defined]
         for path in changed[:SHOWN_CHANGES]:
             out(f"{'':<{width}}    {path}")
         if len(changed) > SHOWN_CHANGES:
