@@ -3,11 +3,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from conftest import commit_all, git
-from datahelp import make_tree, pointer, store
-
 from gitexp.core.hashing import hash_bytes
 from gitexp.core.manifest import parse_manifest
+from tests.conftest import commit_all, git
+from tests.experiments.datahelp import make_tree, pointer, store
 
 
 def test_add_file_writes_pointer_cache_and_gitignore(repo: Path, cli) -> None:

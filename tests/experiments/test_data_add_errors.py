@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import git
-from datahelp import leftovers, make_tree
 
 from gitexp.api import Repo
 from gitexp.errors import NotFoundError
+from tests.conftest import git
+from tests.experiments.datahelp import leftovers, make_tree
 
 
 def nothing_written(repo: Path) -> bool:

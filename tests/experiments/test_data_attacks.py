@@ -8,11 +8,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import commit_all
-from datahelp import store
 
 from gitexp.core.hashing import Oid, hash_bytes
 from gitexp.core.pointer import Pointer
+from tests.conftest import commit_all
+from tests.experiments.datahelp import store
 
 
 def crafted_folder(repo: Path, entries: list[dict[str, object]]) -> None:

@@ -7,11 +7,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import commit_all, git
-from datahelp import make_tree, pointer, store
 
 from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
+from tests.conftest import commit_all, git
+from tests.experiments.datahelp import make_tree, pointer, store
 
 
 def test_checkout_restores_everything_into_an_empty_workspace(repo: Path, cli) -> None:

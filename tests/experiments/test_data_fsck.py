@@ -4,10 +4,9 @@ import json
 import os
 from pathlib import Path
 
-from datahelp import make_tree, pointer, store
-
 from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
+from tests.experiments.datahelp import make_tree, pointer, store
 
 
 def test_fsck_clean_cache(repo: Path, cli) -> None:

@@ -5,12 +5,11 @@ import os
 import time
 from pathlib import Path
 
-from conftest import commit_all, git
-from datahelp import make_tree, store
-
 from gitexp.api import Repo
 from gitexp.cache.gc import sweep
 from gitexp.core.hashing import hash_bytes
+from tests.conftest import commit_all, git
+from tests.experiments.datahelp import make_tree, store
 
 
 def versions(repo: Path) -> None:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from datahelp import cache_is_sound, pointer, store
 
 from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
+from tests.experiments.datahelp import cache_is_sound, pointer, store
 
 pytestmark = pytest.mark.slow
 

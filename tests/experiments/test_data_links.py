@@ -9,10 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from datahelp import make_tree, store
 
 from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
+from tests.experiments.datahelp import make_tree, store
 
 
 def use_link(repo: Path, link: str) -> None:

@@ -5,9 +5,8 @@ import os
 import shutil
 from pathlib import Path
 
-from datahelp import age, make_tree, pointer, store
-
 from gitexp.api import Repo
+from tests.experiments.datahelp import age, make_tree, pointer, store
 
 
 def test_status_json_states(repo: Path, cli) -> None:
