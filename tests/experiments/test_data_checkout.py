@@ -170,3 +170,16 @@ def test_checkout_writes_the_gitignore_line(repo: Path, cli) -> None:
     os.unlink(repo / ".gitignore")
     assert cli("checkout").code == 0
     assert (repo / ".gitignore").read_text() == "/x.bin\n"
+
+
+def test_folder_with_a_missing_object_is_not_half_built(repo: Path, cli) -> None:
+    make_tree(repo, 4)
+    cli("add", "data")
+    shutil.rmtree(repo / "data")
+    gone = hash_bytes(b"row,3\n" * 4)
+    store(repo).remove(gone)
+    result = cli("checkout", "--json")
+    assert result.code == 1
+    assert json.loads(result.out)["missing"] == [{"path": "data", "objects": [str(gone)]}]
+    assert not (repo / "data").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
