@@ -15,7 +15,6 @@ import contextlib
 import errno
 import itertools
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,7 +42,7 @@ class ObjectStore:
         self.root = Path(root)
         self.index = index
         self._tmp_ready = False
-        self._tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self._tag = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._counter = itertools.count()
         self._kernel_copy = True
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import stat
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,7 +62,7 @@ _TMP_NAME = re.compile(r"\..*\.gitexp-tmp-(\d+)-[0-9a-f]+(-\d+)?")
 def tmp_name(full: str) -> str:
     """A temporary sibling of ``full``: hidden, and naming this process."""
     folder, name = os.path.split(full)
-    return os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}-{secrets.token_hex(4)}")
+    return os.path.join(folder, f".{name}{TMP_MARK}{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def stale_tmp(name: str) -> bool:
@@ -234,6 +232,8 @@ class Hashes:
         if len(todo) < PARALLEL_MIN or self.jobs <= 1 or on_file is not None:
             work(todo)
             return
+        from concurrent.futures import ThreadPoolExecutor
+
         size = max(16, len(todo) // (self.jobs * 8))
         batches = [todo[start : start + size] for start in range(0, len(todo), size)]
         with ThreadPoolExecutor(self.jobs) as pool:
