@@ -111,3 +111,19 @@ def test_sweep_grace_uses_the_clock(tmp_path: Path) -> None:
     oid = objects.put_bytes(b"x")
     assert sweep(objects, set(), clock=lambda: time.time()).removed == []
     assert sweep(objects, set(), clock=lambda: time.time() + 3601).removed == [oid]
+
+
+def test_stash_refs_keep_their_data(repo: Path) -> None:
+    (repo / "d.bin").write_bytes(b"saved in a stash")
+    Repo(repo).add(["d.bin"])
+    git(repo, "checkout", "-q", "-b", "tmp")
+    stashed = commit_all(repo, "stash-like commit")
+    git(repo, "update-ref", "refs/gitexp/stash/20260101-abc", stashed)
+    git(repo, "checkout", "-q", "main")
+    git(repo, "branch", "-q", "-D", "tmp")
+    (repo / "d.bin").write_bytes(b"current")
+    Repo(repo).add(["d.bin"])
+    Repo(repo).gc(now=True)
+    assert present(repo) == {b"saved in a stash", b"current"}
+    Repo(repo).gc(workspace=True, now=True)
+    assert present(repo) == {b"current"}
