@@ -17,19 +17,19 @@ from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import parse_pointer
 from gitexp.errors import FormatError, IntegrityError, PathError
 
-settings.register_profile(
-    "deterministic",
+DETERMINISTIC = settings(
     derandomize=True,
     max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     database=None,
 )
-settings.load_profile("deterministic")
+"""CI runs the same examples every time."""
 
 blobs = st.binary(max_size=20_000)
 
 
+@DETERMINISTIC
 @given(data=blobs, cuts=st.lists(st.integers(min_value=0, max_value=20_000), max_size=8))
 def test_hash_does_not_depend_on_chunking(data: bytes, cuts: list[int]) -> None:
     hasher = Hasher()
@@ -41,6 +41,7 @@ def test_hash_does_not_depend_on_chunking(data: bytes, cuts: list[int]) -> None:
     assert hasher.oid.hex == blake3.blake3(data).hexdigest()
 
 
+@DETERMINISTIC
 @given(data=blobs)
 def test_put_then_read_round_trip_and_idempotent(tmp_path: Path, data: bytes) -> None:
     store = ObjectStore(tmp_path / "cache")
@@ -54,6 +55,7 @@ def test_put_then_read_round_trip_and_idempotent(tmp_path: Path, data: bytes) ->
     assert not list((tmp_path / "cache").rglob(".tmp-*"))
 
 
+@DETERMINISTIC
 @given(
     data=st.binary(min_size=1, max_size=5000),
     where=st.integers(min_value=0),
@@ -75,12 +77,14 @@ def test_corruption_is_always_detected(tmp_path: Path, data: bytes, where: int, 
     store.remove(oid)
 
 
+@DETERMINISTIC
 @given(text=st.binary(max_size=300))
 def test_pointer_parser_raises_only_format_errors(text: bytes) -> None:
     with contextlib.suppress(FormatError):
         parse_pointer(text, "x.gitexp")
 
 
+@DETERMINISTIC
 @given(
     doc=st.recursive(
         st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=10),
@@ -98,6 +102,7 @@ def test_manifest_parser_raises_only_our_errors(doc: object) -> None:
             parse_manifest(data, "m")
 
 
+@DETERMINISTIC
 @given(text=st.binary(max_size=200))
 def test_manifest_parser_on_raw_bytes(text: bytes) -> None:
     with contextlib.suppress(FormatError, PathError):
