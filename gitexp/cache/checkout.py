@@ -203,8 +203,13 @@ def _rebuild(plan: Plan, linker: Linker) -> int:
 
 
 def _fill(folder: str, plan: Plan, linker: Linker) -> None:
+    """Write every file of a new folder, reading the cache bucket by bucket.
+
+    Objects that share a bucket folder lie close together on disk, so reading them in
+    hash order is markedly faster than in path order on a cold or busy filesystem.
+    """
     made: set[str] = {""}
-    for entry in plan.target:
+    for entry in sorted(plan.target, key=lambda e: e.oid.hex):
         head = entry.path.rpartition("/")[0]
         if head not in made:
             os.makedirs(os.path.join(folder, head), exist_ok=True)
