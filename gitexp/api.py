@@ -173,9 +173,9 @@ class Repo:
 
     def status(self) -> dict[str, builtins.list[dict[str, object]]]:
         """The ``status --json`` object: ``{"data": [{"path", "state", "changed"}]}``."""
-        from gitexp.experiments import datasets
+        from gitexp.experiments import datastatus
 
-        return datasets.status(self.project)
+        return datastatus.status(self.project)
 
     def checkout(
         self,

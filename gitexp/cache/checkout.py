@@ -16,7 +16,7 @@ import shutil
 import stat
 from dataclasses import dataclass, field
 
-from gitexp.cache.links import Linker, is_link_to_cache
+from gitexp.cache.links import Linker
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import Hashes, Listing, WorkspaceFile, list_folder, stale_tmp, tmp_name
 from gitexp.cache.statindex import StatIndex
@@ -77,7 +77,7 @@ def plan_checkout(
 def _plan_file(plan: Plan, store: ObjectStore, hashes: Hashes, info: os.stat_result) -> None:
     entry = plan.target[0]
     if stat.S_ISLNK(info.st_mode):
-        plan.rebuild = not is_link_to_cache(plan.full, store, entry.oid)
+        plan.rebuild = not store.is_linked(plan.full, entry.oid)
     elif stat.S_ISREG(info.st_mode):
         current = hashes.one(plan.full, info)
         if current != entry.oid:
@@ -102,7 +102,7 @@ def _plan_folder(plan: Plan, store: ObjectStore, hashes: Hashes) -> None:
     linked = {
         rel
         for rel in listing.skipped
-        if rel in wanted and is_link_to_cache(os.path.join(plan.full, rel), store, wanted[rel].oid)
+        if rel in wanted and store.is_linked(os.path.join(plan.full, rel), wanted[rel].oid)
     }
     touched: list[tuple[WorkspaceFile, Oid]] = []
     for entry in plan.target:

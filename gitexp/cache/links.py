@@ -175,11 +175,3 @@ def _missing(oid: Oid, where: str) -> NotFoundError:
     return NotFoundError(
         f"object {oid}{where} is not in the cache", hint="run `gitexp pull` to fetch it"
     )
-
-
-def is_link_to_cache(path: str, store: ObjectStore, oid: Oid) -> bool:
-    """Whether ``path`` is a symlink made by the ``symlink`` link type for ``oid``."""
-    try:
-        return os.readlink(path) == str(store.path(oid))
-    except OSError:
-        return False

@@ -57,6 +57,13 @@ class ObjectStore:
         except (FileNotFoundError, NotADirectoryError):
             return False
 
+    def is_linked(self, path: str | os.PathLike[str], oid: Oid) -> bool:
+        """Whether ``path`` is a symbolic link to ``oid``'s object (``symlink`` link type)."""
+        try:
+            return os.readlink(path) == str(self.path(oid))
+        except OSError:
+            return False
+
     def put_bytes(self, data: bytes) -> Oid:
         """Store ``data``; idempotent.
 

@@ -14,7 +14,6 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gitexp.cache.links import is_link_to_cache
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import Hashes, Listing, list_folder
 from gitexp.cache.statindex import StatIndex
@@ -64,7 +63,7 @@ def data_status(
         if stat.S_ISREG(info.st_mode):
             same = hashes.one(full, info) == pointer.oid
         else:
-            same = stat.S_ISLNK(info.st_mode) and is_link_to_cache(full, store, pointer.oid)
+            same = stat.S_ISLNK(info.st_mode) and store.is_linked(full, pointer.oid)
         return DataStatus(rel, UNCHANGED if same else MODIFIED)
     if not stat.S_ISDIR(info.st_mode):
         return DataStatus(rel, MODIFIED)
@@ -98,7 +97,7 @@ def _changed_files(
     linked = set()
     for rel in listing.skipped:
         entry = wanted.get(rel)
-        if entry is not None and is_link_to_cache(os.path.join(full, rel), store, entry.oid):
+        if entry is not None and store.is_linked(os.path.join(full, rel), entry.oid):
             linked.add(rel)
     changed = [
         path

@@ -9,10 +9,8 @@ first and says so.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from gitexp.cache.add import store_tree
@@ -22,46 +20,16 @@ from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.links import Linker
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import OnFile
-from gitexp.cache.statindex import StatIndex
-from gitexp.cache.status import data_status
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import SUFFIX, Pointer, data_path, pointer_path
 from gitexp.errors import NotFoundError, UncommittedChangesError
 from gitexp.experiments.data import read_manifest, workspace_pointers
 from gitexp.experiments.datapaths import check_add_paths, check_inside, select_pointers
+from gitexp.experiments.datastatus import Workspace
 from gitexp.experiments.project import Project
 
 OnPath = Callable[[str, str], None]
 """Called with (data path, file inside it) as work progresses."""
-
-
-@dataclass
-class Workspace:
-    """A project with its object store and stat index open."""
-
-    project: Project
-    index: StatIndex
-    store: ObjectStore
-
-    @classmethod
-    def open(cls, project: Project) -> Workspace:
-        """Open the stat index and the object store of ``project``."""
-        index = StatIndex(project.state / "index")
-        return cls(project, index, ObjectStore(project.cache_dir, index))
-
-    def close(self) -> None:
-        """Write what the stat index buffered and close it."""
-        self.index.close()
-
-    def __enter__(self) -> Workspace:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def full(self, rel: str) -> str:
-        """The absolute path of a repository-relative path."""
-        return str(self.project.root / rel)
 
 
 def add(
@@ -114,27 +82,6 @@ def _add_one(ws: Workspace, rel: str, on_file: OnPath | None) -> dict[str, objec
         "skipped": stored.skipped,
         "gitignore": ignore.relative_to(ws.project.root).as_posix() if ignore else None,
     }
-
-
-def status(project: Project) -> dict[str, list[dict[str, object]]]:
-    """``status --json``: each workspace pointer's state, sorted by data path."""
-    pointers = workspace_pointers(project)
-    lines = []
-    with Workspace.open(project) as ws:
-        for rel, pointer in sorted(pointers.items()):
-            manifest = functools.partial(_manifest_or_none, ws.store, pointer)
-            state = data_status(ws.store, ws.index, rel, ws.full(rel), pointer, manifest)
-            lines.append(state.to_json())
-    return {"data": lines}
-
-
-def _manifest_or_none(store: ObjectStore, pointer: Pointer) -> list[Entry] | None:
-    if pointer.kind != "dir":
-        return None
-    try:
-        return read_manifest(store, pointer)
-    except NotFoundError:
-        return None
 
 
 def checkout(

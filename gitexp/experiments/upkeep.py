@@ -9,7 +9,7 @@ from gitexp.cache.gc import sweep
 from gitexp.core.hashing import Oid
 from gitexp.errors import GitexpError
 from gitexp.experiments.data import GcScope, kept_pointers, needed_objects, workspace_pointers
-from gitexp.experiments.datasets import Workspace
+from gitexp.experiments.datastatus import Workspace
 from gitexp.experiments.project import Project
 
 
