@@ -66,7 +66,8 @@ def plan_checkout(
     if pointer.kind == "file":
         _plan_file(plan, store, hashes, info)
     elif stat.S_ISDIR(info.st_mode):
-        _plan_folder(plan, store, hashes)
+        if hashes.unchanged_manifest(full) != pointer.oid:
+            _plan_folder(plan, store, hashes)
     else:
         plan.rebuild = True
         if stat.S_ISREG(info.st_mode):
