@@ -26,6 +26,8 @@ OnFile = Callable[[str], None]
 
 PARALLEL_MIN = 64
 """Below this many files to read, threads cost more than they save."""
+PARALLEL_MIN_SIZE = 256 * 1024
+"""Files smaller than this on average are read one after another."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,7 @@ class Hashes:
                 if on_file is not None:
                     on_file(files[number].rel)
 
-        if len(todo) < PARALLEL_MIN or self.jobs <= 1 or on_file is not None:
+        if not self._parallel([files[n] for n in todo]) or on_file is not None:
             work(todo)
             return
         from concurrent.futures import ThreadPoolExecutor
@@ -239,6 +241,16 @@ class Hashes:
         with ThreadPoolExecutor(self.jobs) as pool:
             for _ in pool.map(work, batches):
                 pass
+
+    def _parallel(self, todo: list[WorkspaceFile]) -> bool:
+        """Whether to read with threads: worth it for big files (hashing).
+
+        For many small files the cost is in creating files, where threads only add lock
+        traffic (measured).
+        """
+        if self.jobs <= 1 or len(todo) < PARALLEL_MIN:
+            return False
+        return sum(f.info.st_size for f in todo) >= len(todo) * PARALLEL_MIN_SIZE
 
     def _hash(self, item: WorkspaceFile, *, single: bool = False) -> Oid:
         if self.store is not None:
