@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
+from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
 from gitexp.core.manifest import parse_manifest
 from tests.conftest import commit_all, git
-from tests.experiments.datahelp import make_tree, pointer, store
+from tests.experiments.datahelp import cache_is_sound, make_tree, pointer, store
 
 
 def test_add_file_writes_pointer_cache_and_gitignore(repo: Path, cli) -> None:
@@ -94,3 +96,17 @@ def test_symlinks_inside_a_folder_are_skipped_with_a_warning(repo: Path, cli) ->
     assert result.code == 0
     assert "1 links or special files in data were not added: link.csv" in result.err
     assert pointer(repo, "data").files == 2
+
+
+def test_parallel_and_serial_reading_agree(repo: Path) -> None:
+    from gitexp.cache.scan import PARALLEL_MIN, PARALLEL_MIN_SIZE
+
+    (repo / "big").mkdir()
+    for number in range(PARALLEL_MIN):
+        (repo / "big" / f"{number}.bin").write_bytes(os.urandom(PARALLEL_MIN_SIZE))
+    parallel = Repo(repo).add(["big"])[0]["hash"]
+    shutil.rmtree(repo / ".git" / "gitexp")
+    (repo / ".git" / "gitexp").mkdir()
+    (repo / ".git" / "gitexp" / "config.yaml").write_text("jobs: 1\n")
+    assert Repo(repo).add(["big"])[0]["hash"] == parallel
+    assert cache_is_sound(repo) == []
