@@ -28,6 +28,8 @@ TMP_PREFIX = ".tmp-"
 CORRUPT_DIR = "corrupt"
 BUFFER = 4 << 20
 """Bytes read at a time from a big file: the memory a put needs, whatever the size."""
+PARALLEL_WRITES = 64
+"""Fewer new objects than this are written by one thread."""
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
 
 
@@ -73,14 +75,7 @@ class ObjectStore:
         """
         oid = hash_bytes(data)
         if not self.touch(oid):
-            final = self.path(oid)
-            fd, tmp = self._tmpfile(final.parent)
-            try:
-                os.write(fd, data)
-                info = os.fstat(fd)
-            finally:
-                os.close(fd)
-            self._install(tmp, oid, info)
+            self._write_all([(oid, data)])
         return oid
 
     def put_file(
@@ -92,18 +87,72 @@ class ObjectStore:
         if the file goes away, `ConflictError` if it changes while it is read or no
         longer has the size and mtime of ``expect``; then nothing is left in the cache.
         """
+        small = self.read_small(src, expect)
+        if small is not None:
+            return self.put_bytes(small), len(small)
         fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
         try:
             before = os.fstat(fd)
             if expect is not None:
                 _check_unchanged(src, expect, before, before.st_size)
-            if before.st_size <= BUFFER:
-                data = _read_all(fd, before.st_size)
-                _check_unchanged(src, before, os.fstat(fd), len(data))
-                return self.put_bytes(data), len(data)
             return self._put_stream(fd, src, before)
         finally:
             os.close(fd)
+
+    def read_small(
+        self, src: str | os.PathLike[str], expect: os.stat_result | None = None
+    ) -> bytes | None:
+        """A file's bytes if it has at most `BUFFER` of them (None for a bigger one).
+
+        Raises like `put_file` when the file is gone or changes while it is read.
+        """
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            before = os.fstat(fd)
+            if expect is not None:
+                _check_unchanged(src, expect, before, before.st_size)
+            if before.st_size > BUFFER:
+                return None
+            data = _read_all(fd, before.st_size)
+            _check_unchanged(src, before, os.fstat(fd), len(data))
+            return data
+        finally:
+            os.close(fd)
+
+    def put_many(self, blobs: list[bytes], jobs: int = 1) -> list[Oid]:
+        """Store many small byte strings (`put_bytes` for each); their oids, in order.
+
+        New objects are written by up to ``jobs`` threads, each owning its own share
+        of the bucket folders, so no two threads create files in one folder: creating
+        many small files is the cost here, and it spreads over the cores that way.
+        """
+        oids = [hash_bytes(b) for b in blobs]
+        new: dict[Oid, bytes] = {}
+        for oid, data in zip(oids, blobs, strict=True):
+            if oid not in new and not self.touch(oid):
+                new[oid] = data
+        if jobs <= 1 or len(new) < PARALLEL_WRITES:
+            self._write_all(list(new.items()))
+            return oids
+        from concurrent.futures import ThreadPoolExecutor
+
+        shares: list[list[tuple[Oid, bytes]]] = [[] for _ in range(jobs)]
+        for oid, data in new.items():
+            shares[int(oid.hex[:2], 16) % jobs].append((oid, data))
+        with ThreadPoolExecutor(jobs) as pool:
+            for _ in pool.map(self._write_all, shares):
+                pass
+        return oids
+
+    def _write_all(self, items: list[tuple[Oid, bytes]]) -> None:
+        for oid, data in items:
+            fd, tmp = self._tmpfile(self.path(oid).parent)
+            try:
+                os.write(fd, data)
+                info = os.fstat(fd)
+            finally:
+                os.close(fd)
+            self._install(tmp, oid, info)
 
     def _put_stream(
         self, fd: int, src: str | os.PathLike[str], before: os.stat_result

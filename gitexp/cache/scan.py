@@ -27,6 +27,8 @@ OnFile = Callable[[str], None]
 PARALLEL_MIN = 64
 """Below this many files to read, threads cost more than they save."""
 PARALLEL_MIN_SIZE = 256 * 1024
+BATCH_BYTES = 64 << 20
+"""Small files held in memory at most, between reading them and storing them."""
 """Files smaller than this on average are read one after another."""
 
 
@@ -231,6 +233,9 @@ class Hashes:
                 if on_file is not None:
                     on_file(files[number].rel)
 
+        if self.store is not None and not self._parallel([files[n] for n in todo]):
+            self._store_small(files, oids, todo, on_file)
+            return
         if not self._parallel([files[n] for n in todo]) or on_file is not None:
             work(todo)
             return
@@ -241,6 +246,44 @@ class Hashes:
         with ThreadPoolExecutor(self.jobs) as pool:
             for _ in pool.map(work, batches):
                 pass
+
+    def _store_small(
+        self,
+        files: list[WorkspaceFile],
+        oids: list[Oid | None],
+        todo: list[int],
+        on_file: OnFile | None,
+    ) -> None:
+        """Read files one after another, then store them a batch at a time.
+
+        Reading is cheap and in path order; creating the objects is what costs, and
+        `ObjectStore.put_many` spreads that over the cores. Memory stays under
+        `BATCH_BYTES` (bigger files are streamed as they come).
+        """
+        assert self.store is not None  # noqa: S101 - the caller checked
+        batch: list[tuple[int, bytes]] = []
+        held = 0
+        for number in todo:
+            item = files[number]
+            data = self.store.read_small(item.full, item.info)
+            if data is None:
+                oids[number] = self._hash(item)
+            else:
+                batch.append((number, data))
+                held += len(data)
+            if on_file is not None:
+                on_file(item.rel)
+            if held >= BATCH_BYTES:
+                self._flush(batch, oids)
+                batch, held = [], 0
+        self._flush(batch, oids)
+
+    def _flush(self, batch: list[tuple[int, bytes]], oids: list[Oid | None]) -> None:
+        assert self.store is not None  # noqa: S101 - only called with a store
+        writers = min(self.jobs, os.cpu_count() or 1)
+        stored = self.store.put_many([data for _n, data in batch], writers)
+        for (number, _data), oid in zip(batch, stored, strict=True):
+            oids[number] = oid
 
     def _parallel(self, todo: list[WorkspaceFile]) -> bool:
         """Whether to read with threads: worth it for big files (hashing).
