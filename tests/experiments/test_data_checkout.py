@@ -183,3 +183,23 @@ def test_folder_with_a_missing_object_is_not_half_built(repo: Path, cli) -> None
     assert json.loads(result.out)["missing"] == [{"path": "data", "objects": [str(gone)]}]
     assert not (repo / "data").exists()
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+
+
+def test_corrupt_object_in_a_big_folder_leaves_nothing(repo: Path, cli) -> None:
+    from gitexp.cache.checkout import PARALLEL_FILES
+
+    files = make_tree(repo, PARALLEL_FILES + 10)
+    cli("add", "data")
+    shutil.rmtree(repo / "data")
+    shutil.rmtree(repo / ".git" / "gitexp" / "index")
+    victim = hash_bytes(files["data/part1/f7.csv"])
+    os.chmod(store(repo).path(victim), 0o644)
+    store(repo).path(victim).write_bytes(b"rotten")
+    result = cli("checkout")
+    assert result.code == 1
+    assert f"cache object {victim} is corrupt" in result.err
+    assert not (repo / "data").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+    store(repo).path(victim).write_bytes(files["data/part1/f7.csv"])
+    assert cli("checkout").code == 0
+    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
