@@ -173,13 +173,85 @@ class Repo:
         from gitexp.experiments import manage
 
         commit = self.git.lookup_commit(manage.experiment_commit(self.git, name))
-        return apply_mod.apply(self.git, commit, force=force)
+        return apply_mod.apply_with_data(self.project, commit, force=force)
 
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""
         from gitexp.experiments import manage
 
         return manage.branch(self.git, name, branch)
+
+    def add(
+        self,
+        paths: Sequence[str | os.PathLike[str]],
+        *,
+        cwd: str | os.PathLike[str] | None = None,
+        on_file: Callable[[str, str], None] | None = None,
+    ) -> builtins.list[dict[str, object]]:
+        """Track files or folders by content: store them in the cache, write ``PATH.gitexp``.
+
+        Paths are relative to ``cwd`` (default: the repository root). One result per
+        path: ``path``, ``pointer``, ``hash``, ``size``, ``kind``, ``files``, ``changed``,
+        ``skipped`` (links inside a folder) and ``gitignore`` (the file changed, if any).
+
+        >>> repo.add(["data/train.csv"])[0]["hash"]  # doctest: +SKIP
+        'blake3:…'
+        """
+        from gitexp.experiments import datasets
+
+        given = [os.fspath(p) for p in paths]
+        return datasets.add(self.project, given, cwd or self.root, on_file)
+
+    def status(self) -> dict[str, builtins.list[dict[str, object]]]:
+        """The ``status --json`` object: ``{"data": [{"path", "state", "changed"}]}``."""
+        from gitexp.experiments import datastatus
+
+        return datastatus.status(self.project)
+
+    def checkout(
+        self,
+        paths: Sequence[str | os.PathLike[str]] = (),
+        *,
+        force: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> dict[str, object]:
+        """Make the workspace's data match its pointers (all, or those under ``paths``).
+
+        Returns ``written`` and ``unchanged`` data paths, ``files`` written, ``saved``
+        (data stored before ``force`` overwrote it) and ``missing`` (data whose objects
+        are not in the cache, left as it was).
+        """
+        from gitexp.experiments import datasets
+
+        given = [os.fspath(p) for p in paths]
+        return datasets.checkout(self.project, given, force=force, cwd=cwd or self.root)
+
+    def gc(
+        self,
+        *,
+        workspace: bool = False,
+        all_branches: bool = False,
+        experiments: bool = False,
+        dry_run: bool = False,
+        now: bool = False,
+    ) -> dict[str, object]:
+        """Remove cache objects nothing needs (see `gitexp gc`); what was freed."""
+        from gitexp.experiments import upkeep
+
+        return upkeep.gc(
+            self.project,
+            workspace=workspace,
+            all_branches=all_branches,
+            experiments=experiments,
+            dry_run=dry_run,
+            now=now,
+        )
+
+    def fsck(self, *, jobs: int | None = None) -> dict[str, object]:
+        """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""
+        from gitexp.experiments import upkeep
+
+        return upkeep.fsck(self.project, jobs=jobs)
 
     def compare(
         self, a: str, b: str, *, metric: str | None = None, descending: bool = False
@@ -465,13 +537,18 @@ def _sync_summary(result: SyncResult) -> dict[str, object]:
 
 
 def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
-    """Seam for the workspace checkout of pulled data (the current commit's paths).
+    """Check the current commit's pulled data out into the workspace.
 
-    The data of ``result.checkout`` is in the cache; writing it into the workspace is
-    the data checkout's job. Until that lands here this writes nothing and returns [].
+    Data modified in the workspace that the cache does not hold is never overwritten:
+    `UncommittedChangesError` says so (the pulled objects stay in the cache).
     """
-    del project, result
-    return []
+    from gitexp.experiments import datasets
+
+    if not result.checkout:
+        return []
+    done = datasets.checkout_pointers(project, dict(result.checkout))
+    written = done.get("written")
+    return [str(p) for p in written] if isinstance(written, list) else []
 
 
 def _check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:

@@ -1,29 +1,52 @@
 """The local object store: write-once files named by the BLAKE3 hash of their bytes.
 
 Layout: ``<cache>/blake3/<first 2 hex>/<other 62 hex>`` (the same on every remote).
-Objects are written to a temporary file inside the cache, hashed in the same pass
-as they are copied, made read-only and renamed into place, so a crash never leaves a
-partial object under an object's name. Storing what is already there is a no-op.
+Objects are written to a temporary file under ``<cache>/tmp/``, hashed in the same
+pass as they are copied, made read-only and renamed into place, so a crash or a kill
+never leaves a partial object under an object's name. Storing what is already there
+writes nothing (it only refreshes the object's mtime, so ``gc`` keeps it). Nothing
+here calls fsync: a killed process loses nothing, and an object that a power cut
+truncates is caught by its hash (``checkout`` and ``fsck`` verify).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import itertools
 import os
-import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from gitexp.core.hashing import CHUNK, Hasher, Oid, hash_bytes
-from gitexp.errors import IntegrityError, NotFoundError
+from gitexp.cache.statindex import StatIndex
+from gitexp.core.hashing import ALGORITHM, Hasher, Oid, hash_bytes, oid_from_relpath
+from gitexp.errors import ConflictError, IntegrityError, NotFoundError
 
 TMP_DIR = "tmp"
+TMP_PREFIX = ".tmp-"
+CORRUPT_DIR = "corrupt"
+BUFFER = 4 << 20
+"""Bytes read at a time from a big file: the memory a put needs, whatever the size."""
+PARALLEL_WRITES = 64
+"""Fewer new objects than this are written by one thread."""
+_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
 
 
 class ObjectStore:
-    """A cache folder of content-addressed objects."""
+    """A cache folder of content-addressed objects.
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    With a `StatIndex`, every object this store writes (and so hashed) is recorded as
+    verified there, so later reads need not hash it again.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], index: StatIndex | None = None) -> None:
         self.root = Path(root)
+        self.index = index
+        self._tmp_ready = False
+        self._tag = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self._counter = itertools.count()
+        self._kernel_copy = True
 
     def path(self, oid: Oid) -> Path:
         """Where ``oid`` lives (whether or not it is there)."""
@@ -31,38 +54,152 @@ class ObjectStore:
 
     def has(self, oid: Oid) -> bool:
         """Whether the object is in the cache (its bytes are not checked)."""
-        return self.path(oid).is_file()
+        try:
+            return os.stat(self.path(oid)).st_size >= 0
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def is_linked(self, path: str | os.PathLike[str], oid: Oid) -> bool:
+        """Whether ``path`` is a symbolic link to ``oid``'s object (``symlink`` link type)."""
+        try:
+            return os.readlink(path) == str(self.path(oid))
+        except OSError:
+            return False
 
     def put_bytes(self, data: bytes) -> Oid:
-        """Store ``data``; idempotent."""
+        """Store ``data``; idempotent.
+
+        The temporary file is made in the object's own bucket folder, so putting it in
+        place is a rename inside one folder (much cheaper than across folders when
+        thousands of small files are stored).
+        """
         oid = hash_bytes(data)
-        if not self.has(oid):
-            fd, tmp = self._tmpfile()
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            self._install(tmp, oid)
+        if not self.touch(oid):
+            self._write_all([(oid, data)])
         return oid
 
-    def put_file(self, src: str | os.PathLike[str]) -> tuple[Oid, int]:
+    def put_file(
+        self, src: str | os.PathLike[str], expect: os.stat_result | None = None
+    ) -> tuple[Oid, int]:
         """Store a file's bytes, hashing while copying (read once); returns oid and size.
 
-        Memory stays at one chunk whatever the file's size. Raises `FileNotFoundError`
-        (or another `OSError`) if the file goes away while it is read; then nothing is
-        left in the cache.
+        Memory stays at one buffer whatever the file's size. Raises `FileNotFoundError`
+        if the file goes away, `ConflictError` if it changes while it is read or no
+        longer has the size and mtime of ``expect``; then nothing is left in the cache.
         """
-        fd, tmp = self._tmpfile()
+        small = self.read_small(src, expect)
+        if small is not None:
+            return self.put_bytes(small), len(small)
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            before = os.fstat(fd)
+            if expect is not None:
+                _check_unchanged(src, expect, before, before.st_size)
+            return self._put_stream(fd, src, before)
+        finally:
+            os.close(fd)
+
+    def read_small(
+        self, src: str | os.PathLike[str], expect: os.stat_result | None = None
+    ) -> bytes | None:
+        """A file's bytes if it has at most `BUFFER` of them (None for a bigger one).
+
+        Raises like `put_file` when the file is gone or changes while it is read.
+        """
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            before = os.fstat(fd)
+            if expect is not None:
+                _check_unchanged(src, expect, before, before.st_size)
+            if before.st_size > BUFFER:
+                return None
+            data = _read_all(fd, before.st_size)
+            _check_unchanged(src, before, os.fstat(fd), len(data))
+            return data
+        finally:
+            os.close(fd)
+
+    def put_many(self, blobs: list[bytes], jobs: int = 1) -> list[Oid]:
+        """Store many small byte strings (`put_bytes` for each); their oids, in order.
+
+        New objects are written by up to ``jobs`` threads, each owning its own share
+        of the bucket folders, so no two threads create files in one folder: creating
+        many small files is the cost here, and it spreads over the cores that way.
+        """
+        oids = [hash_bytes(b) for b in blobs]
+        new: dict[Oid, bytes] = {}
+        for oid, data in zip(oids, blobs, strict=True):
+            if oid not in new and not self.touch(oid):
+                new[oid] = data
+        if jobs <= 1 or len(new) < PARALLEL_WRITES:
+            self._write_all(list(new.items()))
+            return oids
+        from concurrent.futures import ThreadPoolExecutor
+
+        shares: list[list[tuple[Oid, bytes]]] = [[] for _ in range(jobs)]
+        for oid, data in new.items():
+            shares[int(oid.hex[:2], 16) % jobs].append((oid, data))
+        with ThreadPoolExecutor(jobs) as pool:
+            for _ in pool.map(self._write_all, shares):
+                pass
+        return oids
+
+    def _write_all(self, items: list[tuple[Oid, bytes]]) -> None:
+        for oid, data in items:
+            fd, tmp = self._tmpfile(self.path(oid).parent)
+            try:
+                os.write(fd, data)
+                info = os.fstat(fd)
+            finally:
+                os.close(fd)
+            self._install(tmp, oid, info)
+
+    def _put_stream(
+        self, fd: int, src: str | os.PathLike[str], before: os.stat_result
+    ) -> tuple[Oid, int]:
+        tmp_fd, tmp = self._tmpfile()
         hasher = Hasher()
         try:
-            with open(src, "rb") as source, os.fdopen(fd, "wb") as handle:
-                while chunk := source.read(CHUNK):
-                    hasher.update(chunk)
-                    handle.write(chunk)
+            buffer = bytearray(BUFFER)
+            view = memoryview(buffer)
+            while count := os.readv(fd, [buffer]):
+                hasher.update(view[:count])
+                self._copy_range(fd, tmp_fd, view[:count], hasher.size - count)
+            _check_unchanged(src, before, os.fstat(fd), hasher.size)
+            info = os.fstat(tmp_fd)
         except BaseException:
+            os.close(tmp_fd)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        self._install(tmp, hasher.oid)
-        return hasher.oid, hasher.size
+        os.close(tmp_fd)
+        oid = hasher.oid
+        if self.touch(oid):
+            os.unlink(tmp)
+        else:
+            self._install(tmp, oid, info)
+        return oid, hasher.size
+
+    def _copy_range(self, src: int, dst: int, chunk: memoryview, offset: int) -> None:
+        """Copy what was just read: in the kernel when it can, else from the buffer."""
+        if self._kernel_copy:
+            try:
+                done = 0
+                while done < len(chunk):
+                    step = os.copy_file_range(
+                        src, dst, len(chunk) - done, offset + done, offset + done
+                    )
+                    if step == 0:
+                        break
+                    done += step
+                if done == len(chunk):
+                    return
+                os.lseek(dst, offset, os.SEEK_SET)
+            except OSError as exc:
+                if exc.errno not in _NO_KERNEL_COPY:
+                    raise
+                self._kernel_copy = False
+        os.pwrite(dst, chunk, offset)
 
     def read_bytes(self, oid: Oid) -> bytes:
         """The object's bytes, checked against its hash (`IntegrityError` if they differ)."""
@@ -73,23 +210,124 @@ class ObjectStore:
                 f"object {oid} is not in the cache", hint="run `gitexp pull` to fetch it"
             ) from exc
         if hash_bytes(data) != oid:
-            raise IntegrityError(
-                f"cache object {oid} is corrupt (its bytes hash differently)",
-                hint="run `gitexp fsck` to move it aside, then `gitexp pull` to fetch it again",
-            )
+            raise corrupt_error(oid)
         return data
 
-    def _tmpfile(self) -> tuple[int, str]:
-        folder = self.root / TMP_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        return tempfile.mkstemp(prefix="obj-", dir=folder)
-
-    def _install(self, tmp: str, oid: Oid) -> None:
-        """Move a finished temporary file to its object path, read-only; drop duplicates."""
-        final = self.path(oid)
-        if final.is_file():
-            os.unlink(tmp)
+    def oids(self) -> Iterator[Oid]:
+        """Every object in the cache, bucket by bucket (stray files are skipped)."""
+        base = self.root / ALGORITHM
+        try:
+            with os.scandir(base) as found:
+                buckets = sorted(e.name for e in found if e.is_dir(follow_symlinks=False))
+        except FileNotFoundError:
             return
-        os.chmod(tmp, 0o444)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
+        for bucket in buckets:
+            try:
+                with os.scandir(base / bucket) as found:
+                    names = [e.name for e in found]
+            except FileNotFoundError:
+                continue
+            for name in names:
+                oid = oid_from_relpath(f"{ALGORITHM}/{bucket}/{name}")
+                if oid is not None:
+                    yield oid
+
+    def remove(self, oid: Oid) -> None:
+        """Delete an object (a no-op when it is not there)."""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path(oid))
+        if self.index is not None:
+            self.index.forget_objects([oid.hex])
+
+    def move_aside(self, oid: Oid) -> Path:
+        """Move a corrupt object out of the store into ``<cache>/corrupt/``; its new path."""
+        folder = self.root / CORRUPT_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / f"{oid.hex}.{int(time.time())}"
+        os.replace(self.path(oid), target)
+        if self.index is not None:
+            self.index.forget_objects([oid.hex])
+        return target
+
+    def stale_tmp_files(self, older_than: float) -> list[Path]:
+        """Temporary files left by killed processes, last written before ``older_than``."""
+        folders = [self.root / TMP_DIR]
+        with contextlib.suppress(FileNotFoundError), os.scandir(self.root / ALGORITHM) as found:
+            folders += [Path(e.path) for e in found if e.is_dir(follow_symlinks=False)]
+        stale = []
+        for folder in folders:
+            try:
+                with os.scandir(folder) as found:
+                    entries = [e for e in found if e.name.startswith(TMP_PREFIX)]
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.stat(follow_symlinks=False).st_mtime < older_than:
+                        stale.append(Path(entry.path))
+        return stale
+
+    def touch(self, oid: Oid) -> bool:
+        """Whether the object exists; if so its mtime is refreshed so gc keeps it."""
+        try:
+            os.utime(self.path(oid))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except PermissionError:
+            return self.has(oid)
+        return True
+
+    def _tmpfile(self, folder: Path | None = None) -> tuple[int, str]:
+        """A new read-only temporary file (in ``folder``, default ``tmp/``), open for writing.
+
+        Its name starts with ``.tmp-``, which is never an object's name.
+        """
+        if folder is None:
+            folder = self.root / TMP_DIR
+            if not self._tmp_ready:
+                folder.mkdir(parents=True, exist_ok=True)
+                self._tmp_ready = True
+        while True:
+            name = str(folder / f"{TMP_PREFIX}{self._tag}-{next(self._counter)}")
+            try:
+                return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), name
+            except FileExistsError:
+                continue
+            except FileNotFoundError:
+                folder.mkdir(parents=True, exist_ok=True)
+
+    def _install(self, tmp: str, oid: Oid, info: os.stat_result) -> None:
+        """Move a finished temporary file to its object path (read-only since creation)."""
+        final = self.path(oid)
+        try:
+            os.rename(tmp, final)
+        except FileNotFoundError:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(tmp, final)
+        if self.index is not None:
+            self.index.record_object(oid.hex, info)
+
+
+def corrupt_error(oid: Oid, where: str = "") -> IntegrityError:
+    """The error for an object whose bytes do not hash to its name."""
+    return IntegrityError(
+        f"cache object {oid} is corrupt (its bytes hash differently){where}",
+        hint="run `gitexp fsck` to move it aside, then `gitexp pull` to fetch it again",
+    )
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """A small file in one read: a file that grew meanwhile returns more than ``size``."""
+    return os.read(fd, size + 1)
+
+
+def _check_unchanged(src: object, before: os.stat_result, after: os.stat_result, read: int) -> None:
+    if (
+        read != after.st_size
+        or before.st_size != after.st_size
+        or before.st_mtime_ns != after.st_mtime_ns
+    ):
+        raise ConflictError(
+            f"'{os.fsdecode(src)}' changed while gitexp was reading it",  # type: ignore[arg-type]
+            hint="wait until whatever writes it has finished, then run the command again",
+        )

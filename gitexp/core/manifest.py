@@ -7,6 +7,7 @@ on the way in: nothing absolute, no ``..``, no empty parts.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -58,6 +59,10 @@ def dump_manifest(entries: Iterable[Entry]) -> bytes:
     return orjson.dumps(doc)
 
 
+_OID_TEXT = re.compile(r"blake3:[0-9a-f]{64}")
+_UNSAFE = re.compile(r"^$|^/|//|(^|/)\.\.?(/|$)|[\\\x00]|^.:")
+
+
 def parse_manifest(data: bytes, where: str) -> list[Entry]:
     """Read and check a manifest; `FormatError` or `PathError` name ``where``."""
     try:
@@ -69,29 +74,46 @@ def parse_manifest(data: bytes, where: str) -> list[Entry]:
     raw = doc.get("entries")
     if not isinstance(raw, list):
         raise FormatError(f"manifest {where} has no entry list")
-    entries: list[Entry] = []
-    seen: set[str] = set()
-    for item in raw:
-        if not isinstance(item, dict):
-            raise FormatError(f"manifest {where} has an entry that is not an object")
-        path = check_relpath(str(item.get("path", "")), f"manifest {where}")
-        size = item.get("size")
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise FormatError(f"manifest {where}: '{path}' has no valid size")
-        if path in seen:
-            raise FormatError(f"manifest {where} lists '{path}' twice")
-        seen.add(path)
-        oid = parse_oid(item.get("hash"), f"manifest {where}: '{path}'")
-        entries.append(Entry(path, oid, size, bool(item.get("exec", False))))
-    _check_prefixes(seen, where)
+    entries = [_entry(item, where) for item in raw]
+    paths = {e.path for e in entries}
+    if len(paths) != len(entries):
+        seen: set[str] = set()
+        twice = next(e.path for e in entries if e.path in seen or seen.add(e.path))  # type: ignore[func-returns-value]
+        raise FormatError(f"manifest {where} lists '{twice}' twice")
+    _check_prefixes(paths, where)
     return entries
+
+
+def _entry(item: object, where: str) -> Entry:
+    """One checked entry; the common, valid case costs two regex matches."""
+    if not isinstance(item, dict):
+        raise FormatError(f"manifest {where} has an entry that is not an object")
+    path = item.get("path")
+    if not isinstance(path, str) or _UNSAFE.search(path):
+        check_relpath(str(path or ""), f"manifest {where}")
+        raise PathError(f"manifest {where}: unsafe path {path!r}")
+    size = item.get("size")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise FormatError(f"manifest {where}: '{path}' has no valid size")
+    digest = item.get("hash")
+    if isinstance(digest, str) and _OID_TEXT.fullmatch(digest):
+        oid = Oid(digest[7:])
+    else:
+        oid = parse_oid(digest, f"manifest {where}: '{path}'")
+    return Entry(path, oid, size, item.get("exec") is True)
 
 
 def _check_prefixes(paths: set[str], where: str) -> None:
     """No path may also be a folder of another (``a`` and ``a/b``)."""
+    folders: set[str] = set()
     for path in paths:
-        head = path
-        while "/" in head:
-            head = head.rsplit("/", 1)[0]
-            if head in paths:
-                raise FormatError(f"manifest {where}: '{head}' is both a file and a folder")
+        end = path.rfind("/")
+        while end > 0:
+            head = path[:end]
+            if head in folders:
+                break
+            folders.add(head)
+            end = path.rfind("/", 0, end)
+    clash = folders & paths
+    if clash:
+        raise FormatError(f"manifest {where}: '{min(clash)}' is both a file and a folder")

@@ -20,6 +20,9 @@ from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import STASH_REF_PREFIX
 from gitexp.core.runinfo import RUN_DIR, iso_utc, utc_now
 from gitexp.errors import UncommittedChangesError
+from gitexp.experiments.data import pointers_at
+from gitexp.experiments.datasets import checkout_pointers, data_at_risk
+from gitexp.experiments.project import Project
 from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
@@ -35,6 +38,8 @@ class ApplyResult:
     deleted: list[str] = field(default_factory=list)
     stash_ref: str | None = None
     saved: list[str] = field(default_factory=list)
+    data: dict[str, object] = field(default_factory=dict)
+    """What checking out the experiment's data did (see `datasets.checkout_pointers`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,34 @@ def apply(
         result.saved = at_risk
     for change in changes:
         _write(git, change, result)
+    return result
+
+
+def apply_with_data(project: Project, target: pygit2.Commit, *, force: bool = False) -> ApplyResult:
+    """`apply`, then check out the data whose pointers the experiment changes.
+
+    Data that would be overwritten and that the cache does not hold is uncommitted
+    work too: apply refuses before writing anything, or with ``force`` stores it in
+    the cache first (listed under ``data["saved"]``).
+    """
+    head = project.git.head_commit()
+    before = pointers_at(project.git, head.tree)
+    pointers = {
+        path: pointer
+        for path, pointer in pointers_at(project.git, target.tree).items()
+        if before.get(path) != pointer
+    }
+    at_risk = data_at_risk(project, pointers) if pointers else []
+    if at_risk and not force:
+        more = f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else ""
+        raise UncommittedChangesError(
+            f"apply would overwrite data that is not in the cache: {', '.join(at_risk[:5])}{more}",
+            hint="run `gitexp add` on it to keep it, "
+            "or pass --force to store it in the cache first",
+        )
+    result = apply(project.git, target, force=force)
+    if pointers:
+        result.data = checkout_pointers(project, pointers, force=True)
     return result
 
 

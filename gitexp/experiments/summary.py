@@ -16,10 +16,10 @@ import pygit2
 
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.formats import load_mapping
-from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
-from gitexp.core.runinfo import RUN_DIR, RUN_JSON, parse_trailers
+from gitexp.core.runinfo import RUN_JSON, parse_trailers
 from gitexp.core.runinfo import VERSION as RUN_VERSION
 from gitexp.errors import GitexpError
+from gitexp.experiments.data import pointers_at
 from gitexp.git.repo import GitRepo
 
 
@@ -31,8 +31,6 @@ class Reader:
         self.repo = git.repo
         self._configs: dict[str, ProjectConfig] = {}
         self._docs: dict[tuple[str, str], dict[str, object] | None] = {}
-        self._pointers: dict[str, dict[str, str]] = {}
-        self._pointer_hashes: dict[str, str | None] = {}
 
     def summary(self, commit_id: str) -> dict[str, object]:
         """The show fields of one experiment commit (without name and ref)."""
@@ -115,40 +113,8 @@ class Reader:
         return found
 
     def _data(self, tree: pygit2.Tree) -> dict[str, str]:
-        pointers = self._pointer_files(tree)
-        data: dict[str, str] = {}
-        for path, blob in pointers.items():
-            if blob not in self._pointer_hashes:
-                try:
-                    raw = self.repo.odb.read(pygit2.Oid(hex=blob))[1]
-                    self._pointer_hashes[blob] = str(parse_pointer(raw, path).oid)
-                except GitexpError:
-                    self._pointer_hashes[blob] = None
-            digest = self._pointer_hashes[blob]
-            if digest is not None:
-                data[data_path(path)] = digest
-        return data
-
-    def _pointer_files(self, tree: pygit2.Tree) -> dict[str, str]:
-        """Pointer files under ``tree`` (path → blob id), memoized per subtree."""
-        key = str(tree.id)
-        cached = self._pointers.get(key)
-        if cached is not None:
-            return cached
-        found: dict[str, str] = {}
-        for entry in tree:
-            name = entry.name or ""
-            if entry.type_str == "tree":
-                if name == RUN_DIR:
-                    continue
-                sub = self.repo[entry.id]
-                assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
-                for path, blob in self._pointer_files(sub).items():
-                    found[f"{name}/{path}"] = blob
-            elif name.endswith(SUFFIX) and entry.type_str == "blob":
-                found[name] = str(entry.id)
-        self._pointers[key] = found
-        return found
+        """Every content-addressed path in the commit with its hash (see `pointers_at`)."""
+        return {path: str(p.oid) for path, p in sorted(pointers_at(self.git, tree).items())}
 
 
 def _commit_time(commit: pygit2.Commit) -> str:

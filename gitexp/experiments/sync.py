@@ -10,21 +10,17 @@ idempotent: run again after success, they move nothing.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import pygit2
 
 from gitexp.cache.objects import TMP_DIR, ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
-from gitexp.core.pointer import SUFFIX, Pointer, data_path, parse_pointer
+from gitexp.core.pointer import Pointer
 from gitexp.core.remotes import resolve_remote
-from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import ConflictError, GitexpError, IntegrityError, NotFoundError
+from gitexp.experiments.data import needed_objects, pointers_at, workspace_pointers
 from gitexp.experiments.project import Project
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
@@ -75,66 +71,6 @@ class SyncResult:
     checkout: dict[str, Pointer] = field(default_factory=dict)
 
 
-# -- What a commit needs. Stand-ins with the shapes of gitexp.experiments.data
-# -- (pointers_at, workspace_pointers, needed_objects); replace with those when it lands.
-
-
-def _pointers_at(
-    git: GitRepo, tree: pygit2.Tree, memo: dict[str, dict[str, Pointer]] | None = None
-) -> dict[str, Pointer]:
-    """Every pointer file in ``tree``, keyed by data path; skips ``.gitexp/``."""
-    memo = {} if memo is None else memo
-    key = str(tree.id)
-    if key in memo:
-        return memo[key]
-    found: dict[str, Pointer] = {}
-    for entry in tree:
-        name = entry.name or ""
-        if entry.type_str == "tree" and name != RUN_DIR:
-            sub = git.repo[entry.id]
-            assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
-            for path, pointer in _pointers_at(git, sub, memo).items():
-                found[f"{name}/{path}"] = pointer
-        elif entry.type_str == "blob" and name.endswith(SUFFIX):
-            blob = git.repo[entry.id]
-            found[data_path(name)] = parse_pointer(blob.data, name)  # type: ignore[attr-defined]
-    memo[key] = found
-    return found
-
-
-def _workspace_pointers(project: Project) -> dict[str, Pointer]:
-    """The pointer files in the working tree, keyed by data path."""
-    found: dict[str, Pointer] = {}
-    root = project.root
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in (".git", RUN_DIR)]
-        for name in filenames:
-            if name.endswith(SUFFIX):
-                rel = Path(dirpath, name).relative_to(root).as_posix()
-                found[data_path(rel)] = parse_pointer(Path(dirpath, name).read_bytes(), rel)
-    return found
-
-
-def _needed_objects(
-    store: ObjectStore, pointers: Mapping[str, Pointer]
-) -> tuple[set[Oid], list[Oid]]:
-    """Every object the pointers need; and the manifests not in ``store`` (entries unknown)."""
-    needed: set[Oid] = set()
-    missing: list[Oid] = []
-    seen: set[Oid] = set()
-    for pointer in pointers.values():
-        needed.add(pointer.oid)
-        if pointer.kind != "dir" or pointer.oid in seen:
-            continue
-        seen.add(pointer.oid)
-        if store.has(pointer.oid):
-            entries = parse_manifest(store.read_bytes(pointer.oid), str(pointer.oid))
-            needed.update(e.oid for e in entries)
-        else:
-            missing.append(pointer.oid)
-    return needed, sorted(missing)
-
-
 # -- Which pointers, and who needs them (for messages naming what is missing).
 
 
@@ -151,8 +87,8 @@ class _Wants:
 
 def _current_pointers(project: Project) -> dict[str, Pointer]:
     git = project.git
-    pointers = {} if git.repo.head_is_unborn else _pointers_at(git, git.head_commit().tree)
-    pointers.update(_workspace_pointers(project))
+    pointers = {} if git.repo.head_is_unborn else pointers_at(git, git.head_commit().tree)
+    pointers.update(workspace_pointers(project))
     return pointers
 
 
@@ -212,14 +148,13 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
         local = _local_experiments(git, request)
         remote_refs = transport.ls_remote(git, request.git_remote, EXPERIMENT_REF_PREFIX)
         _check_conflicts(local, remote_refs, request, "push")
-        memo: dict[str, dict[str, Pointer]] = {}
         for ref, commit in local.items():
             name = name_from_ref(ref) or ref
             if remote_refs.get(ref) == commit:
                 result.refs_unchanged.append(name)
             else:
                 pushes.append(transport.RefPush(ref, commit, remote_refs.get(ref)))
-            wants.add(name, _pointers_at(git, git.lookup_commit(commit).tree, memo))
+            wants.add(name, pointers_at(git, git.lookup_commit(commit).tree))
     else:
         wants.add(CURRENT, _current_pointers(project))
     if request.data and wants.pointers:
@@ -231,7 +166,7 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
 
 def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: SyncResult) -> None:
     store = ObjectStore(project.cache_dir)
-    needed, _ = _needed_objects(store, wants.pointers)
+    needed, _ = needed_objects(store, wants.pointers)
     manifests = {p.oid for p in wants.pointers.values() if p.kind == "dir"}
     backend = _storage(project, request)
     result.storage = backend.describe()
@@ -313,9 +248,8 @@ def pull(project: Project, request: SyncRequest) -> SyncResult:
     wants = _Wants()
     if request.with_refs:
         commits = _pull_refs(git, request, result)
-        memo: dict[str, dict[str, Pointer]] = {}
         for name, commit in commits.items():
-            wants.add(name, _pointers_at(git, git.lookup_commit(commit).tree, memo))
+            wants.add(name, pointers_at(git, git.lookup_commit(commit).tree))
     current = _current_pointers(project)
     if not request.with_refs:
         wants.add(CURRENT, current)
@@ -354,7 +288,7 @@ def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
     jobs = request.jobs or project.local.jobs
     tmp = store.root / TMP_DIR
     try:
-        _, manifests = _needed_objects(store, wants.pointers)
+        _, manifests = needed_objects(store, wants.pointers)
         first = pull_objects(
             store,
             backend,
@@ -364,7 +298,7 @@ def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
             progress=_progress(request, "download"),
         )
         _merge(result.objects, first)
-        needed, _ = _needed_objects(store, wants.pointers)
+        needed, _ = needed_objects(store, wants.pointers)
         sizes = _sizes(store, wants.pointers)
         rest = pull_objects(
             store,

@@ -26,6 +26,19 @@ def main(args: argparse.Namespace) -> int:
         files = " ".join(result.saved)
         say(f"saved your uncommitted changes in {result.stash_ref}")
         say(f"  bring them back with: git checkout {result.stash_ref} -- {files}")
+    for item in result.data.get("saved", []):  # type: ignore[attr-defined]
+        say(
+            f"stored your version of {item['path']} in the cache as {item['hash']} "
+            "before overwriting it"
+        )
+    for path in result.data.get("written", []):  # type: ignore[attr-defined]
+        say(f"checked out the experiment's data {path}")
+    missing = [str(m["path"]) for m in result.data.get("missing", [])]  # type: ignore[attr-defined]
+    if missing:
+        say(
+            f"warning: the cache lacks the data of {', '.join(missing)}; "
+            "run `gitexp pull` and then `gitexp checkout`"
+        )
     changed = len(result.written) + len(result.deleted)
     say(
         f"applied '{args.name}': {len(result.written)} file(s) written, "

@@ -1,0 +1,56 @@
+"""``gitexp checkout``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from gitexp.cli.console import out_bytes, say
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
+    parser.add_argument(
+        "paths",
+        metavar="PATH",
+        nargs="*",
+        help="data paths, pointer files or folders holding them (default: all)",
+    )
+    parser.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="overwrite data that is not in the cache, after storing it in the cache",
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run it: one API call, then render; returns the exit code."""
+    import orjson
+
+    from gitexp.api import Repo
+
+    result = Repo(".").checkout(args.paths, force=args.force, cwd=os.getcwd())
+    if args.json:
+        out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    for item in result["saved"]:  # type: ignore[attr-defined]
+        say(
+            f"stored your version of {item['path']} in the cache as {item['hash']} "
+            "before overwriting it"
+        )
+    written = list(result["written"])  # type: ignore[call-overload]
+    if written:
+        say(f"checked out {', '.join(written)} ({result['files']} files)")
+    elif not result["missing"]:
+        say("the workspace's data already matches its pointers")
+    missing = list(result["missing"])  # type: ignore[call-overload]
+    if missing:
+        paths = ", ".join(str(m["path"]) for m in missing)
+        say(
+            f"error: the cache lacks the data of {paths}; it was left as it was; "
+            "run `gitexp pull` to fetch it"
+        )
+        return 1
+    return 0

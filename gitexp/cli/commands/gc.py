@@ -1,0 +1,71 @@
+"""``gitexp gc``."""
+
+from __future__ import annotations
+
+import argparse
+
+from gitexp.cli.console import out_bytes, say, warn
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's arguments."""
+    parser.description = (
+        "Remove cache objects that nothing needs. Without options, keep the data of the "
+        "workspace and of every commit on every branch, tag, experiment and stash ref. "
+        "The options narrow that: keep only what they name (the workspace's data is "
+        "always kept). Objects written in the last hour are kept unless --now."
+    )
+    parser.add_argument(
+        "-n", "--dry-run", action="store_true", help="only say what would be removed"
+    )
+    parser.add_argument(
+        "--now", action="store_true", help="do not keep objects written in the last hour"
+    )
+    parser.add_argument(
+        "-w",
+        "--workspace",
+        action="store_true",
+        help="keep only the workspace's data (plus what other options name)",
+    )
+    parser.add_argument(
+        "-a",
+        "--all-branches",
+        action="store_true",
+        help="keep the data of every commit on every branch",
+    )
+    parser.add_argument(
+        "-e", "--experiments", action="store_true", help="keep the data of every experiment"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run it: one API call, then render; returns the exit code."""
+    import orjson
+
+    from gitexp.api import Repo
+    from gitexp.core.sizes import format_size
+
+    result = Repo(".").gc(
+        workspace=args.workspace,
+        all_branches=args.all_branches,
+        experiments=args.experiments,
+        dry_run=args.dry_run,
+        now=args.now,
+    )
+    if args.json:
+        out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    verb = "would remove" if result["dry_run"] else "removed"
+    freed = format_size(int(result["freed_bytes"]))  # type: ignore[call-overload]
+    say(
+        f"{verb} {result['removed']} objects ({freed}); kept {result['kept']}"
+        + (f", and {result['recent']} written in the last hour" if result["recent"] else "")
+    )
+    missing = list(result["missing_manifests"])  # type: ignore[call-overload]
+    if missing:
+        warn(
+            f"{len(missing)} folder manifests are not in the cache, so the files they list "
+            "could not be kept; pull them before the next gc"
+        )
+    return 0

@@ -1,0 +1,145 @@
+"""Which paths ``add`` may track and which pointers a ``checkout PATH`` names.
+
+Everything is checked before anything is stored: a path must lie inside the working
+tree (also after resolving symbolic links in its folders), must not be git's or
+gitexp's own folder, a pointer file, a link, a file git tracks, or inside data that
+gitexp already tracks as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from gitexp.core.pointer import SUFFIX, Pointer, pointer_path
+from gitexp.core.runinfo import RUN_DIR
+from gitexp.errors import NotFoundError, PathError, UsageError
+from gitexp.experiments.project import Project
+
+
+def check_add_paths(
+    project: Project, paths: Sequence[str], cwd: str | os.PathLike[str]
+) -> list[str]:
+    """The repository-relative paths to add, each checked; duplicates dropped."""
+    if not paths:
+        raise UsageError("name the files or folders to add", hint="e.g. gitexp add data/")
+    rels = list(dict.fromkeys(_check_one(project, p, cwd) for p in paths))
+    for rel in rels:
+        for other in rels:
+            if other != rel and rel.startswith(other + "/"):
+                raise PathError(
+                    f"'{rel}' is inside '{other}', which is added too",
+                    hint=f"add '{other}' alone: a folder is tracked as a whole",
+                )
+    return rels
+
+
+def _check_one(project: Project, given: str, cwd: str | os.PathLike[str]) -> str:
+    rel = project.relpath(given, cwd)
+    parts = rel.split("/")
+    if rel == "":
+        raise PathError(
+            "gitexp cannot track the whole repository", hint="add the data's own files or folders"
+        )
+    if ".git" in parts or _inside_git_dir(project, rel):
+        raise PathError(f"'{given}' is inside git's own folder .git", hint="add your data instead")
+    if parts[0] == RUN_DIR:
+        raise PathError(f"'{given}' is inside gitexp's own folder {RUN_DIR}/")
+    if rel.endswith(SUFFIX):
+        raise PathError(
+            f"'{given}' is a pointer file",
+            hint=f"add the data it stands for: {rel[: -len(SUFFIX)]}",
+        )
+    full = project.root / rel
+    try:
+        info = os.lstat(full)
+    except FileNotFoundError:
+        raise NotFoundError(f"'{given}' does not exist", hint="check the path") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise PathError(
+            f"'{given}' is a symbolic link; gitexp tracks files and folders, not links",
+            hint="add the file or folder it points to",
+        )
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        raise PathError(f"'{given}' is not a regular file or folder")
+    check_inside(project, rel)
+    _check_untracked(project, rel, stat.S_ISDIR(info.st_mode))
+    _check_not_in_data(project, rel)
+    return rel
+
+
+def _inside_git_dir(project: Project, rel: str) -> bool:
+    full = Path(os.path.realpath(project.root / rel))
+    for folder in {project.git.git_dir, project.git.common_dir}:
+        if full == folder or folder in full.parents:
+            return True
+    return False
+
+
+def check_inside(project: Project, rel: str) -> None:
+    """`PathError` when ``rel``'s folder resolves (through links) outside the tree."""
+    folder = Path(os.path.realpath((project.root / rel).parent))
+    root = project.root
+    if folder != root and root not in folder.parents:
+        raise PathError(
+            f"'{rel}' leads outside the repository through a symbolic link",
+            hint="gitexp reads and writes data only inside the repository",
+        )
+
+
+def _check_untracked(project: Project, rel: str, is_dir: bool) -> None:
+    index = project.git.repo.index
+    if is_dir:
+        prefix = rel + "/"
+        tracked = [e.path for e in index if e.path.startswith(prefix)]
+        if tracked:
+            raise PathError(
+                f"'{rel}' holds files that git tracks ({tracked[0]}"
+                + (f" and {len(tracked) - 1} more)" if len(tracked) > 1 else ")"),
+                hint=f"untrack them first with `git rm -r --cached {rel}`, then `gitexp add {rel}`",
+            )
+    elif rel in index:
+        raise PathError(
+            f"'{rel}' is tracked by git",
+            hint=f"untrack it first with `git rm --cached {rel}`, then `gitexp add {rel}`",
+        )
+
+
+def _check_not_in_data(project: Project, rel: str) -> None:
+    parts = rel.split("/")
+    for depth in range(1, len(parts)):
+        head = "/".join(parts[:depth])
+        if (project.root / pointer_path(head)).is_file():
+            raise PathError(
+                f"'{rel}' is inside '{head}', which gitexp tracks as a whole",
+                hint=f"run `gitexp add {head}` to record its new content",
+            )
+
+
+def select_pointers(
+    project: Project,
+    pointers: Mapping[str, Pointer],
+    paths: Sequence[str],
+    cwd: str | os.PathLike[str],
+) -> dict[str, Pointer]:
+    """The pointers that ``paths`` name: data paths, pointer files, or folders holding them."""
+    if not paths:
+        return dict(pointers)
+    chosen: dict[str, Pointer] = {}
+    for given in paths:
+        rel = project.relpath(given, cwd)
+        if rel.endswith(SUFFIX):
+            rel = rel[: -len(SUFFIX)]
+        found = {
+            p: v for p, v in pointers.items() if not rel or p == rel or p.startswith(rel + "/")
+        }
+        if not found:
+            raise NotFoundError(
+                f"'{given}' is not tracked data (no {pointer_path(rel or '.')} and no pointer "
+                "files under it)",
+                hint="see `gitexp status` for the tracked data",
+            )
+        chosen.update(found)
+    return chosen

@@ -1,0 +1,205 @@
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from gitexp.api import Repo
+from gitexp.core.hashing import hash_bytes
+from tests.conftest import commit_all, git
+from tests.experiments.datahelp import make_tree, pointer, store
+
+
+def test_checkout_restores_everything_into_an_empty_workspace(repo: Path, cli) -> None:
+    files = make_tree(repo, 12)
+    os.chmod(repo / "data/part1/f3.csv", 0o755)  # noqa: S103 - an executable data file
+    (repo / "model.bin").write_bytes(b"weights")
+    assert cli("add", "data", "model.bin").code == 0
+    shutil.rmtree(repo / "data")
+    os.unlink(repo / "model.bin")
+    result = cli("checkout")
+    assert result.code == 0, result.err
+    assert result.err.strip() == "checked out data, model.bin (13 files)"
+    for rel, content in files.items():
+        assert (repo / rel).read_bytes() == content
+    assert os.stat(repo / "data/part1/f3.csv").st_mode & stat.S_IXUSR
+    assert not os.stat(repo / "data/part0/f0.csv").st_mode & stat.S_IXUSR
+    assert (repo / "model.bin").read_bytes() == b"weights"
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+    again = cli("checkout")
+    assert (again.code, again.err.strip()) == (
+        0,
+        "the workspace's data already matches its pointers",
+    )
+
+
+def test_checkout_a_commit_s_data_after_git_checkout(repo: Path, cli) -> None:
+    (repo / "data.csv").write_bytes(b"v1")
+    cli("add", "data.csv")
+    commit_all(repo, "v1")
+    (repo / "data.csv").write_bytes(b"version two")
+    cli("add", "data.csv")
+    commit_all(repo, "v2")
+    git(repo, "checkout", "-q", "HEAD~1")
+    assert Repo(repo).status()["data"][0]["state"] == "modified"
+    assert cli("checkout", "data.csv.gitexp").code == 0
+    assert (repo / "data.csv").read_bytes() == b"v1"
+    git(repo, "checkout", "-q", "main")
+    assert cli("checkout", "data.csv").code == 0
+    assert (repo / "data.csv").read_bytes() == b"version two"
+
+
+def test_partial_update_of_a_folder(repo: Path) -> None:
+    make_tree(repo, 6)
+    Repo(repo).add(["data"])
+    (repo / "data/part0/f0.csv").write_bytes(b"edited")
+    Repo(repo).add(["data"])
+    v2 = pointer(repo, "data")
+    commit_all(repo, "v2")
+    os.unlink(repo / "data/part1/f1.csv")
+    (repo / "data/part0/extra.csv").write_bytes(b"will be stored")
+    with pytest.raises(Exception) as info:
+        Repo(repo).checkout(["data"])
+    assert "data/part0/extra.csv" in str(info.value)
+    result = Repo(repo).checkout(["data"], force=True)
+    assert result["saved"] == [
+        {"path": "data/part0/extra.csv", "hash": str(hash_bytes(b"will be stored"))}
+    ]
+    assert result["files"] == 1
+    assert not (repo / "data/part0/extra.csv").exists()
+    assert store(repo).read_bytes(hash_bytes(b"will be stored")) == b"will be stored"
+    assert Repo(repo).status()["data"] == [{"path": "data", "state": "unchanged", "changed": []}]
+    assert pointer(repo, "data") == v2
+
+
+def test_modified_data_not_in_cache_is_never_overwritten(repo: Path, cli) -> None:
+    (repo / "m.bin").write_bytes(b"original")
+    cli("add", "m.bin")
+    (repo / "m.bin").write_bytes(b"my precious edit")
+    result = cli("checkout")
+    assert result.code == 1
+    assert result.err.strip() == (
+        "error: checkout would overwrite data that is not in the cache: m.bin; run `gitexp add` "
+        "on it to keep it, or pass --force to store it in the cache and check out anyway"
+    )
+    assert (repo / "m.bin").read_bytes() == b"my precious edit"
+    forced = cli("checkout", "--force")
+    assert forced.code == 0
+    edit = hash_bytes(b"my precious edit")
+    assert (
+        f"stored your version of m.bin in the cache as {edit} before overwriting it" in forced.err
+    )
+    assert (repo / "m.bin").read_bytes() == b"original"
+    assert store(repo).read_bytes(edit) == b"my precious edit"
+
+
+def test_modified_data_already_in_cache_is_replaced_without_force(repo: Path) -> None:
+    (repo / "m.bin").write_bytes(b"one")
+    Repo(repo).add(["m.bin"])
+    one = (repo / "m.bin.gitexp").read_bytes()
+    (repo / "m.bin").write_bytes(b"two")
+    Repo(repo).add(["m.bin"])
+    (repo / "m.bin.gitexp").write_bytes(one)
+    assert Repo(repo).checkout()["written"] == ["m.bin"]
+    assert (repo / "m.bin").read_bytes() == b"one"
+
+
+def test_file_and_folder_swap_kinds(repo: Path) -> None:
+    make_tree(repo, 3, prefix="thing")
+    Repo(repo).add(["thing"])
+    folder = (repo / "thing.gitexp").read_bytes()
+    shutil.rmtree(repo / "thing")
+    (repo / "thing").write_bytes(b"now a file")
+    Repo(repo).add(["thing"])
+    (repo / "thing.gitexp").write_bytes(folder)
+    assert Repo(repo).checkout()["written"] == ["thing"]
+    assert (repo / "thing").is_dir()
+    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+
+
+def test_missing_objects_are_reported_and_the_rest_checked_out(repo: Path, cli) -> None:
+    (repo / "a.bin").write_bytes(b"a")
+    (repo / "b.bin").write_bytes(b"b")
+    cli("add", "a.bin", "b.bin")
+    os.unlink(repo / "a.bin")
+    os.unlink(repo / "b.bin")
+    store(repo).remove(hash_bytes(b"a"))
+    result = cli("checkout", "--json")
+    assert result.code == 1
+    assert (
+        "the cache lacks the data of a.bin; it was left as it was; run `gitexp pull`" in result.err
+    )
+    assert json.loads(result.out)["written"] == ["b.bin"]
+    assert (repo / "b.bin").read_bytes() == b"b"
+    assert not (repo / "a.bin").exists()
+
+
+def test_checkout_unknown_path(repo: Path, cli) -> None:
+    result = cli("checkout", "nothing")
+    assert result.code == 1
+    assert "error: 'nothing' is not tracked data" in result.err
+
+
+def test_corrupt_object_is_never_copied(repo: Path, cli) -> None:
+    (repo / "f.bin").write_bytes(b"good content")
+    cli("add", "f.bin")
+    os.unlink(repo / "f.bin")
+    shutil.rmtree(repo / ".git" / "gitexp" / "index")  # forget that the object was verified
+    oid = hash_bytes(b"good content")
+    os.chmod(store(repo).path(oid), 0o644)
+    store(repo).path(oid).write_bytes(b"evil content")
+    result = cli("checkout")
+    assert result.code == 1
+    assert (
+        f"error: cache object {oid} is corrupt (its bytes hash differently) (for f.bin)"
+        in result.err
+    )
+    assert not (repo / "f.bin").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+
+
+def test_checkout_writes_the_gitignore_line(repo: Path, cli) -> None:
+    (repo / "x.bin").write_bytes(b"x")
+    cli("add", "x.bin")
+    commit_all(repo, "track x")
+    git(repo, "rm", "-q", "--cached", ".gitignore")
+    os.unlink(repo / ".gitignore")
+    assert cli("checkout").code == 0
+    assert (repo / ".gitignore").read_text() == "/x.bin\n"
+
+
+def test_folder_with_a_missing_object_is_not_half_built(repo: Path, cli) -> None:
+    make_tree(repo, 4)
+    cli("add", "data")
+    shutil.rmtree(repo / "data")
+    gone = hash_bytes(b"row,3\n" * 4)
+    store(repo).remove(gone)
+    result = cli("checkout", "--json")
+    assert result.code == 1
+    assert json.loads(result.out)["missing"] == [{"path": "data", "objects": [str(gone)]}]
+    assert not (repo / "data").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+
+
+def test_corrupt_object_in_a_big_folder_leaves_nothing(repo: Path, cli) -> None:
+    from gitexp.cache.checkout import PARALLEL_FILES
+
+    files = make_tree(repo, PARALLEL_FILES + 10)
+    cli("add", "data")
+    shutil.rmtree(repo / "data")
+    shutil.rmtree(repo / ".git" / "gitexp" / "index")
+    victim = hash_bytes(files["data/part1/f7.csv"])
+    os.chmod(store(repo).path(victim), 0o644)
+    store(repo).path(victim).write_bytes(b"rotten")
+    result = cli("checkout")
+    assert result.code == 1
+    assert f"cache object {victim} is corrupt" in result.err
+    assert not (repo / "data").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+    store(repo).path(victim).write_bytes(files["data/part1/f7.csv"])
+    assert cli("checkout").code == 0
+    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
