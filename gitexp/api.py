@@ -387,9 +387,11 @@ class Repo:
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
     ) -> dict[str, object]:
-        """Push experiments (``names`` or ``everything``) and their data; without names,
-        the current commit's data. ``credentials``: environment variables such as
-        ``AWS_ACCESS_KEY_ID`` for the storage remote (see `STORAGE_ENVIRONMENT`).
+        """Push experiments (``names`` or ``everything``) and their data.
+
+        Without names, the current commit's data only. ``credentials``: environment
+        variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote (see
+        `storage_environment`).
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
@@ -418,13 +420,14 @@ class Repo:
         jobs: int | None = None,
         force: bool = False,
         data: bool = True,
-        checkout: bool | None = None,
+        checkout: bool = True,
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
     ) -> dict[str, object]:
-        """Fetch experiments' refs (``names`` or ``everything``) and the data they need,
-        verified; without names, the current commit's data. ``checkout`` (default: on
-        without names) updates the workspace's data from the cache afterwards.
+        """Fetch experiments' refs (``names`` or ``everything``) and their data, verified.
+
+        Without names, the current commit's data only. Either way the current commit's
+        data is then checked out into the workspace, unless ``checkout`` is false.
 
         >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
         """
@@ -443,14 +446,15 @@ class Repo:
         )
         result = sync.pull(self.project, request)
         summary = _sync_summary(result)
-        wanted = checkout if checkout is not None else not request.with_refs
-        summary["checked_out"] = _checkout_pulled(self.project, result) if wanted and data else []
+        summary["checked_out"] = _checkout_pulled(self.project, result) if checkout and data else []
         return summary
 
     def split_targets(self, words: Sequence[str]) -> tuple[str, builtins.list[str]]:
-        """``[GIT_REMOTE] [NAME…]`` as (git remote, names): the first word is the git remote
-        when it names one of this repository's remotes or is a URL or path (names hold
-        no ``/`` or ``:``); otherwise every word is a name and the remote is ``origin``.
+        """``[GIT_REMOTE] [NAME…]`` as (git remote, names).
+
+        The first word is the git remote when it names one of this repository's
+        remotes or is a URL or path (names hold no ``/`` or ``:``); otherwise every
+        word is a name and the remote is ``origin``.
         """
         if not words:
             return "origin", []

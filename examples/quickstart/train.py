@@ -1,4 +1,4 @@
-"""Train a small neural network on scikit-learn's bundled digits data.
+"""Train a small neural network on the digits data (data/digits.csv, see prepare.py).
 
 Run it with `gitexp run`: the params come from params.yaml (with any -S overrides),
 the loss and accuracy of every epoch become step series, the final scores land in
@@ -9,7 +9,7 @@ import pickle
 import warnings
 
 import gitexp
-from sklearn.datasets import load_digits
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -17,10 +17,10 @@ from sklearn.neural_network import MLPClassifier
 params = gitexp.params()
 model_p, train_p, data_p = params["model"], params["train"], params["data"]
 
-digits = load_digits()
-x = digits.data / 16.0
+table = np.loadtxt("data/digits.csv", delimiter=",", skiprows=1)
+x, y = table[:, :-1] / 16.0, table[:, -1].astype(int)
 x_train, x_test, y_train, y_test = train_test_split(
-    x, digits.target, test_size=data_p["test_size"], random_state=data_p["seed"]
+    x, y, test_size=data_p["test_size"], random_state=data_p["seed"]
 )
 
 model = MLPClassifier(
@@ -31,7 +31,7 @@ model = MLPClassifier(
     max_iter=1,
     random_state=data_p["seed"],
 )
-classes = sorted(set(digits.target))
+classes = sorted(set(y))
 for epoch in range(train_p["epochs"]):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

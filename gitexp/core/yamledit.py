@@ -55,8 +55,16 @@ def _edit_in_place(text: str, sets: Mapping[str, object]) -> str | None:
             return None
         edits.append((line, col, end, _scalar_text(value, old)))
     for line, col, end, new in sorted(edits, reverse=True):
-        lines[line] = lines[line][:col] + new + lines[line][end:]
+        lines[line] = lines[line][:col] + _keep_column(new, lines[line][end:], end - col)
     return "".join(lines)
+
+
+def _keep_column(new: str, rest: str, old_width: int) -> str:
+    """``new`` then ``rest``, with a trailing comment kept in its column where it fits."""
+    gap = len(rest) - len(rest.lstrip(" "))
+    if not rest[gap:].startswith("#") or gap == 0:
+        return new + rest
+    return new + " " * max(1, gap + old_width - len(new)) + rest[gap:]
 
 
 def _position(doc: object, key: str) -> tuple[int, int, object] | None:

@@ -59,7 +59,7 @@ def test_grid_is_the_cartesian_product_in_order() -> None:
 
 def test_yaml_override_keeps_comments_order_and_quotes() -> None:
     out = apply_overrides(YAML, "params.yaml", {"train.lr": (0.01, False)})
-    assert out == YAML.replace(b"lr: 0.001   #", b"lr: 0.01   #")
+    assert out == YAML.replace(b"lr: 0.001   #", b"lr: 0.01    #")
     out = apply_overrides(YAML, "params.yaml", {"train.name": ("tuned", False)})
     assert b"name: 'tuned'" in out
     out = apply_overrides(YAML, "params.yaml", {"train.layers.1": (128, False)})
@@ -112,7 +112,7 @@ def test_yaml_override_leaves_every_other_byte_alone() -> None:
     out = apply_overrides(text, "p.yaml", {"b": (5, False)})
     assert out == text.replace(b"b: 0   #", b"b: 5   #")
     out = apply_overrides(text, "p.yaml", {"c": ([3], False), "d": ("y", False)})
-    assert out == text.replace(b"[1, 2]", b"[3]").replace(b'"x"', b'"y"')
+    assert out == text.replace(b"[1, 2]  #", b"[3]     #").replace(b'"x"', b'"y"')
 
 
 def test_yaml_override_quotes_strings_that_need_it() -> None:

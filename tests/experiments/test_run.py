@@ -52,7 +52,7 @@ def test_run_records_an_experiment_commit_with_everything(repo: Path) -> None:
     results = gitexp.Repo().run([PY, "train.py"], overrides=["train.lr=0.01"], name="first")
     assert [r.status for r in results] == ["success"]
     files = tree_of(repo, "first")
-    assert b"lr: 0.01  # learning rate" in files["params.yaml"]
+    assert b"lr: 0.01   # learning rate" in files["params.yaml"]
     assert orjson.loads(files["metrics.json"])["acc"] == pytest.approx(0.51)
     assert files[".gitexp/series/loss.tsv"].startswith(b"step\tvalue\n0\t100.0\n")
     assert b"trained 0.01" in files[".gitexp/output.log"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gitexp.cli.commands.push import add_sync_options, check_args, credentials, report
-from gitexp.cli.console import out_bytes
+from gitexp.cli.console import out_bytes, say
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--checkout",
         action=argparse.BooleanOptionalAction,
-        default=None,
-        help="update the workspace's data afterwards (default: on without names)",
+        default=True,
+        help="check the current commit's data out into the workspace afterwards (default: on)",
     )
     parser.set_defaults(func=main)
 
@@ -54,4 +54,7 @@ def main(args: argparse.Namespace) -> int:
         out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
         return 0
     report(summary, "fetched", "downloaded", git_remote)
+    checked = summary.get("checked_out") or []
+    if isinstance(checked, list) and checked:
+        say("checked out " + ", ".join(str(p) for p in checked))
     return 0
