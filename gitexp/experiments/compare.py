@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.formats import to_json_value
-from gitexp.errors import GitexpError, NotFoundError
+from gitexp.errors import NotFoundError
 from gitexp.experiments import diff as diff_mod
+from gitexp.experiments.project import config_at
 from gitexp.experiments.query import Row, is_missing
 from gitexp.git.repo import GitRepo
 
@@ -174,7 +174,7 @@ def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> dic
     commit_a = git.lookup_commit(str(row_a.doc["commit"]))
     commit_b = git.lookup_commit(str(row_b.doc["commit"]))
     tree_diff = diff_mod.diff_sides(git, diff_mod.side_of(commit_a), diff_mod.side_of(commit_b))
-    config = _config(git, commit_b.tree)
+    config = config_at(git, commit_b.tree)
     results = {*config.params, *config.metrics}
     plots = tuple(p.rstrip("/") + "/" for p in config.plots)
     changed = tree_diff["files"]
@@ -204,11 +204,3 @@ def _params_diff(a: Row, b: Row) -> dict[str, dict[str, dict[str, object]]]:
     return out
 
 
-def _config(git: GitRepo, tree: pygit2.Tree) -> ProjectConfig:
-    data = git.read_blob(tree, PROJECT_CONFIG)
-    if data is None:
-        return ProjectConfig()
-    try:
-        return parse_project_config(data)
-    except GitexpError:
-        return ProjectConfig()

@@ -12,12 +12,13 @@ from typing import TypedDict
 
 import pygit2
 
-from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.config import PROJECT_CONFIG
 from gitexp.core.formats import flatten, load_mapping, to_json_value
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, check_name
 from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, InvalidNameError, NotFoundError
+from gitexp.experiments.project import config_at
 from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.repo import GitRepo
 
@@ -78,7 +79,7 @@ def baseline_of(commit: pygit2.Commit) -> Side:
 
 def diff_sides(git: GitRepo, a: Side, b: Side) -> DiffResult:
     """The ``diff --json`` object for ``a`` (old) against ``b`` (new)."""
-    config = _config(git, b.tree) if _has(b.tree, PROJECT_CONFIG) else _config(git, a.tree)
+    config = config_at(git, b.tree) if _has(b.tree, PROJECT_CONFIG) else config_at(git, a.tree)
     params_files, metrics_files = set(config.params), set(config.metrics)
     result: DiffResult = {
         "a": a.commit,
@@ -112,14 +113,6 @@ def _has(tree: pygit2.Tree, path: str) -> bool:
     return True
 
 
-def _config(git: GitRepo, tree: pygit2.Tree) -> ProjectConfig:
-    data = git.read_blob(tree, PROJECT_CONFIG)
-    if data is None:
-        return ProjectConfig()
-    try:
-        return parse_project_config(data)
-    except GitexpError:
-        return ProjectConfig()
 
 
 def _flat(data: bytes | None, path: str) -> dict[str, object]:

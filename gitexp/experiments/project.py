@@ -15,7 +15,7 @@ from gitexp.core.config import (
     parse_local_config,
     parse_project_config,
 )
-from gitexp.errors import PathError
+from gitexp.errors import GitexpError, PathError
 from gitexp.git.repo import GitRepo
 
 
@@ -91,7 +91,24 @@ def load_config(root: Path) -> ProjectConfig:
     return parse_project_config(data, PROJECT_CONFIG)
 
 
-def config_at(git: GitRepo, tree: pygit2.Tree) -> ProjectConfig:
-    """The ``gitexp.yaml`` recorded in a commit's tree, or the defaults."""
-    data = git.read_blob(tree, PROJECT_CONFIG)
-    return parse_project_config(data, PROJECT_CONFIG) if data is not None else ProjectConfig()
+def config_at(
+    git: GitRepo, tree: pygit2.Tree, memo: dict[str, ProjectConfig] | None = None
+) -> ProjectConfig:
+    """The ``gitexp.yaml`` recorded in a commit's tree; the defaults when it has none.
+
+    A config that does not parse also gives the defaults: an old commit's broken file
+    must not stop ``show`` or ``diff`` from reading the rest. ``memo`` keeps parsed
+    configs by blob id, for callers that read many commits.
+    """
+    blob = git.blob_id(tree, PROJECT_CONFIG)
+    if blob is None:
+        return ProjectConfig()
+    if memo is not None and blob in memo:
+        return memo[blob]
+    try:
+        config = parse_project_config(git.repo[blob].read_raw(), PROJECT_CONFIG)
+    except GitexpError:
+        config = ProjectConfig()
+    if memo is not None:
+        memo[blob] = config
+    return config

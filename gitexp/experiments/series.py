@@ -18,10 +18,11 @@ from dataclasses import dataclass
 
 import pygit2
 
-from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.config import ProjectConfig
 from gitexp.core.metrics import Series, parse_series, series_format
 from gitexp.core.runinfo import SERIES_DIR
-from gitexp.errors import FormatError, GitexpError, NotFoundError
+from gitexp.errors import FormatError, NotFoundError
+from gitexp.experiments.project import config_at
 from gitexp.git.repo import GitRepo
 
 _LOGGED_PREFIX = SERIES_DIR + "/"
@@ -100,15 +101,7 @@ class SeriesReader:
         return [_Entry(e.path, e.oid) for e in self.git.walk_tree(obj, path + "/")]
 
     def _config(self, tree: pygit2.Tree) -> ProjectConfig:
-        blob = self.git.blob_id(tree, PROJECT_CONFIG)
-        if blob is None:
-            return ProjectConfig()
-        if blob not in self._configs:
-            try:
-                self._configs[blob] = parse_project_config(_blob_bytes(self.git, blob))
-            except GitexpError:
-                self._configs[blob] = ProjectConfig()
-        return self._configs[blob]
+        return config_at(self.git, tree, self._configs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,12 +14,13 @@ from collections.abc import Iterable
 import orjson
 import pygit2
 
-from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import load_mapping
 from gitexp.core.runinfo import RUN_JSON, parse_trailers
 from gitexp.core.runinfo import VERSION as RUN_VERSION
 from gitexp.errors import GitexpError
 from gitexp.experiments.data import pointers_at
+from gitexp.experiments.project import config_at
 from gitexp.git.repo import GitRepo
 
 
@@ -82,16 +83,7 @@ class Reader:
         return {k: str(v) for k, v in facts.items() if v}
 
     def _config(self, tree: pygit2.Tree) -> ProjectConfig:
-        blob = self.git.blob_id(tree, PROJECT_CONFIG)
-        if blob is None:
-            return ProjectConfig()
-        if blob not in self._configs:
-            data = self.repo.odb.read(pygit2.Oid(hex=blob))[1]
-            try:
-                self._configs[blob] = parse_project_config(data)
-            except GitexpError:
-                self._configs[blob] = ProjectConfig()
-        return self._configs[blob]
+        return config_at(self.git, tree, self._configs)
 
     def _files(self, tree: pygit2.Tree, paths: Iterable[str]) -> dict[str, object]:
         found: dict[str, object] = {}
