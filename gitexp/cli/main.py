@@ -27,7 +27,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("apply", "apply", "make the workspace's files match an experiment"),
     ("branch", "branch", "create a git branch at an experiment's commit"),
     ("add", "add", "track files or folders by content (cache + PATH.gitexp pointer)"),
-    ("status", "status", "tracked data: unchanged, modified, missing or not in the cache"),
+    ("status", "status", "whether tracked data is unchanged, modified, missing or not in the cache"),
     ("checkout", "checkout", "make the workspace's data match its pointers"),
     ("gc", "gc", "remove cache objects that no ref or the workspace needs"),
     ("fsck", "fsck", "verify every cache object; move corrupt ones aside"),
