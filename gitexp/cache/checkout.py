@@ -220,7 +220,7 @@ def _fill(folder: str, plan: Plan, linker: Linker) -> None:
     heads = {e.path.rpartition("/")[0] for e in entries}
     for head in sorted(heads - {""}):
         os.makedirs(os.path.join(folder, head), exist_ok=True)
-    writers = min(os.cpu_count() or 1, len(heads)) if len(entries) >= PARALLEL_FILES else 1
+    writers = min(linker.jobs, len(heads)) if len(entries) >= PARALLEL_FILES else 1
     if writers <= 1:
         _write_entries(folder, plan, linker, entries)
         return

@@ -34,9 +34,10 @@ _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOS
 class Linker:
     """Makes workspace files from cache objects with one link type."""
 
-    def __init__(self, store: ObjectStore, link: str = "reflink") -> None:
+    def __init__(self, store: ObjectStore, link: str = "reflink", jobs: int | None = None) -> None:
         self.store = store
         self.link = link
+        self.jobs = jobs or os.cpu_count() or 1
         self._clone = link == "reflink"
         self._kernel_copy = True
         self._verified: dict[str, Stamp] = {}

@@ -119,7 +119,7 @@ def checkout_pointers(
     with Workspace.open(project) as ws:
         plans, missing = _plans(ws, pointers)
         saved = _protect(ws, plans, force)
-        linker = Linker(ws.store, project.local.link)
+        linker = Linker(ws.store, project.local.link, project.local.jobs)
         written: list[str] = []
         files = 0
         for plan in plans:

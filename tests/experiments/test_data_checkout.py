@@ -203,3 +203,14 @@ def test_corrupt_object_in_a_big_folder_leaves_nothing(repo: Path, cli) -> None:
     store(repo).path(victim).write_bytes(files["data/part1/f7.csv"])
     assert cli("checkout").code == 0
     assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+
+
+def test_empty_folder_round_trip(repo: Path) -> None:
+    (repo / "empty").mkdir()
+    result = Repo(repo).add(["empty"])[0]
+    assert (result["kind"], result["files"], result["size"]) == ("dir", 0, 0)
+    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    (repo / "empty").rmdir()
+    assert Repo(repo).status()["data"][0]["state"] == "missing"
+    assert Repo(repo).checkout()["written"] == ["empty"]
+    assert (repo / "empty").is_dir() and not any((repo / "empty").iterdir())
