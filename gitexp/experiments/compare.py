@@ -202,5 +202,3 @@ def _params_diff(a: Row, b: Row) -> dict[str, dict[str, dict[str, object]]]:
         if changes:
             out[file] = changes
     return out
-
-

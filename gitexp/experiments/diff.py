@@ -113,8 +113,6 @@ def _has(tree: pygit2.Tree, path: str) -> bool:
     return True
 
 
-
-
 def _flat(data: bytes | None, path: str) -> dict[str, object]:
     if data is None:
         return {}

@@ -17,6 +17,7 @@ from pathlib import Path
 import pygit2
 
 from gitexp.cache.add import store_path
+from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of
@@ -194,7 +195,11 @@ def _store_outs(
     logged: Iterable[str],
     problems: list[str],
 ) -> tuple[dict[str, bytes], list[str]]:
-    """Put each out in the cache; its pointer goes in the tree instead of the data."""
+    """Put each out in the cache; its pointer goes in the tree instead of the data.
+
+    Each out is also listed in the ``.gitignore`` beside it (once), so a later
+    ``git add -A`` leaves it to gitexp.
+    """
     pointers: dict[str, bytes] = {}
     paths: list[str] = []
     for out in dict.fromkeys([*config.outs, *logged]):
@@ -205,6 +210,7 @@ def _store_outs(
             continue
         try:
             pointers[pointer_path(rel)] = store_path(store, full).dump()
+            ensure_ignored(full)  # the artifact is gitexp's to keep, not git's
         except OSError as exc:
             raise GitexpError(f"could not store out '{rel}' in the cache: {exc}") from exc
         paths.append(rel)

@@ -403,3 +403,13 @@ def test_parallel_runs_stop_on_ctrl_c(repo: Path) -> None:
     assert git(repo, "for-each-ref", "refs/experiments/") == ""
     assert git(repo, "worktree", "list").count("\n") == 1
     assert (repo / "params.yaml").read_text() == PARAMS_YAML
+
+
+def test_outs_are_ignored_by_git_afterwards(repo: Path) -> None:
+    (repo / "gitexp.yaml").write_text("outs: [models/model.pkl]\n")
+    commit_all(repo)
+    script = "import os; os.makedirs('models', exist_ok=True); open('models/model.pkl', 'wb').write(b'w')"
+    gitexp.Repo().run([PY, "-c", script], name="m")
+    assert (repo / "models" / ".gitignore").read_text() == "/model.pkl\n"
+    assert "models/model.pkl" not in git(repo, "status", "--porcelain", "--untracked-files=all")
+    assert tree_of(repo, "m")["models/.gitignore"] == b"/model.pkl\n"
