@@ -116,7 +116,7 @@ class Repo:
         parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
         rows = self.experiments()
         keys = [f.key for f in parsed] + ([sort_by] if sort_by else [])
-        _check_keys(rows, keys)
+        query.check_keys(rows, keys)
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more")
         q = query.Query(parsed, sort_by, descending, branches, limit)
@@ -129,11 +129,12 @@ class Repo:
         experiment is compared with its baseline.
         """
         from gitexp.experiments import diff as diff_mod
+        from gitexp.experiments import query
 
         if a is None:
             if b is not None:
                 raise UsageError("give A to diff against B")
-            a = _latest(self.experiments())
+            a = query.latest_name(self.experiments())
         first = diff_mod.resolve(self.git, a)
         if b is None:
             return diff_mod.diff_sides(
@@ -278,8 +279,10 @@ class Repo:
         any are left out. Raises `NotFoundError` for an unknown name or selector.
         """
         from gitexp.experiments import overview as overview_mod
+        from gitexp.experiments import query
 
-        runs = overview_mod.plot_runs(self.git, self._rows_named(names), selectors)
+        rows = query.rows_named(self.experiments(), names)
+        runs = overview_mod.plot_runs(self.git, rows, selectors)
         return {
             run.name: {k: {"steps": v.steps, "values": v.values} for k, v in run.series.items()}
             for run in runs
@@ -303,12 +306,12 @@ class Repo:
         from gitexp.experiments import overview as overview_mod
         from gitexp.experiments import query
         from gitexp.report.output import output_format, write_output
-        from gitexp.report.plots import render_plots
+        from gitexp.report.plots import render_plots, require_drawing
 
         fmt = output_format(output, ("html", "svg", "png"))
-        _require_drawing(fmt)
+        require_drawing(fmt)
         rows = (
-            self._rows_named(names)
+            query.rows_named(self.experiments(), names)
             if names
             else query.select(self.git, self.experiments(), query.Query())
         )
@@ -364,15 +367,6 @@ class Repo:
         )
         write_output(output, data)
         return {"output": str(output), "bytes": len(data), "experiments": len(rows)}
-
-    def _rows_named(self, names: Sequence[str]) -> Sequence[dict[str, object]]:
-        by_name = {str(row["name"]): row for row in self.experiments()}
-        missing = [n for n in names if n not in by_name]
-        if missing:
-            raise NotFoundError(
-                f"experiment '{missing[0]}' does not exist", hint="see `gitexp list` for the names"
-            )
-        return [by_name[n] for n in dict.fromkeys(names)]
 
     def push(
         self,
@@ -508,17 +502,6 @@ class Repo:
         remotes_mod.modify(self.project, name, option, value, local=local)
 
 
-def _require_drawing(fmt: str) -> None:
-    if fmt == "html":
-        from gitexp.report.html import require_plotly
-
-        require_plotly()
-    else:
-        from gitexp.report.static import require_matplotlib
-
-        require_matplotlib()
-
-
 def storage_environment() -> builtins.list[str]:
     """Environment variables a caller may pass to `Repo.push`/`Repo.pull` as credentials."""
     from gitexp.storage.open import ENVIRONMENT_VARIABLES
@@ -553,25 +536,3 @@ def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
     done = datasets.checkout_pointers(project, dict(result.checkout))
     written = done.get("written")
     return [str(p) for p in written] if isinstance(written, list) else []
-
-
-def _check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:
-    from gitexp.experiments import query
-
-    if not rows or not keys:
-        return
-    known = query.known_keys(rows)
-    for key in keys:
-        if key not in known and not key.startswith("data:"):
-            raise NotFoundError(
-                f"no experiment has the key '{key}'",
-                hint="keys are dotted params or metrics keys, e.g. train.lr or acc; "
-                "see `gitexp show`",
-            )
-
-
-def _latest(rows: list[dict[str, object]]) -> str:
-    if not rows:
-        raise NotFoundError("there are no experiments to diff", hint="run one with `gitexp run`")
-    newest = max(rows, key=lambda r: (str(r.get("created") or ""), str(r.get("name"))))
-    return str(newest["name"])

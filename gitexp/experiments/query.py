@@ -17,6 +17,7 @@ import pygit2
 from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
+from gitexp.errors import NotFoundError
 from gitexp.experiments.index import SummaryIndex
 from gitexp.experiments.summary import Reader
 from gitexp.git.refs import list_refs
@@ -163,3 +164,36 @@ def known_keys(rows: Iterable[dict[str, object]]) -> set[str]:
 def dumps_show(rows: Sequence[dict[str, object]]) -> bytes:
     """``show --json``: one object with the experiments in order."""
     return orjson.dumps({"experiments": list(rows)}, option=orjson.OPT_INDENT_2)
+
+
+def check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:
+    """`NotFoundError` for a sort or filter key that no experiment has (a typo)."""
+    if not rows or not keys:
+        return
+    known = known_keys(rows)
+    for key in keys:
+        if key not in known and not key.startswith("data:"):
+            raise NotFoundError(
+                f"no experiment has the key '{key}'",
+                hint="keys are dotted params or metrics keys, e.g. train.lr or acc; "
+                "see `gitexp show`",
+            )
+
+
+def latest_name(rows: list[dict[str, object]]) -> str:
+    """The name of the newest experiment; `NotFoundError` when there is none."""
+    if not rows:
+        raise NotFoundError("there are no experiments to diff", hint="run one with `gitexp run`")
+    newest = max(rows, key=lambda r: (str(r.get("created") or ""), str(r.get("name"))))
+    return str(newest["name"])
+
+
+def rows_named(rows: list[dict[str, object]], names: Sequence[str]) -> list[dict[str, object]]:
+    """The rows of experiments ``names``, in that order, once each."""
+    by_name = {str(row["name"]): row for row in rows}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise NotFoundError(
+            f"experiment '{missing[0]}' does not exist", hint="see `gitexp list` for the names"
+        )
+    return [by_name[n] for n in dict.fromkeys(names)]

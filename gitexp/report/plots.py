@@ -40,3 +40,15 @@ def _page(runs: Sequence[RunLike], title: str) -> str:
             "FIGURES": html.json_script(figures),
         },
     )
+
+
+def require_drawing(fmt: str) -> None:
+    """Raise the error naming the install when the library for ``fmt`` is missing."""
+    if fmt == "html":
+        from gitexp.report.html import require_plotly
+
+        require_plotly()
+    else:
+        from gitexp.report.static import require_matplotlib
+
+        require_matplotlib()
