@@ -41,6 +41,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("push", "push", "push experiments through git and their data to a storage remote"),
     ("pull", "pull", "fetch experiments through git and their data from a storage remote"),
     ("remote", "remote", "manage storage remotes (add, list, remove, default, modify)"),
+    ("hooks", "hooks", "install, uninstall or show the git hooks that keep data in step with git"),
+    ("hook", "hook", "run one git hook (what the scripts in git's hooks folder call)"),
 ]
 
 
