@@ -403,7 +403,9 @@ def _report_follow(done: Mapping[str, object], result: HookResult) -> None:
     if done["pulled"]:
         result.notes.append(f"pulled {done['pulled']} object(s) from the storage remote")
     if written:
-        result.notes.append(f"checked out {', '.join(written)} ({done['files']} files)")
+        count = int(done["files"])  # type: ignore[call-overload]
+        files = f" ({count} file{'s' if count != 1 else ''} written)" if count else ""
+        result.notes.append(f"checked out {', '.join(written)}{files}")
     for item in done["kept"]:  # type: ignore[attr-defined]
         rel = item["path"]
         result.warnings.append(
