@@ -79,9 +79,7 @@ def commit(root: Path, message: str = "change") -> Git:
 def storage_objects(storage: Path) -> set[str]:
     """``blake3:<hex>`` of every object in a local storage remote."""
     return {
-        f"blake3:{p.parent.name}{p.name}"
-        for p in (storage / "blake3").glob("*/*")
-        if p.is_file()
+        f"blake3:{p.parent.name}{p.name}" for p in (storage / "blake3").glob("*/*") if p.is_file()
     }
 
 
