@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gitexp.errors import GitexpError, NotFoundError, PathError
 from gitexp.git import plumbing
@@ -43,21 +42,23 @@ CONFIG = "gitexp.yaml"
 DEFAULT_THRESHOLD = 5 * 1024 * 1024
 
 
-@dataclass
 class HookResult:
     """What a hook has to say: notes, warnings, and errors that make git stop.
 
-    ``advice`` is said after the errors (what to do about them as a whole).
+    ``advice`` is said after the errors (what to do about them as a whole). A plain
+    class, like `HookCall` a named tuple: a hook does not import ``dataclasses``.
     """
 
-    notes: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    errors: list[GitexpError] = field(default_factory=list)
-    advice: list[str] = field(default_factory=list)
+    __slots__ = ("advice", "errors", "notes", "warnings")
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+        self.warnings: list[str] = []
+        self.errors: list[GitexpError] = []
+        self.advice: list[str] = []
 
 
-@dataclass(frozen=True)
-class HookCall:
+class HookCall(NamedTuple):
     """One run of a hook: its name, git's arguments and standard input.
 
     ``credentials`` is called only when storage is reached. ``data_pushed``: the push
@@ -120,7 +121,7 @@ def _repo(root: Path) -> Repo:
 def pre_commit(where: plumbing.Places) -> HookResult:
     """Refuse what must not enter git; see the module docstring."""
     root = where.root
-    changes = [c for c in plumbing.staged_changes(root) if c.is_file]
+    changes = [c for c in plumbing.staged_changes(root) if c.is_file()]
     if changes and (where.git_dir / "MERGE_HEAD").is_file():
         merged = plumbing.resolve(root, "MERGE_HEAD")
         if merged:  # files the other side of the merge committed already are not new
@@ -169,14 +170,30 @@ def _tracked_error(tracked: Mapping[str, str]) -> GitexpError:
 
 
 def _threshold(root: Path) -> int:
-    """``large_file_threshold`` from the workspace's gitexp.yaml (light: no pygit2)."""
+    """``large_file_threshold`` from the workspace's gitexp.yaml.
+
+    Read with yaml-rs alone: importing the whole config parser costs a commit about
+    20 ms more. A file that does not parse goes to the config parser, whose error
+    names it.
+    """
     try:
         data = (root / CONFIG).read_bytes()
     except FileNotFoundError:
         return DEFAULT_THRESHOLD
-    from gitexp.core.config import parse_project_config
+    if b"large_file_threshold" not in data:
+        return DEFAULT_THRESHOLD
+    import yaml_rs
 
-    return parse_project_config(data, CONFIG).large_file_threshold
+    from gitexp.core.sizes import parse_size
+
+    try:
+        doc = yaml_rs.loads(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError):
+        from gitexp.core.config import parse_project_config
+
+        return parse_project_config(data, CONFIG).large_file_threshold
+    value = doc.get("large_file_threshold") if isinstance(doc, dict) else None
+    return DEFAULT_THRESHOLD if value is None else parse_size(value, "large_file_threshold")
 
 
 def _check_sizes(root: Path, files: Sequence[plumbing.Change], result: HookResult) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitexp.errors import ConflictError
 
@@ -99,8 +99,7 @@ def shim(name: str) -> str:
     return text + _MISSING.format(skipped=_SKIPPED[name], code=code)
 
 
-@dataclass(frozen=True, slots=True)
-class HookState:
+class HookState(NamedTuple):
     """One hook in the folder and its state.
 
     ``installed`` (the current shim), ``outdated`` (an older shim), ``other`` (not

@@ -5,7 +5,8 @@ for gitexp to do?" must cost a few milliseconds: each function here is one small
 ``git`` process (diff, rev-list, cat-file) whose answer is parsed from NUL-separated
 output. Run from inside a hook, git passes its own environment (``GIT_DIR``,
 ``GIT_INDEX_FILE`` of a ``commit -a``) down to these processes, so they see exactly
-what the hook is about.
+what the hook is about. Value types are named tuples here: a hook does not pay for
+importing ``dataclasses``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitexp.errors import GitexpError, NotARepositoryError
 
@@ -48,8 +49,7 @@ def _git(root: Path, args: Sequence[str], stdin: bytes | None = None) -> bytes:
     return proc.stdout
 
 
-@dataclass(frozen=True, slots=True)
-class Places:
+class Places(NamedTuple):
     """Where a repository keeps things: the working tree, its git dir and the common dir."""
 
     root: Path
@@ -128,8 +128,7 @@ def tree_pointers(root: Path, commit: str) -> list[str]:
     return [p for p in _split(out) if p.endswith(".gitexp")]
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """A file a diff reports: its path, old and new blob ids, git modes and status letter.
 
     ``commit`` is the commit it is a change of (for ``diff-tree``, else "").
@@ -143,7 +142,6 @@ class Change:
     status: str
     commit: str = ""
 
-    @property
     def is_file(self) -> bool:
         """Whether the new side is a regular file (not a link, a submodule or nothing)."""
         return self.new_mode in ("100644", "100755")
