@@ -390,8 +390,9 @@ class Repo:
     ) -> dict[str, object]:
         """Push experiments (``names`` or ``everything``) and their data.
 
-        Without names, the current commit's data. ``credentials``: environment variables such as
-        ``AWS_ACCESS_KEY_ID`` for the storage remote (see `STORAGE_ENVIRONMENT`).
+        Without names, the current commit's data only. ``credentials``: environment
+        variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote (see
+        `storage_environment`).
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
@@ -424,10 +425,10 @@ class Repo:
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
     ) -> dict[str, object]:
-        """Fetch experiments' refs (``names`` or ``everything``) and the data they need.
+        """Fetch experiments' refs (``names`` or ``everything``) and their data, verified.
 
-        Verified; without names, the current commit's data. ``checkout`` (default: on
-        without names) updates the workspace's data from the cache afterwards.
+        Without names, the current commit's data only. Either way the current commit's
+        data is then checked out into the workspace, unless ``checkout`` is false.
 
         >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
         """
@@ -453,9 +454,9 @@ class Repo:
     def split_targets(self, words: Sequence[str]) -> tuple[str, builtins.list[str]]:
         """``[GIT_REMOTE] [NAME…]`` as (git remote, names).
 
-        The first word is the git remote when it names one of this repository's remotes
-        or is a URL or path (names hold no ``/`` or ``:``); otherwise every word is a
-        name and the remote is ``origin``.
+        The first word is the git remote when it names one of this repository's
+        remotes or is a URL or path (names hold no ``/`` or ``:``); otherwise every
+        word is a name and the remote is ``origin``.
         """
         if not words:
             return "origin", []
