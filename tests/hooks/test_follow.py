@@ -193,3 +193,10 @@ def test_a_folder_with_a_new_file_is_not_overwritten(root: Path) -> None:
     assert "gitexp: warning: data has changes that are not in the cache" in switched.err
     assert (root / "data" / "notes.txt").read_text() == "mine\n"
     assert (root / "model.bin").read_bytes() == b"m2" * 1000
+
+
+def test_a_file_checkout_leaves_the_data_alone(root: Path) -> None:
+    restored = run_git(root, "checkout", "v2", "--", "model.bin.gitexp")
+    assert restored.code == 0 and restored.err == ""
+    assert (root / "model.bin").read_bytes() == b"m1" * 1000
+    assert '"modified"' in gitexp(root, "status", "--json").out
