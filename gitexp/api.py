@@ -23,6 +23,7 @@ from gitexp.experiments.project import Project
 # Each method imports what it needs, so a command loads only its own part of gitexp.
 if TYPE_CHECKING:
     from gitexp.core.params import Override
+    from gitexp.core.pointer import Pointer
     from gitexp.experiments.apply import ApplyResult
     from gitexp.experiments.diff import DiffResult
     from gitexp.experiments.process import OutputSink
@@ -500,6 +501,73 @@ class Repo:
         from gitexp.experiments import remotes as remotes_mod
 
         remotes_mod.modify(self.project, name, option, value, local=local)
+
+    def install_hooks(self) -> builtins.list[dict[str, object]]:
+        """Put gitexp's git hooks in this repository's hooks folder.
+
+        That is ``core.hooksPath`` when set; a hook already there is kept and runs first.
+        Installing twice is a no-op. One row per hook: ``name``, ``state``, ``chained``,
+        ``path``, ``done``.
+        """
+        from gitexp.git import hookfiles, plumbing
+
+        done = hookfiles.install(plumbing.hooks_dir(self.root))
+        return [{**state.to_json(), "done": action} for state, action in done]
+
+    def uninstall_hooks(self) -> builtins.list[dict[str, object]]:
+        """Remove gitexp's git hooks, putting back exactly the hooks that were there."""
+        from gitexp.git import hookfiles, plumbing
+
+        done = hookfiles.uninstall(plumbing.hooks_dir(self.root))
+        return [{**state.to_json(), "done": action} for state, action in done]
+
+    def hooks_status(self) -> builtins.list[dict[str, object]]:
+        """Each git hook gitexp installs: ``installed``, ``outdated``, ``other`` or ``absent``."""
+        from gitexp.git import hookfiles, plumbing
+
+        folder = plumbing.hooks_dir(self.root)
+        return [hookfiles.state_of(folder, name).to_json() for name in hookfiles.HOOK_NAMES]
+
+    def has_storage_remote(self) -> bool:
+        """Whether any storage remote is declared (in gitexp.yaml or the local config)."""
+        return bool(self.project.config.remotes or self.project.local.remotes)
+
+    def absent_data(self, pointers: Mapping[str, Pointer]) -> dict[str, builtins.list[str]]:
+        """For each data path, the objects of its pointer that the cache lacks (none: left out)."""
+        from gitexp.experiments import follow
+
+        return {
+            rel: [str(o) for o in oids]
+            for rel, oids in follow.absent_objects(self.project, pointers).items()
+        }
+
+    def push_pointers(
+        self, pointers: Mapping[str, Pointer], *, credentials: Mapping[str, str] | None = None
+    ) -> dict[str, object]:
+        """Upload what ``pointers`` need to the default storage remote (the pre-push hook).
+
+        Returns ``remote``, ``transferred``, ``present`` and ``bytes``.
+        """
+        from gitexp.experiments import follow
+
+        return follow.push_needed(self.project, pointers, dict(credentials or {}))
+
+    def follow(
+        self,
+        paths: Sequence[str],
+        *,
+        pull: bool | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> dict[str, object]:
+        """Check the data at ``paths`` out to match their pointer files (the post- hooks).
+
+        Modified data the cache lacks is kept, never overwritten. ``pull`` (default:
+        ``hooks.pull`` of gitexp.yaml) fetches missing objects first.
+        """
+        from gitexp.experiments import follow
+
+        wanted = self.project.config.hooks.pull if pull is None else pull
+        return follow.follow(self.project, paths, pull=wanted, env=dict(credentials or {}))
 
 
 def storage_environment() -> builtins.list[str]:

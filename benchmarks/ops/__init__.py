@@ -11,9 +11,20 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from ops import add, checkout, diff, gc, pull, push, run_overhead, show, status
+from ops import add, checkout, diff, gc, hooks, pull, push, run_overhead, show, status
 
-OPERATIONS: list[ModuleType] = [diff, show, run_overhead, add, status, checkout, gc, push, pull]
+OPERATIONS: list[ModuleType] = [
+    diff,
+    show,
+    run_overhead,
+    add,
+    status,
+    checkout,
+    gc,
+    push,
+    pull,
+    hooks,
+]
 """Every operation, in running order (diff first: it wants the smallest experiment repos)."""
 
 

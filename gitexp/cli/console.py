@@ -1,14 +1,15 @@
-"""Where output goes: data to stdout, messages to stderr; errors to exit codes."""
+"""Where output goes: data to stdout, messages to stderr; errors to exit codes.
+
+Every command (and every git hook) starts here, so what only some need (orjson for
+``--json`` errors, traceback for ``--debug``) is imported when it is needed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import traceback
 from typing import TYPE_CHECKING
-
-import orjson
 
 if TYPE_CHECKING:
     from gitexp.errors import GitexpError
@@ -53,7 +54,7 @@ def run_command(args: argparse.Namespace) -> int:
         return code
     except GitexpError as exc:
         if args.debug:
-            traceback.print_exc()
+            _print_traceback()
         report_error(exc, as_json=bool(getattr(args, "json", False)))
         return exc.exit_code
     except KeyboardInterrupt:
@@ -61,7 +62,7 @@ def run_command(args: argparse.Namespace) -> int:
         return 130
     except OSError as exc:
         if args.debug:
-            traceback.print_exc()
+            _print_traceback()
         say(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
         return 1
 
@@ -70,6 +71,8 @@ def report_error(exc: GitexpError, *, as_json: bool) -> None:
     """The one place an error is shown: first line says what and what to do."""
     if as_json:
         doc = {"error": exc.kind, "message": exc.message, "hint": exc.hint}
+        import orjson
+
         sys.stderr.buffer.write(orjson.dumps(doc) + b"\n")
         sys.stderr.flush()
         return
@@ -77,3 +80,9 @@ def report_error(exc: GitexpError, *, as_json: bool) -> None:
     if exc.hint:
         line += f"; {exc.hint}"
     say(line)
+
+
+def _print_traceback() -> None:
+    import traceback
+
+    traceback.print_exc()

@@ -41,6 +41,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("push", "push", "push experiments through git and their data to a storage remote"),
     ("pull", "pull", "fetch experiments through git and their data from a storage remote"),
     ("remote", "remote", "manage storage remotes (add, list, remove, default, modify)"),
+    ("hooks", "hooks", "install, uninstall or show the git hooks that keep data in step with git"),
+    ("hook", "hook", "run one git hook (what the scripts in git's hooks folder call)"),
 ]
 
 
@@ -55,7 +57,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser(
     selected: str | None = None, *, everything: bool = False
 ) -> argparse.ArgumentParser:
-    """The parser; only ``selected`` (or, with ``everything``, every command) is configured."""
+    """The parser; only ``selected`` (or, with ``everything``, every command) is configured.
+
+    With a command selected, the others are not even added: git hooks start gitexp on
+    every commit and checkout, and each sub-parser costs start-up time.
+    """
     parser = _Parser(
         prog="gitexp",
         description="Git-native data and experiment versioning for machine learning.",
@@ -67,6 +73,8 @@ def build_parser(
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, module, text in COMMANDS:
+        if selected is not None and name != selected and not everything:
+            continue
         command = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
         if everything or name == selected:
             importlib.import_module(f"gitexp.cli.commands.{module}").configure(command)

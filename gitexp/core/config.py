@@ -24,6 +24,17 @@ LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 
 
 @dataclass(frozen=True, slots=True)
+class HookSettings:
+    """The ``hooks:`` section: what the git hooks may do besides the default.
+
+    ``pull``: after a checkout, merge or rebase, fetch data missing from the cache from
+    the default storage remote (off by default: a checkout never reaches the network).
+    """
+
+    pull: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectConfig:
     """What ``gitexp.yaml`` says; the defaults are those of DESIGN section 1."""
 
@@ -35,7 +46,7 @@ class ProjectConfig:
     large_file_threshold: int = DEFAULT_THRESHOLD
     remote: str | None = None
     remotes: Mapping[str, object] = field(default_factory=dict)
-    hooks: Mapping[str, object] = field(default_factory=dict)
+    hooks: HookSettings = field(default_factory=HookSettings)
 
 
 _PROJECT_KEYS = {
@@ -74,8 +85,18 @@ def parse_project_config(data: bytes, path: str = PROJECT_CONFIG) -> ProjectConf
         ),
         remote=_optional_str(raw.get("remote"), "remote", path),
         remotes=check_remotes(_mapping(raw.get("remotes", {}), "remotes", path), path, shared=True),
-        hooks=_mapping(raw.get("hooks", {}), "hooks", path),
+        hooks=_hook_settings(_mapping(raw.get("hooks", {}), "hooks", path), path),
     )
+
+
+def _hook_settings(raw: Mapping[str, object], path: str) -> HookSettings:
+    unknown = sorted(set(raw) - {"pull"})
+    if unknown:
+        raise ConfigError(f"unknown key 'hooks.{unknown[0]}' in {path}", hint="known keys: pull")
+    pull = raw.get("pull", False)
+    if not isinstance(pull, bool):
+        raise ConfigError(f"'hooks.pull' in {path} must be true or false (got {pull!r})")
+    return HookSettings(pull=pull)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,4 +159,6 @@ metrics: [metrics.json]           # what the run reports
 # remote: storage                 # default storage remote
 # remotes:
 #   storage: ../gitexp-storage
+# hooks:
+#   pull: true                    # git checkout/merge/rebase also pull missing data
 """

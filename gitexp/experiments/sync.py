@@ -104,7 +104,7 @@ def _describe_objects(oids: Iterable[Oid], wants: _Wants, store: ObjectStore) ->
     shown = []
     for oid in items[:5]:
         name, path = owners.get(oid, ("?", "?"))
-        who = name if name == CURRENT else f"experiment '{name}'"
+        who = name if name == CURRENT or " " in name else f"experiment '{name}'"
         shown.append(f"{path} ({oid}, needed by {who})")
     more = f" and {len(items) - 5} more" if len(items) > 5 else ""
     return "; ".join(shown) + more
@@ -229,6 +229,37 @@ def _check_conflicts(
             f"experiment(s) {where} '{request.git_remote}' at other commits: {shown}",
             hint=f"rename one side's, or pass --force to {verb} over them; nothing was changed",
         )
+
+
+def push_pointers(
+    project: Project, request: SyncRequest, pointers: Mapping[str, Pointer], owner: str
+) -> SyncResult:
+    """Upload to the storage remote the objects ``pointers`` need (only those); no ref moves.
+
+    ``owner`` names who needs them in messages (``"the pushed commits"``: it holds a
+    space, so it is not taken for an experiment's name). Raises like `push`.
+    """
+    result = SyncResult()
+    wants = _Wants()
+    wants.add(owner, pointers)
+    if pointers:
+        _push_data(project, request, wants, result)
+    return result
+
+
+def pull_pointers(
+    project: Project, request: SyncRequest, pointers: Mapping[str, Pointer], owner: str
+) -> SyncResult:
+    """Fetch into the cache, verified, the objects ``pointers`` need; no ref moves.
+
+    Raises like `pull`; what did arrive stays in the cache.
+    """
+    result = SyncResult()
+    wants = _Wants()
+    wants.add(owner, pointers)
+    if pointers:
+        _pull_data(project, request, wants, result)
+    return result
 
 
 # -- Pull.

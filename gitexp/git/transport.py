@@ -35,9 +35,16 @@ class RefPush:
     expected: str | None
 
 
-def _run(git: GitRepo, args: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+PUSHING = "GITEXP_PUSHING"
+"""Set for the git push gitexp runs: its pre-push hook leaves the data to gitexp push."""
+
+
+def _run(
+    git: GitRepo, args: Sequence[str], extra: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     env = dict(os.environ)
     env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env.update(extra or {})
     return subprocess.run(
         ["git", *args],
         cwd=git.root,
@@ -116,7 +123,7 @@ def push_refs(git: GitRepo, remote: str, pushes: Sequence[RefPush]) -> None:
         return
     leases = [f"--force-with-lease={p.ref}:{p.expected or ''}" for p in pushes]
     specs = [f"+{p.new}:{p.ref}" for p in pushes]
-    proc = _run(git, ["push", "--atomic", *leases, remote, *specs])
+    proc = _run(git, ["push", "--atomic", *leases, remote, *specs], {PUSHING: "1"})
     if proc.returncode == 0:
         return
     stderr = proc.stderr.decode(errors="replace")

@@ -1,0 +1,244 @@
+"""Quick questions to the git executable, for the hooks, without loading pygit2.
+
+A git hook runs on every commit, checkout and push, so the question "is there anything
+for gitexp to do?" must cost a few milliseconds: each function here is one small
+``git`` process (diff, rev-list, cat-file) whose answer is parsed from NUL-separated
+output. Run from inside a hook, git passes its own environment (``GIT_DIR``,
+``GIT_INDEX_FILE`` of a ``commit -a``) down to these processes, so they see exactly
+what the hook is about. Value types are named tuples here: a hook does not pay for
+importing ``dataclasses``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from gitexp.errors import GitexpError, NotARepositoryError
+
+POINTER_PATHSPEC = "*.gitexp"
+"""Every pointer file at any depth (in a plain pathspec ``*`` also matches ``/``)."""
+
+
+def is_null(sha: str) -> bool:
+    """Whether ``sha`` is git's all-zeros id (no commit: a new or deleted ref)."""
+    return not sha or set(sha) == {"0"}
+
+
+def _git(root: Path, args: Sequence[str], stdin: bytes | None = None) -> bytes:
+    """Run ``git ARGS`` in ``root``; its stdout. `GitexpError` with git's message on failure."""
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=root,
+            input=stdin if stdin is not None else b"",
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitexpError("the git executable was not found", hint="install git") from exc
+    if proc.returncode != 0:
+        detail = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise GitexpError(
+            f"git {args[0]} failed: {detail[-1] if detail else proc.returncode}",
+            hint="run the git command again; if it keeps failing, check the repository",
+        )
+    return proc.stdout
+
+
+class Places(NamedTuple):
+    """Where a repository keeps things: the working tree, its git dir and the common dir."""
+
+    root: Path
+    git_dir: Path
+    common_dir: Path
+
+
+def places(cwd: str | os.PathLike[str] = ".") -> Places:
+    """The repository around ``cwd``; `NotARepositoryError` outside one."""
+    start = Path(cwd).resolve()
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel", "--git-dir", "--git-common-dir"],
+        cwd=start,
+        capture_output=True,
+        check=False,
+    )
+    lines = proc.stdout.decode(errors="surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 3:
+        raise NotARepositoryError(
+            f"'{start}' is not in a git working tree",
+            hint="run this inside your project's repository",
+        )
+    top, git_dir, common = (Path(line) for line in lines)
+    return Places(top, (start / git_dir).resolve(), (start / common).resolve())
+
+
+def hooks_dir(root: Path) -> Path:
+    """The folder git runs this working tree's hooks from.
+
+    ``core.hooksPath`` when it is set (a relative one is relative to the working
+    tree), else the ``hooks`` folder of the common dir, shared by every worktree.
+    """
+    out = _git(root, ["rev-parse", "--git-path", "hooks"]).decode(errors="surrogateescape")
+    return (root / out.strip()).resolve()
+
+
+def config_bool(root: Path, key: str) -> bool:
+    """Whether the git config sets ``key`` to true (unset or invalid: false)."""
+    proc = subprocess.run(
+        ["git", "config", "--bool", key], cwd=root, capture_output=True, check=False
+    )
+    return proc.returncode == 0 and proc.stdout.strip() == b"true"
+
+
+def resolve(root: Path, rev: str) -> str | None:
+    """The commit id ``rev`` names, or None when it names none."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "-q", "--verify", f"{rev}^{{commit}}"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    out = proc.stdout.decode().strip()
+    return out if proc.returncode == 0 and out else None
+
+
+def _split(out: bytes) -> list[str]:
+    return [p for p in out.decode(errors="surrogateescape").split("\0") if p]
+
+
+def changed_pointers(root: Path, old: str, new: str) -> list[str]:
+    """Pointer files that differ between commits ``old`` and ``new`` (added, changed, gone)."""
+    args = ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", old, new]
+    return _split(_git(root, [*args, "--", POINTER_PATHSPEC]))
+
+
+def staged_pointer_changes(root: Path) -> list[str]:
+    """Pointer files whose staged version differs from HEAD's."""
+    args = ["diff", "--cached", "--name-only", "-z", "--no-renames", "--no-ext-diff"]
+    return _split(_git(root, [*args, "--", POINTER_PATHSPEC]))
+
+
+def tree_pointers(root: Path, commit: str) -> list[str]:
+    """Every pointer file in ``commit``'s tree."""
+    out = _git(root, ["ls-tree", "-r", "--name-only", "-z", commit])
+    return [p for p in _split(out) if p.endswith(".gitexp")]
+
+
+class Change(NamedTuple):
+    """A file a diff reports: its path, old and new blob ids, git modes and status letter.
+
+    ``commit`` is the commit it is a change of (for ``diff-tree``, else "").
+    """
+
+    path: str
+    old: str
+    new: str
+    old_mode: str
+    new_mode: str
+    status: str
+    commit: str = ""
+
+    def is_file(self) -> bool:
+        """Whether the new side is a regular file (not a link, a submodule or nothing)."""
+        return self.new_mode in ("100644", "100755")
+
+
+def _raw(out: bytes) -> list[Change]:
+    """Parse ``--raw -z --no-abbrev`` output (two-sided, or combined ``::`` for merges)."""
+    tokens = out.decode(errors="surrogateescape").split("\0")
+    changes: list[Change] = []
+    commit = ""
+    number = 0
+    while number < len(tokens):
+        token = tokens[number]
+        if token.startswith(":") and number + 1 < len(tokens):
+            fields = token.lstrip(":").split()
+            half = (len(fields) - 1) // 2
+            modes, shas = fields[:half], fields[half:-1]
+            path = tokens[number + 1]
+            changes.append(Change(path, shas[0], shas[-1], modes[0], modes[-1], fields[-1], commit))
+            number += 2
+        else:
+            commit = token or commit  # a commit id (diff-tree --stdin), or the last empty token
+            number += 1
+    return changes
+
+
+def staged_changes(root: Path) -> list[Change]:
+    """What the index adds or changes against HEAD (every file, before the first commit)."""
+    args = ["diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--diff-filter=d"]
+    return _raw(_git(root, args))
+
+
+def staged_against(root: Path, commit: str) -> list[Change]:
+    """What the index adds or changes against ``commit`` (a merge's other side)."""
+    args = ["diff", "--cached", "--raw", "-z", "--no-abbrev", "--no-renames", "--diff-filter=d"]
+    return _raw(_git(root, [*args, commit]))
+
+
+def commits_between(
+    root: Path, tips: Iterable[str], hidden: Iterable[str], remote: str
+) -> list[str]:
+    """Commits reachable from ``tips`` that the remote lacks, newest first.
+
+    Left out: commits reachable from ``hidden`` or from ``remote``'s remote-tracking
+    branches (``remote`` "" for none). A hidden id this repository does not have is ignored.
+    """
+    lines = [*tips, *(f"^{h}" for h in hidden)]
+    args = ["rev-list", "--ignore-missing", "--stdin"]
+    if remote:
+        args += ["--not", f"--remotes={remote}"]
+    out = _git(root, args, ("\n".join(lines) + "\n").encode())
+    return out.decode().split()
+
+
+def pointer_changes_in(root: Path, commits: Sequence[str]) -> list[Change]:
+    """Pointer files each commit adds or changes against its parent.
+
+    A merge counts only what differs from every parent (a pointer taken whole from one
+    side was brought by that side's own commits); a root commit counts all it has.
+    """
+    if not commits:
+        return []
+    args = ["diff-tree", "--stdin", "-r", "-c", "--root", "--raw", "-z", "--no-abbrev"]
+    out = _git(root, [*args, "--", POINTER_PATHSPEC], ("\n".join(commits) + "\n").encode())
+    return [c for c in _raw(out) if not is_null(c.new)]
+
+
+def object_sizes(root: Path, shas: Iterable[str]) -> dict[str, int]:
+    """The size of each object that exists, by id."""
+    wanted = list(dict.fromkeys(s for s in shas if not is_null(s)))
+    if not wanted:
+        return {}
+    out = _git(root, ["cat-file", "--batch-check"], ("\n".join(wanted) + "\n").encode())
+    sizes: dict[str, int] = {}
+    for line in out.decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[2].isdigit():
+            sizes[parts[0]] = int(parts[2])
+    return sizes
+
+
+def read_blobs(root: Path, shas: Iterable[str]) -> dict[str, bytes]:
+    """The bytes of each blob that exists, by id (for small files such as pointers)."""
+    wanted = list(dict.fromkeys(s for s in shas if not is_null(s)))
+    if not wanted:
+        return {}
+    out = _git(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
+    blobs: dict[str, bytes] = {}
+    at = 0
+    while at < len(out):
+        end = out.index(b"\n", at)
+        header = out[at:end].decode().split()
+        at = end + 1
+        if len(header) != 3 or not header[2].isdigit():
+            continue  # "<id> missing"
+        size = int(header[2])
+        if header[1] == "blob":
+            blobs[header[0]] = out[at : at + size]
+        at += size + 1
+    return blobs
