@@ -23,7 +23,6 @@ from gitexp.experiments.project import Project
 # Each method imports what it needs, so a command loads only its own part of gitexp.
 if TYPE_CHECKING:
     from gitexp.core.params import Override
-    from gitexp.core.pointer import Pointer
     from gitexp.experiments.apply import ApplyResult
     from gitexp.experiments.diff import DiffResult
     from gitexp.experiments.process import OutputSink
@@ -527,47 +526,6 @@ class Repo:
 
         folder = plumbing.hooks_dir(self.root)
         return [hookfiles.state_of(folder, name).to_json() for name in hookfiles.HOOK_NAMES]
-
-    def has_storage_remote(self) -> bool:
-        """Whether any storage remote is declared (in gitexp.yaml or the local config)."""
-        return bool(self.project.config.remotes or self.project.local.remotes)
-
-    def absent_data(self, pointers: Mapping[str, Pointer]) -> dict[str, builtins.list[str]]:
-        """For each data path, the objects of its pointer that the cache lacks (none: left out)."""
-        from gitexp.experiments import follow
-
-        return {
-            rel: [str(o) for o in oids]
-            for rel, oids in follow.absent_objects(self.project, pointers).items()
-        }
-
-    def push_pointers(
-        self, pointers: Mapping[str, Pointer], *, credentials: Mapping[str, str] | None = None
-    ) -> dict[str, object]:
-        """Upload what ``pointers`` need to the default storage remote (the pre-push hook).
-
-        Returns ``remote``, ``transferred``, ``present`` and ``bytes``.
-        """
-        from gitexp.experiments import follow
-
-        return follow.push_needed(self.project, pointers, dict(credentials or {}))
-
-    def follow(
-        self,
-        paths: Sequence[str],
-        *,
-        pull: bool | None = None,
-        credentials: Mapping[str, str] | None = None,
-    ) -> dict[str, object]:
-        """Check the data at ``paths`` out to match their pointer files (the post- hooks).
-
-        Modified data the cache lacks is kept, never overwritten. ``pull`` (default:
-        ``hooks.pull`` of gitexp.yaml) fetches missing objects first.
-        """
-        from gitexp.experiments import follow
-
-        wanted = self.project.config.hooks.pull if pull is None else pull
-        return follow.follow(self.project, paths, pull=wanted, env=dict(credentials or {}))
 
 
 def storage_environment() -> builtins.list[str]:

@@ -241,7 +241,12 @@ def _check_pointers(root: Path, changes: Sequence[plumbing.Change], result: Hook
     if not pointers:
         return
     try:
-        absent = _repo(root).absent_data(pointers)
+        from gitexp.experiments import follow
+
+        absent = {
+            rel: [str(o) for o in oids]
+            for rel, oids in follow.absent_objects(_repo(root).project, pointers).items()
+        }
     except GitexpError as exc:
         result.errors.append(exc)
         return
@@ -341,14 +346,16 @@ def _upload(
 
     try:
         repo = _repo(root)
-        if not repo.has_storage_remote():
+        if not (repo.project.config.remotes or repo.project.local.remotes):
             result.notes.append(
                 f"no storage remote is set, so the data of {len(pointers)} pointer(s) in the "
                 "pushed commits was not uploaded; add one with `gitexp remote add NAME URL "
                 "--default`"
             )
             return
-        moved = repo.push_pointers(pointers, credentials=credentials())
+        from gitexp.experiments import follow
+
+        moved = follow.push_needed(repo.project, pointers, dict(credentials()))
     except GitexpError as exc:
         result.errors.append(exc)
         result.advice.append(
@@ -405,7 +412,12 @@ def _follow(root: Path, pointer_files: Sequence[str], call: HookCall) -> HookRes
     if not paths:
         return result
     try:
-        done = _repo(root).follow(paths, credentials=call.credentials())
+        from gitexp.experiments import follow
+
+        project = _repo(root).project
+        done = follow.follow(
+            project, paths, pull=project.config.hooks.pull, env=dict(call.credentials())
+        )
     except GitexpError as exc:
         result.warnings.append(
             f"the data was not checked out: {exc.message}; fix this, then run `gitexp checkout`"
