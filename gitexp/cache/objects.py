@@ -144,6 +144,25 @@ class ObjectStore:
                 pass
         return oids
 
+    def put_verified(self, oid: Oid, data: bytes) -> None:
+        """Store ``data``, which the caller has hashed and found to be ``oid``.
+
+        `put_bytes` without hashing again (a pull hashes each download before it
+        decides to keep it); the object is recorded as verified in the stat index, so
+        checking it out does not hash it either. Storing an object that is there
+        replaces it with the same bytes.
+        """
+        self._write_all([(oid, data)])
+
+    def adopt_verified(self, tmp: str | os.PathLike[str], oid: Oid) -> None:
+        """Move the temporary file ``tmp``, hashed by the caller and found to be ``oid``, in.
+
+        ``tmp`` must be on the cache's filesystem (its ``tmp/`` folder); it is made
+        read-only first, and recorded as verified like `put_verified`.
+        """
+        os.chmod(tmp, 0o444)
+        self._install(os.fspath(tmp), oid, os.stat(tmp))
+
     def _write_all(self, items: list[tuple[Oid, bytes]]) -> None:
         for oid, data in items:
             fd, tmp = self._tmpfile(self.path(oid).parent)

@@ -5,18 +5,31 @@ A storage remote is a flat namespace of write-once objects. Keys are relative,
 (``blake3/ab/cdef…``), the same layout as the local cache, so a remote is just a
 folder of objects. Backends hold no policy: retries, timeouts and parallelism are
 wrappers and callers around them (see `gitexp.storage.retry`, `gitexp.storage.transfer`).
+
+Besides one call per object, a backend moves many small objects in one call
+(`Backend.get_many`, `Backend.put_many`): each object's outcome is reported on its
+own, so one failure neither hides nor stops the others, and a backend with a bulk
+path (one event loop running many requests at once) uses it.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
+from typing import TypeVar
 
-from gitexp.errors import StorageError
+from gitexp.errors import NotFoundError, StorageError
 
 TMP_MARK = ".gitexp-tmp-"
 """Part of the name of an upload in progress; `Backend.list` never reports such keys."""
+T = TypeVar("T")
+R = TypeVar("R")
+Failure = StorageError | NotFoundError
+Outcome = tuple[str, R | Failure]
+"""A key and what became of it: the result, or the error it met (`NotFoundError` if absent)."""
 
 
 class TransientError(StorageError):
@@ -87,6 +100,59 @@ class Backend(abc.ABC):
         Raises `ReadOnlyError` on a read-only remote.
         """
 
+    def get_bytes(self, key: str) -> bytes:
+        """The bytes stored under ``key``, for an object small enough to hold in memory.
+
+        Raises `gitexp.errors.NotFoundError` when there is no such object; the bytes are
+        not checked here (the caller verifies them). This default goes through a
+        temporary file; backends override it with a direct read.
+        """
+        with tempfile.TemporaryDirectory(prefix=TMP_MARK) as folder:
+            path = Path(folder) / "object"
+            self.get(key, path)
+            return path.read_bytes()
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        """Store ``data`` under ``key``: atomic and idempotent, like `put`.
+
+        This default goes through a temporary file; backends override it.
+        """
+        with tempfile.TemporaryDirectory(prefix=TMP_MARK) as folder:
+            path = Path(folder) / "object"
+            path.write_bytes(data)
+            self.put(path, key)
+
+    def identity(self) -> str:
+        """What tells this storage location apart from every other one (no secrets).
+
+        Records of what a remote holds are kept under it: two remotes that could hold
+        different objects never share an identity (an S3 bucket's identity names its
+        endpoint too).
+        """
+        return self.describe()
+
+    def get_many(self, keys: Iterable[str], jobs: int) -> Iterator[Outcome[bytes]]:
+        """Each key with its bytes (as `get_bytes`), in the order they arrive.
+
+        A key that fails is reported with its error (`NotFoundError` when absent) and
+        the others go on; a bug still raises. Up to ``jobs`` requests run at once;
+        closing the iterator early stops what has not started.
+        """
+        return bounded(lambda key: (key, self.get_bytes(key)), keys, jobs, key=str)
+
+    def put_many(self, items: Iterable[tuple[str, bytes]], jobs: int) -> Iterator[Outcome[None]]:
+        """Store each ``(key, data)`` (as `put_bytes`); each key with None once stored.
+
+        ``items`` is read lazily, a few more than ``jobs`` ahead, so a caller can read
+        the bytes as they are needed. Failures are reported as in `get_many`.
+        """
+
+        def store(item: tuple[str, bytes]) -> tuple[str, None]:
+            self.put_bytes(item[1], item[0])
+            return item[0], None
+
+        return bounded(store, items, jobs, key=lambda item: item[0])
+
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release connections; the backend is not used after this."""
 
@@ -102,3 +168,42 @@ def check_key(key: str) -> str:
 def is_temporary(key: str) -> bool:
     """Whether ``key`` names an upload in progress rather than an object."""
     return TMP_MARK in key.rsplit("/", 1)[-1]
+
+
+def bounded(
+    work: Callable[[T], tuple[str, R]],
+    items: Iterable[T],
+    jobs: int,
+    *,
+    key: Callable[[T], str],
+) -> Iterator[Outcome[R]]:
+    """``work`` on each item by ``jobs`` threads, at most twice that many in flight.
+
+    Yields each outcome as it completes; a `Failure` is reported as the outcome
+    of its item (named by ``key``) instead of stopping the rest. Closing the iterator
+    cancels what has not started and waits for what has.
+    """
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    pending: set[Future[Outcome[R]]] = set()
+    try:
+        for item in items:
+            pending.add(pool.submit(_outcome, work, item, key))
+            if len(pending) >= 2 * max(1, jobs):
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in done)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in done)
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+
+
+def _outcome(
+    work: Callable[[T], tuple[str, R]], item: T, key: Callable[[T], str]
+) -> Outcome[R]:
+    try:
+        return work(item)
+    except (StorageError, NotFoundError) as exc:
+        return key(item), exc

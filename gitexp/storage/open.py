@@ -167,7 +167,13 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         redact_url(remote.url),
         secrets=_secrets(remote, options),
         timeout=timeout,
+        identity=_identity("s3", _bucket_path(remote), options.get("endpoint_url")),
     )
+
+
+def _identity(scheme: str, where: str, endpoint: Option | None) -> str:
+    """A bucket's identity: its path and the service that holds it (no secret in it)."""
+    return f"{scheme}://{where} at {endpoint or 'the default endpoint'}"
 
 
 def _gs(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
@@ -189,6 +195,7 @@ def _gs(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         redact_url(remote.url),
         secrets=_secrets(remote, options),
         timeout=timeout,
+        identity=_identity("gs", _bucket_path(remote), options.get("endpoint_url")),
     )
 
 
@@ -215,7 +222,16 @@ def _az(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         secrets=_secrets(remote, options),
         timeout=timeout,
         container="container",
+        identity=_identity("az", _bucket_path(remote), _azure_account(options)),
     )
+
+
+def _azure_account(options: Mapping[str, Option]) -> str | None:
+    """The storage account (or blob endpoint) that a container lives in."""
+    text = str(options.get("connection_string") or "")
+    fields = dict(p.split("=", 1) for p in text.split(";") if "=" in p)
+    found = fields.get("BlobEndpoint") or fields.get("AccountName") or options.get("account_name")
+    return str(found) if found else None
 
 
 def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
@@ -250,6 +266,7 @@ def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         secrets=_secrets(remote, options),
         timeout=_timeout(options),
         container="folder",
+        identity=f"ssh://{username or ''}@{parts.hostname}:{port}{unquote(parts.path)}",
     )
 
 
