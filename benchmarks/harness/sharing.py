@@ -105,7 +105,7 @@ def _remote(
     folder = ctx.folder("remotes", f"{tool}-{tag}")
 
     def empty() -> None:
-        data.remove(folder)
+        data.discard(folder)
         folder.mkdir(parents=True)
 
     return str(folder), None, empty, ctx.env
