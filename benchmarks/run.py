@@ -154,7 +154,7 @@ def run_operations(ctx, selected) -> list:
                 break
             start = time.perf_counter()
             result = measure(case, ctx.repeats, ctx.env, scratch)
-            data.empty_trash()
+            data.empty_trash(ctx.say)
             results.append(result)
             cells = row(result)
             print(

@@ -13,6 +13,7 @@ import os
 import random
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -118,10 +119,25 @@ def _has_many(path: Path) -> bool:
     return False
 
 
-def empty_trash() -> None:
-    """Delete what resets moved aside (between cases, never during a timed run)."""
-    if _TRASH and _TRASH[0].exists():
-        remove(_TRASH[0])
+SETTLE = 65.0
+"""Seconds to wait after deleting many files before timing anything again (see `discard`)."""
+
+
+def empty_trash(say: Callable[[str], None] | None = None) -> None:
+    """Delete what resets moved aside (between cases, never during a timed run).
+
+    After deleting many files, write everything out and wait `SETTLE` seconds: the
+    allocator's memory of freed inodes lasts about a minute once written out.
+    """
+    if not _TRASH or not _TRASH[0].exists():
+        return
+    many = _has_many(_TRASH[0])
+    remove(_TRASH[0])
+    if many:
+        if say is not None:
+            say(f"letting the filesystem settle after deleting old copies ({SETTLE:.0f} s)")
+        os.sync()
+        time.sleep(SETTLE)
 
 
 def pristine(path: Path) -> bool:

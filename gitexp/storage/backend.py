@@ -15,11 +15,13 @@ path (one event loop running many requests at once) uses it.
 from __future__ import annotations
 
 import abc
+import queue
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from gitexp.errors import NotFoundError, StorageError
 
@@ -177,27 +179,89 @@ def bounded(
     *,
     key: Callable[[T], str],
 ) -> Iterator[Outcome[R]]:
-    """``work`` on each item by ``jobs`` threads, at most twice that many in flight.
+    """``work`` on each item by ``jobs`` threads, each taking the next item when free.
 
-    Yields each outcome as it completes; a `Failure` is reported as the outcome
-    of its item (named by ``key``) instead of stopping the rest. Closing the iterator
-    cancels what has not started and waits for what has.
+    With one job there is no thread: each item is done in the calling thread.
+    Yields each outcome as it completes; a `Failure` is reported as the outcome of
+    its item (named by ``key``) instead of stopping the rest. At most twice ``jobs``
+    items are taken ahead of the outcomes read. ``items`` is read under a lock by
+    whichever thread is free, so it may do I/O of its own; an exception from it (or
+    a bug in ``work``) stops every thread and is raised here. Closing the iterator
+    stops the threads after their current item and waits for them.
     """
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    pending: set[Future[Outcome[R]]] = set()
+    if jobs <= 1:
+        yield from (_outcome(work, item, key) for item in items)
+        return
+    workers = _Workers(work, items, jobs, key)
     try:
-        for item in items:
-            pending.add(pool.submit(_outcome, work, item, key))
-            if len(pending) >= 2 * max(1, jobs):
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in done)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (future.result() for future in done)
+        yield from workers.outcomes()
     finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True)
+        workers.stop()
+
+
+_END = object()
+
+
+@dataclass(frozen=True)
+class _Crash:
+    error: BaseException
+
+
+class _Workers(Generic[T, R]):
+    """The threads of `bounded`: they share one iterator of items and one queue of outcomes."""
+
+    def __init__(
+        self,
+        work: Callable[[T], tuple[str, R]],
+        items: Iterable[T],
+        jobs: int,
+        key: Callable[[T], str],
+    ) -> None:
+        self.work = work
+        self.key = key
+        self.source = iter(items)
+        self.lock = threading.Lock()
+        self.results: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.halt = threading.Event()
+        self.slots = threading.Semaphore(2 * jobs)
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(jobs)]
+        for thread in self.threads:
+            thread.start()
+
+    def _next(self) -> object:
+        self.slots.acquire()
+        with self.lock:
+            return _END if self.halt.is_set() else next(self.source, _END)
+
+    def _run(self) -> None:
+        try:
+            while (item := self._next()) is not _END:
+                self.results.put(_outcome(self.work, item, self.key))  # type: ignore[arg-type]
+        except BaseException as exc:
+            self.halt.set()
+            self.results.put(_Crash(exc))
+        finally:
+            self.results.put(_END)
+
+    def outcomes(self) -> Iterator[Outcome[R]]:
+        """Each outcome as it arrives, until every thread has stopped."""
+        running = len(self.threads)
+        while running:
+            got = self.results.get()
+            if got is _END:
+                running -= 1
+            elif isinstance(got, _Crash):
+                raise got.error
+            else:
+                self.slots.release()
+                yield got  # type: ignore[misc]
+
+    def stop(self) -> None:
+        """Let each thread finish its item, take no more, and wait for them."""
+        self.halt.set()
+        self.slots.release(len(self.threads))
+        for thread in self.threads:
+            thread.join()
 
 
 def _outcome(

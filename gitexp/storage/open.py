@@ -18,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 from gitexp.core.remotes import Option, RemoteConfig, redact_url
 from gitexp.errors import ConfigError, StorageError
 from gitexp.storage.backend import Backend
-from gitexp.storage.fs import FsspecBackend
 from gitexp.storage.local import LocalBackend
 from gitexp.storage.memory import MemoryBackend
 from gitexp.storage.retry import RetryingBackend
@@ -92,6 +91,13 @@ def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None
     return wrapped
 
 
+def _fsspec(*args: Any, **kwargs: Any) -> Backend:
+    """A `gitexp.storage.fs.FsspecBackend` (imported here: local remotes never need it)."""
+    from gitexp.storage.fs import FsspecBackend
+
+    return FsspecBackend(*args, **kwargs)
+
+
 def _local(url: str, root: Path) -> LocalBackend:
     path = unquote(urlsplit(url).path) if url.startswith("file://") else url
     folder = Path(path).expanduser()
@@ -161,7 +167,7 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         asynchronous=False,
     )
     fs.retries = 1
-    return FsspecBackend(
+    return _fsspec(
         fs,
         _bucket_path(remote),
         redact_url(remote.url),
@@ -189,7 +195,7 @@ def _gs(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         use_listings_cache=False,
     )
     fs.retries = 1
-    return FsspecBackend(
+    return _fsspec(
         fs,
         _bucket_path(remote),
         redact_url(remote.url),
@@ -215,7 +221,7 @@ def _az(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         read_timeout=timeout,
         **kwargs,
     )
-    return FsspecBackend(
+    return _fsspec(
         fs,
         _bucket_path(remote),
         redact_url(remote.url),
@@ -256,9 +262,11 @@ def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     try:
         fs = sshfs.SSHFileSystem(parts.hostname, port=int(port), skip_instance_cache=True, **kwargs)
     except Exception as exc:
+        from gitexp.storage.fs import FsspecBackend
+
         probe = FsspecBackend(None, "", redact_url(remote.url), secrets=_secrets(remote, options))
         raise probe._translate(exc, "connect", parts.hostname) from exc
-    return FsspecBackend(
+    return _fsspec(
         fs,
         unquote(parts.path),
         redact_url(remote.url),
@@ -274,7 +282,7 @@ def _http(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     http = _module(remote.scheme, "fsspec.implementations.http")
     timeout = _timeout(options)
     fs = http.HTTPFileSystem(skip_instance_cache=True, block_size=0)
-    return FsspecBackend(
+    return _fsspec(
         fs,
         remote.url.rstrip("/"),
         redact_url(remote.url),

@@ -66,6 +66,9 @@ ProgressFn = Callable[[Progress], None]
 class LocalObjects(Protocol):
     """What a transfer needs of the local cache (`gitexp.cache.objects.ObjectStore` fits)."""
 
+    root: Path
+    """The cache folder: object ``oid`` is at ``root / oid.relpath``."""
+
     def path(self, oid: Oid) -> Path:
         """Where ``oid`` lives in the cache."""
 
@@ -255,10 +258,12 @@ def _upload_small(
         return
     from blake3 import blake3
 
+    root = f"{objects.root}/"
+
     def items() -> Iterator[tuple[str, bytes]]:
         for oid in oids:
             try:
-                data = _read(objects.path(oid))
+                data = _read(root + oid.relpath)
             except FileNotFoundError:
                 result.missing.append(oid)
                 continue
@@ -322,7 +327,7 @@ def pull(
     """
     jobs = jobs or backend.default_jobs
     wanted = set(oids)
-    todo = sorted(o for o in wanted if not objects.has(o))
+    todo = sorted(_not_cached(objects, wanted))
     result = TransferResult(present=len(wanted) - len(todo))
     sized = dict(sizes or {})
     record = known if known is not None else KnownObjects.nowhere()
@@ -416,13 +421,25 @@ def _key_of(oid: Oid) -> str:
     return oid.relpath
 
 
+def _not_cached(objects: LocalObjects, oids: Iterable[Oid]) -> list[Oid]:
+    """Those of ``oids`` the cache lacks (a stat each, without building path objects)."""
+    root = f"{objects.root}/"
+    absent = []
+    for oid in oids:
+        try:
+            os.stat(root + oid.relpath)
+        except (FileNotFoundError, NotADirectoryError):
+            absent.append(oid)
+    return absent
+
+
 def _moved(result: TransferResult, meter: _Meter, oid: Oid, size: int) -> None:
     result.transferred.append(oid)
     result.bytes += size
     meter.step(size)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: str) -> bytes:
     """A small file's bytes: one open, one read, one close."""
     fd = os.open(path, os.O_RDONLY)
     try:
