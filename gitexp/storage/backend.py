@@ -15,6 +15,7 @@ path (one event loop running many requests at once) uses it.
 from __future__ import annotations
 
 import abc
+import builtins
 import queue
 import tempfile
 import threading
@@ -94,6 +95,20 @@ class Backend(abc.ABC):
         A prefix with nothing under it (or not there at all) yields nothing; uploads
         in progress are skipped.
         """
+
+    def folders(self, prefix: str) -> builtins.list[str]:
+        """The names of the folders directly under the folder ``prefix`` that hold objects.
+
+        An absent ``prefix`` has none. This default lists every key below ``prefix``;
+        backends override it with one request (a listing with a delimiter).
+        """
+        head = prefix.rstrip("/") + "/" if prefix else ""
+        found = {
+            key[len(head) :].split("/", 1)[0]
+            for key in self.list(prefix)
+            if "/" in key[len(head) :]
+        }
+        return sorted(found)
 
     @abc.abstractmethod
     def delete(self, key: str) -> None:
@@ -264,9 +279,7 @@ class _Workers(Generic[T, R]):
             thread.join()
 
 
-def _outcome(
-    work: Callable[[T], tuple[str, R]], item: T, key: Callable[[T], str]
-) -> Outcome[R]:
+def _outcome(work: Callable[[T], tuple[str, R]], item: T, key: Callable[[T], str]) -> Outcome[R]:
     try:
         return work(item)
     except (StorageError, NotFoundError) as exc:

@@ -16,6 +16,7 @@ import asyncio
 import builtins
 import contextlib
 import errno
+import inspect
 import queue
 import threading
 import uuid
@@ -60,6 +61,10 @@ class FsspecBackend(Backend):
     """
 
     default_jobs = 16
+    bulk_jobs = 32
+    """Requests at once on the event loop when the service takes atomic uploads (S3, GCS,
+    Azure): measured against an S3 server on loopback, 32 moved small objects about
+    as fast as 64 and faster than 16."""
 
     def __init__(
         self,
@@ -79,6 +84,9 @@ class FsspecBackend(Backend):
         self.url = url
         self._identity = identity or url
         self._container_seen = False
+        self._one_request = _one_request_options(fs)
+        if atomic_put and not read_only:
+            self.default_jobs = self.bulk_jobs
         self.atomic_put = atomic_put
         self.read_only = read_only
         self.secrets = list(secrets)
@@ -115,7 +123,11 @@ class FsspecBackend(Backend):
     def get_bytes(self, key: str) -> bytes:
         """See `Backend.get_bytes`."""
         return self._call(
-            "download", key, lambda: bytes(self.fs.cat_file(self._path(key), timeout=self.timeout))
+            "download",
+            key,
+            lambda: bytes(
+                self.fs.cat_file(self._path(key), timeout=self.timeout, **self._one_request)
+            ),
         )
 
     def put(self, src: Path, key: str) -> None:
@@ -162,7 +174,7 @@ class FsspecBackend(Backend):
             return super().get_many(keys, jobs)
 
         async def fetch(key: str, _payload: None) -> bytes:
-            return bytes(await self.fs._cat_file(self._path(key)))
+            return bytes(await self.fs._cat_file(self._path(key), **self._one_request))
 
         return self._stream("download", ((k, None) for k in keys), fetch, jobs)
 
@@ -225,6 +237,25 @@ class FsspecBackend(Backend):
             key = _relative(path, self.root)
             if key.startswith(folder) and key != folder and not is_temporary(key):
                 yield key
+
+    def folders(self, prefix: str) -> builtins.list[str]:
+        """See `Backend.folders`: one listing with a delimiter."""
+        base = f"{self.root}/{prefix}".rstrip("/") if prefix else self.root
+        entries = self._call("list", prefix or "/", lambda: self._entries(base))
+        names = {
+            str(e["name"]).rstrip("/").rsplit("/", 1)[-1]
+            for e in entries
+            if e.get("type") == "directory"
+        }
+        return sorted(n for n in names if n and not is_temporary(n))
+
+    def _entries(self, base: str) -> builtins.list[dict[str, Any]]:
+        try:
+            return list(self.fs.ls(base, detail=True, timeout=self.timeout))
+        except FileNotFoundError:
+            if self._folder_root or (base != self.root and self._container_exists()):
+                return []
+            raise
 
     def _find(self, base: str) -> builtins.list[str]:
         try:
@@ -299,6 +330,25 @@ class FsspecBackend(Backend):
         if _is_transient(exc):
             return TransientError(f"{where} did not answer ({action} {key}): {reason}")
         return StorageError(f"{where} failed ({action} {key}): {reason}")
+
+
+def _one_request_options(fs: Any) -> dict[str, int]:
+    """Options that make ``fs`` read a small object in one request.
+
+    Left to itself, s3fs asks for an object's size (a request of its own) before
+    reading it, to decide whether to read it in parallel parts; gcsfs likewise.
+    """
+    method = getattr(fs, "_cat_file", None)
+    if method is None:
+        return {}
+    try:
+        names = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return {}
+    for name in ("max_concurrency", "concurrency"):
+        if name in names:
+            return {name: 1}
+    return {}
 
 
 class _Pump(Generic[T, R]):

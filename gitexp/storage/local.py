@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import itertools
@@ -130,6 +131,16 @@ class LocalBackend(Backend):
                 key = f"{head}/{name}" if head else name
                 if not is_temporary(key):
                     yield key
+
+    def folders(self, prefix: str) -> builtins.list[str]:
+        """See `Backend.folders`."""
+        try:
+            with os.scandir(self.root / prefix) as found:
+                return sorted(e.name for e in found if e.is_dir(follow_symlinks=False))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise _storage_error(exc, self.url, prefix) from exc
 
     def delete(self, key: str) -> None:
         """See `Backend.delete`."""

@@ -64,6 +64,8 @@ _MEMORY: dict[str, MemoryBackend] = {}
 _MEMORY_LOCK = threading.Lock()
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_ATTEMPTS = 3
+MAX_CONNECTIONS = 64
+"""Connections an S3 client may keep open: at least as many as requests run at once."""
 
 
 def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None = None) -> Backend:
@@ -161,6 +163,7 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
             "connect_timeout": min(timeout, 5.0),
             "read_timeout": timeout,
             "retries": {"max_attempts": 1, "mode": "standard"},
+            "max_pool_connections": MAX_CONNECTIONS,
         },
         skip_instance_cache=True,
         use_listings_cache=False,

@@ -12,6 +12,7 @@ dead endpoint costs a few rounds of ``jobs`` requests, not one attempt per objec
 
 from __future__ import annotations
 
+import builtins
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -101,6 +102,10 @@ class RetryingBackend(Backend):
     def list(self, prefix: str = "") -> Iterator[str]:
         """See `Backend.list`."""
         return iter(self._retry(lambda: list(self.inner.list(prefix))))
+
+    def folders(self, prefix: str) -> builtins.list[str]:
+        """See `Backend.folders`."""
+        return self._retry(lambda: self.inner.folders(prefix))
 
     def delete(self, key: str) -> None:
         """See `Backend.delete`."""

@@ -165,12 +165,17 @@ def _sample(oids: set[Oid], count: int) -> set[Oid]:
 
 
 def _absent(backend: Backend, oids: set[Oid], jobs: int) -> set[Oid]:
-    """Ask about each object when there are few; list their folders when there are many."""
+    """Ask about each object when there are few; when there are many, list their folders.
+
+    One listing says which object folders the remote has at all, so an empty (or
+    new) remote costs one request, not one per folder.
+    """
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         if len(oids) <= EXISTS_LIMIT:
             answers = pool.map(lambda o: (o, backend.exists(o.relpath)), oids)
             return {oid for oid, there in answers if not there}
-        folders = sorted({oid.hex[:2] for oid in oids})
+        there = set(backend.folders(ALGORITHM))
+        folders = sorted({oid.hex[:2] for oid in oids} & there)
         present: set[Oid] = set()
         for keys in pool.map(lambda f: list(backend.list(f"{ALGORITHM}/{f}")), folders):
             present.update(o for o in map(oid_from_relpath, keys) if o is not None)

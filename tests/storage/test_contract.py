@@ -268,3 +268,11 @@ def test_s3_identity_names_the_endpoint(tmp_path: Path) -> None:
     assert "secret" not in open_backend(
         RemoteConfig("t", "s3://b/p", {"secret": "secret"}), tmp_path
     ).identity()
+
+
+def test_folders_names_the_object_folders_there_are(backend: Backend) -> None:
+    assert backend.folders("blake3") == []
+    for key in keys_for(10):
+        backend.put_bytes(b"x", key)
+    assert backend.folders("blake3") == [f"{i:02x}" for i in range(7)]
+    assert backend.folders("blake3/00") == []
