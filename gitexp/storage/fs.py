@@ -202,11 +202,13 @@ class FsspecBackend(Backend):
         errors (that may need a blocking call of its own). Closing the iterator early
         cancels the requests in flight and returns once no item will be taken any more.
         """
+        loop = self.fs.loop
         pump = _Pump(items, work, max(1, jobs), self.timeout)
-        future = asyncio.run_coroutine_threadsafe(pump.run(), self.fs.loop)
+        future = asyncio.run_coroutine_threadsafe(pump.run(), loop)
         finished = False
         try:
             while (got := pump.results.get()) is not None:
+                pump.taken(loop)
                 key, value, error = got
                 if error is None:
                     yield key, value  # type: ignore[misc]
@@ -355,8 +357,12 @@ class _Pump(Generic[T, R]):
     """Runs ``work`` on items on an event loop, ``jobs`` at a time; outcomes on a queue.
 
     ``results`` gets ``(key, value, None)`` or ``(key, None, error)`` per item and a
-    final None, however the run ends, once it has started.
+    final None, however the run ends, once it has started. At most `BACKLOG` times
+    ``jobs`` outcomes wait there: a reader slower than the network holds the
+    requests back instead of letting downloads pile up in memory.
     """
+
+    BACKLOG = 4
 
     def __init__(
         self,
@@ -375,6 +381,8 @@ class _Pump(Generic[T, R]):
         self.started = threading.Event()
         self.running: set[asyncio.Task[None]] = set()
         self.task: asyncio.Task[Any] | None = None
+        self.room: asyncio.Semaphore | None = None
+        self._taken = 0
 
     async def run(self) -> None:
         """Start an item each time a slot frees up, until none is left or it is halted."""
@@ -382,7 +390,9 @@ class _Pump(Generic[T, R]):
         self.task = asyncio.current_task()
         try:
             slots = asyncio.Semaphore(self.jobs)
+            self.room = asyncio.Semaphore(self.BACKLOG * self.jobs)
             while not self.stop.is_set():
+                await self.room.acquire()
                 await slots.acquire()
                 if self.stop.is_set():
                     break
@@ -408,6 +418,18 @@ class _Pump(Generic[T, R]):
             self.results.put((key, value, None))
         finally:
             slots.release()
+
+    def taken(self, loop: asyncio.AbstractEventLoop) -> None:
+        """From the reading thread: one outcome was read; make room for more, a few at a time."""
+        self._taken += 1
+        if self._taken >= self.jobs:
+            loop.call_soon_threadsafe(self._make_room, self._taken)
+            self._taken = 0
+
+    def _make_room(self, count: int) -> None:
+        if self.room is not None:
+            for _ in range(count):
+                self.room.release()
 
     def halt(self, loop: asyncio.AbstractEventLoop) -> None:
         """From another thread: stop taking items, cancel those in flight, wait for the end.

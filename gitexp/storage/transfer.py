@@ -300,14 +300,21 @@ def _upload_big(
     record: KnownObjects,
     sizes: Mapping[Oid, int],
 ) -> None:
-    def upload(oid: Oid) -> tuple[str, Oid]:
-        backend.put(objects.path(oid), oid.relpath)
+    def upload(oid: Oid) -> tuple[str, Oid | None]:
+        path = objects.path(oid)
+        if not path.is_file():
+            return oid.relpath, None
+        backend.put(path, oid.relpath)
         return oid.relpath, oid
 
+    by_key = {oid.relpath: oid for oid in oids}
     with _closing(bounded(upload, oids, min(jobs, BIG_JOBS), key=_key_of)) as outcomes:
-        for _key, outcome in outcomes:
+        for key, outcome in outcomes:
             if isinstance(outcome, Failure):
                 raise outcome
+            if outcome is None:
+                result.missing.append(by_key[key])
+                continue
             record.add((outcome,))
             _moved(result, meter, outcome, sizes.get(outcome, 0))
 
