@@ -237,9 +237,7 @@ def _local_size(
     return size
 
 
-def _split(
-    oids: list[Oid], size_of: Callable[[Oid], int | None]
-) -> tuple[list[Oid], list[Oid]]:
+def _split(oids: list[Oid], size_of: Callable[[Oid], int | None]) -> tuple[list[Oid], list[Oid]]:
     small: list[Oid] = []
     big: list[Oid] = []
     for oid in oids:

@@ -265,9 +265,8 @@ def test_s3_identity_names_the_endpoint(tmp_path: Path) -> None:
     here = RemoteConfig("t", "s3://b/p", {"endpoint_url": "http://127.0.0.1:1"})
     there = RemoteConfig("t", "s3://b/p", {"endpoint_url": "http://127.0.0.1:2"})
     assert open_backend(here, tmp_path).identity() != open_backend(there, tmp_path).identity()
-    assert "secret" not in open_backend(
-        RemoteConfig("t", "s3://b/p", {"secret": "secret"}), tmp_path
-    ).identity()
+    keyed = RemoteConfig("t", "s3://b/p", {"secret": "secret"})
+    assert "secret" not in open_backend(keyed, tmp_path).identity()
 
 
 def test_folders_names_the_object_folders_there_are(backend: Backend) -> None:
