@@ -109,11 +109,12 @@ def ensure_gitexp(argv: list[str], work: Path) -> None:
 
 
 def make_context(args: argparse.Namespace):
-    from harness import tools
+    from harness import data, tools
     from harness.context import Context
 
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    data.use_trash(work / "trash")
     env = tools.base_env(work)
     found = tools.Tools(work=work, env=env, gitexp=tools.gitexp_argv())
     ctx = Context(
@@ -131,6 +132,7 @@ def make_context(args: argparse.Namespace):
 
 
 def run_operations(ctx, selected) -> list:
+    from harness import data
     from harness.measure import Case, Result, measure
     from harness.report import row
 
@@ -152,6 +154,7 @@ def run_operations(ctx, selected) -> list:
                 break
             start = time.perf_counter()
             result = measure(case, ctx.repeats, ctx.env, scratch)
+            data.empty_trash(ctx.say)
             results.append(result)
             cells = row(result)
             print(

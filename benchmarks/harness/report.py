@@ -24,6 +24,8 @@ def format_size(size: int, unit: str) -> str:
                 break
             value /= 1024
         return f"{value:.0f} {suffix}" if suffix == "B" else f"{value:.1f} {suffix}"
+    if not unit:
+        return f"{size:,}"
     word = unit.split()[0]
     if size == 1 and word.endswith("s"):
         word = word[:-1]

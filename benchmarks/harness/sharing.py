@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import data
+from harness import data, tools
 from harness.context import Context
 from harness.servers import SeaweedS3, credentials
 from harness.timing import Step, check_call
@@ -36,7 +36,8 @@ def s3_server(ctx: Context) -> SeaweedS3:
     """The S3 server for this harness run, started on first use and stopped at the end."""
     server = ctx.shared.get("s3")
     if server is None:
-        assert ctx.tools.weed is not None
+        if ctx.tools.weed is None:
+            ctx.tools.weed = tools.ensure_weed(ctx.work, ctx.say)
         ctx.say("starting SeaweedFS (S3) on loopback")
         server = SeaweedS3(ctx.tools.weed, ctx.folder("s3"), ctx.env)
         ctx.shared["s3"] = server
@@ -104,7 +105,7 @@ def _remote(
     folder = ctx.folder("remotes", f"{tool}-{tag}")
 
     def empty() -> None:
-        data.remove(folder)
+        data.discard(folder)
         folder.mkdir(parents=True)
 
     return str(folder), None, empty, ctx.env

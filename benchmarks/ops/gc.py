@@ -22,7 +22,7 @@ GROUP = "data"
 
 def _restore_cache(cache: Path, saved: Path) -> Callable[[], None]:
     def action() -> None:
-        data.remove(cache)
+        data.discard(cache)
         shutil.copytree(saved, cache, symlinks=True)
 
     return action

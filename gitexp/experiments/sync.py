@@ -14,18 +14,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gitexp.cache.objects import TMP_DIR, ObjectStore
+from gitexp.cache.statindex import StatIndex
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
 from gitexp.core.pointer import Pointer
 from gitexp.core.remotes import resolve_remote
 from gitexp.errors import ConflictError, GitexpError, IntegrityError, NotFoundError
-from gitexp.experiments.data import needed_objects, pointers_at, workspace_pointers
+from gitexp.experiments.data import pointers_at, workspace_pointers
 from gitexp.experiments.project import Project
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
 from gitexp.storage.backend import Backend, ReadOnlyError
+from gitexp.storage.known import KnownObjects
 from gitexp.storage.open import open_backend
 from gitexp.storage.transfer import Progress, TransferResult
 from gitexp.storage.transfer import pull as pull_objects
@@ -34,6 +36,8 @@ from gitexp.storage.transfer import push as push_objects
 ProgressFn = Callable[[str, Progress], None]
 """Called with a phase (``"upload"``, ``"download"``) and where the transfer stands."""
 CURRENT = "the current commit"
+REMOTE_STATE = "remote-objects"
+"""Folder of the state folder holding what each storage remote is known to hold."""
 
 
 @dataclass
@@ -116,6 +120,43 @@ def _storage(project: Project, request: SyncRequest) -> Backend:
     return open_backend(remote, project.root, request.env)
 
 
+def _known(project: Project, backend: Backend) -> KnownObjects:
+    return KnownObjects.load(project.state / REMOTE_STATE, backend.identity())
+
+
+@dataclass
+class _Needs:
+    """The objects some pointers need: all of them, the sizes known, manifests by kind."""
+
+    objects: set[Oid] = field(default_factory=set)
+    sizes: dict[Oid, int] = field(default_factory=dict)
+    manifests: set[Oid] = field(default_factory=set)
+    absent: list[Oid] = field(default_factory=list)
+    """Manifests the cache lacks: the files they list are not known yet."""
+
+
+def _needs(store: ObjectStore, pointers: Mapping[str, Pointer]) -> _Needs:
+    """Expand pointers into objects, reading each directory manifest once."""
+    found = _Needs()
+    for pointer in pointers.values():
+        found.objects.add(pointer.oid)
+        if pointer.kind != "dir":
+            found.sizes[pointer.oid] = pointer.size
+            continue
+        if pointer.oid in found.manifests:
+            continue
+        found.manifests.add(pointer.oid)
+        try:
+            entries = parse_manifest(store.read_bytes(pointer.oid), str(pointer.oid))
+        except NotFoundError:
+            found.absent.append(pointer.oid)
+            continue
+        for entry in entries:
+            found.objects.add(entry.oid)
+            found.sizes[entry.oid] = entry.size
+    return found
+
+
 def _progress(request: SyncRequest, phase: str) -> Callable[[Progress], None] | None:
     report = request.progress
     return (lambda p: report(phase, p)) if report else None
@@ -165,9 +206,9 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
 
 
 def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: SyncResult) -> None:
+    """Files first, then the manifests listing them: a manifest never names a missing file."""
     store = ObjectStore(project.cache_dir)
-    needed, _ = needed_objects(store, wants.pointers)
-    manifests = {p.oid for p in wants.pointers.values() if p.kind == "dir"}
+    needs = _needs(store, wants.pointers)
     backend = _storage(project, request)
     result.storage = backend.describe()
     if backend.read_only:
@@ -175,28 +216,33 @@ def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
             f"storage remote {backend.describe()} is read-only: nothing can be pushed to it",
             hint="push to a directory, s3://, gs://, az:// or ssh:// remote (-r NAME)",
         )
+    known = _known(project, backend)
     try:
-        jobs = request.jobs or project.local.jobs
-        files = push_objects(
-            store, backend, needed - manifests, jobs=jobs, progress=_progress(request, "upload")
+        pushed = push_objects(
+            store,
+            backend,
+            [needs.objects - needs.manifests, needs.manifests],
+            jobs=request.jobs or project.local.jobs,
+            sizes=needs.sizes,
+            known=known,
+            always_check=needs.manifests,
+            progress=_progress(request, "upload"),
         )
-        _merge(result.objects, files)
-        if files.missing:
-            raise NotFoundError(
-                f"{len(files.missing)} object(s) are neither in the cache nor on "
-                f"{backend.describe()}: {_describe_objects(files.missing, wants, store)}",
-                hint="push from the clone that made them, or rerun the experiment",
-            )
-        tops = push_objects(
-            store, backend, manifests, jobs=jobs, progress=_progress(request, "upload")
-        )
-        _merge(result.objects, tops)
     finally:
+        known.save()
         backend.close()
-    if tops.missing:
+    _merge(result.objects, pushed)
+    files = [oid for oid in pushed.missing if oid not in needs.manifests]
+    if files:
         raise NotFoundError(
-            f"{len(tops.missing)} directory manifest(s) are neither in the cache nor on "
-            f"{backend.describe()}: {_describe_objects(tops.missing, wants, store)}",
+            f"{len(files)} object(s) are neither in the cache nor on "
+            f"{backend.describe()}: {_describe_objects(files, wants, store)}",
+            hint="push from the clone that made them, or rerun the experiment",
+        )
+    if pushed.missing:
+        raise NotFoundError(
+            f"{len(pushed.missing)} directory manifest(s) are neither in the cache nor on "
+            f"{backend.describe()}: {_describe_objects(pushed.missing, wants, store)}",
             hint="push from the clone that made them",
         )
 
@@ -313,48 +359,41 @@ def _pull_refs(git: GitRepo, request: SyncRequest, result: SyncResult) -> dict[s
 
 
 def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: SyncResult) -> None:
-    store = ObjectStore(project.cache_dir)
+    """Manifests the cache lacks first, then every file they and the pointers name.
+
+    The cache records each object it stores as verified (in the stat index), so the
+    checkout that follows copies them without hashing them again.
+    """
+    index = StatIndex(project.state / "index")
+    store = ObjectStore(project.cache_dir, index)
     backend = _storage(project, request)
     result.storage = backend.describe()
+    known = _known(project, backend)
     jobs = request.jobs or project.local.jobs
-    tmp = store.root / TMP_DIR
-    try:
-        _, manifests = needed_objects(store, wants.pointers)
-        first = pull_objects(
+
+    def fetch(oids: Iterable[Oid], sizes: Mapping[Oid, int] | None = None) -> None:
+        fetched = pull_objects(
             store,
             backend,
-            manifests,
-            tmp_dir=tmp,
-            jobs=jobs,
-            progress=_progress(request, "download"),
-        )
-        _merge(result.objects, first)
-        needed, _ = needed_objects(store, wants.pointers)
-        sizes = _sizes(store, wants.pointers)
-        rest = pull_objects(
-            store,
-            backend,
-            needed - set(manifests),
-            tmp_dir=tmp,
+            oids,
+            tmp_dir=store.root / TMP_DIR,
             jobs=jobs,
             sizes=sizes,
+            known=known,
             progress=_progress(request, "download"),
         )
-        _merge(result.objects, rest)
+        _merge(result.objects, fetched)
+
+    try:
+        first = _needs(store, wants.pointers)
+        fetch(first.absent)
+        needs = _needs(store, wants.pointers) if first.absent else first
+        fetch(needs.objects - set(first.absent), needs.sizes)
     finally:
+        known.save()
         backend.close()
+        index.close()
     _raise_failures(result.objects, wants, store, result.storage or "")
-
-
-def _sizes(store: ObjectStore, pointers: Mapping[str, Pointer]) -> dict[Oid, int]:
-    sizes: dict[Oid, int] = {}
-    for pointer in pointers.values():
-        if pointer.kind == "file":
-            sizes[pointer.oid] = pointer.size
-        elif store.has(pointer.oid):
-            for entry in parse_manifest(store.read_bytes(pointer.oid), str(pointer.oid)):
-                sizes[entry.oid] = entry.size
-    return sizes
 
 
 def _raise_failures(objects: TransferResult, wants: _Wants, store: ObjectStore, where: str) -> None:

@@ -5,18 +5,34 @@ A storage remote is a flat namespace of write-once objects. Keys are relative,
 (``blake3/ab/cdef…``), the same layout as the local cache, so a remote is just a
 folder of objects. Backends hold no policy: retries, timeouts and parallelism are
 wrappers and callers around them (see `gitexp.storage.retry`, `gitexp.storage.transfer`).
+
+Besides one call per object, a backend moves many small objects in one call
+(`Backend.get_many`, `Backend.put_many`): each object's outcome is reported on its
+own, so one failure neither hides nor stops the others, and a backend with a bulk
+path (one event loop running many requests at once) uses it.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+import builtins
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from gitexp.errors import StorageError
+from gitexp.errors import NotFoundError, StorageError
 
 TMP_MARK = ".gitexp-tmp-"
 """Part of the name of an upload in progress; `Backend.list` never reports such keys."""
+T = TypeVar("T")
+R = TypeVar("R")
+Failure = StorageError | NotFoundError
+Outcome = tuple[str, R | Failure]
+"""A key and what became of it: the result, or the error it met (`NotFoundError` if absent)."""
 
 
 class TransientError(StorageError):
@@ -80,12 +96,79 @@ class Backend(abc.ABC):
         in progress are skipped.
         """
 
+    def folders(self, prefix: str) -> builtins.list[str]:
+        """The names of the folders directly under the folder ``prefix`` that hold objects.
+
+        An absent ``prefix`` has none. This default lists every key below ``prefix``;
+        backends override it with one request (a listing with a delimiter).
+        """
+        head = prefix.rstrip("/") + "/" if prefix else ""
+        found = {
+            key[len(head) :].split("/", 1)[0]
+            for key in self.list(prefix)
+            if "/" in key[len(head) :]
+        }
+        return sorted(found)
+
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove the object under ``key``; idempotent (a missing key is no error).
 
         Raises `ReadOnlyError` on a read-only remote.
         """
+
+    def get_bytes(self, key: str) -> bytes:
+        """The bytes stored under ``key``, for an object small enough to hold in memory.
+
+        Raises `gitexp.errors.NotFoundError` when there is no such object; the bytes are
+        not checked here (the caller verifies them). This default goes through a
+        temporary file; backends override it with a direct read.
+        """
+        with tempfile.TemporaryDirectory(prefix=TMP_MARK) as folder:
+            path = Path(folder) / "object"
+            self.get(key, path)
+            return path.read_bytes()
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        """Store ``data`` under ``key``: atomic and idempotent, like `put`.
+
+        This default goes through a temporary file; backends override it.
+        """
+        with tempfile.TemporaryDirectory(prefix=TMP_MARK) as folder:
+            path = Path(folder) / "object"
+            path.write_bytes(data)
+            self.put(path, key)
+
+    def identity(self) -> str:
+        """What tells this storage location apart from every other one (no secrets).
+
+        Records of what a remote holds are kept under it: two remotes that could hold
+        different objects never share an identity (an S3 bucket's identity names its
+        endpoint too).
+        """
+        return self.describe()
+
+    def get_many(self, keys: Iterable[str], jobs: int) -> Iterator[Outcome[bytes]]:
+        """Each key with its bytes (as `get_bytes`), in the order they arrive.
+
+        A key that fails is reported with its error (`NotFoundError` when absent) and
+        the others go on; a bug still raises. Up to ``jobs`` requests run at once;
+        closing the iterator early stops what has not started.
+        """
+        return bounded(lambda key: (key, self.get_bytes(key)), keys, jobs, key=str)
+
+    def put_many(self, items: Iterable[tuple[str, bytes]], jobs: int) -> Iterator[Outcome[None]]:
+        """Store each ``(key, data)`` (as `put_bytes`); each key with None once stored.
+
+        ``items`` is read lazily, a few more than ``jobs`` ahead, so a caller can read
+        the bytes as they are needed. Failures are reported as in `get_many`.
+        """
+
+        def store(item: tuple[str, bytes]) -> tuple[str, None]:
+            self.put_bytes(item[1], item[0])
+            return item[0], None
+
+        return bounded(store, items, jobs, key=lambda item: item[0])
 
     def close(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release connections; the backend is not used after this."""
@@ -102,3 +185,102 @@ def check_key(key: str) -> str:
 def is_temporary(key: str) -> bool:
     """Whether ``key`` names an upload in progress rather than an object."""
     return TMP_MARK in key.rsplit("/", 1)[-1]
+
+
+def bounded(
+    work: Callable[[T], tuple[str, R]],
+    items: Iterable[T],
+    jobs: int,
+    *,
+    key: Callable[[T], str],
+) -> Iterator[Outcome[R]]:
+    """``work`` on each item by ``jobs`` threads, each taking the next item when free.
+
+    With one job there is no thread: each item is done in the calling thread.
+    Yields each outcome as it completes; a `Failure` is reported as the outcome of
+    its item (named by ``key``) instead of stopping the rest. At most twice ``jobs``
+    items are taken ahead of the outcomes read. ``items`` is read under a lock by
+    whichever thread is free, so it may do I/O of its own; an exception from it (or
+    a bug in ``work``) stops every thread and is raised here. Closing the iterator
+    stops the threads after their current item and waits for them.
+    """
+    if jobs <= 1:
+        yield from (_outcome(work, item, key) for item in items)
+        return
+    workers = _Workers(work, items, jobs, key)
+    try:
+        yield from workers.outcomes()
+    finally:
+        workers.stop()
+
+
+_END = object()
+
+
+@dataclass(frozen=True)
+class _Crash:
+    error: BaseException
+
+
+class _Workers(Generic[T, R]):
+    """The threads of `bounded`: they share one iterator of items and one queue of outcomes."""
+
+    def __init__(
+        self,
+        work: Callable[[T], tuple[str, R]],
+        items: Iterable[T],
+        jobs: int,
+        key: Callable[[T], str],
+    ) -> None:
+        self.work = work
+        self.key = key
+        self.source = iter(items)
+        self.lock = threading.Lock()
+        self.results: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.halt = threading.Event()
+        self.slots = threading.Semaphore(2 * jobs)
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(jobs)]
+        for thread in self.threads:
+            thread.start()
+
+    def _next(self) -> object:
+        self.slots.acquire()
+        with self.lock:
+            return _END if self.halt.is_set() else next(self.source, _END)
+
+    def _run(self) -> None:
+        try:
+            while (item := self._next()) is not _END:
+                self.results.put(_outcome(self.work, item, self.key))  # type: ignore[arg-type]
+        except BaseException as exc:
+            self.halt.set()
+            self.results.put(_Crash(exc))
+        finally:
+            self.results.put(_END)
+
+    def outcomes(self) -> Iterator[Outcome[R]]:
+        """Each outcome as it arrives, until every thread has stopped."""
+        running = len(self.threads)
+        while running:
+            got = self.results.get()
+            if got is _END:
+                running -= 1
+            elif isinstance(got, _Crash):
+                raise got.error
+            else:
+                self.slots.release()
+                yield got  # type: ignore[misc]
+
+    def stop(self) -> None:
+        """Let each thread finish its item, take no more, and wait for them."""
+        self.halt.set()
+        self.slots.release(len(self.threads))
+        for thread in self.threads:
+            thread.join()
+
+
+def _outcome(work: Callable[[T], tuple[str, R]], item: T, key: Callable[[T], str]) -> Outcome[R]:
+    try:
+        return work(item)
+    except (StorageError, NotFoundError) as exc:
+        return key(item), exc

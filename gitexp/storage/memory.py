@@ -34,11 +34,21 @@ class MemoryBackend(Backend):
             raise NotFoundError(f"{key} is not on {self.url}") from None
         dest.write_bytes(data)
 
+    def get_bytes(self, key: str) -> bytes:
+        """See `Backend.get_bytes`."""
+        try:
+            return self.objects[check_key(key)]
+        except KeyError:
+            raise NotFoundError(f"{key} is not on {self.url}") from None
+
     def put(self, src: Path, key: str) -> None:
         """See `Backend.put`."""
-        data = src.read_bytes()
+        self.put_bytes(src.read_bytes(), key)
+
+    def put_bytes(self, data: bytes, key: str) -> None:
+        """See `Backend.put_bytes`."""
         with self._lock:
-            self.objects[check_key(key)] = data
+            self.objects[check_key(key)] = bytes(data)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """See `Backend.list`."""

@@ -18,7 +18,6 @@ from urllib.parse import unquote, urlsplit
 from gitexp.core.remotes import Option, RemoteConfig, redact_url
 from gitexp.errors import ConfigError, StorageError
 from gitexp.storage.backend import Backend
-from gitexp.storage.fs import FsspecBackend
 from gitexp.storage.local import LocalBackend
 from gitexp.storage.memory import MemoryBackend
 from gitexp.storage.retry import RetryingBackend
@@ -65,6 +64,8 @@ _MEMORY: dict[str, MemoryBackend] = {}
 _MEMORY_LOCK = threading.Lock()
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_ATTEMPTS = 3
+MAX_CONNECTIONS = 64
+"""Connections an S3 client may keep open: at least as many as requests run at once."""
 
 
 def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None = None) -> Backend:
@@ -90,6 +91,13 @@ def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None
     if options.get("jobs"):
         wrapped.default_jobs = max(1, int(options["jobs"]))
     return wrapped
+
+
+def _fsspec(*args: Any, **kwargs: Any) -> Backend:
+    """A `gitexp.storage.fs.FsspecBackend` (imported here: local remotes never need it)."""
+    from gitexp.storage.fs import FsspecBackend
+
+    return FsspecBackend(*args, **kwargs)
 
 
 def _local(url: str, root: Path) -> LocalBackend:
@@ -155,19 +163,26 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
             "connect_timeout": min(timeout, 5.0),
             "read_timeout": timeout,
             "retries": {"max_attempts": 1, "mode": "standard"},
+            "max_pool_connections": MAX_CONNECTIONS,
         },
         skip_instance_cache=True,
         use_listings_cache=False,
         asynchronous=False,
     )
     fs.retries = 1
-    return FsspecBackend(
+    return _fsspec(
         fs,
         _bucket_path(remote),
         redact_url(remote.url),
         secrets=_secrets(remote, options),
         timeout=timeout,
+        identity=_identity("s3", _bucket_path(remote), options.get("endpoint_url")),
     )
+
+
+def _identity(scheme: str, where: str, endpoint: Option | None) -> str:
+    """A bucket's identity: its path and the service that holds it (no secret in it)."""
+    return f"{scheme}://{where} at {endpoint or 'the default endpoint'}"
 
 
 def _gs(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
@@ -183,12 +198,13 @@ def _gs(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         use_listings_cache=False,
     )
     fs.retries = 1
-    return FsspecBackend(
+    return _fsspec(
         fs,
         _bucket_path(remote),
         redact_url(remote.url),
         secrets=_secrets(remote, options),
         timeout=timeout,
+        identity=_identity("gs", _bucket_path(remote), options.get("endpoint_url")),
     )
 
 
@@ -208,14 +224,23 @@ def _az(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         read_timeout=timeout,
         **kwargs,
     )
-    return FsspecBackend(
+    return _fsspec(
         fs,
         _bucket_path(remote),
         redact_url(remote.url),
         secrets=_secrets(remote, options),
         timeout=timeout,
         container="container",
+        identity=_identity("az", _bucket_path(remote), _azure_account(options)),
     )
+
+
+def _azure_account(options: Mapping[str, Option]) -> str | None:
+    """The storage account (or blob endpoint) that a container lives in."""
+    text = str(options.get("connection_string") or "")
+    fields = dict(p.split("=", 1) for p in text.split(";") if "=" in p)
+    found = fields.get("BlobEndpoint") or fields.get("AccountName") or options.get("account_name")
+    return str(found) if found else None
 
 
 def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
@@ -240,9 +265,11 @@ def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     try:
         fs = sshfs.SSHFileSystem(parts.hostname, port=int(port), skip_instance_cache=True, **kwargs)
     except Exception as exc:
+        from gitexp.storage.fs import FsspecBackend
+
         probe = FsspecBackend(None, "", redact_url(remote.url), secrets=_secrets(remote, options))
         raise probe._translate(exc, "connect", parts.hostname) from exc
-    return FsspecBackend(
+    return _fsspec(
         fs,
         unquote(parts.path),
         redact_url(remote.url),
@@ -250,6 +277,7 @@ def _ssh(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         secrets=_secrets(remote, options),
         timeout=_timeout(options),
         container="folder",
+        identity=f"ssh://{username or ''}@{parts.hostname}:{port}{unquote(parts.path)}",
     )
 
 
@@ -257,7 +285,7 @@ def _http(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
     http = _module(remote.scheme, "fsspec.implementations.http")
     timeout = _timeout(options)
     fs = http.HTTPFileSystem(skip_instance_cache=True, block_size=0)
-    return FsspecBackend(
+    return _fsspec(
         fs,
         remote.url.rstrip("/"),
         redact_url(remote.url),

@@ -8,6 +8,7 @@ through `open_backend`, as gitexp opens them from a remote's settings.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -193,3 +194,84 @@ def test_http_remote_refuses_writes(http_remote: tuple[Backend, Path], tmp_path:
         backend.put(write(tmp_path, b"x"), KEY)
     with pytest.raises(StorageError):
         backend.delete(KEY)
+
+
+def keys_for(count: int) -> list[str]:
+    return [f"blake3/{i % 7:02x}/" + f"{i:062x}" for i in range(count)]
+
+
+def test_put_bytes_then_get_bytes(backend: Backend) -> None:
+    data = os.urandom(3000)
+    backend.put_bytes(data, KEY)
+    assert backend.get_bytes(KEY) == data
+    backend.put_bytes(data, KEY)
+    assert sorted(backend.list("blake3")) == [KEY]
+    with pytest.raises(NotFoundError):
+        backend.get_bytes("blake3/ab/" + "d" * 62)
+
+
+def test_put_many_then_get_many_round_trip(backend: Backend) -> None:
+    keys = keys_for(40)
+    blobs = {key: os.urandom(100 + i) for i, key in enumerate(keys)}
+    stored = dict(backend.put_many(iter(blobs.items()), 4))
+    assert stored == dict.fromkeys(keys)
+    assert sorted(backend.list("blake3")) == sorted(keys)
+    got = dict(backend.get_many(keys, 4))
+    assert got == blobs
+
+
+def test_get_many_reports_a_missing_key_and_goes_on(backend: Backend) -> None:
+    keys = keys_for(6)
+    for key in keys:
+        backend.put_bytes(key.encode(), key)
+    absent = "blake3/ff/" + "e" * 62
+    got = dict(backend.get_many([*keys[:3], absent, *keys[3:]], 2))
+    assert isinstance(got.pop(absent), NotFoundError)
+    assert got == {key: key.encode() for key in keys}
+
+
+def test_closing_a_bulk_call_early_stops_it(backend: Backend) -> None:
+    keys = keys_for(30)
+    taken: list[str] = []
+
+    def items() -> Iterator[tuple[str, bytes]]:
+        for key in keys:
+            taken.append(key)
+            yield key, key.encode()
+
+    outcomes = backend.put_many(items(), 2)
+    first = next(outcomes)
+    outcomes.close()  # type: ignore[attr-defined]
+    assert first[1] is None
+    count = len(taken)
+    assert count < len(keys)
+    time.sleep(0.3)
+    assert len(taken) == count  # nothing is taken once closed
+    assert len(list(backend.list("blake3"))) <= count
+    again = dict(backend.put_many(((k, k.encode()) for k in keys), 2))
+    assert len(again) == len(keys)
+
+
+def test_identity_tells_remotes_apart(tmp_path: Path) -> None:
+    one = open_backend(RemoteConfig("t", str(tmp_path / "one")), tmp_path)
+    two = open_backend(RemoteConfig("t", str(tmp_path / "two")), tmp_path)
+    assert one.identity() != two.identity()
+    same = open_backend(RemoteConfig("u", "one"), tmp_path)
+    assert same.identity() == one.identity()
+
+
+def test_s3_identity_names_the_endpoint(tmp_path: Path) -> None:
+    pytest.importorskip("s3fs")
+    here = RemoteConfig("t", "s3://b/p", {"endpoint_url": "http://127.0.0.1:1"})
+    there = RemoteConfig("t", "s3://b/p", {"endpoint_url": "http://127.0.0.1:2"})
+    assert open_backend(here, tmp_path).identity() != open_backend(there, tmp_path).identity()
+    keyed = RemoteConfig("t", "s3://b/p", {"secret": "secret"})
+    assert "secret" not in open_backend(keyed, tmp_path).identity()
+
+
+def test_folders_names_the_object_folders_there_are(backend: Backend) -> None:
+    assert backend.folders("blake3") == []
+    for key in keys_for(10):
+        backend.put_bytes(b"x", key)
+    assert backend.folders("blake3") == [f"{i:02x}" for i in range(7)]
+    assert backend.folders("blake3/00") == []
