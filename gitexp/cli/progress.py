@@ -1,4 +1,4 @@
-"""A transfer progress bar on a terminal (objects, bytes, speed); nothing when piped."""
+"""Progress on a terminal: transfers (objects, bytes, speed), files counted; nothing when piped."""
 
 from __future__ import annotations
 
@@ -54,3 +54,37 @@ def transfer_bar() -> Iterator[Callable[[str, Progress], None] | None]:
 
     with bar:
         yield report
+
+
+@contextmanager
+def file_counter(verb: str) -> Iterator[Callable[[str, str], None] | None]:
+    """A callback (data path, file) counting files on stderr when it is a terminal, else None.
+
+    It may be called from several threads at once.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+    from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Bar(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = bar.add_task(verb, total=None)
+    lock = threading.Lock()
+    count = 0
+
+    def seen(path: str, _inner: str) -> None:
+        nonlocal count
+        with lock:
+            count += 1
+            bar.update(task, description=f"{verb} {path}: {count:,} files")
+
+    with bar:
+        yield seen

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import select
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +9,7 @@ import pytest
 from gitexp.core.config import HookSettings, parse_project_config
 from gitexp.errors import ConfigError
 from gitexp.git.hookfiles import shim
+from tests import terminal
 from tests.hooks.hookhelp import BIN, gitexp, install, project
 
 
@@ -39,39 +36,7 @@ def test_the_hooks_section_is_checked() -> None:
 
 def on_terminal(root: Path, answer: bytes, *args: str) -> tuple[int, str]:
     """Run ``gitexp init ARGS`` with a terminal as its input and error output."""
-    try:
-        master, slave = os.openpty()
-    except OSError as exc:  # no pseudo-terminals on this machine
-        pytest.skip(f"cannot open a pseudo-terminal: {exc}")
-    proc = subprocess.Popen(
-        [str(BIN / "gitexp"), "init", *args],
-        cwd=root,
-        stdin=slave,
-        stdout=subprocess.DEVNULL,
-        stderr=slave,
-    )
-    os.close(slave)
-    seen = b""
-    deadline = time.monotonic() + 30
-    answered = False
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        if not answered and b"[Y/n]" in seen:
-            os.write(master, answer)
-            answered = True
-        if proc.poll() is not None and not ready:
-            break
-    code = proc.wait(timeout=30)
-    os.close(master)
-    return code, seen.decode(errors="replace")
+    return terminal.on_terminal([str(BIN / "gitexp"), "init", *args], root, answer=answer)
 
 
 def test_init_on_a_terminal_offers_the_hooks(tmp_path: Path) -> None:

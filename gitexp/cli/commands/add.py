@@ -20,9 +20,11 @@ def main(args: argparse.Namespace) -> int:
     import orjson
 
     from gitexp.api import Repo
+    from gitexp.cli.progress import file_counter
     from gitexp.core.sizes import format_size
 
-    results = Repo(".").add(args.paths, cwd=os.getcwd())
+    with file_counter("adding") as on_file:
+        results = Repo(".").add(args.paths, cwd=os.getcwd(), on_file=on_file)
     if args.json:
         out_bytes(orjson.dumps({"added": results}, option=orjson.OPT_INDENT_2))
     to_stage: list[str] = []
