@@ -194,6 +194,7 @@ class Repo:
         Paths are relative to ``cwd`` (default: the repository root). One result per
         path: ``path``, ``pointer``, ``hash``, ``size``, ``kind``, ``files``, ``changed``,
         ``skipped`` (links inside a folder) and ``gitignore`` (the file changed, if any).
+        ``on_file(path, file)`` is called as each file is read, from one thread at a time.
 
         >>> repo.add(["data/train.csv"])[0]["hash"]  # doctest: +SKIP
         'blake3:…'

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,16 +228,19 @@ class Hashes:
         todo: list[int],
         on_file: OnFile | None,
     ) -> None:
+        told = threading.Lock()
+
         def work(numbers: list[int]) -> None:
             for number in numbers:
                 oids[number] = self._hash(files[number])
                 if on_file is not None:
-                    on_file(files[number].rel)
+                    with told:  # the callback is called from one thread at a time
+                        on_file(files[number].rel)
 
         if self.store is not None and not self._parallel([files[n] for n in todo]):
             self._store_small(files, oids, todo, on_file)
             return
-        if not self._parallel([files[n] for n in todo]) or on_file is not None:
+        if not self._parallel([files[n] for n in todo]):
             work(todo)
             return
         from concurrent.futures import ThreadPoolExecutor
