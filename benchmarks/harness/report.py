@@ -47,7 +47,7 @@ def row(result: Result) -> list[str]:
     assert result.gitexp is not None
     notes: list[str] = []
     if result.overhead is not None and case.bare is not None:
-        bare = " ".join(Path(case.bare.argv[0]).name.split() + case.bare.argv[1:2])
+        bare = case.bare.label or " ".join([Path(case.bare.argv[0]).name, *case.bare.argv[1:2]])
         notes.append(f"{seconds(result.overhead)} over `{bare}` ({result.bare_ratio:.1f}x)")
     if result.dvc is None and case.dvc_note and case.dvc_note != NO_DVC:
         notes.append(case.dvc_note)

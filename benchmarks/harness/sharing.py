@@ -6,12 +6,13 @@ a storage remote; adjust it there if the configuration keys change.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness import data, tools
 from harness.context import Context
-from harness.servers import SeaweedS3, credentials
+from harness.servers import BUCKET, SeaweedS3, credentials
 from harness.timing import Step, check_call
 
 KINDS = ("local dir", "s3")
@@ -145,6 +146,30 @@ def push_step(ctx: Context, side: Side, tool: list[str], *, fresh: bool) -> Step
     """``TOOL push``; with ``fresh``, into an emptied remote each run."""
     before = [side.reset_remote, data.sync] if fresh else []
     return Step([*tool, "push"], side.root, before=before, env=side.env)
+
+
+def floor_step(ctx: Context, kind: str, label: str, size: int, source: Path) -> Step | None:
+    """The same upload without any tool: ``cp -r`` to a folder, or raw PUTs to S3.
+
+    None for one big file to S3 (a single request has no floor worth showing).
+    """
+    tag = _tag(kind, label, size)
+    if kind != "s3":
+        target = ctx.folder("floor", tag) / data.data_name(label)
+        argv = ["cp", "-r", str(source), str(target)]
+        return Step(argv, target.parent, before=[data.removing(target), data.sync])
+    if label != "files":
+        return None
+    server = s3_server(ctx)
+    prefix = f"floor-{tag}"
+    script = Path(__file__).with_name("s3floor.py")
+    return Step(
+        [sys.executable, str(script), server.endpoint, f"{BUCKET}/{prefix}", str(source)],
+        ctx.folder("floor", tag),
+        before=[lambda: server.empty(prefix), data.sync],
+        env={**ctx.env, **credentials()},
+        label="PUT each file, 32 at once",
+    )
 
 
 def pull_step(ctx: Context, side: Side, tool: list[str]) -> Step:

@@ -24,6 +24,7 @@ class Step:
     """Callables run before every run (a warm-up included): reset the state."""
     env: dict[str, str] | None = None
     label: str = ""
+    """How notes name the command (default: the program and its first argument)."""
 
     def prepare(self) -> None:
         for action in self.before:

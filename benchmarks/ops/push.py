@@ -1,7 +1,8 @@
 """``gitexp push`` against ``dvc push``: into an empty remote, then again with nothing new.
 
 The data of the current commit goes to the default storage remote: a local folder,
-and (in a full run) an S3 bucket on SeaweedFS on loopback.
+and (in a full run) an S3 bucket on SeaweedFS on loopback. The floor is the same
+upload without a tool: ``cp -r`` of the workload, or one raw PUT per file (`s3floor`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def cases(ctx: Context) -> Iterator[Case]:
                 yield Case(first, size, unit, None, unavailable=missing, group=GROUP)
                 yield Case(again, size, unit, None, unavailable=missing, group=GROUP)
                 continue
-            found = sharing.pair(ctx, kind, label, size, make())
+            source = make()
+            found = sharing.pair(ctx, kind, label, size, source)
             dvc_first = dvc_again = None
             note = NO_DVC
             if found.dvc is not None and ctx.dvc is not None:
@@ -38,6 +40,7 @@ def cases(ctx: Context) -> Iterator[Case]:
                 unit,
                 sharing.push_step(ctx, found.gitexp, ctx.gitexp, fresh=True),
                 dvc=dvc_first,
+                bare=sharing.floor_step(ctx, kind, label, size, source),
                 dvc_note=note,
                 group=GROUP,
             )

@@ -20,7 +20,7 @@ import inspect
 import queue
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -58,6 +58,7 @@ class FsspecBackend(Backend):
 
     ``atomic_put``: the service publishes an upload only when it completes (S3, GCS,
     Azure). Otherwise (SFTP) an upload goes to a temporary name and is renamed.
+    ``part_options`` go to every upload and download of a big object (part sizes).
     """
 
     default_jobs = 16
@@ -78,6 +79,7 @@ class FsspecBackend(Backend):
         timeout: float = 60.0,
         container: str = "bucket",
         identity: str | None = None,
+        part_options: Mapping[str, int] | None = None,
     ) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
@@ -85,6 +87,7 @@ class FsspecBackend(Backend):
         self._identity = identity or url
         self._container_seen = False
         self._one_request = _one_request_options(fs)
+        self._parts = dict(part_options or {})
         if atomic_put and not read_only:
             self.default_jobs = self.bulk_jobs
         self.atomic_put = atomic_put
@@ -117,7 +120,9 @@ class FsspecBackend(Backend):
         self._call(
             "download",
             key,
-            lambda: self.fs.get_file(self._path(key), str(dest), timeout=self.timeout),
+            lambda: self.fs.get_file(
+                self._path(key), str(dest), timeout=self.timeout, **self._parts
+            ),
         )
 
     def get_bytes(self, key: str) -> bytes:
@@ -132,7 +137,9 @@ class FsspecBackend(Backend):
 
     def put(self, src: Path, key: str) -> None:
         """See `Backend.put`."""
-        self._store(key, lambda path: self.fs.put_file(str(src), path, timeout=self.timeout))
+        self._store(
+            key, lambda path: self.fs.put_file(str(src), path, timeout=self.timeout, **self._parts)
+        )
 
     def put_bytes(self, data: bytes, key: str) -> None:
         """See `Backend.put_bytes`."""

