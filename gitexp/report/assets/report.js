@@ -499,13 +499,16 @@
     });
   }
 
+  // window.gitexpTimes: milliseconds from the page's start to each stage (tests print them).
   window.gitexpCharts = function () {
+    var times = window.gitexpTimes = { table: window.gitexpTableAt, plotly: performance.now() };
     state.charts = true;
     renderSeries();
+    times.series = performance.now();
     setTimeout(function () {
       renderParcoords();
       document.body.setAttribute("data-ready", "1");
-      window.gitexpReadyAt = performance.now();
+      window.gitexpReadyAt = times.parcoords = performance.now();
     }, 0);
   };
 
