@@ -109,6 +109,13 @@ def test_user_edit_during_run_is_left_alone_with_a_warning(repo: Path, cli: obje
 SLOW = "import time; print('go', flush=True); time.sleep(60)"
 
 
+def interruptible() -> None:
+    """In the child: Ctrl-C as a terminal gives it, even when this test runs in the
+    background (a shell starts background jobs with SIGINT ignored, and Python then
+    never turns it into KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def slow_run(repo: Path, *args: str, session: bool = True) -> subprocess.Popen[bytes]:
     """``gitexp run ARGS -- <a command that waits>``, returned once the command runs."""
     proc = subprocess.Popen(
@@ -117,6 +124,7 @@ def slow_run(repo: Path, *args: str, session: bool = True) -> subprocess.Popen[b
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=session,
+        preexec_fn=interruptible,
     )
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"go"
     return proc
@@ -392,6 +400,7 @@ def test_parallel_runs_stop_on_ctrl_c(repo: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 30
     while git(repo, "worktree", "list").count("\n") < 3 and time.monotonic() < deadline:
