@@ -275,3 +275,30 @@ def test_folders_names_the_object_folders_there_are(backend: Backend) -> None:
         backend.put_bytes(b"x", key)
     assert backend.folders("blake3") == [f"{i:02x}" for i in range(7)]
     assert backend.folders("blake3/00") == []
+
+
+def test_a_big_object_goes_to_s3_in_parts_and_comes_back_whole(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Parts of `S3_PART_SIZE`, not s3fs's 50 MiB by ten (which held 0.5 GiB in memory).
+
+    S3 gives a multipart object an ETag ending in ``-<number of parts>``.
+    """
+    from gitexp.storage.open import S3_PART_SIZE
+
+    remote = remote_for("s3", request, tmp_path)
+    backend = open_backend(remote, tmp_path)
+    data = os.urandom(2 * S3_PART_SIZE + 1234)
+    backend.put(write(tmp_path, data), KEY)
+    import s3fs
+
+    fs = s3fs.S3FileSystem(
+        key=S3_KEY,
+        secret=S3_SECRET,
+        endpoint_url=remote.options["endpoint_url"],
+        skip_instance_cache=True,
+    )
+    etag = fs.info(f"{remote.url.removeprefix('s3://')}/{KEY}")["ETag"]
+    assert etag.strip('"').endswith("-3"), etag
+    backend.get(KEY, tmp_path / "back")
+    assert (tmp_path / "back").read_bytes() == data
