@@ -43,12 +43,13 @@ def sweep(
     """Remove every object not in ``keep`` (unless written in the last hour, or ``now``)."""
     result = Sweep()
     limit = clock() - GRACE_SECONDS
+    root = f"{store.root}/"
     for oid in store.oids():
         if oid in keep:
             result.kept += 1
             continue
         try:
-            info = os.stat(store.path(oid))
+            info = os.stat(root + oid.relpath)
         except FileNotFoundError:
             continue
         if not now and info.st_mtime >= limit:
@@ -56,9 +57,8 @@ def sweep(
             continue
         result.removed.append(oid)
         result.freed_bytes += info.st_size
-        if not dry_run:
-            store.remove(oid)
     if not dry_run:
+        store.remove_many(result.removed)
         for path in store.stale_tmp_files(limit):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

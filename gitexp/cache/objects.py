@@ -16,7 +16,7 @@ import errno
 import itertools
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from gitexp.cache.statindex import StatIndex
@@ -276,10 +276,18 @@ class ObjectStore:
 
     def remove(self, oid: Oid) -> None:
         """Delete an object (a no-op when it is not there)."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path(oid))
-        if self.index is not None:
-            self.index.forget_objects([oid.hex])
+        self.remove_many([oid])
+
+    def remove_many(self, oids: Iterable[Oid]) -> None:
+        """Delete objects (those not there are skipped); the stat index is told once."""
+        root = f"{self.root}/"
+        gone = []
+        for oid in oids:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(root + oid.relpath)
+            gone.append(oid.hex)
+        if self.index is not None and gone:
+            self.index.forget_objects(gone)
 
     def move_aside(self, oid: Oid) -> Path:
         """Move a corrupt object out of the store into ``<cache>/corrupt/``; its new path."""
