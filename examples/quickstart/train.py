@@ -8,11 +8,12 @@ metrics.json, and the model is kept in gitexp's cache as an artifact.
 import pickle
 import warnings
 
-import gitexp
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
+
+import gitexp
 
 params = gitexp.params()
 model_p, train_p, data_p = params["model"], params["train"], params["data"]
@@ -38,7 +39,9 @@ for epoch in range(train_p["epochs"]):
         model.partial_fit(x_train, y_train, classes=classes)
     train_acc = model.score(x_train, y_train)
     test_acc = model.score(x_test, y_test)
-    gitexp.log_metrics({"loss": model.loss_, "train_acc": train_acc, "test_acc": test_acc}, step=epoch)
+    gitexp.log_metrics(
+        {"loss": model.loss_, "train_acc": train_acc, "test_acc": test_acc}, step=epoch
+    )
     print(f"epoch {epoch:2d}  loss {model.loss_:.4f}  test accuracy {test_acc:.3f}")
 
 gitexp.log_metric("acc", test_acc)
