@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from gitexp.cli.commands.push import add_sync_options, check_args, credentials, report
-from gitexp.cli.console import out_bytes, say
+from gitexp.cli.commands.push import add_sync_options, call_sync, report
+from gitexp.cli.console import say
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,29 +29,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Parse, call the API once, render; returns the exit code."""
-    import orjson
-
-    from gitexp.api import Repo
-    from gitexp.cli.progress import transfer_bar
-
-    check_args(args)
-    repo = Repo(".")
-    git_remote, names = repo.split_targets(args.targets)
-    with transfer_bar() as progress:
-        summary = repo.pull(
-            names,
-            git_remote=git_remote,
-            everything=args.all,
-            remote=args.remote,
-            jobs=args.jobs,
-            force=args.force,
-            data=not args.no_data,
-            checkout=args.checkout,
-            credentials=credentials(),
-            progress=progress,
-        )
+    git_remote, summary = call_sync(args, "pull", checkout=args.checkout)
     if args.json:
-        out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
         return 0
     report(summary, "fetched", "downloaded", git_remote)
     checked = summary.get("checked_out") or []

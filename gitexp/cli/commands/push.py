@@ -55,6 +55,19 @@ def check_args(args: argparse.Namespace) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Parse, call the API once, render; returns the exit code."""
+    git_remote, summary = call_sync(args, "push")
+    if not args.json:
+        report(summary, "pushed", "uploaded", git_remote)
+    return 0
+
+
+def call_sync(
+    args: argparse.Namespace, method: str, **extra: object
+) -> tuple[str, dict[str, object]]:
+    """``Repo.push`` or ``Repo.pull`` with the arguments both take; (git remote, summary).
+
+    A progress bar shows on a terminal; with ``--json`` the summary is printed as JSON.
+    """
     import orjson
 
     from gitexp.api import Repo
@@ -64,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
     repo = Repo(".")
     git_remote, names = repo.split_targets(args.targets)
     with transfer_bar() as progress:
-        summary = repo.push(
+        summary: dict[str, object] = getattr(repo, method)(
             names,
             git_remote=git_remote,
             everything=args.all,
@@ -74,12 +87,11 @@ def main(args: argparse.Namespace) -> int:
             data=not args.no_data,
             credentials=credentials(),
             progress=progress,
+            **extra,
         )
     if args.json:
         out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-        return 0
-    report(summary, "pushed", "uploaded", git_remote)
-    return 0
+    return git_remote, summary
 
 
 def report(summary: dict[str, object], verb: str, moved: str, git_remote: str) -> None:
