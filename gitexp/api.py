@@ -347,12 +347,10 @@ class Repo:
         from gitexp.core.runinfo import iso_utc, utc_now
         from gitexp.experiments import overview as overview_mod
         from gitexp.experiments import query
-        from gitexp.report.html import require_plotly
         from gitexp.report.output import output_format, write_output
         from gitexp.report.page import render_report
 
         output_format(output, ("html",))
-        require_plotly()
         rows = query.select(self.git, self.experiments(), query.Query(branches=branches))
         if not rows:
             where = f" on {', '.join(branches)}" if branches else ""

@@ -24,31 +24,12 @@ class MissingExtraError(GitexpError):
 
 
 def plotly_js() -> str:
-    """The minified plotly.js that the plotly package ships.
+    """plotly.js with the traces the pages draw, built by ``scripts/build-plotly``.
 
-    Raises `MissingExtraError` naming the install when plotly is absent.
+    It ships inside gitexp (a third of the full plotly.js, so pages open sooner), so
+    interactive pages need no extra install.
     """
-    try:
-        bundle = resources.files("plotly") / "package_data" / "plotly.min.js"
-        return bundle.read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError) as exc:
-        raise MissingExtraError(
-            "interactive pages need plotly, which is not installed",
-            hint=f"install the plots extra: {PLOTS_EXTRA}",
-        ) from exc
-
-
-def require_plotly() -> None:
-    """`MissingExtraError` now, before any work, when plotly is missing."""
-    try:
-        found = (resources.files("plotly") / "package_data" / "plotly.min.js").is_file()
-    except ModuleNotFoundError:
-        found = False
-    if not found:
-        raise MissingExtraError(
-            "interactive pages need plotly, which is not installed",
-            hint=f"install the plots extra: {PLOTS_EXTRA}",
-        )
+    return asset("plotly.min.js")
 
 
 def asset(name: str) -> str:

@@ -44,11 +44,7 @@ def _page(runs: Sequence[RunLike], title: str) -> str:
 
 def require_drawing(fmt: str) -> None:
     """Raise the error naming the install when the library for ``fmt`` is missing."""
-    if fmt == "html":
-        from gitexp.report.html import require_plotly
-
-        require_plotly()
-    else:
+    if fmt != "html":  # plotly.js ships inside gitexp
         from gitexp.report.static import require_matplotlib
 
         require_matplotlib()
