@@ -5,7 +5,11 @@
   var D = JSON.parse(document.getElementById("data").textContent);
   var PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951",
     "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0"];
-  var CONFIG = { responsive: true, displaylogo: false };
+  // WebGL charts drawn at the screen's own pixel ratio: plotly.js draws them at 2 by
+  // default, four times the pixels a common screen shows, which a browser without a
+  // GPU pays for in full.
+  var CONFIG = { responsive: true, displaylogo: false,
+    plotGlPixelRatio: Math.min(2, Math.max(1, Math.round(window.devicePixelRatio || 1))) };
   var FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
     size: 12, color: "#1f2328" };
   var rows = D.rows;
