@@ -1,9 +1,11 @@
 """The local object store: write-once files named by the BLAKE3 hash of their bytes.
 
 Layout: ``<cache>/blake3/<first 2 hex>/<other 62 hex>`` (the same on every remote).
-Objects are written to a temporary file under ``<cache>/tmp/``, hashed in the same
-pass as they are copied, made read-only and renamed into place, so a crash or a kill
-never leaves a partial object under an object's name. Storing what is already there
+Big objects are written to a temporary file under ``<cache>/tmp/``, hashed in the
+same pass as they are copied, made read-only and renamed into place; small ones are
+written to an unnamed file (``O_TMPFILE``, else a temporary name) in their bucket
+folder and linked in. A crash or a kill never leaves a partial object under an
+object's name. Storing what is already there
 writes nothing (it only refreshes the object's mtime, so ``gc`` keeps it). Nothing
 here calls fsync: a killed process loses nothing, and an object that a power cut
 truncates is caught by its hash (``checkout`` and ``fsck`` verify).
@@ -31,6 +33,7 @@ BUFFER = 4 << 20
 PARALLEL_WRITES = 64
 """Fewer new objects than this are written by one thread."""
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL, errno.EBADF}
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.EXDEV, errno.ENOSYS}
 
 
 class ObjectStore:
@@ -47,6 +50,7 @@ class ObjectStore:
         self._tag = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._counter = itertools.count()
         self._kernel_copy = True
+        self._tmpfiles = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 
     def path(self, oid: Oid) -> Path:
         """Where ``oid`` lives (whether or not it is there)."""
@@ -67,12 +71,7 @@ class ObjectStore:
             return False
 
     def put_bytes(self, data: bytes) -> Oid:
-        """Store ``data``; idempotent.
-
-        The temporary file is made in the object's own bucket folder, so putting it in
-        place is a rename inside one folder (much cheaper than across folders when
-        thousands of small files are stored).
-        """
+        """Store ``data``; idempotent (see `_write_all`)."""
         oid = hash_bytes(data)
         if not self.touch(oid):
             self._write_all([(oid, data)])
@@ -106,11 +105,13 @@ class ObjectStore:
 
         Raises like `put_file` when the file is gone or changes while it is read.
         """
+        if expect is not None and expect.st_size > BUFFER:
+            return None
         fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
         try:
-            before = os.fstat(fd)
-            if expect is not None:
-                _check_unchanged(src, expect, before, before.st_size)
+            # with ``expect`` (the stat data a listing saw), one fstat after the read
+            # shows whether the file changed since it was listed or while it was read
+            before = expect or os.fstat(fd)
             if before.st_size > BUFFER:
                 return None
             data = _read_all(fd, before.st_size)
@@ -127,10 +128,9 @@ class ObjectStore:
         many small files is the cost here, and it spreads over the cores that way.
         """
         oids = [hash_bytes(b) for b in blobs]
-        new: dict[Oid, bytes] = {}
-        for oid, data in zip(oids, blobs, strict=True):
-            if oid not in new and not self.touch(oid):
-                new[oid] = data
+        new = dict(zip(oids, blobs, strict=True))
+        if not self._tmpfiles:
+            new = {oid: data for oid, data in new.items() if not self.touch(oid)}
         if jobs <= 1 or len(new) < PARALLEL_WRITES:
             self._write_all(list(new.items()))
             return oids
@@ -187,14 +187,73 @@ class ObjectStore:
         self._install(os.fspath(tmp), oid, os.stat(tmp))
 
     def _write_all(self, items: list[tuple[Oid, bytes]]) -> None:
+        """Store small objects; one that is there already is only touched.
+
+        Where the filesystem has ``O_TMPFILE`` each object is written to an unnamed
+        file in its bucket folder and linked in under its name: one change to the
+        folder instead of two (create, rename), and no name at all until the bytes
+        are written. The link fails on an object that is there, so nothing needs to
+        look first. Elsewhere callers skip the objects that `touch` finds.
+        """
         for oid, data in items:
-            fd, tmp = self._tmpfile(self.path(oid).parent)
+            info = self._link_new(oid, data) if self._tmpfiles else self._rename_new(oid, data)
+            if info is not None and self.index is not None:
+                self.index.record_object(oid.hex, info)
+
+    def _link_new(self, oid: Oid, data: bytes) -> os.stat_result | None:
+        """Write ``data`` to an unnamed file and link it in as ``oid``'s object.
+
+        Returns its stat data, or None when the object was there (it is touched).
+        Where unnamed files are not to be had it turns `_tmpfiles` off for good and
+        writes through a temporary name.
+        """
+        final = f"{self.root}/{oid.relpath}"
+        folder = os.path.dirname(final)
+        while True:
             try:
-                os.write(fd, data)
-                info = os.fstat(fd)
-            finally:
-                os.close(fd)
-            self._install(tmp, oid, info)
+                fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE, 0o444)
+                break
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as exc:
+                if exc.errno not in _NO_TMPFILE:
+                    raise
+                self._tmpfiles = False
+                return self._rename_new(oid, data, look=True)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            info = os.fstat(fd)
+            # linkat with AT_SYMLINK_FOLLOW: os.link uses it only given a directory fd
+            os.link(f"/proc/self/fd/{fd}", final, src_dir_fd=fd, follow_symlinks=True)
+        except FileExistsError:
+            self.touch(oid)
+            return None
+        except OSError as exc:
+            if exc.errno not in _NO_TMPFILE:
+                raise
+            self._tmpfiles = False
+            return self._rename_new(oid, data, look=True)
+        finally:
+            os.close(fd)
+        return info
+
+    def _rename_new(self, oid: Oid, data: bytes, *, look: bool = False) -> os.stat_result | None:
+        """Write ``data`` to a temporary name in its bucket folder and rename it in.
+
+        With ``look``, an object that is there is touched instead (None).
+        """
+        if look and self.touch(oid):
+            return None
+        fd, tmp = self._tmpfile(self.path(oid).parent)
+        try:
+            os.write(fd, data)
+            info = os.fstat(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, f"{self.root}/{oid.relpath}")
+        return info
 
     def _put_stream(
         self, fd: int, src: str | os.PathLike[str], before: os.stat_result

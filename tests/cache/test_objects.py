@@ -87,3 +87,28 @@ def test_storing_again_refreshes_mtime_for_gc(tmp_path: Path) -> None:
     os.utime(store.path(oid), (1000, 1000))
     store.put_bytes(b"data")
     assert store.path(oid).stat().st_mtime > 1000
+
+
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed-files", "temporary-names"])
+def test_put_many_writes_new_objects_and_only_touches_old_ones(
+    tmp_path: Path, unnamed: bool
+) -> None:
+    with StatIndex(tmp_path / "index") as index:
+        store = ObjectStore(tmp_path / "cache", index)
+        assert store._tmpfiles  # this filesystem has O_TMPFILE
+        store._tmpfiles = unnamed
+        old = store.put_bytes(b"old")
+        os.utime(store.path(old), (1000, 1000))
+        inode = store.path(old).stat().st_ino
+        blobs = [os.urandom(n * 10) for n in range(1, 200)] + [b"old", b"dup", b"dup"]
+        oids = store.put_many(blobs, jobs=2)
+        index.flush()
+        assert oids == [hash_bytes(b) for b in blobs]
+        assert sorted(store.oids()) == sorted(set(oids))
+        for oid, blob in zip(oids, blobs, strict=True):
+            assert store.path(oid).read_bytes() == blob
+            assert stat.S_IMODE(store.path(oid).stat().st_mode) == 0o444
+        assert store.path(old).stat().st_ino == inode, "an object there is not rewritten"
+        assert store.path(old).stat().st_mtime > 1000, "but touched, so gc keeps it"
+        assert index.verified_objects([o.hex for o in oids]).keys() >= {o.hex for o in oids[:-3]}
+    assert [p.name for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".")] == []

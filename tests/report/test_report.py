@@ -141,5 +141,3 @@ def test_report_needs_no_plotly_package(cli, out: Path, monkeypatch) -> None:
     page = target.read_text()
     assert "plotly.js v4" in page and "parcoords" in page
     assert target.stat().st_size < 2_000_000
-
-
