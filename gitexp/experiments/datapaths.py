@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from gitexp.core.pointer import SUFFIX, Pointer, pointer_path
+from gitexp.core.pointer import SUFFIX, Pointer, parse_pointer, pointer_path
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import NotFoundError, PathError, UsageError
 from gitexp.experiments.project import Project
@@ -120,11 +120,21 @@ def _check_not_in_data(project: Project, rel: str) -> None:
 
 def select_pointers(
     project: Project,
-    pointers: Mapping[str, Pointer],
+    every: Callable[[], Mapping[str, Pointer]],
     paths: Sequence[str],
     cwd: str | os.PathLike[str],
 ) -> dict[str, Pointer]:
-    """The pointers that ``paths`` name: data paths, pointer files, or folders holding them."""
+    """The pointers that ``paths`` name: data paths, pointer files, or folders holding them.
+
+    When each of ``paths`` names a pointer file that is there (``checkout data``), those
+    are read alone; otherwise ``every()`` lists the workspace's pointers (which asks
+    git for the status of the whole working tree).
+    """
+    if paths:
+        named = _named_pointers(project, paths, cwd)
+        if named is not None:
+            return named
+    pointers = every()
     if not paths:
         return dict(pointers)
     chosen: dict[str, Pointer] = {}
@@ -142,4 +152,36 @@ def select_pointers(
                 hint="see `gitexp status` for the tracked data",
             )
         chosen.update(found)
+    return chosen
+
+
+def _named_pointers(
+    project: Project, paths: Sequence[str], cwd: str | os.PathLike[str]
+) -> dict[str, Pointer] | None:
+    """The pointers ``paths`` name directly, or None when one of them is not that simple.
+
+    A folder may hold pointer files of its own only as files git tracks (tracked data
+    is ignored, so git's status never looks inside it): the index says whether any do.
+    """
+    chosen: dict[str, Pointer] = {}
+    tracked: list[str] | None = None
+    for given in paths:
+        rel = project.relpath(given, cwd)
+        if rel.endswith(SUFFIX):
+            rel = rel[: -len(SUFFIX)]
+        if not rel or rel == RUN_DIR or rel.startswith(RUN_DIR + "/"):
+            return None
+        pointer_file = project.root / pointer_path(rel)
+        try:
+            info = pointer_file.lstat()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        if (project.root / rel).is_dir():
+            if tracked is None:
+                tracked = [e.path for e in project.git.repo.index if e.path.endswith(SUFFIX)]
+            if any(p.startswith(rel + "/") for p in tracked):
+                return None
+        chosen[rel] = parse_pointer(pointer_file.read_bytes(), pointer_path(rel))
     return chosen

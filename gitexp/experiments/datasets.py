@@ -98,7 +98,7 @@ def checkout(
     data is stored first and listed under ``saved``. Pointers whose objects are not in
     the cache are skipped and listed under ``missing``; the rest is checked out.
     """
-    pointers = select_pointers(project, workspace_pointers(project), paths, cwd)
+    pointers = select_pointers(project, lambda: workspace_pointers(project), paths, cwd)
     return checkout_pointers(project, pointers, force=force)
 
 

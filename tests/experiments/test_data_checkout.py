@@ -144,6 +144,33 @@ def test_checkout_unknown_path(repo: Path, cli) -> None:
     assert "error: 'nothing' is not tracked data" in result.err
 
 
+def test_checkout_of_named_data_reads_its_pointer_alone(repo: Path, cli) -> None:
+    files = make_tree(repo, 4)
+    (repo / "other.bin").write_bytes(b"other")
+    assert cli("add", "data", "other.bin").code == 0
+    shutil.rmtree(repo / "data")
+    (repo / "other.bin.gitexp").write_text("not: [a pointer\n")
+    result = cli("checkout", "data.gitexp")
+    assert result.code == 0, result.err
+    assert all((repo / rel).read_bytes() == content for rel, content in files.items())
+    everything = cli("checkout")
+    assert everything.code == 1
+    assert "other.bin.gitexp" in everything.err.splitlines()[0]
+
+
+def test_checkout_of_a_folder_finds_pointers_inside_it(repo: Path, cli) -> None:
+    (repo / "models").mkdir()
+    (repo / "models" / "a.bin").write_bytes(b"a")
+    (repo / "models" / "b.bin").write_bytes(b"b")
+    assert cli("add", "models/a.bin", "models/b.bin").code == 0
+    os.unlink(repo / "models" / "a.bin")
+    os.unlink(repo / "models" / "b.bin")
+    result = cli("checkout", "models")
+    assert result.code == 0, result.err
+    assert (repo / "models" / "a.bin").read_bytes() == b"a"
+    assert (repo / "models" / "b.bin").read_bytes() == b"b"
+
+
 def test_corrupt_object_is_never_copied(repo: Path, cli) -> None:
     (repo / "f.bin").write_bytes(b"good content")
     cli("add", "f.bin")
