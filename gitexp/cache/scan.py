@@ -18,7 +18,6 @@ from typing import Any
 
 from gitexp.cache.objects import BUFFER, ObjectStore
 from gitexp.cache.statindex import StatIndex
-from gitexp.cache.writers import SmallWriters
 from gitexp.core.hashing import Hasher, Oid, hash_bytes
 from gitexp.core.manifest import Entry, dump_manifest
 from gitexp.errors import ConflictError
@@ -29,9 +28,9 @@ OnFile = Callable[[str], None]
 PARALLEL_MIN = 64
 """Below this many files to read, threads cost more than they save."""
 PARALLEL_MIN_SIZE = 256 * 1024
-"""Files smaller than this on average are read one after another."""
 BATCH_BYTES = 64 << 20
 """Small files held in memory at most, between reading them and storing them."""
+"""Files smaller than this on average are read one after another."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,21 +258,36 @@ class Hashes:
         todo: list[int],
         on_file: OnFile | None,
     ) -> None:
-        """Read files one after another while `SmallWriters` stores them.
+        """Read files one after another, then store them a batch at a time.
 
         Reading is cheap and in path order; creating the objects is what costs, and
-        the writer threads spread it over the cores while the next files are read.
-        Memory stays under `BATCH_BYTES` (bigger files are streamed as they come).
+        `ObjectStore.put_many` spreads that over the cores. Memory stays under
+        `BATCH_BYTES` (bigger files are streamed as they come).
         """
         assert self.store is not None  # noqa: S101 - the caller checked
-        jobs = min(self.jobs, os.cpu_count() or 1)
-        with SmallWriters(self.store, jobs, BATCH_BYTES) as writers:
-            for number in todo:
-                item = files[number]
-                data = self.store.read_small(item.full, item.info)
-                oids[number] = self._hash(item) if data is None else writers.put(data)
-                if on_file is not None:
-                    on_file(item.rel)
+        batch: list[tuple[int, bytes]] = []
+        held = 0
+        for number in todo:
+            item = files[number]
+            data = self.store.read_small(item.full, item.info)
+            if data is None:
+                oids[number] = self._hash(item)
+            else:
+                batch.append((number, data))
+                held += len(data)
+            if on_file is not None:
+                on_file(item.rel)
+            if held >= BATCH_BYTES:
+                self._flush(batch, oids)
+                batch, held = [], 0
+        self._flush(batch, oids)
+
+    def _flush(self, batch: list[tuple[int, bytes]], oids: list[Oid | None]) -> None:
+        assert self.store is not None  # noqa: S101 - only called with a store
+        writers = min(self.jobs, os.cpu_count() or 1)
+        stored = self.store.put_many([data for _n, data in batch], writers)
+        for (number, _data), oid in zip(batch, stored, strict=True):
+            oids[number] = oid
 
     def _parallel(self, todo: list[WorkspaceFile]) -> bool:
         """Whether to read with threads: worth it for big files (hashing).

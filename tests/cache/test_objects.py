@@ -2,14 +2,12 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 from pathlib import Path
 
 import pytest
 
 from gitexp.cache.objects import BUFFER, ObjectStore
 from gitexp.cache.statindex import StatIndex
-from gitexp.cache.writers import SmallWriters
 from gitexp.core.hashing import hash_bytes
 from gitexp.errors import ConflictError, IntegrityError, NotFoundError
 
@@ -92,7 +90,7 @@ def test_storing_again_refreshes_mtime_for_gc(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed-files", "temporary-names"])
-def test_small_writers_write_new_objects_and_only_touch_old_ones(
+def test_put_many_writes_new_objects_and_only_touches_old_ones(
     tmp_path: Path, unnamed: bool
 ) -> None:
     with StatIndex(tmp_path / "index") as index:
@@ -103,8 +101,7 @@ def test_small_writers_write_new_objects_and_only_touch_old_ones(
         os.utime(store.path(old), (1000, 1000))
         inode = store.path(old).stat().st_ino
         blobs = [os.urandom(n * 10) for n in range(1, 200)] + [b"old", b"dup", b"dup"]
-        with SmallWriters(store, jobs=2, limit=4096) as writers:
-            oids = [writers.put(blob) for blob in blobs]
+        oids = store.put_many(blobs, jobs=2)
         index.flush()
         assert oids == [hash_bytes(b) for b in blobs]
         assert sorted(store.oids()) == sorted(set(oids))
@@ -115,27 +112,3 @@ def test_small_writers_write_new_objects_and_only_touch_old_ones(
         assert store.path(old).stat().st_mtime > 1000, "but touched, so gc keeps it"
         assert index.verified_objects([o.hex for o in oids]).keys() >= {o.hex for o in oids[:-3]}
     assert [p.name for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".")] == []
-
-
-def test_small_writers_raise_the_first_write_error(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "cache")
-    blobs = [os.urandom(100) for _ in range(300)]
-    blocked = hash_bytes(blobs[150]).hex[:2]
-    (tmp_path / "cache" / "blake3").mkdir(parents=True)
-    (tmp_path / "cache" / "blake3" / blocked).write_bytes(b"not a folder")
-    with pytest.raises(NotADirectoryError), SmallWriters(store, jobs=2, limit=1 << 20) as writers:
-        for blob in blobs:
-            writers.put(blob)
-    assert all(
-        store.path(o).read_bytes() == blobs[n]
-        for n, o in enumerate(map(hash_bytes, blobs))
-        if store.has(o)
-    )
-
-
-def test_small_writers_stop_when_the_reader_fails(tmp_path: Path) -> None:
-    store = ObjectStore(tmp_path / "cache")
-    with pytest.raises(KeyError), SmallWriters(store, jobs=2, limit=1 << 20) as writers:
-        writers.put(b"first")
-        raise KeyError("the reader failed")
-    assert not [t for t in threading.enumerate() if t.name == "gitexp-writer"]
