@@ -14,14 +14,16 @@ import contextlib
 import os
 import shutil
 import stat
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from gitexp.cache.links import Linker
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import Hashes, Listing, WorkspaceFile, list_folder, stale_tmp, tmp_name
-from gitexp.cache.statindex import StatIndex
+from gitexp.cache.statindex import FolderRows, StatIndex
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
@@ -29,6 +31,8 @@ from gitexp.errors import PathError
 
 PARALLEL_FILES = 256
 """A new folder with fewer files than this is written by one thread."""
+CLOCK_WAITS = 50
+"""Milliseconds at most to wait for the filesystem's clock to tick past a checkout."""
 
 
 @dataclass
@@ -164,7 +168,7 @@ def missing_objects(store: ObjectStore, plan: Plan) -> list[Entry]:
     return [e for e in plan.writes if not store.has(e.oid)]
 
 
-def apply_plan(plan: Plan, linker: Linker) -> int:
+def apply_plan(plan: Plan, linker: Linker, index: StatIndex | None = None) -> int:
     """Carry out ``plan``; returns how many files were written.
 
     Raises `IntegrityError` for a corrupt object and `PathError` for a symbolic link in
@@ -174,7 +178,7 @@ def apply_plan(plan: Plan, linker: Linker) -> int:
     linker.prepare(e.oid for e in (plan.target if plan.rebuild else plan.writes))
     _clean_stale_siblings(plan.full)
     if plan.rebuild:
-        return _rebuild(plan, linker)
+        return _rebuild(plan, linker, index)
     for rel in plan.stale:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(plan.full, rel))
@@ -192,23 +196,66 @@ def apply_plan(plan: Plan, linker: Linker) -> int:
     return len(plan.writes)
 
 
-def _rebuild(plan: Plan, linker: Linker) -> int:
+def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None) -> int:
+    """Build the path aside, then swap it in; the stat index learns what was written.
+
+    The files are recorded with the stat data they had when written, if their mtime
+    is older than the filesystem's clock just before the swap (waited for, a tick at
+    most): until then only this process could see them, and any later change gets a
+    later mtime. So the first `status` after a checkout need not hash them.
+    """
     tmp = tmp_name(plan.full)
+    info: os.stat_result | None = None
+    rows: FolderRows = {}
     try:
         if plan.pointer.kind == "file":
             entry = plan.target[0]
-            linker.write(entry.oid, tmp, executable=entry.exec, where=f" (for {plan.rel})")
+            info = linker.write(entry.oid, tmp, executable=entry.exec, where=f" (for {plan.rel})")
         else:
             os.mkdir(tmp)
-            _fill(tmp, plan, linker)
+            rows = _fill(tmp, plan, linker)
+        newest = (
+            info.st_mtime_ns if info is not None else max((r[2] for r in rows.values()), default=0)
+        )
+        before_ns = _clock_past(plan.full, newest) if index is not None else 0
         _replace(tmp, plan.full)
     except BaseException:
         _remove_any(tmp)
         raise
+    if index is not None and info is not None:
+        index.record_file(plan.full, info, plan.pointer.oid.hex, before_ns)
+    elif index is not None and rows and len(rows) == len(plan.target):
+        index.record_folder(plan.full, rows, plan.pointer.oid.hex, before_ns)
     return len(plan.target)
 
 
-def _fill(folder: str, plan: Plan, linker: Linker) -> None:
+def _clock_past(beside: str, newest: int) -> int:
+    """The filesystem's clock once it has moved past ``newest`` (a few milliseconds).
+
+    Read as the mtime of a probe file written beside ``beside`` under a temporary
+    name (a killed process's probe is cleaned up like its other temporary files).
+    """
+    for _ in range(CLOCK_WAITS):
+        probe = tmp_name(beside)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"x")
+            now = os.fstat(fd).st_mtime_ns
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+        if now > newest:
+            break
+        time.sleep(0.001)
+    return now
+
+
+def _row(info: os.stat_result, entry: Entry) -> list[Any]:
+    """A stat index row (see `Hashes.entries`) for a file just written."""
+    return [info.st_ino, info.st_size, info.st_mtime_ns, entry.oid.hex, entry.exec]
+
+
+def _fill(folder: str, plan: Plan, linker: Linker) -> FolderRows:
     """Write every file of a new folder: folders first, then files by one thread per core.
 
     Creating files is the cost, so each thread owns its own target folders (no two
@@ -222,25 +269,31 @@ def _fill(folder: str, plan: Plan, linker: Linker) -> None:
         os.makedirs(os.path.join(folder, head), exist_ok=True)
     writers = min(linker.jobs, len(heads)) if len(entries) >= PARALLEL_FILES else 1
     if writers <= 1:
-        _write_entries(folder, plan, linker, entries)
-        return
+        return _write_entries(folder, plan, linker, entries)
     shares: list[list[Entry]] = [[] for _ in range(writers)]
     for entry in entries:
         head = entry.path.rpartition("/")[0]
         shares[zlib.crc32(head.encode()) % writers].append(entry)
+    rows: FolderRows = {}
     with ThreadPoolExecutor(writers) as pool:
-        for _ in pool.map(lambda share: _write_entries(folder, plan, linker, share), shares):
-            pass
+        for written in pool.map(lambda share: _write_entries(folder, plan, linker, share), shares):
+            rows.update(written)
+    return rows
 
 
-def _write_entries(folder: str, plan: Plan, linker: Linker, entries: list[Entry]) -> None:
+def _write_entries(folder: str, plan: Plan, linker: Linker, entries: list[Entry]) -> FolderRows:
+    """Write ``entries``; the stat index rows of the copies (links have none)."""
+    rows = {}
     for entry in entries:
-        linker.write(
+        info = linker.write(
             entry.oid,
             os.path.join(folder, entry.path),
             executable=entry.exec,
             where=f" (for {plan.rel}/{entry.path})",
         )
+        if info is not None:
+            rows[entry.path] = _row(info, entry)
+    return rows
 
 
 def _replace(tmp: str, final: str) -> None:

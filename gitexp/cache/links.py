@@ -48,16 +48,19 @@ class Linker:
         if self.store.index is not None:
             self._verified.update(self.store.index.verified_objects(o.hex for o in oids))
 
-    def write(self, oid: Oid, dst: str, *, executable: bool = False, where: str = "") -> None:
+    def write(
+        self, oid: Oid, dst: str, *, executable: bool = False, where: str = ""
+    ) -> os.stat_result | None:
         """Create ``dst`` (which must not exist) holding object ``oid``.
 
+        Returns the stat data of the copy it wrote (None for a link to the object).
         Raises `NotFoundError` when the object is not in the cache and `IntegrityError`
         when its bytes do not match its hash (then ``dst`` is not left behind).
         """
         src = f"{self._objects}{oid.hex[:2]}/{oid.hex[2:]}"
         if self.link in ("hardlink", "symlink") and not executable:
             self._share(oid, src, dst, where)
-            return
+            return None
         mode = 0o777 if executable else 0o666
         try:
             fd_in = os.open(src, os.O_RDONLY)
@@ -71,6 +74,9 @@ class Linker:
                     self._copy(fd_in, fd_out, info.st_size)
                 else:
                     self._copy_checked(oid, fd_in, fd_out, info, where)
+                if self.link in ("hardlink", "symlink"):
+                    os.fchmod(fd_out, 0o555)  # read-only: an executable that is not linked
+                written = os.fstat(fd_out)
             except BaseException:
                 os.close(fd_out)
                 with contextlib.suppress(FileNotFoundError):
@@ -79,8 +85,7 @@ class Linker:
             os.close(fd_out)
         finally:
             os.close(fd_in)
-        if self.link in ("hardlink", "symlink"):
-            os.chmod(dst, 0o555)  # noqa: S103 - read-only: an executable that is not linked
+        return written
 
     def _trusted(self, oid: Oid, info: os.stat_result) -> bool:
         return self._verified.get(oid.hex) == Stamp.of(info)

@@ -100,13 +100,18 @@ class StatIndex:
             return {}, None
         return found, rows[0][1]
 
-    def record_folder(self, path: str, rows: FolderRows, manifest: str) -> None:
+    def record_folder(
+        self, path: str, rows: FolderRows, manifest: str, before_ns: int | None = None
+    ) -> None:
         """Replace a data folder's rows; racy rows are dropped.
 
-        When a row is dropped the manifest is not recorded: the rows no longer cover the
-        whole folder.
+        A row is racy unless its mtime is older than ``before_ns``: by default the
+        filesystem's clock when this index was opened; a checkout passes the clock of
+        the moment before the files it wrote became visible. When a row is dropped the
+        manifest is not recorded: the rows no longer cover the whole folder.
         """
-        kept = {rel: row for rel, row in rows.items() if row[2] < self.now_ns}
+        bound = self.now_ns if before_ns is None else before_ns
+        kept = {rel: row for rel, row in rows.items() if row[2] < bound}
         self._folders[path] = (kept, manifest if len(kept) == len(rows) else None)
 
     def files(self, paths: Iterable[str]) -> dict[str, tuple[Stamp, str]]:
@@ -124,9 +129,14 @@ class StatIndex:
         row = self.files([path]).get(path)
         return row[1] if row is not None and row[0] == Stamp.of(info) else None
 
-    def record_file(self, path: str, info: os.stat_result, hex_digest: str) -> None:
-        """Remember that ``path`` with this stat data holds ``hex_digest`` (unless racy)."""
-        if info.st_mtime_ns < self.now_ns:
+    def record_file(
+        self, path: str, info: os.stat_result, hex_digest: str, before_ns: int | None = None
+    ) -> None:
+        """Remember that ``path`` with this stat data holds ``hex_digest`` (unless racy).
+
+        ``before_ns`` as for `record_folder`.
+        """
+        if info.st_mtime_ns < (self.now_ns if before_ns is None else before_ns):
             self._files[path] = (Stamp.of(info), hex_digest)
 
     def verified_objects(self, hexes: Iterable[str]) -> dict[str, Stamp]:

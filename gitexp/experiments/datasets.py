@@ -125,7 +125,7 @@ def checkout_pointers(
         for plan in plans:
             if plan.needed:
                 try:
-                    files += apply_plan(plan, linker)
+                    files += apply_plan(plan, linker, ws.index)
                 except NotFoundError:
                     absent = [e for e in plan.target if not ws.store.has(e.oid)]
                     missing.append(

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gitexp.api import Repo
+from gitexp.cache.statindex import StatIndex
 from gitexp.core.hashing import hash_bytes
 from tests.conftest import commit_all, git
 from tests.experiments.datahelp import make_tree, pointer, store
@@ -169,6 +170,30 @@ def test_checkout_of_a_folder_finds_pointers_inside_it(repo: Path, cli) -> None:
     assert result.code == 0, result.err
     assert (repo / "models" / "a.bin").read_bytes() == b"a"
     assert (repo / "models" / "b.bin").read_bytes() == b"b"
+
+
+def test_the_stat_index_knows_what_checkout_wrote(repo: Path, cli) -> None:
+    # the first status after a checkout reads no file: every one is known by its stat data
+    files = make_tree(repo, 6)
+    (repo / "model.bin").write_bytes(b"weights")
+    assert cli("add", "data", "model.bin").code == 0
+    shutil.rmtree(repo / "data")
+    os.unlink(repo / "model.bin")
+    assert cli("checkout").code == 0
+    with StatIndex(repo / ".git" / "gitexp" / "index") as index:
+        rows, manifest = index.folder(str(repo / "data"))
+        assert manifest == pointer(repo, "data").oid.hex
+        assert sorted(rows) == sorted(rel.removeprefix("data/") for rel in files)
+        model = repo / "model.bin"
+        assert index.known_hash(str(model), model.stat()) == hash_bytes(b"weights").hex
+    # and a change made after the checkout is still seen
+    with open(repo / "data/part0/f0.csv", "ab") as handle:
+        handle.write(b"more\n")
+    status = json.loads(cli("status", "--json").out)
+    assert [(d["path"], d["state"]) for d in status["data"]] == [
+        ("data", "modified"),
+        ("model.bin", "unchanged"),
+    ]
 
 
 def test_corrupt_object_is_never_copied(repo: Path, cli) -> None:
