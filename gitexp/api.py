@@ -216,17 +216,21 @@ class Repo:
         *,
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
+        on_file: Callable[[str, str], None] | None = None,
     ) -> dict[str, object]:
         """Make the workspace's data match its pointers (all, or those under ``paths``).
 
         Returns ``written`` and ``unchanged`` data paths, ``files`` written, ``saved``
         (data stored before ``force`` overwrote it) and ``missing`` (data whose objects
-        are not in the cache, left as it was).
+        are not in the cache, left as it was). ``on_file(path, file)`` is called as each
+        file is written, possibly from several threads at once.
         """
         from gitexp.experiments import datasets
 
         given = [os.fspath(p) for p in paths]
-        return datasets.checkout(self.project, given, force=force, cwd=cwd or self.root)
+        return datasets.checkout(
+            self.project, given, force=force, cwd=cwd or self.root, on_file=on_file
+        )
 
     def gc(
         self,

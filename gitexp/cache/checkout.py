@@ -16,6 +16,7 @@ import shutil
 import stat
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from gitexp.errors import PathError
 
 PARALLEL_FILES = 256
 """A new folder with fewer files than this is written by one thread."""
+OnPath = Callable[[str, str], None]
+"""Called with (data path, file inside it) as each file is written."""
 CLOCK_WAITS = 50
 """Milliseconds at most to wait for the filesystem's clock to tick past a checkout."""
 
@@ -168,8 +171,12 @@ def missing_objects(store: ObjectStore, plan: Plan) -> list[Entry]:
     return [e for e in plan.writes if not store.has(e.oid)]
 
 
-def apply_plan(plan: Plan, linker: Linker, index: StatIndex | None = None) -> int:
+def apply_plan(
+    plan: Plan, linker: Linker, index: StatIndex | None = None, on_file: OnPath | None = None
+) -> int:
     """Carry out ``plan``; returns how many files were written.
+
+    ``on_file(path, file)`` is told of each file written (from several threads at once).
 
     Raises `IntegrityError` for a corrupt object and `PathError` for a symbolic link in
     the way; what was being built is removed, and the workspace keeps its old state
@@ -178,7 +185,7 @@ def apply_plan(plan: Plan, linker: Linker, index: StatIndex | None = None) -> in
     linker.prepare(e.oid for e in (plan.target if plan.rebuild else plan.writes))
     _clean_stale_siblings(plan.full)
     if plan.rebuild:
-        return _rebuild(plan, linker, index)
+        return _rebuild(plan, linker, index, on_file)
     for rel in plan.stale:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(plan.full, rel))
@@ -193,10 +200,12 @@ def apply_plan(plan: Plan, linker: Linker, index: StatIndex | None = None) -> in
         tmp = tmp_name(dst)
         linker.write(entry.oid, tmp, executable=entry.exec, where=f" (for {plan.rel}/{entry.path})")
         _replace(tmp, dst)
+        if on_file is not None:
+            on_file(plan.rel, entry.path)
     return len(plan.writes)
 
 
-def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None) -> int:
+def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None, on_file: OnPath | None) -> int:
     """Build the path aside, then swap it in; the stat index learns what was written.
 
     The files are recorded with the stat data they had when written, if their mtime
@@ -211,9 +220,11 @@ def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None) -> int:
         if plan.pointer.kind == "file":
             entry = plan.target[0]
             info = linker.write(entry.oid, tmp, executable=entry.exec, where=f" (for {plan.rel})")
+            if on_file is not None:
+                on_file(plan.rel, "")
         else:
             os.mkdir(tmp)
-            rows = _fill(tmp, plan, linker)
+            rows = _fill(tmp, plan, linker, on_file)
         newest = (
             info.st_mtime_ns if info is not None else max((r[2] for r in rows.values()), default=0)
         )
@@ -255,7 +266,7 @@ def _row(info: os.stat_result, entry: Entry) -> list[Any]:
     return [info.st_ino, info.st_size, info.st_mtime_ns, entry.oid.hex, entry.exec]
 
 
-def _fill(folder: str, plan: Plan, linker: Linker) -> FolderRows:
+def _fill(folder: str, plan: Plan, linker: Linker, on_file: OnPath | None) -> FolderRows:
     """Write every file of a new folder: folders first, then files by one thread per core.
 
     Creating files is the cost, so each thread owns its own target folders (no two
@@ -269,19 +280,23 @@ def _fill(folder: str, plan: Plan, linker: Linker) -> FolderRows:
         os.makedirs(os.path.join(folder, head), exist_ok=True)
     writers = min(linker.jobs, len(heads)) if len(entries) >= PARALLEL_FILES else 1
     if writers <= 1:
-        return _write_entries(folder, plan, linker, entries)
+        return _write_entries(folder, plan, linker, entries, on_file)
     shares: list[list[Entry]] = [[] for _ in range(writers)]
     for entry in entries:
         head = entry.path.rpartition("/")[0]
         shares[zlib.crc32(head.encode()) % writers].append(entry)
     rows: FolderRows = {}
     with ThreadPoolExecutor(writers) as pool:
-        for written in pool.map(lambda share: _write_entries(folder, plan, linker, share), shares):
+        for written in pool.map(
+            lambda share: _write_entries(folder, plan, linker, share, on_file), shares
+        ):
             rows.update(written)
     return rows
 
 
-def _write_entries(folder: str, plan: Plan, linker: Linker, entries: list[Entry]) -> FolderRows:
+def _write_entries(
+    folder: str, plan: Plan, linker: Linker, entries: list[Entry], on_file: OnPath | None
+) -> FolderRows:
     """Write ``entries``; the stat index rows of the copies (links have none)."""
     rows = {}
     for entry in entries:
@@ -293,6 +308,8 @@ def _write_entries(folder: str, plan: Plan, linker: Linker, entries: list[Entry]
         )
         if info is not None:
             rows[entry.path] = _row(info, entry)
+        if on_file is not None:
+            on_file(plan.rel, entry.path)
     return rows
 
 

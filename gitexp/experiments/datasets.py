@@ -90,6 +90,7 @@ def checkout(
     *,
     force: bool = False,
     cwd: str | os.PathLike[str] = ".",
+    on_file: OnPath | None = None,
 ) -> dict[str, object]:
     """Make the workspace's data match its pointers (all, or those under ``paths``).
 
@@ -99,7 +100,7 @@ def checkout(
     the cache are skipped and listed under ``missing``; the rest is checked out.
     """
     pointers = select_pointers(project, lambda: workspace_pointers(project), paths, cwd)
-    return checkout_pointers(project, pointers, force=force)
+    return checkout_pointers(project, pointers, force=force, on_file=on_file)
 
 
 def data_at_risk(project: Project, pointers: dict[str, Pointer]) -> list[str]:
@@ -113,7 +114,11 @@ def data_at_risk(project: Project, pointers: dict[str, Pointer]) -> list[str]:
 
 
 def checkout_pointers(
-    project: Project, pointers: dict[str, Pointer], *, force: bool = False
+    project: Project,
+    pointers: dict[str, Pointer],
+    *,
+    force: bool = False,
+    on_file: OnPath | None = None,
 ) -> dict[str, object]:
     """`checkout` of exactly ``pointers`` (data path → pointer), wherever they come from."""
     with Workspace.open(project) as ws:
@@ -125,7 +130,7 @@ def checkout_pointers(
         for plan in plans:
             if plan.needed:
                 try:
-                    files += apply_plan(plan, linker, ws.index)
+                    files += apply_plan(plan, linker, ws.index, on_file)
                 except NotFoundError:
                     absent = [e for e in plan.target if not ws.store.has(e.oid)]
                     missing.append(

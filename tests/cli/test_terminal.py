@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -21,6 +22,19 @@ def test_add_counts_the_files_it_reads_on_a_terminal(repo: Path) -> None:
     assert code == 0, text
     assert "adding data: 300 files" in text
     assert "added data (300 files" in text
+
+
+def test_checkout_counts_the_files_it_writes_on_a_terminal(repo: Path) -> None:
+    for number in range(300):
+        folder = repo / "data" / f"part{number % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{number}.csv").write_text(f"{number},{number * number}\n")
+    assert run_gitexp(repo, "add", "data").returncode == 0
+    shutil.rmtree(repo / "data")
+    code, text = on_terminal([*GITEXP, "checkout"], repo)
+    assert code == 0, text
+    assert "checking out data: 300 files" in text
+    assert "checked out data (300 files)" in text
 
 
 def test_add_piped_prints_no_progress(repo: Path) -> None:

@@ -31,8 +31,10 @@ def main(args: argparse.Namespace) -> int:
     import orjson
 
     from gitexp.api import Repo
+    from gitexp.cli.progress import file_counter
 
-    result = Repo(".").checkout(args.paths, force=args.force, cwd=os.getcwd())
+    with file_counter("checking out") as on_file:
+        result = Repo(".").checkout(args.paths, force=args.force, cwd=os.getcwd(), on_file=on_file)
     if args.json:
         out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     for item in result["saved"]:  # type: ignore[attr-defined]
