@@ -5,10 +5,10 @@ Big objects are written to a temporary file under ``<cache>/tmp/``, hashed in th
 same pass as they are copied, made read-only and renamed into place; small ones are
 written to an unnamed file (``O_TMPFILE``, else a temporary name) in their bucket
 folder and linked in. A crash or a kill never leaves a partial object under an
-object's name. Storing what is already there
-writes nothing (it only refreshes the object's mtime, so ``gc`` keeps it). Nothing
-here calls fsync: a killed process loses nothing, and an object that a power cut
-truncates is caught by its hash (``checkout`` and ``fsck`` verify).
+object's name. Storing what is already there leaves it as it is (only its mtime is
+refreshed, so ``gc`` keeps it). Nothing here calls fsync: a killed process loses
+nothing, and an object that a power cut truncates is caught by its hash
+(``checkout`` and ``fsck`` verify).
 """
 
 from __future__ import annotations
