@@ -216,10 +216,7 @@ class ObjectStore:
             except FileNotFoundError:
                 os.makedirs(folder, exist_ok=True)
             except OSError as exc:
-                if exc.errno not in _NO_TMPFILE:
-                    raise
-                self._tmpfiles = False
-                return self._rename_new(oid, data, look=True)
+                return self._without_tmpfiles(exc, oid, data)
         try:
             view = memoryview(data)
             while view:
@@ -231,13 +228,21 @@ class ObjectStore:
             self.touch(oid)
             return None
         except OSError as exc:
-            if exc.errno not in _NO_TMPFILE:
-                raise
-            self._tmpfiles = False
-            return self._rename_new(oid, data, look=True)
+            return self._without_tmpfiles(exc, oid, data)
         finally:
             os.close(fd)
         return info
+
+    def _without_tmpfiles(self, exc: OSError, oid: Oid, data: bytes) -> os.stat_result | None:
+        """Store the object through a temporary name where unnamed files fail.
+
+        ``exc`` is re-raised unless it says unnamed files are not to be had here; then
+        they are turned off for good.
+        """
+        if exc.errno not in _NO_TMPFILE:
+            raise exc
+        self._tmpfiles = False
+        return self._rename_new(oid, data, look=True)
 
     def _rename_new(self, oid: Oid, data: bytes, *, look: bool = False) -> os.stat_result | None:
         """Write ``data`` to a temporary name in its bucket folder and rename it in.
