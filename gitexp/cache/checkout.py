@@ -36,6 +36,9 @@ OnPath = Callable[[str, str], None]
 """Called with (data path, file inside it) as each file is written."""
 CLOCK_WAITS = 50
 """Milliseconds at most to wait for the filesystem's clock to tick past a checkout."""
+WAIT_FILES = 256
+WAIT_BYTES = 4 << 20
+"""Files just written, in number or bytes, worth waiting a tick for (see `_rebuild`)."""
 
 
 @dataclass
@@ -209,9 +212,10 @@ def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None, on_file: OnPat
     """Build the path aside, then swap it in; the stat index learns what was written.
 
     The files are recorded with the stat data they had when written, if their mtime
-    is older than the filesystem's clock just before the swap (waited for, a tick at
-    most): until then only this process could see them, and any later change gets a
-    later mtime. So the first `status` after a checkout need not hash them.
+    is older than the filesystem's clock just before the swap (see
+    `_recordable_before`): until then only this process could see them, and any later
+    change gets a later mtime. So the first `status` after a checkout need not hash
+    them.
     """
     tmp = tmp_name(plan.full)
     info: os.stat_result | None = None
@@ -225,10 +229,12 @@ def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None, on_file: OnPat
         else:
             os.mkdir(tmp)
             rows = _fill(tmp, plan, linker, on_file)
-        newest = (
-            info.st_mtime_ns if info is not None else max((r[2] for r in rows.values()), default=0)
+        stamps = (
+            [(info.st_mtime_ns, info.st_size)]
+            if info is not None
+            else [(r[2], r[1]) for r in rows.values()]
         )
-        before_ns = _clock_past(plan.full, newest) if index is not None else 0
+        before_ns = _recordable_before(plan.full, stamps) if index is not None else 0
         _replace(tmp, plan.full)
     except BaseException:
         _remove_any(tmp)
@@ -240,25 +246,39 @@ def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None, on_file: OnPat
     return len(plan.target)
 
 
-def _clock_past(beside: str, newest: int) -> int:
-    """The filesystem's clock once it has moved past ``newest`` (a few milliseconds).
+def _recordable_before(beside: str, stamps: list[tuple[int, int]]) -> int:
+    """The filesystem's clock now: files (mtime, size) written before it can be recorded.
 
-    Read as the mtime of a probe file written beside ``beside`` under a temporary
-    name (a killed process's probe is cleaned up like its other temporary files).
+    Those written within its current tick cannot be yet. For data big enough (in files
+    or bytes) that hashing it later costs more than a tick, this waits for the next
+    tick (a few milliseconds), so all of it is recorded; a few small files are left to
+    be hashed instead.
     """
+    now = _filesystem_clock(beside)
+    newest = max((mtime for mtime, _size in stamps), default=0)
+    if now > newest or (len(stamps) < WAIT_FILES and sum(s for _m, s in stamps) < WAIT_BYTES):
+        return now
     for _ in range(CLOCK_WAITS):
-        probe = tmp_name(beside)
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, b"x")
-            now = os.fstat(fd).st_mtime_ns
-        finally:
-            os.close(fd)
-            os.unlink(probe)
+        time.sleep(0.001)
+        now = _filesystem_clock(beside)
         if now > newest:
             break
-        time.sleep(0.001)
     return now
+
+
+def _filesystem_clock(beside: str) -> int:
+    """The mtime of a probe file written beside ``beside`` under a temporary name.
+
+    (A killed process's probe is cleaned up like its other temporary files.)
+    """
+    probe = tmp_name(beside)
+    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, b"x")
+        return os.fstat(fd).st_mtime_ns
+    finally:
+        os.close(fd)
+        os.unlink(probe)
 
 
 def _row(info: os.stat_result, entry: Entry) -> list[Any]:

@@ -174,8 +174,10 @@ def test_checkout_of_a_folder_finds_pointers_inside_it(repo: Path, cli) -> None:
 
 def test_the_stat_index_knows_what_checkout_wrote(repo: Path, cli) -> None:
     # the first status after a checkout reads no file: every one is known by its stat data
-    files = make_tree(repo, 6)
-    (repo / "model.bin").write_bytes(b"weights")
+    # (enough files, and a big enough one, that checkout waits for its clock to tick)
+    files = make_tree(repo, 300)
+    weights = os.urandom(5 << 20)
+    (repo / "model.bin").write_bytes(weights)
     assert cli("add", "data", "model.bin").code == 0
     shutil.rmtree(repo / "data")
     os.unlink(repo / "model.bin")
@@ -185,7 +187,7 @@ def test_the_stat_index_knows_what_checkout_wrote(repo: Path, cli) -> None:
         assert manifest == pointer(repo, "data").oid.hex
         assert sorted(rows) == sorted(rel.removeprefix("data/") for rel in files)
         model = repo / "model.bin"
-        assert index.known_hash(str(model), model.stat()) == hash_bytes(b"weights").hex
+        assert index.known_hash(str(model), model.stat()) == hash_bytes(weights).hex
     # and a change made after the checkout is still seen
     with open(repo / "data/part0/f0.csv", "ab") as handle:
         handle.write(b"more\n")
