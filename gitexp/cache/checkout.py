@@ -24,7 +24,7 @@ from typing import Any
 from gitexp.cache.links import Linker
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import Hashes, Listing, WorkspaceFile, list_folder, stale_tmp, tmp_name
-from gitexp.cache.statindex import FolderRows, StatIndex
+from gitexp.cache.statindex import FolderRows, StatIndex, filesystem_clock
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
@@ -252,33 +252,19 @@ def _recordable_before(beside: str, stamps: list[tuple[int, int]]) -> int:
     Those written within its current tick cannot be yet. For data big enough (in files
     or bytes) that hashing it later costs more than a tick, this waits for the next
     tick (a few milliseconds), so all of it is recorded; a few small files are left to
-    be hashed instead.
+    be hashed instead. The clock is read from a probe file beside ``beside``, under a
+    temporary name (a killed process's probe is cleaned up like its other ones).
     """
-    now = _filesystem_clock(beside)
+    now = filesystem_clock(tmp_name(beside))
     newest = max((mtime for mtime, _size in stamps), default=0)
     if now > newest or (len(stamps) < WAIT_FILES and sum(s for _m, s in stamps) < WAIT_BYTES):
         return now
     for _ in range(CLOCK_WAITS):
         time.sleep(0.001)
-        now = _filesystem_clock(beside)
+        now = filesystem_clock(tmp_name(beside))
         if now > newest:
             break
     return now
-
-
-def _filesystem_clock(beside: str) -> int:
-    """The mtime of a probe file written beside ``beside`` under a temporary name.
-
-    (A killed process's probe is cleaned up like its other temporary files.)
-    """
-    probe = tmp_name(beside)
-    fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, b"x")
-        return os.fstat(fd).st_mtime_ns
-    finally:
-        os.close(fd)
-        os.unlink(probe)
 
 
 def _row(info: os.stat_result, entry: Entry) -> list[Any]:

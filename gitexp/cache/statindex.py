@@ -225,7 +225,11 @@ def _rebuild(db: sqlite3.Connection | None, path: Path) -> sqlite3.Connection:
 
 def _filesystem_now(folder: Path) -> int:
     """The filesystem's own clock now (the mtime a file written now gets)."""
-    probe = folder / f".now-{os.getpid()}"
+    return filesystem_clock(os.fspath(folder / f".now-{os.getpid()}"))
+
+
+def filesystem_clock(probe: str) -> int:
+    """The filesystem's clock, read as the mtime of ``probe``, written and removed."""
     fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, b"x")
