@@ -19,7 +19,6 @@ import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from gitexp.cache.links import Linker
 from gitexp.cache.objects import ObjectStore
@@ -267,11 +266,6 @@ def _recordable_before(beside: str, stamps: list[tuple[int, int]]) -> int:
     return now
 
 
-def _row(info: os.stat_result, entry: Entry) -> list[Any]:
-    """A stat index row (see `Hashes.entries`) for a file just written."""
-    return [info.st_ino, info.st_size, info.st_mtime_ns, entry.oid.hex, entry.exec]
-
-
 def _fill(folder: str, plan: Plan, linker: Linker, on_file: OnPath | None) -> FolderRows:
     """Write every file of a new folder: folders first, then files by one thread per core.
 
@@ -304,19 +298,9 @@ def _write_entries(
     folder: str, plan: Plan, linker: Linker, entries: list[Entry], on_file: OnPath | None
 ) -> FolderRows:
     """Write ``entries``; the stat index rows of the copies (links have none)."""
-    rows = {}
-    for entry in entries:
-        info = linker.write(
-            entry.oid,
-            os.path.join(folder, entry.path),
-            executable=entry.exec,
-            where=f" (for {plan.rel}/{entry.path})",
-        )
-        if info is not None:
-            rows[entry.path] = _row(info, entry)
-        if on_file is not None:
-            on_file(plan.rel, entry.path)
-    return rows
+    rel = plan.rel
+    tell = None if on_file is None else (lambda path: on_file(rel, path))
+    return linker.write_all(folder, entries, rel, tell)
 
 
 def _replace(tmp: str, final: str) -> None:

@@ -18,17 +18,19 @@ import contextlib
 import errno
 import fcntl
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from gitexp.cache.objects import BUFFER, ObjectStore, corrupt_error
-from gitexp.cache.statindex import Stamp
+from gitexp.cache.statindex import FolderRows, Stamp
 from gitexp.core.hashing import Hasher, Oid
+from gitexp.core.manifest import Entry
 from gitexp.errors import NotFoundError
 
 FICLONE = 0x40049409
 _NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EBADF}
 _NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOSYS}
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 
 
 class Linker:
@@ -68,7 +70,7 @@ class Linker:
             raise _missing(oid, where) from exc
         try:
             info = os.fstat(fd_in)
-            fd_out = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+            fd_out = os.open(dst, _CREATE, mode)
             try:
                 if self._trusted(oid, info):
                     self._copy(fd_in, fd_out, info.st_size)
@@ -86,6 +88,77 @@ class Linker:
         finally:
             os.close(fd_in)
         return written
+
+    def write_all(
+        self, folder: str, entries: Iterable[Entry], rel: str, on_file: Callable[[str], None] | None
+    ) -> FolderRows:
+        """`write` each entry under ``folder`` (its folders made, its files absent).
+
+        Returns the stat index rows of the copies (links have none); ``on_file`` is told
+        each path written. For data of many small files this loop is most of a
+        checkout, so the common case (a copy of an object known to be intact) is
+        written out here in full and anything else goes through `write`.
+        """
+        if self.link in ("hardlink", "symlink"):
+            return self._write_each(folder, entries, rel, on_file)
+        rows: FolderRows = {}
+        objects, verified = self._objects, self._verified
+        open_, fstat, close = os.open, os.fstat, os.close
+        plain = not self._clone and self._kernel_copy
+        for entry in entries:
+            hx = entry.oid.hex
+            dst = f"{folder}/{entry.path}"
+            try:
+                fd_in = open_(f"{objects}{hx[:2]}/{hx[2:]}", os.O_RDONLY)
+            except FileNotFoundError as exc:
+                raise _missing(entry.oid, f" (for {rel}/{entry.path})") from exc
+            try:
+                info = fstat(fd_in)
+                size = info.st_size
+                if verified.get(hx) != (info.st_ino, size, info.st_mtime_ns):
+                    where = f" (for {rel}/{entry.path})"
+                    written = self.write(entry.oid, dst, executable=entry.exec, where=where)
+                else:
+                    fd_out = open_(dst, _CREATE, 0o777 if entry.exec else 0o666)
+                    try:
+                        if size and not (plain and _kernel_copied(fd_in, fd_out, size)):
+                            self._copy_over(fd_in, fd_out, size)
+                            plain = not self._clone and self._kernel_copy
+                        written = fstat(fd_out)
+                    except BaseException:
+                        close(fd_out)
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(dst)
+                        raise
+                    close(fd_out)
+            finally:
+                close(fd_in)
+            if written is not None:
+                rows[entry.path] = [written.st_ino, size, written.st_mtime_ns, hx, entry.exec]
+            if on_file is not None:
+                on_file(entry.path)
+        return rows
+
+    def _write_each(
+        self, folder: str, entries: Iterable[Entry], rel: str, on_file: Callable[[str], None] | None
+    ) -> FolderRows:
+        rows: FolderRows = {}
+        for entry in entries:
+            where = f" (for {rel}/{entry.path})"
+            written = self.write(
+                entry.oid, f"{folder}/{entry.path}", executable=entry.exec, where=where
+            )
+            if written is not None:
+                rows[entry.path] = [
+                    written.st_ino,
+                    written.st_size,
+                    written.st_mtime_ns,
+                    entry.oid.hex,
+                    entry.exec,
+                ]
+            if on_file is not None:
+                on_file(entry.path)
+        return rows
 
     def _trusted(self, oid: Oid, info: os.stat_result) -> bool:
         return self._verified.get(oid.hex) == Stamp.of(info)
@@ -132,6 +205,13 @@ class Linker:
         while chunk := os.read(fd_in, BUFFER):
             os.write(fd_out, chunk)
 
+    def _copy_over(self, fd_in: int, fd_out: int, size: int) -> None:
+        """`_copy`, after a first attempt that may have copied part of the object."""
+        os.lseek(fd_in, 0, os.SEEK_SET)
+        os.lseek(fd_out, 0, os.SEEK_SET)
+        os.ftruncate(fd_out, 0)
+        self._copy(fd_in, fd_out, size)
+
     def _try_clone(self, fd_in: int, fd_out: int) -> bool:
         try:
             fcntl.ioctl(fd_out, FICLONE, fd_in)
@@ -175,6 +255,14 @@ class Linker:
         if hasher.oid != oid:
             raise corrupt_error(oid, where)
         self._remember(oid, info)
+
+
+def _kernel_copied(fd_in: int, fd_out: int, size: int) -> bool:
+    """Whether one ``copy_file_range`` copied all ``size`` bytes (most small files)."""
+    try:
+        return os.copy_file_range(fd_in, fd_out, size) == size
+    except OSError:
+        return False
 
 
 def _missing(oid: Oid, where: str) -> NotFoundError:

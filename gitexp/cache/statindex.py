@@ -21,9 +21,8 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -42,9 +41,8 @@ FolderRows = dict[str, list[Any]]
 """A data folder's files: path inside it → ``[inode, size, mtime_ns, hex, executable]``."""
 
 
-@dataclass(frozen=True, slots=True)
-class Stamp:
-    """The stat fields that say a file has not changed."""
+class Stamp(NamedTuple):
+    """The stat fields that say a file has not changed (equal to the plain tuple)."""
 
     ino: int
     size: int

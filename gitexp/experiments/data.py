@@ -14,8 +14,7 @@ import os
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-
-import pygit2
+from typing import TYPE_CHECKING, cast
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
@@ -25,8 +24,11 @@ from gitexp.core.pointer import SUFFIX, Pointer, data_path, parse_pointer
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, NotFoundError
 from gitexp.experiments.project import Project
-from gitexp.git.refs import list_refs
+from gitexp.git import plumbing
 from gitexp.git.repo import GitRepo
+
+if TYPE_CHECKING:
+    import pygit2
 
 
 @dataclass
@@ -66,8 +68,7 @@ def _under(git: GitRepo, memo: _Memo, tree: pygit2.Tree) -> dict[str, Pointer]:
         name = entry.name or ""
         kind = entry.type_str
         if kind == "tree":
-            sub = git.repo[entry.id]
-            assert isinstance(sub, pygit2.Tree)  # noqa: S101 - type_str said so
+            sub = cast("pygit2.Tree", git.repo[entry.id])  # type_str said so
             for path, inner in _under(git, memo, sub).items():
                 found[f"{name}/{path}"] = inner
         elif kind == "blob" and name.endswith(SUFFIX) and name != SUFFIX:
@@ -92,18 +93,11 @@ def workspace_pointer_files(project: Project) -> list[str]:
 
     Folders that git ignores (tracked data among them) are not walked.
     """
-    repo = project.git.repo
-    found = {e.path for e in repo.index if e.path.endswith(SUFFIX)}
-    for path, flags in repo.status(untracked_files="all", ignored=False).items():
-        if path.endswith(SUFFIX) and flags & pygit2.enums.FileStatus.WT_NEW:
-            found.add(path)
-    return sorted(
+    return [
         p
-        for p in found
-        if not p.startswith(RUN_DIR + "/")
-        and os.path.basename(p) != SUFFIX
-        and os.path.isfile(project.root / p)
-    )
+        for p in plumbing.workspace_pointers(project.root)
+        if not p.startswith(RUN_DIR + "/") and os.path.basename(p) != SUFFIX
+    ]
 
 
 def workspace_pointers(project: Project) -> dict[str, Pointer]:
@@ -201,6 +195,10 @@ def kept_pointers(project: Project, scope: GcScope) -> tuple[set[Pointer], int]:
 
 
 def _commits(git: GitRepo, scope: GcScope) -> Iterator[pygit2.Commit]:
+    import pygit2
+
+    from gitexp.git.refs import list_refs
+
     seen: set[str] = set()
     tips = _history_tips(git, scope)
     if tips:
@@ -219,6 +217,8 @@ def _commits(git: GitRepo, scope: GcScope) -> Iterator[pygit2.Commit]:
 
 def _history_tips(git: GitRepo, scope: GcScope) -> list[str]:
     """The commits whose whole history is kept: branches (and HEAD), tags, stash refs."""
+    from gitexp.git.refs import list_refs
+
     tips: list[str] = []
     if scope.branches:
         tips += list_refs(git, "refs/heads/").values()
@@ -232,6 +232,8 @@ def _history_tips(git: GitRepo, scope: GcScope) -> list[str]:
 
 
 def _tag_commits(git: GitRepo) -> list[str]:
+    import pygit2
+
     found = []
     for ref in git.repo.references.iterator():
         if ref.name.startswith("refs/tags/"):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pygit2
+from typing import TYPE_CHECKING
 
 from gitexp.core.config import (
     PROJECT_CONFIG,
@@ -17,6 +16,9 @@ from gitexp.core.config import (
 )
 from gitexp.errors import GitexpError, PathError
 from gitexp.git.repo import GitRepo
+
+if TYPE_CHECKING:
+    import pygit2
 
 
 @dataclass

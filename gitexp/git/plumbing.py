@@ -58,7 +58,7 @@ class Places(NamedTuple):
 
 
 def places(cwd: str | os.PathLike[str] = ".") -> Places:
-    """The repository around ``cwd``; `NotARepositoryError` outside one."""
+    """The repository around ``cwd``; `NotARepositoryError` outside a working tree."""
     start = Path(cwd).resolve()
     proc = subprocess.run(
         ["git", "rev-parse", "--show-toplevel", "--git-dir", "--git-common-dir"],
@@ -67,13 +67,29 @@ def places(cwd: str | os.PathLike[str] = ".") -> Places:
         check=False,
     )
     lines = proc.stdout.decode(errors="surrogateescape").splitlines()
-    if proc.returncode != 0 or len(lines) != 3:
+    if proc.returncode == 0 and len(lines) == 3:
+        top, git_dir, common = (Path(line) for line in lines)
+        return Places(top, (start / git_dir).resolve(), (start / common).resolve())
+    if b"not a git repository" in proc.stderr:
         raise NotARepositoryError(
-            f"'{start}' is not in a git working tree",
-            hint="run this inside your project's repository",
+            f"'{start}' is not in a git repository",
+            hint="run `git init` first, or change to your project's folder",
         )
-    top, git_dir, common = (Path(line) for line in lines)
-    return Places(top, (start / git_dir).resolve(), (start / common).resolve())
+    raise NotARepositoryError(
+        f"'{start}' is not in a git working tree (it is a bare repository or a git folder)",
+        hint="run gitexp in a clone with a working tree",
+    )
+
+
+def workspace_pointers(root: Path) -> list[str]:
+    """Pointer files in the working tree: those in git's index and untracked ones.
+
+    Folders that git ignores (tracked data among them) are not walked; files of the
+    index that are gone from the working tree are left out.
+    """
+    args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    out = _git(root, [*args, "--", POINTER_PATHSPEC])
+    return sorted(p for p in set(_split(out)) if os.path.isfile(root / p))
 
 
 def hooks_dir(root: Path) -> Path:

@@ -1,4 +1,10 @@
-"""Opening a repository and reading commits, trees and blobs with pygit2."""
+"""Opening a repository and reading commits, trees and blobs with pygit2.
+
+pygit2 is loaded when a command first reads a git object, not to find the
+repository: importing it takes about 40 ms, which commands that touch only data
+(``checkout``, ``status``, ``add``) need not pay. Those find the repository, and the
+pointer files in the working tree, by asking the git executable (`gitexp.git.plumbing`).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +12,13 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pygit2
+from gitexp.errors import NoCommitsError, NotFoundError
+from gitexp.git import plumbing
 
-from gitexp.errors import NoCommitsError, NotARepositoryError, NotFoundError
+if TYPE_CHECKING:
+    import pygit2
 
 FALLBACK_NAME = "gitexp"
 FALLBACK_EMAIL = "gitexp@localhost"
@@ -25,36 +34,37 @@ class TreeEntry:
 
 
 class GitRepo:
-    """A non-bare git repository: its pygit2 handle, working tree and common dir.
+    """A non-bare git repository: its working tree, git dir and common dir.
 
     The common dir is shared by every worktree of the repository; gitexp keeps its
-    cache and local config there.
+    cache and local config there. ``repo``, the pygit2 handle, is opened on first use.
     """
 
-    def __init__(self, repo: pygit2.Repository) -> None:
-        if repo.is_bare or repo.workdir is None:
-            raise NotARepositoryError(
-                f"'{repo.path}' is a bare repository",
-                hint="run gitexp in a clone with a working tree",
-            )
-        self.repo = repo
-        self.root = Path(repo.workdir).resolve()
-        self.git_dir = Path(repo.path).resolve()
-        self.common_dir = _common_dir(self.git_dir)
+    def __init__(self, root: Path, git_dir: Path, common_dir: Path) -> None:
+        self.root = root
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self._repo: pygit2.Repository | None = None
+
+    @property
+    def repo(self) -> pygit2.Repository:
+        """The pygit2 repository (loading pygit2 the first time)."""
+        if self._repo is None:
+            import pygit2
+
+            self._repo = pygit2.Repository(str(self.git_dir))
+        return self._repo
 
     @classmethod
     def discover(cls, start: str | os.PathLike[str] = ".") -> GitRepo:
         """The repository that contains ``start``; `NotARepositoryError` if none does."""
-        found = pygit2.discover_repository(os.fspath(start))
-        if found is None:
-            raise NotARepositoryError(
-                f"'{os.path.abspath(start)}' is not in a git repository",
-                hint="run `git init` first, or change to your project's folder",
-            )
-        return cls(pygit2.Repository(found))
+        places = plumbing.places(start)
+        return cls(places.root, places.git_dir, places.common_dir)
 
     def head_commit(self) -> pygit2.Commit:
         """The commit HEAD points at; `NoCommitsError` in a repository with none."""
+        import pygit2
+
         if self.repo.head_is_unborn:
             raise NoCommitsError(
                 "the repository has no commits yet, so there is no baseline for an experiment",
@@ -70,6 +80,8 @@ class GitRepo:
 
     def resolve_commit(self, spec: str) -> pygit2.Commit:
         """The commit a commit-ish names (sha, branch, tag, ref, ``HEAD~2``)."""
+        import pygit2
+
         try:
             obj = self.repo.revparse_single(spec)
             commit = obj.peel(pygit2.Commit)
@@ -82,6 +94,8 @@ class GitRepo:
 
     def lookup_commit(self, oid: str) -> pygit2.Commit:
         """The commit with this full hex id."""
+        import pygit2
+
         obj = self.repo.get(oid)
         if not isinstance(obj, pygit2.Commit):
             raise NotFoundError(f"commit {oid[:12]} is not in this repository")
@@ -89,6 +103,8 @@ class GitRepo:
 
     def read_blob(self, tree: pygit2.Tree, path: str) -> bytes | None:
         """The bytes at ``path`` in ``tree``, or None when there is no file there."""
+        import pygit2
+
         try:
             entry = tree[path]
         except KeyError:
@@ -106,6 +122,8 @@ class GitRepo:
 
     def walk_tree(self, tree: pygit2.Tree, prefix: str = "") -> Iterator[TreeEntry]:
         """Every blob under ``tree``, depth first, with its path from the root."""
+        import pygit2
+
         for entry in tree:
             path = f"{prefix}{entry.name}"
             if entry.type_str == "tree":
@@ -117,6 +135,8 @@ class GitRepo:
 
     def signature(self) -> pygit2.Signature:
         """The user's configured identity, or gitexp's own when none is set."""
+        import pygit2
+
         try:
             return self.repo.default_signature
         except (KeyError, pygit2.GitError):
@@ -124,6 +144,8 @@ class GitRepo:
 
     def write_commit(self, tree: str, parents: list[str], message: str) -> str:
         """Write a commit object (no ref moves) and return its id."""
+        import pygit2
+
         sig = self.signature()
         oid = self.repo.create_commit(
             None, sig, sig, message, pygit2.Oid(hex=tree), [pygit2.Oid(hex=p) for p in parents]
@@ -132,6 +154,8 @@ class GitRepo:
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``ancestor`` is ``descendant`` or reachable from it."""
+        import pygit2
+
         if ancestor == descendant:
             return True
         return bool(self.repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
@@ -139,11 +163,3 @@ class GitRepo:
     def is_tracked(self, path: str) -> bool:
         """Whether git's index (of this worktree) has ``path``."""
         return path in self.repo.index
-
-
-def _common_dir(git_dir: Path) -> Path:
-    """The common dir of a worktree's git dir (the git dir itself for the main one)."""
-    pointer = git_dir / "commondir"
-    if pointer.is_file():
-        return (git_dir / pointer.read_text().strip()).resolve()
-    return git_dir

@@ -57,6 +57,35 @@ def test_errors_are_one_line_with_what_to_do(
     )
 
 
+def test_a_bare_repository_is_refused_with_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: object
+) -> None:
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path / "b.git")], check=True)
+    monkeypatch.chdir(tmp_path / "b.git")
+    for command in ("status", "checkout", "show"):
+        result = cli(command)  # type: ignore[operator]
+        assert result.code == 1 and result.err.count("\n") == 1
+        assert "is not in a git working tree (it is a bare repository" in result.err
+        assert "run gitexp in a clone with a working tree" in result.err
+
+
+def test_data_commands_do_not_load_pygit2(repo: Path) -> None:
+    """checkout and status find the repository and its pointers through git alone."""
+    (repo / "data.bin").write_bytes(os.urandom(1000))
+    assert run_gitexp(repo, "add", "data.bin").returncode == 0
+    (repo / "data.bin").unlink()
+    code = (
+        "import sys\n"
+        "from gitexp.cli.main import main\n"
+        "for args in (['checkout'], ['status']):\n"
+        "    try:\n        main(args)\n    except SystemExit:\n        pass\n"
+        "print('PYGIT2', 'pygit2' in sys.modules)\n"
+    )
+    proc = subprocess.run([PY, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
+    assert "PYGIT2 False" in proc.stdout
+    assert (repo / "data.bin").stat().st_size == 1000
+
+
 def test_json_errors_are_a_json_object_on_stderr(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli: object
 ) -> None:

@@ -22,7 +22,7 @@ def test_an_unknown_hook_name_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_a_hook_outside_a_repository_fails_with_a_message(tmp_path: Path) -> None:
     result = gitexp(tmp_path, "hook", "post-merge", "0")
-    assert result.code == 1 and "is not in a git working tree" in result.err
+    assert result.code == 1 and "is not in a git repository" in result.err
 
 
 def test_the_hooks_section_is_checked() -> None:
