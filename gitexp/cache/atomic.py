@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -34,6 +33,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int | None = N
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: int | None = None) -> Iterator[BinaryIO]:
     """A binary file to write that becomes ``path`` only when the block ends cleanly."""
+    import tempfile  # loaded when first needed: a checkout that writes nothing here skips it
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, dir=path.parent)
     try:

@@ -15,9 +15,7 @@ import os
 import shutil
 import stat
 import time
-import zlib
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from gitexp.cache.links import Linker
@@ -270,27 +268,58 @@ def _fill(folder: str, plan: Plan, linker: Linker, on_file: OnPath | None) -> Fo
     """Write every file of a new folder: folders first, then files by one thread per core.
 
     Creating files is the cost, so each thread owns its own target folders (no two
-    threads create files in one folder). Each reads the cache in hash order: objects
-    that share a bucket folder lie close together on disk, which is markedly faster
-    than path order on a cold or busy filesystem.
+    threads create files in one folder) and writes them one after the other, in path
+    order, as ``cp -r`` does: measured on ext4, that is faster than reading the cache
+    bucket by bucket, with the objects in the page cache or not.
     """
-    entries = sorted(plan.target, key=lambda e: e.oid.hex)
-    heads = {e.path.rpartition("/")[0] for e in entries}
-    for head in sorted(heads - {""}):
-        os.makedirs(os.path.join(folder, head), exist_ok=True)
-    writers = min(linker.jobs, len(heads)) if len(entries) >= PARALLEL_FILES else 1
+    entries = plan.target
+    heads = [e.path.rpartition("/")[0] for e in entries]
+    folders = sorted(set(heads))
+    for head in folders:
+        if head:
+            os.makedirs(os.path.join(folder, head), exist_ok=True)
+    writers = min(linker.jobs, len(folders)) if len(entries) >= PARALLEL_FILES else 1
     if writers <= 1:
         return _write_entries(folder, plan, linker, entries, on_file)
+    owner = {head: n % writers for n, head in enumerate(folders)}
     shares: list[list[Entry]] = [[] for _ in range(writers)]
-    for entry in entries:
-        head = entry.path.rpartition("/")[0]
-        shares[zlib.crc32(head.encode()) % writers].append(entry)
+    for entry, head in zip(entries, heads, strict=True):
+        shares[owner[head]].append(entry)
+    return _in_threads(lambda share: _write_entries(folder, plan, linker, share, on_file), shares)
+
+
+def _in_threads(
+    write: Callable[[list[Entry]], FolderRows], shares: list[list[Entry]]
+) -> FolderRows:
+    """``write`` each share in a thread of its own; their rows together, or the first error.
+
+    Plain threads: `concurrent.futures` would cost a checkout its import (logging).
+    """
+    import threading
+
+    done: list[FolderRows] = []
+    failed: list[BaseException] = []
+
+    def run(share: list[Entry]) -> None:
+        try:
+            done.append(write(share))
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    finally:  # interrupted: the threads finish their shares before the build is removed
+        for thread in threads:
+            thread.join()
+    if failed:
+        raise failed[0]
     rows: FolderRows = {}
-    with ThreadPoolExecutor(writers) as pool:
-        for written in pool.map(
-            lambda share: _write_entries(folder, plan, linker, share, on_file), shares
-        ):
-            rows.update(written)
+    for written in done:
+        rows.update(written)
     return rows
 
 

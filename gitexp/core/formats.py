@@ -17,11 +17,6 @@ import orjson
 
 from gitexp.errors import FormatError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
-
 Format = Literal["yaml", "json", "toml"]
 
 _EXTENSIONS: dict[str, Format] = {
@@ -100,6 +95,10 @@ def _load_json(text: str, path: str) -> object:
 
 
 def _load_toml(text: str, path: str) -> object:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised only on Python 3.10
+        import tomli as tomllib
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
