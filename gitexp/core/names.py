@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gitexp.errors import InvalidNameError
+
+if TYPE_CHECKING:
+    import random
 
 EXPERIMENT_REF_PREFIX = "refs/experiments/"
 """Every experiment is the ref ``refs/experiments/<name>``."""
@@ -191,6 +194,8 @@ def generate_name(taken: Callable[[str], bool], rng: random.Random | None = None
 
     After a few collisions a number is appended, so this always terminates.
     """
+    import random  # loaded when first needed: most commands name nothing
+
     pick = rng or random.SystemRandom()
     for attempt in range(1000):
         name = f"{pick.choice(_ADJECTIVES)}-{pick.choice(_NOUNS)}"
