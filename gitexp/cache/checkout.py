@@ -27,8 +27,10 @@ from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
 from gitexp.errors import PathError
 
-PARALLEL_FILES = 256
-"""A new folder with fewer files than this is written by one thread."""
+HELPED_FILES = 1000
+"""Files each writer of a new folder gets at least (a helper process takes a few ms to start)."""
+MAX_WRITERS = 8
+"""Writers of one new folder at most, however many cores: the disk is shared."""
 OnPath = Callable[[str, str], None]
 """Called with (data path, file inside it) as each file is written."""
 CLOCK_WAITS = 50
@@ -265,12 +267,14 @@ def _recordable_before(beside: str, stamps: list[tuple[int, int]]) -> int:
 
 
 def _fill(folder: str, plan: Plan, linker: Linker, on_file: OnPath | None) -> FolderRows:
-    """Write every file of a new folder: folders first, then files by one thread per core.
+    """Write every file of a new folder: its folders first, then its files.
 
-    Creating files is the cost, so each thread owns its own target folders (no two
-    threads create files in one folder) and writes them one after the other, in path
-    order, as ``cp -r`` does: measured on ext4, that is faster than reading the cache
-    bucket by bucket, with the objects in the page cache or not.
+    Creating files is the cost. Each writer owns whole target folders and writes them
+    one after the other, in path order, as ``cp -r`` does (measured on ext4, faster
+    than reading the cache bucket by bucket, with the objects in the page cache or
+    not). With many files and more than one core, helper processes take shares of the
+    folders (`Linker.write_shared`): threads of one Python process wait on each other
+    at every system call.
     """
     entries = plan.target
     heads = [e.path.rpartition("/")[0] for e in entries]
@@ -278,58 +282,16 @@ def _fill(folder: str, plan: Plan, linker: Linker, on_file: OnPath | None) -> Fo
     for head in folders:
         if head:
             os.makedirs(os.path.join(folder, head), exist_ok=True)
-    writers = min(linker.jobs, len(folders)) if len(entries) >= PARALLEL_FILES else 1
+    writers = min(linker.jobs, len(folders), len(entries) // HELPED_FILES, MAX_WRITERS)
+    rel = plan.rel
+    tell = None if on_file is None else (lambda path: on_file(rel, path))
     if writers <= 1:
-        return _write_entries(folder, plan, linker, entries, on_file)
+        return linker.write_all(folder, entries, rel, tell)
     owner = {head: n % writers for n, head in enumerate(folders)}
     shares: list[list[Entry]] = [[] for _ in range(writers)]
     for entry, head in zip(entries, heads, strict=True):
         shares[owner[head]].append(entry)
-    return _in_threads(lambda share: _write_entries(folder, plan, linker, share, on_file), shares)
-
-
-def _in_threads(
-    write: Callable[[list[Entry]], FolderRows], shares: list[list[Entry]]
-) -> FolderRows:
-    """``write`` each share in a thread of its own; their rows together, or the first error.
-
-    Plain threads: `concurrent.futures` would cost a checkout its import (logging).
-    """
-    import threading
-
-    done: list[FolderRows] = []
-    failed: list[BaseException] = []
-
-    def run(share: list[Entry]) -> None:
-        try:
-            done.append(write(share))
-        except BaseException as exc:
-            failed.append(exc)
-
-    threads = [threading.Thread(target=run, args=(share,)) for share in shares]
-    for thread in threads:
-        thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    finally:  # interrupted: the threads finish their shares before the build is removed
-        for thread in threads:
-            thread.join()
-    if failed:
-        raise failed[0]
-    rows: FolderRows = {}
-    for written in done:
-        rows.update(written)
-    return rows
-
-
-def _write_entries(
-    folder: str, plan: Plan, linker: Linker, entries: list[Entry], on_file: OnPath | None
-) -> FolderRows:
-    """Write ``entries``; the stat index rows of the copies (links have none)."""
-    rel = plan.rel
-    tell = None if on_file is None else (lambda path: on_file(rel, path))
-    return linker.write_all(folder, entries, rel, tell)
+    return linker.write_shared(folder, shares, rel, tell)
 
 
 def _replace(tmp: str, final: str) -> None:

@@ -16,19 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 
+from gitexp.cache.copier import Copier, Helper
 from gitexp.cache.objects import BUFFER, ObjectStore, corrupt_error
 from gitexp.cache.statindex import FolderRows, Stamp
 from gitexp.core.hashing import Hasher, Oid
 from gitexp.core.manifest import Entry
-from gitexp.errors import NotFoundError
+from gitexp.errors import GitexpError, NotFoundError
 
-FICLONE = 0x40049409
-_NO_CLONE = {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EBADF}
-_NO_KERNEL_COPY = {errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL}
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP, errno.ENOSYS}
 _CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
 
@@ -40,8 +38,7 @@ class Linker:
         self.store = store
         self.link = link
         self.jobs = jobs or os.cpu_count() or 1
-        self._clone = link == "reflink"
-        self._kernel_copy = True
+        self.copier = Copier(clone=link == "reflink")
         self._verified: dict[str, Stamp] = {}
         self._objects = f"{store.root}/blake3/"
 
@@ -73,7 +70,7 @@ class Linker:
             fd_out = os.open(dst, _CREATE, mode)
             try:
                 if self._trusted(oid, info):
-                    self._copy(fd_in, fd_out, info.st_size)
+                    self.copier.copy(fd_in, fd_out, info.st_size)
                 else:
                     self._copy_checked(oid, fd_in, fd_out, info, where)
                 if self.link in ("hardlink", "symlink"):
@@ -104,7 +101,7 @@ class Linker:
         rows: FolderRows = {}
         objects, verified = self._objects, self._verified
         open_, fstat, close = os.open, os.fstat, os.close
-        plain = not self._clone and self._kernel_copy
+        copy = self.copier.copy
         for entry in entries:
             hx = entry.oid.hex
             dst = f"{folder}/{entry.path}"
@@ -121,9 +118,7 @@ class Linker:
                 else:
                     fd_out = open_(dst, _CREATE, 0o777 if entry.exec else 0o666)
                     try:
-                        if size and not (plain and _kernel_copied(fd_in, fd_out, size)):
-                            self._copy_over(fd_in, fd_out, size)
-                            plain = not self._clone and self._kernel_copy
+                        copy(fd_in, fd_out, size)
                         written = fstat(fd_out)
                     except BaseException:
                         close(fd_out)
@@ -137,6 +132,83 @@ class Linker:
                 rows[entry.path] = [written.st_ino, size, written.st_mtime_ns, hx, entry.exec]
             if on_file is not None:
                 on_file(entry.path)
+        return rows
+
+    def write_shared(
+        self,
+        folder: str,
+        shares: Sequence[list[Entry]],
+        rel: str,
+        on_file: Callable[[str], None] | None,
+    ) -> FolderRows:
+        """`write_all` of several shares at once: the first here, each other by a helper.
+
+        A helper is a small process of its own (see `gitexp.cache.copier`), so the
+        shares are written in parallel; one that cannot be started leaves its share
+        to this process. Files whose object a helper did not find known intact are
+        written here afterwards, hashed on the way. A helper's failure is raised here,
+        the other helpers stopped first.
+        """
+        tell = on_file or _ignore
+        mine = list(shares[0])
+        helpers: list[tuple[Helper, list[Entry]]] = []
+        try:
+            for share in shares[1:]:
+                helper = self._helper(folder, share, tell)
+                if helper is None:
+                    mine += share
+                else:
+                    helpers.append((helper, share))
+            rows = self.write_all(folder, mine, rel, on_file)
+            for helper, share in helpers:
+                rows.update(self._helped(helper, share, folder, rel, on_file))
+        finally:
+            for helper, _share in helpers:
+                helper.stop()
+        return rows
+
+    def _helper(
+        self, folder: str, share: list[Entry], tell: Callable[[str], None]
+    ) -> Helper | None:
+        if self.link in ("hardlink", "symlink") or not sys.executable:
+            return None
+        verified = self._verified
+        files: list[tuple[str, str, bool, tuple[int, int, int] | None]] = []
+        for entry in share:
+            stamp = verified.get(entry.oid.hex)  # a plain tuple: marshal takes no subclass
+            plain = None if stamp is None else (stamp.ino, stamp.size, stamp.mtime_ns)
+            files.append((entry.oid.hex, entry.path, entry.exec, plain))
+        try:
+            return Helper(self._objects, os.path.abspath(folder), self.copier.clone, files, tell)
+        except OSError:
+            return None
+
+    def _helped(
+        self,
+        helper: Helper,
+        share: list[Entry],
+        folder: str,
+        rel: str,
+        on_file: Callable[[str], None] | None,
+    ) -> FolderRows:
+        """The rows of what ``helper`` wrote, and of what it left to this process."""
+        outcome = helper.finish()
+        if outcome[0] == "missing":
+            raise _missing(Oid(str(outcome[1])), f" (for {rel}/{outcome[2]})")
+        if outcome[0] == "error":
+            raise OSError(outcome[1], outcome[2], outcome[3])
+        if outcome[0] != "done":
+            raise GitexpError(
+                f"a checkout helper process stopped ({outcome[-1]}); nothing was changed",
+                hint="run the checkout again; `jobs: 1` in the local config writes without helpers",
+            )
+        by_path = {e.path: e for e in share}
+        rows: FolderRows = {}
+        for path, ino, size, mtime in helper.rows:
+            entry = by_path[path]
+            rows[path] = [ino, size, mtime, entry.oid.hex, entry.exec]
+        rest = [by_path[p] for p in helper.skipped]
+        rows.update(self.write_all(folder, rest, rel, on_file))
         return rows
 
     def _write_each(
@@ -196,52 +268,6 @@ class Linker:
         if self.store.index is not None:
             self.store.index.record_object(oid.hex, info)
 
-    def _copy(self, fd_in: int, fd_out: int, size: int) -> None:
-        """Clone, else copy in the kernel, else copy through a buffer."""
-        if size == 0 or (self._clone and self._try_clone(fd_in, fd_out)):
-            return
-        if self._kernel_copy and self._try_kernel_copy(fd_in, fd_out, size):
-            return
-        while chunk := os.read(fd_in, BUFFER):
-            os.write(fd_out, chunk)
-
-    def _copy_over(self, fd_in: int, fd_out: int, size: int) -> None:
-        """`_copy`, after a first attempt that may have copied part of the object."""
-        os.lseek(fd_in, 0, os.SEEK_SET)
-        os.lseek(fd_out, 0, os.SEEK_SET)
-        os.ftruncate(fd_out, 0)
-        self._copy(fd_in, fd_out, size)
-
-    def _try_clone(self, fd_in: int, fd_out: int) -> bool:
-        try:
-            fcntl.ioctl(fd_out, FICLONE, fd_in)
-        except OSError as exc:
-            if exc.errno not in _NO_CLONE:
-                raise
-            self._clone = False
-            return False
-        return True
-
-    def _try_kernel_copy(self, fd_in: int, fd_out: int, size: int) -> bool:
-        try:
-            done = 0
-            while done < size:
-                step = os.copy_file_range(fd_in, fd_out, size - done)
-                if step == 0:
-                    break
-                done += step
-        except OSError as exc:
-            if exc.errno not in _NO_KERNEL_COPY:
-                raise
-            self._kernel_copy = False
-            done = -1
-        if done == size:
-            return True
-        os.lseek(fd_in, 0, os.SEEK_SET)
-        os.lseek(fd_out, 0, os.SEEK_SET)
-        os.ftruncate(fd_out, 0)
-        return False
-
     def _copy_checked(
         self, oid: Oid, fd_in: int, fd_out: int, info: os.stat_result, where: str
     ) -> None:
@@ -257,12 +283,8 @@ class Linker:
         self._remember(oid, info)
 
 
-def _kernel_copied(fd_in: int, fd_out: int, size: int) -> bool:
-    """Whether one ``copy_file_range`` copied all ``size`` bytes (most small files)."""
-    try:
-        return os.copy_file_range(fd_in, fd_out, size) == size
-    except OSError:
-        return False
+def _ignore(_path: str) -> None:
+    pass
 
 
 def _missing(oid: Oid, where: str) -> NotFoundError:

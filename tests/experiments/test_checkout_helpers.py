@@ -1,0 +1,132 @@
+"""Checkout of a big folder with helper processes writing shares of its subfolders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitexp.api import Repo
+from gitexp.cache import checkout, copier, links
+from gitexp.core.hashing import hash_bytes
+from tests.experiments.datahelp import store
+
+FOLDERS = ["a", "b", "c", "d", "e"]
+
+
+@pytest.fixture
+def helped(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[copier.Helper]:
+    """Helpers for folders of a few files, three writers; the helpers started so far."""
+    monkeypatch.setattr(checkout, "HELPED_FILES", 4)
+    (repo / ".git" / "gitexp").mkdir(parents=True, exist_ok=True)
+    (repo / ".git" / "gitexp" / "config.yaml").write_text("jobs: 3\n")
+    started: list[copier.Helper] = []
+
+    class Counted(copier.Helper):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            started.append(self)
+
+    monkeypatch.setattr(links, "Helper", Counted)
+    return started
+
+
+def make_data(repo: Path) -> dict[str, bytes]:
+    files = {}
+    for n in range(60):
+        rel = f"data/{FOLDERS[n % 5]}/f{n}.bin"
+        files[rel] = os.urandom(n * 37)  # one empty file, the rest up to 2 KiB
+    for rel, content in files.items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_bytes(content)
+    os.chmod(repo / "data/b/f6.bin", 0o755)  # noqa: S103 - an executable data file
+    assert Repo(repo).add(["data"])[0]["files"] == 60
+    return files
+
+
+def test_helpers_write_their_shares_whole(repo: Path, helped: list[copier.Helper]) -> None:
+    files = make_data(repo)
+    Repo(repo).checkout()  # once, so every object is known intact
+    shutil.rmtree(repo / "data")
+    told: list[str] = []
+    result = Repo(repo).checkout(on_file=lambda _path, file: told.append(file))
+    assert result["written"] == ["data"] and result["files"] == 60
+    assert len(helped) == 2 and all(h.outcome == ("done",) for h in helped)
+    assert sum(len(h.rows) for h in helped) > 0
+    assert sorted(told) == sorted(rel.removeprefix("data/") for rel in files)
+    for rel, content in files.items():
+        assert (repo / rel).read_bytes() == content
+    assert os.stat(repo / "data/b/f6.bin").st_mode & stat.S_IXUSR
+    assert not os.stat(repo / "data/b/f1.bin").st_mode & stat.S_IXUSR
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+
+
+def test_objects_not_known_intact_are_hashed_and_a_corrupt_one_stops_it(
+    repo: Path, helped: list[copier.Helper]
+) -> None:
+    files = make_data(repo)
+    Repo(repo).checkout()
+    shutil.rmtree(repo / "data")
+    victim = hash_bytes(files["data/b/f1.bin"])  # folder b: a helper's share
+    path = store(repo).path(victim)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"rotten" + files["data/b/f1.bin"][6:])  # same size, new mtime
+    with pytest.raises(Exception, match=f"cache object {victim} is corrupt"):
+        Repo(repo).checkout()
+    assert any(h.skipped for h in helped)  # the helper left it to the checkout itself
+    assert not (repo / "data").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+    path.write_bytes(files["data/b/f1.bin"])
+    assert Repo(repo).checkout()["files"] == 60
+    assert (repo / "data/b/f1.bin").read_bytes() == files["data/b/f1.bin"]
+
+
+def test_an_object_missing_from_a_helper_s_share(
+    repo: Path, helped: list[copier.Helper], cli
+) -> None:
+    files = make_data(repo)
+    shutil.rmtree(repo / "data")
+    gone = hash_bytes(files["data/c/f2.bin"])  # folder c: the other helper's share
+    store(repo).remove(gone)
+    result = cli("checkout", "--json")
+    assert result.code == 1
+    assert json.loads(result.out)["missing"] == [{"path": "data", "objects": [str(gone)]}]
+    assert helped and not (repo / "data").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+
+
+def test_a_helper_that_dies_stops_the_checkout_and_leaves_nothing(
+    repo: Path, helped: list[copier.Helper], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    make_data(repo)
+    shutil.rmtree(repo / "data")
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'out of memory' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(broken))
+    result = cli("checkout")
+    assert result.code == 1
+    assert result.err.startswith(
+        "error: a checkout helper process stopped (out of memory); nothing was changed"
+    )
+    assert "jobs: 1" in result.err
+    assert not (repo / "data").exists()
+    assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
+
+
+def test_a_helper_that_cannot_start_leaves_its_share_to_the_checkout(
+    repo: Path, helped: list[copier.Helper], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = make_data(repo)
+    shutil.rmtree(repo / "data")
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    assert Repo(repo).checkout()["files"] == 60
+    assert helped == []
+    for rel, content in files.items():
+        assert (repo / rel).read_bytes() == content
