@@ -15,11 +15,12 @@ the same interpreter):
   whether to try reflinks first, and ``files`` a list of ``(hex, path, executable,
   stamp)`` where ``stamp`` is the object's ``(inode, size, mtime_ns)`` when gitexp
   knows it intact, else None;
-- out: ``("rows", [(path, inode, size, mtime_ns), ...])`` as files are written, a
-  few hundred at a time; then ``("skipped", [path, ...])``, the files whose object
-  was not known intact (or has changed since), which the caller copies itself,
-  hashing them; then ``("done",)``. On a failure, ``("missing", hex, path)`` or
-  ``("error", errno, strerror, filename)`` instead, and nothing more.
+- out, each message after its length (8 bytes, little-endian): ``("rows", [(path,
+  inode, size, mtime_ns), ...])`` as files are written, a few hundred at a time;
+  then ``("skipped", [path, ...])``, the files whose object was not known intact (or
+  has changed since), which the caller copies itself, hashing them; then
+  ``("done",)``. On a failure, ``("missing", hex, path)`` or ``("error", errno,
+  strerror, filename)`` instead, and nothing more.
 
 It stops when its parent process is gone, so a killed checkout leaves no helper
 writing into its abandoned folder.
@@ -123,14 +124,20 @@ def _copied_at_once(fd_in: int, fd_out: int, size: int) -> bool:
 
 
 class Answers:
-    """Messages to the caller, each one `marshal` record on the stream."""
+    """Messages to the caller: each one `marshal` record after its length (8 bytes).
+
+    The length lets the caller read a message in one call: `marshal.load` on a pipe
+    reads it in many small pieces, each taking the interpreter lock from the thread
+    that is writing files.
+    """
 
     def __init__(self, stream: io.BufferedWriter) -> None:
         self.stream = stream
 
     def send(self, *message: object) -> None:
         """Write one message now."""
-        marshal.dump(message, self.stream)  # type: ignore[arg-type]
+        data = marshal.dumps(message)  # type: ignore[arg-type]
+        self.stream.write(len(data).to_bytes(8, "little") + data)
         self.stream.flush()
 
 
@@ -216,7 +223,11 @@ class Helper:
             with stdin:
                 stdin.write(job)
             while True:
-                message = marshal.load(stdout)  # noqa: S302 - from our own helper
+                size = int.from_bytes(stdout.read(8), "little")
+                data = stdout.read(size)
+                if not size or len(data) != size:
+                    return  # the helper died: `outcome` says no answer
+                message = marshal.loads(data)  # noqa: S302 - from our own helper
                 if message[0] == "rows":
                     self.rows += message[1]
                     for row in message[1]:
