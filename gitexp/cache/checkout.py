@@ -184,7 +184,8 @@ def apply_plan(
     the way; what was being built is removed, and the workspace keeps its old state
     for the file (or, for a whole path, entirely).
     """
-    linker.prepare(e.oid for e in (plan.target if plan.rebuild else plan.writes))
+    manifest = plan.pointer.oid if plan.pointer.kind == "dir" else None
+    linker.prepare((e.oid for e in (plan.target if plan.rebuild else plan.writes)), manifest)
     _clean_stale_siblings(plan.full)
     if plan.rebuild:
         return _rebuild(plan, linker, index, on_file)
@@ -242,6 +243,8 @@ def _rebuild(plan: Plan, linker: Linker, index: StatIndex | None, on_file: OnPat
         index.record_file(plan.full, info, plan.pointer.oid.hex, before_ns)
     elif index is not None and rows and len(rows) == len(plan.target):
         index.record_folder(plan.full, rows, plan.pointer.oid.hex, before_ns)
+    if plan.pointer.kind == "dir":
+        linker.record_manifest(plan.pointer.oid, plan.target)
     return len(plan.target)
 
 

@@ -39,13 +39,46 @@ class Linker:
         self.link = link
         self.jobs = jobs or os.cpu_count() or 1
         self.copier = Copier(clone=link == "reflink")
-        self._verified: dict[str, Stamp] = {}
+        self._verified: dict[str, tuple[int, int, int]] = {}
+        self._recorded: set[str] = set()
+        """Manifests whose objects' stamps the stat index holds as `_verified` has them."""
         self._objects = f"{store.root}/blake3/"
 
-    def prepare(self, oids: Iterable[Oid]) -> None:
-        """Look up, in one batch, which of these objects are known to be intact."""
-        if self.store.index is not None:
-            self._verified.update(self.store.index.verified_objects(o.hex for o in oids))
+    def prepare(self, oids: Iterable[Oid], manifest: Oid | None = None) -> None:
+        """Look up, in one batch, which of these objects are known to be intact.
+
+        ``manifest``: the objects are files of this manifest, whose objects' stamps
+        the stat index may hold together (one read instead of one per few hundred).
+        """
+        index = self.store.index
+        if index is None:
+            return
+        wanted = [o.hex for o in oids]
+        if manifest is not None:
+            known = index.manifest_objects(manifest.hex)
+            if known and all(h in known for h in wanted):
+                self._verified.update(known)
+                self._recorded.add(manifest.hex)
+                return
+        self._verified.update(index.verified_objects(wanted))
+
+    def record_manifest(self, manifest: Oid, entries: Iterable[Entry]) -> None:
+        """Tell the stat index the stamps of a manifest's objects, when all are known intact.
+
+        Called once they were all copied or linked, each checked against its stamp.
+        """
+        index = self.store.index
+        if index is None or manifest.hex in self._recorded:
+            return
+        verified = self._verified
+        stamps: dict[str, tuple[int, int, int]] = {}
+        for entry in entries:
+            stamp = verified.get(entry.oid.hex)
+            if stamp is None:
+                return
+            stamps[entry.oid.hex] = (stamp[0], stamp[1], stamp[2])
+        index.record_manifest_objects(manifest.hex, stamps)
+        self._recorded.add(manifest.hex)
 
     def write(
         self, oid: Oid, dst: str, *, executable: bool = False, where: str = ""
@@ -176,7 +209,7 @@ class Linker:
         files: list[tuple[str, str, bool, tuple[int, int, int] | None]] = []
         for entry in share:
             stamp = verified.get(entry.oid.hex)  # a plain tuple: marshal takes no subclass
-            plain = None if stamp is None else (stamp.ino, stamp.size, stamp.mtime_ns)
+            plain = None if stamp is None else (stamp[0], stamp[1], stamp[2])
             files.append((entry.oid.hex, entry.path, entry.exec, plain))
         try:
             return Helper(self._objects, os.path.abspath(folder), self.copier.clone, files, tell)
@@ -265,6 +298,7 @@ class Linker:
 
     def _remember(self, oid: Oid, info: os.stat_result) -> None:
         self._verified[oid.hex] = Stamp.of(info)
+        self._recorded.clear()
         if self.store.index is not None:
             self.store.index.record_object(oid.hex, info)
 

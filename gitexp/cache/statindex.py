@@ -5,7 +5,9 @@ a file still has that inode, size and mtime it is not read again. The files of a
 folder are kept as one record per folder, so a folder of thousands of files is looked
 up in one read. A second table
 records cache objects whose bytes gitexp hashed itself (written by ``add``, or checked
-once), so ``checkout`` copies them without hashing them again.
+once), so ``checkout`` copies them without hashing them again; for a manifest whose
+objects were all checked, their rows are kept together too (format version 3), read
+in one go by the checkout of a folder of thousands of files.
 
 It is a cache, never the truth: rows that cannot be trusted are left out, and the
 file (SQLite, in ``<state>/index/``) is rebuilt when it is deleted, corrupt or of
@@ -26,8 +28,11 @@ from typing import Any, NamedTuple
 
 import orjson
 
-VERSION = 2
+VERSION = 3
 FILE_NAME = f"stat-v{VERSION}.sqlite"
+_OLD_FILES = [
+    f"stat-v{v}.sqlite{extra}" for v in range(1, VERSION) for extra in ("", "-wal", "-shm")
+]
 _BATCH = 500
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, ino INTEGER, size INTEGER,"
@@ -36,6 +41,7 @@ _SCHEMA = (
     " mtime INTEGER) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, manifest TEXT, data BLOB)"
     " WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS manifests (hash TEXT PRIMARY KEY, objects BLOB) WITHOUT ROWID",
 )
 FolderRows = dict[str, list[Any]]
 """A data folder's files: path inside it → ``[inode, size, mtime_ns, hex, executable]``."""
@@ -65,10 +71,15 @@ class StatIndex:
         self.path = folder / FILE_NAME
         folder.mkdir(parents=True, exist_ok=True)
         self.now_ns = _filesystem_now(folder)
+        if not self.path.exists():
+            for old in _OLD_FILES:
+                with contextlib.suppress(FileNotFoundError):
+                    (folder / old).unlink()
         self._db = _connect(self.path)
         self._files: dict[str, tuple[Stamp, str]] = {}
         self._objects: dict[str, Stamp] = {}
         self._folders: dict[str, tuple[FolderRows, str | None]] = {}
+        self._manifests: dict[str, dict[str, tuple[int, int, int]]] = {}
 
     def close(self) -> None:
         """Write what is buffered and close the database."""
@@ -153,26 +164,58 @@ class StatIndex:
         """Remember that the cache object with this stat data was hashed and matched."""
         self._objects[hex_digest] = Stamp.of(info)
 
+    def manifest_objects(self, manifest: str) -> dict[str, tuple[int, int, int]]:
+        """The stamps of a manifest's objects, all checked (see `record_manifest_objects`).
+
+        Empty when they were not recorded together.
+        """
+        if manifest in self._manifests:
+            return self._manifests[manifest]
+        rows = self._query("SELECT objects FROM manifests WHERE hash = ?", (manifest,))
+        try:
+            flat = orjson.loads(rows[0][0]) if rows else []
+            return {h: (ino, size, mtime) for h, ino, size, mtime in flat}
+        except (orjson.JSONDecodeError, TypeError, ValueError):
+            return {}
+
+    def record_manifest_objects(
+        self, manifest: str, stamps: dict[str, tuple[int, int, int]]
+    ) -> None:
+        """Remember the stamps of every object of a manifest, each checked against its hash.
+
+        A cache of the ``objects`` rows: forgetting any object forgets all of these.
+        """
+        self._manifests[manifest] = stamps
+
     def forget_objects(self, hexes: Iterable[str]) -> None:
         """Drop rows of objects that were removed or moved aside."""
-        for batch in _batches(list(hexes)):
+        batches = list(_batches(list(hexes)))
+        for batch in batches:
             for h in batch:
                 self._objects.pop(h, None)
             marks = ",".join("?" * len(batch))
             self._execute(f"DELETE FROM objects WHERE hash IN ({marks})", batch)  # noqa: S608 - only placeholders are formatted in
+        if batches:
+            self._manifests = {}
+            self._execute("DELETE FROM manifests", ())
 
     def flush(self) -> None:
         """Commit the buffered rows in one transaction."""
-        if not self._files and not self._objects and not self._folders:
+        if not (self._files or self._objects or self._folders or self._manifests):
             return
         files = [(p, s.ino, s.size, s.mtime_ns, h) for p, (s, h) in self._files.items()]
         objects = [(h, s.ino, s.size, s.mtime_ns) for h, s in self._objects.items()]
         folders = [(p, m, orjson.dumps(rows)) for p, (rows, m) in self._folders.items()]
-        self._files, self._objects, self._folders = {}, {}, {}
+        manifests = [
+            (m, orjson.dumps([(h, *stamp) for h, stamp in stamps.items()]))
+            for m, stamps in self._manifests.items()
+        ]
+        self._files, self._objects, self._folders, self._manifests = {}, {}, {}, {}
         with contextlib.suppress(sqlite3.Error), self._db:
             self._db.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)", files)
             self._db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", objects)
             self._db.executemany("INSERT OR REPLACE INTO folders VALUES (?,?,?)", folders)
+            self._db.executemany("INSERT OR REPLACE INTO manifests VALUES (?,?)", manifests)
 
     def _query(self, sql: str, args: Iterable[object]) -> list[tuple[Any, ...]]:
         try:

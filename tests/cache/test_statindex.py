@@ -72,3 +72,29 @@ def test_folders_are_one_record_without_racy_rows(tmp_path: Path) -> None:
         assert index.folder("/whole") == ({"a": row_a}, "m" * 64)
         assert index.folder("/data") == ({"a": row_a}, None)  # racy row dropped: not whole
         assert index.folder("/dat") == ({}, None)
+
+
+def test_a_manifest_s_object_stamps_are_kept_together_until_any_object_is_forgotten(
+    tmp_path: Path,
+) -> None:
+    stamps = {f"{n:064x}": (n, 10 + n, 1_000_000 + n) for n in range(3)}
+    with StatIndex(tmp_path / "idx") as index:
+        index.record_manifest_objects("m" * 64, stamps)
+        assert index.manifest_objects("m" * 64) == stamps  # buffered
+    with StatIndex(tmp_path / "idx") as index:
+        assert index.manifest_objects("m" * 64) == stamps
+        assert index.manifest_objects("n" * 64) == {}
+        index.forget_objects(["f" * 64])  # not even one of them: all such records go
+        assert index.manifest_objects("m" * 64) == {}
+    with StatIndex(tmp_path / "idx") as index:
+        assert index.manifest_objects("m" * 64) == {}
+
+
+def test_an_index_of_an_older_version_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / "idx").mkdir()
+    for name in ("stat-v2.sqlite", "stat-v2.sqlite-wal", "stat-v1.sqlite"):
+        (tmp_path / "idx" / name).write_bytes(b"old")
+    with StatIndex(tmp_path / "idx") as index:
+        index.record_manifest_objects("m" * 64, {"a" * 64: (1, 2, 3)})
+    assert sorted(os.listdir(tmp_path / "idx"))[0] == FILE_NAME
+    assert not [n for n in os.listdir(tmp_path / "idx") if n.startswith(("stat-v1", "stat-v2"))]

@@ -266,3 +266,26 @@ def test_empty_folder_round_trip(repo: Path) -> None:
     assert Repo(repo).status()["data"][0]["state"] == "missing"
     assert Repo(repo).checkout()["written"] == ["empty"]
     assert (repo / "empty").is_dir() and not any((repo / "empty").iterdir())
+
+
+def test_a_checkout_reads_a_folder_s_known_objects_in_one_go(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = make_tree(repo, 20)
+    Repo(repo).add(["data"])
+    shutil.rmtree(repo / "data")
+    Repo(repo).checkout()  # every object checked against its stamp: recorded together
+    shutil.rmtree(repo / "data")
+    asked: list[int] = []
+    lookup = StatIndex.verified_objects
+
+    def counted(self: StatIndex, hexes: object) -> object:
+        wanted = list(hexes)  # type: ignore[call-overload]
+        asked.append(len(wanted))
+        return lookup(self, wanted)
+
+    monkeypatch.setattr(StatIndex, "verified_objects", counted)
+    assert Repo(repo).checkout()["files"] == 20
+    assert asked == [1]  # the manifest alone; its 20 objects came in one record
+    for rel, content in files.items():
+        assert (repo / rel).read_bytes() == content
