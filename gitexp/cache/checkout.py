@@ -360,4 +360,7 @@ def _clean_stale_siblings(full: str) -> None:
     with contextlib.suppress(FileNotFoundError), os.scandir(folder or ".") as entries:
         stale = [e.path for e in entries if e.name.startswith(prefix) and stale_tmp(e.name)]
     for path in stale:
-        _remove_any(path)
+        # one that cannot be removed now (a helper of the killed checkout still writing
+        # into it for a moment) is removed next time
+        with contextlib.suppress(OSError):
+            _remove_any(path)

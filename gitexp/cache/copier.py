@@ -152,7 +152,9 @@ def copy_all(
     parent = os.getppid()
     rows: list[tuple[str, int, int, int]] = []
     skipped: list[str] = []
-    for hx, path, executable, stamp in files:
+    for number, (hx, path, executable, stamp) in enumerate(files):
+        if not number % 32 and os.getppid() != parent:
+            return  # the checkout that started this helper is gone
         if stamp is None:
             skipped.append(path)
             continue
@@ -178,8 +180,6 @@ def copy_all(
         if len(rows) == CHUNK:
             answers.send("rows", rows)
             rows = []
-            if os.getppid() != parent:
-                return  # the checkout that started this helper is gone
     answers.send("rows", rows)
     answers.send("skipped", skipped)
     answers.send("done")
