@@ -11,6 +11,7 @@ to a temporary name and renamed. Nothing is written through a symbolic link.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import stat
@@ -270,30 +271,26 @@ def _recordable_before(beside: str, stamps: list[tuple[int, int]]) -> int:
 
 
 def _fill(folder: str, plan: Plan, linker: Linker, on_file: OnPath | None) -> FolderRows:
-    """Write every file of a new folder: its folders first, then its files.
+    """Write every file of a new folder: its folders first, then its files in path order.
 
-    Creating files is the cost. Each writer owns whole target folders and writes them
-    one after the other, in path order, as ``cp -r`` does (measured on ext4, faster
-    than reading the cache bucket by bucket, with the objects in the page cache or
-    not). With many files and more than one core, helper processes take shares of the
-    folders (`Linker.write_shared`): threads of one Python process wait on each other
-    at every system call.
+    Creating files is the cost. With many files and more than one core, the files are
+    cut into consecutive shares, one for this process and one for each helper process
+    (`Linker.write_shared`): threads of one Python process wait on each other at every
+    system call, processes do not. Measured on ext4, two processes write 10,000 small
+    files in about 60% of one's time, into many folders or into one; path order (as
+    ``cp -r`` goes) beat reading the cache bucket by bucket, with the objects in the
+    page cache or not.
     """
     entries = plan.target
-    heads = [e.path.rpartition("/")[0] for e in entries]
-    folders = sorted(set(heads))
-    for head in folders:
-        if head:
-            os.makedirs(os.path.join(folder, head), exist_ok=True)
-    writers = min(linker.jobs, len(folders), len(entries) // HELPED_FILES, MAX_WRITERS)
+    for head in sorted({e.path.rpartition("/")[0] for e in entries} - {""}):
+        os.makedirs(os.path.join(folder, head), exist_ok=True)
+    writers = min(linker.jobs, len(entries) // HELPED_FILES, MAX_WRITERS)
     rel = plan.rel
     tell = None if on_file is None else (lambda path: on_file(rel, path))
     if writers <= 1:
         return linker.write_all(folder, entries, rel, tell)
-    owner = {head: n % writers for n, head in enumerate(folders)}
-    shares: list[list[Entry]] = [[] for _ in range(writers)]
-    for entry, head in zip(entries, heads, strict=True):
-        shares[owner[head]].append(entry)
+    cuts = [len(entries) * n // writers for n in range(writers + 1)]
+    shares = [entries[start:end] for start, end in itertools.pairwise(cuts)]
     return linker.write_shared(folder, shares, rel, tell)
 
 

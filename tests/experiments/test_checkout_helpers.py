@@ -21,7 +21,11 @@ FOLDERS = ["a", "b", "c", "d", "e"]
 
 @pytest.fixture
 def helped(repo: Path, monkeypatch: pytest.MonkeyPatch) -> list[copier.Helper]:
-    """Helpers for folders of a few files, three writers; the helpers started so far."""
+    """Helpers for a few files each, three writers; the helpers started so far.
+
+    The 60 files of `make_data` are cut in path order: folders a and b (part) stay
+    with the checkout, c (whole) goes to the first helper, e (whole) to the second.
+    """
     monkeypatch.setattr(checkout, "HELPED_FILES", 4)
     (repo / ".git" / "gitexp").mkdir(parents=True, exist_ok=True)
     (repo / ".git" / "gitexp" / "config.yaml").write_text("jobs: 3\n")
@@ -73,18 +77,18 @@ def test_objects_not_known_intact_are_hashed_and_a_corrupt_one_stops_it(
     files = make_data(repo)
     Repo(repo).checkout()
     shutil.rmtree(repo / "data")
-    victim = hash_bytes(files["data/b/f1.bin"])  # folder b: a helper's share
+    victim = hash_bytes(files["data/e/f4.bin"])  # folder e: the last helper's share
     path = store(repo).path(victim)
     os.chmod(path, 0o644)
-    path.write_bytes(b"rotten" + files["data/b/f1.bin"][6:])  # same size, new mtime
+    path.write_bytes(b"rotten" + files["data/e/f4.bin"][6:])  # same size, new mtime
     with pytest.raises(Exception, match=f"cache object {victim} is corrupt"):
         Repo(repo).checkout()
     assert any(h.skipped for h in helped)  # the helper left it to the checkout itself
     assert not (repo / "data").exists()
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
-    path.write_bytes(files["data/b/f1.bin"])
+    path.write_bytes(files["data/e/f4.bin"])
     assert Repo(repo).checkout()["files"] == 60
-    assert (repo / "data/b/f1.bin").read_bytes() == files["data/b/f1.bin"]
+    assert (repo / "data/e/f4.bin").read_bytes() == files["data/e/f4.bin"]
 
 
 def test_an_object_missing_from_a_helper_s_share(
@@ -92,7 +96,7 @@ def test_an_object_missing_from_a_helper_s_share(
 ) -> None:
     files = make_data(repo)
     shutil.rmtree(repo / "data")
-    gone = hash_bytes(files["data/c/f2.bin"])  # folder c: the other helper's share
+    gone = hash_bytes(files["data/c/f2.bin"])  # folder c: the first helper's share
     store(repo).remove(gone)
     result = cli("checkout", "--json")
     assert result.code == 1
@@ -128,5 +132,21 @@ def test_a_helper_that_cannot_start_leaves_its_share_to_the_checkout(
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     assert Repo(repo).checkout()["files"] == 60
     assert helped == []
+    for rel, content in files.items():
+        assert (repo / rel).read_bytes() == content
+
+
+def test_a_flat_folder_is_shared_between_writers_too(
+    repo: Path, helped: list[copier.Helper]
+) -> None:
+    files = {f"data/f{n:03d}.bin": os.urandom(100 + n) for n in range(40)}
+    (repo / "data").mkdir()
+    for rel, content in files.items():
+        (repo / rel).write_bytes(content)
+    Repo(repo).add(["data"])
+    shutil.rmtree(repo / "data")
+    assert Repo(repo).checkout()["files"] == 40
+    assert len(helped) == 2 and all(len(h.rows) == 13 or len(h.rows) == 14 for h in helped)
+    assert sorted(os.listdir(repo / "data")) == sorted(rel[5:] for rel in files)
     for rel, content in files.items():
         assert (repo / rel).read_bytes() == content
