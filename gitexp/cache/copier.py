@@ -185,12 +185,24 @@ def copy_all(
     answers.send("done")
 
 
+SCRIPT = os.path.abspath(__file__)
+
+
 class Helper:
     """A helper process writing a share of a new folder, and a thread talking to it.
 
     The thread sends the job and reads the answers as they come (so the helper never
     waits on a full pipe), telling ``on_row(path)`` of each file written.
     """
+
+    @staticmethod
+    def possible() -> bool:
+        """Whether this interpreter can run this file as a script.
+
+        Not in a frozen application (its executable is not Python) nor when gitexp
+        is imported from an archive (this file is not a file).
+        """
+        return bool(sys.executable) and not getattr(sys, "frozen", False) and os.path.isfile(SCRIPT)
 
     def __init__(
         self,
@@ -207,7 +219,7 @@ class Helper:
         self.skipped: list[str] = []
         self.outcome: tuple[object, ...] = ("no answer",)
         self.proc = subprocess.Popen(
-            [sys.executable, "-S", "-I", os.path.abspath(__file__)],
+            [sys.executable, "-S", "-I", SCRIPT],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

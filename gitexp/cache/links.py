@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import sys
 from collections.abc import Callable, Iterable, Sequence
 
 from gitexp.cache.copier import Copier, Helper
@@ -203,7 +202,7 @@ class Linker:
     def _helper(
         self, folder: str, share: list[Entry], tell: Callable[[str], None]
     ) -> Helper | None:
-        if self.link in ("hardlink", "symlink") or not sys.executable:
+        if self.link in ("hardlink", "symlink") or not Helper.possible():
             return None
         verified = self._verified
         files: list[tuple[str, str, bool, tuple[int, int, int] | None]] = []

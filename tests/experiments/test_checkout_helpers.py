@@ -129,11 +129,21 @@ def test_a_helper_that_cannot_start_leaves_its_share_to_the_checkout(
 ) -> None:
     files = make_data(repo)
     shutil.rmtree(repo / "data")
+    python = sys.executable
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     assert Repo(repo).checkout()["files"] == 60
     assert helped == []
     for rel, content in files.items():
         assert (repo / rel).read_bytes() == content
+    shutil.rmtree(repo / "data")
+    monkeypatch.setattr(sys, "executable", python)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # a frozen application
+    assert Repo(repo).checkout()["files"] == 60
+    assert helped == []
+    shutil.rmtree(repo / "data")
+    monkeypatch.delattr(sys, "frozen")
+    assert Repo(repo).checkout()["files"] == 60
+    assert len(helped) == 2  # this Python, not frozen: helpers again
 
 
 def test_a_flat_folder_is_shared_between_writers_too(
