@@ -55,8 +55,8 @@ class Copier:
 
     def __init__(self, clone: bool) -> None:
         self.clone = clone
-        self.kernel_copy = True
-        self.plain = not clone
+        self.kernel_copy = hasattr(os, "copy_file_range")  # Linux only
+        self.plain = self.kernel_copy and not clone
         """Whether one ``copy_file_range`` is the first thing to try (no clones here)."""
 
     def copy(self, fd_in: int, fd_out: int, size: int) -> None:

@@ -49,7 +49,7 @@ class ObjectStore:
         self._tmp_ready = False
         self._tag = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._counter = itertools.count()
-        self._kernel_copy = True
+        self._kernel_copy = hasattr(os, "copy_file_range")  # Linux only
         self._tmpfiles = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 
     def path(self, oid: Oid) -> Path:

@@ -289,3 +289,20 @@ def test_a_checkout_reads_a_folder_s_known_objects_in_one_go(
     assert asked == [1]  # the manifest alone; its 20 objects came in one record
     for rel, content in files.items():
         assert (repo / rel).read_bytes() == content
+
+
+def test_add_and_checkout_where_the_kernel_cannot_copy(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without ``copy_file_range`` (macOS) files are copied through a buffer."""
+    monkeypatch.delattr(os, "copy_file_range")
+    files = make_tree(repo, 6)
+    big = os.urandom(3 << 20)
+    (repo / "big.bin").write_bytes(big)
+    Repo(repo).add(["data", "big.bin"])
+    shutil.rmtree(repo / "data")
+    os.unlink(repo / "big.bin")
+    assert Repo(repo).checkout()["files"] == 7
+    assert (repo / "big.bin").read_bytes() == big
+    for rel, content in files.items():
+        assert (repo / rel).read_bytes() == content
