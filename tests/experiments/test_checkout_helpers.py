@@ -160,3 +160,55 @@ def test_a_flat_folder_is_shared_between_writers_too(
     assert sorted(os.listdir(repo / "data")) == sorted(rel[5:] for rel in files)
     for rel, content in files.items():
         assert (repo / rel).read_bytes() == content
+
+
+PARENT = """
+import json, sys, time
+from gitexp.cache.copier import Helper
+objects, folder, files = json.load(sys.stdin)
+jobs = [(h, path, executable, tuple(stamp)) for h, path, executable, stamp in files]
+helper = Helper(objects, folder, False, jobs, lambda path: None)
+print(helper.proc.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_helper_stops_soon_after_its_checkout_is_killed(tmp_path: Path) -> None:
+    import subprocess
+    import time
+
+    objects = tmp_path / "cache" / "blake3"
+    (objects / "ab").mkdir(parents=True)
+    (objects / "ab" / ("c" * 62)).write_bytes(os.urandom(2048))
+    info = os.stat(objects / "ab" / ("c" * 62))
+    stamp = [info.st_ino, info.st_size, info.st_mtime_ns]
+    folder = tmp_path / "new"
+    folder.mkdir()
+    files = [["ab" + "c" * 62, f"f{n}", False, stamp] for n in range(50_000)]
+    job = json.dumps([f"{objects}/", str(folder), files])
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdin is not None and parent.stdout is not None
+    parent.stdin.write(job)
+    parent.stdin.close()
+    helper = int(parent.stdout.readline())
+    deadline = time.monotonic() + 20
+    while len(os.listdir(folder)) < 100 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    parent.kill()
+    parent.wait()
+    parent.stdout.close()
+    while time.monotonic() < deadline and _running(helper):
+        time.sleep(0.01)
+    assert not _running(helper), "the helper went on after its checkout was killed"
+    assert 100 <= len(os.listdir(folder)) < 50_000
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting for its reaper is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
