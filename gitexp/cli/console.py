@@ -72,17 +72,18 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def finish(code: int) -> int:
-    """Flush stdout now, where a reader that left can still be handled; ``code`` or 0.
+    """Flush stdout now, where a reader that left can still be handled; returns ``code``.
 
     Left to the interpreter's exit, the flush would fail on a closed pipe with a
-    traceback-like message and exit 120.
+    traceback-like message and exit 120. The command finished, so its own exit code
+    stands.
     """
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         if not stdout_closed():
             raise
-        return reader_left()
+        reader_left()
     return code
 
 
@@ -100,7 +101,7 @@ def stdout_closed() -> bool:
         events = poller.poll(0)
     except (OSError, ValueError, AttributeError):
         return False
-    return any(flags & select.POLLERR for _fd, flags in events)
+    return any(flags & (select.POLLERR | select.POLLHUP) for _fd, flags in events)
 
 
 def reader_left() -> int:

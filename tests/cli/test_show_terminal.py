@@ -179,11 +179,19 @@ def _reader_gone_at_once(argv: list[str], cwd: Path) -> tuple[int, str]:
 
 def _head_one(argv: list[str], cwd: Path) -> tuple[int, str]:
     """``gitexp … | head -1`` through the shell; gitexp's own exit status."""
-    line = " ".join(shlex.quote(a) for a in argv) + " 2>err.txt | head -1 >/dev/null"
+    err = cwd.parent / "err.txt"
+    command = " ".join(shlex.quote(a) for a in argv)
     proc = subprocess.run(
-        ["bash", "-c", line + "; exit ${PIPESTATUS[0]}"], cwd=cwd, check=False, timeout=60
+        [
+            "bash",
+            "-c",
+            f"{command} 2>{shlex.quote(str(err))} | head -1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+        ],
+        cwd=cwd,
+        check=False,
+        timeout=60,
     )
-    return proc.returncode, (cwd / "err.txt").read_text()
+    return proc.returncode, err.read_text()
 
 
 @pytest.mark.slow
