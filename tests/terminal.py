@@ -8,6 +8,7 @@ import re
 import select
 import struct
 import subprocess
+import sys
 import termios
 import time
 from collections.abc import Sequence
@@ -79,14 +80,12 @@ def on_screen(
         pytest.skip(f"cannot open a pseudo-terminal: {exc}")
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
     proc = subprocess.Popen(
-        list(argv),
+        [sys.executable, "-c", _TAKE_TERMINAL, *argv],
         cwd=cwd,
         stdin=slave,
         stdout=slave,
         stderr=slave,
         env=env,
-        start_new_session=True,
-        preexec_fn=_take_terminal,
     )
     os.close(slave)
     seen = b""
@@ -115,7 +114,9 @@ def on_screen(
     return code, ANSI.sub(b"", seen).decode(errors="replace").replace("\r", "")
 
 
-def _take_terminal() -> None:
-    """Make the terminal on stdin the new session's controlling terminal (less reads
-    its keys from /dev/tty)."""
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+# A new session whose controlling terminal is the one on stdin, as a login shell has
+# (less reads its keys from /dev/tty), then the command itself.
+_TAKE_TERMINAL = (
+    "import fcntl, os, sys, termios; os.setsid(); fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+    "os.execvp(sys.argv[1], sys.argv[1:])"
+)
