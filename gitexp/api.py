@@ -260,20 +260,40 @@ class Repo:
         return upkeep.fsck(self.project, jobs=jobs)
 
     def compare(
-        self, a: str, b: str, *, metric: str | None = None, descending: bool = False
+        self,
+        a: str,
+        b: str,
+        *,
+        metric: str | None = None,
+        goal: str | None = None,
+        descending: bool = False,
     ) -> dict[str, object]:
         """The experiments of two branches (or tags, or commits) side by side.
 
-        For each side: counts, the best by ``metric``, median and spread; then the params
-        and code files that differ between the two bests (see `gitexp compare`).
+        For each side: counts, the best by ``metric`` (default: the first key of the
+        first metrics file), median and spread; then the params, code files, data and
+        artifacts that differ between the two bests (see `gitexp compare`). ``goal``
+        (``"max"`` or ``"min"``) says which way is better; without it ``goals:`` in
+        gitexp.yaml or the metric's name decides, and `GoalError` is raised when
+        neither does. ``descending=True`` is the older spelling of ``goal="max"``.
 
-        >>> repo.compare("feature", "main", metric="acc", descending=True)  # doctest: +SKIP
+        >>> repo.compare("feature", "main", metric="acc", goal="max")  # doctest: +SKIP
         """
+        from gitexp.core.goals import DIRECTIONS
         from gitexp.experiments import compare as compare_mod
 
-        return compare_mod.compare(
-            self.git, self.experiments(), a, b, metric=metric, descending=descending
+        if goal is None and descending:
+            goal = "max"
+        if goal is not None and goal not in DIRECTIONS:
+            raise UsageError(f"goal is {goal!r}; use max or min")
+        config = self.project.config
+        ranking = compare_mod.Ranking(
+            metric=metric,
+            goal="max" if goal == "max" else "min" if goal == "min" else None,
+            goals=config.goals,
+            metrics_files=config.metrics,
         )
+        return compare_mod.compare(self.git, self.experiments(), a, b, ranking)
 
     def series(
         self, names: Sequence[str], selectors: Sequence[str] = ()

@@ -55,6 +55,12 @@ class ConfigError(FormatError):
     kind = "config"
 
 
+class GoalError(GitexpError):
+    """A command must rank by a metric whose direction (max or min) nobody declared."""
+
+    kind = "goal"
+
+
 class ParamsError(GitexpError):
     """A params override names a key or file that does not exist, or a value is wrong."""
 

@@ -14,6 +14,16 @@ if [ ! -x /usr/sbin/sshd ]; then
     fi
 fi
 
+# less: the tests of `show` on a terminal page wide tables through the real one
+if ! command -v less >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends less >/dev/null
+    else
+        echo "less is missing: the pager test of show will be skipped" >&2
+    fi
+fi
+
 # Azurite (Azure Blob emulator) from npm, into a gitignored folder of the repository
 AZ=.servers/azurite
 if [ ! -x "$AZ/node_modules/.bin/azurite-blob" ] && command -v npm >/dev/null; then

@@ -51,7 +51,11 @@ def run_command(args: argparse.Namespace) -> int:
         if args.directory:
             os.chdir(args.directory)
         code: int = args.func(args)
-        return code
+        return finish(code)
+    except BrokenPipeError:
+        if not stdout_closed():
+            raise
+        return reader_left()
     except GitexpError as exc:
         if args.debug:
             _print_traceback()
@@ -65,6 +69,52 @@ def run_command(args: argparse.Namespace) -> int:
             _print_traceback()
         say(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "))
         return 1
+
+
+def finish(code: int) -> int:
+    """Flush stdout now, where a reader that left can still be handled; returns ``code``.
+
+    Left to the interpreter's exit, the flush would fail on a closed pipe with a
+    traceback-like message and exit 120. The command finished, so its own exit code
+    stands.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if not stdout_closed():
+            raise
+        reader_left()
+    return code
+
+
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (``gitexp show | head -1``).
+
+    Asked of the pipe itself, so a broken pipe to some other process (a remote's
+    git, a pager) is not mistaken for the user's reader leaving.
+    """
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        events = poller.poll(0)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return any(flags & (select.POLLERR | select.POLLHUP) for _fd, flags in events)
+
+
+def reader_left() -> int:
+    """Exit 0, quietly, when the reader of stdout stopped reading: it has what it wanted.
+
+    What is still buffered cannot be written, and Python would report it at exit
+    ("Exception ignored ... BrokenPipeError", exit 120), so stdout is pointed at
+    the null device first, as Python's documentation advises for SIGPIPE.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def report_error(exc: GitexpError, *, as_json: bool) -> None:

@@ -103,8 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(_selected(args_list))
     try:
         args = parser.parse_args(args_list)
-    except SystemExit as exc:
-        return int(exc.code or 0)
+    except SystemExit as exc:  # --help, --version and usage errors: flushed as any output
+        from gitexp.cli.console import finish
+
+        return finish(int(exc.code or 0))
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

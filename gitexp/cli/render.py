@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from collections.abc import Sequence
+from typing import Literal
 
 from gitexp.cli.console import out, stdout_is_terminal
 
@@ -43,16 +45,49 @@ def table(
         out("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
+_COLOURS: dict[str, Literal["standard", "256", "truecolor"]] = {
+    "standard": "standard",
+    "256": "256",
+    "truecolor": "truecolor",
+}
+
+
 def _rich_table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str | None) -> None:
+    """A rich table that never wraps or cuts a cell; wider than the screen, it is paged.
+
+    A folded cell reads as two values (``0.857`` over ``3``), so every column is
+    ``no_wrap``: a table that fits is printed, one that does not is drawn at its full
+    width into the pager, which scrolls sideways (`gitexp.cli.pager`).
+    """
     from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
 
+    from gitexp.cli.pager import page
+
     grid = Table(title=title, header_style="bold", title_justify="left")
-    for number, header in enumerate(headers):
-        grid.add_column(header, no_wrap=number == 0, overflow="fold")
+    for header in headers:
+        grid.add_column(header, no_wrap=True, overflow="ignore")
     for row in rows:
         grid.add_row(*row)
-    Console().print(grid)
+    console = Console()
+    unbounded = console.options.update_width(1 << 20)  # the width it needs, not the screen's
+    needed = Measurement.get(console, unbounded, grid).maximum
+    if needed <= console.width:
+        console.print(grid)
+        return
+    wide = Console(
+        file=io.StringIO(),
+        width=needed,
+        force_terminal=True,
+        color_system=_COLOURS.get(console.color_system or ""),
+        legacy_windows=False,
+    )
+    with wide.capture() as captured:
+        wide.print(grid, crop=False)
+    text = captured.get()
+    if not page(text):
+        sys.stdout.write(text)
 
 
 def csv_text(headers: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:

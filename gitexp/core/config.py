@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from gitexp.core.formats import load_mapping
+from gitexp.core.goals import Direction, parse_goals
 from gitexp.core.remotes import check_remotes
 from gitexp.core.sizes import parse_size
 from gitexp.errors import ConfigError
@@ -43,6 +44,7 @@ class ProjectConfig:
     metrics: tuple[str, ...] = DEFAULT_METRICS
     plots: tuple[str, ...] = ()
     outs: tuple[str, ...] = ()
+    goals: Mapping[str, Direction] = field(default_factory=dict)
     large_file_threshold: int = DEFAULT_THRESHOLD
     remote: str | None = None
     remotes: Mapping[str, object] = field(default_factory=dict)
@@ -55,6 +57,7 @@ _PROJECT_KEYS = {
     "metrics",
     "plots",
     "outs",
+    "goals",
     "large_file_threshold",
     "remote",
     "remotes",
@@ -80,6 +83,7 @@ def parse_project_config(data: bytes, path: str = PROJECT_CONFIG) -> ProjectConf
         metrics=tuple(_strings(raw.get("metrics", list(DEFAULT_METRICS)), "metrics", path)),
         plots=tuple(_strings(raw.get("plots", []), "plots", path)),
         outs=tuple(_strings(raw.get("outs", []), "outs", path)),
+        goals=parse_goals(raw.get("goals"), path),
         large_file_threshold=parse_size(
             raw.get("large_file_threshold", DEFAULT_THRESHOLD), "large_file_threshold"
         ),
@@ -155,6 +159,7 @@ params: [params.yaml]             # hyperparameters, overridden with -S KEY=VALU
 metrics: [metrics.json]           # what the run reports
 # plots: [plots/]                 # step series (TSV, CSV or JSON lines)
 # outs: [model.pkl]               # artifacts a run produces: kept in the cache, not in git
+# goals: {acc: max, loss: min}    # which way each metric is better (compare ranks by it)
 # large_file_threshold: 5MiB      # bigger new files in a snapshot are content-addressed
 # remote: storage                 # default storage remote
 # remotes:

@@ -6,21 +6,24 @@ commit of its own (its tip lies in the other's history, as ``main`` does for a
 feature branch just made from it), its experiments are all those reachable from it,
 so a feature branch can be compared with the ``main`` it came from.
 
-For each side: how many ran and failed, the best by the metric (lowest unless
-descending), the median and spread of the successful runs; then the params and the
-code files that differ between the two bests, from a git tree diff.
+For each side: how many ran and failed, the best by the metric, the median and
+spread of the successful runs; then the params, code files, data and artifacts that
+differ between the two bests, from a git tree diff. "Best" follows the metric's goal
+(`gitexp.core.goals`): ``--goal``, else ``goals:`` in ``gitexp.yaml``, else the
+metric's name; with none of them compare refuses rather than guess a direction.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pygit2
 
 from gitexp.core.formats import to_json_value
+from gitexp.core.goals import Direction, resolve_goal
 from gitexp.errors import NotFoundError
 from gitexp.experiments import diff as diff_mod
 from gitexp.experiments.project import config_at
@@ -38,29 +41,42 @@ class _Side:
     rows: list[Doc]
 
 
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """How to rank: the metric (None: the first key of the first metrics file) and goals.
+
+    ``goal`` is what the user asked for (``--goal``); ``goals`` is ``goals:`` of
+    ``gitexp.yaml``; ``metrics_files`` its ``metrics:`` list, in order.
+    """
+
+    metric: str | None = None
+    goal: Direction | None = None
+    goals: Mapping[str, Direction] = field(default_factory=dict)
+    metrics_files: Sequence[str] = ()
+
+
 def compare(
-    git: GitRepo,
-    rows: Sequence[Doc],
-    a: str,
-    b: str,
-    *,
-    metric: str | None = None,
-    descending: bool = False,
+    git: GitRepo, rows: Sequence[Doc], a: str, b: str, ranking: Ranking
 ) -> dict[str, object]:
     """The ``compare --json`` object for sides ``a`` and ``b`` (commit-ishes).
 
     Raises `NotFoundError` for a side that names no commit, or for a metric that no
-    experiment of either side has.
+    experiment of either side has, and `GoalError` when nothing says whether the
+    metric is better high or low.
     """
     tip_a, tip_b = _tip(git, a), _tip(git, b)
     side_a, side_b = _sides(git, rows, (a, tip_a), (b, tip_b))
-    key = _metric(side_a.rows + side_b.rows, metric, a, b)
-    stats_a = _stats(side_a, key, descending)
-    stats_b = _stats(side_b, key, descending)
+    key = _metric(side_a.rows + side_b.rows, ranking, a, b)
+    goal = resolve_goal(key, ranking.goals, ranking.goal)
+    stats_a = _stats(side_a, key, goal.descending)
+    stats_b = _stats(side_b, key, goal.descending)
     best_a, best_b = stats_a["best"], stats_b["best"]
     doc: dict[str, object] = {
         "metric": key,
-        "order": "descending" if descending else "ascending",
+        "metric_source": "--metric" if ranking.metric is not None else "first",
+        "goal": goal.direction,
+        "goal_source": goal.source,
+        "order": "descending" if goal.descending else "ascending",
         "a": stats_a,
         "b": stats_b,
         "params": {},
@@ -108,7 +124,13 @@ def _sides(
     return sides[0], sides[1]
 
 
-def _metric(rows: Sequence[Doc], metric: str | None, a: str, b: str) -> str:
+def _metric(rows: Sequence[Doc], ranking: Ranking, a: str, b: str) -> str:
+    """``--metric``, checked; else the first numeric key of the first metrics file.
+
+    Files are tried in the order ``metrics:`` declares them, then any other file
+    a run wrote metrics to.
+    """
+    metric = ranking.metric
     if metric is not None:
         if not any(_number(Row(r).value(metric)) is not None for r in rows):
             raise NotFoundError(
@@ -116,9 +138,11 @@ def _metric(rows: Sequence[Doc], metric: str | None, a: str, b: str) -> str:
                 hint="see the metrics with `gitexp show`; dotted keys like val.acc, or FILE:KEY",
             )
         return metric
-    for row in rows:
-        for values in Row(row).flat("metrics").values():
-            for key, value in values.items():
+    flats = [Row(row).flat("metrics") for row in rows]
+    seen = [file for flat in flats for file in flat]
+    for file in dict.fromkeys([*ranking.metrics_files, *seen]):
+        for flat in flats:
+            for key, value in flat.get(file, {}).items():
                 if _number(value) is not None:
                     return key
     raise NotFoundError(
@@ -150,6 +174,7 @@ def _stats(side: _Side, metric: str, descending: bool) -> dict[str, object]:
             "commit": row.get("commit"),
             "baseline": row.get("baseline"),
             "value": value,
+            "data": row.get("data") or {},
         }
     return {
         "ref": side.spec,
@@ -167,7 +192,7 @@ def _stats(side: _Side, metric: str, descending: bool) -> dict[str, object]:
 
 
 def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> dict[str, object]:
-    """Params and code files that differ between the two bests (``a`` old, ``b`` new)."""
+    """Params, code files, data and artifacts that differ between the two bests."""
     docs = {str(r.get("name")): r for r in rows}
     row_a, row_b = Row(docs[name_a]), Row(docs[name_b])
     params = _params_diff(row_a, row_b)

@@ -53,10 +53,16 @@ def test_the_bests_params_and_code_files_that_differ(branches: Path) -> None:
     assert result["files"] == [{"path": "train.py", "status": "modified"}]
 
 
-def test_ascending_by_default_picks_the_lowest(branches: Path) -> None:
-    result = Repo(branches).compare("feature", "main", metric="acc")
+def test_goal_min_picks_the_lowest(branches: Path) -> None:
+    result = Repo(branches).compare("feature", "main", metric="acc", goal="min")
     assert result["a"]["best"]["name"] == "f-1"
     assert result["b"]["best"]["name"] == "m-1"
+
+
+def test_acc_without_a_goal_picks_the_highest(branches: Path) -> None:
+    result = Repo(branches).compare("feature", "main", metric="acc")
+    assert result["a"]["best"]["name"] == "f-2"
+    assert result["b"]["best"]["name"] == "m-2"
 
 
 def test_without_a_metric_the_first_metric_ranks(branches: Path) -> None:
@@ -106,14 +112,11 @@ def test_sides_may_be_tags_and_commit_ids(branches: Path) -> None:
 def test_cli_prints_both_sides_and_the_diff_of_the_bests(cli, branches: Path) -> None:
     result = cli("compare", "feature", "main", "--metric", "acc", "--desc")
     assert result.code == 0, result.err
-    assert (
-        "comparing the experiments of feature (A) and main (B) by acc (highest is best)"
-        in result.err
-    )
     lines = result.out.splitlines()
-    assert lines[0].split() == ["A:", "feature", "B:", "main"]
-    assert "best         f-2         m-2" in result.out
-    assert "experiments  2           2" in result.out
+    assert lines[0] == "Ranked by acc: higher is better (as --goal says)."
+    assert lines[2].split() == ["A:", "feature", "B:", "main"]
+    assert ["best", "f-2", "m-2"] in [line.split() for line in lines]
+    assert ["experiments", "2", "2"] in [line.split() for line in lines]
     assert "train.lr  0.2     0.01" in result.out
     assert "train.py  modified" in result.out
 
@@ -121,8 +124,19 @@ def test_cli_prints_both_sides_and_the_diff_of_the_bests(cli, branches: Path) ->
 def test_cli_json_carries_the_same(cli, branches: Path) -> None:
     result = cli("compare", "feature", "main", "--metric", "acc", "--json")
     doc = json.loads(result.out)
-    assert set(doc) == {"metric", "order", "a", "b", "params", "files", "artifacts"}
-    assert doc["a"]["best"]["name"] == "f-1"
+    assert set(doc) == {
+        "metric",
+        "metric_source",
+        "goal",
+        "goal_source",
+        "order",
+        "a",
+        "b",
+        "params",
+        "files",
+        "artifacts",
+    }
+    assert doc["a"]["best"]["name"] == "f-2"
     assert doc["files"] == [{"path": "train.py", "status": "modified"}]
 
 

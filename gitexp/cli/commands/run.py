@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "gitexp run [-n NAME] [-S KEY=VALUE]... [-m MESSAGE] [--force] [-- COMMAND...]"
+    parser.usage = (
+        "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [-- COMMAND...]"
+    )
     parser.add_argument(
         "-n", "--name", help="the experiment's name (a sweep's points are NAME-1, NAME-2, ...)"
     )

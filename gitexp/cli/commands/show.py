@@ -56,20 +56,17 @@ def main(args: argparse.Namespace) -> int:
     from gitexp.experiments.query import dumps_show
 
     repo = Repo(".")
-    rows = repo.show(
-        filters=args.filter,
-        sort_by=args.sort_by,
-        descending=args.desc,
-        branches=args.branch,
-        limit=args.limit,
-    )["experiments"]
+    rows = _select(repo, args, args.limit)
     lines = _series(repo, rows, args.series) if args.series else {}
     if args.json:
         if args.series:
             rows = [{**row, "series": lines.get(str(row["name"]), {})} for row in rows]
         out_bytes(dumps_show(rows))
         return 0
-    headers, cells = columns(rows, only_changed=args.only_changed)
+    # Which columns vary is a property of every matching experiment, not only of those
+    # the limit keeps: with --limit 1 nothing would vary and every column would go.
+    varying = _select(repo, args, None) if args.only_changed and args.limit else rows
+    headers, cells = columns(rows, only_changed=args.only_changed, among=varying)
     if args.series:
         _add_sparklines(headers, cells, rows, lines, args.series)
     if args.csv:
@@ -77,10 +74,35 @@ def main(args: argparse.Namespace) -> int:
     elif args.md:
         sys.stdout.write(render.markdown_text(headers, cells))
     elif not rows:
-        say("no experiments to show; run one with `gitexp run -- COMMAND`")
+        say(_nothing_shown(repo, args))
     else:
         render.table(headers, cells)
     return 0
+
+
+def _select(repo: Repo, args: argparse.Namespace, limit: int | None) -> list[dict[str, object]]:
+    return repo.show(
+        filters=args.filter,
+        sort_by=args.sort_by,
+        descending=args.desc,
+        branches=args.branch,
+        limit=limit,
+    )["experiments"]
+
+
+def _nothing_shown(repo: Repo, args: argparse.Namespace) -> str:
+    """Why the table is empty: no experiment yet, or the filters left none (exit 0 both).
+
+    An empty answer to a well-formed question is an answer, not a failure, as with
+    ``git log --grep``; ``--json`` prints an empty list the same way.
+    """
+    total = len(repo.experiments())
+    if total == 0:
+        return "no experiments to show; run one with `gitexp run -- COMMAND`"
+    if not (args.filter or args.branch):
+        return f"no experiments shown (--limit {args.limit}); there are {total}"
+    asked = [f"--filter '{f}'" for f in args.filter] + [f"--branch {b}" for b in args.branch]
+    return f"no experiment matches {' '.join(asked)} (of {total} experiments)"
 
 
 def _series(
@@ -115,13 +137,22 @@ def _add_sparklines(
 
 
 def columns(
-    rows: Sequence[dict[str, object]], *, only_changed: bool = False
+    rows: Sequence[dict[str, object]],
+    *,
+    only_changed: bool = False,
+    among: Sequence[dict[str, object]] | None = None,
 ) -> tuple[list[str], list[list[object]]]:
-    """Headers and cells: name, created, status, then every params and metrics key."""
+    """Headers and cells: name, created, status, then every params and metrics key.
+
+    ``only_changed`` keeps the keys whose value differs ``among`` those experiments
+    (default: ``rows``); when none differs it keeps them all, since a table of names
+    alone would hide what the user asked to see.
+    """
     flat = [
         {section: _flat_files(row.get(section)) for section in ("params", "metrics")}
         for row in rows
     ]
+    keep = _varying(among if among is not None else rows) if only_changed else None
     keyed: list[tuple[str, str, str]] = []
     for section in ("params", "metrics"):
         files: dict[str, dict[str, None]] = {}
@@ -138,12 +169,28 @@ def columns(
     for section, file, label in keyed:
         key = label.split(":", 1)[1] if label.startswith(file + ":") else label
         column = [item[section].get(file, {}).get(key) for item in flat]
-        if only_changed and len({repr(v) for v in column}) <= 1:
+        if keep and (section, file, key) not in keep:
             continue
         headers.append(label)
         for line, value in zip(cells, column, strict=True):
             line.append(value)
     return headers, cells
+
+
+def _varying(rows: Sequence[dict[str, object]]) -> set[tuple[str, str, str]]:
+    """The (section, file, key) whose values are not all the same across ``rows``.
+
+    A key some experiments lack varies too: its column shows who has it.
+    """
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    count: dict[tuple[str, str, str], int] = {}
+    for row in rows:
+        for section in ("params", "metrics"):
+            for file, values in _flat_files(row.get(section)).items():
+                for key, value in values.items():
+                    seen.setdefault((section, file, key), set()).add(repr(value))
+                    count[(section, file, key)] = count.get((section, file, key), 0) + 1
+    return {where for where, values in seen.items() if len(values) > 1 or count[where] < len(rows)}
 
 
 def _flat_files(files: object) -> dict[str, dict[str, object]]:
