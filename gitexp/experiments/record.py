@@ -9,8 +9,7 @@ HEAD, index, branches and files are not touched.
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +22,11 @@ from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of
 from gitexp.core.metrics import load_metrics, parse_series, series_format
 from gitexp.core.names import ExperimentName
-from gitexp.core.pointer import pointer_path
+from gitexp.core.pointer import SUFFIX, pointer_path
 from gitexp.core.runinfo import OUTPUT_LOG, RUN_DIR, SERIES_DIR, RunRecord, trailers
 from gitexp.core.sizes import format_size
 from gitexp.errors import FormatError, GitexpError
+from gitexp.experiments.freshness import ResultsWatch, files_under, left_over_note
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.snapshot import snapshot
@@ -59,7 +59,8 @@ class Recording:
     params_as_run: Mapping[str, bytes]
     log: bytes
     run_dir: Path
-    fresh_metrics: set[str]
+    watch: ResultsWatch
+    """Tells the result files the run wrote from those left over from before it."""
     artifacts: list[str] = field(default_factory=list)
     message: str | None = None
     force: bool = False
@@ -78,14 +79,20 @@ def record_experiment(
     """
     notes: list[str] = []
     problems: list[str] = []
+    left: list[str] = []
     extra: dict[str, bytes] = dict(rec.params_as_run)
-    extra.update(_metrics_files(git.root, config, rec.fresh_metrics, problems))
-    extra.update(_plot_files(git.root, config, problems))
+    extra.update(_metrics_files(git.root, config, rec.watch, problems, left))
+    extra.update(_plot_files(git.root, config, rec.watch, problems, left))
     extra.update(_logged_series(rec.run_dir, problems))
-    outs, out_paths = _store_outs(git.root, store, config, rec.artifacts, problems)
+    outs, out_paths = _store_outs(git.root, store, config, rec, problems, left)
     extra.update(outs)
+    outs_declared = {o.rstrip("/") for o in config.outs}
+    notes.extend(
+        left_over_note(p for p in left if not p.endswith(SUFFIX) and p not in outs_declared)
+    )
+    inherited, stale = _settle(git, rec.base.tree, left, extra)
     status = rec.record.status if not problems else "failed"
-    record = dataclasses.replace(rec.record, status=status)
+    record = dataclasses.replace(rec.record, status=status, inherited=inherited)
     extra[OUTPUT_LOG] = _trim_log(rec.log, problems)
     extra[f"{RUN_DIR}/run.json"] = record.to_json()
 
@@ -100,7 +107,6 @@ def record_experiment(
         return pointer_path(path), pointer.dump()
 
     start = rec.start if rec.start is not None else rec.base.tree
-    stale = [m for m in config.metrics if m not in extra and m not in start]
     snap = snapshot(
         git,
         start,
@@ -135,12 +141,14 @@ def _message(rec: Recording, problems: list[str]) -> str:
 
 
 def _metrics_files(
-    root: Path, config: ProjectConfig, fresh: set[str], problems: list[str]
+    root: Path, config: ProjectConfig, watch: ResultsWatch, problems: list[str], left: list[str]
 ) -> dict[str, bytes]:
-    """The metrics files the run wrote, checked; a stale one from before is left out."""
+    """The metrics files the run wrote, checked; one left from before goes to ``left``."""
     found: dict[str, bytes] = {}
     for path in config.metrics:
-        if path not in fresh:
+        if not watch.written(path):
+            if (root / path).is_file():
+                left.append(path)
             continue
         try:
             data = (root / path).read_bytes()
@@ -155,17 +163,43 @@ def _metrics_files(
     return found
 
 
-def _plot_files(root: Path, config: ProjectConfig, problems: list[str]) -> dict[str, bytes]:
-    """Series files under the declared ``plots:`` folders (or files), checked."""
+def _plot_files(
+    root: Path, config: ProjectConfig, watch: ResultsWatch, problems: list[str], left: list[str]
+) -> dict[str, bytes]:
+    """Series files the run wrote under the declared ``plots:`` folders (or files), checked."""
     found: dict[str, bytes] = {}
     for declared in config.plots:
-        for rel in _files_under(root, declared.rstrip("/")):
+        for rel in files_under(root, declared.rstrip("/")):
             if series_format(rel) is None:
+                continue
+            if not watch.written(rel):
+                left.append(rel)
                 continue
             data = (root / rel).read_bytes()
             _check_series(data, rel, problems)
             found[rel] = data
     return found
+
+
+def _settle(
+    git: GitRepo, base: pygit2.Tree, left: list[str], extra: dict[str, bytes]
+) -> tuple[tuple[str, ...], list[str]]:
+    """Keep the run's record to what it did: each left-over path gets the baseline's version.
+
+    Where the baseline has the path, its blob goes into ``extra`` and the path is
+    listed as inherited (readers skip it); elsewhere the path is left out of the tree.
+    Returns (inherited paths, paths to exclude).
+    """
+    inherited: list[str] = []
+    stale: list[str] = []
+    for path in dict.fromkeys(left):
+        blob = git.read_blob(base, path)
+        if blob is None:
+            stale.append(path)
+        else:
+            extra[path] = blob
+            inherited.append(path)
+    return tuple(sorted(inherited)), stale
 
 
 def _logged_series(run_dir: Path, problems: list[str]) -> dict[str, bytes]:
@@ -192,21 +226,29 @@ def _store_outs(
     root: Path,
     store: ObjectStore,
     config: ProjectConfig,
-    logged: Iterable[str],
+    rec: Recording,
     problems: list[str],
+    left: list[str],
 ) -> tuple[dict[str, bytes], list[str]]:
-    """Put each out in the cache; its pointer goes in the tree instead of the data.
+    """Put each out the run wrote in the cache; its pointer goes in the tree instead.
 
     Each out is also listed in the ``.gitignore`` beside it (once), so a later
-    ``git add -A`` leaves it to gitexp.
+    ``git add -A`` leaves it to gitexp. An out the run did not write (left from
+    before) is not stored: a declared one is a problem, a logged one a note.
     """
     pointers: dict[str, bytes] = {}
     paths: list[str] = []
-    for out in dict.fromkeys([*config.outs, *logged]):
+    for out in dict.fromkeys([*config.outs, *rec.artifacts]):
         rel = out.rstrip("/")
         full = root / rel
         if not full.exists():
             problems.append(f"out '{rel}' was not produced by the run")
+            left.append(pointer_path(rel))  # a pointer in the baseline is not this run's
+            continue
+        if not rec.watch.written_any(rel):
+            if out in config.outs:
+                problems.append(f"out '{rel}' was not written by this run (it is left from before)")
+            left.extend([rel, pointer_path(rel)])
             continue
         try:
             pointers[pointer_path(rel)] = store_path(store, full).dump()
@@ -215,18 +257,6 @@ def _store_outs(
             raise GitexpError(f"could not store out '{rel}' in the cache: {exc}") from exc
         paths.append(rel)
     return pointers, paths
-
-
-def _files_under(root: Path, declared: str) -> list[str]:
-    full = root / declared
-    if full.is_file():
-        return [declared]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(full):
-        dirnames.sort()
-        for name in sorted(filenames):
-            found.append(Path(dirpath, name).relative_to(root).as_posix())
-    return found
 
 
 def _trim_log(log: bytes, problems: list[str]) -> bytes:
