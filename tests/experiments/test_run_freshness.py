@@ -161,3 +161,13 @@ def test_worktree_runs_with_an_out_they_did_not_write(repo: Path, jobs: int) -> 
         assert len(result.problems) == 1 and "out 'model.pkl'" in result.problems[0]
         assert run_json(repo, result.name)["inherited"] == ["model.pkl.gitexp"]
         assert gitexp.Repo().diff(result.name)["artifacts"] == []
+
+
+def test_series_left_in_the_workspace_gitexp_folder_are_not_the_runs(repo: Path) -> None:
+    (repo / ".gitexp" / "series").mkdir(parents=True)
+    (repo / ".gitexp" / "series" / "old.tsv").write_text("step\tvalue\n0\t1\n")
+    gitexp.Repo().run([PY, "-c", LOG_LOSS], name="two")
+    assert [p for p in tree_of(repo, "two") if p.startswith(".gitexp/series/")] == [
+        ".gitexp/series/loss.tsv"
+    ]
+    assert set(gitexp.Repo().series(["two"])["two"]) == {"loss"}
