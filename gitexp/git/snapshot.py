@@ -55,8 +55,9 @@ def snapshot(
 
     ``exclude`` paths (and everything under them) are left out even if the workspace
     has them; ``drop_dirs`` (gitexp's own ``.gitexp/``) hold only ``extra`` files:
-    what the baseline or the workspace has there is left out. ``divert`` may replace a new file with a pointer file. Returns
-    the tree id and the paths taken from the workspace.
+    what the baseline or the workspace has there is left out. ``divert`` may replace
+    a new file with a pointer file. Returns the tree id and the paths taken from the
+    workspace.
     """
     index = pygit2.Index()
     index.read_tree(base)
