@@ -4,6 +4,13 @@ The commit's tree is the baseline tree plus the workspace's changes, the params 
 run, the metrics and series files (even ignored ones), pointer files for outs and
 large files, and ``.gitexp/`` (run record, output log, logged series). The user's
 HEAD, index, branches and files are not touched.
+
+A run's record is what that run did: a metrics file, series file or out that the
+command did not write (see `freshness`) is never taken from the workspace. The commit
+holds the baseline's version of that path, listed in ``run.json`` as ``inherited`` so
+readers do not count it as the run's, or, where the baseline has none, nothing. So
+``git diff`` against the baseline stays truthful (the run changed nothing there) and
+``show`` learns it from the commit message's trailer without reading more objects.
 """
 
 from __future__ import annotations
@@ -74,25 +81,16 @@ def record_experiment(
     """Write the experiment commit for ``rec`` and create its ref (create-only).
 
     Problems found in what the command wrote (a metrics file that is not a mapping, a
-    series that is not numeric, a declared out that is missing) mark it failed, with
-    a message naming the file. Raises `ConflictError` if the name was taken meanwhile.
+    series that is not numeric, a declared out that is missing or that it did not
+    write) mark it failed, with a message naming the file. Result files the command
+    did not write are not recorded as its own (see `_gather`). Raises `ConflictError`
+    if the name was taken meanwhile.
     """
-    notes: list[str] = []
-    problems: list[str] = []
-    left: list[str] = []
-    extra: dict[str, bytes] = dict(rec.params_as_run)
-    extra.update(_metrics_files(git.root, config, rec.watch, problems, left))
-    extra.update(_plot_files(git.root, config, rec.watch, problems, left))
-    extra.update(_logged_series(rec.run_dir, problems))
-    outs, out_paths = _store_outs(git.root, store, config, rec, problems, left)
-    extra.update(outs)
-    outs_declared = {o.rstrip("/") for o in config.outs}
-    notes.extend(
-        left_over_note(p for p in left if not p.endswith(SUFFIX) and p not in outs_declared)
-    )
-    inherited, stale = _settle(git, rec.base.tree, left, extra)
+    found = _gather(git, config, store, rec)
+    notes, problems = found.notes, found.problems
+    extra = found.extra
     status = rec.record.status if not problems else "failed"
-    record = dataclasses.replace(rec.record, status=status, inherited=inherited)
+    record = dataclasses.replace(rec.record, status=status, inherited=found.inherited)
     extra[OUTPUT_LOG] = _trim_log(rec.log, problems)
     extra[f"{RUN_DIR}/run.json"] = record.to_json()
 
@@ -111,7 +109,7 @@ def record_experiment(
         git,
         start,
         extra=extra,
-        exclude=[*out_paths, *stale],
+        exclude=found.exclude,
         drop_dirs=[RUN_DIR],
         divert=divert,
     )
@@ -129,6 +127,37 @@ def record_experiment(
         notes=notes,
         problems=problems,
     )
+
+
+@dataclass
+class _Gathered:
+    """What goes into the commit besides the workspace, and what was said about it."""
+
+    extra: dict[str, bytes]
+    exclude: list[str]
+    inherited: tuple[str, ...]
+    notes: list[str]
+    problems: list[str]
+
+
+def _gather(git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Recording) -> _Gathered:
+    """The run's own results, checked; a note for each result file left from before.
+
+    A result file the run did not write is never taken from the workspace: the commit
+    holds the baseline's version of it (listed as inherited) or nothing.
+    """
+    problems: list[str] = []
+    left: list[str] = []
+    extra: dict[str, bytes] = dict(rec.params_as_run)
+    extra.update(_metrics_files(git.root, config, rec.watch, problems, left))
+    extra.update(_plot_files(git.root, config, rec.watch, problems, left))
+    extra.update(_logged_series(rec.run_dir, problems))
+    outs, out_paths = _store_outs(git.root, store, config, rec, problems, left)
+    extra.update(outs)
+    declared = {o.rstrip("/") for o in config.outs}
+    notes = left_over_note(p for p in left if not p.endswith(SUFFIX) and p not in declared)
+    inherited, stale = _settle(git, rec.base.tree, left, extra)
+    return _Gathered(extra, [*out_paths, *stale], inherited, notes, problems)
 
 
 def _message(rec: Recording, problems: list[str]) -> str:
