@@ -171,3 +171,26 @@ def test_series_left_in_the_workspace_gitexp_folder_are_not_the_runs(repo: Path)
         ".gitexp/series/loss.tsv"
     ]
     assert set(gitexp.Repo().series(["two"])["two"]) == {"loss"}
+
+
+def test_metrics_the_script_wrote_itself_are_kept_beside_logged_ones(repo: Path) -> None:
+    (repo / "metrics.json").write_text('{"auc": 0.95}')
+    script = "import json; json.dump({'acc': 0.7}, open('metrics.json', 'w')); " + LOG_LOSS
+    gitexp.Repo().run([PY, "-c", script], name="both")
+    assert metrics_of("both") == {"metrics.json": {"acc": 0.7, "loss": 0.5}}
+
+
+def test_apply_does_not_hand_back_an_out_the_run_did_not_write(repo: Path) -> None:
+    (repo / "gitexp.yaml").write_text("outs: [model.pkl]\n")
+    commit_all(repo)
+    write = "open('model.pkl','wb').write(b'{}')"
+    gitexp.Repo().run([PY, "-c", write.format("w1")], name="v1")
+    gitexp.Repo().apply("v1")
+    commit_all(repo)
+    assert gitexp.Repo().run(["true"], name="noop")[0].status == "failed"
+    gitexp.Repo().run([PY, "-c", write.format("w2")], name="v2")
+    gitexp.Repo().apply("v2")
+    commit_all(repo)
+    gitexp.Repo().apply("noop")
+    assert (repo / "model.pkl").read_bytes() == b"w2"
+    assert "w2" not in git(repo, "status", "--porcelain")
