@@ -24,13 +24,15 @@ from pathlib import Path
 
 import orjson
 
+from gitexp.cache.atomic import atomic_write
 from gitexp.core.config import ProjectConfig
 
 Stamp = tuple[int, int, int, int]
 """(mtime_ns, ctime_ns, inode, size) of a file."""
 
 STAMPS_FILE = "stamps.json"
-"""In the run folder: the metrics files' stamps at start, for the logging API."""
+"""In the run folder: the result files' stamps at start (the logging API reads them)."""
+STAMPS_VERSION = 1
 
 _CLOCK_WAIT_S = 2.0
 
@@ -45,34 +47,54 @@ def stamp(path: Path) -> Stamp | None:
 
 
 def read_stamps(run_dir: Path) -> dict[str, Stamp]:
-    """The metrics files' stamps a watch left in ``run_dir`` (empty if none)."""
+    """The stamps a watch left in ``run_dir`` at start, by path (empty if none)."""
     try:
         doc = orjson.loads((run_dir / STAMPS_FILE).read_bytes())
     except FileNotFoundError:
         return {}
-    return {path: (v[0], v[1], v[2], v[3]) for path, v in doc.items()}
+    if not isinstance(doc, dict) or doc.get("version") != STAMPS_VERSION:
+        return {}
+    return {path: (v[0], v[1], v[2], v[3]) for path, v in doc["files"].items()}
 
 
 class ResultsWatch:
-    """Tells which result files were written between its creation and now."""
+    """Tells which result files were written between the run's start and now.
 
-    def __init__(self, root: Path, config: ProjectConfig, run_dir: Path) -> None:
-        """Stamp every file under the declared results, then let the clock move on.
+    `begin` stamps the files when a run starts and keeps the stamps in its run folder;
+    `resume` reads them back, so a run can be recorded later by another process (a
+    run found crashed, say) with the same answers.
+    """
 
-        The metrics files' stamps go into ``run_dir`` for the logging API.
-        """
+    def __init__(self, root: Path, config: ProjectConfig, before: dict[str, Stamp], since: int):
+        """A watch over ``config``'s results in ``root``, from stamps taken at ``since``."""
         self.root = root
         self.declared = tuple(p.rstrip("/") for p in (*config.metrics, *config.plots, *config.outs))
-        self.before: dict[str, Stamp] = {}
-        for declared in self.declared:
+        self.before = before
+        self.since = since
+
+    @classmethod
+    def begin(cls, root: Path, config: ProjectConfig, run_dir: Path) -> ResultsWatch:
+        """Stamp every file under the declared results, then let the clock move past them."""
+        watch = cls(root, config, {}, 0)
+        for declared in watch.declared:
             for rel in files_under(root, declared):
                 found = stamp(root / rel)
                 if found is not None:
-                    self.before[rel] = found
-        metrics = {p: self.before[p] for p in config.metrics if p in self.before}
-        (run_dir / STAMPS_FILE).write_bytes(orjson.dumps(metrics))
-        newest = max((s[1] for s in self.before.values()), default=0)
-        self.since = _clock_past(run_dir, newest)
+                    watch.before[rel] = found
+        newest = max((s[1] for s in watch.before.values()), default=0)
+        watch.since = _clock_past(run_dir, newest)
+        doc = {"version": STAMPS_VERSION, "since": watch.since, "files": watch.before}
+        atomic_write(run_dir / STAMPS_FILE, orjson.dumps(doc))
+        return watch
+
+    @classmethod
+    def resume(cls, root: Path, config: ProjectConfig, run_dir: Path) -> ResultsWatch:
+        """The watch `begin` left in ``run_dir``; with none, every result counts as written."""
+        try:
+            since = int(orjson.loads((run_dir / STAMPS_FILE).read_bytes())["since"])
+        except (FileNotFoundError, KeyError, TypeError, ValueError, orjson.JSONDecodeError):
+            since = 0
+        return cls(root, config, read_stamps(run_dir), since)
 
     def written(self, rel: str) -> bool:
         """Whether the file at ``rel`` exists and was written since the watch began."""

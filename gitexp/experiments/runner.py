@@ -75,7 +75,7 @@ class Runner:
         """Run one point in ``place`` and record it; `Interrupted` records nothing."""
         root = place.git.root
         run_dir = new_run_dir(self.project, name, root)
-        watch = ResultsWatch(root, self.project.config, run_dir)
+        watch = ResultsWatch.begin(root, self.project.config, run_dir)
         guard = ParamsGuard(root, run_dir, plan.files) if place.restore else None
         try:
             if guard is not None:

@@ -73,7 +73,7 @@ class Experiment:
             )
         self._plan = _plan(project, self._params)
         self._run_dir = new_run_dir(project, self.name)
-        self._watch = ResultsWatch(project.root, project.config, self._run_dir)
+        self._watch = ResultsWatch.begin(project.root, project.config, self._run_dir)
         config = project.config
         session = tracking.Session(
             root=project.root,

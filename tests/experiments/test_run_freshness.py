@@ -194,3 +194,22 @@ def test_apply_does_not_hand_back_an_out_the_run_did_not_write(repo: Path) -> No
     gitexp.Repo().apply("noop")
     assert (repo / "model.pkl").read_bytes() == b"w2"
     assert "w2" not in git(repo, "status", "--porcelain")
+
+
+def test_a_watch_resumed_from_its_run_folder_gives_the_same_answers(repo: Path) -> None:
+    from gitexp.core.config import ProjectConfig
+    from gitexp.experiments.freshness import ResultsWatch
+
+    config = ProjectConfig(metrics=("metrics.json", "old.json"), plots=("curves",))
+    (repo / "old.json").write_text("{}")
+    (repo / "metrics.json").write_text("{}")
+    run_dir = repo.parent / "run"
+    run_dir.mkdir()
+    began = ResultsWatch.begin(repo, config, run_dir)
+    (repo / "metrics.json").write_text("{}")
+    (repo / "curves").mkdir()
+    (repo / "curves" / "new.tsv").write_text("step\tv\n0\t1\n")
+    resumed = ResultsWatch.resume(repo, config, run_dir)
+    for watch in (began, resumed):
+        assert watch.written("metrics.json") and watch.written("curves/new.tsv")
+        assert not watch.written("old.json") and not watch.written("train.py")
