@@ -2,9 +2,11 @@
 
 Under ``gitexp run`` the parent process names a run folder in ``GITEXP_RUN_DIR``;
 series and artifacts go there and metrics into the workspace's metrics file, and the
-parent records them. Inside ``with gitexp.Experiment():`` the same calls feed that
-experiment. Outside both, metrics still go to the metrics file, and a warning says
-that nothing is being recorded.
+parent records them. Each run starts with no metrics: a metrics file still as it was
+when the run began (an earlier run's) is replaced, not added to, by the first write.
+Inside ``with gitexp.Experiment():`` the same calls feed that experiment. Outside
+both, metrics still go to the metrics file, and a warning says that nothing is being
+recorded.
 
 This module reads ``GITEXP_RUN_DIR`` from the environment: it is how a command learns
 that it runs under gitexp, the one place below the CLI that does so.
