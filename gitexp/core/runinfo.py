@@ -37,6 +37,8 @@ class RunRecord:
     python: str = ""
     platform: str = ""
     packages: Mapping[str, str] = field(default_factory=dict)
+    inherited: tuple[str, ...] = ()
+    """Result paths in the commit that the run did not write: the baseline's versions."""
 
     def to_json(self) -> bytes:
         """The bytes of ``run.json``: stable key order, two-space indent, final newline."""
@@ -55,6 +57,8 @@ class RunRecord:
             "platform": self.platform,
             "packages": dict(sorted(self.packages.items())),
         }
+        if self.inherited:
+            doc["inherited"] = list(self.inherited)
         from gitexp.core.formats import to_json_value
 
         return orjson.dumps(to_json_value(doc), option=orjson.OPT_INDENT_2) + b"\n"
@@ -89,6 +93,7 @@ def parse_run_json(data: bytes, where: str) -> RunRecord:
             python=str(doc.get("python") or ""),
             platform=str(doc.get("platform") or ""),
             packages=doc.get("packages") or {},
+            inherited=tuple(str(p) for p in doc.get("inherited") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{where}: run.json is missing or mistypes {exc}") from exc
@@ -100,6 +105,8 @@ TRAILER_KEYS = {
     "Gitexp-Baseline": "baseline",
     "Gitexp-Branch": "branch",
 }
+INHERITED_TRAILER = "Gitexp-Inherited"
+"""Optional trailer: ``run.json``'s ``inherited`` as a JSON list, only when not empty."""
 
 
 def trailers(record: RunRecord) -> str:
@@ -114,7 +121,10 @@ def trailers(record: RunRecord) -> str:
         "baseline": record.baseline_commit,
         "branch": record.baseline_branch or "",
     }
-    return "".join(f"{key}: {values[field]}\n" for key, field in TRAILER_KEYS.items())
+    lines = "".join(f"{key}: {values[field]}\n" for key, field in TRAILER_KEYS.items())
+    if record.inherited:
+        lines += f"{INHERITED_TRAILER}: {orjson.dumps(list(record.inherited)).decode()}\n"
+    return lines
 
 
 def parse_trailers(message: str) -> dict[str, str] | None:
@@ -126,7 +136,22 @@ def parse_trailers(message: str) -> dict[str, str] | None:
         key, sep, value = line.partition(": ")
         if sep and key in TRAILER_KEYS:
             found[TRAILER_KEYS[key]] = value.strip()
-    return found if len(found) == len(TRAILER_KEYS) else None
+        elif sep and key == INHERITED_TRAILER:
+            found["inherited"] = value.strip()
+    required = len(TRAILER_KEYS) + ("inherited" in found)
+    return found if len(found) == required else None
+
+
+def inherited_paths(value: object) -> frozenset[str]:
+    """The inherited paths from a trailer value (a JSON list) or a run.json list."""
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return frozenset()
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(p for p in value if isinstance(p, str))
 
 
 def utc_now() -> _dt.datetime:

@@ -18,11 +18,13 @@ import pygit2
 
 from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import STASH_REF_PREFIX
+from gitexp.core.pointer import pointer_path
 from gitexp.core.runinfo import RUN_DIR, iso_utc, utc_now
 from gitexp.errors import UncommittedChangesError
 from gitexp.experiments.data import pointers_at
 from gitexp.experiments.datasets import checkout_pointers, data_at_risk
 from gitexp.experiments.project import Project
+from gitexp.experiments.summary import inherited_in
 from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
@@ -62,7 +64,8 @@ def apply(
     ``force``, ``save_data`` is called first for content-addressed data to keep.
     """
     head = git.head_commit()
-    changes = _changes(git, head.tree, target.tree)
+    inherited = inherited_in(target)  # results the run did not write are not handed back
+    changes = [c for c in _changes(git, head.tree, target.tree) if c.path not in inherited]
     at_risk = [c.path for c in changes if _at_risk(git, head.tree, c)]
     result = ApplyResult(commit=str(target.id))
     if at_risk and not force:
@@ -92,10 +95,11 @@ def apply_with_data(project: Project, target: pygit2.Commit, *, force: bool = Fa
     """
     head = project.git.head_commit()
     before = pointers_at(project.git, head.tree)
+    inherited = inherited_in(target)
     pointers = {
         path: pointer
         for path, pointer in pointers_at(project.git, target.tree).items()
-        if before.get(path) != pointer
+        if before.get(path) != pointer and pointer_path(path) not in inherited
     }
     at_risk = data_at_risk(project, pointers) if pointers else []
     if at_risk and not force:

@@ -19,6 +19,7 @@ from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, InvalidNameError, NotFoundError
 from gitexp.experiments.project import config_at
+from gitexp.experiments.summary import inherited_in
 from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.repo import GitRepo
 
@@ -43,6 +44,8 @@ class Side:
     label: str
     tree: pygit2.Tree
     commit: str | None
+    inherited: frozenset[str] = frozenset()
+    """Result paths the experiment holds but did not write: not its metrics or outs."""
 
 
 def resolve(git: GitRepo, spec: str) -> pygit2.Commit:
@@ -67,7 +70,7 @@ def resolve(git: GitRepo, spec: str) -> pygit2.Commit:
 
 def side_of(commit: pygit2.Commit) -> Side:
     """A commit as a diff side."""
-    return Side(str(commit.id), commit.tree, str(commit.id))
+    return Side(str(commit.id), commit.tree, str(commit.id), inherited_in(commit))
 
 
 def baseline_of(commit: pygit2.Commit) -> Side:
@@ -95,14 +98,35 @@ def diff_sides(git: GitRepo, a: Side, b: Side) -> DiffResult:
             continue
         old, new = blob_bytes(git, change.old), blob_bytes(git, change.new)
         if path.endswith(SUFFIX):
-            result["artifacts"].append(_artifact(path, old, new))
+            old, new = _own(a, path, old), _own(b, path, new)
+            if old != new:
+                result["artifacts"].append(_artifact(path, old, new))
             continue
         result["files"].append({"path": path, "status": change.status})
         if path in params_files:
             _add_changes(result["params"], path, old, new, with_change=False)
-        elif path in metrics_files:
-            _add_changes(result["metrics"], path, old, new, with_change=True)
+    for path in sorted(metrics_files):
+        _metrics_changes(git, result, a, b, path)
     return result
+
+
+def _own(side: Side, path: str, data: bytes | None) -> bytes | None:
+    """``data``, unless the side's run did not write ``path`` (then it has none)."""
+    return None if path in side.inherited else data
+
+
+def _metrics_changes(git: GitRepo, result: DiffResult, a: Side, b: Side, path: str) -> None:
+    """Each side's own metrics in ``path``: a file the run did not write counts as absent.
+
+    Compared even when the blobs are the same, since one side may have written the
+    bytes the other only inherited.
+    """
+    old_id, new_id = git.blob_id(a.tree, path), git.blob_id(b.tree, path)
+    if old_id == new_id and (path in a.inherited) == (path in b.inherited):
+        return
+    old = _own(a, path, git.read_blob(a.tree, path))
+    new = _own(b, path, git.read_blob(b.tree, path))
+    _add_changes(result["metrics"], path, old, new, with_change=True)
 
 
 def _has(tree: pygit2.Tree, path: str) -> bool:

@@ -7,6 +7,7 @@ import platform
 import socket
 import sys
 import threading
+from typing import TypedDict
 
 
 def installed_packages() -> dict[str, str]:
@@ -46,7 +47,15 @@ class PackageScan:
         return self._result
 
 
-def host_facts() -> dict[str, str]:
+class HostFacts(TypedDict):
+    """Where a run ran, as ``run.json`` keeps it."""
+
+    host: str
+    python: str
+    platform: str
+
+
+def host_facts() -> HostFacts:
     """Host name, Python version and platform string for ``run.json``."""
     return {
         "host": socket.gethostname(),

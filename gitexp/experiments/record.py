@@ -4,13 +4,19 @@ The commit's tree is the baseline tree plus the workspace's changes, the params 
 run, the metrics and series files (even ignored ones), pointer files for outs and
 large files, and ``.gitexp/`` (run record, output log, logged series). The user's
 HEAD, index, branches and files are not touched.
+
+A run's record is what that run did: a metrics file, series file or out that the
+command did not write (see `freshness`) is never taken from the workspace. The commit
+holds the baseline's version of that path, listed in ``run.json`` as ``inherited`` so
+readers do not count it as the run's, or, where the baseline has none, nothing. So
+``git diff`` against the baseline stays truthful (the run changed nothing there) and
+``show`` learns it from the commit message's trailer without reading more objects.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +29,11 @@ from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of
 from gitexp.core.metrics import load_metrics, parse_series, series_format
 from gitexp.core.names import ExperimentName
-from gitexp.core.pointer import pointer_path
+from gitexp.core.pointer import SUFFIX, pointer_path
 from gitexp.core.runinfo import OUTPUT_LOG, RUN_DIR, SERIES_DIR, RunRecord, trailers
 from gitexp.core.sizes import format_size
 from gitexp.errors import FormatError, GitexpError
+from gitexp.experiments.freshness import ResultsWatch, files_under, left_over_note
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.snapshot import snapshot
@@ -59,7 +66,8 @@ class Recording:
     params_as_run: Mapping[str, bytes]
     log: bytes
     run_dir: Path
-    fresh_metrics: set[str]
+    watch: ResultsWatch
+    """Tells the result files the run wrote from those left over from before it."""
     artifacts: list[str] = field(default_factory=list)
     message: str | None = None
     force: bool = False
@@ -73,19 +81,16 @@ def record_experiment(
     """Write the experiment commit for ``rec`` and create its ref (create-only).
 
     Problems found in what the command wrote (a metrics file that is not a mapping, a
-    series that is not numeric, a declared out that is missing) mark it failed, with
-    a message naming the file. Raises `ConflictError` if the name was taken meanwhile.
+    series that is not numeric, a declared out that is missing or that it did not
+    write) mark it failed, with a message naming the file. Result files the command
+    did not write are not recorded as its own (see `_gather`). Raises `ConflictError`
+    if the name was taken meanwhile.
     """
-    notes: list[str] = []
-    problems: list[str] = []
-    extra: dict[str, bytes] = dict(rec.params_as_run)
-    extra.update(_metrics_files(git.root, config, rec.fresh_metrics, problems))
-    extra.update(_plot_files(git.root, config, problems))
-    extra.update(_logged_series(rec.run_dir, problems))
-    outs, out_paths = _store_outs(git.root, store, config, rec.artifacts, problems)
-    extra.update(outs)
+    found = _gather(git, config, store, rec)
+    notes, problems = found.notes, found.problems
+    extra = found.extra
     status = rec.record.status if not problems else "failed"
-    record = dataclasses.replace(rec.record, status=status)
+    record = dataclasses.replace(rec.record, status=status, inherited=found.inherited)
     extra[OUTPUT_LOG] = _trim_log(rec.log, problems)
     extra[f"{RUN_DIR}/run.json"] = record.to_json()
 
@@ -100,12 +105,11 @@ def record_experiment(
         return pointer_path(path), pointer.dump()
 
     start = rec.start if rec.start is not None else rec.base.tree
-    stale = [m for m in config.metrics if m not in extra and m not in start]
     snap = snapshot(
         git,
         start,
         extra=extra,
-        exclude=[*out_paths, *stale],
+        exclude=found.exclude,
         drop_dirs=[RUN_DIR],
         divert=divert,
     )
@@ -125,6 +129,37 @@ def record_experiment(
     )
 
 
+@dataclass
+class _Gathered:
+    """What goes into the commit besides the workspace, and what was said about it."""
+
+    extra: dict[str, bytes]
+    exclude: list[str]
+    inherited: tuple[str, ...]
+    notes: list[str]
+    problems: list[str]
+
+
+def _gather(git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Recording) -> _Gathered:
+    """The run's own results, checked; a note for each result file left from before.
+
+    A result file the run did not write is never taken from the workspace: the commit
+    holds the baseline's version of it (listed as inherited) or nothing.
+    """
+    problems: list[str] = []
+    left: list[str] = []
+    extra: dict[str, bytes] = dict(rec.params_as_run)
+    extra.update(_metrics_files(git.root, config, rec.watch, problems, left))
+    extra.update(_plot_files(git.root, config, rec.watch, problems, left))
+    extra.update(_logged_series(rec.run_dir, problems))
+    outs, out_paths = _store_outs(git.root, store, config, rec, problems, left)
+    extra.update(outs)
+    declared = {o.rstrip("/") for o in config.outs}
+    notes = left_over_note(p for p in left if not p.endswith(SUFFIX) and p not in declared)
+    inherited, stale = _settle(git, rec.base.tree, left, extra)
+    return _Gathered(extra, [*out_paths, *stale], inherited, notes, problems)
+
+
 def _message(rec: Recording, problems: list[str]) -> str:
     title = rec.message or f"gitexp: {rec.name.value}"
     body = [" ".join(rec.record.command)]
@@ -135,12 +170,14 @@ def _message(rec: Recording, problems: list[str]) -> str:
 
 
 def _metrics_files(
-    root: Path, config: ProjectConfig, fresh: set[str], problems: list[str]
+    root: Path, config: ProjectConfig, watch: ResultsWatch, problems: list[str], left: list[str]
 ) -> dict[str, bytes]:
-    """The metrics files the run wrote, checked; a stale one from before is left out."""
+    """The metrics files the run wrote, checked; one left from before goes to ``left``."""
     found: dict[str, bytes] = {}
     for path in config.metrics:
-        if path not in fresh:
+        if not watch.written(path):
+            if (root / path).is_file():
+                left.append(path)
             continue
         try:
             data = (root / path).read_bytes()
@@ -155,17 +192,43 @@ def _metrics_files(
     return found
 
 
-def _plot_files(root: Path, config: ProjectConfig, problems: list[str]) -> dict[str, bytes]:
-    """Series files under the declared ``plots:`` folders (or files), checked."""
+def _plot_files(
+    root: Path, config: ProjectConfig, watch: ResultsWatch, problems: list[str], left: list[str]
+) -> dict[str, bytes]:
+    """Series files the run wrote under the declared ``plots:`` folders (or files), checked."""
     found: dict[str, bytes] = {}
     for declared in config.plots:
-        for rel in _files_under(root, declared.rstrip("/")):
+        for rel in files_under(root, declared.rstrip("/")):
             if series_format(rel) is None:
+                continue
+            if not watch.written(rel):
+                left.append(rel)
                 continue
             data = (root / rel).read_bytes()
             _check_series(data, rel, problems)
             found[rel] = data
     return found
+
+
+def _settle(
+    git: GitRepo, base: pygit2.Tree, left: list[str], extra: dict[str, bytes]
+) -> tuple[tuple[str, ...], list[str]]:
+    """Keep the run's record to what it did: each left-over path gets the baseline's version.
+
+    Where the baseline has the path, its blob goes into ``extra`` and the path is
+    listed as inherited (readers skip it); elsewhere the path is left out of the tree.
+    Returns (inherited paths, paths to exclude).
+    """
+    inherited: list[str] = []
+    stale: list[str] = []
+    for path in dict.fromkeys(left):
+        blob = git.read_blob(base, path)
+        if blob is None:
+            stale.append(path)
+        else:
+            extra[path] = blob
+            inherited.append(path)
+    return tuple(sorted(inherited)), stale
 
 
 def _logged_series(run_dir: Path, problems: list[str]) -> dict[str, bytes]:
@@ -192,21 +255,29 @@ def _store_outs(
     root: Path,
     store: ObjectStore,
     config: ProjectConfig,
-    logged: Iterable[str],
+    rec: Recording,
     problems: list[str],
+    left: list[str],
 ) -> tuple[dict[str, bytes], list[str]]:
-    """Put each out in the cache; its pointer goes in the tree instead of the data.
+    """Put each out the run wrote in the cache; its pointer goes in the tree instead.
 
     Each out is also listed in the ``.gitignore`` beside it (once), so a later
-    ``git add -A`` leaves it to gitexp.
+    ``git add -A`` leaves it to gitexp. An out the run did not write (left from
+    before) is not stored: a declared one is a problem, a logged one a note.
     """
     pointers: dict[str, bytes] = {}
     paths: list[str] = []
-    for out in dict.fromkeys([*config.outs, *logged]):
+    for out in dict.fromkeys([*config.outs, *rec.artifacts]):
         rel = out.rstrip("/")
         full = root / rel
         if not full.exists():
             problems.append(f"out '{rel}' was not produced by the run")
+            left.append(pointer_path(rel))  # a pointer in the baseline is not this run's
+            continue
+        if not rec.watch.written_any(rel):
+            if out in config.outs:
+                problems.append(f"out '{rel}' was not written by this run (it is left from before)")
+            left.extend([rel, pointer_path(rel)])
             continue
         try:
             pointers[pointer_path(rel)] = store_path(store, full).dump()
@@ -215,18 +286,6 @@ def _store_outs(
             raise GitexpError(f"could not store out '{rel}' in the cache: {exc}") from exc
         paths.append(rel)
     return pointers, paths
-
-
-def _files_under(root: Path, declared: str) -> list[str]:
-    full = root / declared
-    if full.is_file():
-        return [declared]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(full):
-        dirnames.sort()
-        for name in sorted(filenames):
-            found.append(Path(dirpath, name).relative_to(root).as_posix())
-    return found
 
 
 def _trim_log(log: bytes, problems: list[str]) -> bytes:

@@ -14,7 +14,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
 from gitexp.errors import ConflictError, GitexpError, Interrupted
 from gitexp.experiments import index
 from gitexp.experiments.environment import PackageScan, host_facts
+from gitexp.experiments.freshness import ResultsWatch
 from gitexp.experiments.guard import ParamsGuard
 from gitexp.experiments.overrides import ParamsPlan
 from gitexp.experiments.process import Command, OutputSink, run_command
@@ -74,7 +75,7 @@ class Runner:
         """Run one point in ``place`` and record it; `Interrupted` records nothing."""
         root = place.git.root
         run_dir = new_run_dir(self.project, name, root)
-        watch = MetricsWatch(root, self.project.config.metrics)
+        watch = ResultsWatch.begin(root, self.project.config, run_dir)
         guard = ParamsGuard(root, run_dir, plan.files) if place.restore else None
         try:
             if guard is not None:
@@ -97,7 +98,7 @@ class Runner:
                 params_as_run=plan.changed,
                 log=output,
                 run_dir=run_dir,
-                fresh_metrics=watch.fresh(),
+                watch=watch,
                 artifacts=read_artifacts(run_dir),
                 message=self.message,
                 force=self.force,
@@ -185,30 +186,6 @@ def read_artifacts(run_dir: Path) -> list[str]:
     except FileNotFoundError:
         return []
     return list(dict.fromkeys(line for line in lines if line))
-
-
-class MetricsWatch:
-    """Tells which metrics files were written between its creation and `fresh`."""
-
-    def __init__(self, root: Path, paths: Sequence[str]) -> None:
-        self.root = root
-        self.before = {path: _stamp(root / path) for path in paths}
-
-    def fresh(self) -> set[str]:
-        """The metrics files that were written (or replaced) since creation."""
-        return {
-            path
-            for path, stamp in self.before.items()
-            if (now := _stamp(self.root / path)) is not None and now != stamp
-        }
-
-
-def _stamp(path: Path) -> tuple[int, int, int] | None:
-    try:
-        info = path.stat()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return (info.st_mtime_ns, info.st_ino, info.st_size)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from gitexp.core.metrics import Series, parse_series, series_format
 from gitexp.core.runinfo import SERIES_DIR
 from gitexp.errors import FormatError, NotFoundError
 from gitexp.experiments.project import config_at
+from gitexp.experiments.summary import inherited_in
 from gitexp.git.repo import GitRepo
 
 _LOGGED_PREFIX = SERIES_DIR + "/"
@@ -52,8 +53,11 @@ class SeriesReader:
         no rows or a value that is not a number.
         """
         commit = self.git.lookup_commit(commit_id)
+        inherited = inherited_in(commit)  # series the run did not write
         lines: dict[str, Line] = {}
         for path, blob in self._series_files(commit.tree):
+            if path in inherited:
+                continue
             series = self._parse(path, blob, experiment)
             for column, values in series.columns.items():
                 key = _key(path, column)

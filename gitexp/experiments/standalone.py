@@ -17,10 +17,11 @@ from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
 from gitexp.errors import ConflictError
 from gitexp.experiments import tracking
 from gitexp.experiments.environment import host_facts, installed_packages
+from gitexp.experiments.freshness import ResultsWatch
 from gitexp.experiments.overrides import ParamsPlan
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import Recording, RunResult, record_experiment
-from gitexp.experiments.runner import MetricsWatch, new_run_dir, read_artifacts, remember
+from gitexp.experiments.runner import new_run_dir, read_artifacts, remember
 from gitexp.git.refs import read_ref
 
 
@@ -72,7 +73,7 @@ class Experiment:
             )
         self._plan = _plan(project, self._params)
         self._run_dir = new_run_dir(project, self.name)
-        self._watch = MetricsWatch(project.root, project.config.metrics)
+        self._watch = ResultsWatch.begin(project.root, project.config, self._run_dir)
         config = project.config
         session = tracking.Session(
             root=project.root,
@@ -80,6 +81,7 @@ class Experiment:
             metrics_file=config.metrics[0] if config.metrics else None,
             run_dir=self._run_dir,
             params_override=self._params or None,
+            metrics_before=self._watch.before.get(config.metrics[0]) if config.metrics else None,
         )
         self._previous = tracking.current_session()
         tracking.set_session(session)
@@ -124,7 +126,7 @@ class Experiment:
             params_as_run=self._plan.changed,
             log=b"",
             run_dir=self._run_dir,
-            fresh_metrics=self._watch.fresh(),
+            watch=self._watch,
             artifacts=read_artifacts(self._run_dir),
             message=self._message,
             force=self._force,

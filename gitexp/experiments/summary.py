@@ -16,7 +16,8 @@ import pygit2
 
 from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import load_mapping
-from gitexp.core.runinfo import RUN_JSON, parse_trailers
+from gitexp.core.pointer import pointer_path
+from gitexp.core.runinfo import RUN_JSON, inherited_paths, parse_trailers
 from gitexp.core.runinfo import VERSION as RUN_VERSION
 from gitexp.errors import GitexpError
 from gitexp.experiments.data import pointers_at
@@ -39,6 +40,7 @@ class Reader:
         assert isinstance(commit, pygit2.Commit)  # noqa: S101 - refs point at commits
         tree = commit.tree
         facts = parse_trailers(commit.message) or self._run_facts(tree)
+        inherited = inherited_paths(facts.get("inherited"))
         config = self._config(tree)
         parents = commit.parent_ids
         return {
@@ -48,8 +50,8 @@ class Reader:
             "created": facts.get("started") or _commit_time(commit),
             "status": facts.get("status") or "unknown",
             "params": self._files(tree, config.params),
-            "metrics": self._files(tree, config.metrics),
-            "data": self._data(tree),
+            "metrics": self._files(tree, [m for m in config.metrics if m not in inherited]),
+            "data": self._data(tree, inherited),
         }
 
     def _blob(self, tree: pygit2.Tree, path: str) -> tuple[str, bytes] | None:
@@ -79,6 +81,7 @@ class Reader:
             "started": doc.get("started"),
             "baseline": baseline.get("commit"),
             "branch": baseline.get("branch"),
+            "inherited": orjson.dumps(doc.get("inherited") or []).decode(),
         }
         return {k: str(v) for k, v in facts.items() if v}
 
@@ -104,9 +107,33 @@ class Reader:
                 found[path] = cached
         return found
 
-    def _data(self, tree: pygit2.Tree) -> dict[str, str]:
-        """Every content-addressed path in the commit with its hash (see `pointers_at`)."""
-        return {path: str(p.oid) for path, p in sorted(pointers_at(self.git, tree).items())}
+    def _data(self, tree: pygit2.Tree, inherited: frozenset[str]) -> dict[str, str]:
+        """Every content-addressed path in the commit with its hash (see `pointers_at`).
+
+        An out the run did not write (its pointer inherited from the baseline) is left out.
+        """
+        return {
+            path: str(p.oid)
+            for path, p in sorted(pointers_at(self.git, tree).items())
+            if pointer_path(path) not in inherited
+        }
+
+
+def inherited_in(commit: pygit2.Commit) -> frozenset[str]:
+    """The result paths ``commit`` holds that its run did not write (see `RunRecord`).
+
+    Read from the commit message's trailers, else from ``run.json``; a commit that is
+    not an experiment has none.
+    """
+    facts = parse_trailers(commit.message)
+    if facts is not None:
+        return inherited_paths(facts.get("inherited"))
+    try:
+        blob = commit.tree / RUN_JSON
+        doc = orjson.loads(blob.data) if isinstance(blob, pygit2.Blob) else None
+    except (KeyError, orjson.JSONDecodeError):
+        return frozenset()
+    return inherited_paths(doc.get("inherited") if isinstance(doc, dict) else None)
 
 
 def _commit_time(commit: pygit2.Commit) -> str:

@@ -2,9 +2,11 @@
 
 Under ``gitexp run`` the parent process names a run folder in ``GITEXP_RUN_DIR``;
 series and artifacts go there and metrics into the workspace's metrics file, and the
-parent records them. Inside ``with gitexp.Experiment():`` the same calls feed that
-experiment. Outside both, metrics still go to the metrics file, and a warning says
-that nothing is being recorded.
+parent records them. Each run starts with no metrics: a metrics file still as it was
+when the run began (an earlier run's) is replaced, not added to, by the first write.
+Inside ``with gitexp.Experiment():`` the same calls feed that experiment. Outside
+both, metrics still go to the metrics file, and a warning says that nothing is being
+recorded.
 
 This module reads ``GITEXP_RUN_DIR`` from the environment: it is how a command learns
 that it runs under gitexp, the one place below the CLI that does so.
@@ -25,6 +27,7 @@ from gitexp.cache.atomic import atomic_write
 from gitexp.core.formats import format_of, load_mapping
 from gitexp.core.metrics import SERIES_HEADER, check_metric_value, series_key_path, series_row
 from gitexp.errors import GitexpError
+from gitexp.experiments.freshness import Stamp, read_stamps, stamp
 
 ENV_RUN_DIR = "GITEXP_RUN_DIR"
 """Set for the command: the folder where this API writes series and artifacts."""
@@ -39,6 +42,8 @@ class Session:
     metrics_file: str | None
     run_dir: Path | None = None
     params_override: dict[str, object] | None = None
+    metrics_before: Stamp | None = None
+    """The metrics file's stamp when the run began: while it has it, it is an earlier run's."""
     steps: dict[str, float] = field(default_factory=dict)
     warned: bool = False
 
@@ -71,6 +76,7 @@ def _from_environment() -> Session | None:
         params_files=list(context.get("params") or []),
         metrics_file=metrics[0] if metrics else None,
         run_dir=Path(run_dir),
+        metrics_before=read_stamps(Path(run_dir)).get(metrics[0]) if metrics else None,
     )
 
 
@@ -184,9 +190,16 @@ def _write_metrics(session: Session, values: Mapping[str, object]) -> None:
         _warn_unrecorded(session)
     path = session.metrics_file
     full = session.root / path
-    current = load_mapping(full.read_bytes(), path) if full.is_file() else {}
+    current: dict[str, object] = {}
+    if full.is_file() and not _left_over(session, full):
+        current = load_mapping(full.read_bytes(), path)
     current.update(values)
     atomic_write(full, _dump(current, path))
+
+
+def _left_over(session: Session, full: Path) -> bool:
+    """Whether the metrics file is still as an earlier run left it: a run starts empty."""
+    return session.run_dir is not None and stamp(full) == session.metrics_before
 
 
 def _dump(values: dict[str, object], path: str) -> bytes:

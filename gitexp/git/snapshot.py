@@ -54,18 +54,21 @@ def snapshot(
     """Write the tree of ``base`` plus the workspace's changes plus ``extra`` files.
 
     ``exclude`` paths (and everything under them) are left out even if the workspace
-    has them; ``drop_dirs`` are emptied of what the baseline had there first (gitexp's
-    own ``.gitexp/``). ``divert`` may replace a new file with a pointer file. Returns
-    the tree id and the paths taken from the workspace.
+    has them; ``drop_dirs`` (gitexp's own ``.gitexp/``) hold only ``extra`` files:
+    what the baseline or the workspace has there is left out. ``divert`` may replace
+    a new file with a pointer file. Returns the tree id and the paths taken from the
+    workspace.
     """
     index = pygit2.Index()
     index.read_tree(base)
+    drop_dirs = tuple(drop_dirs)
     for folder in drop_dirs:
         _remove_under(index, folder)
     excluded = tuple(p.rstrip("/") for p in exclude)
+    skipped = excluded + tuple(p.rstrip("/") for p in drop_dirs)
     result = Snapshot(tree="")
     for path, flags in sorted(workspace_changes(git).items()):
-        if _is_excluded(path, excluded) or flags & FileStatus.CONFLICTED:
+        if _is_excluded(path, skipped) or flags & FileStatus.CONFLICTED:
             continue
         _take(git, index, base, path, flags, divert, result)
     for path, data in (extra or {}).items():
