@@ -375,7 +375,7 @@ class Repo:
         self,
         names: Sequence[str] = (),
         *,
-        git_remote: str = "origin",
+        git_remote: str | None = None,
         everything: bool = False,
         remote: str | None = None,
         jobs: int | None = None,
@@ -386,9 +386,11 @@ class Repo:
     ) -> dict[str, object]:
         """Push experiments (``names`` or ``everything``) and their data.
 
-        Without names, the current commit's data only. ``credentials``: environment
-        variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote (see
-        `storage_environment`).
+        Without names, the current commit's data only. ``git_remote``: a remote's
+        name, URL or path (None: ``origin``); a name that is not a remote is
+        `NotFoundError`, as is an unknown storage ``remote``. ``credentials``:
+        environment variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote
+        (see `storage_environment`).
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
@@ -411,7 +413,7 @@ class Repo:
         self,
         names: Sequence[str] = (),
         *,
-        git_remote: str = "origin",
+        git_remote: str | None = None,
         everything: bool = False,
         remote: str | None = None,
         jobs: int | None = None,
@@ -425,6 +427,7 @@ class Repo:
 
         Without names, the current commit's data only. Either way the current commit's
         data is then checked out into the workspace, unless ``checkout`` is false.
+        Remotes are checked as for `push`.
 
         >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
         """
@@ -446,20 +449,21 @@ class Repo:
         summary["checked_out"] = _checkout_pulled(self.project, result) if checkout and data else []
         return summary
 
-    def split_targets(self, words: Sequence[str]) -> tuple[str, builtins.list[str]]:
-        """``[GIT_REMOTE] [NAME…]`` as (git remote, names).
+    def split_targets(
+        self, words: Sequence[str], *, everything: bool = False, pulling: bool = False
+    ) -> tuple[str | None, builtins.list[str]]:
+        """``[GIT_REMOTE] [NAME…]`` as (git remote, names); None for the remote: origin.
 
         The first word is the git remote when it names one of this repository's
         remotes or is a URL or path (names hold no ``/`` or ``:``); otherwise every
-        word is a name and the remote is ``origin``.
+        word is a name and the remote is ``origin``. A first word that can be neither
+        is `NotFoundError` (see `gitexp.experiments.targets.split_targets`).
         """
-        if not words:
-            return "origin", []
-        first = words[0]
-        known = set(self.git.repo.remotes.names())
-        if first in known or "/" in first or ":" in first:
-            return first, list(words[1:])
-        return "origin", list(words)
+        from gitexp.experiments import targets
+
+        return targets.split_targets(
+            self.git, words, everything=everything, local_names=not pulling
+        )
 
     def remote_add(
         self,
@@ -470,11 +474,15 @@ class Repo:
         default: bool = False,
         local: bool = False,
         force: bool = False,
-    ) -> None:
-        """Declare a storage remote (in gitexp.yaml, or with ``local`` in the local config)."""
+    ) -> Path | None:
+        """Declare a storage remote (in gitexp.yaml, or with ``local`` in the local config).
+
+        Returns the folder the first push will make, for a local one that does not exist
+        yet; a local path whose parent folder is missing is `ConfigError`.
+        """
         from gitexp.experiments import remotes as remotes_mod
 
-        remotes_mod.add(
+        return remotes_mod.add(
             self.project, name, url, options=options, default=default, local=local, force=force
         )
 
