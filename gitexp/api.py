@@ -24,6 +24,7 @@ from gitexp.experiments.project import Project
 if TYPE_CHECKING:
     from gitexp.core.params import Override
     from gitexp.experiments.apply import ApplyResult
+    from gitexp.experiments.applyplan import ApplyPlan
     from gitexp.experiments.diff import DiffResult
     from gitexp.experiments.process import OutputSink
     from gitexp.experiments.record import RunResult
@@ -168,13 +169,29 @@ class Repo:
             return []
         return manage.remove(self.git, list(dict.fromkeys(chosen)))
 
-    def apply(self, name: str, *, force: bool = False) -> ApplyResult:
-        """Make the workspace's files match experiment ``name`` (see `gitexp apply`)."""
+    def apply(
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        on_plan: Callable[[ApplyPlan], None] | None = None,
+    ) -> ApplyResult:
+        """Make the workspace's files match experiment ``name`` (see `gitexp apply`).
+
+        ``on_plan`` gets every change before any is made; ``dry_run`` stops there.
+        Refuses over uncommitted work (`UncommittedChangesError`) or files committed
+        since the experiment's baseline (`ConflictError`) unless ``force``.
+
+        >>> repo.apply("lr-3", dry_run=True).plan.files  # doctest: +SKIP
+        """
         from gitexp.experiments import apply as apply_mod
         from gitexp.experiments import manage
 
         commit = self.git.lookup_commit(manage.experiment_commit(self.git, name))
-        return apply_mod.apply_with_data(self.project, commit, force=force)
+        return apply_mod.apply_with_data(
+            self.project, commit, name=name, force=force, dry_run=dry_run, on_plan=on_plan
+        )
 
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""
