@@ -133,8 +133,8 @@ def _refuse(plan: ApplyPlan, files: list[str], data: list[str]) -> None:
     if plan.reverted:
         since = (
             "committed since its baseline"
-            if plan.behind is not None
-            else f"that differ between its baseline {plan.baseline or '?'} and HEAD"
+            if not plan.diverged
+            else "committed on HEAD's side since HEAD and its baseline parted"
         )
         raise ConflictError(
             f"apply '{plan.name}' would revert {len(plan.reverted)} file(s) {since}: "

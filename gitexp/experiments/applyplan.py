@@ -24,18 +24,20 @@ class ApplyPlan:
 
     Paths are relative to the repository root, sorted. ``data`` holds the data paths
     (not pointer files) apply would check out. ``behind`` is how many commits HEAD has
-    that the baseline lacks: 0 when the experiment was run on HEAD, None when its
-    baseline is not an ancestor of HEAD (another branch). ``reverted``: files apply
-    would change that differ between the baseline and HEAD, that is, that commits since
-    the baseline changed. ``uncommitted``: files and data holding work that exists
-    nowhere else, which apply overwrites only with ``--force`` (saving it first).
+    that the baseline lacks (0 when the experiment was run on HEAD or on a later
+    commit); ``diverged`` when the baseline is not in HEAD's history (another branch,
+    or a later commit). ``reverted``: files apply would change that those commits of
+    HEAD changed (since the baseline, or since HEAD and the baseline parted).
+    ``uncommitted``: files and data holding work that exists nowhere else, which apply
+    overwrites only with ``--force`` (saving it first).
     """
 
     name: str
     commit: str
     head: str
     baseline: str | None
-    behind: int | None
+    behind: int = 0
+    diverged: bool = False
     modified: tuple[str, ...] = ()
     added: tuple[str, ...] = ()
     deleted: tuple[str, ...] = ()
@@ -72,34 +74,38 @@ def make_plan(
     baseline = target.parents[0] if target.parents else None
     pending = sorted(changes)
     by_status = {s: tuple(p for p, status in pending if status == s) for s in STATUSES}
+    behind, diverged, since = _history(git, head, baseline)
     return ApplyPlan(
         name=name,
         commit=str(target.id),
         head=str(head.id),
         baseline=str(baseline.id) if baseline is not None else None,
-        behind=_behind(git, head, baseline),
+        behind=behind,
+        diverged=diverged,
         data=tuple(sorted(data)),
-        reverted=_reverted(git, head, baseline, [p for p, _ in pending]),
+        reverted=_reverted(git, head, since, [p for p, _ in pending]) if behind else (),
         uncommitted=tuple(sorted(uncommitted)),
         **by_status,
     )
 
 
-def _behind(git: GitRepo, head: pygit2.Commit, baseline: pygit2.Commit | None) -> int | None:
-    if baseline is None:
-        return None
-    if baseline.id == head.id:
-        return 0
-    if not git.repo.descendant_of(head.id, baseline.id):
-        return None
+def _history(
+    git: GitRepo, head: pygit2.Commit, baseline: pygit2.Commit | None
+) -> tuple[int, bool, pygit2.Commit | None]:
+    """(commits HEAD has that the baseline lacks, diverged, where HEAD's own changes start)."""
+    if baseline is None or baseline.id == head.id:
+        return 0, False, baseline
     ahead, _ = git.repo.ahead_behind(head.id, baseline.id)
-    return int(ahead)
+    if git.repo.descendant_of(head.id, baseline.id):
+        return int(ahead), False, baseline
+    base = git.repo.merge_base(head.id, baseline.id)
+    return int(ahead), True, git.lookup_commit(str(base)) if base is not None else None
 
 
 def _reverted(
-    git: GitRepo, head: pygit2.Commit, baseline: pygit2.Commit | None, paths: list[str]
+    git: GitRepo, head: pygit2.Commit, since: pygit2.Commit | None, paths: list[str]
 ) -> tuple[str, ...]:
-    """The paths among ``paths`` whose content differs between the baseline and HEAD."""
-    if baseline is None or baseline.id == head.id:
-        return ()
-    return tuple(p for p in paths if git.read_blob(baseline.tree, p) != git.read_blob(head.tree, p))
+    """The paths among ``paths`` that HEAD's commits after ``since`` changed (None: all)."""
+    if since is None:
+        return tuple(paths)
+    return tuple(p for p in paths if git.read_blob(since.tree, p) != git.read_blob(head.tree, p))

@@ -123,3 +123,35 @@ def test_apply_on_its_own_baseline_needs_no_force(repo: Path, cli) -> None:
     again = cli("apply", "a")
     assert again.code == 0 and "the workspace already matches 'a'" in again.err
     assert "modified:" not in again.err
+
+
+def test_apply_from_another_branch_refuses_only_that_branch_s_own_commits(repo: Path, cli) -> None:
+    base = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "train.py").write_text((repo / "train.py").read_text() + "# tuned\n")
+    commit_all(repo, "tune")
+    assert cli("run", "-n", "m", "-S", "train.lr=0.5", "--", PY, "train.py").code == 0
+    git(repo, "checkout", "-q", "-b", "side", base)
+    (repo / "notes.txt").write_text("side notes\n")
+    commit_all(repo, "notes")
+    result = cli("apply", "m")
+    assert result.code == 1
+    assert "which is not in HEAD's history (HEAD has 1 commit it lacks)" in result.err
+    assert (
+        "apply 'm' would revert 1 file(s) committed on HEAD's side since HEAD and its "
+        "baseline parted: notes.txt"
+    ) in result.err
+    assert "modified: train.py" in lines(result.err)
+    assert (repo / "notes.txt").is_file()
+    assert cli("apply", "--force", "m").code == 0
+    assert not (repo / "notes.txt").exists() and "# tuned" in (repo / "train.py").read_text()
+
+
+def test_apply_of_an_experiment_run_on_a_later_commit_reverts_nothing(repo: Path, cli) -> None:
+    (repo / "train.py").write_text((repo / "train.py").read_text() + "# tuned\n")
+    commit_all(repo, "tune")
+    assert cli("run", "-n", "later", "-S", "train.lr=0.5", "--", PY, "train.py").code == 0
+    git(repo, "checkout", "-q", "HEAD~1")
+    result = cli("apply", "later")
+    assert result.code == 0, result.err
+    assert "which is not in HEAD's history" in result.err and "reverts" not in result.err
+    assert "# tuned" in (repo / "train.py").read_text()

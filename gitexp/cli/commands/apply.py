@@ -50,7 +50,7 @@ def show_plan(plan: ApplyPlan) -> None:
     """The baseline warning and every change, grouped, on stderr, before apply acts."""
     if plan.empty:
         return
-    if not plan.on_head and plan.baseline is not None:
+    if plan.baseline is not None and not plan.on_head:
         say(_baseline_line(plan))
     files = len(plan.files)
     data = f" and {len(plan.data)} data path(s)" if plan.data else ""
@@ -63,13 +63,17 @@ def show_plan(plan: ApplyPlan) -> None:
 
 def _baseline_line(plan: ApplyPlan) -> str:
     short = (plan.baseline or "")[:7]
-    reverted = ", ".join(plan.reverted)
-    if plan.behind is None:
-        where = f"experiment '{plan.name}' was run on {short}, which is not an ancestor of HEAD"
-        return where + (f": applying it changes files that differ: {reverted}" if reverted else "")
     commits = "1 commit" if plan.behind == 1 else f"{plan.behind} commits"
-    where = f"experiment '{plan.name}' was run on {short}, {commits} behind HEAD"
-    return where + (f": applying it reverts files changed since: {reverted}" if reverted else "")
+    reverted = ", ".join(plan.reverted)
+    where = f"experiment '{plan.name}' was run on {short}"
+    if not plan.diverged:
+        where += f", {commits} behind HEAD"
+        reverts = f": applying it reverts files changed since: {reverted}"
+    else:
+        where += ", which is not in HEAD's history"
+        where += f" (HEAD has {commits} it lacks)" if plan.behind else ""
+        reverts = f": applying it reverts files HEAD changed: {reverted}"
+    return where + (reverts if reverted else "")
 
 
 def _mark(plan: ApplyPlan, path: str, *, data: bool) -> str:
