@@ -19,10 +19,10 @@ from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
 from gitexp.core.pointer import Pointer
-from gitexp.core.remotes import RemoteConfig, resolve_remote
 from gitexp.errors import ConflictError, GitexpError, IntegrityError, NotFoundError
 from gitexp.experiments.data import pointers_at, workspace_pointers
 from gitexp.experiments.project import Project
+from gitexp.experiments.targets import check_remotes, storage_config
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
@@ -121,24 +121,7 @@ def _describe_objects(oids: Iterable[Oid], wants: _Wants, store: ObjectStore) ->
 
 
 def _storage(project: Project, request: SyncRequest) -> Backend:
-    return open_backend(_storage_config(project, request), project.root, request.env)
-
-
-def _storage_config(project: Project, request: SyncRequest) -> RemoteConfig:
-    config = project.config
-    return resolve_remote(request.storage, config.remote, config.remotes, project.local.remotes)
-
-
-def check_remotes(project: Project, request: SyncRequest) -> None:
-    """Refuse, before anything moves, a git or storage remote that does not exist.
-
-    A remote that was named must exist even when nothing would go through it: a typo
-    is an error, never a fallback to another remote. Raises `NotFoundError`.
-    """
-    if request.git_remote is not None or request.with_refs:
-        transport.check_git_remote(project.git, request.remote)
-    if request.storage is not None:
-        _storage_config(project, request)
+    return open_backend(storage_config(project, request.storage), project.root, request.env)
 
 
 def _known(project: Project, backend: Backend) -> KnownObjects:
@@ -202,7 +185,7 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
     neither in the cache nor on the storage remote; `StorageError`/`TransportError`
     when a remote fails. Running it again after a failure completes the push.
     """
-    check_remotes(project, request)
+    check_remotes(project, request.git_remote, request.storage, refs=request.with_refs)
     git = project.git
     result = SyncResult()
     wants = _Wants()
@@ -342,7 +325,7 @@ def pull(project: Project, request: SyncRequest) -> SyncResult:
     not match its hash (it is not stored). Refs are moved even when data fails:
     ``show`` and ``diff`` need no data.
     """
-    check_remotes(project, request)
+    check_remotes(project, request.git_remote, request.storage, refs=request.with_refs)
     git = project.git
     result = SyncResult()
     wants = _Wants()

@@ -1,9 +1,11 @@
-"""``[GIT_REMOTE] [NAME…]``: which words of push and pull name the git remote.
+"""Which remote push and pull mean: the words that name it, and that it exists.
 
-The first word is the git remote when it names one of this repository's remotes or
-is a URL or a path; otherwise every word is an experiment and the remote is origin.
-A word that could be either and is neither is an error naming both lists, never a
-silent fallback to origin: ``gitexp push backp --all`` must not push to origin.
+In ``[GIT_REMOTE] [NAME…]`` the first word is the git remote when it names one of
+this repository's remotes or is a URL or a path; otherwise every word is an
+experiment and the remote is origin. A word that could be either and is neither is
+an error naming both lists, never a silent fallback to origin: ``gitexp push backp
+--all`` must not push to origin. A remote given by name, git or storage, must exist
+even when nothing goes through it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gitexp.core.names import ExperimentName
+from gitexp.core.remotes import RemoteConfig, resolve_remote
 from gitexp.errors import GitexpError, NotFoundError
+from gitexp.experiments.project import Project
 from gitexp.git.refs import read_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.transport import check_git_remote, is_location, remote_names
@@ -51,3 +55,24 @@ def _is_experiment(git: GitRepo, word: str) -> bool:
     except GitexpError:
         return False
     return read_ref(git, ref) is not None
+
+
+def check_remotes(
+    project: Project, git_remote: str | None, storage: str | None, *, refs: bool
+) -> None:
+    """Refuse, before anything moves, a git or storage remote that does not exist.
+
+    A remote that was named must exist even when nothing would go through it: a typo
+    is an error, never a fallback to another remote. ``git_remote`` None means origin,
+    which must exist only when ``refs`` move. Raises `NotFoundError`.
+    """
+    if git_remote is not None or refs:
+        check_git_remote(project.git, git_remote or "origin")
+    if storage is not None:
+        storage_config(project, storage)
+
+
+def storage_config(project: Project, name: str | None) -> RemoteConfig:
+    """Storage remote ``name`` (None: the default) as configured; `NotFoundError` if none."""
+    config = project.config
+    return resolve_remote(name, config.remote, config.remotes, project.local.remotes)
