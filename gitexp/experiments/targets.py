@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from gitexp.core.names import ExperimentName
 from gitexp.core.remotes import RemoteConfig, resolve_remote
-from gitexp.errors import GitexpError, NotFoundError
+from gitexp.errors import GitexpError, NotFoundError, UsageError
 from gitexp.experiments.project import Project
 from gitexp.git.refs import read_ref
 from gitexp.git.repo import GitRepo
@@ -27,8 +27,9 @@ def split_targets(
     """(git remote, names); the remote is None when none was named (origin is meant).
 
     ``everything`` (``--all``) takes no names, so a first word that is not a remote is
-    an unknown remote. ``local_names`` (push): names are experiments of this
-    repository, so a first word that is neither a remote nor one of them is an error.
+    an unknown remote, and names after a remote are `UsageError`. ``local_names``
+    (push): names are experiments of this repository, so a first word that is neither
+    a remote nor one of them is an error.
     Pull names experiments of the remote: an unknown one is reported by pull itself.
     Raises `NotFoundError`.
     """
@@ -36,6 +37,7 @@ def split_targets(
         return None, []
     first = words[0]
     if is_location(first) or first in remote_names(git):
+        _no_names_with_all(words[1:], everything)
         return first, list(words[1:])
     if everything:
         check_git_remote(git, first)
@@ -47,6 +49,13 @@ def split_targets(
             hint="see `gitexp list` for the experiments",
         )
     return None, list(words)
+
+
+def _no_names_with_all(names: Sequence[str], everything: bool) -> None:
+    if everything and names:
+        raise UsageError(
+            f"--all takes no experiment names ({', '.join(names)}): give names or --all"
+        )
 
 
 def _is_experiment(git: GitRepo, word: str) -> bool:

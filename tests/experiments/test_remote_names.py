@@ -142,3 +142,9 @@ def test_push_never_makes_a_folder_whose_parent_is_missing(shared, cli, tmp_path
     assert result.code == 1
     assert f"{missing.parent} does not exist" in result.err
     assert not (tmp_path / "nonexistent").exists()
+
+
+def test_all_with_names_is_a_usage_error(shared, cli) -> None:
+    result = cli("push", "origin", "exp-2", "--all")
+    assert result.code == 2
+    assert "--all takes no experiment names (exp-2)" in result.err
