@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
@@ -121,13 +121,13 @@ def _refuse(plan: ApplyPlan, files: list[str], data: list[str]) -> None:
     """Raise when applying would lose uncommitted work or revert later commits."""
     if data:
         raise UncommittedChangesError(
-            f"apply would overwrite data that is not in the cache: {', '.join(data)}",
+            f"apply would overwrite data that is not in the cache: {_names(data)}",
             hint="run `gitexp add` on it to keep it, "
             "or pass --force to store it in the cache first",
         )
     if files:
         raise UncommittedChangesError(
-            f"apply would overwrite uncommitted changes in {', '.join(files)}",
+            f"apply would overwrite uncommitted changes in {_names(files)}",
             hint="commit or stash them first, or pass --force to save them in a stash ref",
         )
     if plan.reverted:
@@ -138,10 +138,17 @@ def _refuse(plan: ApplyPlan, files: list[str], data: list[str]) -> None:
         )
         raise ConflictError(
             f"apply '{plan.name}' would revert {len(plan.reverted)} file(s) {since}: "
-            + ", ".join(plan.reverted),
+            + _names(plan.reverted),
             hint="pass --force to apply it anyway (`git checkout HEAD -- PATH` brings a "
             "file back), or --dry-run to see every change",
         )
+
+
+def _names(paths: Sequence[str], shown: int = 20) -> str:
+    """Every path up to ``shown``; past that, where to see the rest (the plan lists all)."""
+    more = len(paths) - shown
+    rest = f" and {more} more (`gitexp apply --dry-run` lists them)" if more > 0 else ""
+    return ", ".join(paths[:shown]) + rest
 
 
 def _changes(git: GitRepo, old: pygit2.Tree, new: pygit2.Tree) -> list[_Change]:

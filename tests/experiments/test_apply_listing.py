@@ -155,3 +155,17 @@ def test_apply_of_an_experiment_run_on_a_later_commit_reverts_nothing(repo: Path
     assert result.code == 0, result.err
     assert "which is not in HEAD's history" in result.err and "reverts" not in result.err
     assert "# tuned" in (repo / "train.py").read_text()
+
+
+def test_uncommitted_refusal_names_every_file_not_the_first_five(repo: Path, cli) -> None:
+    script = "for i in range(7): open(f'out{i}.txt', 'w').write('run %d' % i)"
+    assert cli("run", "-n", "many", "--", PY, "-c", script).code == 0
+    for i in range(7):
+        (repo / f"out{i}.txt").write_text(f"my own notes {i}")
+    result = cli("apply", "many")
+    assert result.code == 1
+    assert (
+        "apply would overwrite uncommitted changes in " + ", ".join(f"out{i}.txt" for i in range(7))
+    ) in result.err
+    assert all(f"added: out{i}.txt (uncommitted changes)" in lines(result.err) for i in range(7))
+    assert (repo / "out6.txt").read_text() == "my own notes 6"
