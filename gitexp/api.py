@@ -24,6 +24,7 @@ from gitexp.experiments.project import Project
 if TYPE_CHECKING:
     from gitexp.core.params import Override
     from gitexp.experiments.apply import ApplyResult
+    from gitexp.experiments.applyplan import ApplyPlan
     from gitexp.experiments.diff import DiffResult
     from gitexp.experiments.process import OutputSink
     from gitexp.experiments.record import RunResult
@@ -168,13 +169,29 @@ class Repo:
             return []
         return manage.remove(self.git, list(dict.fromkeys(chosen)))
 
-    def apply(self, name: str, *, force: bool = False) -> ApplyResult:
-        """Make the workspace's files match experiment ``name`` (see `gitexp apply`)."""
+    def apply(
+        self,
+        name: str,
+        *,
+        force: bool = False,
+        dry_run: bool = False,
+        on_plan: Callable[[ApplyPlan], None] | None = None,
+    ) -> ApplyResult:
+        """Make the workspace's files match experiment ``name`` (see `gitexp apply`).
+
+        ``on_plan`` gets every change before any is made; ``dry_run`` stops there.
+        Refuses over uncommitted work (`UncommittedChangesError`) or files committed
+        since the experiment's baseline (`ConflictError`) unless ``force``.
+
+        >>> repo.apply("lr-3", dry_run=True).plan.files  # doctest: +SKIP
+        """
         from gitexp.experiments import apply as apply_mod
         from gitexp.experiments import manage
 
         commit = self.git.lookup_commit(manage.experiment_commit(self.git, name))
-        return apply_mod.apply_with_data(self.project, commit, force=force)
+        return apply_mod.apply_with_data(
+            self.project, commit, name=name, force=force, dry_run=dry_run, on_plan=on_plan
+        )
 
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""
@@ -395,7 +412,7 @@ class Repo:
         self,
         names: Sequence[str] = (),
         *,
-        git_remote: str = "origin",
+        git_remote: str | None = None,
         everything: bool = False,
         remote: str | None = None,
         jobs: int | None = None,
@@ -406,9 +423,11 @@ class Repo:
     ) -> dict[str, object]:
         """Push experiments (``names`` or ``everything``) and their data.
 
-        Without names, the current commit's data only. ``credentials``: environment
-        variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote (see
-        `storage_environment`).
+        Without names, the current commit's data only. ``git_remote``: a remote's
+        name, URL or path (None: ``origin``); a name that is not a remote is
+        `NotFoundError`, as is an unknown storage ``remote``. ``credentials``:
+        environment variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote
+        (see `storage_environment`).
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
@@ -431,7 +450,7 @@ class Repo:
         self,
         names: Sequence[str] = (),
         *,
-        git_remote: str = "origin",
+        git_remote: str | None = None,
         everything: bool = False,
         remote: str | None = None,
         jobs: int | None = None,
@@ -445,6 +464,7 @@ class Repo:
 
         Without names, the current commit's data only. Either way the current commit's
         data is then checked out into the workspace, unless ``checkout`` is false.
+        Remotes are checked as for `push`.
 
         >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
         """
@@ -466,20 +486,21 @@ class Repo:
         summary["checked_out"] = _checkout_pulled(self.project, result) if checkout and data else []
         return summary
 
-    def split_targets(self, words: Sequence[str]) -> tuple[str, builtins.list[str]]:
-        """``[GIT_REMOTE] [NAME…]`` as (git remote, names).
+    def split_targets(
+        self, words: Sequence[str], *, everything: bool = False, pulling: bool = False
+    ) -> tuple[str | None, builtins.list[str]]:
+        """``[GIT_REMOTE] [NAME…]`` as (git remote, names); None for the remote: origin.
 
         The first word is the git remote when it names one of this repository's
         remotes or is a URL or path (names hold no ``/`` or ``:``); otherwise every
-        word is a name and the remote is ``origin``.
+        word is a name and the remote is ``origin``. A first word that can be neither
+        is `NotFoundError` (see `gitexp.experiments.targets.split_targets`).
         """
-        if not words:
-            return "origin", []
-        first = words[0]
-        known = set(self.git.repo.remotes.names())
-        if first in known or "/" in first or ":" in first:
-            return first, list(words[1:])
-        return "origin", list(words)
+        from gitexp.experiments import targets
+
+        return targets.split_targets(
+            self.git, words, everything=everything, local_names=not pulling
+        )
 
     def remote_add(
         self,
@@ -490,11 +511,15 @@ class Repo:
         default: bool = False,
         local: bool = False,
         force: bool = False,
-    ) -> None:
-        """Declare a storage remote (in gitexp.yaml, or with ``local`` in the local config)."""
+    ) -> Path | None:
+        """Declare a storage remote (in gitexp.yaml, or with ``local`` in the local config).
+
+        Returns the folder the first push will make, for a local one that does not exist
+        yet; a local path whose parent folder is missing is `ConfigError`.
+        """
         from gitexp.experiments import remotes as remotes_mod
 
-        remotes_mod.add(
+        return remotes_mod.add(
             self.project, name, url, options=options, default=default, local=local, force=force
         )
 

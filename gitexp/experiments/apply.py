@@ -4,6 +4,9 @@ The paths to change are those where the experiment's tree differs from HEAD's. A
 workspace file among them that differs from both, and whose content git does not
 hold anywhere, is uncommitted work: apply refuses, or with ``force`` first saves the
 whole workspace as a commit under ``refs/gitexp/stash/`` and says how to restore it.
+Before any of that, the plan (`gitexp.experiments.applyplan`) says what will change,
+and files that commits since the experiment's baseline changed are reverted only
+with ``force``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,10 @@ import pygit2
 
 from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import STASH_REF_PREFIX
-from gitexp.core.pointer import pointer_path
+from gitexp.core.pointer import Pointer, pointer_path
 from gitexp.core.runinfo import RUN_DIR, iso_utc, utc_now
-from gitexp.errors import UncommittedChangesError
+from gitexp.errors import ConflictError, UncommittedChangesError
+from gitexp.experiments.applyplan import ApplyPlan, make_plan
 from gitexp.experiments.data import pointers_at
 from gitexp.experiments.datasets import checkout_pointers, data_at_risk
 from gitexp.experiments.project import Project
@@ -42,77 +46,114 @@ class ApplyResult:
     saved: list[str] = field(default_factory=list)
     data: dict[str, object] = field(default_factory=dict)
     """What checking out the experiment's data did (see `datasets.checkout_pointers`)."""
+    plan: ApplyPlan | None = None
+    """What apply set out to do (all it would have done, with ``dry_run``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Change:
     path: str
+    status: str
     blob: bytes | None
     mode: int
 
 
-def apply(
-    git: GitRepo,
+def apply_with_data(
+    project: Project,
     target: pygit2.Commit,
     *,
+    name: str,
     force: bool = False,
-    save_data: Callable[[Sequence[str]], None] | None = None,
+    dry_run: bool = False,
+    on_plan: Callable[[ApplyPlan], None] | None = None,
 ) -> ApplyResult:
-    """Write the experiment's version of every path where it differs from HEAD.
+    """Write the experiment's version of every file that differs, then check out its data.
 
-    Raises `UncommittedChangesError` (listing the files) unless ``force``. With
-    ``force``, ``save_data`` is called first for content-addressed data to keep.
+    First the plan (`ApplyPlan`) goes to ``on_plan``; with ``dry_run`` nothing more
+    happens. Without ``force``, apply refuses before writing anything
+    (`UncommittedChangesError`) when it would overwrite work that exists nowhere else,
+    files or data the cache lacks, and (`ConflictError`) when it would revert files
+    that commits since the experiment's baseline changed. With ``force``, that work is
+    saved first: files in a stash ref, data in the cache (``data["saved"]``).
     """
+    git = project.git
     head = git.head_commit()
     inherited = inherited_in(target)  # results the run did not write are not handed back
-    changes = [c for c in _changes(git, head.tree, target.tree) if c.path not in inherited]
-    at_risk = [c.path for c in changes if _at_risk(git, head.tree, c)]
-    result = ApplyResult(commit=str(target.id))
-    if at_risk and not force:
-        shown = ", ".join(at_risk[:5]) + (
-            f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else ""
-        )
-        raise UncommittedChangesError(
-            f"apply would overwrite uncommitted changes in {shown}",
-            hint="commit or stash them first, or pass --force to save them in a stash ref",
-        )
-    if at_risk:
-        if save_data is not None:
-            save_data(at_risk)
+    changes = _pending(
+        git, [c for c in _changes(git, head.tree, target.tree) if c.path not in inherited]
+    )
+    pointers = _changed_pointers(project, head, target)
+    files_at_risk = [c.path for c in changes if _at_risk(git, head.tree, c)]
+    data_risk = data_at_risk(project, pointers) if pointers else []
+    plan = make_plan(
+        git,
+        name,
+        target,
+        [(c.path, c.status) for c in changes],
+        pointers,
+        files_at_risk + data_risk,
+    )
+    if on_plan is not None:
+        on_plan(plan)
+    result = ApplyResult(commit=str(target.id), plan=plan)
+    if dry_run:
+        return result
+    if not force:
+        _refuse(plan, files_at_risk, data_risk)
+    if files_at_risk:
         result.stash_ref = stash_workspace(git, head)
-        result.saved = at_risk
+        result.saved = files_at_risk
     for change in changes:
         _write(git, change, result)
+    if pointers:
+        result.data = checkout_pointers(project, pointers, force=True)
     return result
 
 
-def apply_with_data(project: Project, target: pygit2.Commit, *, force: bool = False) -> ApplyResult:
-    """`apply`, then check out the data whose pointers the experiment changes.
-
-    Data that would be overwritten and that the cache does not hold is uncommitted
-    work too: apply refuses before writing anything, or with ``force`` stores it in
-    the cache first (listed under ``data["saved"]``).
-    """
-    head = project.git.head_commit()
+def _changed_pointers(
+    project: Project, head: pygit2.Commit, target: pygit2.Commit
+) -> dict[str, Pointer]:
     before = pointers_at(project.git, head.tree)
     inherited = inherited_in(target)
-    pointers = {
+    return {
         path: pointer
         for path, pointer in pointers_at(project.git, target.tree).items()
         if before.get(path) != pointer and pointer_path(path) not in inherited
     }
-    at_risk = data_at_risk(project, pointers) if pointers else []
-    if at_risk and not force:
-        more = f" and {len(at_risk) - 5} more" if len(at_risk) > 5 else ""
+
+
+def _refuse(plan: ApplyPlan, files: list[str], data: list[str]) -> None:
+    """Raise when applying would lose uncommitted work or revert later commits."""
+    if data:
         raise UncommittedChangesError(
-            f"apply would overwrite data that is not in the cache: {', '.join(at_risk[:5])}{more}",
+            f"apply would overwrite data that is not in the cache: {_names(data)}",
             hint="run `gitexp add` on it to keep it, "
             "or pass --force to store it in the cache first",
         )
-    result = apply(project.git, target, force=force)
-    if pointers:
-        result.data = checkout_pointers(project, pointers, force=True)
-    return result
+    if files:
+        raise UncommittedChangesError(
+            f"apply would overwrite uncommitted changes in {_names(files)}",
+            hint="commit or stash them first, or pass --force to save them in a stash ref",
+        )
+    if plan.reverted:
+        since = (
+            "committed since its baseline"
+            if not plan.diverged
+            else "committed on HEAD's side since HEAD and its baseline parted"
+        )
+        raise ConflictError(
+            f"apply '{plan.name}' would revert {len(plan.reverted)} file(s) {since}: "
+            + _names(plan.reverted),
+            hint="pass --force to apply it anyway (`git checkout HEAD -- PATH` brings a "
+            "file back), or --dry-run to see every change",
+        )
+
+
+def _names(paths: Sequence[str], shown: int = 20) -> str:
+    """Every path up to ``shown``; past that, where to see the rest (the plan lists all)."""
+    more = len(paths) - shown
+    rest = f" and {more} more (`gitexp apply --dry-run` lists them)" if more > 0 else ""
+    return ", ".join(paths[:shown]) + rest
 
 
 def _changes(git: GitRepo, old: pygit2.Tree, new: pygit2.Tree) -> list[_Change]:
@@ -123,8 +164,22 @@ def _changes(git: GitRepo, old: pygit2.Tree, new: pygit2.Tree) -> list[_Change]:
         blob = blob_bytes(git, change.new)
         if change.status != "deleted" and blob is None:
             continue
-        changes.append(_Change(change.path, blob, change.new_mode))
+        changes.append(_Change(change.path, change.status, blob, change.new_mode))
     return changes
+
+
+def _pending(git: GitRepo, changes: list[_Change]) -> list[_Change]:
+    """The changes that would alter the workspace (a file may already match)."""
+    return [c for c in changes if not _matches(git, c)]
+
+
+def _matches(git: GitRepo, change: _Change) -> bool:
+    full = git.root / change.path
+    if change.blob is None:
+        return not os.path.lexists(full)
+    return _workspace_bytes(git, change.path) == change.blob and not _mode_differs(
+        full, change.mode
+    )
 
 
 def _workspace_bytes(git: GitRepo, path: str) -> bytes | None:
@@ -167,8 +222,6 @@ def _write(git: GitRepo, change: _Change, result: ApplyResult) -> None:
         with contextlib.suppress(FileNotFoundError):
             full.unlink()
             result.deleted.append(change.path)
-        return
-    if _workspace_bytes(git, change.path) == change.blob and not _mode_differs(full, change.mode):
         return
     if change.mode == pygit2.GIT_FILEMODE_LINK:
         tmp = full.with_name(full.name + ".gitexp-link")

@@ -21,9 +21,11 @@ from gitexp.core.remotes import (
     check_entry,
     check_remote_name,
     redact_url,
+    url_scheme,
 )
 from gitexp.errors import ConfigError, ConflictError, NotFoundError
 from gitexp.experiments.project import Project
+from gitexp.storage.open import local_folder
 
 
 def _load(path: Path) -> Any:
@@ -71,11 +73,13 @@ def add(
     default: bool = False,
     local: bool = False,
     force: bool = False,
-) -> None:
+) -> Path | None:
     """Declare storage remote ``name`` at ``url`` (shared in gitexp.yaml, or ``local``).
 
-    Raises `ConflictError` if it exists (unless ``force``), `ConfigError` for a bad URL
-    or option, or a secret bound for ``gitexp.yaml``.
+    Returns the folder the first push will make, when a local remote's folder does not
+    exist yet. Raises `ConflictError` if it exists (unless ``force``), `ConfigError`
+    for a bad URL or option, a secret bound for ``gitexp.yaml``, or a local path whose
+    parent folder does not exist (a typo, which push would otherwise make).
     """
     check_remote_name(name)
     entry: dict[str, Option] = {"url": url, **(options or {})}
@@ -93,10 +97,29 @@ def add(
             f"storage remote '{name}' already exists",
             hint="pass --force to replace it, or pick another name",
         )
+    to_make = _check_folder(project, name, url)
     remotes[name] = url if len(entry) == 1 else entry
     if default:
         doc["remote"] = name
     (_save_local if local else _save_project)(project, doc)
+    return to_make
+
+
+def _check_folder(project: Project, name: str, url: str) -> Path | None:
+    """A local remote's folder if it is still to be made; `ConfigError` if it cannot be."""
+    if url_scheme(url) != "file":
+        return None
+    folder = local_folder(url, project.root)
+    if folder.is_dir():
+        return None
+    if folder.exists():
+        raise ConfigError(f"storage remote '{name}': {folder} is not a folder")
+    if not folder.parent.is_dir():
+        raise ConfigError(
+            f"storage remote '{name}': the folder {folder.parent} does not exist",
+            hint="create it first, or check the path for a typo",
+        )
+    return folder
 
 
 def remove(project: Project, name: str) -> None:

@@ -19,10 +19,10 @@ from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
 from gitexp.core.pointer import Pointer
-from gitexp.core.remotes import resolve_remote
 from gitexp.errors import ConflictError, GitexpError, IntegrityError, NotFoundError
 from gitexp.experiments.data import pointers_at, workspace_pointers
 from gitexp.experiments.project import Project
+from gitexp.experiments.targets import check_remotes, storage_config
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
@@ -44,7 +44,8 @@ REMOTE_STATE = "remote-objects"
 class SyncRequest:
     """What to move: the git remote, which experiments, which storage remote, how."""
 
-    git_remote: str = "origin"
+    git_remote: str | None = None
+    """None: ``origin``, needed only when refs move (a data-only push needs no remote)."""
     names: Sequence[str] = ()
     everything: bool = False
     storage: str | None = None
@@ -53,6 +54,11 @@ class SyncRequest:
     data: bool = True
     env: Mapping[str, str] = field(default_factory=dict)
     progress: ProgressFn | None = None
+
+    @property
+    def remote(self) -> str:
+        """The git remote refs move through."""
+        return self.git_remote or "origin"
 
     @property
     def with_refs(self) -> bool:
@@ -115,9 +121,7 @@ def _describe_objects(oids: Iterable[Oid], wants: _Wants, store: ObjectStore) ->
 
 
 def _storage(project: Project, request: SyncRequest) -> Backend:
-    config = project.config
-    remote = resolve_remote(request.storage, config.remote, config.remotes, project.local.remotes)
-    return open_backend(remote, project.root, request.env)
+    return open_backend(storage_config(project, request.storage), project.root, request.env)
 
 
 def _known(project: Project, backend: Backend) -> KnownObjects:
@@ -181,13 +185,14 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
     neither in the cache nor on the storage remote; `StorageError`/`TransportError`
     when a remote fails. Running it again after a failure completes the push.
     """
+    check_remotes(project, request.git_remote, request.storage, refs=request.with_refs)
     git = project.git
     result = SyncResult()
     wants = _Wants()
     pushes: list[transport.RefPush] = []
     if request.with_refs:
         local = _local_experiments(git, request)
-        remote_refs = transport.ls_remote(git, request.git_remote, EXPERIMENT_REF_PREFIX)
+        remote_refs = transport.ls_remote(git, request.remote, EXPERIMENT_REF_PREFIX)
         _check_conflicts(local, remote_refs, request, "push")
         for ref, commit in local.items():
             name = name_from_ref(ref) or ref
@@ -200,7 +205,7 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
         wants.add(CURRENT, _current_pointers(project))
     if request.data and wants.pointers:
         _push_data(project, request, wants, result)
-    transport.push_refs(git, request.git_remote, pushes)
+    transport.push_refs(git, request.remote, pushes)
     result.refs_moved = [name_from_ref(p.ref) or p.ref for p in pushes]
     return result
 
@@ -272,7 +277,7 @@ def _check_conflicts(
         shown = ", ".join(clash[:10]) + (f" and {len(clash) - 10} more" if len(clash) > 10 else "")
         where = "on" if verb == "push" else "here and on"
         raise ConflictError(
-            f"experiment(s) {where} '{request.git_remote}' at other commits: {shown}",
+            f"experiment(s) {where} '{request.remote}' at other commits: {shown}",
             hint=f"rename one side's, or pass --force to {verb} over them; nothing was changed",
         )
 
@@ -320,6 +325,7 @@ def pull(project: Project, request: SyncRequest) -> SyncResult:
     not match its hash (it is not stored). Refs are moved even when data fails:
     ``show`` and ``diff`` need no data.
     """
+    check_remotes(project, request.git_remote, request.storage, refs=request.with_refs)
     git = project.git
     result = SyncResult()
     wants = _Wants()
@@ -338,17 +344,17 @@ def pull(project: Project, request: SyncRequest) -> SyncResult:
 
 
 def _pull_refs(git: GitRepo, request: SyncRequest, result: SyncResult) -> dict[str, str]:
-    remote_refs = transport.ls_remote(git, request.git_remote, EXPERIMENT_REF_PREFIX)
+    remote_refs = transport.ls_remote(git, request.remote, EXPERIMENT_REF_PREFIX)
     if request.everything:
         wanted = sorted(remote_refs)
     else:
         wanted = [ExperimentName(n).ref for n in request.names]
-        transport.missing_refs(wanted, remote_refs, request.git_remote)
+        transport.missing_refs(wanted, remote_refs, request.remote, transport.remote_names(git))
     local = {ref: read_ref(git, ref) for ref in wanted}
     _check_conflicts({r: c for r, c in local.items() if c}, remote_refs, request, "pull")
     fetch = [ref for ref in wanted if local[ref] != remote_refs[ref]]
     try:
-        fetched = transport.fetch_refs(git, request.git_remote, fetch)
+        fetched = transport.fetch_refs(git, request.remote, fetch)
         updates = [RefUpdate(ref, fetched[ref], local[ref]) for ref in fetch]
         update_refs(git, updates, "gitexp pull")
     finally:

@@ -80,6 +80,35 @@ def _transport_error(remote: str, stderr: str, action: str) -> TransportError:
     )
 
 
+def remote_names(git: GitRepo) -> list[str]:
+    """This repository's git remotes (``git remote``), sorted."""
+    return sorted(name for name in git.repo.remotes.names() if name)
+
+
+def is_location(word: str) -> bool:
+    """Whether ``word`` is a URL or a path rather than a remote's name.
+
+    A remote's name and an experiment's name hold neither ``/`` nor ``:``.
+    """
+    return "/" in word or ":" in word
+
+
+def check_git_remote(git: GitRepo, remote: str) -> None:
+    """Raise `NotFoundError` naming the known remotes unless ``remote`` is usable.
+
+    A URL or a path is left to git (which says when it is not a repository); a name
+    must be one of this repository's remotes: a typo is never sent somewhere else.
+    """
+    if is_location(remote):
+        return
+    known = remote_names(git)
+    if remote not in known:
+        raise NotFoundError(
+            f"no git remote '{remote}'; known: {', '.join(known) or 'none'} (see `git remote -v`)",
+            hint="name one of them, or add it with `git remote add NAME URL`",
+        )
+
+
 def ls_remote(git: GitRepo, remote: str, prefix: str) -> dict[str, str]:
     """The refs under ``prefix`` on ``remote`` and their commits, in one round trip."""
     out = _git(git, ["ls-remote", "--refs", remote, f"{prefix}*"], remote)
@@ -135,12 +164,20 @@ def push_refs(git: GitRepo, remote: str, pushes: Sequence[RefPush]) -> None:
     raise _transport_error(remote, stderr, "push")
 
 
-def missing_refs(wanted: Sequence[str], remote_refs: Mapping[str, str], remote: str) -> None:
-    """Raise `NotFoundError` naming every ref of ``wanted`` that ``remote_refs`` lacks."""
+def missing_refs(
+    wanted: Sequence[str], remote_refs: Mapping[str, str], remote: str, known: Sequence[str] = ()
+) -> None:
+    """Raise `NotFoundError` naming every ref of ``wanted`` that ``remote_refs`` lacks.
+
+    ``known`` (this repository's git remotes) goes into the hint, for a name that was
+    meant as a remote.
+    """
     absent = [ref for ref in wanted if ref not in remote_refs]
     if absent:
         names = ", ".join(ref.rsplit("/", 1)[-1] for ref in absent)
+        shown = redact_url(remote)
+        here = f"; git remotes here: {', '.join(known)}" if known else ""
         raise NotFoundError(
-            f"not on git remote '{redact_url(remote)}': {names}",
-            hint="see what it has with `git ls-remote REMOTE 'refs/experiments/*'`",
+            f"not on git remote '{shown}': {names}",
+            hint=f"see what it has with `git ls-remote {shown} 'refs/experiments/*'`{here}",
         )

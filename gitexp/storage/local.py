@@ -113,6 +113,8 @@ class LocalBackend(Backend):
     def _create(self, folder: str, tmp: str) -> int:
         """Open a new read-only file ``tmp``, making its folder on first use."""
         if folder not in self._made:
+            if not self._made:
+                self._check_root()
             os.makedirs(folder, exist_ok=True)
             self._made.add(folder)
         try:
@@ -120,6 +122,21 @@ class LocalBackend(Backend):
         except FileNotFoundError:  # the folder was removed meanwhile
             os.makedirs(folder, exist_ok=True)
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+
+    def _check_root(self) -> None:
+        """Make the remote's own folder at most: a missing parent is a mistyped path.
+
+        Raises `StorageError` naming the missing folder, so a typo never makes a tree.
+        """
+        if self.root.is_dir():
+            return
+        parent = self.root.parent
+        if not parent.is_dir():
+            raise StorageError(
+                f"cannot make storage remote {self.url}: the folder {parent} does not exist",
+                hint="create that folder first, or point the remote at another path "
+                "(`gitexp remote add --force NAME PATH`)",
+            )
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """See `Backend.list`."""

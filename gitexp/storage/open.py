@@ -107,10 +107,15 @@ def _fsspec(*args: Any, **kwargs: Any) -> Backend:
     return FsspecBackend(*args, **kwargs)
 
 
-def _local(url: str, root: Path) -> LocalBackend:
+def local_folder(url: str, root: Path) -> Path:
+    """The folder of a path or ``file://`` remote; a relative path is from ``root``."""
     path = unquote(urlsplit(url).path) if url.startswith("file://") else url
     folder = Path(path).expanduser()
-    return LocalBackend(folder if folder.is_absolute() else root / folder, url)
+    return folder if folder.is_absolute() else root / folder
+
+
+def _local(url: str, root: Path) -> LocalBackend:
+    return LocalBackend(local_folder(url, root), url)
 
 
 def _module(scheme: str, name: str) -> Any:

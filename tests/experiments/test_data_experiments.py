@@ -139,7 +139,10 @@ def test_apply_restores_data_and_outs(repo: Path, cli) -> None:
     commit_all(repo, "data v2")
     assert cli("run", "-n", "lr2", "-S", "train.lr=0.2").code == 0
     assert (repo / "model.pkl").read_bytes() != model_1
-    result = cli("apply", "lr1")
+    # 'lr1' was run before "data v2": applying it takes that commit back, so only with --force
+    refused = cli("apply", "lr1")
+    assert refused.code == 1 and "committed since its baseline: data.gitexp" in refused.err
+    result = cli("apply", "--force", "lr1")
     assert result.code == 0, result.err
     assert "checked out the experiment's data data" in result.err
     assert (repo / "model.pkl").read_bytes() == model_1

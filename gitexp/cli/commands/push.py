@@ -75,7 +75,9 @@ def call_sync(
 
     check_args(args)
     repo = Repo(".")
-    git_remote, names = repo.split_targets(args.targets)
+    git_remote, names = repo.split_targets(
+        args.targets, everything=args.all, pulling=method == "pull"
+    )
     with transfer_bar() as progress:
         summary: dict[str, object] = getattr(repo, method)(
             names,
@@ -91,7 +93,7 @@ def call_sync(
         )
     if args.json:
         out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    return git_remote, summary
+    return git_remote or "origin", summary
 
 
 def report(summary: dict[str, object], verb: str, moved: str, git_remote: str) -> None:

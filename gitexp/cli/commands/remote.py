@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from gitexp.cli.console import out, out_bytes, say
+
+if TYPE_CHECKING:
+    from gitexp.api import Repo
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +70,28 @@ def _value(text: str) -> str | int | bool:
     return int(text) if text.isdigit() else text
 
 
+def _add(repo: Repo, args: argparse.Namespace) -> None:
+    from gitexp.errors import UsageError
+
+    options: dict[str, str | int | bool] = {}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"-o takes KEY=VALUE, not {item!r}")
+        options[key] = _value(value)
+    to_make = repo.remote_add(
+        args.name,
+        args.url,
+        options=options,
+        default=args.default,
+        local=args.local,
+        force=args.force,
+    )
+    say(f"added storage remote '{args.name}'" + (" (default)" if args.default else ""))
+    if to_make is not None:
+        say(f"note: {to_make} does not exist yet: the first push creates it")
+
+
 def main(args: argparse.Namespace) -> int:
     """Parse, call the API once, render; returns the exit code."""
     from gitexp.api import Repo
@@ -73,21 +99,7 @@ def main(args: argparse.Namespace) -> int:
 
     repo = Repo(".")
     if args.action == "add":
-        options: dict[str, str | int | bool] = {}
-        for item in args.option:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise UsageError(f"-o takes KEY=VALUE, not {item!r}")
-            options[key] = _value(value)
-        repo.remote_add(
-            args.name,
-            args.url,
-            options=options,
-            default=args.default,
-            local=args.local,
-            force=args.force,
-        )
-        say(f"added storage remote '{args.name}'" + (" (default)" if args.default else ""))
+        _add(repo, args)
     elif args.action == "list":
         rows = repo.remote_list()
         if args.json:
