@@ -10,6 +10,7 @@ from gitexp.core.hashing import Oid
 from gitexp.errors import GitexpError
 from gitexp.experiments.data import GcScope, kept_pointers, needed_objects, workspace_pointers
 from gitexp.experiments.datastatus import Workspace
+from gitexp.experiments.parallel import remove_abandoned_worktrees
 from gitexp.experiments.project import Project
 
 
@@ -32,6 +33,7 @@ def gc(
     scope = GcScope.narrowed(
         workspace=workspace, all_branches=all_branches, experiments=experiments
     )
+    remove_abandoned_worktrees(project)
     kept, commits = kept_pointers(project, scope)
     with Workspace.open(project) as ws:
         keep, missing = needed_objects(ws.store, kept)
