@@ -54,14 +54,14 @@ def run_parallel(
     """
     project = runner.project
     start = _workspace_commit(runner, params)
-    data = pointers_at(project.git, start.tree)
-    check_data(project, data)
+    pointers = pointers_at(project.git, start.tree)
+    check_data(project, pointers)
     relative = cwd.resolve().relative_to(project.root) if cwd.resolve() != project.root else Path()
     runner.stop = threading.Event()
     results: dict[int, RunResult] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         pending: dict[Future[RunResult], int] = {
-            pool.submit(_one, runner, plan, name, start, relative, data): number
+            pool.submit(_one, runner, plan, name, start, relative, pointers): number
             for number, (plan, name) in enumerate(points)
         }
         try:
@@ -137,13 +137,15 @@ def _one(
     name: str,
     start: pygit2.Commit,
     relative: Path,
-    data: dict[str, Pointer],
+    pointers: dict[str, Pointer],
 ) -> RunResult:
     project = runner.project
     path = _worktrees(project) / f"{name}-{secrets.token_hex(3)}"
     if runner.stop is not None and runner.stop.is_set():
         raise Interrupted("interrupted")
     with isolated_worktree(project.git, path, str(start.id)) as worktree:
-        bring_data(project, worktree, data)
+        bring_data(project, worktree, pointers)
+        if runner.stop is not None and runner.stop.is_set():
+            raise Interrupted("interrupted")
         place = Place(git=worktree, start=start.tree, cwd=worktree.root / relative, restore=False)
         return runner.run_point(plan, name, place, on_output=None)

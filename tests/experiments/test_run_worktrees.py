@@ -222,6 +222,7 @@ def test_gc_removes_the_worktrees_of_a_killed_grid(repo: Path) -> None:
         assert (worktrees(repo), leftover_folders(repo)) == (0, [])
     finally:
         end_session(proc)
+    assert snapshot_commits_after_git_gc(repo) == []
 
 
 def test_a_sweep_never_removes_the_worktrees_of_a_running_one(repo: Path) -> None:
@@ -290,13 +291,41 @@ def test_grid_keeps_the_users_own_edit_made_during_a_workspace_run(repo: Path) -
     assert b"seed: 42" in params, params
 
 
-def test_snapshot_commits_of_a_grid_are_left_for_git_gc(repo: Path) -> None:
-    gitexp.Repo().run([PY, "-c", "pass"], overrides=["seed=1,2"], jobs=2)
+def snapshot_commits_after_git_gc(repo: Path) -> list[str]:
+    """The grids' snapshot commits that ``git gc`` keeps (none should be reachable)."""
     git(repo, "reflog", "expire", "--expire=now", "--all")
     git(repo, "gc", "-q", "--prune=now")
     listing = git(
         repo, "cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)"
     )
     commits = [line.split()[0] for line in listing.splitlines() if line.endswith(" commit")]
-    messages = [git(repo, "log", "-1", "--format=%s", sha) for sha in commits]
-    assert not [m for m in messages if "parallel runs" in m]
+    return [sha for sha in commits if "parallel runs" in git(repo, "log", "-1", "--format=%s", sha)]
+
+
+def test_snapshot_commits_of_a_grid_are_left_for_git_gc(repo: Path) -> None:
+    gitexp.Repo().run([PY, "-c", "pass"], overrides=["seed=1,2"], jobs=2)
+    assert snapshot_commits_after_git_gc(repo) == []
+
+
+GRID = [PY, "-m", "gitexp", "run", "-j", "2", "-S", "seed=1,2"]
+NEEDS_DATA = "import pathlib; assert pathlib.Path('vocab.txt').exists()"
+
+
+@pytest.mark.slow
+def test_grids_started_at_once_all_record_and_leave_nothing(repo: Path) -> None:
+    track_data(repo, count=3)
+    for round_ in range(2):
+        procs = [
+            subprocess.Popen(
+                [*GRID, "-n", f"r{round_}g{n}", "--", PY, "-c", NEEDS_DATA],
+                cwd=repo,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for n in range(3)
+        ]
+        errors = [proc.communicate(timeout=120)[1] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0, 0], errors
+    refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/experiments/").split()
+    assert len(refs) == 12
+    assert (worktrees(repo), leftover_folders(repo)) == (0, [])
