@@ -71,9 +71,10 @@ def isolated_worktree(git: GitRepo, path: Path, commit: str) -> Iterator[GitRepo
 def remove_abandoned(git: GitRepo, folder: Path) -> list[str]:
     """Remove the worktrees in ``folder`` whose owner process has ended; their names.
 
-    Also git's record of them, and of worktrees whose folder is gone. A worktree whose
-    owner still runs is never touched, so concurrent sweeps and runs are safe. Cheap
-    when there is nothing to remove: no git process is started.
+    Git's record of each goes with it, also the record of one whose folder is gone
+    or half made. A worktree whose owner still runs is never touched, so concurrent
+    sweeps and runs are safe. No git process is started, and with no worktree in
+    ``folder`` no lock is taken either.
     """
     if not _candidates(git, folder):
         return []
