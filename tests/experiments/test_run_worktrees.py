@@ -95,6 +95,16 @@ def test_grid_in_worktrees_gets_the_tracked_data_without_hooks(repo: Path) -> No
     assert git(repo, "status", "--porcelain") == "?? check.py\n"
 
 
+def test_grid_gets_the_same_data_with_the_hooks_installed(repo: Path) -> None:
+    files = track_data(repo)
+    gitexp.Repo().install_hooks()
+    (repo / "check.py").write_text(CHECK_DATA)
+    expected = expected_file(repo, files)
+    results = gitexp.Repo().run([PY, "check.py", expected], overrides=["seed=1,2"], jobs=2)
+    assert [r.status for r in results] == ["success", "success"], [r.problems for r in results]
+    assert worktrees(repo) == 0
+
+
 def test_grid_links_data_read_only_when_the_link_config_says_so(repo: Path) -> None:
     files = track_data(repo)
     (repo / ".git" / "gitexp" / "config.yaml").write_text("link: hardlink\n")
