@@ -339,3 +339,22 @@ def test_grids_started_at_once_all_record_and_leave_nothing(repo: Path) -> None:
     refs = git(repo, "for-each-ref", "--format=%(refname)", "refs/experiments/").split()
     assert len(refs) == 12
     assert (worktrees(repo), leftover_folders(repo)) == (0, [])
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_worktrees_are_added_leaves_none(repo: Path) -> None:
+    """Ctrl-C reaches `git worktree add` too; a record it leaves half made must go."""
+    leaks = []
+    for number, delay in enumerate([0.0, 0.01, 0.03, 0.06, 0.1, 0.2]):
+        proc = grid(repo, f"c{number}")
+        try:
+            wait_for_worktrees(repo, 1)
+            time.sleep(delay)
+            os.killpg(proc.pid, signal.SIGINT)
+            _out, err = proc.communicate(timeout=60)
+        finally:
+            end_session(proc)
+        if worktrees(repo) or leftover_folders(repo):
+            leaks.append((delay, proc.returncode, worktrees(repo), leftover_folders(repo), err))
+            gitexp.Repo().gc(dry_run=False)
+    assert leaks == []
