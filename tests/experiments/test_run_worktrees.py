@@ -68,8 +68,9 @@ def worktrees(repo: Path) -> int:
 
 
 def leftover_folders(repo: Path) -> list[str]:
+    """What is left where gitexp keeps its worktrees: their folders and owner files."""
     folder = repo / ".git" / "gitexp" / "worktrees"
-    return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
 def test_grid_in_worktrees_gets_the_tracked_data_without_hooks(repo: Path) -> None:
