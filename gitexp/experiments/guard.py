@@ -101,6 +101,26 @@ def recover_stale(runs: Path) -> list[str]:
     return messages
 
 
+def journaled_originals(runs: Path, root: Path) -> dict[str, dict[str, bytes]]:
+    """What workspace runs at ``root`` overrode: path → {hash of the bytes written: original}.
+
+    Read from the journals in ``runs``, whatever state their runs are in; a journal
+    being removed or rewritten meanwhile is skipped. Nothing is written.
+    """
+    found: dict[str, dict[str, bytes]] = {}
+    for journal_path in sorted(runs.glob(f"*/{JOURNAL}")):
+        try:
+            journal = orjson.loads(journal_path.read_bytes())
+            if Path(journal["root"]) != root:
+                continue
+            for path, entry in journal["files"].items():
+                original = (journal_path.parent / "backup" / entry["backup"]).read_bytes()
+                found.setdefault(path, {})[entry["written"]] = original
+        except (OSError, KeyError, TypeError, orjson.JSONDecodeError):
+            continue
+    return found
+
+
 def _alive(pid: int) -> bool:
     if pid <= 0:
         return False

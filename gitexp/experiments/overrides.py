@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +27,13 @@ class ParamsPlan:
         return {path: new for path, (_old, new) in self.files.items()}
 
 
-def plan_params(root: Path, config: ProjectConfig, point: Point) -> ParamsPlan:
+def plan_params(
+    root: Path, config: ProjectConfig, point: Point, given: Mapping[str, bytes] | None = None
+) -> ParamsPlan:
     """The params files of ``root`` with the overrides of one grid point applied.
+
+    ``given`` holds params files' bytes to start from instead of the files in
+    ``root`` (the user's own, while a workspace run has its overrides there).
 
     Raises `ParamsError` for a missing params file or an unknown key (or, for
     ``+KEY``, a key that exists) and `FormatError` for a file that does not parse;
@@ -40,7 +45,7 @@ def plan_params(root: Path, config: ProjectConfig, point: Point) -> ParamsPlan:
         by_file.setdefault(path, {})[override.key] = (value, override.add)
     plan = ParamsPlan()
     for path, changes in by_file.items():
-        original = read_params_file(root, path)
+        original = given[path] if given and path in given else read_params_file(root, path)
         plan.files[path] = (original, apply_overrides(original, path, changes))
         plan.record[path] = {key: value for key, (value, _add) in changes.items()}
     return plan

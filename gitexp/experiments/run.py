@@ -18,7 +18,7 @@ from gitexp.core.params import Override, grid, parse_override
 from gitexp.errors import ConflictError, UsageError
 from gitexp.experiments.guard import recover_stale
 from gitexp.experiments.overrides import ParamsPlan, plan_params
-from gitexp.experiments.parallel import run_parallel
+from gitexp.experiments.parallel import remove_abandoned_worktrees, run_parallel, users_params
 from gitexp.experiments.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.project import Project
 from gitexp.experiments.record import RunResult
@@ -61,14 +61,17 @@ def run(
         raise UsageError("-j needs a number of jobs from 1 up")
     for message in recover_stale(project.state / "runs"):
         say(message)
+    remove_abandoned_worktrees(project)
     base = project.git.head_commit()
     overrides = [o if isinstance(o, Override) else parse_override(o) for o in request.overrides]
-    plans = [plan_params(project.root, project.config, point) for point in grid(overrides)]
+    given = users_params(project) if request.jobs > 1 else {}
+    plans = [plan_params(project.root, project.config, p, given) for p in grid(overrides)]
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(plans))
     runner = Runner(project, base, command, request.message, request.force, say, env)
     if request.jobs > 1:
-        return run_parallel(runner, list(zip(plans, names, strict=True)), request.jobs, cwd, report)
+        points = list(zip(plans, names, strict=True))
+        return run_parallel(runner, points, request.jobs, cwd, report, given)
     place = Place(git=project.git, start=base.tree, cwd=cwd, restore=True)
     results: list[RunResult] = []
     with workspace_lock(project):

@@ -10,6 +10,7 @@ from gitexp.core.hashing import Oid
 from gitexp.errors import GitexpError
 from gitexp.experiments.data import GcScope, kept_pointers, needed_objects, workspace_pointers
 from gitexp.experiments.datastatus import Workspace
+from gitexp.experiments.parallel import remove_abandoned_worktrees
 from gitexp.experiments.project import Project
 
 
@@ -27,11 +28,14 @@ def gc(
     Without options everything any ref or the workspace needs is kept; ``workspace``,
     ``all_branches`` and ``experiments`` narrow that to what they name (the workspace's
     data is always kept). Objects written in the last hour are kept unless ``now``.
+    Worktrees left by runs killed outright are removed first (not in a dry run).
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
     scope = GcScope.narrowed(
         workspace=workspace, all_branches=all_branches, experiments=experiments
     )
+    if not dry_run:
+        remove_abandoned_worktrees(project)
     kept, commits = kept_pointers(project, scope)
     with Workspace.open(project) as ws:
         keep, missing = needed_objects(ws.store, kept)

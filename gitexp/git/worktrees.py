@@ -1,58 +1,190 @@
-"""Throwaway worktrees for isolated runs, added and removed one at a time.
+"""Throwaway worktrees for isolated runs: added, removed and swept one at a time.
 
 ``git worktree add`` and ``remove`` race with themselves when several run at once
-(they share ``$GIT_COMMON_DIR/worktrees``), so every call here holds one lock file.
+(they share ``$GIT_COMMON_DIR/worktrees``), so every change here holds one lock file.
+
+A process killed outright cannot remove its worktrees, so each worktree has an owner
+file beside it (``<folder>/<name>.owner``, holding the owner's pid) that the owner
+keeps locked (``flock``) for as long as it uses the worktree. The kernel drops the
+lock when the process dies, however it dies, so `remove_abandoned` can tell a dead
+owner's worktree from a live one's without trusting pids (which are reused). The
+owner file is locked before ``git worktree add`` and unlocked after the removal,
+both under the same lock as the sweep, so a sweep never sees a live worktree
+unowned.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from gitexp.errors import GitexpError
 from gitexp.git.repo import GitRepo
 
+OWNER_SUFFIX = ".owner"
+
 
 @contextlib.contextmanager
-def _serialized(git: GitRepo) -> Iterator[None]:
+def _serialized(git: GitRepo) -> Iterator[int]:
+    """Hold the lock on worktree changes; yields its file descriptor."""
     lock = git.common_dir / "gitexp" / "worktree.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        yield handle.fileno()
 
 
-def add_worktree(git: GitRepo, path: Path, commit: str) -> GitRepo:
-    """Check ``commit`` out, detached, in a new worktree at ``path``."""
+@contextlib.contextmanager
+def isolated_worktree(git: GitRepo, path: Path, commit: str) -> Iterator[GitRepo]:
+    """A new worktree at ``path`` with ``commit`` checked out, detached, for the block.
+
+    The worktree is removed when the block ends, however it ends; if this process is
+    killed instead, the next `remove_abandoned` removes it. Git hooks do not run in
+    it: what gitexp needs there, gitexp does itself. Raises `GitexpError` if git
+    cannot add it (then nothing is left).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
+    owner = _owner_file(path)
+    with _serialized(git) as serial:
+        handle = _claim(owner)
+        try:
+            _add(git, path, commit, (serial, handle.fileno()))
+        except BaseException:
+            _discard(git, path)
+            _release(handle, owner)
+            raise
+    try:
+        yield GitRepo.discover(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)  # still ours: no sweep touches it
+        with _serialized(git):
+            _discard(git, path)
+            _release(handle, owner)
+
+
+def remove_abandoned(git: GitRepo, folder: Path) -> list[str]:
+    """Remove the worktrees in ``folder`` whose owner process has ended; their names.
+
+    Git's record of each goes with it, also the record of one whose folder is gone
+    or half made. A worktree whose owner still runs is never touched, so concurrent
+    sweeps and runs are safe. No git process is started, and with no worktree in
+    ``folder`` no lock is taken either.
+    """
+    if not _candidates(git, folder):
+        return []
+    removed: list[str] = []
     with _serialized(git):
-        proc = subprocess.run(
-            ["git", "worktree", "add", "--detach", "--quiet", str(path), commit],
-            cwd=git.root,
-            capture_output=True,
-            check=False,
-        )
+        for name in sorted(_candidates(git, folder)):
+            path = folder / name
+            owner = _owner_file(path)
+            abandoned, handle = _claim_abandoned(owner)
+            if not abandoned:
+                continue
+            _discard(git, path)
+            if handle is not None:
+                _release(handle, owner)
+            removed.append(name)
+    return removed
+
+
+def _candidates(git: GitRepo, folder: Path) -> set[str]:
+    """Names of worktrees in ``folder``: their folders, owner files and git's records."""
+    names: set[str] = set()
+    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(OWNER_SUFFIX):
+                names.add(entry.name[: -len(OWNER_SUFFIX)])
+            elif entry.is_dir(follow_symlinks=False):
+                names.add(entry.name)
+    return names | set(_registered(git, folder))
+
+
+def _registered(git: GitRepo, folder: Path) -> dict[str, Path]:
+    """Git's records of worktrees in ``folder``: worktree name → its admin folder."""
+    found: dict[str, Path] = {}
+    inside = os.path.realpath(folder)
+    with contextlib.suppress(FileNotFoundError), os.scandir(git.common_dir / "worktrees") as it:
+        for entry in it:
+            try:
+                gitdir = Path(entry.path, "gitdir").read_text().strip()
+            except OSError:
+                continue
+            worktree = os.path.dirname(gitdir)
+            if os.path.dirname(os.path.realpath(worktree)) == inside:
+                found[os.path.basename(worktree)] = Path(entry.path)
+    return found
+
+
+def _owner_file(path: Path) -> Path:
+    return path.with_name(path.name + OWNER_SUFFIX)
+
+
+def _claim(owner: Path) -> BinaryIO:
+    """Create and lock ``owner`` (ours alone: the name is new); the pid goes in it."""
+    handle = open(owner, "w+b")  # noqa: SIM115 - held for the worktree's whole life
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    handle.write(f"{os.getpid()}\n".encode())
+    handle.flush()
+    return handle
+
+
+def _claim_abandoned(owner: Path) -> tuple[bool, BinaryIO | None]:
+    """Whether the owner is gone, and then its owner file, locked by us (if there is one).
+
+    No owner file means no owner: every worktree gets one before it exists.
+    """
+    try:
+        handle = open(owner, "r+b")  # noqa: SIM115 - closed by `_release`
+    except FileNotFoundError:
+        return True, None
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return False, None
+    return True, handle
+
+
+def _release(handle: BinaryIO, owner: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        owner.unlink()
+    handle.close()
+
+
+def _add(git: GitRepo, path: Path, commit: str, locks: tuple[int, ...]) -> None:
+    """``git worktree add``; ``git`` holds ``locks`` too, so they outlive a killed gitexp.
+
+    Were gitexp killed while git adds the worktree, git would go on writing it; a
+    sweep must wait for git to end before it removes what git wrote.
+    """
+    argv = ["git", "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet"]
+    proc = subprocess.run(
+        [*argv, str(path), commit],
+        cwd=git.root,
+        capture_output=True,
+        check=False,
+        pass_fds=locks,
+    )
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip()
         raise GitexpError(f"could not create a worktree for the run: {detail}")
-    return GitRepo.discover(path)
 
 
-def remove_worktree(git: GitRepo, path: Path) -> None:
-    """Remove the worktree at ``path`` and git's record of it; quiet if it is gone."""
-    with _serialized(git):
-        subprocess.run(
-            ["git", "worktree", "remove", "--force", str(path)],
-            cwd=git.root,
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(path, ignore_errors=True)
-        subprocess.run(["git", "worktree", "prune"], cwd=git.root, capture_output=True, check=False)
+def _discard(git: GitRepo, path: Path) -> None:
+    """Remove the worktree's files, then git's record of it (also a half-made one).
+
+    The record is removed as ``git worktree prune`` would, but only this one: a
+    ``prune`` would also drop the user's worktrees whose folder is away for a while,
+    and it keeps forever the record of a ``git worktree add`` killed midway (locked as
+    "initializing").
+    """
+    shutil.rmtree(path, ignore_errors=True)
+    admin = _registered(git, path.parent).get(path.name)
+    if admin is not None:
+        shutil.rmtree(admin, ignore_errors=True)
