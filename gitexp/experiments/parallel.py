@@ -8,8 +8,8 @@ copied into the worktrees.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -33,13 +33,13 @@ def run_parallel(
 ) -> list[RunResult]:
     """Run every point, ``jobs`` at a time; results in the points' order.
 
-    On Ctrl-C (or SIGTERM) every running command is stopped, nothing more is
-    recorded, the worktrees are removed and `Interrupted` is raised.
+    On Ctrl-C (or when ``runner.stop`` is set) every running command is stopped and
+    recorded as interrupted, points not started are not run, the worktrees are
+    removed and `Interrupted` is raised.
     """
     project = runner.project
     start = _workspace_commit(runner)
     relative = cwd.resolve().relative_to(project.root) if cwd.resolve() != project.root else Path()
-    runner.stop = threading.Event()
     results: dict[int, RunResult] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         pending: dict[Future[RunResult], int] = {
@@ -47,20 +47,37 @@ def run_parallel(
             for number, (plan, name) in enumerate(points)
         }
         try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            while pending and not runner.stop.is_set():
+                done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     number = pending.pop(future)
                     results[number] = future.result()
                     on_result(results[number])
         except (KeyboardInterrupt, Interrupted):
             runner.stop.set()
-            for future in pending:
-                future.cancel()
-            raise Interrupted(
-                "interrupted; runs still going were stopped and not recorded"
-            ) from None
+        if runner.stop.is_set():
+            _finish_stopped(pending, results, on_result)
+    if runner.stop.is_set():
+        stopped = [r.name for r in results.values() if r.status == "interrupted"]
+        recorded = f"; recorded as interrupted: {', '.join(stopped)}" if stopped else ""
+        raise Interrupted(f"interrupted; points not started were not run{recorded}")
     return [results[n] for n in sorted(results)]
+
+
+def _finish_stopped(
+    pending: dict[Future[RunResult], int],
+    results: dict[int, RunResult],
+    on_result: Callable[[RunResult], None],
+) -> None:
+    """Wait for the points still running (they record themselves as interrupted)."""
+    for future in pending:
+        future.cancel()
+    for future, number in pending.items():
+        if future.cancelled():
+            continue
+        with contextlib.suppress(Interrupted):
+            results[number] = future.result()
+            on_result(results[number])
 
 
 def _workspace_commit(runner: Runner) -> pygit2.Commit:
@@ -78,7 +95,7 @@ def _one(
 ) -> RunResult:
     project = runner.project
     path = project.state / "worktrees" / f"{name}-{secrets.token_hex(3)}"
-    if runner.stop is not None and runner.stop.is_set():
+    if runner.stop.is_set():
         raise Interrupted("interrupted")
     worktree = add_worktree(project.git, path, str(start.id))
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +65,9 @@ class Recording:
     force: bool = False
     start: pygit2.Tree | None = None
     """The tree the run's files started from, when not the baseline's (a worktree run)."""
+    stopped: Callable[[], bool] | None = None
+    """Whether the run was asked to stop; asked once more just before the commit is
+    written, so a stop that came while recording makes it ``interrupted`` too."""
 
 
 def record_experiment(
@@ -84,7 +87,9 @@ def record_experiment(
     extra.update(_logged_series(rec.run_dir, problems))
     outs, out_paths = _store_outs(git.root, store, config, rec.artifacts, problems)
     extra.update(outs)
-    status = rec.record.status if not problems else "failed"
+    status = rec.record.status
+    if problems and status != "interrupted":  # an interrupted run may well lack its outs
+        status = "failed"
     record = dataclasses.replace(rec.record, status=status)
     extra[OUTPUT_LOG] = _trim_log(rec.log, problems)
     extra[f"{RUN_DIR}/run.json"] = record.to_json()
@@ -101,16 +106,26 @@ def record_experiment(
 
     start = rec.start if rec.start is not None else rec.base.tree
     stale = [m for m in config.metrics if m not in extra and m not in start]
-    snap = snapshot(
-        git,
-        start,
-        extra=extra,
-        exclude=[*out_paths, *stale],
-        drop_dirs=[RUN_DIR],
-        divert=divert,
-    )
+
+    def take() -> str:
+        return snapshot(
+            git,
+            start,
+            extra=extra,
+            exclude=[*out_paths, *stale],
+            drop_dirs=[RUN_DIR],
+            divert=divert,
+        ).tree
+
+    tree = take()
+    if status != "interrupted" and rec.stopped is not None and rec.stopped():
+        status = "interrupted"  # the status is sealed here: a later stop is too late
+        record = dataclasses.replace(record, status=status)
+        extra[f"{RUN_DIR}/run.json"] = record.to_json()
+        notes.clear()
+        tree = take()
     message = _message(rec, problems) + "\n" + trailers(record)
-    commit = git.write_commit(snap.tree, [str(rec.base.id)], message)
+    commit = git.write_commit(tree, [str(rec.base.id)], message)
     create_ref(git, rec.name.ref, commit, force=rec.force)
     return RunResult(
         name=rec.name.value,

@@ -28,6 +28,8 @@ from gitexp.errors import GitexpError
 
 ENV_RUN_DIR = "GITEXP_RUN_DIR"
 """Set for the command: the folder where this API writes series and artifacts."""
+RUN_METRICS = "metrics.json"
+"""In the run folder: every metric this run logged so far."""
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Session:
     run_dir: Path | None = None
     params_override: dict[str, object] | None = None
     steps: dict[str, float] = field(default_factory=dict)
+    logged: dict[str, object] = field(default_factory=dict)
     warned: bool = False
 
 
@@ -186,10 +189,14 @@ def _write_metrics(session: Session, values: Mapping[str, object]) -> None:
     full = session.root / path
     current = load_mapping(full.read_bytes(), path) if full.is_file() else {}
     current.update(values)
-    atomic_write(full, _dump(current, path))
+    atomic_write(full, dump_metrics(current, path))
+    if session.run_dir is not None:  # the run's journal: what ``show`` lists while it runs
+        session.logged.update(values)
+        atomic_write(session.run_dir / RUN_METRICS, orjson.dumps(session.logged))
 
 
-def _dump(values: dict[str, object], path: str) -> bytes:
+def dump_metrics(values: dict[str, object], path: str) -> bytes:
+    """The bytes of metrics file ``path`` (JSON, TOML or YAML by its name) holding ``values``."""
     fmt = format_of(path)
     if fmt == "json":
         return orjson.dumps(values, option=orjson.OPT_INDENT_2) + b"\n"

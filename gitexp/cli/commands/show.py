@@ -62,6 +62,7 @@ def main(args: argparse.Namespace) -> int:
         descending=args.desc,
         branches=args.branch,
         limit=args.limit,
+        notify=say,
     )["experiments"]
     lines = _series(repo, rows, args.series) if args.series else {}
     if args.json:
@@ -87,9 +88,10 @@ def _series(
     repo: Repo, rows: Sequence[dict[str, object]], key: str
 ) -> dict[str, dict[str, dict[str, Sequence[float]]]]:
     """The series ``key`` picks, per experiment that has it (none shown: nothing to read)."""
-    if not rows:
+    recorded = [str(row["name"]) for row in rows if row.get("commit")]  # not running ones
+    if not recorded:
         return {}
-    return repo.series([str(row["name"]) for row in rows], [key])
+    return repo.series(recorded, [key])
 
 
 def _add_sparklines(
