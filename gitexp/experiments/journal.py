@@ -184,6 +184,8 @@ def process_stamp(pid: int) -> str | None:
             return None
         except OSError:
             return "alive"
+        if fields[:1] in ([b"Z"], [b"X"]):
+            return None  # dead, only not yet reaped by its parent
         return fields[19].decode() if len(fields) > 19 else "alive"  # starttime
     try:
         os.kill(pid, 0)

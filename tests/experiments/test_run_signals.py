@@ -32,12 +32,14 @@ def interruptible() -> None:
 
 
 def start(repo: Path, name: str) -> subprocess.Popen[str]:
+    """``gitexp run`` of a quick command; Python's fatal errors say where they struck."""
     return subprocess.Popen(
         [PY, "-m", "gitexp", "run", "-n", name, "-S", "seed=7", "--", PY, "-c", QUICK],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
         start_new_session=True,
         preexec_fn=interruptible,
     )
@@ -59,7 +61,7 @@ def verdict(code: int, status: object, err: str, name: str) -> str:
         assert "error: interrupted" in err, said
         return "not started"
     # before gitexp's first line ran: Python itself died of the signal while starting
-    startup = code == 1 and "Fatal Python error: init_import_site" in err
+    startup = code in (1, -signal.SIGSEGV) and "Fatal Python error" in err
     assert code in (-signal.SIGINT, -signal.SIGTERM) or startup, said
     assert status is None and "recorded experiment" not in err, said
     return "killed at start-up"
