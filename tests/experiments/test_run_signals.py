@@ -8,6 +8,7 @@ gives and what gitexp said on stderr must tell the same story.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -102,3 +103,30 @@ def test_a_signal_at_any_moment_leaves_exit_code_record_and_words_agreeing(repo:
     assert not disagree, f"{len(disagree)} of {len(trials)} disagree:\n" + "\n".join(disagree)
     assert seen["success"] and seen["interrupted"], seen
     assert not list((repo / ".git" / "gitexp" / "runs").iterdir())
+
+
+@pytest.mark.slow
+def test_a_signal_just_after_the_ref_is_written_leaves_a_success(repo: Path) -> None:
+    """The moment the ref appears, the run is done: no 130, no death by the signal."""
+    trials = []
+    for number in range(16):
+        name = f"late{number}"
+        ref = repo / ".git" / "refs" / "experiments" / name
+        proc = start(repo, name)
+        while not ref.exists() and proc.poll() is None:
+            time.sleep(0.001)
+        sig = signal.SIGINT if number % 2 else signal.SIGTERM
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        _out, err = proc.communicate(timeout=60)
+        trials.append((name, proc.returncode, err))
+    statuses = {
+        e["name"]: e["status"]
+        for e in orjson.loads(run_gitexp(repo, "show", "--json").stdout)["experiments"]
+    }
+    disagree = [
+        f"{name}: exit {code}, status {statuses.get(name)}, stderr:\n{err}"
+        for name, code, err in trials
+        if code != 0 or statuses.get(name) != "success" or "error" in err
+    ]
+    assert not disagree, f"{len(disagree)} of {len(trials)} disagree:\n" + "\n".join(disagree)
