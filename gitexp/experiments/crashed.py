@@ -32,7 +32,7 @@ from gitexp.core.runinfo import (
     trailers,
 )
 from gitexp.errors import ConflictError, GitexpError
-from gitexp.experiments import guard, journal
+from gitexp.experiments import journal
 from gitexp.experiments.journal import Journal
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ def _dead(folder: Path) -> bool:
     found = journal.read(folder)
     if found is not None:
         return not found.alive()
+    from gitexp.experiments import guard
+
     return guard.journal_pid(folder) is not None and not guard.journal_alive(folder)
 
 
@@ -81,6 +83,8 @@ def _recover_locked(project: Project, folder: Path) -> list[str]:
             return []
         if not (folder / LOCK).exists() or not _dead(folder):
             return []  # recovered and removed by the command that held the lock before
+        from gitexp.experiments import guard
+
         messages = []
         found = journal.read(folder)
         if found is not None and (said := _record(project, found)):

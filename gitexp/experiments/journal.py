@@ -29,12 +29,11 @@ from gitexp.core.formats import load_mapping
 from gitexp.core.names import ExperimentName
 from gitexp.core.runinfo import RunRecord
 from gitexp.errors import GitexpError
-from gitexp.experiments.tracking import RUN_METRICS
 
 VERSION = 1
 RUNNING = "running.json"
 OUTPUT = "output.log"
-METRICS = RUN_METRICS
+METRICS = "metrics.json"
 """Every metric the run logged through the API so far (written by `tracking`)."""
 PARAMS_DIR = "params-as-run"
 

@@ -25,10 +25,11 @@ from gitexp.cache.atomic import atomic_write
 from gitexp.core.formats import format_of, load_mapping
 from gitexp.core.metrics import SERIES_HEADER, check_metric_value, series_key_path, series_row
 from gitexp.errors import GitexpError
+from gitexp.experiments.journal import METRICS
 
 ENV_RUN_DIR = "GITEXP_RUN_DIR"
 """Set for the command: the folder where this API writes series and artifacts."""
-RUN_METRICS = "metrics.json"
+RUN_METRICS = METRICS
 """In the run folder: every metric this run logged so far."""
 
 

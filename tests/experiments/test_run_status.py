@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import orjson
 import pytest
 
 import gitexp
-from gitexp.errors import ConflictError
+from gitexp.errors import ConflictError, Interrupted
 from tests.conftest import PARAMS_YAML, git, run_gitexp
 
 PY = sys.executable
@@ -214,3 +215,20 @@ def test_interrupted_parallel_points_are_recorded_as_interrupted(repo: Path) -> 
 def _running(repo: Path) -> dict[str, dict[str, object]]:
     rows = gitexp.Repo().show()["experiments"]
     return {str(r["name"]): r for r in rows if r["status"] == "running"}
+
+
+def test_the_api_stops_a_run_when_asked_and_records_it_interrupted(repo: Path) -> None:
+    stop = threading.Event()
+    heard: list[str] = []
+    with pytest.raises(Interrupted, match="recorded as experiment 'asked'"):
+        gitexp.Repo().run(
+            [PY, "-c", "import time; print('go', flush=True); time.sleep(60)"],
+            name="asked",
+            overrides=["seed=3"],
+            stop=stop,
+            on_output=lambda _chunk, _is_err: stop.set(),  # as soon as it runs
+            on_result=lambda result: heard.append(result.status),
+        )
+    assert heard == ["interrupted"]
+    assert gitexp.Repo().show()["experiments"][0]["status"] == "interrupted"
+    assert (repo / "params.yaml").read_text() == PARAMS_YAML
