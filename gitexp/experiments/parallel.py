@@ -57,8 +57,8 @@ def run_parallel(
             runner.stop.set()
         if runner.stop.is_set():
             _finish_stopped(pending, results, on_result)
-    if runner.stop.is_set():
-        stopped = [r.name for r in results.values() if r.status == "interrupted"]
+    stopped = [r.name for r in results.values() if r.status == "interrupted"]
+    if stopped or len(results) < len(points):  # a stop after the last record is too late
         recorded = f"; recorded as interrupted: {', '.join(stopped)}" if stopped else ""
         raise Interrupted(f"interrupted; points not started were not run{recorded}")
     return [results[n] for n in sorted(results)]

@@ -91,11 +91,7 @@ class Runner:
         try:
             started, clock = utc_now(), time.monotonic()
             self._begin(run_dir, plan, name, place, started)
-            if guard is not None:
-                guard.apply()
-            else:
-                for path, (_old, new) in plan.files.items():
-                    atomic_write(root / path, new)
+            write_params(plan, root, guard)
             code, output = self._execute(run_dir, name, place.cwd, on_output)
             duration = time.monotonic() - clock
             warnings = guard.restore() if guard is not None else []
@@ -162,7 +158,11 @@ class Runner:
     def _record(
         self, name: str, plan: ParamsPlan, code: int | None, started: datetime, duration: float
     ) -> RunRecord:
-        """The run's record; without an exit ``code`` yet, the draft of a running one."""
+        """The run's record; without an exit ``code`` yet, the draft of a running one.
+
+        The draft does not wait for the scan of installed packages, which goes on
+        while the command runs (a crashed run's record lists none).
+        """
         status: Status = "success" if code == 0 else "failed"
         if code is None:
             status = "running"
@@ -178,9 +178,18 @@ class Runner:
             duration_s=duration,
             baseline_commit=str(self.base.id),
             baseline_branch=self.project.git.head_branch(),
-            packages=self.packages.result(),
+            packages=self.packages.result() if code is not None else {},
             **host_facts(),
         )
+
+
+def write_params(plan: ParamsPlan, root: Path, guard: ParamsGuard | None) -> None:
+    """Write the params as run: through ``guard`` (journaled, put back later) if any."""
+    if guard is not None:
+        guard.apply()
+        return
+    for path, (_old, new) in plan.files.items():
+        atomic_write(root / path, new)
 
 
 def remember(project: Project, commit: str) -> None:
