@@ -3,8 +3,10 @@
 Every run has a folder ``<state>/runs/<name>-<id>/``. Before its command starts, the
 run writes ``running.json`` there: its draft record (status ``running``), the tree its
 files started from, the params as run, and the process that owns it (pid, and the
-process's start time, so a reused pid is not mistaken for it). While the command runs,
-the folder fills with its output log, the series it logs and its metrics so far.
+process's start time, so a reused pid is not mistaken for it). Once the command
+starts, ``command.json`` names its process the same way: a run lives while either
+does (a command whose gitexp was killed alone still logs here). While the command
+runs, the folder fills with its output log, the series it logs and its metrics so far.
 
 ``show`` reads the journals of live runs as ``running`` rows; a journal whose process
 is gone belongs to a run that crashed (see `gitexp.experiments.crashed`). The folder is
@@ -36,6 +38,7 @@ OUTPUT = "output.log"
 METRICS = "metrics.json"
 """Every metric the run logged through the API so far (written by `tracking`)."""
 PARAMS_DIR = "params-as-run"
+COMMAND = "command.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +78,31 @@ class Journal:
         return values if isinstance(values, dict) else {}
 
     def alive(self) -> bool:
-        """Whether the process that owns the run is still running (on another host: yes)."""
+        """Whether the run goes on (on another host: assumed so).
+
+        It does while gitexp runs, and also while its command does after gitexp was
+        killed alone: the command still logs into this folder, which must stay.
+        """
         if self.doc.get("host") != socket.gethostname():
             return True
-        pid = self.doc.get("pid")
-        return isinstance(pid, int) and process_stamp(pid) == self.doc.get("pid_start")
+        if _same_process(self.doc):
+            return True
+        try:
+            command = orjson.loads((self.folder / COMMAND).read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return False
+        return isinstance(command, dict) and _same_process(command)
+
+
+def _same_process(doc: dict[str, object]) -> bool:
+    pid = doc.get("pid")
+    return isinstance(pid, int) and process_stamp(pid) == doc.get("pid_start")
+
+
+def command_started(folder: Path, pid: int) -> None:
+    """Note the command's process in the journal, so the run lives as long as it does."""
+    doc = {"pid": pid, "pid_start": process_stamp(pid)}
+    atomic_write(folder / COMMAND, orjson.dumps(doc))
 
 
 def begin(

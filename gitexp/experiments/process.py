@@ -88,6 +88,7 @@ def run_command(
     log: BinaryIO,
     on_output: OutputSink | None = None,
     stop: threading.Event | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> int:
     """Run ``command`` to the end; its exit code (negative: killed by that signal).
 
@@ -96,7 +97,8 @@ def run_command(
     Ctrl-C raises here, the command gets a moment to stop by itself (a terminal sent
     it the same signal), then SIGINT, SIGTERM and SIGKILL. Its exit code is returned
     once it has ended, with ``stop`` set, so the run can be recorded as interrupted;
-    without a ``stop`` event, Ctrl-C raises `Interrupted` instead.
+    without a ``stop`` event, Ctrl-C raises `Interrupted` instead. ``on_start``
+    hears the command's pid as soon as it runs.
     """
     argv: list[str] | str = command.argv[0] if command.shell else list(command.argv)
     try:
@@ -114,6 +116,8 @@ def run_command(
             f"cannot start '{command.argv[0]}': {exc.strerror}",
             hint="check the command and that it is executable",
         ) from exc
+    if on_start is not None:
+        on_start(proc.pid)
     lock = threading.Lock()
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE above
     readers = [

@@ -151,6 +151,7 @@ class Runner:
                 log=log,
                 on_output=on_output,
                 stop=self.stop,
+                on_start=lambda pid: journal.command_started(run_dir, pid),
             )
             log.seek(0)
             return code, log.read()

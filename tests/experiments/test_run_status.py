@@ -133,6 +133,22 @@ def test_a_killed_run_is_recorded_as_crashed_by_the_next_show(repo: Path) -> Non
     assert shown(repo)["killed"]["status"] == "crashed"  # once, and it stays
 
 
+def test_a_command_that_outlives_its_killed_gitexp_runs_on_then_is_recorded(repo: Path) -> None:
+    proc = start_run(repo, "-n", "orphan", "-S", "seed=8")
+    proc.kill()  # gitexp alone: its command goes on, logging into the run's journal
+    proc.communicate(timeout=30)
+    try:
+        assert shown(repo)["orphan"]["status"] == "running"
+        assert b"seed: 8" in (repo / "params.yaml").read_bytes()  # still in use
+    finally:
+        (repo / "gate").write_text("")  # the command logs once more, then ends
+    metrics = {"metrics.json": {"loss": 0.25, "acc": 0.7}}
+    wait_for(lambda: shown(repo)["orphan"]["status"] == "crashed", timeout=30)
+    row = shown(repo)["orphan"]
+    assert row["metrics"] == metrics
+    assert (repo / "params.yaml").read_text() == PARAMS_YAML
+
+
 @pytest.mark.parametrize("command", ["list", "run"])
 def test_list_and_run_record_a_crashed_run_too(repo: Path, command: str) -> None:
     kill_run(repo, "gone")
