@@ -161,6 +161,30 @@ def test_list_and_run_record_a_crashed_run_too(repo: Path, command: str) -> None
     assert [r["status"] for r in rows if r["name"] == "gone"] == ["crashed"]
 
 
+@pytest.mark.slow
+def test_commands_that_find_one_crashed_run_at_once_record_it_once(repo: Path) -> None:
+    for round_ in range(3):
+        name = f"raced{round_}"
+        kill_run(repo, name)
+        procs = [
+            subprocess.Popen(
+                [PY, "-m", "gitexp", *args],
+                cwd=repo,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for args in (["show", "--json"], ["list", "--json"], ["show"])
+        ]
+        said = [proc.communicate(timeout=60) for proc in procs]
+        assert [proc.returncode for proc in procs] == [0, 0, 0], said
+        told = [err for _out, err in said if f"'{name}' as crashed" in err]
+        assert len(told) == 1, said
+        assert shown(repo)[name]["status"] == "crashed"
+        assert (repo / "params.yaml").read_text() == PARAMS_YAML
+    assert not list((repo / ".git" / "gitexp" / "runs").iterdir())
+
+
 def wait_for(check: object, timeout: float = 2.0) -> float:
     """Poll ``check()`` until true; the seconds it took (fails after ``timeout``)."""
     start = time.monotonic()
