@@ -22,6 +22,8 @@ from gitexp.experiments.project import Project
 
 # Each method imports what it needs, so a command loads only its own part of gitexp.
 if TYPE_CHECKING:
+    import threading
+
     from gitexp.core.params import Override
     from gitexp.experiments.apply import ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan
@@ -70,8 +72,13 @@ class Repo:
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         env: Mapping[str, str] | None = None,
+        stop: threading.Event | None = None,
     ) -> list[RunResult]:
         """Run the command once per grid point and record each run as an experiment.
+
+        Setting ``stop`` (from a signal handler or another thread) ends the run as
+        Ctrl-C does: the command is stopped, the run recorded as ``interrupted`` and
+        `Interrupted` raised.
 
         >>> repo.run(["python", "train.py"], overrides=["lr=0.1,0.01"])  # doctest: +SKIP
         """
@@ -89,7 +96,13 @@ class Repo:
             jobs=jobs,
         )
         return run_experiments(
-            self.project, request, on_output=on_output, notify=notify, on_result=on_result, env=env
+            self.project,
+            request,
+            on_output=on_output,
+            notify=notify,
+            on_result=on_result,
+            env=env,
+            stop=stop,
         )
 
     def experiments(self) -> list[dict[str, object]]:
@@ -107,21 +120,34 @@ class Repo:
         descending: bool = False,
         branches: Sequence[str] = (),
         limit: int | None = None,
+        notify: Notify | None = None,
     ) -> dict[str, list[dict[str, object]]]:
         """The experiments, filtered and ordered: ``{"experiments": [...]}``.
 
-        Raises `NotFoundError` when a sort or filter key is found in no experiment.
+        Runs going on now are listed too, with status ``running``, no commit, and
+        the latest values they logged; a run whose process died is recorded first,
+        as ``crashed`` (``notify`` hears of it). Raises `NotFoundError` when a sort
+        or filter key is found in no experiment.
         """
         from gitexp.experiments import query
 
         parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
-        rows = self.experiments()
+        rows = self._with_running(notify)
         keys = [f.key for f in parsed] + ([sort_by] if sort_by else [])
         query.check_keys(rows, keys)
         if limit is not None and limit < 0:
             raise UsageError("--limit must be 0 or more")
         q = query.Query(parsed, sort_by, descending, branches, limit)
         return {"experiments": query.select(self.git, rows, q)}
+
+    def _with_running(self, notify: Notify | None) -> builtins.list[dict[str, object]]:
+        """Every experiment, crashed runs recorded first, then the runs going on now."""
+        from gitexp.experiments import crashed, journal
+
+        for message in crashed.recover(self.project):
+            if notify is not None:
+                notify(message)
+        return self.experiments() + journal.running_rows(self.project.state / "runs")
 
     def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
         """What differs between two experiments or commits, as ``diff --json``.
@@ -144,11 +170,14 @@ class Repo:
         second = diff_mod.resolve(self.git, b)
         return diff_mod.diff_sides(self.git, diff_mod.side_of(first), diff_mod.side_of(second))
 
-    def list(self) -> builtins.list[dict[str, object]]:
-        """Name, status, created time, baseline and branch of every experiment, newest first."""
+    def list(self, *, notify: Notify | None = None) -> builtins.list[dict[str, object]]:
+        """Name, status, created time, baseline and branch of every experiment, newest first.
+
+        Runs going on now and crashed ones are listed as `show` lists them.
+        """
         from gitexp.experiments import query
 
-        rows = query.select(self.git, self.experiments(), query.Query())
+        rows = query.select(self.git, self._with_running(notify), query.Query())
         fields = ("name", "status", "created", "baseline", "branch", "commit")
         return [{k: row.get(k) for k in fields} for row in rows]
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import signal
 import sys
 from collections.abc import Sequence
-from types import FrameType
 
 from gitexp import __version__
 
@@ -115,11 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_command(args)
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def entry() -> None:
-    """The console script: SIGTERM is handled like Ctrl-C, so cleanup still happens."""
-    signal.signal(signal.SIGTERM, _terminate)
-    sys.exit(main())
+    """The console script: SIGTERM is handled like Ctrl-C, so cleanup still happens.
+
+    Once the command has returned, later signals are ignored: the exit code says how
+    it ended, and a signal during shutdown must not turn that into a death by signal.
+    """
+    from gitexp.cli import signals
+
+    signals.install()
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        code = 130
+    signals.settle()
+    sys.exit(code)

@@ -17,7 +17,17 @@ OUTPUT_LOG = ".gitexp/output.log"
 SERIES_DIR = ".gitexp/series"
 VERSION = 1
 
-Status = Literal["success", "failed"]
+Status = Literal["queued", "running", "success", "failed", "interrupted", "crashed", "pruned"]
+STATUSES: tuple[Status, ...] = (
+    "queued",
+    "running",
+    "success",
+    "failed",
+    "interrupted",
+    "crashed",
+    "pruned",
+)
+"""Every status of DESIGN section 2; a record with another one reads as ``failed``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +93,7 @@ def parse_run_json(data: bytes, where: str) -> RunRecord:
             name=str(doc["name"]),
             command=tuple(doc.get("command") or ()),
             overrides=doc.get("overrides") or {},
-            status="success" if doc.get("status") == "success" else "failed",
+            status=_status(doc.get("status")),
             exit_code=doc.get("exit_code"),
             started=str(doc.get("started") or ""),
             duration_s=float(doc.get("duration_s") or 0.0),
@@ -97,6 +107,13 @@ def parse_run_json(data: bytes, where: str) -> RunRecord:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{where}: run.json is missing or mistypes {exc}") from exc
+
+
+def _status(value: object) -> Status:
+    for status in STATUSES:
+        if value == status:
+            return status
+    return "failed"
 
 
 TRAILER_KEYS = {

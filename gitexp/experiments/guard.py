@@ -2,14 +2,14 @@
 
 Before the overridden bytes are written, a journal and a copy of every original go
 to ``<state>/runs/<id>/``, so even a run killed outright is repaired by the next
-``gitexp run``. A file the user edited meanwhile is never touched; it is reported.
+gitexp command that finds it (see `gitexp.experiments.crashed`). A file the user
+edited meanwhile is never touched; it is reported.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from pathlib import Path
 
 import orjson
@@ -75,29 +75,39 @@ def _restore_one(full: Path, path: str, original: bytes, written: str) -> str | 
     return None
 
 
-def recover_stale(runs: Path) -> list[str]:
-    """Restore params files of runs that died before putting them back.
+def journal_pid(run_dir: Path) -> int | None:
+    """The pid of the process that wrote ``run_dir``'s journal; None when there is none."""
+    try:
+        journal = orjson.loads((run_dir / JOURNAL).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    pid = journal.get("pid") if isinstance(journal, dict) else None
+    return pid if isinstance(pid, int) else 0
 
-    A journal whose process is gone is replayed: files still holding the overridden
-    bytes get their originals back. Returns one message per file restored or skipped.
+
+def restore_journaled(run_dir: Path) -> list[str]:
+    """Put back the params files of a run that died before it could.
+
+    The journal is replayed: files still holding the overridden bytes get their
+    originals back; one message per file restored or skipped. The caller makes sure
+    the run's process is gone. The journal is removed once replayed.
     """
+    try:
+        journal = orjson.loads((run_dir / JOURNAL).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return []
     messages: list[str] = []
-    if not runs.is_dir():
-        return messages
-    for journal_path in sorted(runs.glob(f"*/{JOURNAL}")):
+    root = Path(journal["root"])
+    for path, entry in journal.get("files", {}).items():
         try:
-            journal = orjson.loads(journal_path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            continue
-        if _alive(int(journal.get("pid", 0))):
-            continue
-        run_dir = journal_path.parent
-        root = Path(journal["root"])
-        for path, entry in journal.get("files", {}).items():
             original = (run_dir / "backup" / entry["backup"]).read_bytes()
-            warning = _restore_one(root / path, path, original, entry["written"])
-            messages.append(warning or f"restored '{path}' after an interrupted run")
-        shutil.rmtree(run_dir, ignore_errors=True)
+        except OSError:
+            messages.append(f"'{path}' could not be restored: its backup is gone")
+            continue
+        warning = _restore_one(root / path, path, original, entry["written"])
+        messages.append(warning or f"restored '{path}' after an interrupted run")
+    with contextlib.suppress(FileNotFoundError):
+        (run_dir / JOURNAL).unlink()
     return messages
 
 
@@ -119,6 +129,11 @@ def journaled_originals(runs: Path, root: Path) -> dict[str, dict[str, bytes]]:
         except (OSError, KeyError, TypeError, orjson.JSONDecodeError):
             continue
     return found
+
+
+def journal_alive(run_dir: Path) -> bool:
+    """Whether the process that wrote ``run_dir``'s params journal still runs."""
+    return _alive(journal_pid(run_dir) or 0)
 
 
 def _alive(pid: int) -> bool:

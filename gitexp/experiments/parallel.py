@@ -14,6 +14,7 @@ A worktree whose gitexp process was killed is removed by the next command that c
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -48,16 +49,17 @@ def run_parallel(
 
     ``params`` are the params files as the worktrees start with them (`users_params`).
 
-    On Ctrl-C (or SIGTERM) every running command is stopped, nothing more is
-    recorded, the worktrees are removed and `Interrupted` is raised. Raises
-    `NotFoundError`, before any point runs, when the cache lacks tracked data.
+    On Ctrl-C (or when ``runner.stop`` is set) every running command is stopped and
+    recorded as interrupted, points not started are not run, the worktrees are
+    removed and `Interrupted` is raised. An error in one point stops the others the
+    same way and is raised. Raises `NotFoundError`, before any point runs, when the
+    cache lacks tracked data.
     """
     project = runner.project
     start = _workspace_commit(runner, params)
     pointers = pointers_at(project.git, start.tree)
     check_data(project, pointers)
     relative = cwd.resolve().relative_to(project.root) if cwd.resolve() != project.root else Path()
-    runner.stop = threading.Event()
     results: dict[int, RunResult] = {}
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         pending: dict[Future[RunResult], int] = {
@@ -65,21 +67,40 @@ def run_parallel(
             for number, (plan, name) in enumerate(points)
         }
         try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            while pending and not runner.stop.is_set():
+                done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 for future in done:
                     number = pending.pop(future)
                     results[number] = future.result()
                     on_result(results[number])
         except (KeyboardInterrupt, Interrupted):
-            _stop_all(runner.stop, pending)
-            raise Interrupted(
-                "interrupted; runs still going were stopped and not recorded"
-            ) from None
+            runner.stop.set()
         except BaseException:
             _stop_all(runner.stop, pending)
             raise
+        if runner.stop.is_set():
+            _finish_stopped(pending, results, on_result)
+    stopped = [r.name for r in results.values() if r.status == "interrupted"]
+    if stopped or len(results) < len(points):  # a stop after the last record is too late
+        recorded = f"; recorded as interrupted: {', '.join(stopped)}" if stopped else ""
+        raise Interrupted(f"interrupted; points not started were not run{recorded}")
     return [results[n] for n in sorted(results)]
+
+
+def _finish_stopped(
+    pending: dict[Future[RunResult], int],
+    results: dict[int, RunResult],
+    on_result: Callable[[RunResult], None],
+) -> None:
+    """Wait for the points still running (they record themselves as interrupted)."""
+    for future in pending:
+        future.cancel()
+    for future, number in pending.items():
+        if future.cancelled():
+            continue
+        with contextlib.suppress(Interrupted):
+            results[number] = future.result()
+            on_result(results[number])
 
 
 def remove_abandoned_worktrees(project: Project) -> list[str]:
@@ -92,7 +113,7 @@ def _worktrees(project: Project) -> Path:
 
 
 def _stop_all(stop: threading.Event, pending: dict[Future[RunResult], int]) -> None:
-    """Stop running points (unrecorded) and drop those not started."""
+    """Stop running points (they record themselves as interrupted); drop those not started."""
     stop.set()
     for future in pending:
         future.cancel()
@@ -141,11 +162,11 @@ def _one(
 ) -> RunResult:
     project = runner.project
     path = _worktrees(project) / f"{name}-{secrets.token_hex(3)}"
-    if runner.stop is not None and runner.stop.is_set():
+    if runner.stop.is_set():
         raise Interrupted("interrupted")
     with isolated_worktree(project.git, path, str(start.id)) as worktree:
         bring_data(project, worktree, pointers)
-        if runner.stop is not None and runner.stop.is_set():
+        if runner.stop.is_set():
             raise Interrupted("interrupted")
         place = Place(git=worktree, start=start.tree, cwd=worktree.root / relative, restore=False)
         return runner.run_point(plan, name, place, on_output=None)

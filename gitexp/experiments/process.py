@@ -20,6 +20,8 @@ OutputSink = Callable[[bytes, bool], None]
 """Receives each chunk of the command's output; the flag is true for stderr."""
 
 _SHELL_CHARS = set("|&;<>()$`*?[]{}~\\\"'\n")
+STOP_GRACE = 1.0
+"""Seconds an interrupted command has to end by itself before gitexp signals it."""
 _SHELL_WORDS = {"cd", "export", "source", ".", "set", "if", "for", "while", "exec"}
 
 
@@ -86,13 +88,17 @@ def run_command(
     log: BinaryIO,
     on_output: OutputSink | None = None,
     stop: threading.Event | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> int:
     """Run ``command`` to the end; its exit code (negative: killed by that signal).
 
     stdout and stderr are copied to ``log`` (interleaved as they arrive) and passed to
-    ``on_output``. On Ctrl-C the command gets a moment to stop by itself (the terminal
-    sent it the same signal), then SIGINT, SIGTERM and SIGKILL; `Interrupted` is
-    raised once it has ended.
+    ``on_output``. When ``stop`` is set (a signal the caller turned into an event) or
+    Ctrl-C raises here, the command gets a moment to stop by itself (a terminal sent
+    it the same signal), then SIGINT, SIGTERM and SIGKILL. Its exit code is returned
+    once it has ended, with ``stop`` set, so the run can be recorded as interrupted;
+    without a ``stop`` event, Ctrl-C raises `Interrupted` instead. ``on_start``
+    hears the command's pid as soon as it runs.
     """
     argv: list[str] | str = command.argv[0] if command.shell else list(command.argv)
     try:
@@ -110,6 +116,8 @@ def run_command(
             f"cannot start '{command.argv[0]}': {exc.strerror}",
             hint="check the command and that it is executable",
         ) from exc
+    if on_start is not None:
+        on_start(proc.pid)
     lock = threading.Lock()
     assert proc.stdout is not None and proc.stderr is not None  # noqa: S101 - PIPE above
     readers = [
@@ -123,8 +131,10 @@ def run_command(
     try:
         code = _wait(proc, stop)
     except KeyboardInterrupt:
-        _stop(proc)
-        raise Interrupted("interrupted; the run was not recorded") from None
+        code = _stop(proc)
+        if stop is None:
+            raise Interrupted("interrupted; the run was not recorded") from None
+        stop.set()
     finally:
         for reader in readers:
             reader.join(timeout=5)
@@ -132,16 +142,15 @@ def run_command(
 
 
 def _wait(proc: subprocess.Popen[bytes], stop: threading.Event | None) -> int:
-    """Wait for the command; when ``stop`` is set, end it and raise `Interrupted`."""
+    """Wait for the command; when ``stop`` is set, end it (gently first)."""
     if stop is None:
         return proc.wait()
     while True:
         try:
-            return proc.wait(timeout=0.1)
+            return proc.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             if stop.is_set():
-                _stop(proc, grace=0.0)
-                raise Interrupted("interrupted; the run was not recorded") from None
+                return _stop(proc)
 
 
 def _pump(
@@ -151,14 +160,15 @@ def _pump(
     while chunk := os.read(fd, 65536):
         with lock:
             log.write(chunk)
+            log.flush()  # on disk at once: the journal of a run that may crash
             if sink is not None:
                 with contextlib.suppress(OSError, ValueError):
                     sink(chunk, is_err)
     stream.close()
 
 
-def _stop(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
-    """End the command after an interrupt, gently first.
+def _stop(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> int:
+    """End the command after an interrupt, gently first; its exit code.
 
     It gets ``grace`` seconds to end by itself (a terminal's Ctrl-C reached it too),
     then SIGINT, SIGTERM and at last SIGKILL.
@@ -169,11 +179,10 @@ def _stop(proc: subprocess.Popen[bytes], grace: float = 2.0) -> None:
                 proc.send_signal(sig)
         while True:
             try:
-                proc.wait(timeout=wait)
-                return
+                return proc.wait(timeout=wait)
             except subprocess.TimeoutExpired:
                 break
             except KeyboardInterrupt:
                 continue
     proc.kill()
-    proc.wait()
+    return proc.wait()

@@ -16,7 +16,7 @@ readers do not count it as the run's, or, where the baseline has none, nothing. 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +73,9 @@ class Recording:
     force: bool = False
     start: pygit2.Tree | None = None
     """The tree the run's files started from, when not the baseline's (a worktree run)."""
+    stopped: Callable[[], bool] | None = None
+    """Whether the run was asked to stop; asked once more just before the commit is
+    written, so a stop that came while recording makes it ``interrupted`` too."""
 
 
 def record_experiment(
@@ -89,32 +92,47 @@ def record_experiment(
     found = _gather(git, config, store, rec)
     notes, problems = found.notes, found.problems
     extra = found.extra
-    status = rec.record.status if not problems else "failed"
+    status = rec.record.status
+    if problems and status != "interrupted":  # an interrupted run may well lack its outs
+        status = "failed"
     record = dataclasses.replace(rec.record, status=status, inherited=found.inherited)
     extra[OUTPUT_LOG] = _trim_log(rec.log, problems)
     extra[f"{RUN_DIR}/run.json"] = record.to_json()
+
+    diverted: list[str] = []
 
     def divert(path: str, size: int) -> tuple[str, bytes] | None:
         if size <= config.large_file_threshold or path.startswith(RUN_DIR + "/"):
             return None
         pointer = store_path(store, git.root / path)
-        notes.append(
+        diverted.append(
             f"'{path}' ({format_size(size)}) is over large_file_threshold: stored in the "
             f"cache and recorded as {pointer_path(path)}"
         )
         return pointer_path(path), pointer.dump()
 
     start = rec.start if rec.start is not None else rec.base.tree
-    snap = snapshot(
-        git,
-        start,
-        extra=extra,
-        exclude=found.exclude,
-        drop_dirs=[RUN_DIR],
-        divert=divert,
-    )
+
+    def take() -> str:
+        diverted.clear()
+        return snapshot(
+            git,
+            start,
+            extra=extra,
+            exclude=found.exclude,
+            drop_dirs=[RUN_DIR],
+            divert=divert,
+        ).tree
+
+    tree = take()
+    if status != "interrupted" and rec.stopped is not None and rec.stopped():
+        status = "interrupted"  # the status is sealed here: a later stop is too late
+        record = dataclasses.replace(record, status=status)
+        extra[f"{RUN_DIR}/run.json"] = record.to_json()
+        tree = take()
+    notes.extend(diverted)
     message = _message(rec, problems) + "\n" + trailers(record)
-    commit = git.write_commit(snap.tree, [str(rec.base.id)], message)
+    commit = git.write_commit(tree, [str(rec.base.id)], message)
     create_ref(git, rec.name.ref, commit, force=rec.force)
     return RunResult(
         name=rec.name.value,

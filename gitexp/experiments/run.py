@@ -9,14 +9,15 @@ isolated worktrees instead, that many at a time (see `parallel`).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_names
 from gitexp.core.params import Override, grid, parse_override
-from gitexp.errors import ConflictError, UsageError
-from gitexp.experiments.guard import recover_stale
+from gitexp.errors import ConflictError, Interrupted, UsageError
+from gitexp.experiments.crashed import recover
 from gitexp.experiments.overrides import ParamsPlan, plan_params
 from gitexp.experiments.parallel import remove_abandoned_worktrees, run_parallel, users_params
 from gitexp.experiments.process import Command, OutputSink, check_command, parse_command
@@ -47,6 +48,7 @@ def run(
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     env: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[RunResult]:
     """Run every point of the request's grid; one result per point, in grid order.
 
@@ -54,12 +56,17 @@ def run(
     the repository has a commit, the command exists, every override names a key that
     exists (or, for ``+KEY``, does not) and every name is valid and free.
     ``on_result`` hears of each experiment as soon as it is recorded.
+
+    ``stop`` is how a caller that turned SIGINT or SIGTERM into an event asks the run
+    to end (without it, Ctrl-C does). Raises `Interrupted` once a point was recorded
+    as interrupted, or when a stop came before a point started: what was recorded
+    by then has been handed to ``on_result``.
     """
     say = notify or (lambda _msg: None)
     report = on_result or (lambda _result: None)
     if request.jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
-    for message in recover_stale(project.state / "runs"):
+    for message in recover(project):
         say(message)
     remove_abandoned_worktrees(project)
     base = project.git.head_commit()
@@ -69,6 +76,8 @@ def run(
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(plans))
     runner = Runner(project, base, command, request.message, request.force, say, env)
+    if stop is not None:
+        runner.stop = stop
     if request.jobs > 1:
         points = list(zip(plans, names, strict=True))
         return run_parallel(runner, points, request.jobs, cwd, report, given)
@@ -80,7 +89,17 @@ def run(
                 say(f"point {number}/{len(plans)} ({name}): {_describe(plan)}")
             results.append(runner.run_point(plan, name, place, on_output))
             report(results[-1])
+            if results[-1].status == "interrupted":
+                raise Interrupted(_interrupted_message(name, len(plans) - number))
     return results
+
+
+def _interrupted_message(name: str, left: int) -> str:
+    later = f"; the {left} later point(s) were not run" if left else ""
+    return (
+        f"interrupted; the run was recorded as experiment '{name}' with status "
+        f"interrupted{later} (to run it again under that name, add --force)"
+    )
 
 
 def _resolve_command(project: Project, request: RunRequest) -> tuple[Command, Path]:

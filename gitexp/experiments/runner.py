@@ -25,9 +25,9 @@ import pygit2
 from gitexp.cache.atomic import atomic_write
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.names import ExperimentName
-from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
+from gitexp.core.runinfo import RunRecord, Status, iso_utc, utc_now
 from gitexp.errors import ConflictError, GitexpError, Interrupted
-from gitexp.experiments import index
+from gitexp.experiments import index, journal
 from gitexp.experiments.environment import PackageScan, host_facts
 from gitexp.experiments.freshness import ResultsWatch
 from gitexp.experiments.guard import ParamsGuard
@@ -66,31 +66,38 @@ class Runner:
     force: bool
     say: Notify
     env: Mapping[str, str] | None
-    stop: threading.Event | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
     packages: PackageScan = field(default_factory=PackageScan)
 
     def run_point(
         self, plan: ParamsPlan, name: str, place: Place, on_output: OutputSink | None
     ) -> RunResult:
-        """Run one point in ``place`` and record it; `Interrupted` records nothing."""
+        """Run one point in ``place`` and record it.
+
+        How it ended is decided once: a stop (`stop` set by a signal, or Ctrl-C) while
+        the command runs, or while the run is recorded, records it ``interrupted``; a
+        stop before it starts raises `Interrupted` and records nothing; a stop after
+        the record's status is sealed changes nothing. The journal (`journal.begin`)
+        lets ``show`` list the run while it goes and the next command record it as
+        crashed if this process dies.
+        """
+        if self.stop.is_set():
+            raise Interrupted(
+                f"interrupted before experiment '{name}' started; nothing was recorded for it"
+            )
         root = place.git.root
         run_dir = new_run_dir(self.project, name, root)
         watch = ResultsWatch.begin(root, self.project.config, run_dir)
         guard = ParamsGuard(root, run_dir, plan.files) if place.restore else None
         try:
-            if guard is not None:
-                guard.apply()
-            else:
-                for path, (_old, new) in plan.files.items():
-                    atomic_write(root / path, new)
             started, clock = utc_now(), time.monotonic()
+            self._begin(run_dir, plan, name, place, started)
+            write_params(plan, root, guard)
             code, output = self._execute(run_dir, name, place.cwd, on_output)
             duration = time.monotonic() - clock
             warnings = guard.restore() if guard is not None else []
             for warning in warnings:
                 self.say(warning)
-            if self.stop is not None and self.stop.is_set():
-                raise Interrupted("interrupted; the run was not recorded")
             recording = Recording(
                 name=ExperimentName(name),
                 base=self.base,
@@ -103,6 +110,7 @@ class Runner:
                 message=self.message,
                 force=self.force,
                 start=place.start,
+                stopped=self.stop.is_set,
             )
             store = ObjectStore(self.project.cache_dir)
             result = record_experiment(place.git, self.project.config, store, recording)
@@ -115,6 +123,24 @@ class Runner:
                     self.say(warning)
             shutil.rmtree(run_dir, ignore_errors=True)
 
+    def _begin(
+        self, run_dir: Path, plan: ParamsPlan, name: str, place: Place, started: datetime
+    ) -> None:
+        """Write the run's journal: its draft record and every params file as it runs."""
+        as_run = {}
+        for path in self.project.config.params:
+            with contextlib.suppress(OSError):
+                as_run[path] = (place.git.root / path).read_bytes()
+        as_run.update(plan.changed)
+        metrics = self.project.config.metrics
+        journal.begin(
+            run_dir,
+            self._record(name, plan, None, started, 0.0),
+            start_tree=str(place.start.id),
+            params_as_run=as_run,
+            metrics_file=metrics[0] if metrics else None,
+        )
+
     def _execute(
         self, run_dir: Path, name: str, cwd: Path, on_output: OutputSink | None
     ) -> tuple[int, bytes]:
@@ -126,26 +152,46 @@ class Runner:
                 log=log,
                 on_output=on_output,
                 stop=self.stop,
+                on_start=lambda pid: journal.command_started(run_dir, pid),
             )
             log.seek(0)
             return code, log.read()
 
     def _record(
-        self, name: str, plan: ParamsPlan, code: int, started: datetime, duration: float
+        self, name: str, plan: ParamsPlan, code: int | None, started: datetime, duration: float
     ) -> RunRecord:
+        """The run's record; without an exit ``code`` yet, the draft of a running one.
+
+        The draft does not wait for the scan of installed packages, which goes on
+        while the command runs (a crashed run's record lists none).
+        """
+        status: Status = "success" if code == 0 else "failed"
+        if code is None:
+            status = "running"
+        elif self.stop.is_set():
+            status = "interrupted"
         return RunRecord(
             name=name,
             command=self.command.recorded,
             overrides=plan.record,
-            status="success" if code == 0 else "failed",
+            status=status,
             exit_code=code,
             started=iso_utc(started),
             duration_s=duration,
             baseline_commit=str(self.base.id),
             baseline_branch=self.project.git.head_branch(),
-            packages=self.packages.result(),
+            packages=self.packages.result() if code is not None else {},
             **host_facts(),
         )
+
+
+def write_params(plan: ParamsPlan, root: Path, guard: ParamsGuard | None) -> None:
+    """Write the params as run: through ``guard`` (journaled, put back later) if any."""
+    if guard is not None:
+        guard.apply()
+        return
+    for path, (_old, new) in plan.files.items():
+        atomic_write(root / path, new)
 
 
 def remember(project: Project, commit: str) -> None:

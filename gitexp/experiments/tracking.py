@@ -28,9 +28,12 @@ from gitexp.core.formats import format_of, load_mapping
 from gitexp.core.metrics import SERIES_HEADER, check_metric_value, series_key_path, series_row
 from gitexp.errors import GitexpError
 from gitexp.experiments.freshness import Stamp, read_stamps, stamp
+from gitexp.experiments.journal import METRICS
 
 ENV_RUN_DIR = "GITEXP_RUN_DIR"
 """Set for the command: the folder where this API writes series and artifacts."""
+RUN_METRICS = METRICS
+"""In the run folder: every metric this run logged so far."""
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Session:
     metrics_before: Stamp | None = None
     """The metrics file's stamp when the run began: while it has it, it is an earlier run's."""
     steps: dict[str, float] = field(default_factory=dict)
+    logged: dict[str, object] = field(default_factory=dict)
     warned: bool = False
 
 
@@ -194,7 +198,10 @@ def _write_metrics(session: Session, values: Mapping[str, object]) -> None:
     if full.is_file() and not _left_over(session, full):
         current = load_mapping(full.read_bytes(), path)
     current.update(values)
-    atomic_write(full, _dump(current, path))
+    atomic_write(full, dump_metrics(current, path))
+    if session.run_dir is not None:  # the run's journal: what ``show`` lists while it runs
+        session.logged.update(values)
+        atomic_write(session.run_dir / RUN_METRICS, orjson.dumps(session.logged))
 
 
 def _left_over(session: Session, full: Path) -> bool:
@@ -202,7 +209,8 @@ def _left_over(session: Session, full: Path) -> bool:
     return session.run_dir is not None and stamp(full) == session.metrics_before
 
 
-def _dump(values: dict[str, object], path: str) -> bytes:
+def dump_metrics(values: dict[str, object], path: str) -> bytes:
+    """The bytes of metrics file ``path`` (JSON, TOML or YAML by its name) holding ``values``."""
     fmt = format_of(path)
     if fmt == "json":
         return orjson.dumps(values, option=orjson.OPT_INDENT_2) + b"\n"

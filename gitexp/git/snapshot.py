@@ -136,3 +136,16 @@ def _is_excluded(path: str, excluded: tuple[str, ...]) -> bool:
 
 def _remove_under(index: pygit2.Index, folder: str) -> None:
     index.remove_directory(folder.rstrip("/"))
+
+
+def tree_with(git: GitRepo, base: str, files: Mapping[str, bytes]) -> str:
+    """Write the tree ``base`` with ``files`` added or replaced; the workspace is not read.
+
+    Raises `KeyError` or `ValueError` when ``base`` is not a tree of this repository.
+    """
+    tree = git.repo[pygit2.Oid(hex=base)].peel(pygit2.Tree)
+    index = pygit2.Index()
+    index.read_tree(tree)
+    for path, data in files.items():
+        index.add(pygit2.IndexEntry(path, git.repo.create_blob(data), pygit2.enums.FileMode.BLOB))
+    return str(index.write_tree(git.repo))

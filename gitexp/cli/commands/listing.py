@@ -20,7 +20,7 @@ def main(args: argparse.Namespace) -> int:
     from gitexp.api import Repo
     from gitexp.core.formats import dumps_json
 
-    rows = Repo(".").list()
+    rows = Repo(".").list(notify=say)
     if args.json:
         out_bytes(dumps_json({"experiments": rows}, indent=True))
     elif args.names_only:

@@ -51,23 +51,37 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run; SIGINT and SIGTERM only ask the run to stop, so what it records is the outcome.
+
+    A signal that comes once every run is recorded changes nothing: the exit code
+    is the one the records say.
+    """
     from gitexp.api import Repo
+    from gitexp.cli.signals import deferred
 
     words = list(args.command_words)
     if words and words[0] == "--":
         words = words[1:]
-    results = Repo(".").run(
-        words or None,
-        overrides=args.overrides,
-        name=args.name,
-        message=args.message,
-        force=args.force,
-        cwd=".",
-        jobs=args.jobs,
-        on_output=_echo,
-        notify=say,
-        on_result=_report,
-    )
+    with deferred() as stop:
+        results = Repo(".").run(
+            words or None,
+            overrides=args.overrides,
+            name=args.name,
+            message=args.message,
+            force=args.force,
+            cwd=".",
+            jobs=args.jobs,
+            on_output=_echo,
+            notify=say,
+            on_result=_report,
+            stop=stop,
+        )
+        if stop.is_set():
+            say("note: the interrupt came after every run was recorded; nothing was lost")
+        return _summary(results)
+
+
+def _summary(results: list[RunResult]) -> int:
     failed = sum(result.status != "success" for result in results)
     if failed:
         say(
@@ -83,7 +97,7 @@ def _report(result: RunResult) -> None:
         say(f"note: {note}")
     for problem in result.problems:
         warn(problem)
-    mark = "recorded" if result.status == "success" else "recorded FAILED"
+    mark = "recorded" if result.status == "success" else f"recorded {result.status.upper()}"
     code = "" if result.exit_code in (0, None) else f", exit code {result.exit_code}"
     say(f"{mark} experiment '{result.name}' ({result.commit[:8]}, {result.duration_s:.1f}s{code})")
     if not sys.stdout.isatty():

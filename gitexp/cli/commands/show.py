@@ -87,6 +87,7 @@ def _select(repo: Repo, args: argparse.Namespace, limit: int | None) -> list[dic
         descending=args.desc,
         branches=args.branch,
         limit=limit,
+        notify=say,
     )["experiments"]
 
 
@@ -109,9 +110,10 @@ def _series(
     repo: Repo, rows: Sequence[dict[str, object]], key: str
 ) -> dict[str, dict[str, dict[str, Sequence[float]]]]:
     """The series ``key`` picks, per experiment that has it (none shown: nothing to read)."""
-    if not rows:
+    recorded = [str(row["name"]) for row in rows if row.get("commit")]  # not running ones
+    if not recorded:
         return {}
-    return repo.series([str(row["name"]) for row in rows], [key])
+    return repo.series(recorded, [key])
 
 
 def _add_sparklines(
