@@ -17,7 +17,7 @@ from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer, parse_pointer, pointer_path
-from gitexp.errors import FormatError, GitexpError
+from gitexp.errors import FormatError, GitexpError, PathError
 from gitexp.experiments import datasets, sync
 from gitexp.experiments.project import Project
 
@@ -97,7 +97,7 @@ def _read_pointers(
             continue
         try:
             pointers[rel] = parse_pointer(data, name)
-        except FormatError as exc:
+        except (FormatError, PathError) as exc:
             invalid.append({"path": rel, "message": exc.message})
     return pointers, invalid
 

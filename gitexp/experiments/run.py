@@ -16,6 +16,7 @@ from pathlib import Path
 from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_names
 from gitexp.core.params import Override, grid, parse_override
 from gitexp.errors import ConflictError, UsageError
+from gitexp.experiments.data import workspace_pointers
 from gitexp.experiments.guard import recover_stale
 from gitexp.experiments.overrides import ParamsPlan, plan_params
 from gitexp.experiments.parallel import run_parallel
@@ -52,7 +53,8 @@ def run(
 
     Everything that can be checked is checked before anything is written or run:
     the repository has a commit, the command exists, every override names a key that
-    exists (or, for ``+KEY``, does not) and every name is valid and free.
+    exists (or, for ``+KEY``, does not), every name is valid and free, and every
+    pointer file the experiment would record is valid and safe.
     ``on_result`` hears of each experiment as soon as it is recorded.
     """
     say = notify or (lambda _msg: None)
@@ -62,6 +64,7 @@ def run(
     for message in recover_stale(project.state / "runs"):
         say(message)
     base = project.git.head_commit()
+    workspace_pointers(project)  # a broken or unsafe pointer stops the run before it starts
     overrides = [o if isinstance(o, Override) else parse_override(o) for o in request.overrides]
     plans = [plan_params(project.root, project.config, point) for point in grid(overrides)]
     command, cwd = _resolve_command(project, request)
