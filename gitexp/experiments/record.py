@@ -17,7 +17,6 @@ from pathlib import Path
 import pygit2
 
 from gitexp.cache.add import store_path
-from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of
@@ -27,6 +26,8 @@ from gitexp.core.pointer import pointer_path
 from gitexp.core.runinfo import OUTPUT_LOG, RUN_DIR, SERIES_DIR, RunRecord, trailers
 from gitexp.core.sizes import format_size
 from gitexp.errors import FormatError, GitexpError
+from gitexp.experiments.leftovers import LeftoverData
+from gitexp.experiments.outignore import commit_ignores, exclude_locally
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.snapshot import snapshot
@@ -101,6 +102,9 @@ def record_experiment(
 
     start = rec.start if rec.start is not None else rec.base.tree
     stale = [m for m in config.metrics if m not in extra and m not in start]
+    extra.update(commit_ignores(git, start, out_paths))
+    exclude_locally(git, out_paths)
+    leftover = LeftoverData(git)
     snap = snapshot(
         git,
         start,
@@ -108,7 +112,9 @@ def record_experiment(
         exclude=[*out_paths, *stale],
         drop_dirs=[RUN_DIR],
         divert=divert,
+        leave_out=lambda path: path not in extra and leftover(path),
     )
+    notes += [_left_out_note(path) for path in sorted(leftover.found)]
     message = _message(rec, problems) + "\n" + trailers(record)
     commit = git.write_commit(snap.tree, [str(rec.base.id)], message)
     create_ref(git, rec.name.ref, commit, force=rec.force)
@@ -122,6 +128,14 @@ def record_experiment(
         overrides=record.overrides,
         notes=notes,
         problems=problems,
+    )
+
+
+def _left_out_note(path: str) -> str:
+    return (
+        f"'{path}' was left out of the experiment: a branch tracks it with a pointer file, "
+        "so it is data left in the workspace by a checkout; remove it, or track it here "
+        f"with `gitexp add {path}`"
     )
 
 
@@ -197,8 +211,7 @@ def _store_outs(
 ) -> tuple[dict[str, bytes], list[str]]:
     """Put each out in the cache; its pointer goes in the tree instead of the data.
 
-    Each out is also listed in the ``.gitignore`` beside it (once), so a later
-    ``git add -A`` leaves it to gitexp.
+    The workspace's ``.gitignore`` files are not written (see `outignore`).
     """
     pointers: dict[str, bytes] = {}
     paths: list[str] = []
@@ -210,7 +223,6 @@ def _store_outs(
             continue
         try:
             pointers[pointer_path(rel)] = store_path(store, full).dump()
-            ensure_ignored(full)  # the artifact is gitexp's to keep, not git's
         except OSError as exc:
             raise GitexpError(f"could not store out '{rel}' in the cache: {exc}") from exc
         paths.append(rel)
