@@ -135,3 +135,17 @@ def test_history_with_a_crafted_pointer_does_not_stop_gc(repo: Path, cli) -> Non
     result = cli("gc")
     assert result.code == 0, result.err
     assert store(repo).has(parse_pointer((repo / "x.gitexp").read_bytes(), "x.gitexp").oid)
+
+
+def test_apply_refuses_an_experiment_with_a_crafted_pointer(repo: Path, cli) -> None:
+    base = git(repo, "rev-parse", "HEAD").strip()
+    plant(repo, ".git")
+    crafted = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-ref", "refs/experiments/evil", crafted)
+    git(repo, "reset", "-q", "--hard", base)
+    before = git_folder(repo)
+    result = cli("apply", "evil")
+    assert result.code == 1
+    assert ".git.gitexp: unsafe data path '.git'" in result.err
+    assert not (repo / ".git.gitexp").exists()
+    assert git_folder(repo) == before
