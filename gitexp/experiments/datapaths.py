@@ -75,10 +75,15 @@ def _check_one(project: Project, given: str, cwd: str | os.PathLike[str]) -> str
 
 def _inside_git_dir(project: Project, rel: str) -> bool:
     full = Path(os.path.realpath(project.root / rel))
-    for folder in {project.git.git_dir, project.git.common_dir}:
-        if full == folder or folder in full.parents:
-            return True
-    return False
+    return any(full == folder or folder in full.parents for folder in _git_dirs(project))
+
+
+def _git_dirs(project: Project) -> set[Path]:
+    """Git's folders for this working tree: its own and the common one (they may differ)."""
+    return {
+        Path(os.path.realpath(project.git.git_dir)),
+        Path(os.path.realpath(project.git.common_dir)),
+    }
 
 
 def check_inside(project: Project, rel: str) -> None:
@@ -101,7 +106,8 @@ def check_inside(project: Project, rel: str) -> None:
     root = project.root
     if folder != root and root not in folder.parents:
         _refuse_link(project, rel, "")
-    if _inside_git_dir(project, os.path.dirname(rel)):
+    place = folder / os.path.basename(rel)  # the data itself may be a link into the cache
+    if any(place == own or own in place.parents for own in _git_dirs(project)):
         raise PathError(
             f"'{rel}' is inside git's own folder; gitexp will not read or write it",
             hint="track data in the working tree only",

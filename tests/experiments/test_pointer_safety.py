@@ -149,3 +149,50 @@ def test_apply_refuses_an_experiment_with_a_crafted_pointer(repo: Path, cli) -> 
     assert ".git.gitexp: unsafe data path '.git'" in result.err
     assert not (repo / ".git.gitexp").exists()
     assert git_folder(repo) == before
+
+
+def test_a_git_folder_under_another_name_is_refused(tmp_path: Path, monkeypatch, cli) -> None:
+    """The repository's git folder may sit in the working tree under any name."""
+    root = tmp_path / "w"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main", "--separate-git-dir", str(root / "gd"))
+    (root / "a.txt").write_text("a\n")
+    git(root, "add", "a.txt")
+    git(root, "commit", "-q", "-m", "a")
+    monkeypatch.chdir(root)
+    text = folder_pointer(root)
+    (root / "gd.gitexp").write_bytes(text)
+    before = sorted(p.name for p in (root / "gd").iterdir())
+    for command in (["checkout"], ["checkout", "--force"]):
+        result = cli(*command)
+        assert result.code == 1
+        assert "'gd' is inside git's own folder; gitexp will not read or write it" in result.err
+    assert sorted(p.name for p in (root / "gd").iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    "path", [".git/config", "sub/.git/hooks/post-checkout", "sub/.GIT", ".gitexp/x"]
+)
+def test_manifest_naming_a_git_folder_is_refused(repo: Path, cli, path: str) -> None:
+    from tests.experiments.test_data_attacks import crafted_folder, entry
+
+    crafted_folder(repo, [entry("ok.txt"), entry(path)])
+    for command in (["checkout"], ["checkout", "--force"], ["status"]):
+        result = cli(*command)
+        assert result.code == 1, command
+        assert f"unsafe path {path!r}" in result.err
+        assert "--force" not in result.err
+    assert not (repo / "evil").exists()
+
+
+def test_a_repository_inside_data_is_not_data(repo: Path, cli) -> None:
+    """A cloned dataset keeps its .git: add leaves it out, so no manifest ever names it."""
+    (repo / "ds" / ".git").mkdir(parents=True)
+    (repo / "ds" / ".git" / "config").write_text("[core]\n")
+    (repo / "ds" / "rows.csv").write_text("a,b\n")
+    result = cli("add", "ds")
+    assert result.code == 0, result.err
+    assert "files: 1\n" in (repo / "ds.gitexp").read_text()
+    assert cli("status").out.startswith("unchanged")
+    shutil.rmtree(repo / "ds" / ".git")
+    assert cli("checkout").code == 0
