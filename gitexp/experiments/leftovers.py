@@ -10,8 +10,9 @@ data stays, untracked, and a ``git add -A`` or a run would take it into git. So:
   data the cache lacks is left alone and listed, for a warning.
 - `LeftoverData` (a run, with or without hooks) says which untracked paths are such
   data: a path for which HEAD or a local branch tip has a pointer file (for it or a
-  folder above it). One tree lookup per branch and path prefix, memoized, and only
-  for untracked files; the run leaves them out of the experiment and warns.
+  folder above it), written before the run started. One tree lookup per branch and
+  path prefix, memoized, and only for untracked files; the run leaves them out of
+  the experiment and says so in a note.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import contextlib
 import os
 import stat
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import pygit2
@@ -129,29 +131,52 @@ class LeftoverData:
     """Which untracked paths are data that HEAD or a local branch tracks by pointer.
 
     Called with each untracked file's path; remembers the data paths it matched
-    (``found``) so that a folder left behind is named once.
+    (``found``) so that a folder left behind is named once. With ``started`` (the
+    run's ISO 8601 start), a file written since then is the run's own output, not a
+    leftover, and is kept.
     """
 
-    def __init__(self, git: GitRepo) -> None:
+    def __init__(self, git: GitRepo, started: str | None = None) -> None:
+        self._root = git.root
         self._trees = _tip_trees(git)
         self._memo: dict[str, bool] = {}
+        self._since = _timestamp(started)
         self.found: set[str] = set()
 
     def __call__(self, path: str) -> bool:
-        """Whether ``path`` is (inside) such data."""
+        """Whether ``path`` is (inside) such data, and older than the run."""
         parts = path.split("/")
         for depth in range(1, len(parts) + 1):
             head = "/".join(parts[:depth])
             if self._tracked(head):
+                if self._written_by_run(path):
+                    return False
                 self.found.add(head)
                 return True
         return False
+
+    def _written_by_run(self, path: str) -> bool:
+        if self._since is None:
+            return False
+        try:
+            return os.lstat(self._root / path).st_mtime >= self._since
+        except FileNotFoundError:
+            return False
 
     def _tracked(self, head: str) -> bool:
         known = self._memo.get(head)
         if known is None:
             known = self._memo[head] = any(_has_blob(t, head + SUFFIX) for t in self._trees)
         return known
+
+
+def _timestamp(started: str | None) -> float | None:
+    if not started:
+        return None
+    try:
+        return datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _tip_trees(git: GitRepo) -> list[pygit2.Tree]:

@@ -104,7 +104,7 @@ def record_experiment(
     stale = [m for m in config.metrics if m not in extra and m not in start]
     extra.update(commit_ignores(git, start, out_paths))
     exclude_locally(git, out_paths)
-    leftover = LeftoverData(git)
+    leftover = LeftoverData(git, rec.record.started)
     snap = snapshot(
         git,
         start,

@@ -56,3 +56,13 @@ def test_a_run_adds_no_gitignore_to_the_workspace(repo: Path, cli) -> None:
     again = cli("run", "-n", "e2", "--", sys.executable, "-c", "pass")
     assert again.code == 0
     assert "out/model.pkl" not in tree(repo, "refs/experiments/e2")
+
+
+def test_data_the_run_itself_writes_there_is_recorded(repo: Path, cli) -> None:
+    """The same path, written by the run: its output, not a leftover."""
+    leave_data_behind(repo, cli)
+    script = "open('data/train.csv', 'w').write('made by the run\\n')"
+    result = cli("run", "-n", "e1", "--", sys.executable, "-c", script)
+    assert result.code == 0, result.err
+    assert "left out" not in result.err
+    assert git(repo, "show", "refs/experiments/e1:data/train.csv") == "made by the run\n"
