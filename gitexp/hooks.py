@@ -13,7 +13,9 @@ So a hook with nothing to do costs a Python start-up and a git diff.
   stops the push when that fails, so no one gets a pointer without its data.
 - ``post-checkout`` (branch checkouts), ``post-merge`` and ``post-rewrite`` (rebase)
   check out the data of the pointer files git changed; modified data the cache lacks
-  is never overwritten (a warning says so) and git's command still succeeds.
+  is never overwritten (a warning says so) and git's command still succeeds. Data
+  whose pointer file git removed is removed too when the cache holds all of it, as
+  git removes the files it no longer tracks; otherwise a warning names it.
 
 Nothing here prints or exits: a `HookResult` says what to tell the user, and the CLI
 picks the exit code (1 when ``errors`` is not empty).

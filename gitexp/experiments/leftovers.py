@@ -47,10 +47,11 @@ def remove_stale_data(project: Project, paths: Iterable[str]) -> dict[str, list[
     """
     removed: list[str] = []
     kept: list[str] = []
+    candidates = sorted(rel for rel in dict.fromkeys(paths) if _stale(project, rel))
+    if not candidates:
+        return {"removed": removed, "kept": kept}
     with Workspace.open(project) as ws:
-        for rel in sorted(dict.fromkeys(paths)):
-            if not _stale(project, rel):
-                continue
+        for rel in candidates:
             if _remove_if_cached(ws, rel):
                 removed.append(rel)
             else:
