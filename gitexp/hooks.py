@@ -13,7 +13,9 @@ So a hook with nothing to do costs a Python start-up and a git diff.
   stops the push when that fails, so no one gets a pointer without its data.
 - ``post-checkout`` (branch checkouts), ``post-merge`` and ``post-rewrite`` (rebase)
   check out the data of the pointer files git changed; modified data the cache lacks
-  is never overwritten (a warning says so) and git's command still succeeds.
+  is never overwritten (a warning says so) and git's command still succeeds. Data
+  whose pointer file git removed is removed too when the cache holds all of it, as
+  git removes the files it no longer tracks; otherwise a warning names it.
 
 Nothing here prints or exits: a `HookResult` says what to tell the user, and the CLI
 picks the exit code (1 when ``errors`` is not empty).
@@ -235,7 +237,7 @@ def _check_pointers(root: Path, changes: Sequence[plumbing.Change], result: Hook
         try:
             pointers[_data_path(change.path)] = parse_pointer(blobs[change.new], change.path)
         except GitexpError as exc:
-            exc.message = f"commit refused: the staged {exc.message}"
+            exc.message = f"commit refused: the staged pointer {exc.message}"
             exc.hint = f"restore it with `git restore --staged --worktree {_quote(change.path)}`"
             result.errors.append(exc)
     if not pointers:
@@ -427,6 +429,20 @@ def _follow(root: Path, pointer_files: Sequence[str], call: HookCall) -> HookRes
     return result
 
 
+def _report_stale(done: Mapping[str, object], result: HookResult) -> None:
+    removed = list(done.get("removed") or [])  # type: ignore[call-overload]
+    if removed:
+        result.notes.append(
+            f"removed {', '.join(removed)}: no pointer file names it any more and the cache "
+            "holds its data"
+        )
+    for rel in done.get("left") or []:  # type: ignore[attr-defined]
+        result.warnings.append(
+            f"{rel} stays in the workspace: no pointer file names it any more, and the cache "
+            f"lacks some of its content; keep it with `gitexp add {_quote(rel)}`, or remove it"
+        )
+
+
 def _report_follow(done: Mapping[str, object], result: HookResult) -> None:
     written = list(done["written"])  # type: ignore[call-overload]
     if done["pulled"]:
@@ -450,6 +466,7 @@ def _report_follow(done: Mapping[str, object], result: HookResult) -> None:
             f"the cache lacks the data of {', '.join(missing)}{why}; run `gitexp pull` to "
             "fetch it (or set `hooks: {pull: true}` in gitexp.yaml to pull on checkout)"
         )
+    _report_stale(done, result)
     for item in done["invalid"]:  # type: ignore[attr-defined]
         result.warnings.append(f"{item['message']}; its data was left as it was")
     for item in done["failed"]:  # type: ignore[attr-defined]

@@ -1,8 +1,9 @@
 """Reading workspace data: listing a folder's files and knowing their hashes.
 
 A file whose stat data matches the stat index is not read; any other file is hashed
-(and, for ``add``, stored in the same pass) and recorded in the index. Symbolic links
-and special files inside a data folder are not data: they are listed as skipped.
+(and, for ``add``, stored in the same pass) and recorded in the index. Symbolic links,
+special files and ``.git`` or ``.gitexp`` entries inside a data folder are not data:
+they are listed as skipped (a manifest may not name them, see `gitexp.core.manifest`).
 """
 
 from __future__ import annotations
@@ -92,6 +93,11 @@ def list_folder(folder: str | os.PathLike[str]) -> Listing:
     return listing
 
 
+def _is_own_folder(name: str) -> bool:
+    """``.git`` (a repository inside the data) or ``.gitexp``, folder or file: never data."""
+    return name.rstrip(". ").casefold() in (".git", ".gitexp")
+
+
 def _walk(full: str, rel: str, listing: Listing) -> None:
     with os.scandir(full) as entries:
         items = list(entries)
@@ -99,6 +105,9 @@ def _walk(full: str, rel: str, listing: Listing) -> None:
         path = f"{rel}{entry.name}"
         if TMP_MARK in entry.name and _TMP_NAME.fullmatch(entry.name):
             listing.temporary.append(path)
+            continue
+        if _is_own_folder(entry.name):
+            listing.skipped.append(path)
             continue
         if entry.is_dir(follow_symlinks=False):
             _walk(entry.path, path + "/", listing)
@@ -317,6 +326,8 @@ def _matches(folder: str, known: dict[str, list[Any]]) -> bool:
         full, rel = stack.pop()
         with os.scandir(full) as entries:
             for entry in entries:
+                if _is_own_folder(entry.name):
+                    continue
                 if entry.is_dir(follow_symlinks=False):
                     stack.append((entry.path, f"{rel}{entry.name}/"))
                     continue

@@ -2,7 +2,9 @@
 
 The bytes are canonical (UTF-8 JSON, no spaces, entries sorted by path, ``/`` as the
 separator) so the same directory has the same hash on every machine. Paths are checked
-on the way in: nothing absolute, no ``..``, no empty parts.
+on the way in: nothing absolute, no ``..``, no empty parts, no ``.git`` or ``.gitexp``
+folder (in any case): checked out, such a folder would be a repository of its own,
+whose config and hooks git would obey.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def dump_manifest(entries: Iterable[Entry]) -> bytes:
 
 _OID_TEXT = re.compile(r"blake3:[0-9a-f]{64}")
 _UNSAFE = re.compile(r"^$|^/|//|(^|/)\.\.?(/|$)|[\\\x00]|^.:")
+_OWN = re.compile(r"(?:^|/)\.git(?:exp)?[. ]*(?=/|$)", re.IGNORECASE | re.MULTILINE)
+"""A part that is git's folder or gitexp's own (any case, trailing dots or spaces)."""
 
 
 def parse_manifest(data: bytes, where: str) -> list[Entry]:
@@ -135,7 +139,7 @@ def _plainly_safe(joined: str) -> bool:
         return False
     if ":" in joined and _DRIVE.search(joined):
         return False
-    return not _DOT_PART.search(joined)
+    return not _DOT_PART.search(joined) and not _OWN.search(joined)
 
 
 def _entry(item: object, where: str) -> Entry:
@@ -146,6 +150,11 @@ def _entry(item: object, where: str) -> Entry:
     if not isinstance(path, str) or _UNSAFE.search(path):
         check_relpath(str(path or ""), f"manifest {where}")
         raise PathError(f"manifest {where}: unsafe path {path!r}")
+    if _OWN.search(path):
+        raise PathError(
+            f"manifest {where}: unsafe path {path!r} (inside a .git or .gitexp folder)",
+            hint="the manifest may be corrupt or crafted; do not use it",
+        )
     size = item.get("size")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise FormatError(f"manifest {where}: '{path}' has no valid size")

@@ -21,7 +21,7 @@ import pygit2
 
 from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import STASH_REF_PREFIX
-from gitexp.core.pointer import Pointer, pointer_path
+from gitexp.core.pointer import Pointer, check_data_path, data_path, pointer_path
 from gitexp.core.runinfo import RUN_DIR, iso_utc, utc_now
 from gitexp.errors import ConflictError, UncommittedChangesError
 from gitexp.experiments.applyplan import ApplyPlan, make_plan
@@ -157,10 +157,17 @@ def _names(paths: Sequence[str], shown: int = 20) -> str:
 
 
 def _changes(git: GitRepo, old: pygit2.Tree, new: pygit2.Tree) -> list[_Change]:
+    """The paths to write; `PathError` before anything is written for an unsafe one.
+
+    A crafted commit may hold a pointer whose data path is in ``.git`` (or a file
+    there): the whole apply is refused, naming it.
+    """
     changes: list[_Change] = []
     for change in tree_changes(git, old, new):
         if change.path == RUN_DIR or change.path.startswith(RUN_DIR + "/"):
             continue
+        if change.status != "deleted":
+            check_data_path(data_path(change.path), change.path)
         blob = blob_bytes(git, change.new)
         if change.status != "deleted" and blob is None:
             continue

@@ -20,7 +20,7 @@ from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import Entry, parse_manifest
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, STASH_REF_PREFIX
-from gitexp.core.pointer import SUFFIX, Pointer, data_path, parse_pointer
+from gitexp.core.pointer import SUFFIX, Pointer, data_path, parse_pointer, unsafe_reason
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, NotFoundError
 from gitexp.experiments.project import Project
@@ -46,7 +46,9 @@ def pointers_at(git: GitRepo, tree: pygit2.Tree) -> dict[str, Pointer]:
     """Every valid pointer file in ``tree``, keyed by data path (without ``.gitexp``).
 
     gitexp's own ``.gitexp/`` folder at the root is skipped; a pointer file that does
-    not parse is left out (it cannot name any content).
+    not parse, or whose data path is unsafe (see `unsafe_reason`), is left out: it
+    names no content gitexp would read or write. Commands that act on the workspace
+    read its pointer files again (`workspace_pointers`) and refuse such a one by name.
     """
     memo = _MEMOS.get(git)
     if memo is None:
@@ -54,7 +56,7 @@ def pointers_at(git: GitRepo, tree: pygit2.Tree) -> dict[str, Pointer]:
     return {
         path: pointer
         for path, pointer in _under(git, memo, tree).items()
-        if not path.startswith(RUN_DIR + "/")
+        if not path.startswith(RUN_DIR + "/") and unsafe_reason(path) is None
     }
 
 

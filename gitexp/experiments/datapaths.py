@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from gitexp.core.pointer import SUFFIX, Pointer, parse_pointer, pointer_path
+from gitexp.core.pointer import SUFFIX, Pointer, parse_pointer, pointer_path, unsafe_reason
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import NotFoundError, PathError, UsageError
 from gitexp.experiments.project import Project
@@ -47,6 +47,9 @@ def _check_one(project: Project, given: str, cwd: str | os.PathLike[str]) -> str
         raise PathError(f"'{given}' is inside git's own folder .git", hint="add your data instead")
     if parts[0] == RUN_DIR:
         raise PathError(f"'{given}' is inside gitexp's own folder {RUN_DIR}/")
+    reason = unsafe_reason(rel)
+    if reason is not None:
+        raise PathError(f"'{given}' cannot be tracked: {reason}", hint="add your data instead")
     if rel.endswith(SUFFIX):
         raise PathError(
             f"'{given}' is a pointer file",
@@ -72,21 +75,63 @@ def _check_one(project: Project, given: str, cwd: str | os.PathLike[str]) -> str
 
 def _inside_git_dir(project: Project, rel: str) -> bool:
     full = Path(os.path.realpath(project.root / rel))
-    for folder in {project.git.git_dir, project.git.common_dir}:
-        if full == folder or folder in full.parents:
-            return True
-    return False
+    return any(full == folder or folder in full.parents for folder in _git_dirs(project))
+
+
+def _git_dirs(project: Project) -> set[Path]:
+    """Git's folders for this working tree: its own and the common one (they may differ).
+
+    A folder that holds the working tree itself (a worktree that gitexp made for a
+    run lives in the common one) is left out: only paths below the tree matter.
+    """
+    root = Path(os.path.realpath(project.root))
+    found = {
+        Path(os.path.realpath(project.git.git_dir)),
+        Path(os.path.realpath(project.git.common_dir)),
+    }
+    return {folder for folder in found if folder not in root.parents}
 
 
 def check_inside(project: Project, rel: str) -> None:
-    """`PathError` when ``rel``'s folder resolves (through links) outside the tree."""
+    """`PathError` unless gitexp may write at ``rel``: no link in its folders, not in git's.
+
+    Every folder above ``rel`` inside the tree is looked at (one ``lstat`` each): a
+    symbolic link among them is refused, wherever it leads, as git refuses to write
+    beyond one; so is a folder that resolves into git's own folder.
+    """
+    parts = rel.split("/")
+    for depth in range(1, len(parts)):
+        head = "/".join(parts[:depth])
+        try:
+            info = os.lstat(project.root / head)
+        except (FileNotFoundError, NotADirectoryError):
+            break
+        if stat.S_ISLNK(info.st_mode):
+            _refuse_link(project, rel, head)
     folder = Path(os.path.realpath((project.root / rel).parent))
     root = project.root
     if folder != root and root not in folder.parents:
+        _refuse_link(project, rel, "")
+    place = folder / os.path.basename(rel)  # the data itself may be a link into the cache
+    if any(place == own or own in place.parents for own in _git_dirs(project)):
+        raise PathError(
+            f"'{rel}' is inside git's own folder; gitexp will not read or write it",
+            hint="track data in the working tree only",
+        )
+
+
+def _refuse_link(project: Project, rel: str, head: str) -> None:
+    target = Path(os.path.realpath(project.root / (head or os.path.dirname(rel))))
+    if target != project.root and project.root not in target.parents:
         raise PathError(
             f"'{rel}' leads outside the repository through a symbolic link",
             hint="gitexp reads and writes data only inside the repository",
         )
+    raise PathError(
+        f"'{rel}' lies beyond the symbolic link '{head}'; gitexp will not read or write "
+        "data through a link",
+        hint=f"make '{head}' a real folder, or track the data where the link points",
+    )
 
 
 def _check_untracked(project: Project, rel: str, is_dir: bool) -> None:

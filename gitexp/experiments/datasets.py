@@ -22,7 +22,7 @@ from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import OnFile
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import SUFFIX, Pointer, data_path, pointer_path
-from gitexp.errors import NotFoundError, UncommittedChangesError
+from gitexp.errors import NotFoundError, PathError, UncommittedChangesError
 from gitexp.experiments.data import read_manifest, workspace_pointers
 from gitexp.experiments.datapaths import check_add_paths, check_inside, select_pointers
 from gitexp.experiments.datastatus import Workspace
@@ -171,8 +171,30 @@ def _plans(
             continue
         if pointer.kind == "file":
             _check_size(ws.store, rel, pointer)
+        _check_not_git_files(ws.project, plan)
         plans.append(plan)
     return plans, missing
+
+
+def _check_not_git_files(project: Project, plan: Plan) -> None:
+    """`PathError` when the plan would overwrite a file git tracks that the cache lacks.
+
+    Such a file is the user's, not gitexp's: a pointer that names it (crafted, or
+    added beside a file git took over) is refused whatever the options, so no message
+    ever offers ``--force`` over it.
+    """
+    if not plan.at_risk:
+        return
+    index = project.git.repo.index
+    for item in plan.at_risk:
+        name = f"{plan.rel}/{item.rel}" if item.rel else plan.rel
+        if name in index:
+            where = pointer_path(plan.rel)
+            raise PathError(
+                f"{where}: its data path '{plan.rel}' holds '{name}', a file git tracks; "
+                "gitexp will not overwrite it",
+                hint=f"remove {where} or restore it from a commit you trust",
+            )
 
 
 def _check_size(store: ObjectStore, rel: str, pointer: Pointer) -> None:

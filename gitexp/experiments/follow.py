@@ -17,8 +17,8 @@ from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer, parse_pointer, pointer_path
-from gitexp.errors import FormatError, GitexpError
-from gitexp.experiments import datasets, sync
+from gitexp.errors import FormatError, GitexpError, PathError
+from gitexp.experiments import datasets, leftovers, sync
 from gitexp.experiments.project import Project
 
 HOOK = "the hook"
@@ -68,13 +68,19 @@ def follow(
 ) -> dict[str, object]:
     """Check out the data at ``paths`` to match their pointer files in the workspace.
 
-    A path whose pointer file is gone is left alone (its data stays, ignored by git).
+    The data of a path whose pointer file is gone is removed when the cache holds it
+    all (as git removes the files it no longer tracks), else left (see `leftovers`).
     Returns ``written`` (paths) and ``files``, ``kept`` (modified data not in the
     cache: ``{path, files}``), ``missing`` (``{path, objects}``), ``invalid``,
-    ``failed`` (``{path, message}``), ``pulled`` (objects fetched) and ``pull_error``.
+    ``failed`` (``{path, message}``), ``pulled`` (objects fetched), ``pull_error``,
+    ``removed`` (data paths) and ``left`` (data paths whose pointer is gone, not removed).
     """
     pointers, invalid = _read_pointers(project, paths)
+    unread = {item["path"] for item in invalid}
+    gone = [rel for rel in paths if rel not in pointers and rel not in unread]
+    stale = leftovers.remove_stale_data(project, gone)
     result: dict[str, object] = {"invalid": invalid, "pulled": 0, "pull_error": None}
+    result.update(removed=stale["removed"], left=stale["kept"])
     if pull:
         _pull_absent(project, pointers, env, result)
     kept = _at_risk(project, pointers)
@@ -97,7 +103,7 @@ def _read_pointers(
             continue
         try:
             pointers[rel] = parse_pointer(data, name)
-        except FormatError as exc:
+        except (FormatError, PathError) as exc:
             invalid.append({"path": rel, "message": exc.message})
     return pointers, invalid
 

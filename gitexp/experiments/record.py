@@ -23,7 +23,6 @@ from pathlib import Path
 import pygit2
 
 from gitexp.cache.add import store_path
-from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of
@@ -34,6 +33,8 @@ from gitexp.core.runinfo import OUTPUT_LOG, RUN_DIR, SERIES_DIR, RunRecord, trai
 from gitexp.core.sizes import format_size
 from gitexp.errors import FormatError, GitexpError
 from gitexp.experiments.freshness import ResultsWatch, files_under, left_over_note
+from gitexp.experiments.leftovers import LeftoverData
+from gitexp.experiments.outignore import commit_ignores, exclude_locally
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.snapshot import snapshot
@@ -112,9 +113,13 @@ def record_experiment(
         return pointer_path(path), pointer.dump()
 
     start = rec.start if rec.start is not None else rec.base.tree
+    extra.update(commit_ignores(git, start, found.outs))
+    exclude_locally(git, found.outs)
+    leftover = LeftoverData(git, rec.record.started)
 
     def take() -> str:
         diverted.clear()
+        leftover.found.clear()
         return snapshot(
             git,
             start,
@@ -122,6 +127,7 @@ def record_experiment(
             exclude=found.exclude,
             drop_dirs=[RUN_DIR],
             divert=divert,
+            leave_out=lambda path: path not in extra and leftover(path),
         ).tree
 
     tree = take()
@@ -131,6 +137,7 @@ def record_experiment(
         extra[f"{RUN_DIR}/run.json"] = record.to_json()
         tree = take()
     notes.extend(diverted)
+    notes += [_left_out_note(path) for path in sorted(leftover.found)]
     message = _message(rec, problems) + "\n" + trailers(record)
     commit = git.write_commit(tree, [str(rec.base.id)], message)
     create_ref(git, rec.name.ref, commit, force=rec.force)
@@ -153,6 +160,7 @@ class _Gathered:
 
     extra: dict[str, bytes]
     exclude: list[str]
+    outs: list[str]
     inherited: tuple[str, ...]
     notes: list[str]
     problems: list[str]
@@ -175,7 +183,15 @@ def _gather(git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Record
     declared = {o.rstrip("/") for o in config.outs}
     notes = left_over_note(p for p in left if not p.endswith(SUFFIX) and p not in declared)
     inherited, stale = _settle(git, rec.base.tree, left, extra)
-    return _Gathered(extra, [*out_paths, *stale], inherited, notes, problems)
+    return _Gathered(extra, [*out_paths, *stale], out_paths, inherited, notes, problems)
+
+
+def _left_out_note(path: str) -> str:
+    return (
+        f"'{path}' was left out of the experiment: a branch tracks it with a pointer file, "
+        "so it is data left in the workspace by a checkout; remove it, or track it here "
+        f"with `gitexp add {path}`"
+    )
 
 
 def _message(rec: Recording, problems: list[str]) -> str:
@@ -279,9 +295,9 @@ def _store_outs(
 ) -> tuple[dict[str, bytes], list[str]]:
     """Put each out the run wrote in the cache; its pointer goes in the tree instead.
 
-    Each out is also listed in the ``.gitignore`` beside it (once), so a later
-    ``git add -A`` leaves it to gitexp. An out the run did not write (left from
-    before) is not stored: a declared one is a problem, a logged one a note.
+    An out the run did not write (left from before) is not stored: a declared one is
+    a problem, a logged one a note. The workspace's ``.gitignore`` files are not
+    written (see `outignore`).
     """
     pointers: dict[str, bytes] = {}
     paths: list[str] = []
@@ -299,7 +315,6 @@ def _store_outs(
             continue
         try:
             pointers[pointer_path(rel)] = store_path(store, full).dump()
-            ensure_ignored(full)  # the artifact is gitexp's to keep, not git's
         except OSError as exc:
             raise GitexpError(f"could not store out '{rel}' in the cache: {exc}") from exc
         paths.append(rel)

@@ -18,6 +18,7 @@ from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_n
 from gitexp.core.params import Override, grid, parse_override
 from gitexp.errors import ConflictError, Interrupted, UsageError
 from gitexp.experiments.crashed import recover
+from gitexp.experiments.data import workspace_pointers
 from gitexp.experiments.overrides import ParamsPlan, plan_params
 from gitexp.experiments.parallel import remove_abandoned_worktrees, run_parallel, users_params
 from gitexp.experiments.process import Command, OutputSink, check_command, parse_command
@@ -54,7 +55,8 @@ def run(
 
     Everything that can be checked is checked before anything is written or run:
     the repository has a commit, the command exists, every override names a key that
-    exists (or, for ``+KEY``, does not) and every name is valid and free.
+    exists (or, for ``+KEY``, does not), every name is valid and free, and every
+    pointer file the experiment would record is valid and safe.
     ``on_result`` hears of each experiment as soon as it is recorded.
 
     ``stop`` is how a caller that turned SIGINT or SIGTERM into an event asks the run
@@ -70,6 +72,7 @@ def run(
         say(message)
     remove_abandoned_worktrees(project)
     base = project.git.head_commit()
+    workspace_pointers(project)  # a broken or unsafe pointer stops the run before it starts
     overrides = [o if isinstance(o, Override) else parse_override(o) for o in request.overrides]
     given = users_params(project) if request.jobs > 1 else {}
     plans = [plan_params(project.root, project.config, p, given) for p in grid(overrides)]

@@ -19,6 +19,8 @@ from gitexp.git.repo import GitRepo
 
 Divert = Callable[[str, int], tuple[str, bytes] | None]
 """Called with (path, size) for a new file; may return (pointer path, pointer bytes)."""
+LeaveOut = Callable[[str], bool]
+"""Called with the path of each untracked file; True leaves it out of the tree."""
 
 _GONE = FileStatus.WT_DELETED | FileStatus.INDEX_DELETED
 
@@ -31,6 +33,7 @@ class Snapshot:
     changed: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     diverted: dict[str, str] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)
 
 
 def workspace_changes(git: GitRepo) -> dict[str, int]:
@@ -50,13 +53,15 @@ def snapshot(
     exclude: Iterable[str] = (),
     drop_dirs: Iterable[str] = (),
     divert: Divert | None = None,
+    leave_out: LeaveOut | None = None,
 ) -> Snapshot:
     """Write the tree of ``base`` plus the workspace's changes plus ``extra`` files.
 
     ``exclude`` paths (and everything under them) are left out even if the workspace
     has them; ``drop_dirs`` (gitexp's own ``.gitexp/``) hold only ``extra`` files:
     what the baseline or the workspace has there is left out. ``divert`` may replace
-    a new file with a pointer file. Returns the tree id and the paths taken from the
+    a new file with a pointer file, and ``leave_out`` may leave an untracked file out
+    (listed under ``left_out``). Returns the tree id and the paths taken from the
     workspace.
     """
     index = pygit2.Index()
@@ -69,6 +74,9 @@ def snapshot(
     result = Snapshot(tree="")
     for path, flags in sorted(workspace_changes(git).items()):
         if _is_excluded(path, skipped) or flags & FileStatus.CONFLICTED:
+            continue
+        if leave_out is not None and flags == FileStatus.WT_NEW and leave_out(path):
+            result.left_out.append(path)
             continue
         _take(git, index, base, path, flags, divert, result)
     for path, data in (extra or {}).items():

@@ -26,15 +26,24 @@ def test_paths() -> None:
     [
         ("hash: [unclosed", "data.gitexp"),
         ("- a\n- b\n", "is not a mapping"),
-        (f"version: 2\nhash: blake3:{HEX}\nsize: 1\n", "has version 2"),
-        (f"version: 1\nhash: sha256:{HEX}\nsize: 1\n", "unknown hash algorithm 'sha256'"),
-        (f"version: 1\nhash: blake3:{HEX[:-2]}\nsize: 1\n", "this one has 62"),
-        (f"version: 1\nhash: blake3:{HEX}\nsize: -1\n", "no valid size"),
-        (f"version: 1\nhash: blake3:{HEX}\nsize: '12'\n", "no valid size"),
-        (f"version: 1\nhash: blake3:{HEX}\nsize: true\n", "no valid size"),
-        (f"version: 1\nhash: blake3:{HEX}\nsize: 1\nkind: link\n", "has kind 'link'"),
-        (f"version: 1\nhash: blake3:{HEX}\nsize: 1\nkind: dir\n", "without a valid file count"),
-        (f"version: 1\nhash: blake3:{HEX}\nsize: 1\nmd5: x\n", "unknown key 'md5'"),
+        (
+            f"version: 2\nhash: blake3:{HEX}\nsize: 1\n",
+            "pointer version 2 is newer than this gitexp reads",
+        ),
+        (f"version: 1\nhash: sha256:{HEX}\nsize: 1\n", f"hash 'sha256:{HEX}' is not a blake3 hash"),
+        (
+            f"version: 1\nhash: blake3:{HEX[:-2]}\nsize: 1\n",
+            "is not a blake3 hash (blake3: and 64 lowercase hex digits)",
+        ),
+        (f"version: 1\nhash: blake3:{HEX}\nsize: -1\n", "size -1 is not a size in bytes"),
+        (f"version: 1\nhash: blake3:{HEX}\nsize: '12'\n", "size '12' is not a size in bytes"),
+        (f"version: 1\nhash: blake3:{HEX}\nsize: true\n", "size True is not a size in bytes"),
+        (
+            f"version: 1\nhash: blake3:{HEX}\nsize: 1\nkind: link\n",
+            "kind 'link' is neither file nor dir",
+        ),
+        (f"version: 1\nhash: blake3:{HEX}\nsize: 1\nkind: dir\n", "files None is not a file count"),
+        (f"version: 1\nhash: blake3:{HEX}\nsize: 1\nmd5: x\n", "unknown field 'md5'"),
     ],
 )
 def test_bad_pointers(text: str, message: str) -> None:

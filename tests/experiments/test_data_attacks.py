@@ -76,8 +76,14 @@ def test_data_folder_reached_through_a_symlink(repo: Path, cli, tmp_path: Path) 
     ("text", "message"),
     [
         ("version: 1\nhash: [not yaml\n", "error: 'p.bin.gitexp'"),
-        ("version: 1\nhash: sha1:" + "a" * 40 + "\nsize: 1\n", "unknown hash algorithm 'sha1'"),
-        ("version: 1\nhash: blake3:abc\nsize: 1\n", "has 64 hex digits, this one has 3"),
+        (
+            "version: 1\nhash: sha1:" + "a" * 40 + "\nsize: 1\n",
+            "p.bin.gitexp: hash 'sha1:" + "a" * 40 + "' is not a blake3 hash",
+        ),
+        (
+            "version: 1\nhash: blake3:abc\nsize: 1\n",
+            "p.bin.gitexp: hash 'blake3:abc' is not a blake3 hash (blake3: and 64",
+        ),
     ],
 )
 def test_bad_pointer_files(repo: Path, cli, text: str, message: str) -> None:

@@ -84,7 +84,10 @@ def test_an_invalid_staged_pointer_is_refused(root: Path) -> None:
     git(root, "add", "model.pkl.gitexp")
     result = run_git(root, "commit", "-q", "-m", "bad")
     assert result.code == 1
-    assert "gitexp: error: commit refused: the staged pointer 'model.pkl.gitexp'" in result.err
+    assert (
+        "gitexp: error: commit refused: the staged pointer model.pkl.gitexp: hash "
+        "'blake3:nothex' is not a blake3 hash"
+    ) in result.err
     assert "restore it with `git restore --staged --worktree model.pkl.gitexp`" in result.err
 
 

@@ -70,7 +70,7 @@ def test_the_framework_runs_the_guard_the_upload_and_the_checkout(
     assert len(storage_objects(storage)) == 1
 
     assert run_git(root, "switch", "-q", "main").code == 0
-    (root / "model.bin").unlink()
+    assert not (root / "model.bin").exists()  # its pointer is gone and the cache holds it
     switched = run_git(root, "switch", "-q", "data")
     assert switched.code == 0
     assert (root / "model.bin").read_bytes() == b"weights" * 1000
