@@ -17,7 +17,7 @@ from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_n
 from gitexp.core.params import Override, grid, parse_override
 from gitexp.errors import ConflictError, UsageError
 from gitexp.experiments.guard import recover_stale
-from gitexp.experiments.overrides import ParamsPlan, plan_params
+from gitexp.experiments.overrides import ParamsPlan, Point, plan_params
 from gitexp.experiments.parallel import run_parallel
 from gitexp.experiments.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.project import Project
@@ -63,7 +63,8 @@ def run(
         say(message)
     base = project.git.head_commit()
     overrides = [o if isinstance(o, Override) else parse_override(o) for o in request.overrides]
-    plans = [plan_params(project.root, project.config, point) for point in grid(overrides)]
+    points = grid(overrides)
+    plans = [plan_params(project.root, project.config, point) for point in points]
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(plans))
     runner = Runner(project, base, command, request.message, request.force, say, env)
@@ -71,13 +72,26 @@ def run(
         return run_parallel(runner, list(zip(plans, names, strict=True)), request.jobs, cwd, report)
     place = Place(git=project.git, start=base.tree, cwd=cwd, restore=True)
     results: list[RunResult] = []
-    with workspace_lock(project):
+    with workspace_lock(project, names, say):
+        plans = _replan(project, points, say)
         for number, (plan, name) in enumerate(zip(plans, names, strict=True), 1):
             if len(plans) > 1:
                 say(f"point {number}/{len(plans)} ({name}): {_describe(plan)}")
             results.append(runner.run_point(plan, name, place, on_output))
             report(results[-1])
     return results
+
+
+def _replan(project: Project, points: Sequence[Point], say: Notify) -> list[ParamsPlan]:
+    """The plans again, from the params as they are now that this run holds the workspace.
+
+    The first plans only checked the overrides: another run may have held the params
+    files then, with its own overrides written, or may have been killed since and left
+    them for `recover_stale` to put back.
+    """
+    for message in recover_stale(project.state / "runs"):
+        say(message)
+    return [plan_params(project.root, project.config, point) for point in points]
 
 
 def _resolve_command(project: Project, request: RunRequest) -> tuple[Command, Path]:
