@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from gitexp.cache.fsck import check_objects
 from gitexp.cache.gc import sweep
+from gitexp.cache.locks import sweeping
 from gitexp.core.hashing import Oid
 from gitexp.errors import GitexpError
 from gitexp.experiments.data import GcScope, kept_pointers, needed_objects, workspace_pointers
@@ -27,13 +28,14 @@ def gc(
     Without options everything any ref or the workspace needs is kept; ``workspace``,
     ``all_branches`` and ``experiments`` narrow that to what they name (the workspace's
     data is always kept). Objects written in the last hour are kept unless ``now``.
+    Commands still storing objects are waited for, and those objects kept (`sweeping`).
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
     scope = GcScope.narrowed(
         workspace=workspace, all_branches=all_branches, experiments=experiments
     )
-    kept, commits = kept_pointers(project, scope)
-    with Workspace.open(project) as ws:
+    with Workspace.open(project) as ws, sweeping(ws.store.root):
+        kept, commits = kept_pointers(project, scope)
         keep, missing = needed_objects(ws.store, kept)
         result = sweep(ws.store, keep, dry_run=dry_run, now=now)
     return {
