@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -111,3 +112,41 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def user_bytes(runs: Path, root: Path, path: str, read: Callable[[], bytes]) -> bytes:
+    """The user's bytes of params file ``path``, even while a run has overridden it.
+
+    A file that holds what a live workspace run wrote is that run's, not the user's:
+    planning another run from it would record the first run's overrides as its own.
+    The run's journal is written before the overrides and removed after they are put
+    back, so a read that matches no journal is read again to see that it was not taken
+    in the moment between.
+    """
+    current = read()
+    for _ in range(_STABLE_READS):
+        original = _original_of(runs, root, path, current)
+        if original is not None:
+            return original
+        again = read()
+        if again == current:
+            return current
+        current = again
+    return current
+
+
+_STABLE_READS = 5
+
+
+def _original_of(runs: Path, root: Path, path: str, current: bytes) -> bytes | None:
+    written = str(hash_bytes(current))
+    for journal_path in runs.glob(f"*/{JOURNAL}") if runs.is_dir() else []:
+        try:
+            journal = orjson.loads(journal_path.read_bytes())
+            entry = journal["files"][path]
+            if Path(journal["root"]) != root or entry["written"] != written:
+                continue
+            return (journal_path.parent / "backup" / str(entry["backup"])).read_bytes()
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError):
+            continue
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,7 @@ from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of, load_mapping
 from gitexp.core.params import Override, apply_overrides
 from gitexp.errors import ParamsError
+from gitexp.experiments.guard import user_bytes
 
 Point = Sequence[tuple[Override, object]]
 
@@ -27,9 +29,13 @@ class ParamsPlan:
         return {path: new for path, (_old, new) in self.files.items()}
 
 
-def plan_params(root: Path, config: ProjectConfig, point: Point) -> ParamsPlan:
+def plan_params(
+    root: Path, config: ProjectConfig, point: Point, runs: Path | None = None
+) -> ParamsPlan:
     """The params files of ``root`` with the overrides of one grid point applied.
 
+    With ``runs`` (the runs' folder), a file that a live workspace run has overridden
+    is planned from the user's bytes that run keeps, not from the run's overrides.
     Raises `ParamsError` for a missing params file or an unknown key (or, for
     ``+KEY``, a key that exists) and `FormatError` for a file that does not parse;
     nothing is written here.
@@ -40,7 +46,11 @@ def plan_params(root: Path, config: ProjectConfig, point: Point) -> ParamsPlan:
         by_file.setdefault(path, {})[override.key] = (value, override.add)
     plan = ParamsPlan()
     for path, changes in by_file.items():
-        original = read_params_file(root, path)
+        original = (
+            read_params_file(root, path)
+            if runs is None
+            else user_bytes(runs, root, path, functools.partial(read_params_file, root, path))
+        )
         plan.files[path] = (original, apply_overrides(original, path, changes))
         plan.record[path] = {key: value for key, (value, _add) in changes.items()}
     return plan

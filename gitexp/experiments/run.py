@@ -59,12 +59,13 @@ def run(
     report = on_result or (lambda _result: None)
     if request.jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
-    for message in recover_stale(project.state / "runs"):
+    runs = project.state / "runs"
+    for message in recover_stale(runs):
         say(message)
     base = project.git.head_commit()
     overrides = [o if isinstance(o, Override) else parse_override(o) for o in request.overrides]
     points = grid(overrides)
-    plans = [plan_params(project.root, project.config, point) for point in points]
+    plans = [plan_params(project.root, project.config, point, runs) for point in points]
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(plans))
     runner = Runner(project, base, command, request.message, request.force, say, env)

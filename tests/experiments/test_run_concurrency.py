@@ -132,3 +132,27 @@ def test_racing_runs_of_one_name_record_it_once(repo: Path) -> None:
         commit = git(repo, "rev-parse", f"refs/experiments/{name}").strip()
         assert commit[:8] in winners[0]
         assert git(repo, "worktree", "list").count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_parallel_run_plans_from_the_users_params_not_a_running_ones(repo: Path) -> None:
+    first = subprocess.Popen(
+        [PY, "-m", "gitexp", "run", "-n", "first", "-S", "seed=5", "--", PY, "-c", SLOW],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=interruptible,
+    )
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == b"go"
+        assert b"seed: 5" in (repo / "params.yaml").read_bytes()
+        iso = _start(repo, "-n", "iso", "-j", "2", "-S", "train.lr=0.5", "--", PY, "-c", "pass")
+        _out, err = iso.communicate(timeout=120)
+        assert iso.returncode == 0, err
+    finally:
+        os.killpg(first.pid, signal.SIGINT)
+        first.communicate(timeout=30)
+    expected = _expected(lr=0.5)
+    assert _recorded_params(repo, "iso") == expected  # seed 1, the user's, not the run's 5
+    assert (repo / "params.yaml").read_text() == PARAMS_YAML
