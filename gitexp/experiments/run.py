@@ -75,6 +75,8 @@ def run(
     results: list[RunResult] = []
     with workspace_lock(project, names, say):
         plans = _replan(project, points, say)
+        if request.name is not None and not request.force:
+            _check_free(project, names)  # a run waited for may have taken one
         for number, (plan, name) in enumerate(zip(plans, names, strict=True), 1):
             if len(plans) > 1:
                 say(f"point {number}/{len(plans)} ({name}): {_describe(plan)}")
@@ -115,13 +117,17 @@ def _plan_names(project: Project, request: RunRequest, count: int) -> list[str]:
         return chosen
     names = [check_name(request.name)] if count == 1 else sweep_names(request.name, count)
     if not request.force:
-        for name in names:
-            if _taken(project, name):
-                raise ConflictError(
-                    f"experiment '{name}' already exists",
-                    hint="pick another name with -n, or pass --force to replace it",
-                )
+        _check_free(project, names)
     return names
+
+
+def _check_free(project: Project, names: Sequence[str]) -> None:
+    for name in names:
+        if _taken(project, name):
+            raise ConflictError(
+                f"experiment '{name}' already exists",
+                hint="pick another name with -n, or pass --force to replace it",
+            )
 
 
 def _taken(project: Project, name: str) -> bool:
