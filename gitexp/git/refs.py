@@ -80,8 +80,11 @@ def create_ref(git: GitRepo, name: str, target: str, *, force: bool = False) -> 
             return False
         if current is not None and not force:
             raise _exists(name, current, target)
-        if _try_update(git, [RefUpdate(name, target, current)], "gitexp") is None:
+        failure = _try_update(git, [RefUpdate(name, target, current)], "gitexp")
+        if failure is None:
             return True
+        if "cannot lock ref" not in failure:  # not a race: retrying would not help
+            raise GitexpError(f"could not create {_describe(name)}: {failure}")
         time.sleep(min(0.005 * (attempt + 1), 0.1))
     raise ConflictError(
         f"could not create {_describe(name)}: its ref stays locked by another process",
