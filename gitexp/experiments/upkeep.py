@@ -22,6 +22,7 @@ def gc(
     experiments: bool = False,
     dry_run: bool = False,
     now: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, object]:
     """Remove cache objects that no kept pointer needs; what was (or would be) freed.
 
@@ -34,7 +35,7 @@ def gc(
     scope = GcScope.narrowed(
         workspace=workspace, all_branches=all_branches, experiments=experiments
     )
-    with Workspace.open(project) as ws, sweeping(ws.store.root):
+    with Workspace.open(project) as ws, sweeping(ws.store.root, _waiting(notify)):
         kept, commits = kept_pointers(project, scope)
         keep, missing = needed_objects(ws.store, kept)
         result = sweep(ws.store, keep, dry_run=dry_run, now=now)
@@ -48,6 +49,14 @@ def gc(
         "objects": [str(o) for o in result.removed],
         "missing_manifests": [str(o) for o in missing],
     }
+
+
+def _waiting(notify: Callable[[str], None] | None) -> Callable[[], None]:
+    def say() -> None:
+        if notify is not None:
+            notify("waiting for commands that are storing data (add, run, pull) to finish")
+
+    return say
 
 
 def fsck(

@@ -58,3 +58,24 @@ def test_gc_now_never_removes_what_a_running_add_stored(root: Path) -> None:
         out, _err = _gitexp(root, "fsck", "--json").communicate(timeout=120)
         lost |= {entry["path"] for entry in json.loads(out)["missing"]}
     assert sorted(lost) == []
+
+
+def test_gc_says_it_waits_for_a_command_storing_objects(root: Path) -> None:
+    from gitexp.cache.locks import storing
+
+    messages: list[str] = []
+    cache = root / ".git" / "gitexp" / "cache"
+    with storing(cache):
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "gitexp", "gc", "--now"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert waiter.stderr is not None
+        messages.append(waiter.stderr.readline())
+        assert waiter.poll() is None  # still waiting while the store lock is held
+    _out, err = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0, err
+    assert messages[0].startswith("waiting for commands that are storing data")
