@@ -311,7 +311,11 @@ def _runs_kept_apart(
 ) -> list[str]:
     problems = _all_succeed(p, n, procs, errs)
     for letter, lr in zip("abc", ("0.1", "0.2", "0.3"), strict=True):
-        params = p.git("show", f"refs/experiments/w{n}{letter}:params.yaml")
+        try:
+            params = p.git("show", f"refs/experiments/w{n}{letter}:params.yaml")
+        except RuntimeError:
+            problems.append(f"experiment w{n}{letter} was not recorded")
+            continue
         values = re.findall(r"(lr|epochs|seed): (\S+)", params)
         if values != [("lr", lr), ("epochs", "2"), ("seed", "1")]:
             problems.append(f"experiment w{n}{letter} recorded params it did not ask for: {values}")
