@@ -286,8 +286,12 @@ class Repo:
         experiments: bool = False,
         dry_run: bool = False,
         now: bool = False,
+        notify: Notify | None = None,
     ) -> dict[str, object]:
-        """Remove cache objects nothing needs (see `gitexp gc`); what was freed."""
+        """Remove cache objects nothing needs (see `gitexp gc`); what was freed.
+
+        Waits for commands storing objects meanwhile, and tells ``notify`` it does.
+        """
         from gitexp.experiments import upkeep
 
         return upkeep.gc(
@@ -297,6 +301,7 @@ class Repo:
             experiments=experiments,
             dry_run=dry_run,
             now=now,
+            notify=notify,
         )
 
     def fsck(self, *, jobs: int | None = None) -> dict[str, object]:

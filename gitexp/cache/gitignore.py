@@ -2,7 +2,8 @@
 
 The line is written once (a line that already ignores exactly that path is enough),
 appended after the file's own content with the newline it may lack, and the file is
-replaced atomically. Characters that mean something in a pattern are escaped.
+replaced atomically under a lock on its folder. Characters that mean something in a
+pattern are escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from pathlib import Path
 
 from gitexp.cache.atomic import atomic_write
+from gitexp.cache.locks import folder_lock
 
 GITIGNORE = ".gitignore"
 _SPECIAL = re.compile(r"([\\*?\[\]!# ])")
@@ -24,9 +26,16 @@ def ignore_line(name: str) -> str:
 
 
 def ensure_ignored(data: Path) -> Path | None:
-    """Add ``data``'s line to the ``.gitignore`` beside it; the file, if it was changed."""
-    path = data.parent / GITIGNORE
-    line = ignore_line(data.name)
+    """Add ``data``'s line to the ``.gitignore`` beside it; the file, if it was changed.
+
+    The read, the check and the write happen under a lock on the folder, so commands
+    adding data in one folder at once each keep their line (none is lost).
+    """
+    with folder_lock(data.parent):
+        return _ensure_line(data.parent / GITIGNORE, ignore_line(data.name))
+
+
+def _ensure_line(path: Path, line: str) -> Path | None:
     try:
         current = path.read_bytes()
     except FileNotFoundError:

@@ -18,6 +18,7 @@ from gitexp.cache.atomic import atomic_write
 from gitexp.cache.checkout import Plan, apply_plan, missing_objects, plan_checkout
 from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.links import Linker
+from gitexp.cache.locks import storing
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import OnFile
 from gitexp.core.manifest import Entry
@@ -46,7 +47,7 @@ def add(
     """
     rels = check_add_paths(project, paths, cwd)
     results = []
-    with Workspace.open(project) as ws:
+    with Workspace.open(project) as ws, storing(ws.store.root):
         for rel in rels:
             results.append(_add_one(ws, rel, on_file))
     return results

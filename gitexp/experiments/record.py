@@ -23,6 +23,7 @@ from pathlib import Path
 import pygit2
 
 from gitexp.cache.add import store_path
+from gitexp.cache.locks import storing
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of
@@ -82,6 +83,12 @@ class Recording:
 def record_experiment(
     git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Recording
 ) -> RunResult:
+    """`_record` under the store lock: ``gc`` keeps the outs it stores until the ref names them."""
+    with storing(store.root):
+        return _record(git, config, store, rec)
+
+
+def _record(git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Recording) -> RunResult:
     """Write the experiment commit for ``rec`` and create its ref (create-only).
 
     Problems found in what the command wrote (a metrics file that is not a mapping, a

@@ -3,17 +3,19 @@
 ``gitexp.yaml`` is edited as a round trip (its comments and order stay) and checked
 before it is written; a secret is refused there, because it would be committed, and
 goes to the local config (``<common dir>/gitexp/config.yaml``, mode 0600) instead.
-Every write is atomic.
+Every write is atomic, and every read-modify-write holds a lock on the file's folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from gitexp.cache.atomic import atomic_write
+from gitexp.cache.locks import folder_lock
 from gitexp.core.config import PROJECT_CONFIG, parse_local_config, parse_project_config
 from gitexp.core.remotes import (
     SECRET_OPTIONS,
@@ -49,6 +51,14 @@ def _dump(doc: Any) -> bytes:
     buffer = io.StringIO()
     yaml.dump(doc, buffer)
     return buffer.getvalue().encode()
+
+
+@contextlib.contextmanager
+def _editing(path: Path) -> Iterator[None]:
+    """Hold the lock for a read-modify-write of config file ``path``: no writer's change is lost."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(path.parent):
+        yield
 
 
 def _save_project(project: Project, doc: Any) -> None:
@@ -90,18 +100,19 @@ def add(
         shared=not local,
     )
     path = project.local_config_path if local else project.root / PROJECT_CONFIG
-    doc = _load(path)
-    remotes = doc.setdefault("remotes", {})
-    if name in remotes and not force:
-        raise ConflictError(
-            f"storage remote '{name}' already exists",
-            hint="pass --force to replace it, or pick another name",
-        )
-    to_make = _check_folder(project, name, url)
-    remotes[name] = url if len(entry) == 1 else entry
-    if default:
-        doc["remote"] = name
-    (_save_local if local else _save_project)(project, doc)
+    with _editing(path):
+        doc = _load(path)
+        remotes = doc.setdefault("remotes", {})
+        if name in remotes and not force:
+            raise ConflictError(
+                f"storage remote '{name}' already exists",
+                hint="pass --force to replace it, or pick another name",
+            )
+        to_make = _check_folder(project, name, url)
+        remotes[name] = url if len(entry) == 1 else entry
+        if default:
+            doc["remote"] = name
+        (_save_local if local else _save_project)(project, doc)
     return to_make
 
 
@@ -129,14 +140,15 @@ def remove(project: Project, name: str) -> None:
         (project.root / PROJECT_CONFIG, _save_project),
         (project.local_config_path, _save_local),
     ):
-        doc = _load(path)
-        remotes = doc.get("remotes") or {}
-        if name in remotes:
-            del remotes[name]
-            found = True
-            if doc.get("remote") == name:
-                del doc["remote"]
-            save(project, doc)
+        with _editing(path):
+            doc = _load(path)
+            remotes = doc.get("remotes") or {}
+            if name in remotes:
+                del remotes[name]
+                found = True
+                if doc.get("remote") == name:
+                    del doc["remote"]
+                save(project, doc)
     if not found:
         raise NotFoundError(f"unknown storage remote '{name}'", hint="see `gitexp remote list`")
 
@@ -145,9 +157,10 @@ def set_default(project: Project, name: str) -> None:
     """Make ``name`` the default storage remote (in gitexp.yaml)."""
     if name not in _known(project):
         raise NotFoundError(f"unknown storage remote '{name}'", hint="see `gitexp remote list`")
-    doc = _load(project.root / PROJECT_CONFIG)
-    doc["remote"] = name
-    _save_project(project, doc)
+    with _editing(project.root / PROJECT_CONFIG):
+        doc = _load(project.root / PROJECT_CONFIG)
+        doc["remote"] = name
+        _save_project(project, doc)
 
 
 def modify(project: Project, name: str, option: str, value: Option | None, *, local: bool) -> None:
@@ -163,7 +176,13 @@ def modify(project: Project, name: str, option: str, value: Option | None, *, lo
             hint=f"use `gitexp remote modify --local {name} {option} VALUE`",
         )
     path = project.local_config_path if local else project.root / PROJECT_CONFIG
-    doc = _load(path)
+    with _editing(path):
+        doc = _load(path)
+        _set_option(doc, name, option, value)
+        (_save_local if local else _save_project)(project, doc)
+
+
+def _set_option(doc: Any, name: str, option: str, value: Option | None) -> None:
     remotes = doc.setdefault("remotes", {})
     current = remotes.get(name)
     entry = (
@@ -177,7 +196,6 @@ def modify(project: Project, name: str, option: str, value: Option | None, *, lo
         remotes.pop(name, None)
     else:
         remotes[name] = entry["url"] if list(entry) == ["url"] else entry
-    (_save_local if local else _save_project)(project, doc)
 
 
 def _known(project: Project) -> set[str]:

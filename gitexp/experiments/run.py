@@ -19,7 +19,7 @@ from gitexp.core.params import Override, grid, parse_override
 from gitexp.errors import ConflictError, Interrupted, UsageError
 from gitexp.experiments.crashed import recover
 from gitexp.experiments.data import workspace_pointers
-from gitexp.experiments.overrides import ParamsPlan, plan_params
+from gitexp.experiments.overrides import ParamsPlan, Point, plan_params
 from gitexp.experiments.parallel import remove_abandoned_worktrees, run_parallel, users_params
 from gitexp.experiments.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.project import Project
@@ -74,19 +74,23 @@ def run(
     base = project.git.head_commit()
     workspace_pointers(project)  # a broken or unsafe pointer stops the run before it starts
     overrides = [o if isinstance(o, Override) else parse_override(o) for o in request.overrides]
+    points = grid(overrides)
     given = users_params(project) if request.jobs > 1 else {}
-    plans = [plan_params(project.root, project.config, p, given) for p in grid(overrides)]
+    plans = [plan_params(project.root, project.config, p, given) for p in points]
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(plans))
     runner = Runner(project, base, command, request.message, request.force, say, env)
     if stop is not None:
         runner.stop = stop
     if request.jobs > 1:
-        points = list(zip(plans, names, strict=True))
-        return run_parallel(runner, points, request.jobs, cwd, report, given)
+        named = list(zip(plans, names, strict=True))
+        return run_parallel(runner, named, request.jobs, cwd, report, given)
     place = Place(git=project.git, start=base.tree, cwd=cwd, restore=True)
     results: list[RunResult] = []
-    with workspace_lock(project):
+    with workspace_lock(project, names, say, runner.stop):
+        plans = _replan(project, points, say)
+        if request.name is not None and not request.force:
+            _check_free(project, names)  # a run waited for may have taken one
         for number, (plan, name) in enumerate(zip(plans, names, strict=True), 1):
             if len(plans) > 1:
                 say(f"point {number}/{len(plans)} ({name}): {_describe(plan)}")
@@ -103,6 +107,18 @@ def _interrupted_message(name: str, left: int) -> str:
         f"interrupted; the run was recorded as experiment '{name}' with status "
         f"interrupted{later} (to run it again under that name, add --force)"
     )
+
+
+def _replan(project: Project, points: Sequence[Point], say: Notify) -> list[ParamsPlan]:
+    """The plans again, from the params as they are now that this run holds the workspace.
+
+    The first plans only checked the overrides: another run may have held the params
+    files then, with its own overrides written, or may have been killed since and left
+    them for crash recovery to put back.
+    """
+    for message in recover(project):
+        say(message)
+    return [plan_params(project.root, project.config, point) for point in points]
 
 
 def _resolve_command(project: Project, request: RunRequest) -> tuple[Command, Path]:
@@ -125,13 +141,17 @@ def _plan_names(project: Project, request: RunRequest, count: int) -> list[str]:
         return chosen
     names = [check_name(request.name)] if count == 1 else sweep_names(request.name, count)
     if not request.force:
-        for name in names:
-            if _taken(project, name):
-                raise ConflictError(
-                    f"experiment '{name}' already exists",
-                    hint="pick another name with -n, or pass --force to replace it",
-                )
+        _check_free(project, names)
     return names
+
+
+def _check_free(project: Project, names: Sequence[str]) -> None:
+    for name in names:
+        if _taken(project, name):
+            raise ConflictError(
+                f"experiment '{name}' already exists",
+                hint="pick another name with -n, or pass --force to replace it",
+            )
 
 
 def _taken(project: Project, name: str) -> bool:

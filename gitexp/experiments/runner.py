@@ -14,10 +14,11 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import orjson
 import pygit2
@@ -26,7 +27,7 @@ from gitexp.cache.atomic import atomic_write
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.names import ExperimentName
 from gitexp.core.runinfo import RunRecord, Status, iso_utc, utc_now
-from gitexp.errors import ConflictError, GitexpError, Interrupted
+from gitexp.errors import GitexpError, Interrupted
 from gitexp.experiments import index, journal
 from gitexp.experiments.environment import PackageScan, host_facts
 from gitexp.experiments.freshness import ResultsWatch
@@ -235,18 +236,67 @@ def read_artifacts(run_dir: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def workspace_lock(project: Project) -> Iterator[None]:
-    """Hold this worktree's run lock; `ConflictError` if another run holds it."""
+def workspace_lock(
+    project: Project,
+    names: Sequence[str] = (),
+    say: Notify | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[None]:
+    """Hold this worktree's run lock, waiting (and saying so) while another run holds it.
+
+    Runs in one workspace write the same params files, so they take turns: the whole
+    of a run (overrides written, command, record, params put back) happens under the
+    lock, and the params are read for planning only once it is held. The holder
+    writes its experiment names into the lock file, so a waiting run can say whom it
+    waits for. Ctrl-C while waiting (or ``stop`` set: the CLI turns signals into it)
+    raises `Interrupted`; nothing was written.
+    """
     path = project.git.git_dir / "gitexp-run.lock"
     with open(path, "a+b") as handle:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise ConflictError(
-                "another `gitexp run` is running in this workspace",
-                hint="wait for it to finish, or run in isolated worktrees with -j N",
-            ) from exc
+        except BlockingIOError:
+            if say is not None:
+                say(
+                    f"waiting for {_holder(handle)} to finish in this workspace "
+                    "(use -j N to run in an isolated worktree instead)"
+                )
+            try:
+                _wait_for_lock(handle, stop)
+            except KeyboardInterrupt:
+                raise Interrupted("interrupted while waiting; nothing was run") from None
+        handle.truncate(0)
+        handle.write(orjson.dumps({"pid": os.getpid(), "names": list(names)}))
+        handle.flush()
         try:
             yield
         finally:
+            handle.truncate(0)
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _wait_for_lock(handle: BinaryIO, stop: threading.Event | None) -> None:
+    """Take the lock once its holder lets go; `Interrupted` as soon as ``stop`` is set."""
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if stop is not None and stop.wait(0.05):
+                raise Interrupted("interrupted while waiting; nothing was run") from None
+            if stop is None:
+                time.sleep(0.05)
+
+
+def _holder(handle: BinaryIO) -> str:
+    """Who holds the run lock, as the lock file says (it may not have said yet)."""
+    handle.seek(0)
+    try:
+        names = orjson.loads(handle.read()).get("names") or []
+    except (orjson.JSONDecodeError, AttributeError):
+        names = []
+    if not names:
+        return "another `gitexp run`"
+    shown = ", ".join(f"'{name}'" for name in names[:3])
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return f"experiment {shown}{more}" if len(names) == 1 else f"experiments {shown}{more}"

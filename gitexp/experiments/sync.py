@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gitexp.cache.locks import storing
 from gitexp.cache.objects import TMP_DIR, ObjectStore
 from gitexp.cache.statindex import StatIndex
 from gitexp.core.hashing import Oid
@@ -368,10 +369,22 @@ def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
     """Manifests the cache lacks first, then every file they and the pointers name.
 
     The cache records each object it stores as verified (in the stat index), so the
-    checkout that follows copies them without hashing them again.
+    checkout that follows copies them without hashing them again. The store lock is
+    held meanwhile, so ``gc`` keeps what arrives even before anything points to it.
     """
     index = StatIndex(project.state / "index")
     store = ObjectStore(project.cache_dir, index)
+    try:
+        with storing(store.root):
+            _fetch_data(project, request, wants, result, store)
+    finally:
+        index.close()
+    _raise_failures(result.objects, wants, store, result.storage or "")
+
+
+def _fetch_data(
+    project: Project, request: SyncRequest, wants: _Wants, result: SyncResult, store: ObjectStore
+) -> None:
     backend = _storage(project, request)
     result.storage = backend.describe()
     known = _known(project, backend)
@@ -398,8 +411,6 @@ def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
     finally:
         known.save()
         backend.close()
-        index.close()
-    _raise_failures(result.objects, wants, store, result.storage or "")
 
 
 def _raise_failures(objects: TransferResult, wants: _Wants, store: ObjectStore, where: str) -> None:

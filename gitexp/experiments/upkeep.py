@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from gitexp.cache.fsck import check_objects
 from gitexp.cache.gc import sweep
+from gitexp.cache.locks import sweeping
 from gitexp.core.hashing import Oid
 from gitexp.errors import GitexpError
 from gitexp.experiments.data import GcScope, kept_pointers, needed_objects, workspace_pointers
@@ -22,6 +23,7 @@ def gc(
     experiments: bool = False,
     dry_run: bool = False,
     now: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> dict[str, object]:
     """Remove cache objects that no kept pointer needs; what was (or would be) freed.
 
@@ -29,6 +31,7 @@ def gc(
     ``all_branches`` and ``experiments`` narrow that to what they name (the workspace's
     data is always kept). Objects written in the last hour are kept unless ``now``.
     Worktrees left by runs killed outright are removed first (not in a dry run).
+    Commands still storing objects are waited for, and those objects kept (`sweeping`).
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
     scope = GcScope.narrowed(
@@ -36,8 +39,8 @@ def gc(
     )
     if not dry_run:
         remove_abandoned_worktrees(project)
-    kept, commits = kept_pointers(project, scope)
-    with Workspace.open(project) as ws:
+    with Workspace.open(project) as ws, sweeping(ws.store.root, _waiting(notify)):
+        kept, commits = kept_pointers(project, scope)
         keep, missing = needed_objects(ws.store, kept)
         result = sweep(ws.store, keep, dry_run=dry_run, now=now)
     return {
@@ -50,6 +53,14 @@ def gc(
         "objects": [str(o) for o in result.removed],
         "missing_manifests": [str(o) for o in missing],
     }
+
+
+def _waiting(notify: Callable[[str], None] | None) -> Callable[[], None]:
+    def say() -> None:
+        if notify is not None:
+            notify("waiting for commands that are storing data (add, run, pull) to finish")
+
+    return say
 
 
 def fsck(

@@ -9,15 +9,16 @@ error and never a silent overwrite.
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-import pygit2
-
+from gitexp.core.names import EXPERIMENT_REF_PREFIX
 from gitexp.errors import ConflictError, GitexpError, NotFoundError
 from gitexp.git.repo import GitRepo
 
 ZERO = "0" * 40
+_CREATE_ATTEMPTS = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,23 +66,44 @@ def create_ref(git: GitRepo, name: str, target: str, *, force: bool = False) -> 
 
     Without ``force`` an existing ref at another commit raises `ConflictError`. With
     ``force`` it is moved, compare-and-swap against the value just read.
+
+    Creation goes through git's own ref transaction, which checks that the ref does
+    not exist while holding its lock file (loose and packed refs alike), so among any
+    number of processes and worktrees creating one name exactly one wins. libgit2's
+    create checks before it locks, so two racers could both "win"; it is not used.
+    A busy lock or a lost compare-and-swap is looked at again: the ref may now hold
+    this very commit (a no-op) or another one (a conflict).
     """
-    try:
-        git.repo.references.create(name, pygit2.Oid(hex=target), force=False)
-        return True
-    except (pygit2.AlreadyExistsError, ValueError, pygit2.GitError):
+    for attempt in range(_CREATE_ATTEMPTS):
         current = read_ref(git, name)
-    if current == target:
-        return False
-    if current is None:
-        raise ConflictError(f"could not create ref '{name}': it is locked by another process")
-    if not force:
-        raise ConflictError(
-            f"'{name}' already exists at {current[:12]}",
-            hint="pick another name with -n, or pass --force to replace it",
-        )
-    update_refs(git, [RefUpdate(name, target, current)])
-    return True
+        if current == target:
+            return False
+        if current is not None and not force:
+            raise _exists(name, current, target)
+        failure = _try_update(git, [RefUpdate(name, target, current)], "gitexp")
+        if failure is None:
+            return True
+        if "cannot lock ref" not in failure:  # not a race: retrying would not help
+            raise GitexpError(f"could not create {_describe(name)}: {failure}")
+        time.sleep(min(0.005 * (attempt + 1), 0.1))
+    raise ConflictError(
+        f"could not create {_describe(name)}: its ref stays locked by another process",
+        hint="retry once other gitexp and git commands have finished",
+    )
+
+
+def _exists(name: str, current: str, target: str) -> ConflictError:
+    return ConflictError(
+        f"{_describe(name)} already exists (at {current[:12]})",
+        hint=f"pick another name with -n, or pass --force to replace it "
+        f"(the new commit {target[:12]} is on no ref)",
+    )
+
+
+def _describe(name: str) -> str:
+    if name.startswith(EXPERIMENT_REF_PREFIX):
+        return f"experiment '{name[len(EXPERIMENT_REF_PREFIX) :]}'"
+    return f"'{name}'"
 
 
 def update_refs(git: GitRepo, updates: Sequence[RefUpdate], message: str = "gitexp") -> None:
@@ -91,6 +113,16 @@ def update_refs(git: GitRepo, updates: Sequence[RefUpdate], message: str = "gite
     """
     if not updates:
         return
+    detail = _try_update(git, updates, message)
+    if detail is not None:
+        raise ConflictError(
+            f"refs changed while gitexp was updating them: {detail}",
+            hint="look again (gitexp list) and retry",
+        )
+
+
+def _try_update(git: GitRepo, updates: Sequence[RefUpdate], message: str) -> str | None:
+    """Run the updates as one ``git update-ref --stdin`` transaction; why it failed, or None."""
     lines = ["start"]
     for u in updates:
         if u.new is None:
@@ -107,11 +139,9 @@ def update_refs(git: GitRepo, updates: Sequence[RefUpdate], message: str = "gite
     )
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise ConflictError(
-            f"refs changed while gitexp was updating them: {detail[-1] if detail else 'failed'}",
-            hint="look again (gitexp list) and retry",
-        )
+        return detail[-1] if detail else "failed"
     _check_done(proc.stdout)
+    return None
 
 
 def _check_done(stdout: bytes) -> None:

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -345,15 +346,29 @@ def test_no_command_at_all(repo: Path) -> None:
         gitexp.Repo().run()
 
 
-def test_second_run_in_the_same_workspace_is_refused(repo: Path) -> None:
-    proc = slow_run(repo, session=False)
+def test_second_run_in_the_same_workspace_waits_for_the_first(repo: Path) -> None:
+    proc = slow_run(repo, "-n", "first", "-S", "seed=5", session=False)
+    messages: list[str] = []
+    results: list[object] = []
+    second = threading.Thread(
+        target=lambda: results.extend(
+            gitexp.Repo().run([PY, "-c", "pass"], overrides=["seed=2"], notify=messages.append)
+        )
+    )
     try:
-        with pytest.raises(ConflictError, match="another `gitexp run`"):
-            gitexp.Repo().run([PY, "-c", "pass"], overrides=["seed=2"])
-        assert (repo / "params.yaml").read_text() == PARAMS_YAML
+        second.start()
+        deadline = time.monotonic() + 30
+        while not messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert messages[0].startswith("waiting for experiment 'first' to finish in this workspace")
+        assert not results
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
+        second.join(timeout=60)
+    assert len(results) == 1
+    assert b"seed: 2" in tree_of(repo, results[0].name)["params.yaml"]  # type: ignore[attr-defined]
+    assert (repo / "params.yaml").read_text() == PARAMS_YAML
 
 
 def test_parallel_runs_in_worktrees_touch_nothing(repo: Path) -> None:

@@ -53,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
         experiments=args.experiments,
         dry_run=args.dry_run,
         now=args.now,
+        notify=say,
     )
     if args.json:
         out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))

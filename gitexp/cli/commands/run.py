@@ -17,7 +17,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [-- COMMAND...]"
     )
     parser.add_argument(
-        "-n", "--name", help="the experiment's name (a sweep's points are NAME-1, NAME-2, ...)"
+        "-n",
+        "--name",
+        type=_experiment_name,
+        help="the experiment's name (a sweep's points are NAME-1, NAME-2, ...)",
     )
     parser.add_argument(
         "-S",
@@ -50,6 +53,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=main)
 
 
+def _experiment_name(text: str) -> str:
+    """``-n``'s type: a name git cannot take is a usage error (exit 2), with what to use."""
+    from gitexp.core.names import check_name
+    from gitexp.errors import InvalidNameError
+
+    try:
+        return check_name(text)
+    except InvalidNameError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.message}: {exc.hint}") from None
+
+
 def main(args: argparse.Namespace) -> int:
     """Run; SIGINT and SIGTERM only ask the run to stop, so what it records is the outcome.
 
@@ -58,6 +72,10 @@ def main(args: argparse.Namespace) -> int:
     """
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
+    from gitexp.errors import UsageError
+
+    if args.name is not None and not isinstance(args.name, str):  # argparse ate `--name=--`
+        raise UsageError("-n/--name needs a name, and '--' is not one; see `gitexp run --help`")
 
     words = list(args.command_words)
     if words and words[0] == "--":
