@@ -3,51 +3,11 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.usefixtures("project")
-
-
-@dataclass
-class Visit:
-    """A page opened from a file, with what it logged and what it asked the network for."""
-
-    page: object
-    errors: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-
-@pytest.fixture
-def visit(chromium) -> Iterator[object]:
-    contexts = []
-
-    def open_file(path: Path) -> Visit:
-        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-        contexts.append(context)
-        page = context.new_page()
-        seen = Visit(page)
-        page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: seen.errors.append(str(e)))
-
-        def route(request_route, request) -> None:
-            seen.requests.append(request.url)
-            if request.url == path.as_uri():
-                request_route.continue_()
-            else:
-                request_route.abort()
-
-        page.route("**/*", route)
-        page.goto(path.as_uri())
-        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-        return seen
-
-    yield open_file
-    for context in contexts:
-        context.close()
 
 
 def _drawn(png: bytes) -> float:
