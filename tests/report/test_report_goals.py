@@ -14,6 +14,14 @@ import pytest
 
 pytestmark = pytest.mark.usefixtures("scored")
 
+LOGS_THEN_WAITS = """\
+import time
+import gitexp
+
+gitexp.log_metrics({"acc": 0.999, "loss": 0.001})
+print("logged", flush=True)
+time.sleep(60)
+"""
 BY_NAME_MAX = {"dir": "max", "by": "name"}
 BY_NAME_MIN = {"dir": "min", "by": "name"}
 
@@ -77,6 +85,86 @@ def test_equal_best_values_are_all_marked(cli, scored: Path, out: Path) -> None:
     )
     data = _data(_report(cli, out).read_text())
     assert sorted(_best(data)["acc"]) == ["better", "tie"]
+
+
+def test_an_interrupted_run_is_never_the_best(cli, scored: Path, out: Path) -> None:
+    import sys
+    import threading
+
+    from gitexp.api import Repo
+    from gitexp.errors import Interrupted
+
+    (scored / "stopped.py").write_text(LOGS_THEN_WAITS)
+    stop = threading.Event()
+    with pytest.raises(Interrupted):
+        Repo(scored).run(
+            [sys.executable, "stopped.py"],
+            name="stopped",
+            stop=stop,
+            on_output=lambda _chunk, _is_err: stop.set(),  # once it has logged
+        )
+    data = _data(_report(cli, out).read_text())
+    stopped = next(r for r in data["rows"] if r["n"] == "stopped")
+    assert stopped["s"] == "interrupted" and stopped["m"][:2] == [0.999, 0.001]
+    assert _best(data) == {"acc": ["better"], "loss": ["better"], "speed": []}
+
+
+def test_a_running_run_is_never_the_best(cli, scored: Path, out: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from gitexp.api import Repo
+
+    (scored / "live.py").write_text(LOGS_THEN_WAITS)
+    command = [sys.executable, "-m", "gitexp", "run", "-n", "live", "--", sys.executable, "live.py"]
+    proc = subprocess.Popen(command, cwd=scored, start_new_session=True, stdout=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        live: dict[str, object] = {}
+        while not live.get("metrics") and time.monotonic() < deadline:
+            time.sleep(0.1)
+            shown = {str(r["name"]): r for r in Repo(scored).show()["experiments"]}
+            live = shown.get("live", {})
+        data = _data(_report(cli, out).read_text())
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=30)
+    assert live["status"] == "running", "the report was made while the run went on"
+    rows = [r for r in data["rows"] if r["n"] == "live"]
+    assert all(r["s"] == "running" for r in rows)
+    assert _best(data) == {"acc": ["better"], "loss": ["better"], "speed": []}
+
+
+def test_column_goals_match_file_prefixed_labels_and_leave_unknown_ones_out() -> None:
+    from gitexp.report.best import column_goals, goal_data
+
+    labels = ["metrics.json:acc", "eval.json:acc", "val/loss", "throughput"]
+    goals = column_goals(labels, {"eval.json:acc": "min", "throughput": "max"})
+    assert [goal_data(g) for g in goals] == [
+        BY_NAME_MAX,
+        {"dir": "min", "by": "gitexp.yaml"},
+        BY_NAME_MIN,
+        {"dir": "max", "by": "gitexp.yaml"},
+    ]
+    assert column_goals(["lr", "epochs"], {}) == [None, None]
+
+
+def test_only_successful_finite_numbers_can_be_the_best() -> None:
+    from gitexp.core.goals import Goal
+    from gitexp.report.best import best_rows
+
+    most = Goal("acc", "max", "name")
+    statuses = ["success", "failed", "interrupted", "crashed", "running", "pruned", "success"]
+    values = [0.5, 0.9, 0.9, 0.9, 0.9, 0.9, 0.4]
+    assert best_rows(statuses, values, most) == [0]
+    assert best_rows(statuses, values, Goal("acc", "min", "name")) == [6]
+    assert best_rows(statuses, values, None) == []
+    assert best_rows(["success"] * 4, [True, None, "0.9", 0.1], most) == [3]
+    assert best_rows(["success"] * 3, [float("nan"), 2, 2.0], most) == [1, 2]
+    assert best_rows(["failed"], [1.0], most) == []
 
 
 # ---- in a real browser ----------------------------------------------------------------
