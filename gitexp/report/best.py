@@ -19,6 +19,27 @@ COUNTED = "success"
 """The only status whose metrics can be the best."""
 
 
+def ranking_data(
+    labels: Sequence[str],
+    scores: Sequence[Sequence[object]],
+    statuses: Sequence[str],
+    declared: Mapping[str, Direction],
+) -> dict[str, object]:
+    """``goals`` and ``best`` of the page data, for metric columns ``labels``.
+
+    ``scores`` holds each row's values by column, as embedded (rounded), so the best
+    here is the one the page finds among all rows; ``statuses`` each row's status.
+    """
+    goals = column_goals(labels, declared)
+    return {
+        "goals": [goal_data(goal) for goal in goals],
+        "best": [
+            best_rows(statuses, [row[column] for row in scores], goal)
+            for column, goal in enumerate(goals)
+        ],
+    }
+
+
 def column_goals(labels: Sequence[str], declared: Mapping[str, Direction]) -> list[Goal | None]:
     """The goal of each metric column, or None where no rule knows it.
 

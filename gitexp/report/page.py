@@ -30,7 +30,7 @@ import orjson
 
 from gitexp.core.goals import Direction
 from gitexp.report import html
-from gitexp.report.best import best_rows, column_goals, goal_data
+from gitexp.report.best import ranking_data
 from gitexp.report.data import CurveLike, OverviewLike
 
 VERSION = 2
@@ -99,8 +99,6 @@ def report_data(
         }
         for run, values in zip(runs, scores, strict=True)
     ]
-    targets = column_goals(metrics, goals or {})
-    statuses = [run.status for run in runs]
     return {
         "version": VERSION,
         "title": title,
@@ -108,11 +106,7 @@ def report_data(
         "branches": list(branches),
         "params": params,
         "metrics": metrics,
-        "goals": [goal_data(goal) for goal in targets],
-        "best": [
-            best_rows(statuses, [values[column] for values in scores], goal)
-            for column, goal in enumerate(targets)
-        ],
+        **ranking_data(metrics, scores, [run.status for run in runs], goals or {}),
         "keys": keys,
         "paths": paths,
         "blobs": list(overview.blobs),
