@@ -14,8 +14,8 @@
     size: 12, color: "#1f2328" };
   var rows = D.rows;
   // Per metrics column, which way is better ({dir: "max"|"min", by}) or null: a metric
-  // with no known goal is never ranked. Pages of data version 1 carry no goals.
-  var GOALS = D.goals || D.metrics.map(function () { return null; });
+  // with no known goal is never ranked.
+  var GOALS = D.goals;
   var state = { sort: null, dir: 1, view: [], selected: [], metric: -1, charts: false, best: [] };
 
   // ---- values -------------------------------------------------------------------
