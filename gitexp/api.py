@@ -415,7 +415,8 @@ class Repo:
         """Write the self-contained HTML report of the experiments to ``output``.
 
         Every experiment, or those whose baseline is on ``branches``; the file is
-        written whole or not at all.
+        written whole or not at all. Each metric's best successful value is marked by
+        its goal (``goals:`` in gitexp.yaml, else its name); one without a goal is not.
 
         >>> repo.report(output="report.html", branches=["main"])  # doctest: +SKIP
         """
@@ -438,6 +439,7 @@ class Repo:
             title=title or f"{self.root.name}: experiments",
             generated=iso_utc(utc_now()),
             branches=branches,
+            goals=self.project.config.goals,
         )
         write_output(output, data)
         return {"output": str(output), "bytes": len(data), "experiments": len(rows)}

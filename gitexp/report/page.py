@@ -7,10 +7,13 @@ so thousands of experiments stay one fast file. Series are thinned to a point bu
 (evenly, keeping the first and last point) and numbers rounded to 6 significant
 digits, which keeps a 5,000-experiment report well under 20 MB.
 
-Data blob, version 1::
+Data blob, version 2 (version 1 had no ``goals`` nor ``best``)::
 
-    {"version": 1, "title", "generated", "branches": [...],
-     "params": [column label…], "metrics": [column label…], "keys": [series key…],
+    {"version": 2, "title", "generated", "branches": [...],
+     "params": [column label…], "metrics": [column label…],
+     "goals": [{"dir": "max"|"min", "by": "gitexp.yaml"|"name"} | null per metrics column],
+     "best": [[row index…] per metrics column: the successful rows with its best value],
+     "keys": [series key…],
      "paths": [code path…], "blobs": [text | null…],
      "rows": [{"n": name, "s": status, "t": created, "b": branch, "c": commit,
                "base": baseline, "p": [value per params column, null when absent],
@@ -25,20 +28,27 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
+from gitexp.core.goals import Direction
 from gitexp.report import html
+from gitexp.report.best import ranking_data
 from gitexp.report.data import CurveLike, OverviewLike
 
-VERSION = 1
+VERSION = 2
 POINT_BUDGET = 400_000
 """The most series points one report embeds, shared out evenly among its series."""
 MIN_POINTS, MAX_POINTS = 60, 2_000
 
 
 def render_report(
-    overview: OverviewLike, *, title: str, generated: str, branches: Sequence[str] = ()
+    overview: OverviewLike,
+    *,
+    title: str,
+    generated: str,
+    branches: Sequence[str] = (),
+    goals: Mapping[str, Direction] | None = None,
 ) -> bytes:
-    """The bytes of the report page."""
-    data = report_data(overview, title=title, generated=generated, branches=branches)
+    """The bytes of the report page; ``goals`` is ``goals:`` of gitexp.yaml."""
+    data = report_data(overview, title=title, generated=generated, branches=branches, goals=goals)
     page = html.fill(
         html.asset("report.html"),
         {
@@ -53,9 +63,18 @@ def render_report(
 
 
 def report_data(
-    overview: OverviewLike, *, title: str, generated: str, branches: Sequence[str] = ()
+    overview: OverviewLike,
+    *,
+    title: str,
+    generated: str,
+    branches: Sequence[str] = (),
+    goals: Mapping[str, Direction] | None = None,
 ) -> dict[str, object]:
-    """The JSON blob the page renders (see the module docstring)."""
+    """The JSON blob the page renders (see the module docstring).
+
+    Each metrics column's goal follows ``goals`` (gitexp.yaml), else the metric's name;
+    ``best`` is computed on the values as embedded, as the page computes it.
+    """
     runs = overview.experiments
     params = _columns(run.params for run in runs)
     metrics = _columns(run.metrics for run in runs)
@@ -64,6 +83,7 @@ def report_data(
     total = sum(len(run.series) for run in runs)
     limit = max(MIN_POINTS, min(MAX_POINTS, POINT_BUDGET // total)) if total else MAX_POINTS
     key_index = {key: number for number, key in enumerate(keys)}
+    scores = [[_value(run.metrics.get(c)) for c in metrics] for run in runs]
     rows = [
         {
             "n": run.name,
@@ -73,11 +93,11 @@ def report_data(
             "c": run.commit,
             "base": run.baseline,
             "p": [_value(run.params.get(c)) for c in params],
-            "m": [_value(run.metrics.get(c)) for c in metrics],
+            "m": values,
             "f": [run.files.get(path, -1) for path in paths],
             "x": {str(key_index[k]): _thin(curve, limit) for k, curve in run.series.items()},
         }
-        for run in runs
+        for run, values in zip(runs, scores, strict=True)
     ]
     return {
         "version": VERSION,
@@ -86,6 +106,7 @@ def report_data(
         "branches": list(branches),
         "params": params,
         "metrics": metrics,
+        **ranking_data(metrics, scores, [run.status for run in runs], goals or {}),
         "keys": keys,
         "paths": paths,
         "blobs": list(overview.blobs),

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pygit2
@@ -114,6 +115,63 @@ def project(project_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     """A copy of the project of `project_template`, as the cwd."""
     root = tmp_path / "proj"
     shutil.copytree(project_template, root, symlinks=True)
+    monkeypatch.chdir(root)
+    return root
+
+
+SCORED_PY = """\
+import json, sys
+import gitexp
+
+p = gitexp.params()
+with open("metrics.json", "w") as handle:
+    json.dump({"acc": p["a"], "loss": p["l"], "speed": p["s"]}, handle)
+sys.exit(1 if p["fail"] else 0)
+"""
+
+# name: (acc, loss, speed, fails); "broken" has the best numbers but failed
+SCORED_RUNS = {
+    "plain": (0.7, 0.5, 30, False),
+    "better": (0.9, 0.3, 20, False),
+    "broken": (0.99, 0.1, 5, True),
+    "worse": (0.6, 0.8, 10, False),
+}
+
+
+@pytest.fixture(scope="session")
+def scored_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real runs whose metrics are ``acc`` (higher is better by its name), ``loss`` (lower)
+    and ``speed`` (no known goal), as `SCORED_RUNS` lists them."""
+    with _isolated(tmp_path_factory) as env:
+        root = make_repo(
+            tmp_path_factory.mktemp("scored") / "proj",
+            {
+                "params.yaml": "a: 0.5\nl: 1.0\ns: 1\nfail: false\n",
+                "train.py": SCORED_PY,
+                "gitexp.yaml": "params: [params.yaml]\nmetrics: [metrics.json]\n",
+                ".gitignore": "metrics.json\n",
+            },
+        )
+        env.chdir(root)
+        from gitexp.api import Repo
+        from gitexp.experiments import tracking
+
+        tracking.set_session(None)
+        repo = Repo(root)
+        statuses = {}
+        for name, (acc, loss, speed, fails) in SCORED_RUNS.items():
+            overrides = [f"a={acc}", f"l={loss}", f"s={speed}", f"fail={str(fails).lower()}"]
+            (result,) = repo.run([sys.executable, "train.py"], overrides=overrides, name=name)
+            statuses[name] = result.status
+    assert statuses == {n: "failed" if r[3] else "success" for n, r in SCORED_RUNS.items()}
+    return root
+
+
+@pytest.fixture
+def scored(scored_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project of `scored_template`, as the cwd."""
+    root = tmp_path / "scored"
+    shutil.copytree(scored_template, root, symlinks=True)
     monkeypatch.chdir(root)
     return root
 
@@ -257,3 +315,41 @@ def chromium() -> Iterator[object]:
         browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield browser
         browser.close()
+
+
+@dataclass
+class Visit:
+    """A page opened from a file, with what it logged and what it asked the network for."""
+
+    page: object
+    errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def visit(chromium) -> Iterator[object]:
+    contexts = []
+
+    def open_file(path: Path) -> Visit:
+        context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        seen = Visit(page)
+        page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: seen.errors.append(str(e)))
+
+        def route(request_route, request) -> None:
+            seen.requests.append(request.url)
+            if request.url == path.as_uri():
+                request_route.continue_()
+            else:
+                request_route.abort()
+
+        page.route("**/*", route)
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        return seen
+
+    yield open_file
+    for context in contexts:
+        context.close()

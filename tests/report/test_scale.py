@@ -22,6 +22,10 @@ DRAWN = """() => {
   return performance.now();
 }"""
 
+MARKED_ACC = """() => [...document.querySelectorAll("#table tbody td.best")]
+  .filter(td => document.querySelectorAll("#table thead tr.cols th")[td.cellIndex].dataset.label == "acc")
+  .map(td => td.closest("tr").querySelector("td.name").textContent)"""
+
 
 @pytest.fixture(scope="module")
 def big(many_experiments) -> tuple[Path, dict]:
@@ -75,11 +79,15 @@ def test_a_browser_opens_it_sorts_filters_and_draws(big, chromium) -> None:
     assert page.get_attribute("#table", "data-rows") == str(COUNT)
     assert page.locator("#table tbody tr[data-i]").count() < 200, "rows outside the window wait"
 
+    # acc: higher is better, so the first click sorts best first (ties in report order)
     acc = data["metrics"].index("acc")
-    ranked = sorted(enumerate(data["rows"]), key=lambda item: (item[1]["m"][acc], item[0]))
-    lowest, highest = ranked[0][1], ranked[-1][1]
+    ranked = sorted(enumerate(data["rows"]), key=lambda item: (-item[1]["m"][acc], item[0]))
+    highest, lowest = ranked[0][1], ranked[-1][1]
     page.click("#table thead th[title='sort by acc']")
-    assert page.locator("#table tbody td.name").first.text_content() == lowest["n"]
+    assert page.locator("#table tbody td.name").first.text_content() == highest["n"]
+    best = {data["rows"][i]["n"] for i in data["best"][acc]}
+    marked = page.evaluate(MARKED_ACC)
+    assert marked and set(marked) <= best
 
     sgd = sum(1 for r in data["rows"] if r["p"][data["params"].index("train.optimizer")] == "sgd")
     page.fill("#filter", "train.optimizer == sgd")
@@ -89,7 +97,7 @@ def test_a_browser_opens_it_sorts_filters_and_draws(big, chromium) -> None:
     page.evaluate("document.getElementById('table-wrap').scrollTop = 1e9")
     page.wait_for_function(
         "name => [...document.querySelectorAll('#table tbody td.name')].pop().textContent == name",
-        arg=highest["n"],
+        arg=lowest["n"],
     )
     assert page.locator("#parcoords .parcoords").count() == 1
     assert page.locator("#series .chart").count() == 1

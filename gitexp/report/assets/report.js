@@ -13,7 +13,10 @@
   var FONT = { family: "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif",
     size: 12, color: "#1f2328" };
   var rows = D.rows;
-  var state = { sort: null, dir: 1, view: [], selected: [], metric: -1, charts: false };
+  // Per metrics column, which way is better ({dir: "max"|"min", by}) or null: a metric
+  // with no known goal is never ranked.
+  var GOALS = D.goals;
+  var state = { sort: null, dir: 1, view: [], selected: [], metric: -1, charts: false, best: [] };
 
   // ---- values -------------------------------------------------------------------
   function esc(text) {
@@ -33,6 +36,11 @@
   }
   function isNum(v) { return typeof v === "number" && isFinite(v); }
   function shortTime(t) { return t ? t.replace("T", " ").replace("Z", "").slice(0, 16) : ""; }
+  function better(goal) { return (goal.dir === "max" ? "higher" : "lower") + " is better"; }
+  function goalWords(goal) {
+    return better(goal) + " (by " + (goal.by === "gitexp.yaml" ? "goals: in gitexp.yaml" : "its name") + ")";
+  }
+  function beats(goal, a, b) { return goal.dir === "max" ? a > b : a < b; }
 
   var columns = [
     { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
@@ -45,7 +53,7 @@
       get: function (r) { return r.p[i]; } });
   });
   D.metrics.forEach(function (label, i) {
-    columns.push({ label: label, group: "metrics", first: i === 0,
+    columns.push({ label: label, group: "metrics", first: i === 0, goal: GOALS[i], metric: i,
       get: function (r) { return r.m[i]; } });
   });
   var haystack = rows.map(function (r) {
@@ -64,6 +72,12 @@
     document.getElementById("cards").innerHTML = cards.map(function (c) {
       return '<div class="card"><b>' + c[0] + "</b><span>" + c[1] + "</span></div>";
     }).join("");
+    if (GOALS.some(function (g) { return g; })) {
+      document.getElementById("legend").innerHTML = '<span class="best">Bold green</span>: the best ' +
+        "value of each metric among the successful experiments shown; " +
+        '<span class="goal">↑</span> higher is better, <span class="goal">↓</span> lower is better ' +
+        "(goals: in gitexp.yaml, else the metric's name). A metric with neither is not ranked.";
+    }
   }
 
   // ---- table ----------------------------------------------------------------------
@@ -78,9 +92,11 @@
     var cols = "<tr class=\"cols\"><th></th>" + columns.map(function (c, i) {
       var sorted = state.sort === i;
       var cls = (sorted ? "sorted " : "") + (c.first ? "first-" + c.group : "");
-      return '<th data-col="' + i + '" class="' + cls + '" title="sort by ' + esc(c.label) + '">' +
-        esc(c.label) + (sorted ? '<span class="arrow">' + (state.dir > 0 ? "▲" : "▼") + "</span>" : "") +
-        "</th>";
+      var goal = c.goal ? '<span class="goal" title="' + esc(goalWords(c.goal)) + '">' +
+        (c.goal.dir === "max" ? "↑" : "↓") + "</span>" : "";
+      return '<th data-col="' + i + '" data-label="' + esc(c.label) + '" class="' + cls +
+        '" title="sort by ' + esc(c.label) + '">' + esc(c.label) + goal +
+        (sorted ? '<span class="arrow">' + (state.dir > 0 ? "▲" : "▼") + "</span>" : "") + "</th>";
     }).join("") + "</tr>";
     document.querySelector("#table thead").innerHTML = top + cols;
   }
@@ -109,11 +125,13 @@
       var cells = columns.map(function (c) {
         var v = c.get(r);
         var text = c.show ? c.show(v) : fmt(v);
+        var best = c.goal && isBest(r, c.metric);
         var cls = [c.cls || "", c.first ? "first-" + c.group : "",
           isNum(v) ? "num" : "", v === null || v === undefined ? "none" : "",
-          c.label === "Status" ? "status-" + v : ""].join(" ").trim();
+          c.label === "Status" ? "status-" + v : "", best ? "best" : ""].join(" ").trim();
         var dot = (c.cls === "name" && sel) ? '<span class="dot" style="background:' + sel + '"></span>' : "";
-        return "<td" + (cls ? ' class="' + cls + '"' : "") + ">" + dot + esc(text) + "</td>";
+        return "<td" + (cls ? ' class="' + cls + '"' : "") +
+          (best ? ' title="best: ' + esc(goalWords(c.goal)) + '"' : "") + ">" + dot + esc(text) + "</td>";
       });
       html.push('<tr data-i="' + index + '"' + (sel ? ' class="selected"' : "") + '><td><input type="checkbox"' +
         (sel ? " checked" : "") + ' aria-label="select ' + esc(r.n) + '"></td>' + cells.join("") + "</tr>");
@@ -131,6 +149,25 @@
     document.getElementById("table").setAttribute("data-rows", state.view.length);
     document.getElementById("count").textContent = state.view.length === rows.length
       ? rows.length + " experiments" : state.view.length + " of " + rows.length + " experiments";
+  }
+
+  // The best value of each metric with a goal among the successful rows in view, by the
+  // rule of gitexp/report/best.py (which computes D.best over every row): failed,
+  // interrupted, crashed or running experiments never count; ties are all best.
+  function bestInView(view) {
+    return GOALS.map(function (goal, m) {
+      if (!goal) return null;
+      var top = null;
+      for (var k = 0; k < view.length; k++) {
+        var r = rows[view[k]], v = r.m[m];
+        if (r.s === "success" && isNum(v) && (top === null || beats(goal, v, top))) top = v;
+      }
+      return top;
+    });
+  }
+  function isBest(r, m) {
+    var top = state.best[m];
+    return top !== null && top !== undefined && r.s === "success" && r.m[m] === top;
   }
 
   // Numbers before strings; the caller puts missing values last in either direction.
@@ -187,6 +224,7 @@
       });
     }
     state.view = view;
+    state.best = bestInView(view);
     renderHead();
     renderBody(true);
   }
@@ -213,9 +251,14 @@
       if (rows.some(function (r) { return isNum(r.m[i]); })) options.push([i, label]);
     });
     select.innerHTML = options.map(function (o) {
-      return '<option value="' + o[0] + '">' + esc(o[1]) + "</option>";
+      var goal = GOALS[o[0]];
+      return '<option value="' + o[0] + '">' + esc(o[1]) + (goal ? " (" + better(goal) + ")" : "") +
+        "</option>";
     }).join("");
-    state.metric = options.length ? options[0][0] : -1;
+    // Colour by the first metric that has a goal: its colours then mean better or worse.
+    var ranked = options.filter(function (o) { return GOALS[o[0]]; });
+    state.metric = ranked.length ? ranked[0][0] : options.length ? options[0][0] : -1;
+    select.value = String(state.metric);
     select.parentNode.style.display = options.length ? "" : "none";
   }
 
@@ -254,9 +297,13 @@
     });
     var metricValues = chosen.map(function (r) { return rows[r].m[m]; });
     dims.push({ label: D.metrics[m], values: metricValues });
+    // Viridis runs dark to yellow; reversed for a metric where lower is better, so the
+    // better experiments are yellow whichever way their metric goes.
+    var goal = GOALS[m];
     var trace = { type: "parcoords", dimensions: dims,
       line: { color: metricValues, colorscale: "Viridis", showscale: true,
-        colorbar: { title: { text: D.metrics[m] }, thickness: 12 } },
+        reversescale: !!goal && goal.dir === "min",
+        colorbar: { title: { text: D.metrics[m] + (goal ? "<br>" + better(goal) : "") }, thickness: 12 } },
       labelfont: { size: 12 }, tickfont: { size: 11 } };
     if (box.querySelector(".empty")) box.innerHTML = "";
     Plotly.react(box, [trace], { font: FONT, margin: { l: 70, r: 110, t: 50, b: 30 }, height: 420,
@@ -316,6 +363,7 @@
       (r.b ? " · " + esc(r.b) : "") + "</div></div>";
   }
 
+  // withChange: metrics, whose change from A to B is coloured by the metric's goal.
   function kvTable(title, labels, a, b, withChange) {
     var only = document.getElementById("only-changed").checked;
     var lines = [];
@@ -323,13 +371,17 @@
       var x = a[i], y = b[i];
       var same = fmt(x) === fmt(y);
       if (only && same) return;
-      var change = "";
-      if (withChange) {
-        change = isNum(x) && isNum(y) && !same ? (y - x > 0 ? "+" : "") + fmt(y - x) : "";
+      var change = "", verdict = "";
+      if (withChange && isNum(x) && isNum(y) && !same) {
+        change = (y - x > 0 ? "+" : "") + fmt(y - x);
+        var goal = GOALS[i];
+        verdict = !goal || x === y ? "" : beats(goal, y, x) ? "better" : "worse";
       }
+      var changeCell = verdict ? '<td class="' + verdict + '" title="B is ' + verdict + ": " +
+        esc(goalWords(GOALS[i])) + '">' : "<td>";
       lines.push("<tr" + (same ? "" : ' class="changed"') + "><td>" + esc(label) + '</td><td class="v">' +
         esc(fmt(x)) + '</td><td class="v">' + esc(fmt(y)) + "</td>" +
-        (withChange ? "<td>" + esc(change) + "</td>" : "") + "</tr>");
+        (withChange ? changeCell + esc(change) + "</td>" : "") + "</tr>");
     });
     if (!lines.length) return "<h3>" + title + '</h3><p class="empty">' +
       (labels.length ? "No differences." : "None recorded.") + "</p>";
@@ -476,7 +528,9 @@
       var th = event.target.closest("th[data-col]");
       if (!th) return;
       var col = +th.getAttribute("data-col");
-      state.dir = state.sort === col ? -state.dir : 1;
+      // A metric with a goal sorts best first; a second click reverses.
+      var goal = columns[col].goal;
+      state.dir = state.sort === col ? -state.dir : goal && goal.dir === "max" ? -1 : 1;
       state.sort = col;
       applyView();
     });

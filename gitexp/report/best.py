@@ -1,0 +1,87 @@
+"""Which way each metric column of the report is better, and which experiments are best.
+
+A report that marks the wrong value as the best is worse than one that marks none, so
+a column's goal comes from the same rules as everywhere else (`gitexp.core.goals`):
+``goals:`` in gitexp.yaml, else the metric's name. A column whose goal neither knows
+has none and is never marked. Only successful experiments count: a failed, interrupted
+or crashed run's numbers are what it wrote before it stopped, not a result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from gitexp.core.goals import Direction, Goal, resolve_goal
+from gitexp.errors import GoalError
+
+COUNTED = "success"
+"""The only status whose metrics can be the best."""
+
+
+def ranking_data(
+    labels: Sequence[str],
+    scores: Sequence[Sequence[object]],
+    statuses: Sequence[str],
+    declared: Mapping[str, Direction],
+) -> dict[str, object]:
+    """``goals`` and ``best`` of the page data, for metric columns ``labels``.
+
+    ``scores`` holds each row's values by column, as embedded (rounded), so the best
+    here is the one the page finds among all rows; ``statuses`` each row's status.
+    """
+    goals = column_goals(labels, declared)
+    return {
+        "goals": [goal_data(goal) for goal in goals],
+        "best": [
+            best_rows(statuses, [row[column] for row in scores], goal)
+            for column, goal in enumerate(goals)
+        ],
+    }
+
+
+def column_goals(labels: Sequence[str], declared: Mapping[str, Direction]) -> list[Goal | None]:
+    """The goal of each metric column, or None where no rule knows it.
+
+    ``labels`` are the report's column labels (a key, or ``FILE:KEY``); ``declared``
+    is ``goals:`` of gitexp.yaml, which comes before the name.
+    """
+    return [_known_goal(label, declared) for label in labels]
+
+
+def goal_data(goal: Goal | None) -> dict[str, str] | None:
+    """A goal as the page data writes it: ``{"dir": "max"|"min", "by": source}``."""
+    return None if goal is None else {"dir": goal.direction, "by": goal.source}
+
+
+def best_rows(statuses: Sequence[str], values: Sequence[object], goal: Goal | None) -> list[int]:
+    """The indices of the rows whose value is the best by ``goal``; every one on a tie.
+
+    Empty when the column has no goal or no successful row has a finite number.
+    Booleans are not numbers here, whatever Python says.
+    """
+    if goal is None:
+        return []
+    numbers = [
+        (number, index)
+        for index, (status, value) in enumerate(zip(statuses, values, strict=True))
+        if status == COUNTED and (number := _number(value)) is not None
+    ]
+    if not numbers:
+        return []
+    pick = max if goal.descending else min
+    top = pick(number for number, _ in numbers)
+    return [index for number, index in numbers if number == top]
+
+
+def _known_goal(label: str, declared: Mapping[str, Direction]) -> Goal | None:
+    try:
+        return resolve_goal(label, declared)
+    except GoalError:
+        return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
