@@ -81,8 +81,8 @@ def create_ref(git: GitRepo, name: str, target: str, *, force: bool = False) -> 
         if current is not None and not force:
             raise _exists(name, current, target)
         failure = _try_update(git, [RefUpdate(name, target, current)], "gitexp")
-        if failure is None:
-            return True
+        if failure is None or read_ref(git, name) == target:
+            return True  # (git may report a failure after committing, if it was killed)
         if "cannot lock ref" not in failure:  # not a race: retrying would not help
             raise GitexpError(f"could not create {_describe(name)}: {failure}")
         time.sleep(min(0.005 * (attempt + 1), 0.1))
@@ -136,6 +136,7 @@ def _try_update(git: GitRepo, updates: Sequence[RefUpdate], message: str) -> str
         cwd=git.root,
         capture_output=True,
         check=False,
+        start_new_session=True,  # a Ctrl-C to the terminal's group must not cut it short
     )
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
