@@ -18,20 +18,20 @@ from typing import TYPE_CHECKING
 from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
 from gitexp.core.filters import Filter, parse_filter
 from gitexp.errors import NotFoundError, UsageError
-from gitexp.experiments.project import Project
+from gitexp.project import Project
 
 # Each method imports what it needs, so a command loads only its own part of gitexp.
 if TYPE_CHECKING:
     import threading
 
     from gitexp.core.params import Override
+    from gitexp.data.sync import ProgressFn, SyncResult
     from gitexp.experiments.apply import ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan
-    from gitexp.experiments.diff import DiffResult
-    from gitexp.experiments.process import OutputSink
-    from gitexp.experiments.record import RunResult
-    from gitexp.experiments.runner import Notify
-    from gitexp.experiments.sync import ProgressFn, SyncResult
+    from gitexp.experiments.query.diff import DiffResult
+    from gitexp.experiments.run.process import OutputSink
+    from gitexp.experiments.run.record import RunResult
+    from gitexp.experiments.run.runner import Notify
 
 
 class Repo:
@@ -82,8 +82,8 @@ class Repo:
 
         >>> repo.run(["python", "train.py"], overrides=["lr=0.1,0.01"])  # doctest: +SKIP
         """
-        from gitexp.experiments.run import RunRequest
-        from gitexp.experiments.run import run as run_experiments
+        from gitexp.experiments.run.request import RunRequest
+        from gitexp.experiments.run.request import run as run_experiments
 
         words = [command] if isinstance(command, str) else command
         request = RunRequest(
@@ -107,8 +107,8 @@ class Repo:
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""
-        from gitexp.experiments import query
-        from gitexp.experiments.index import FILE_NAME
+        from gitexp.experiments.query import select as query
+        from gitexp.experiments.query.index import FILE_NAME
 
         return query.experiments(self.git, self.project.state / "index" / FILE_NAME)
 
@@ -129,7 +129,7 @@ class Repo:
         as ``crashed`` (``notify`` hears of it). Raises `NotFoundError` when a sort
         or filter key is found in no experiment.
         """
-        from gitexp.experiments import query
+        from gitexp.experiments.query import select as query
 
         parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
         rows = self._with_running(notify)
@@ -142,7 +142,7 @@ class Repo:
 
     def _with_running(self, notify: Notify | None) -> builtins.list[dict[str, object]]:
         """Every experiment, crashed runs recorded first, then the runs going on now."""
-        from gitexp.experiments import crashed, journal
+        from gitexp.experiments.run import crashed, journal
 
         for message in crashed.recover(self.project):
             if notify is not None:
@@ -155,8 +155,8 @@ class Repo:
         With ``a`` alone, ``a``'s baseline is the old side; with neither, the latest
         experiment is compared with its baseline.
         """
-        from gitexp.experiments import diff as diff_mod
-        from gitexp.experiments import query
+        from gitexp.experiments.query import diff as diff_mod
+        from gitexp.experiments.query import select as query
 
         if a is None:
             if b is not None:
@@ -175,7 +175,7 @@ class Repo:
 
         Runs going on now and crashed ones are listed as `show` lists them.
         """
-        from gitexp.experiments import query
+        from gitexp.experiments.query import select as query
 
         rows = query.select(self.git, self._with_running(notify), query.Query())
         fields = ("name", "status", "created", "baseline", "branch", "commit")
@@ -245,14 +245,14 @@ class Repo:
         >>> repo.add(["data/train.csv"])[0]["hash"]  # doctest: +SKIP
         'blake3:…'
         """
-        from gitexp.experiments import datasets
+        from gitexp.data import checkout as datasets
 
         given = [os.fspath(p) for p in paths]
         return datasets.add(self.project, given, cwd or self.root, on_file)
 
     def status(self) -> dict[str, builtins.list[dict[str, object]]]:
         """The ``status --json`` object: ``{"data": [{"path", "state", "changed"}]}``."""
-        from gitexp.experiments import datastatus
+        from gitexp.data import status as datastatus
 
         return datastatus.status(self.project)
 
@@ -271,7 +271,7 @@ class Repo:
         are not in the cache, left as it was). ``on_file(path, file)`` is called as each
         file is written, possibly from several threads at once.
         """
-        from gitexp.experiments import datasets
+        from gitexp.data import checkout as datasets
 
         given = [os.fspath(p) for p in paths]
         return datasets.checkout(
@@ -292,7 +292,7 @@ class Repo:
 
         Waits for commands storing objects meanwhile, and tells ``notify`` it does.
         """
-        from gitexp.experiments import upkeep
+        from gitexp.data import upkeep
 
         return upkeep.gc(
             self.project,
@@ -306,7 +306,7 @@ class Repo:
 
     def fsck(self, *, jobs: int | None = None) -> dict[str, object]:
         """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""
-        from gitexp.experiments import upkeep
+        from gitexp.data import upkeep
 
         return upkeep.fsck(self.project, jobs=jobs)
 
@@ -331,7 +331,7 @@ class Repo:
         >>> repo.compare("feature", "main", metric="acc", goal="max")  # doctest: +SKIP
         """
         from gitexp.core.goals import DIRECTIONS
-        from gitexp.experiments import compare as compare_mod
+        from gitexp.experiments.query import compare as compare_mod
 
         if goal is None and descending:
             goal = "max"
@@ -354,8 +354,8 @@ class Repo:
         Only the series ``selectors`` pick (all without selectors); experiments without
         any are left out. Raises `NotFoundError` for an unknown name or selector.
         """
-        from gitexp.experiments import overview as overview_mod
-        from gitexp.experiments import query
+        from gitexp.experiments.query import overview as overview_mod
+        from gitexp.experiments.query import select as query
 
         rows = query.rows_named(self.experiments(), names)
         runs = overview_mod.plot_runs(self.git, rows, selectors)
@@ -379,8 +379,8 @@ class Repo:
 
         >>> repo.plots(["bold-lynx"], metrics=["loss"], output="loss.svg")  # doctest: +SKIP
         """
-        from gitexp.experiments import overview as overview_mod
-        from gitexp.experiments import query
+        from gitexp.experiments.query import overview as overview_mod
+        from gitexp.experiments.query import select as query
         from gitexp.report.output import output_format, write_output
         from gitexp.report.plots import render_plots, require_drawing
 
@@ -420,8 +420,8 @@ class Repo:
         >>> repo.report(output="report.html", branches=["main"])  # doctest: +SKIP
         """
         from gitexp.core.runinfo import iso_utc, utc_now
-        from gitexp.experiments import overview as overview_mod
-        from gitexp.experiments import query
+        from gitexp.experiments.query import overview as overview_mod
+        from gitexp.experiments.query import select as query
         from gitexp.report.output import output_format, write_output
         from gitexp.report.page import render_report
 
@@ -465,7 +465,7 @@ class Repo:
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
-        from gitexp.experiments import sync
+        from gitexp.data import sync
 
         request = sync.SyncRequest(
             git_remote,
@@ -502,7 +502,7 @@ class Repo:
 
         >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
         """
-        from gitexp.experiments import sync
+        from gitexp.data import sync
 
         request = sync.SyncRequest(
             git_remote,
@@ -551,7 +551,7 @@ class Repo:
         Returns the folder the first push will make, for a local one that does not exist
         yet; a local path whose parent folder is missing is `ConfigError`.
         """
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         return remotes_mod.add(
             self.project, name, url, options=options, default=default, local=local, force=force
@@ -559,19 +559,19 @@ class Repo:
 
     def remote_list(self) -> builtins.list[dict[str, object]]:
         """Every storage remote: name, redacted URL, whether it is the default, options."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         return remotes_mod.listing(self.project)
 
     def remote_remove(self, name: str) -> None:
         """Forget a storage remote (its stored objects are not touched)."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         remotes_mod.remove(self.project, name)
 
     def remote_default(self, name: str) -> None:
         """Make ``name`` the default storage remote."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         remotes_mod.set_default(self.project, name)
 
@@ -579,7 +579,7 @@ class Repo:
         self, name: str, option: str, value: str | int | float | bool | None, *, local: bool = False
     ) -> None:
         """Set (None: unset) one option of a storage remote; secrets only with ``local``."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         remotes_mod.modify(self.project, name, option, value, local=local)
 
@@ -637,7 +637,7 @@ def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
     Data modified in the workspace that the cache does not hold is never overwritten:
     `UncommittedChangesError` says so (the pulled objects stay in the cache).
     """
-    from gitexp.experiments import datasets
+    from gitexp.data import checkout as datasets
 
     if not result.checkout:
         return []

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from gitexp.core.names import ExperimentName
 from gitexp.core.remotes import RemoteConfig, resolve_remote
 from gitexp.errors import GitexpError, NotFoundError, UsageError
-from gitexp.experiments.project import Project
 from gitexp.git.refs import read_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.transport import check_git_remote, is_location, remote_names
+from gitexp.project import Project
 
 
 def split_targets(

@@ -15,7 +15,7 @@ from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
 from gitexp.errors import UncommittedChangesError
 from tests.conftest import commit_all, git
-from tests.experiments.datahelp import make_tree, pointer, store
+from tests.data.datahelp import make_tree, pointer, store
 
 CONFIG = f"command: {sys.executable} train.py\nouts: [model.pkl]\n"
 WRITE_MODEL = """\

@@ -53,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from gitexp.api import Repo
-    from gitexp.experiments.query import dumps_show
+    from gitexp.experiments.query.select import dumps_show
 
     repo = Repo(".")
     rows = _select(repo, args, args.limit)
@@ -124,7 +124,7 @@ def _add_sparklines(
     key: str,
 ) -> None:
     """One column per series key picked, holding a sparkline and the last value."""
-    from gitexp.report.sparkline import sparkline
+    from gitexp.cli.sparkline import sparkline
 
     keys = list(dict.fromkeys(k for found in lines.values() for k in found))
     for series_key in keys:
