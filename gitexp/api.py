@@ -15,23 +15,60 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
-from gitexp.core.filters import Filter, parse_filter
 from gitexp.errors import NotFoundError, UsageError
-from gitexp.project import Project
+from gitexp.git.hookfiles import HOOK_NAMES, READS_STDIN
 
-# Each method imports what it needs, so a command loads only its own part of gitexp.
+# Each method imports what it needs, so a command loads only its own part of gitexp
+# (a git hook with nothing to do loads this module and little else).
 if TYPE_CHECKING:
     import threading
 
+    from gitexp.core.filters import Filter
     from gitexp.core.params import Override
     from gitexp.data.sync import ProgressFn, SyncResult
-    from gitexp.experiments.apply import ApplyResult
-    from gitexp.experiments.applyplan import ApplyPlan
+    from gitexp.experiments.apply import ApplyResult as ApplyResult
+    from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
     from gitexp.experiments.query.diff import DiffResult
     from gitexp.experiments.run.process import OutputSink
-    from gitexp.experiments.run.record import RunResult
+    from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.run.runner import Notify
+    from gitexp.hooks import HookResult as HookResult
+    from gitexp.project import Project
+    from gitexp.storage.transfer import Progress as Progress
+
+# The result types, importable from here at run time too (loaded on first use).
+_TYPES = {
+    "ApplyPlan": "gitexp.experiments.applyplan",
+    "ApplyResult": "gitexp.experiments.apply",
+    "HookResult": "gitexp.hooks",
+    "Progress": "gitexp.storage.transfer",
+    "RunResult": "gitexp.experiments.run.record",
+}
+
+__all__ = [
+    "HOOK_NAMES",
+    "READS_STDIN",
+    "ApplyPlan",
+    "ApplyResult",
+    "HookResult",
+    "Progress",
+    "Repo",
+    "RunResult",
+    "head_commit",
+    "run_hook",
+    "storage_environment",
+]
+
+
+def __getattr__(name: str) -> type:
+    module = _TYPES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gitexp.api' has no attribute '{name}'")
+    import importlib
+
+    value: type = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 class Repo:
@@ -41,6 +78,8 @@ class Repo:
     """
 
     def __init__(self, path: str | os.PathLike[str] = ".") -> None:
+        from gitexp.project import Project
+
         self.project = Project.open(path)
         self.git = self.project.git
 
@@ -52,6 +91,8 @@ class Repo:
     def init(self) -> list[str]:
         """Write ``gitexp.yaml`` if it is absent; returns the files written."""
         written = []
+        from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
+
         config = self.root / PROJECT_CONFIG
         if not config.exists():
             config.write_text(DEFAULT_PROJECT_YAML)
@@ -129,6 +170,7 @@ class Repo:
         as ``crashed`` (``notify`` hears of it). Raises `NotFoundError` when a sort
         or filter key is found in no experiment.
         """
+        from gitexp.core.filters import Filter, parse_filter
         from gitexp.experiments.query import select as query
 
         parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
@@ -293,6 +335,10 @@ class Repo:
         Waits for commands storing objects meanwhile, and tells ``notify`` it does.
         """
         from gitexp.data import upkeep
+        from gitexp.experiments.run.parallel import remove_abandoned_worktrees
+
+        if not dry_run:
+            remove_abandoned_worktrees(self.project)
 
         return upkeep.gc(
             self.project,
@@ -528,9 +574,9 @@ class Repo:
         The first word is the git remote when it names one of this repository's
         remotes or is a URL or path (names hold no ``/`` or ``:``); otherwise every
         word is a name and the remote is ``origin``. A first word that can be neither
-        is `NotFoundError` (see `gitexp.experiments.targets.split_targets`).
+        is `NotFoundError` (see `gitexp.data.targets.split_targets`).
         """
-        from gitexp.experiments import targets
+        from gitexp.data import targets
 
         return targets.split_targets(
             self.git, words, everything=everything, local_names=not pulling
@@ -608,6 +654,34 @@ class Repo:
 
         folder = plumbing.hooks_dir(self.root)
         return [hookfiles.state_of(folder, name).to_json() for name in hookfiles.HOOK_NAMES]
+
+
+def run_hook(
+    name: str,
+    args: Sequence[str] = (),
+    stdin: str = "",
+    *,
+    credentials: Callable[[], Mapping[str, str]] = dict,
+    data_pushed: bool = False,
+    cwd: str | os.PathLike[str] = ".",
+) -> HookResult:
+    """Run git hook ``name`` (one of `HOOK_NAMES`) as git would, in the repository at ``cwd``.
+
+    ``credentials`` is called only when storage is reached; ``data_pushed`` says the
+    push is ``gitexp push``'s own, whose data has moved already. Nothing is printed:
+    the result says what to tell the user, and it has ``errors`` when git must stop.
+    """
+    from gitexp import hooks
+
+    call = hooks.HookCall(name, args, stdin, credentials=credentials, data_pushed=data_pushed)
+    return hooks.run(call, cwd)
+
+
+def head_commit(cwd: str | os.PathLike[str] = ".") -> str | None:
+    """The commit HEAD names in the repository at ``cwd``; None before the first commit."""
+    from gitexp.git.plumbing import resolve
+
+    return resolve(Path(cwd), "HEAD")
 
 
 def storage_environment() -> builtins.list[str]:

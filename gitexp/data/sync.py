@@ -21,8 +21,8 @@ from gitexp.core.manifest import parse_manifest
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
 from gitexp.core.pointer import Pointer
 from gitexp.data.pointers import pointers_at, workspace_pointers
+from gitexp.data.targets import check_remotes, storage_config
 from gitexp.errors import ConflictError, GitexpError, IntegrityError, NotFoundError
-from gitexp.experiments.targets import check_remotes, storage_config
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo

@@ -11,7 +11,6 @@ from gitexp.core.hashing import Oid
 from gitexp.data.pointers import GcScope, kept_pointers, needed_objects, workspace_pointers
 from gitexp.data.status import Workspace
 from gitexp.errors import GitexpError
-from gitexp.experiments.run.parallel import remove_abandoned_worktrees
 from gitexp.project import Project
 
 
@@ -37,8 +36,6 @@ def gc(
     scope = GcScope.narrowed(
         workspace=workspace, all_branches=all_branches, experiments=experiments
     )
-    if not dry_run:
-        remove_abandoned_worktrees(project)
     with Workspace.open(project) as ws, sweeping(ws.store.root, _waiting(notify)):
         kept, commits = kept_pointers(project, scope)
         keep, missing = needed_objects(ws.store, kept)

@@ -2,7 +2,7 @@
 
 Every hook first asks git, through one or two small ``git`` processes, whether there
 is anything for gitexp to do (a pointer file staged, pushed or moved); only then does
-it load the rest of gitexp (pygit2, the cache, storage) and work through `gitexp.api`.
+it load the rest of gitexp (pygit2, the cache, storage) and work through `gitexp.data`.
 So a hook with nothing to do costs a Python start-up and a git diff.
 
 - ``pre-commit`` refuses a staged file over ``large_file_threshold`` that gitexp does
@@ -33,8 +33,8 @@ from gitexp.git import plumbing
 from gitexp.git.hookfiles import HOOK_NAMES, READS_STDIN
 
 if TYPE_CHECKING:
-    from gitexp.api import Repo
     from gitexp.core.pointer import Pointer
+    from gitexp.project import Project
 
 __all__ = ["HOOK_NAMES", "READS_STDIN", "HookCall", "HookResult", "run"]
 
@@ -111,10 +111,10 @@ def _data_path(pointer: str) -> str:
     return pointer[: -len(SUFFIX)]
 
 
-def _repo(root: Path) -> Repo:
-    from gitexp.api import Repo
+def _project(root: Path) -> Project:
+    from gitexp.project import Project
 
-    return Repo(root)
+    return Project.open(root)
 
 
 # -- pre-commit
@@ -247,7 +247,7 @@ def _check_pointers(root: Path, changes: Sequence[plumbing.Change], result: Hook
 
         absent = {
             rel: [str(o) for o in oids]
-            for rel, oids in follow.absent_objects(_repo(root).project, pointers).items()
+            for rel, oids in follow.absent_objects(_project(root), pointers).items()
         }
     except GitexpError as exc:
         result.errors.append(exc)
@@ -347,8 +347,8 @@ def _upload(
     from gitexp.core.sizes import format_size
 
     try:
-        repo = _repo(root)
-        if not (repo.project.config.remotes or repo.project.local.remotes):
+        project = _project(root)
+        if not (project.config.remotes or project.local.remotes):
             result.notes.append(
                 f"no storage remote is set, so the data of {len(pointers)} pointer(s) in the "
                 "pushed commits was not uploaded; add one with `gitexp remote add NAME URL "
@@ -357,7 +357,7 @@ def _upload(
             return
         from gitexp.data import follow
 
-        moved = follow.push_needed(repo.project, pointers, dict(credentials()))
+        moved = follow.push_needed(project, pointers, dict(credentials()))
     except GitexpError as exc:
         result.errors.append(exc)
         result.advice.append(
@@ -416,7 +416,7 @@ def _follow(root: Path, pointer_files: Sequence[str], call: HookCall) -> HookRes
     try:
         from gitexp.data import follow
 
-        project = _repo(root).project
+        project = _project(root)
         done = follow.follow(
             project, paths, pull=project.config.hooks.pull, env=dict(call.credentials())
         )

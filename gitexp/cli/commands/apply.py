@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from gitexp.cli.console import say
 
 if TYPE_CHECKING:
-    from gitexp.experiments.apply import ApplyResult
-    from gitexp.experiments.applyplan import ApplyPlan
+    from gitexp.api import ApplyPlan, ApplyResult
 
 _LABELS = ("modified", "added", "deleted", "data")
 _WIDTH = max(len(label) for label in _LABELS) + 2

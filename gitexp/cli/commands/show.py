@@ -52,8 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import orjson
+
     from gitexp.api import Repo
-    from gitexp.experiments.query.select import dumps_show
 
     repo = Repo(".")
     rows = _select(repo, args, args.limit)
@@ -61,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         if args.series:
             rows = [{**row, "series": lines.get(str(row["name"]), {})} for row in rows]
-        out_bytes(dumps_show(rows))
+        out_bytes(orjson.dumps({"experiments": rows}, option=orjson.OPT_INDENT_2))
         return 0
     # Which columns vary is a property of every matching experiment, not only of those
     # the limit keeps: with --limit 1 nothing would vary and every column would go.

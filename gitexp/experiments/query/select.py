@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
 import pygit2
 
 from gitexp.core.filters import Filter, sort_key
@@ -159,11 +158,6 @@ def known_keys(rows: Iterable[dict[str, object]]) -> set[str]:
                 keys.update(values)
                 keys.update(f"{file}:{k}" for k in values)
     return keys
-
-
-def dumps_show(rows: Sequence[dict[str, object]]) -> bytes:
-    """``show --json``: one object with the experiments in order."""
-    return orjson.dumps({"experiments": list(rows)}, option=orjson.OPT_INDENT_2)
 
 
 def check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:
