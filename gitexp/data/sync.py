@@ -28,11 +28,11 @@ from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
 from gitexp.storage.backend import Backend, ReadOnlyError
+from gitexp.storage.download import pull as pull_objects
 from gitexp.storage.known import KnownObjects
 from gitexp.storage.open import open_backend
 from gitexp.storage.transfer import Progress, TransferResult
-from gitexp.storage.transfer import pull as pull_objects
-from gitexp.storage.transfer import push as push_objects
+from gitexp.storage.upload import push as push_objects
 
 ProgressFn = Callable[[str, Progress], None]
 """Called with a phase (``"upload"``, ``"download"``) and where the transfer stands."""
