@@ -151,7 +151,7 @@ class Repo:
         from gitexp.experiments.query import select as query
         from gitexp.experiments.query.index import FILE_NAME
 
-        return query.experiments(self.git, self.project.state / "index" / FILE_NAME)
+        return query.experiments(self.git, self.project.layout.index / FILE_NAME)
 
     def show(
         self,
@@ -189,7 +189,7 @@ class Repo:
         for message in crashed.recover(self.project):
             if notify is not None:
                 notify(message)
-        return self.experiments() + journal.running_rows(self.project.state / "runs")
+        return self.experiments() + journal.running_rows(self.project.layout.runs)
 
     def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
         """What differs between two experiments or commits, as ``diff --json``.

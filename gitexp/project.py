@@ -1,4 +1,8 @@
-"""A project: the git repository, its ``gitexp.yaml`` and its local state folders."""
+"""A project: the git repository, its ``gitexp.yaml``, and gitexp's state on disk.
+
+`Layout` is the one definition of the state folder's layout: every module that
+reads or writes gitexp's local state asks it for the path.
+"""
 
 from __future__ import annotations
 
@@ -20,14 +24,65 @@ from gitexp.git.repo import GitRepo
 if TYPE_CHECKING:
     import pygit2
 
+    from gitexp.cache.objects import ObjectStore
+    from gitexp.cache.statindex import StatIndex
+
+STATE_FOLDER = "gitexp"
+"""gitexp's folder in the git common dir."""
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where each part of gitexp's local state lives, under ``state``.
+
+    ``state`` is in the git common dir, so every worktree of a repository shares the
+    cache, the indexes, the local config and the journals of the runs going on.
+    """
+
+    state: Path
+
+    @classmethod
+    def of(cls, common_dir: Path) -> Layout:
+        """The layout of the repository whose git common dir is ``common_dir``."""
+        return cls(common_dir / STATE_FOLDER)
+
+    @property
+    def cache(self) -> Path:
+        """The local object cache."""
+        return self.state / "cache"
+
+    @property
+    def index(self) -> Path:
+        """The stat index, and the experiments' summary index beside it."""
+        return self.state / "index"
+
+    @property
+    def runs(self) -> Path:
+        """One journal folder per run going on."""
+        return self.state / "runs"
+
+    @property
+    def worktrees(self) -> Path:
+        """The isolated worktrees that parallel runs use."""
+        return self.state / "worktrees"
+
+    @property
+    def remote_objects(self) -> Path:
+        """What each storage remote is known to hold."""
+        return self.state / "remote-objects"
+
+    @property
+    def local_config(self) -> Path:
+        """The per-machine config file (never tracked)."""
+        return self.state / "config.yaml"
+
 
 @dataclass
 class Project:
     """Everything a command needs to know about where it runs.
 
-    ``root`` is the working tree (of this worktree); ``state`` is gitexp's folder in
-    the git common dir, shared by every worktree: the cache, the local config, the
-    indexes and the run journals live there.
+    ``root`` is the working tree (of this worktree); ``layout`` says where gitexp's
+    state lives, in the git common dir shared by every worktree.
     """
 
     git: GitRepo
@@ -40,26 +95,28 @@ class Project:
         return self.git.root
 
     @property
-    def state(self) -> Path:
-        """The folder of gitexp's state in the git common dir, shared by every worktree."""
-        return self.git.common_dir / "gitexp"
+    def layout(self) -> Layout:
+        """Where gitexp's local state lives (in the git common dir)."""
+        return Layout.of(self.git.common_dir)
 
-    @property
-    def cache_dir(self) -> Path:
-        """The local object cache."""
-        return self.state / "cache"
+    def store(self, index: StatIndex | None = None) -> ObjectStore:
+        """The local cache; with ``index``, what it writes is recorded there as verified."""
+        from gitexp.cache.objects import ObjectStore
 
-    @property
-    def local_config_path(self) -> Path:
-        """The per-machine config file (never tracked)."""
-        return self.state / "config.yaml"
+        return ObjectStore(self.layout.cache, index)
+
+    def stat_index(self) -> StatIndex:
+        """The stat index, opened (the caller closes it)."""
+        from gitexp.cache.statindex import StatIndex
+
+        return StatIndex(self.layout.index)
 
     @classmethod
     def open(cls, start: str | os.PathLike[str] = ".") -> Project:
         """The project around ``start``: its repository and configs, checked."""
         git = GitRepo.discover(start)
         config = load_config(git.root)
-        local_path = git.common_dir / "gitexp" / "config.yaml"
+        local_path = Layout.of(git.common_dir).local_config
         local = (
             parse_local_config(local_path.read_bytes(), str(local_path))
             if local_path.is_file()

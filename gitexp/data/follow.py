@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer, parse_pointer, pointer_path
@@ -32,7 +31,7 @@ def absent_objects(project: Project, pointers: Mapping[str, Pointer]) -> dict[st
     A directory's files are known from its manifest; when the manifest itself is
     absent only it is listed. A manifest that does not parse raises `FormatError`.
     """
-    store = ObjectStore(project.cache_dir)
+    store = project.store()
     absent: dict[str, list[Oid]] = {}
     for rel, pointer in pointers.items():
         if not store.has(pointer.oid):

@@ -69,7 +69,7 @@ def _save_project(project: Project, doc: Any) -> None:
 
 def _save_local(project: Project, doc: Any) -> None:
     data = _dump(doc)
-    path = project.local_config_path
+    path = project.layout.local_config
     parse_local_config(data, str(path))
     atomic_write(path, data, 0o600)
 
@@ -99,7 +99,7 @@ def add(
         PROJECT_CONFIG if not local else "local config",
         shared=not local,
     )
-    path = project.local_config_path if local else project.root / PROJECT_CONFIG
+    path = project.layout.local_config if local else project.root / PROJECT_CONFIG
     with _editing(path):
         doc = _load(path)
         remotes = doc.setdefault("remotes", {})
@@ -138,7 +138,7 @@ def remove(project: Project, name: str) -> None:
     found = False
     for path, save in (
         (project.root / PROJECT_CONFIG, _save_project),
-        (project.local_config_path, _save_local),
+        (project.layout.local_config, _save_local),
     ):
         with _editing(path):
             doc = _load(path)
@@ -175,7 +175,7 @@ def modify(project: Project, name: str, option: str, value: Option | None, *, lo
             f"'{option}' is a secret and would be committed in {PROJECT_CONFIG}",
             hint=f"use `gitexp remote modify --local {name} {option} VALUE`",
         )
-    path = project.local_config_path if local else project.root / PROJECT_CONFIG
+    path = project.layout.local_config if local else project.root / PROJECT_CONFIG
     with _editing(path):
         doc = _load(path)
         _set_option(doc, name, option, value)

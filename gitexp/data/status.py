@@ -31,8 +31,8 @@ class Workspace:
     @classmethod
     def open(cls, project: Project) -> Workspace:
         """Open the stat index and the object store of ``project``."""
-        index = StatIndex(project.state / "index")
-        return cls(project, index, ObjectStore(project.cache_dir, index))
+        index = project.stat_index()
+        return cls(project, index, project.store(index))
 
     def close(self) -> None:
         """Write what the stat index buffered and close it."""

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from gitexp.cache.locks import storing
 from gitexp.cache.objects import TMP_DIR, ObjectStore
-from gitexp.cache.statindex import StatIndex
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
@@ -37,8 +36,6 @@ from gitexp.storage.upload import push as push_objects
 ProgressFn = Callable[[str, Progress], None]
 """Called with a phase (``"upload"``, ``"download"``) and where the transfer stands."""
 CURRENT = "the current commit"
-REMOTE_STATE = "remote-objects"
-"""Folder of the state folder holding what each storage remote is known to hold."""
 
 
 @dataclass
@@ -126,7 +123,7 @@ def _storage(project: Project, request: SyncRequest) -> Backend:
 
 
 def _known(project: Project, backend: Backend) -> KnownObjects:
-    return KnownObjects.load(project.state / REMOTE_STATE, backend.identity())
+    return KnownObjects.load(project.layout.remote_objects, backend.identity())
 
 
 @dataclass
@@ -213,7 +210,7 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
 
 def _push_data(project: Project, request: SyncRequest, wants: _Wants, result: SyncResult) -> None:
     """Files first, then the manifests listing them: a manifest never names a missing file."""
-    store = ObjectStore(project.cache_dir)
+    store = project.store()
     needs = _needs(store, wants.pointers)
     backend = _storage(project, request)
     result.storage = backend.describe()
@@ -339,7 +336,7 @@ def pull(project: Project, request: SyncRequest) -> SyncResult:
         wants.add(CURRENT, current)
     if request.data and wants.pointers:
         _pull_data(project, request, wants, result)
-    store = ObjectStore(project.cache_dir)
+    store = project.store()
     result.checkout = {p: ptr for p, ptr in current.items() if store.has(ptr.oid)}
     return result
 
@@ -372,8 +369,8 @@ def _pull_data(project: Project, request: SyncRequest, wants: _Wants, result: Sy
     checkout that follows copies them without hashing them again. The store lock is
     held meanwhile, so ``gc`` keeps what arrives even before anything points to it.
     """
-    index = StatIndex(project.state / "index")
-    store = ObjectStore(project.cache_dir, index)
+    index = project.stat_index()
+    store = project.store(index)
     try:
         with storing(store.root):
             _fetch_data(project, request, wants, result, store)

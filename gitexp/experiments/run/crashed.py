@@ -50,7 +50,7 @@ def recover(project: Project) -> list[str]:
     Cheap when nothing ran: one listing of the runs folder. Runs still going, runs of
     another host and folders without a journal (an in-process ``Experiment``) are left.
     """
-    runs = project.state / "runs"
+    runs = project.layout.runs
     try:
         folders = sorted(entry.path for entry in os.scandir(runs) if entry.is_dir())
     except (FileNotFoundError, NotADirectoryError):

@@ -109,7 +109,7 @@ def remove_abandoned_worktrees(project: Project) -> list[str]:
 
 
 def _worktrees(project: Project) -> Path:
-    return project.state / "worktrees"
+    return project.layout.worktrees
 
 
 def _stop_all(stop: threading.Event, pending: dict[Future[RunResult], int]) -> None:
@@ -136,7 +136,7 @@ def users_params(project: Project) -> dict[str, bytes]:
     original back; one the user edited meanwhile is taken as it is. The journals are
     read before and after the files, so a run that starts or ends meanwhile is seen.
     """
-    runs, root = project.state / "runs", project.root
+    runs, root = project.layout.runs, project.root
     before = journaled_originals(runs, root)
     current: dict[str, bytes] = {}
     for path in dict.fromkeys([*project.config.params, *before]):

@@ -24,7 +24,6 @@ import orjson
 import pygit2
 
 from gitexp.cache.atomic import atomic_write
-from gitexp.cache.objects import ObjectStore
 from gitexp.core.names import ExperimentName
 from gitexp.core.runinfo import RunRecord, Status, iso_utc, utc_now
 from gitexp.errors import GitexpError, Interrupted
@@ -114,7 +113,7 @@ class Runner:
                 start=place.start,
                 stopped=self.stop.is_set,
             )
-            store = ObjectStore(self.project.cache_dir)
+            store = self.project.store()
             result = record_experiment(place.git, self.project.config, store, recording)
             result.notes.extend(warnings)
             remember(self.project, result.commit)
@@ -200,12 +199,12 @@ def remember(project: Project, commit: str) -> None:
     """Put a new experiment's summary in the index, so ``show`` need not read it again."""
     with contextlib.suppress(OSError, GitexpError):
         summary = Reader(project.git).summary(commit)
-        index.append(project.state / "index" / index.FILE_NAME, [summary])
+        index.append(project.layout.index / index.FILE_NAME, [summary])
 
 
 def new_run_dir(project: Project, name: str, root: Path | None = None) -> Path:
     """A fresh folder for one run's journal, log, series and context."""
-    run_dir = project.state / "runs" / f"{name}-{secrets.token_hex(4)}"
+    run_dir = project.layout.runs / f"{name}-{secrets.token_hex(4)}"
     (run_dir / "series").mkdir(parents=True)
     context = {
         "version": 1,

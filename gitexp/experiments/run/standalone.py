@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-from gitexp.cache.objects import ObjectStore
 from gitexp.core.formats import flatten
 from gitexp.core.names import ExperimentName, check_name, generate_name
 from gitexp.core.params import apply_overrides, is_missing, lookup
@@ -131,7 +130,7 @@ class Experiment:
             message=self._message,
             force=self._force,
         )
-        store = ObjectStore(project.cache_dir)
+        store = project.store()
         result = record_experiment(project.git, project.config, store, recording)
         remember(project, result.commit)
         return result
