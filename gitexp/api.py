@@ -25,19 +25,39 @@ if TYPE_CHECKING:
 
     from gitexp.core.filters import Filter
     from gitexp.core.params import Override
+    from gitexp.data.add import Added as Added
+    from gitexp.data.checkout import CheckoutResult as CheckoutResult
+    from gitexp.data.status import StatusResult as StatusResult
     from gitexp.data.sync import ProgressFn, SyncResult
+    from gitexp.data.upkeep import FsckResult as FsckResult
+    from gitexp.data.upkeep import GcResult as GcResult
     from gitexp.experiments.apply import ApplyResult as ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
+    from gitexp.experiments.query.compare import CompareBest as CompareBest
+    from gitexp.experiments.query.compare import CompareResult as CompareResult
+    from gitexp.experiments.query.compare import CompareSide as CompareSide
     from gitexp.experiments.query.diff import DiffResult
     from gitexp.experiments.run.process import OutputSink
     from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.run.runner import Notify
     from gitexp.hooks import HookResult as HookResult
     from gitexp.project import Project
+    from gitexp.report.output import PlotsResult as PlotsResult
+    from gitexp.report.output import ReportResult as ReportResult
     from gitexp.storage.transfer import Progress as Progress
 
 # The result types, importable from here at run time too (loaded on first use).
 _TYPES = {
+    "CompareBest": "gitexp.experiments.query.compare",
+    "CompareSide": "gitexp.experiments.query.compare",
+    "CompareResult": "gitexp.experiments.query.compare",
+    "ReportResult": "gitexp.report.output",
+    "PlotsResult": "gitexp.report.output",
+    "FsckResult": "gitexp.data.upkeep",
+    "GcResult": "gitexp.data.upkeep",
+    "Added": "gitexp.data.add",
+    "CheckoutResult": "gitexp.data.checkout",
+    "StatusResult": "gitexp.data.status",
     "ApplyPlan": "gitexp.experiments.applyplan",
     "ApplyResult": "gitexp.experiments.apply",
     "HookResult": "gitexp.hooks",
@@ -48,12 +68,22 @@ _TYPES = {
 __all__ = [
     "HOOK_NAMES",
     "READS_STDIN",
+    "Added",
     "ApplyPlan",
     "ApplyResult",
+    "CheckoutResult",
+    "CompareBest",
+    "CompareResult",
+    "CompareSide",
+    "FsckResult",
+    "GcResult",
     "HookResult",
+    "PlotsResult",
     "Progress",
     "Repo",
+    "ReportResult",
     "RunResult",
+    "StatusResult",
     "head_commit",
     "run_hook",
     "storage_environment",
@@ -276,7 +306,7 @@ class Repo:
         *,
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
-    ) -> builtins.list[dict[str, object]]:
+    ) -> tuple[Added, ...]:
         """Track files or folders by content: store them in the cache, write ``PATH.gitexp``.
 
         Paths are relative to ``cwd`` (default: the repository root). One result per
@@ -284,16 +314,20 @@ class Repo:
         ``skipped`` (links inside a folder) and ``gitignore`` (the file changed, if any).
         ``on_file(path, file)`` is called as each file is read, from one thread at a time.
 
-        >>> repo.add(["data/train.csv"])[0]["hash"]  # doctest: +SKIP
+        >>> repo.add(["data/train.csv"])[0].hash  # doctest: +SKIP
         'blake3:…'
         """
-        from gitexp.data import checkout as datasets
+        from gitexp.data.add import add
 
         given = [os.fspath(p) for p in paths]
-        return datasets.add(self.project, given, cwd or self.root, on_file)
+        return tuple(add(self.project, given, cwd or self.root, on_file))
 
-    def status(self) -> dict[str, builtins.list[dict[str, object]]]:
-        """The ``status --json`` object: ``{"data": [{"path", "state", "changed"}]}``."""
+    def status(self) -> StatusResult:
+        """Each tracked data path's state (``unchanged``, ``modified``, ``missing``, …).
+
+        >>> repo.status().data[0].state  # doctest: +SKIP
+        'unchanged'
+        """
         from gitexp.data import status as datastatus
 
         return datastatus.status(self.project)
@@ -305,13 +339,13 @@ class Repo:
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
-    ) -> dict[str, object]:
+    ) -> CheckoutResult:
         """Make the workspace's data match its pointers (all, or those under ``paths``).
 
-        Returns ``written`` and ``unchanged`` data paths, ``files`` written, ``saved``
-        (data stored before ``force`` overwrote it) and ``missing`` (data whose objects
-        are not in the cache, left as it was). ``on_file(path, file)`` is called as each
-        file is written, possibly from several threads at once.
+        Returns the ``written`` and ``unchanged`` data paths, the ``files`` written,
+        what was ``saved`` (stored before ``force`` overwrote it) and ``missing`` (data
+        whose objects are not in the cache, left as it was). ``on_file(path, file)`` is
+        called as each file is written, possibly from several threads at once.
         """
         from gitexp.data import checkout as datasets
 
@@ -329,7 +363,7 @@ class Repo:
         dry_run: bool = False,
         now: bool = False,
         notify: Notify | None = None,
-    ) -> dict[str, object]:
+    ) -> GcResult:
         """Remove cache objects nothing needs (see `gitexp gc`); what was freed.
 
         Waits for commands storing objects meanwhile, and tells ``notify`` it does.
@@ -350,7 +384,7 @@ class Repo:
             notify=notify,
         )
 
-    def fsck(self, *, jobs: int | None = None) -> dict[str, object]:
+    def fsck(self, *, jobs: int | None = None) -> FsckResult:
         """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""
         from gitexp.data import upkeep
 
@@ -364,7 +398,7 @@ class Repo:
         metric: str | None = None,
         goal: str | None = None,
         descending: bool = False,
-    ) -> dict[str, object]:
+    ) -> CompareResult:
         """The experiments of two branches (or tags, or commits) side by side.
 
         For each side: counts, the best by ``metric`` (default: the first key of the
@@ -416,7 +450,7 @@ class Repo:
         *,
         output: str | os.PathLike[str],
         metrics: Sequence[str] = (),
-    ) -> dict[str, object]:
+    ) -> PlotsResult:
         """Draw the step series of experiments ``names`` (default: all) to ``output``.
 
         ``.html`` gives an interactive self-contained page, ``.svg`` or ``.png`` an image.
@@ -427,7 +461,7 @@ class Repo:
         """
         from gitexp.experiments.query import overview as overview_mod
         from gitexp.experiments.query import select as query
-        from gitexp.report.output import output_format, write_output
+        from gitexp.report.output import PlotsResult, output_format, write_output
         from gitexp.report.plots import render_plots, require_drawing
 
         fmt = output_format(output, ("html", "svg", "png"))
@@ -442,14 +476,14 @@ class Repo:
         write_output(output, data)
         keys = list(dict.fromkeys(k for run in runs for k in run.series))
         drawn = {run.name for run in runs}
-        return {
-            "output": str(output),
-            "format": fmt,
-            "bytes": len(data),
-            "experiments": [run.name for run in runs],
-            "series": keys,
-            "without_series": [str(r["name"]) for r in rows if r["name"] not in drawn],
-        }
+        return PlotsResult(
+            output=str(output),
+            format=fmt,
+            bytes=len(data),
+            experiments=tuple(run.name for run in runs),
+            series=tuple(keys),
+            without_series=tuple(str(r["name"]) for r in rows if r["name"] not in drawn),
+        )
 
     def report(
         self,
@@ -457,7 +491,7 @@ class Repo:
         output: str | os.PathLike[str],
         branches: Sequence[str] = (),
         title: str | None = None,
-    ) -> dict[str, object]:
+    ) -> ReportResult:
         """Write the self-contained HTML report of the experiments to ``output``.
 
         Every experiment, or those whose baseline is on ``branches``; the file is
@@ -468,7 +502,7 @@ class Repo:
         from gitexp.core.runinfo import iso_utc, utc_now
         from gitexp.experiments.query import overview as overview_mod
         from gitexp.experiments.query import select as query
-        from gitexp.report.output import output_format, write_output
+        from gitexp.report.output import ReportResult, output_format, write_output
         from gitexp.report.page import render_report
 
         output_format(output, ("html",))
@@ -486,7 +520,7 @@ class Repo:
             branches=branches,
         )
         write_output(output, data)
-        return {"output": str(output), "bytes": len(data), "experiments": len(rows)}
+        return ReportResult(output=str(output), bytes=len(data), experiments=len(rows))
 
     def push(
         self,
@@ -715,6 +749,4 @@ def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
 
     if not result.checkout:
         return []
-    done = datasets.checkout_pointers(project, dict(result.checkout))
-    written = done.get("written")
-    return [str(p) for p in written] if isinstance(written, list) else []
+    return list(datasets.checkout_pointers(project, dict(result.checkout)).written)

@@ -1,9 +1,7 @@
-"""Tracking data in the workspace: ``add``, ``status`` and ``checkout`` on a project.
+"""``checkout``: make the workspace's data match its pointers.
 
-``add`` checks every path before storing anything, stores each (the stat index spares
-unchanged files), writes the pointer ``PATH.gitexp`` atomically and ignores ``PATH``
-in git. ``checkout`` plans every pointer first and refuses, before writing anything,
-to overwrite data the cache does not hold, unless forced: then it stores that data
+Every pointer is planned first; checkout refuses, before writing anything, to
+overwrite data the cache does not hold, unless forced: then it stores that data
 first and says so.
 """
 
@@ -11,19 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from gitexp.cache.add import store_tree
-from gitexp.cache.atomic import atomic_write
 from gitexp.cache.checkout import Plan, apply_plan, missing_objects, plan_checkout
 from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.links import Linker
-from gitexp.cache.locks import storing
 from gitexp.cache.objects import ObjectStore
-from gitexp.cache.scan import OnFile
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import SUFFIX, Pointer, data_path, pointer_path
-from gitexp.data.paths import check_add_paths, check_inside, select_pointers
+from gitexp.core.results import JsonResult
+from gitexp.data.paths import check_inside, select_pointers
 from gitexp.data.pointers import read_manifest, workspace_pointers
 from gitexp.data.status import Workspace
 from gitexp.errors import NotFoundError, PathError, UncommittedChangesError
@@ -33,56 +29,45 @@ OnPath = Callable[[str, str], None]
 """Called with (data path, file inside it) as work progresses."""
 
 
-def add(
-    project: Project,
-    paths: Sequence[str],
-    cwd: str | os.PathLike[str] = ".",
-    on_file: OnPath | None = None,
-) -> list[dict[str, object]]:
-    """Track each path by content; one result per path, in the order given.
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """Data a forced checkout stored in the cache before overwriting it."""
 
-    Raises `PathError` (outside the repository, ``.git``, tracked by git, inside
-    tracked data, a link), `NotFoundError` (no such path, or removed while being
-    added) or `ConflictError` (changed while being read) before writing its pointer.
+    path: str
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    """Data left as it was because the cache lacks these objects of it."""
+
+    path: str
+    objects: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult(JsonResult):
+    """What ``gitexp checkout`` did: data paths written or unchanged, files written.
+
+    ``saved``: what ``force`` stored before overwriting it; ``missing``: data whose
+    objects the cache lacks, left as it was.
     """
-    rels = check_add_paths(project, paths, cwd)
-    results = []
-    with Workspace.open(project) as ws, storing(ws.store.root):
-        for rel in rels:
-            results.append(_add_one(ws, rel, on_file))
-    return results
 
+    written: tuple[str, ...]
+    files: int
+    unchanged: tuple[str, ...]
+    saved: tuple[Saved, ...]
+    missing: tuple[Missing, ...]
 
-def _add_one(ws: Workspace, rel: str, on_file: OnPath | None) -> dict[str, object]:
-    full = ws.full(rel)
-    notify: OnFile | None = (lambda inner: on_file(rel, inner)) if on_file else None
-    try:
-        stored = store_tree(ws.store, full, ws.index, on_file=notify, jobs=ws.project.local.jobs)
-    except FileNotFoundError as exc:
-        raise NotFoundError(
-            f"'{rel}' (or a file in it) was removed while gitexp was adding it; "
-            f"nothing was recorded for '{rel}'",
-            hint=f"run `gitexp add {rel}` again once the data is in place",
-        ) from exc
-    ws.index.flush()
-    pointer = stored.pointer
-    target = ws.project.root / pointer_path(rel)
-    data = pointer.dump()
-    changed = not target.is_file() or target.read_bytes() != data
-    if changed:
-        atomic_write(target, data)
-    ignore = ensure_ignored(Path(full))
-    return {
-        "path": rel,
-        "pointer": pointer_path(rel),
-        "hash": str(pointer.oid),
-        "size": pointer.size,
-        "kind": pointer.kind,
-        "files": pointer.files,
-        "changed": changed,
-        "skipped": stored.skipped,
-        "gitignore": ignore.relative_to(ws.project.root).as_posix() if ignore else None,
-    }
+    def to_json(self) -> dict[str, object]:
+        """The ``checkout --json`` document."""
+        return {
+            "written": list(self.written),
+            "files": self.files,
+            "unchanged": list(self.unchanged),
+            "saved": [{"path": s.path, "hash": s.hash} for s in self.saved],
+            "missing": [{"path": m.path, "objects": list(m.objects)} for m in self.missing],
+        }
 
 
 def checkout(
@@ -92,7 +77,7 @@ def checkout(
     force: bool = False,
     cwd: str | os.PathLike[str] = ".",
     on_file: OnPath | None = None,
-) -> dict[str, object]:
+) -> CheckoutResult:
     """Make the workspace's data match its pointers (all, or those under ``paths``).
 
     Raises `UncommittedChangesError`, before writing anything, when data that the
@@ -120,7 +105,7 @@ def checkout_pointers(
     *,
     force: bool = False,
     on_file: OnPath | None = None,
-) -> dict[str, object]:
+) -> CheckoutResult:
     """`checkout` of exactly ``pointers`` (data path → pointer), wherever they come from."""
     with Workspace.open(project) as ws:
         plans, missing = _plans(ws, pointers)
@@ -134,26 +119,22 @@ def checkout_pointers(
                     files += apply_plan(plan, linker, ws.index, on_file)
                 except NotFoundError:
                     absent = [e for e in plan.target if not ws.store.has(e.oid)]
-                    missing.append(
-                        {"path": plan.rel, "objects": sorted({str(e.oid) for e in absent})}
-                    )
+                    missing.append(Missing(plan.rel, tuple(sorted({str(e.oid) for e in absent}))))
                     continue
                 written.append(plan.rel)
             ensure_ignored(Path(plan.full))
-    return {
-        "written": written,
-        "files": files,
-        "unchanged": [p.rel for p in plans if not p.needed],
-        "saved": saved,
-        "missing": missing,
-    }
+    return CheckoutResult(
+        written=tuple(written),
+        files=files,
+        unchanged=tuple(p.rel for p in plans if not p.needed),
+        saved=tuple(saved),
+        missing=tuple(missing),
+    )
 
 
-def _plans(
-    ws: Workspace, pointers: dict[str, Pointer]
-) -> tuple[list[Plan], list[dict[str, object]]]:
+def _plans(ws: Workspace, pointers: dict[str, Pointer]) -> tuple[list[Plan], list[Missing]]:
     plans: list[Plan] = []
-    missing: list[dict[str, object]] = []
+    missing: list[Missing] = []
     for rel, pointer in sorted(pointers.items()):
         full = ws.full(rel)
         check_inside(ws.project, rel)
@@ -161,14 +142,14 @@ def _plans(
             try:
                 target = read_manifest(ws.store, pointer)
             except NotFoundError:
-                missing.append({"path": rel, "objects": [str(pointer.oid)]})
+                missing.append(Missing(rel, (str(pointer.oid),)))
                 continue
         else:
             target = [Entry("", pointer.oid, pointer.size, False)]
         plan = plan_checkout(ws.store, ws.index, rel, full, pointer, target)
         absent = missing_objects(ws.store, plan) if plan.needed else []
         if absent:
-            missing.append({"path": rel, "objects": sorted({str(e.oid) for e in absent})})
+            missing.append(Missing(rel, tuple(sorted({str(e.oid) for e in absent}))))
             continue
         if pointer.kind == "file":
             _check_size(ws.store, rel, pointer)
@@ -210,7 +191,7 @@ def _check_size(store: ObjectStore, rel: str, pointer: Pointer) -> None:
         )
 
 
-def _protect(ws: Workspace, plans: list[Plan], force: bool) -> list[dict[str, str]]:
+def _protect(ws: Workspace, plans: list[Plan], force: bool) -> list[Saved]:
     """Refuse over data only the workspace holds; with ``force``, store it first."""
     at_risk = [(plan, item) for plan in plans for item in plan.at_risk]
     if not at_risk:
@@ -229,7 +210,7 @@ def _protect(ws: Workspace, plans: list[Plan], force: bool) -> list[dict[str, st
             oid, _size = ws.store.put_file(item.full, item.info)
         except FileNotFoundError:
             continue
-        saved.append({"path": name, "hash": str(oid)})
+        saved.append(Saved(name, str(oid)))
     ws.index.flush()
     return saved
 

@@ -154,7 +154,7 @@ def _checkout_each(project: Project, pointers: Mapping[str, Pointer]) -> dict[st
         return _summary([done], [])
     except GitexpError:
         pass
-    results: list[dict[str, object]] = []
+    results: list[datasets.CheckoutResult] = []
     failed: list[dict[str, str]] = []
     for rel, pointer in sorted(pointers.items()):
         try:
@@ -164,12 +164,14 @@ def _checkout_each(project: Project, pointers: Mapping[str, Pointer]) -> dict[st
     return _summary(results, failed)
 
 
-def _summary(results: list[dict[str, object]], failed: list[dict[str, str]]) -> dict[str, object]:
+def _summary(
+    results: list[datasets.CheckoutResult], failed: list[dict[str, str]]
+) -> dict[str, object]:
     written: list[str] = []
     missing: list[object] = []
     files = 0
     for done in results:
-        written += [str(p) for p in done["written"]]  # type: ignore[attr-defined]
-        missing += list(done["missing"])  # type: ignore[call-overload]
-        files += int(done["files"])  # type: ignore[call-overload]
+        written += done.written
+        missing += [{"path": m.path, "objects": list(m.objects)} for m in done.missing]
+        files += done.files
     return {"written": written, "files": files, "missing": missing, "failed": failed}

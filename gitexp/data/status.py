@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.statindex import StatIndex
-from gitexp.cache.status import data_status
+from gitexp.cache.status import DataStatus, data_status
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
+from gitexp.core.results import JsonResult
 from gitexp.data.pointers import read_manifest, workspace_pointers
 from gitexp.errors import NotFoundError
 from gitexp.project import Project
@@ -49,16 +50,26 @@ class Workspace:
         return str(self.project.root / rel)
 
 
-def status(project: Project) -> dict[str, list[dict[str, object]]]:
-    """``status --json``: each workspace pointer's state, sorted by data path."""
+@dataclass(frozen=True, slots=True)
+class StatusResult(JsonResult):
+    """``gitexp status``: the state of each tracked data path, sorted by path."""
+
+    data: tuple[DataStatus, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The ``status --json`` document."""
+        return {"data": [line.to_json() for line in self.data]}
+
+
+def status(project: Project) -> StatusResult:
+    """Each workspace pointer's state, sorted by data path."""
     pointers = workspace_pointers(project)
     lines = []
     with Workspace.open(project) as ws:
         for rel, pointer in sorted(pointers.items()):
             manifest = functools.partial(_manifest_or_none, ws.store, pointer)
-            state = data_status(ws.store, ws.index, rel, ws.full(rel), pointer, manifest)
-            lines.append(state.to_json())
-    return {"data": lines}
+            lines.append(data_status(ws.store, ws.index, rel, ws.full(rel), pointer, manifest))
+    return StatusResult(tuple(lines))
 
 
 def _manifest_or_none(store: ObjectStore, pointer: Pointer) -> list[Entry] | None:

@@ -104,9 +104,9 @@ def test_parallel_and_serial_reading_agree(repo: Path) -> None:
     (repo / "big").mkdir()
     for number in range(PARALLEL_MIN):
         (repo / "big" / f"{number}.bin").write_bytes(os.urandom(PARALLEL_MIN_SIZE))
-    parallel = Repo(repo).add(["big"])[0]["hash"]
+    parallel = Repo(repo).add(["big"])[0].hash
     shutil.rmtree(repo / ".git" / "gitexp")
     (repo / ".git" / "gitexp").mkdir()
     (repo / ".git" / "gitexp" / "config.yaml").write_text("jobs: 1\n")
-    assert Repo(repo).add(["big"])[0]["hash"] == parallel
+    assert Repo(repo).add(["big"])[0].hash == parallel
     assert cache_is_sound(repo) == []

@@ -113,4 +113,4 @@ def test_data_removed_under_a_running_add(repo: Path) -> None:
     )
     assert not (repo / "data.gitexp").exists()
     assert leftovers(repo) == []
-    assert Repo(repo).add(["data"])[0]["files"] == 5
+    assert Repo(repo).add(["data"])[0].files == 5

@@ -46,7 +46,7 @@ def test_checkout_a_commit_s_data_after_git_checkout(repo: Path, cli) -> None:
     cli("add", "data.csv")
     commit_all(repo, "v2")
     git(repo, "checkout", "-q", "HEAD~1")
-    assert Repo(repo).status()["data"][0]["state"] == "modified"
+    assert Repo(repo).status().data[0].state == "modified"
     assert cli("checkout", "data.csv.gitexp").code == 0
     assert (repo / "data.csv").read_bytes() == b"v1"
     git(repo, "checkout", "-q", "main")
@@ -67,13 +67,15 @@ def test_partial_update_of_a_folder(repo: Path) -> None:
         Repo(repo).checkout(["data"])
     assert "data/part0/extra.csv" in str(info.value)
     result = Repo(repo).checkout(["data"], force=True)
-    assert result["saved"] == [
+    assert result.to_json()["saved"] == [
         {"path": "data/part0/extra.csv", "hash": str(hash_bytes(b"will be stored"))}
     ]
-    assert result["files"] == 1
+    assert result.files == 1
     assert not (repo / "data/part0/extra.csv").exists()
     assert store(repo).read_bytes(hash_bytes(b"will be stored")) == b"will be stored"
-    assert Repo(repo).status()["data"] == [{"path": "data", "state": "unchanged", "changed": []}]
+    assert Repo(repo).status().to_json()["data"] == [
+        {"path": "data", "state": "unchanged", "changed": []}
+    ]
     assert pointer(repo, "data") == v2
 
 
@@ -105,7 +107,7 @@ def test_modified_data_already_in_cache_is_replaced_without_force(repo: Path) ->
     (repo / "m.bin").write_bytes(b"two")
     Repo(repo).add(["m.bin"])
     (repo / "m.bin.gitexp").write_bytes(one)
-    assert Repo(repo).checkout()["written"] == ["m.bin"]
+    assert Repo(repo).checkout().written == ("m.bin",)
     assert (repo / "m.bin").read_bytes() == b"one"
 
 
@@ -117,9 +119,9 @@ def test_file_and_folder_swap_kinds(repo: Path) -> None:
     (repo / "thing").write_bytes(b"now a file")
     Repo(repo).add(["thing"])
     (repo / "thing.gitexp").write_bytes(folder)
-    assert Repo(repo).checkout()["written"] == ["thing"]
+    assert Repo(repo).checkout().written == ("thing",)
     assert (repo / "thing").is_dir()
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
 
 
 def test_missing_objects_are_reported_and_the_rest_checked_out(repo: Path, cli) -> None:
@@ -254,17 +256,17 @@ def test_corrupt_object_in_a_big_folder_leaves_nothing(repo: Path, cli) -> None:
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
     store(repo).path(victim).write_bytes(files["data/part1/f7.csv"])
     assert cli("checkout").code == 0
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
 
 
 def test_empty_folder_round_trip(repo: Path) -> None:
     (repo / "empty").mkdir()
     result = Repo(repo).add(["empty"])[0]
-    assert (result["kind"], result["files"], result["size"]) == ("dir", 0, 0)
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert (result.kind, result.files, result.size) == ("dir", 0, 0)
+    assert Repo(repo).status().data[0].state == "unchanged"
     (repo / "empty").rmdir()
-    assert Repo(repo).status()["data"][0]["state"] == "missing"
-    assert Repo(repo).checkout()["written"] == ["empty"]
+    assert Repo(repo).status().data[0].state == "missing"
+    assert Repo(repo).checkout().written == ("empty",)
     assert (repo / "empty").is_dir() and not any((repo / "empty").iterdir())
 
 
@@ -285,7 +287,7 @@ def test_a_checkout_reads_a_folder_s_known_objects_in_one_go(
         return lookup(self, wanted)
 
     monkeypatch.setattr(StatIndex, "verified_objects", counted)
-    assert Repo(repo).checkout()["files"] == 20
+    assert Repo(repo).checkout().files == 20
     assert asked == [1]  # the manifest alone; its 20 objects came in one record
     for rel, content in files.items():
         assert (repo / rel).read_bytes() == content
@@ -302,7 +304,7 @@ def test_add_and_checkout_where_the_kernel_cannot_copy(
     Repo(repo).add(["data", "big.bin"])
     shutil.rmtree(repo / "data")
     os.unlink(repo / "big.bin")
-    assert Repo(repo).checkout()["files"] == 7
+    assert Repo(repo).checkout().files == 7
     assert (repo / "big.bin").read_bytes() == big
     for rel, content in files.items():
         assert (repo / rel).read_bytes() == content

@@ -49,7 +49,7 @@ def make_data(repo: Path) -> dict[str, bytes]:
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_bytes(content)
     os.chmod(repo / "data/b/f6.bin", 0o755)  # noqa: S103 - an executable data file
-    assert Repo(repo).add(["data"])[0]["files"] == 60
+    assert Repo(repo).add(["data"])[0].files == 60
     return files
 
 
@@ -59,7 +59,7 @@ def test_helpers_write_their_shares_whole(repo: Path, helped: list[copier.Helper
     shutil.rmtree(repo / "data")
     told: list[str] = []
     result = Repo(repo).checkout(on_file=lambda _path, file: told.append(file))
-    assert result["written"] == ["data"] and result["files"] == 60
+    assert result.written == ("data",) and result.files == 60
     assert len(helped) == 2 and all(h.outcome == ("done",) for h in helped)
     assert sum(len(h.rows) for h in helped) > 0
     assert sorted(told) == sorted(rel.removeprefix("data/") for rel in files)
@@ -68,7 +68,7 @@ def test_helpers_write_their_shares_whole(repo: Path, helped: list[copier.Helper
     assert os.stat(repo / "data/b/f6.bin").st_mode & stat.S_IXUSR
     assert not os.stat(repo / "data/b/f1.bin").st_mode & stat.S_IXUSR
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
 
 
 def test_objects_not_known_intact_are_hashed_and_a_corrupt_one_stops_it(
@@ -87,7 +87,7 @@ def test_objects_not_known_intact_are_hashed_and_a_corrupt_one_stops_it(
     assert not (repo / "data").exists()
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
     path.write_bytes(files["data/e/f4.bin"])
-    assert Repo(repo).checkout()["files"] == 60
+    assert Repo(repo).checkout().files == 60
     assert (repo / "data/e/f4.bin").read_bytes() == files["data/e/f4.bin"]
 
 
@@ -131,18 +131,18 @@ def test_a_helper_that_cannot_start_leaves_its_share_to_the_checkout(
     shutil.rmtree(repo / "data")
     python = sys.executable
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
-    assert Repo(repo).checkout()["files"] == 60
+    assert Repo(repo).checkout().files == 60
     assert helped == []
     for rel, content in files.items():
         assert (repo / rel).read_bytes() == content
     shutil.rmtree(repo / "data")
     monkeypatch.setattr(sys, "executable", python)
     monkeypatch.setattr(sys, "frozen", True, raising=False)  # a frozen application
-    assert Repo(repo).checkout()["files"] == 60
+    assert Repo(repo).checkout().files == 60
     assert helped == []
     shutil.rmtree(repo / "data")
     monkeypatch.delattr(sys, "frozen")
-    assert Repo(repo).checkout()["files"] == 60
+    assert Repo(repo).checkout().files == 60
     assert len(helped) == 2  # this Python, not frozen: helpers again
 
 
@@ -155,7 +155,7 @@ def test_a_flat_folder_is_shared_between_writers_too(
         (repo / rel).write_bytes(content)
     Repo(repo).add(["data"])
     shutil.rmtree(repo / "data")
-    assert Repo(repo).checkout()["files"] == 40
+    assert Repo(repo).checkout().files == 40
     assert len(helped) == 2 and all(len(h.rows) == 13 or len(h.rows) == 14 for h in helped)
     assert sorted(os.listdir(repo / "data")) == sorted(rel[5:] for rel in files)
     for rel, content in files.items():

@@ -33,7 +33,7 @@ def test_fsck_moves_corrupt_objects_aside_and_fails(repo: Path, cli) -> None:
     assert f"corrupt: {victim}" in result.err
     assert "error: the cache is not complete; run `gitexp pull`" in result.err
     assert not store(repo).has(victim)
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
 
 
 def test_fsck_reports_missing_objects(repo: Path, cli) -> None:

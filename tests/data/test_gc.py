@@ -64,7 +64,7 @@ def test_history_of_branches_is_kept(repo: Path) -> None:
 
 def test_narrowing_options(repo: Path) -> None:
     versions(repo)
-    assert Repo(repo).gc(workspace=True, now=True)["removed"] == 3
+    assert Repo(repo).gc(workspace=True, now=True).removed == 3
     assert present(repo) == {b"v3"}
 
 

@@ -89,7 +89,7 @@ def test_killed_add_of_many_files(repo: Path) -> None:
     assert not (repo / "data.gitexp").exists()
     assert subprocess.run([sys.executable, "-m", "gitexp", "add", "data"], cwd=repo).returncode == 0
     assert pointer(repo, "data").files == 4000
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
     assert cache_is_sound(repo) == []
 
 
@@ -107,7 +107,9 @@ def test_killed_checkout_of_a_folder(repo: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "gitexp", "checkout"], cwd=repo)
     assert done.returncode == 0
     assert [p.name for p in repo.iterdir() if "gitexp-tmp" in p.name] == []
-    assert Repo(repo).status()["data"] == [{"path": "data", "state": "unchanged", "changed": []}]
+    assert Repo(repo).status().to_json()["data"] == [
+        {"path": "data", "state": "unchanged", "changed": []}
+    ]
 
 
 def test_killed_checkout_of_a_big_file(repo: Path) -> None:

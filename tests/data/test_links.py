@@ -47,7 +47,7 @@ def test_hardlinks_share_the_object_and_are_read_only(repo: Path) -> None:
     assert stat.S_IMODE(os.stat(plain).st_mode) == 0o444
     executable = repo / "data/part0/f2.csv"
     assert stat.S_IMODE(os.stat(executable).st_mode) == 0o555
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
 
 
 def test_symlinks_point_into_the_cache(repo: Path) -> None:
@@ -57,11 +57,11 @@ def test_symlinks_point_into_the_cache(repo: Path) -> None:
     Repo(repo).add(["data", "one.bin"])
     shutil.rmtree(repo / "data")
     os.unlink(repo / "one.bin")
-    assert Repo(repo).checkout()["files"] == 4
+    assert Repo(repo).checkout().files == 4
     assert os.readlink(repo / "one.bin") == str(store(repo).path(hash_bytes(b"single")))
     assert (repo / "data/part0/f0.csv").is_symlink()
-    assert [s["state"] for s in Repo(repo).status()["data"]] == ["unchanged", "unchanged"]
-    assert Repo(repo).checkout()["written"] == []
+    assert [s.state for s in Repo(repo).status().data] == ["unchanged", "unchanged"]
+    assert Repo(repo).checkout().written == ()
 
 
 def test_bad_link_type_is_a_config_error(repo: Path, cli) -> None:

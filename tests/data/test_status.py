@@ -49,19 +49,19 @@ def test_modified_file_and_same_size_change(repo: Path) -> None:
     (repo / "w.bin").write_bytes(b"aaaa")
     Repo(repo).add(["w.bin"])
     age(repo / "w.bin")
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
     (repo / "w.bin").write_bytes(b"bbbb")
-    assert Repo(repo).status()["data"][0]["state"] == "modified"
+    assert Repo(repo).status().data[0].state == "modified"
 
 
 def test_folder_missing_and_not_in_cache(repo: Path) -> None:
     make_tree(repo, 3)
     Repo(repo).add(["data"])
     shutil.rmtree(repo / "data")
-    assert Repo(repo).status()["data"][0]["state"] == "missing"
+    assert Repo(repo).status().data[0].state == "missing"
     first = next(o for o in store(repo).oids() if o != pointer(repo, "data").oid)
     store(repo).remove(first)
-    assert Repo(repo).status()["data"][0]["state"] == "not_in_cache"
+    assert Repo(repo).status().data[0].state == "not_in_cache"
 
 
 def test_unchanged_files_are_not_read_again(repo: Path) -> None:
@@ -73,7 +73,7 @@ def test_unchanged_files_are_not_read_again(repo: Path) -> None:
     info = target.stat()
     os.chmod(target, 0)  # unreadable: only the stat index can know its hash
     try:
-        assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+        assert Repo(repo).status().data[0].state == "unchanged"
     finally:
         os.chmod(target, 0o644)
         os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
@@ -83,7 +83,7 @@ def test_stat_index_is_rebuilt_when_deleted(repo: Path) -> None:
     make_tree(repo, 4)
     Repo(repo).add(["data"])
     shutil.rmtree(repo / ".git" / "gitexp" / "index")
-    assert Repo(repo).status()["data"][0]["state"] == "unchanged"
+    assert Repo(repo).status().data[0].state == "unchanged"
     assert any((repo / ".git" / "gitexp" / "index").iterdir())
 
 

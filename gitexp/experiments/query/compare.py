@@ -15,15 +15,18 @@ metric's name; with none of them compare refuses rather than guess a direction.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import pygit2
 
 from gitexp.core.formats import to_json_value
 from gitexp.core.goals import Direction, resolve_goal
+from gitexp.core.results import JsonResult
 from gitexp.errors import NotFoundError
 from gitexp.experiments.query import diff as diff_mod
 from gitexp.experiments.query.select import Row, is_missing
@@ -55,10 +58,84 @@ class Ranking:
     metrics_files: Sequence[str] = ()
 
 
-def compare(
-    git: GitRepo, rows: Sequence[Doc], a: str, b: str, ranking: Ranking
-) -> dict[str, object]:
-    """The ``compare --json`` object for sides ``a`` and ``b`` (commit-ishes).
+@dataclass(frozen=True, slots=True)
+class CompareBest:
+    """A side's best experiment by the metric: its name, commits, value and data."""
+
+    name: str
+    commit: str
+    baseline: str | None
+    value: float
+    data: Mapping[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class CompareSide(JsonResult):
+    """One side of ``compare``: the commit-ish given, what it counts, its best, the spread.
+
+    ``scope`` is ``own`` (experiments since the sides parted) or ``all`` (the side has
+    no commit of its own, so all its experiments count). The statistics are over the
+    successful runs that have the metric; None when there are none.
+    """
+
+    ref: str
+    commit: str
+    scope: str
+    count: int
+    failed: int
+    with_metric: int
+    best: CompareBest | None
+    median: float | None
+    min: float | None
+    max: float | None
+    stdev: float | None
+
+    def to_json(self) -> dict[str, object]:
+        """The side as ``compare --json`` prints it."""
+        doc = {name: getattr(self, name) for name in self.__slots__}
+        doc["best"] = None if self.best is None else dataclasses.asdict(self.best)
+        return doc
+
+
+@dataclass(frozen=True, slots=True)
+class CompareResult(JsonResult):
+    """``gitexp compare A B``: each side, and what differs between the two bests.
+
+    ``metric_source`` is ``--metric`` or ``first`` (the first metrics key);
+    ``goal_source`` says what chose the direction (``--goal``, ``gitexp.yaml``, the
+    metric's ``name``). ``params`` is ``{file: {key: {"a", "b"}}}``; ``files`` and
+    ``artifacts`` are as in ``diff --json``; all empty without two bests.
+    """
+
+    metric: str
+    metric_source: str
+    goal: str
+    goal_source: str
+    order: str
+    a: CompareSide
+    b: CompareSide
+    params: Mapping[str, Mapping[str, Mapping[str, object]]]
+    files: tuple[Mapping[str, object], ...]
+    artifacts: tuple[Mapping[str, object], ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The ``compare --json`` document."""
+        return {
+            "metric": self.metric,
+            "metric_source": self.metric_source,
+            "goal": self.goal,
+            "goal_source": self.goal_source,
+            "order": self.order,
+            "a": self.a.to_json(),
+            "b": self.b.to_json(),
+            "params": self.params,
+            "files": list(self.files),
+            "artifacts": list(self.artifacts),
+        }
+
+
+def compare(git: GitRepo, rows: Sequence[Doc], a: str, b: str, ranking: Ranking) -> CompareResult:
+    """Sides ``a`` and ``b`` (commit-ishes) side by side.
 
     Raises `NotFoundError` for a side that names no commit, or for a metric that no
     experiment of either side has, and `GoalError` when nothing says whether the
@@ -70,22 +147,27 @@ def compare(
     goal = resolve_goal(key, ranking.goals, ranking.goal)
     stats_a = _stats(side_a, key, goal.descending)
     stats_b = _stats(side_b, key, goal.descending)
-    best_a, best_b = stats_a["best"], stats_b["best"]
-    doc: dict[str, object] = {
-        "metric": key,
-        "metric_source": "--metric" if ranking.metric is not None else "first",
-        "goal": goal.direction,
-        "goal_source": goal.source,
-        "order": "descending" if goal.descending else "ascending",
-        "a": stats_a,
-        "b": stats_b,
-        "params": {},
-        "files": [],
-        "artifacts": [],
-    }
-    if isinstance(best_a, dict) and isinstance(best_b, dict):
-        doc.update(_between(git, rows, str(best_a["name"]), str(best_b["name"])))
-    return doc
+    between = _Between({}, (), ())
+    if stats_a.best is not None and stats_b.best is not None:
+        between = _between(git, rows, stats_a.best.name, stats_b.best.name)
+    return CompareResult(
+        metric=key,
+        metric_source="--metric" if ranking.metric is not None else "first",
+        goal=goal.direction,
+        goal_source=goal.source,
+        order="descending" if goal.descending else "ascending",
+        a=stats_a,
+        b=stats_b,
+        params=between.params,
+        files=between.files,
+        artifacts=between.artifacts,
+    )
+
+
+class _Between(NamedTuple):
+    params: dict[str, dict[str, dict[str, object]]]
+    files: tuple[Mapping[str, object], ...]
+    artifacts: tuple[Mapping[str, object], ...]
 
 
 def _tip(git: GitRepo, spec: str) -> str:
@@ -157,7 +239,7 @@ def _number(value: object) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _stats(side: _Side, metric: str, descending: bool) -> dict[str, object]:
+def _stats(side: _Side, metric: str, descending: bool) -> CompareSide:
     failed = sum(1 for r in side.rows if r.get("status") != "success")
     scored = [
         (value, r)
@@ -169,29 +251,30 @@ def _stats(side: _Side, metric: str, descending: bool) -> dict[str, object]:
     if scored:
         pick = max if descending else min
         value, row = pick(scored, key=lambda item: item[0])
-        best = {
-            "name": row.get("name"),
-            "commit": row.get("commit"),
-            "baseline": row.get("baseline"),
-            "value": value,
-            "data": row.get("data") or {},
-        }
-    return {
-        "ref": side.spec,
-        "commit": side.tip,
-        "scope": side.scope,
-        "count": len(side.rows),
-        "failed": failed,
-        "with_metric": len(values),
-        "best": best,
-        "median": statistics.median(values) if values else None,
-        "min": min(values) if values else None,
-        "max": max(values) if values else None,
-        "stdev": statistics.pstdev(values) if values else None,
-    }
+        data = row.get("data") or {}
+        best = CompareBest(
+            name=str(row.get("name")),
+            commit=str(row.get("commit")),
+            baseline=None if row.get("baseline") is None else str(row.get("baseline")),
+            value=value,
+            data=data if isinstance(data, dict) else {},
+        )
+    return CompareSide(
+        ref=side.spec,
+        commit=side.tip,
+        scope=side.scope,
+        count=len(side.rows),
+        failed=failed,
+        with_metric=len(values),
+        best=best,
+        median=statistics.median(values) if values else None,
+        min=min(values) if values else None,
+        max=max(values) if values else None,
+        stdev=statistics.pstdev(values) if values else None,
+    )
 
 
-def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> dict[str, object]:
+def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> _Between:
     """Params, code files, data and artifacts that differ between the two bests."""
     docs = {str(r.get("name")): r for r in rows}
     row_a, row_b = Row(docs[name_a]), Row(docs[name_b])
@@ -210,7 +293,7 @@ def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> dic
         and not f["path"].startswith(plots)
         and f["path"] not in config.plots
     ]
-    return {"params": params, "files": files, "artifacts": tree_diff["artifacts"]}
+    return _Between(params, tuple(files), tuple(tree_diff["artifacts"]))
 
 
 def _params_diff(a: Row, b: Row) -> dict[str, dict[str, dict[str, object]]]:

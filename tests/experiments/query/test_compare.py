@@ -37,42 +37,42 @@ def branches(repo: Path) -> Path:
 
 def test_each_side_counts_and_ranks_its_experiments(branches: Path) -> None:
     result = Repo(branches).compare("feature", "main", metric="acc", descending=True)
-    a, b = result["a"], result["b"]
-    assert (a["count"], a["failed"], a["with_metric"]) == (2, 0, 2)
-    assert (b["count"], b["failed"], b["with_metric"]) == (2, 0, 2)
-    assert a["best"]["name"] == "f-2" and a["best"]["value"] == pytest.approx(0.7)
-    assert b["best"]["name"] == "m-2" and b["best"]["value"] == pytest.approx(0.51)
-    assert a["median"] == pytest.approx(0.65) and a["stdev"] == pytest.approx(0.05)
-    assert (b["min"], b["max"]) == (pytest.approx(0.501), pytest.approx(0.51))
-    assert result["order"] == "descending"
+    a, b = result.a, result.b
+    assert (a.count, a.failed, a.with_metric) == (2, 0, 2)
+    assert (b.count, b.failed, b.with_metric) == (2, 0, 2)
+    assert a.best.name == "f-2" and a.best.value == pytest.approx(0.7)
+    assert b.best.name == "m-2" and b.best.value == pytest.approx(0.51)
+    assert a.median == pytest.approx(0.65) and a.stdev == pytest.approx(0.05)
+    assert (b.min, b.max) == (pytest.approx(0.501), pytest.approx(0.51))
+    assert result.order == "descending"
 
 
 def test_the_bests_params_and_code_files_that_differ(branches: Path) -> None:
     result = Repo(branches).compare("feature", "main", metric="acc", descending=True)
-    assert result["params"] == {"params.yaml": {"train.lr": {"a": 0.2, "b": 0.01}}}
-    assert result["files"] == [{"path": "train.py", "status": "modified"}]
+    assert result.params == {"params.yaml": {"train.lr": {"a": 0.2, "b": 0.01}}}
+    assert result.files == ({"path": "train.py", "status": "modified"},)
 
 
 def test_goal_min_picks_the_lowest(branches: Path) -> None:
     result = Repo(branches).compare("feature", "main", metric="acc", goal="min")
-    assert result["a"]["best"]["name"] == "f-1"
-    assert result["b"]["best"]["name"] == "m-1"
+    assert result.a.best.name == "f-1"
+    assert result.b.best.name == "m-1"
 
 
 def test_acc_without_a_goal_picks_the_highest(branches: Path) -> None:
     result = Repo(branches).compare("feature", "main", metric="acc")
-    assert result["a"]["best"]["name"] == "f-2"
-    assert result["b"]["best"]["name"] == "m-2"
+    assert result.a.best.name == "f-2"
+    assert result.b.best.name == "m-2"
 
 
 def test_without_a_metric_the_first_metric_ranks(branches: Path) -> None:
     result = Repo(branches).compare("feature", "main")
-    assert result["metric"] == "loss"
+    assert result.metric == "loss"
 
 
 def test_a_branch_in_the_others_history_keeps_all_its_experiments(branches: Path) -> None:
     result = Repo(branches).compare("feature", "main")
-    assert (result["a"]["scope"], result["b"]["scope"]) == ("own", "all")
+    assert (result.a.scope, result.b.scope) == ("own", "all")
 
 
 def test_once_both_branches_moved_each_side_has_only_its_own_work(branches: Path) -> None:
@@ -80,9 +80,9 @@ def test_once_both_branches_moved_each_side_has_only_its_own_work(branches: Path
     _git(branches, "commit", "-q", "-am", "main moved")
     _run(branches, "0.05", "later")
     result = Repo(branches).compare("feature", "main", metric="acc")
-    assert (result["a"]["scope"], result["b"]["scope"]) == ("own", "own")
-    assert result["a"]["count"] == 2
-    assert result["b"]["count"] == 1 and result["b"]["best"]["name"] == "later"
+    assert (result.a.scope, result.b.scope) == ("own", "own")
+    assert result.a.count == 2
+    assert result.b.count == 1 and result.b.best.name == "later"
 
 
 def test_failed_runs_are_counted_and_not_ranked(branches: Path) -> None:
@@ -93,9 +93,9 @@ def test_failed_runs_are_counted_and_not_ranked(branches: Path) -> None:
     _git(branches, "commit", "-q", "-m", "a failing script")
     Repo(branches).run([sys.executable, "fail.py"], name="broken")
     result = Repo(branches).compare("main", "feature", metric="acc", descending=True)
-    assert (result["a"]["count"], result["a"]["failed"], result["a"]["with_metric"]) == (1, 1, 0)
-    assert result["a"]["best"] is None
-    assert result["params"] == {} and result["files"] == []
+    assert (result.a.count, result.a.failed, result.a.with_metric) == (1, 1, 0)
+    assert result.a.best is None
+    assert result.params == {} and result.files == ()
 
 
 def test_sides_may_be_tags_and_commit_ids(branches: Path) -> None:
@@ -104,9 +104,9 @@ def test_sides_may_be_tags_and_commit_ids(branches: Path) -> None:
     by_name = Repo(branches).compare("feature", "main", metric="acc")
     by_tag = Repo(branches).compare("v1", main_sha[:10], metric="acc")
     for side in ("a", "b"):
-        assert by_tag[side]["best"] == by_name[side]["best"]
-        assert by_tag[side]["count"] == by_name[side]["count"]
-    assert by_tag["a"]["ref"] == "v1" and by_tag["b"]["commit"] == main_sha
+        assert getattr(by_tag, side).best == getattr(by_name, side).best
+        assert getattr(by_tag, side).count == getattr(by_name, side).count
+    assert by_tag.a.ref == "v1" and by_tag.b.commit == main_sha
 
 
 def test_cli_prints_both_sides_and_the_diff_of_the_bests(cli, branches: Path) -> None:

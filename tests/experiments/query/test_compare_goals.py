@@ -51,21 +51,21 @@ def story(repo: Path, cli) -> Path:
 
 def test_accuracy_ranks_highest_first_without_being_told(story: Path) -> None:
     result = Repo(story).compare("feature", "main", metric="acc")
-    assert result["a"]["best"]["name"] == "f-2"
-    assert result["b"]["best"]["name"] == "m-2"
-    assert (result["goal"], result["goal_source"], result["order"]) == ("max", "name", "descending")
+    assert result.a.best.name == "f-2"
+    assert result.b.best.name == "m-2"
+    assert (result.goal, result.goal_source, result.order) == ("max", "name", "descending")
 
 
 def test_loss_ranks_lowest_first_without_being_told(story: Path) -> None:
     result = Repo(story).compare("feature", "main", metric="loss")
-    assert result["a"]["best"]["name"] == "f-2"
-    assert (result["goal"], result["order"]) == ("min", "ascending")
+    assert result.a.best.name == "f-2"
+    assert (result.goal, result.order) == ("min", "ascending")
 
 
 def test_without_a_metric_the_first_key_of_the_first_metrics_file_ranks(story: Path) -> None:
     result = Repo(story).compare("feature", "main")
-    assert (result["metric"], result["metric_source"], result["goal"]) == ("acc", "first", "max")
-    assert result["a"]["best"]["name"] == "f-2"
+    assert (result.metric, result.metric_source, result.goal) == ("acc", "first", "max")
+    assert result.a.best.name == "f-2"
 
 
 def test_the_text_says_which_metric_and_which_way(cli, story: Path) -> None:
