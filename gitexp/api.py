@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from gitexp.data.add import Added as Added
     from gitexp.data.checkout import CheckoutResult as CheckoutResult
     from gitexp.data.status import StatusResult as StatusResult
-    from gitexp.data.sync import ProgressFn, SyncResult
+    from gitexp.data.sync import ProgressFn
     from gitexp.data.upkeep import FsckResult as FsckResult
     from gitexp.data.upkeep import GcResult as GcResult
     from gitexp.experiments.apply import ApplyResult as ApplyResult
@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from gitexp.experiments.run.process import OutputSink
     from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.run.runner import Notify
+    from gitexp.experiments.sync import SyncRequest, SyncResult
+    from gitexp.experiments.sync import SyncSummary as SyncSummary
     from gitexp.hooks import HookResult as HookResult
     from gitexp.project import Project
     from gitexp.report.output import PlotsResult as PlotsResult
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 
 # The result types, importable from here at run time too (loaded on first use).
 _TYPES = {
+    "SyncSummary": "gitexp.experiments.sync",
     "CompareBest": "gitexp.experiments.query.compare",
     "CompareSide": "gitexp.experiments.query.compare",
     "CompareResult": "gitexp.experiments.query.compare",
@@ -84,6 +87,7 @@ __all__ = [
     "ReportResult",
     "RunResult",
     "StatusResult",
+    "SyncSummary",
     "head_commit",
     "run_hook",
     "storage_environment",
@@ -534,7 +538,7 @@ class Repo:
         data: bool = True,
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
-    ) -> dict[str, object]:
+    ) -> SyncSummary:
         """Push experiments (``names`` or ``everything``) and their data.
 
         Without names, the current commit's data only. ``git_remote``: a remote's
@@ -545,20 +549,12 @@ class Repo:
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
-        from gitexp.data import sync
+        from gitexp.experiments import sync
 
-        request = sync.SyncRequest(
-            git_remote,
-            names,
-            everything,
-            remote,
-            jobs,
-            force,
-            data,
-            dict(credentials or {}),
-            progress,
+        request = _sync_request(
+            git_remote, names, everything, remote, jobs, force, data, credentials, progress
         )
-        return _sync_summary(sync.push(self.project, request))
+        return sync.SyncSummary.of(sync.push(self.project, request))
 
     def pull(
         self,
@@ -573,7 +569,7 @@ class Repo:
         checkout: bool = True,
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
-    ) -> dict[str, object]:
+    ) -> SyncSummary:
         """Fetch experiments' refs (``names`` or ``everything``) and their data, verified.
 
         Without names, the current commit's data only. Either way the current commit's
@@ -582,23 +578,14 @@ class Repo:
 
         >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
         """
-        from gitexp.data import sync
+        from gitexp.experiments import sync
 
-        request = sync.SyncRequest(
-            git_remote,
-            names,
-            everything,
-            remote,
-            jobs,
-            force,
-            data,
-            dict(credentials or {}),
-            progress,
+        request = _sync_request(
+            git_remote, names, everything, remote, jobs, force, data, credentials, progress
         )
         result = sync.pull(self.project, request)
-        summary = _sync_summary(result)
-        summary["checked_out"] = _checkout_pulled(self.project, result) if checkout and data else []
-        return summary
+        written = _checkout_pulled(self.project, result) if checkout and data else []
+        return sync.SyncSummary.of(result, written)
 
     def split_targets(
         self, words: Sequence[str], *, everything: bool = False, pulling: bool = False
@@ -725,18 +712,23 @@ def storage_environment() -> builtins.list[str]:
     return list(ENVIRONMENT_VARIABLES)
 
 
-def _sync_summary(result: SyncResult) -> dict[str, object]:
-    objects = result.objects
-    return {
-        "refs": {"moved": result.refs_moved, "unchanged": result.refs_unchanged},
-        "objects": {
-            "transferred": len(objects.transferred),
-            "present": objects.present,
-            "bytes": objects.bytes,
-        },
-        "remote": result.storage,
-        "data": sorted(result.checkout),
-    }
+def _sync_request(
+    git_remote: str | None,
+    names: Sequence[str],
+    everything: bool,
+    remote: str | None,
+    jobs: int | None,
+    force: bool,
+    data: bool,
+    credentials: Mapping[str, str] | None,
+    progress: ProgressFn | None,
+) -> SyncRequest:
+    """The one request push and pull both build from their keywords."""
+    from gitexp.data.sync import Storage
+    from gitexp.experiments.sync import SyncRequest
+
+    storage = Storage(remote, jobs, dict(credentials or {}), progress)
+    return SyncRequest(git_remote, tuple(names), everything, force, data, storage)
 
 
 def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
@@ -747,6 +739,6 @@ def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
     """
     from gitexp.data import checkout as datasets
 
-    if not result.checkout:
+    if not result.data.checkout:
         return []
-    return list(datasets.checkout_pointers(project, dict(result.checkout)).written)
+    return list(datasets.checkout_pointers(project, dict(result.data.checkout)).written)

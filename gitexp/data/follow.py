@@ -53,8 +53,7 @@ def push_needed(
     Raises `NotFoundError` (no storage remote, or objects neither in the cache nor on
     the remote), `StorageError` when the upload fails.
     """
-    request = sync.SyncRequest(env=env)
-    result = sync.push_pointers(project, request, pointers, "the pushed commits")
+    result = sync.push_pointers(project, sync.Storage(env=env), pointers, "the pushed commits")
     return {
         "remote": result.storage,
         "transferred": len(result.objects.transferred),
@@ -123,7 +122,7 @@ def _pull_absent(
         return
     wanted = {rel: pointers[rel] for rel in absent}
     try:
-        pulled = sync.pull_pointers(project, sync.SyncRequest(env=env), wanted, HOOK)
+        pulled = sync.pull_pointers(project, sync.Storage(env=env), wanted, HOOK)
     except GitexpError as exc:
         result["pull_error"] = exc.message + (f"; {exc.hint}" if exc.hint else "")
         return
