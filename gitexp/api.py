@@ -544,8 +544,8 @@ class Repo:
         Without names, the current commit's data only. ``git_remote``: a remote's
         name, URL or path (None: ``origin``); a name that is not a remote is
         `NotFoundError`, as is an unknown storage ``remote``. ``credentials``:
-        environment variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote
-        (see `storage_environment`).
+        environment variables (``os.environ`` will do); the storage remote takes the ones
+        its kind reads, such as ``AWS_ACCESS_KEY_ID`` (see `storage_environment`).
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """

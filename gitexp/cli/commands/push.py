@@ -43,10 +43,12 @@ def add_sync_options(parser: argparse.ArgumentParser) -> None:
 
 
 def credentials() -> dict[str, str]:
-    """The storage credentials and settings the environment holds."""
-    from gitexp.api import storage_environment
+    """The environment, for the storage remote to take its credentials and settings from.
 
-    return {name: os.environ[name] for name in storage_environment() if os.environ.get(name)}
+    Each kind of storage remote picks its own variables (``AWS_ACCESS_KEY_ID`` …);
+    none is stored or shown.
+    """
+    return dict(os.environ)
 
 
 def check_args(args: argparse.Namespace) -> None:

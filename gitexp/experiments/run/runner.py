@@ -113,10 +113,8 @@ class Runner:
                 start=place.start,
                 stopped=self.stop.is_set,
             )
-            store = self.project.store()
-            result = record_experiment(place.git, self.project.config, store, recording)
+            result = record_run(self.project, place.git, recording)
             result.notes.extend(warnings)
-            remember(self.project, result.commit)
             return result
         finally:
             if guard is not None:
@@ -193,6 +191,17 @@ def write_params(plan: ParamsPlan, root: Path, guard: ParamsGuard | None) -> Non
         return
     for path, (_old, new) in plan.files.items():
         atomic_write(root / path, new)
+
+
+def record_run(project: Project, git: GitRepo, recording: Recording) -> RunResult:
+    """Record a finished run as an experiment, then index it: the one recording path.
+
+    ``gitexp run`` (in the workspace or a worktree, ``git``) and the standalone
+    `gitexp.Experiment` both end here. Raises like `record_experiment`.
+    """
+    result = record_experiment(git, project.config, project.store(), recording)
+    remember(project, result.commit)
+    return result
 
 
 def remember(project: Project, commit: str) -> None:

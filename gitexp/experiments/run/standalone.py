@@ -18,8 +18,8 @@ from gitexp.experiments.run import tracking
 from gitexp.experiments.run.environment import host_facts, installed_packages
 from gitexp.experiments.run.freshness import ResultsWatch
 from gitexp.experiments.run.overrides import ParamsPlan
-from gitexp.experiments.run.record import Recording, RunResult, record_experiment
-from gitexp.experiments.run.runner import new_run_dir, read_artifacts, remember
+from gitexp.experiments.run.record import Recording, RunResult
+from gitexp.experiments.run.runner import new_run_dir, read_artifacts, record_run
 from gitexp.git.refs import read_ref
 from gitexp.project import Project
 
@@ -130,10 +130,7 @@ class Experiment:
             message=self._message,
             force=self._force,
         )
-        store = project.store()
-        result = record_experiment(project.git, project.config, store, recording)
-        remember(project, result.commit)
-        return result
+        return record_run(project, project.git, recording)
 
     @property
     def params(self) -> dict[str, object]:
