@@ -182,10 +182,9 @@ class Repo:
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""
-        from gitexp.experiments.query import select as query
-        from gitexp.experiments.query.index import FILE_NAME
+        from gitexp.experiments.query.select import project_experiments
 
-        return query.experiments(self.git, self.project.layout.index / FILE_NAME)
+        return project_experiments(self.project)
 
     def show(
         self,
@@ -373,6 +372,7 @@ class Repo:
         Waits for commands storing objects meanwhile, and tells ``notify`` it does.
         """
         from gitexp.data import upkeep
+        from gitexp.experiments.manage import gc_scope
         from gitexp.experiments.run.parallel import remove_abandoned_worktrees
 
         if not dry_run:
@@ -380,9 +380,7 @@ class Repo:
 
         return upkeep.gc(
             self.project,
-            workspace=workspace,
-            all_branches=all_branches,
-            experiments=experiments,
+            gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments),
             dry_run=dry_run,
             now=now,
             notify=notify,
@@ -707,9 +705,9 @@ def head_commit(cwd: str | os.PathLike[str] = ".") -> str | None:
 
 def storage_environment() -> builtins.list[str]:
     """Environment variables a caller may pass to `Repo.push`/`Repo.pull` as credentials."""
-    from gitexp.storage.open import ENVIRONMENT_VARIABLES
+    from gitexp.data.remotes import credential_names
 
-    return list(ENVIRONMENT_VARIABLES)
+    return credential_names()
 
 
 def _sync_request(

@@ -5,7 +5,7 @@
 each shared subtree once. `needed_objects` expands pointers into the objects they
 need (file objects, manifests, and the files a manifest lists). `kept_objects` is what
 ``gc`` must keep: the workspace's data and that of every commit reachable from the
-branches, tags, experiment refs and stash refs, each narrowed by a `GcScope`.
+branches, tags and the ref namespaces the caller names, narrowed by a `GcScope`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, cast
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import Entry, parse_manifest
-from gitexp.core.names import EXPERIMENT_REF_PREFIX, STASH_REF_PREFIX
 from gitexp.core.pointer import SUFFIX, Pointer, data_path, parse_pointer, unsafe_reason
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, NotFoundError
@@ -166,26 +165,25 @@ def needed_objects(
 
 @dataclass(frozen=True, slots=True)
 class GcScope:
-    """What ``gc`` keeps besides the workspace's data (which it always keeps)."""
+    """What ``gc`` keeps besides the workspace's data (which it always keeps).
+
+    ``commit_refs`` are ref namespaces whose commits are kept without their history
+    (an experiment's baseline is on a branch); ``history_refs`` namespaces keep their
+    whole history, as branches and tags do. The caller names them: data knows no
+    namespace but branches and tags.
+    """
 
     branches: bool = True
     tags: bool = True
-    experiments: bool = True
-    stash: bool = True
-
-    @classmethod
-    def narrowed(cls, *, workspace: bool, all_branches: bool, experiments: bool) -> GcScope:
-        """No option: keep everything. Options given: keep only what they name."""
-        if not (workspace or all_branches or experiments):
-            return cls()
-        return cls(branches=all_branches, tags=False, experiments=experiments, stash=False)
+    commit_refs: tuple[str, ...] = ()
+    history_refs: tuple[str, ...] = ()
 
 
 def kept_pointers(project: Project, scope: GcScope) -> tuple[set[Pointer], int]:
     """The pointers ``gc`` keeps: the workspace's and those of each commit in scope.
 
-    Branches, tags and stash refs keep their whole history; an experiment ref keeps
-    its own commit (its baseline is on a branch). Returns the pointers and how many
+    Branches, tags and ``history_refs`` keep their whole history; a ref in
+    ``commit_refs`` keeps its own commit. Returns the pointers and how many
     commits were read.
     """
     kept = set(workspace_pointers(project).values())
@@ -210,8 +208,8 @@ def _commits(git: GitRepo, scope: GcScope) -> Iterator[pygit2.Commit]:
         for commit in walker:
             seen.add(str(commit.id))
             yield commit
-    if scope.experiments:
-        for target in list_refs(git, EXPERIMENT_REF_PREFIX).values():
+    for prefix in scope.commit_refs:
+        for target in list_refs(git, prefix).values():
             if target not in seen:
                 seen.add(target)
                 yield git.lookup_commit(target)
@@ -228,8 +226,8 @@ def _history_tips(git: GitRepo, scope: GcScope) -> list[str]:
             tips.append(str(git.repo.head.target))
     if scope.tags:
         tips += _tag_commits(git)
-    if scope.stash:
-        tips += list_refs(git, STASH_REF_PREFIX).values()
+    for prefix in scope.history_refs:
+        tips += list_refs(git, prefix).values()
     return list(dict.fromkeys(tips))
 
 

@@ -65,10 +65,8 @@ class FsckResult(JsonResult):
 
 def gc(
     project: Project,
+    scope: GcScope,
     *,
-    workspace: bool = False,
-    all_branches: bool = False,
-    experiments: bool = False,
     dry_run: bool = False,
     now: bool = False,
     notify: Callable[[str], None] | None = None,
@@ -82,9 +80,6 @@ def gc(
     Commands still storing objects are waited for, and those objects kept (`sweeping`).
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
-    scope = GcScope.narrowed(
-        workspace=workspace, all_branches=all_branches, experiments=experiments
-    )
     with Workspace.open(project) as ws, sweeping(ws.store.root, _waiting(notify)):
         kept, commits = kept_pointers(project, scope)
         keep, missing = needed_objects(ws.store, kept)

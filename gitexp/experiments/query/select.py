@@ -17,10 +17,11 @@ from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import NotFoundError
-from gitexp.experiments.query.index import SummaryIndex
+from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.refs import list_refs
 from gitexp.git.repo import GitRepo
+from gitexp.project import Project
 
 _MISSING = object()
 BUILTIN_KEYS = ("name", "status", "created", "branch", "commit", "baseline")
@@ -35,6 +36,11 @@ class Query:
     descending: bool = False
     branches: Sequence[str] = ()
     limit: int | None = None
+
+
+def project_experiments(project: Project) -> list[dict[str, object]]:
+    """Every experiment of ``project``, through its summary index (see `experiments`)."""
+    return experiments(project.git, project.layout.index / FILE_NAME)
 
 
 def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
