@@ -17,17 +17,17 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from gitexp.api import Repo
     from gitexp.errors import GitexpError
-    from gitexp.experiments.standalone import Experiment
-    from gitexp.experiments.tracking import log_artifact, log_metric, log_metrics, params
+    from gitexp.experiments.run.standalone import Experiment
+    from gitexp.experiments.run.tracking import log_artifact, log_metric, log_metrics, params
 
 _EXPORTS = {
     "Repo": "gitexp.api",
     "GitexpError": "gitexp.errors",
-    "Experiment": "gitexp.experiments.standalone",
-    "params": "gitexp.experiments.tracking",
-    "log_metric": "gitexp.experiments.tracking",
-    "log_metrics": "gitexp.experiments.tracking",
-    "log_artifact": "gitexp.experiments.tracking",
+    "Experiment": "gitexp.experiments.run.standalone",
+    "params": "gitexp.experiments.run.tracking",
+    "log_metric": "gitexp.experiments.run.tracking",
+    "log_metrics": "gitexp.experiments.run.tracking",
+    "log_artifact": "gitexp.experiments.run.tracking",
 }
 
 __all__ = [

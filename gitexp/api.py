@@ -15,23 +15,94 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
-from gitexp.core.filters import Filter, parse_filter
 from gitexp.errors import NotFoundError, UsageError
-from gitexp.experiments.project import Project
+from gitexp.git.hookfiles import HOOK_NAMES, READS_STDIN
 
-# Each method imports what it needs, so a command loads only its own part of gitexp.
+# Each method imports what it needs, so a command loads only its own part of gitexp
+# (a git hook with nothing to do loads this module and little else).
 if TYPE_CHECKING:
     import threading
 
+    from gitexp.core.filters import Filter
     from gitexp.core.params import Override
-    from gitexp.experiments.apply import ApplyResult
-    from gitexp.experiments.applyplan import ApplyPlan
-    from gitexp.experiments.diff import DiffResult
-    from gitexp.experiments.process import OutputSink
-    from gitexp.experiments.record import RunResult
-    from gitexp.experiments.runner import Notify
-    from gitexp.experiments.sync import ProgressFn, SyncResult
+    from gitexp.data.add import Added as Added
+    from gitexp.data.checkout import CheckoutResult as CheckoutResult
+    from gitexp.data.status import StatusResult as StatusResult
+    from gitexp.data.sync import ProgressFn
+    from gitexp.data.upkeep import FsckResult as FsckResult
+    from gitexp.data.upkeep import GcResult as GcResult
+    from gitexp.experiments.apply import ApplyResult as ApplyResult
+    from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
+    from gitexp.experiments.query.compare import CompareBest as CompareBest
+    from gitexp.experiments.query.compare import CompareResult as CompareResult
+    from gitexp.experiments.query.compare import CompareSide as CompareSide
+    from gitexp.experiments.query.diff import DiffResult
+    from gitexp.experiments.run.process import OutputSink
+    from gitexp.experiments.run.record import RunResult as RunResult
+    from gitexp.experiments.run.runner import Notify
+    from gitexp.experiments.sync import SyncRequest, SyncResult
+    from gitexp.experiments.sync import SyncSummary as SyncSummary
+    from gitexp.hooks import HookResult as HookResult
+    from gitexp.project import Project
+    from gitexp.report.output import PlotsResult as PlotsResult
+    from gitexp.report.output import ReportResult as ReportResult
+    from gitexp.storage.transfer import Progress as Progress
+
+# The result types, importable from here at run time too (loaded on first use).
+_TYPES = {
+    "SyncSummary": "gitexp.experiments.sync",
+    "CompareBest": "gitexp.experiments.query.compare",
+    "CompareSide": "gitexp.experiments.query.compare",
+    "CompareResult": "gitexp.experiments.query.compare",
+    "ReportResult": "gitexp.report.output",
+    "PlotsResult": "gitexp.report.output",
+    "FsckResult": "gitexp.data.upkeep",
+    "GcResult": "gitexp.data.upkeep",
+    "Added": "gitexp.data.add",
+    "CheckoutResult": "gitexp.data.checkout",
+    "StatusResult": "gitexp.data.status",
+    "ApplyPlan": "gitexp.experiments.applyplan",
+    "ApplyResult": "gitexp.experiments.apply",
+    "HookResult": "gitexp.hooks",
+    "Progress": "gitexp.storage.transfer",
+    "RunResult": "gitexp.experiments.run.record",
+}
+
+__all__ = [
+    "HOOK_NAMES",
+    "READS_STDIN",
+    "Added",
+    "ApplyPlan",
+    "ApplyResult",
+    "CheckoutResult",
+    "CompareBest",
+    "CompareResult",
+    "CompareSide",
+    "FsckResult",
+    "GcResult",
+    "HookResult",
+    "PlotsResult",
+    "Progress",
+    "Repo",
+    "ReportResult",
+    "RunResult",
+    "StatusResult",
+    "SyncSummary",
+    "head_commit",
+    "run_hook",
+    "storage_environment",
+]
+
+
+def __getattr__(name: str) -> type:
+    module = _TYPES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gitexp.api' has no attribute '{name}'")
+    import importlib
+
+    value: type = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 class Repo:
@@ -41,6 +112,8 @@ class Repo:
     """
 
     def __init__(self, path: str | os.PathLike[str] = ".") -> None:
+        from gitexp.project import Project
+
         self.project = Project.open(path)
         self.git = self.project.git
 
@@ -52,6 +125,8 @@ class Repo:
     def init(self) -> list[str]:
         """Write ``gitexp.yaml`` if it is absent; returns the files written."""
         written = []
+        from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
+
         config = self.root / PROJECT_CONFIG
         if not config.exists():
             config.write_text(DEFAULT_PROJECT_YAML)
@@ -82,8 +157,8 @@ class Repo:
 
         >>> repo.run(["python", "train.py"], overrides=["lr=0.1,0.01"])  # doctest: +SKIP
         """
-        from gitexp.experiments.run import RunRequest
-        from gitexp.experiments.run import run as run_experiments
+        from gitexp.experiments.run.request import RunRequest
+        from gitexp.experiments.run.request import run as run_experiments
 
         words = [command] if isinstance(command, str) else command
         request = RunRequest(
@@ -107,10 +182,9 @@ class Repo:
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""
-        from gitexp.experiments import query
-        from gitexp.experiments.index import FILE_NAME
+        from gitexp.experiments.query.select import project_experiments
 
-        return query.experiments(self.git, self.project.state / "index" / FILE_NAME)
+        return project_experiments(self.project)
 
     def show(
         self,
@@ -129,7 +203,8 @@ class Repo:
         as ``crashed`` (``notify`` hears of it). Raises `NotFoundError` when a sort
         or filter key is found in no experiment.
         """
-        from gitexp.experiments import query
+        from gitexp.core.filters import Filter, parse_filter
+        from gitexp.experiments.query import select as query
 
         parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
         rows = self._with_running(notify)
@@ -142,12 +217,12 @@ class Repo:
 
     def _with_running(self, notify: Notify | None) -> builtins.list[dict[str, object]]:
         """Every experiment, crashed runs recorded first, then the runs going on now."""
-        from gitexp.experiments import crashed, journal
+        from gitexp.experiments.run import crashed, journal
 
         for message in crashed.recover(self.project):
             if notify is not None:
                 notify(message)
-        return self.experiments() + journal.running_rows(self.project.state / "runs")
+        return self.experiments() + journal.running_rows(self.project.layout.runs)
 
     def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
         """What differs between two experiments or commits, as ``diff --json``.
@@ -155,8 +230,8 @@ class Repo:
         With ``a`` alone, ``a``'s baseline is the old side; with neither, the latest
         experiment is compared with its baseline.
         """
-        from gitexp.experiments import diff as diff_mod
-        from gitexp.experiments import query
+        from gitexp.experiments.query import diff as diff_mod
+        from gitexp.experiments.query import select as query
 
         if a is None:
             if b is not None:
@@ -175,7 +250,7 @@ class Repo:
 
         Runs going on now and crashed ones are listed as `show` lists them.
         """
-        from gitexp.experiments import query
+        from gitexp.experiments.query import select as query
 
         rows = query.select(self.git, self._with_running(notify), query.Query())
         fields = ("name", "status", "created", "baseline", "branch", "commit")
@@ -234,7 +309,7 @@ class Repo:
         *,
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
-    ) -> builtins.list[dict[str, object]]:
+    ) -> tuple[Added, ...]:
         """Track files or folders by content: store them in the cache, write ``PATH.gitexp``.
 
         Paths are relative to ``cwd`` (default: the repository root). One result per
@@ -242,17 +317,21 @@ class Repo:
         ``skipped`` (links inside a folder) and ``gitignore`` (the file changed, if any).
         ``on_file(path, file)`` is called as each file is read, from one thread at a time.
 
-        >>> repo.add(["data/train.csv"])[0]["hash"]  # doctest: +SKIP
+        >>> repo.add(["data/train.csv"])[0].hash  # doctest: +SKIP
         'blake3:…'
         """
-        from gitexp.experiments import datasets
+        from gitexp.data.add import add
 
         given = [os.fspath(p) for p in paths]
-        return datasets.add(self.project, given, cwd or self.root, on_file)
+        return tuple(add(self.project, given, cwd or self.root, on_file))
 
-    def status(self) -> dict[str, builtins.list[dict[str, object]]]:
-        """The ``status --json`` object: ``{"data": [{"path", "state", "changed"}]}``."""
-        from gitexp.experiments import datastatus
+    def status(self) -> StatusResult:
+        """Each tracked data path's state (``unchanged``, ``modified``, ``missing``, …).
+
+        >>> repo.status().data[0].state  # doctest: +SKIP
+        'unchanged'
+        """
+        from gitexp.data import status as datastatus
 
         return datastatus.status(self.project)
 
@@ -263,15 +342,15 @@ class Repo:
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
-    ) -> dict[str, object]:
+    ) -> CheckoutResult:
         """Make the workspace's data match its pointers (all, or those under ``paths``).
 
-        Returns ``written`` and ``unchanged`` data paths, ``files`` written, ``saved``
-        (data stored before ``force`` overwrote it) and ``missing`` (data whose objects
-        are not in the cache, left as it was). ``on_file(path, file)`` is called as each
-        file is written, possibly from several threads at once.
+        Returns the ``written`` and ``unchanged`` data paths, the ``files`` written,
+        what was ``saved`` (stored before ``force`` overwrote it) and ``missing`` (data
+        whose objects are not in the cache, left as it was). ``on_file(path, file)`` is
+        called as each file is written, possibly from several threads at once.
         """
-        from gitexp.experiments import datasets
+        from gitexp.data import checkout as datasets
 
         given = [os.fspath(p) for p in paths]
         return datasets.checkout(
@@ -287,26 +366,29 @@ class Repo:
         dry_run: bool = False,
         now: bool = False,
         notify: Notify | None = None,
-    ) -> dict[str, object]:
+    ) -> GcResult:
         """Remove cache objects nothing needs (see `gitexp gc`); what was freed.
 
         Waits for commands storing objects meanwhile, and tells ``notify`` it does.
         """
-        from gitexp.experiments import upkeep
+        from gitexp.data import upkeep
+        from gitexp.experiments.manage import gc_scope
+        from gitexp.experiments.run.parallel import remove_abandoned_worktrees
+
+        if not dry_run:
+            remove_abandoned_worktrees(self.project)
 
         return upkeep.gc(
             self.project,
-            workspace=workspace,
-            all_branches=all_branches,
-            experiments=experiments,
+            gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments),
             dry_run=dry_run,
             now=now,
             notify=notify,
         )
 
-    def fsck(self, *, jobs: int | None = None) -> dict[str, object]:
+    def fsck(self, *, jobs: int | None = None) -> FsckResult:
         """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""
-        from gitexp.experiments import upkeep
+        from gitexp.data import upkeep
 
         return upkeep.fsck(self.project, jobs=jobs)
 
@@ -318,7 +400,7 @@ class Repo:
         metric: str | None = None,
         goal: str | None = None,
         descending: bool = False,
-    ) -> dict[str, object]:
+    ) -> CompareResult:
         """The experiments of two branches (or tags, or commits) side by side.
 
         For each side: counts, the best by ``metric`` (default: the first key of the
@@ -331,7 +413,7 @@ class Repo:
         >>> repo.compare("feature", "main", metric="acc", goal="max")  # doctest: +SKIP
         """
         from gitexp.core.goals import DIRECTIONS
-        from gitexp.experiments import compare as compare_mod
+        from gitexp.experiments.query import compare as compare_mod
 
         if goal is None and descending:
             goal = "max"
@@ -354,8 +436,8 @@ class Repo:
         Only the series ``selectors`` pick (all without selectors); experiments without
         any are left out. Raises `NotFoundError` for an unknown name or selector.
         """
-        from gitexp.experiments import overview as overview_mod
-        from gitexp.experiments import query
+        from gitexp.experiments.query import overview as overview_mod
+        from gitexp.experiments.query import select as query
 
         rows = query.rows_named(self.experiments(), names)
         runs = overview_mod.plot_runs(self.git, rows, selectors)
@@ -370,7 +452,7 @@ class Repo:
         *,
         output: str | os.PathLike[str],
         metrics: Sequence[str] = (),
-    ) -> dict[str, object]:
+    ) -> PlotsResult:
         """Draw the step series of experiments ``names`` (default: all) to ``output``.
 
         ``.html`` gives an interactive self-contained page, ``.svg`` or ``.png`` an image.
@@ -379,9 +461,9 @@ class Repo:
 
         >>> repo.plots(["bold-lynx"], metrics=["loss"], output="loss.svg")  # doctest: +SKIP
         """
-        from gitexp.experiments import overview as overview_mod
-        from gitexp.experiments import query
-        from gitexp.report.output import output_format, write_output
+        from gitexp.experiments.query import overview as overview_mod
+        from gitexp.experiments.query import select as query
+        from gitexp.report.output import PlotsResult, output_format, write_output
         from gitexp.report.plots import render_plots, require_drawing
 
         fmt = output_format(output, ("html", "svg", "png"))
@@ -396,14 +478,14 @@ class Repo:
         write_output(output, data)
         keys = list(dict.fromkeys(k for run in runs for k in run.series))
         drawn = {run.name for run in runs}
-        return {
-            "output": str(output),
-            "format": fmt,
-            "bytes": len(data),
-            "experiments": [run.name for run in runs],
-            "series": keys,
-            "without_series": [str(r["name"]) for r in rows if r["name"] not in drawn],
-        }
+        return PlotsResult(
+            output=str(output),
+            format=fmt,
+            bytes=len(data),
+            experiments=tuple(run.name for run in runs),
+            series=tuple(keys),
+            without_series=tuple(str(r["name"]) for r in rows if r["name"] not in drawn),
+        )
 
     def report(
         self,
@@ -411,7 +493,7 @@ class Repo:
         output: str | os.PathLike[str],
         branches: Sequence[str] = (),
         title: str | None = None,
-    ) -> dict[str, object]:
+    ) -> ReportResult:
         """Write the self-contained HTML report of the experiments to ``output``.
 
         Every experiment, or those whose baseline is on ``branches``; the file is
@@ -421,9 +503,9 @@ class Repo:
         >>> repo.report(output="report.html", branches=["main"])  # doctest: +SKIP
         """
         from gitexp.core.runinfo import iso_utc, utc_now
-        from gitexp.experiments import overview as overview_mod
-        from gitexp.experiments import query
-        from gitexp.report.output import output_format, write_output
+        from gitexp.experiments.query import overview as overview_mod
+        from gitexp.experiments.query import select as query
+        from gitexp.report.output import ReportResult, output_format, write_output
         from gitexp.report.page import render_report
 
         output_format(output, ("html",))
@@ -442,7 +524,7 @@ class Repo:
             goals=self.project.config.goals,
         )
         write_output(output, data)
-        return {"output": str(output), "bytes": len(data), "experiments": len(rows)}
+        return ReportResult(output=str(output), bytes=len(data), experiments=len(rows))
 
     def push(
         self,
@@ -456,31 +538,23 @@ class Repo:
         data: bool = True,
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
-    ) -> dict[str, object]:
+    ) -> SyncSummary:
         """Push experiments (``names`` or ``everything``) and their data.
 
         Without names, the current commit's data only. ``git_remote``: a remote's
         name, URL or path (None: ``origin``); a name that is not a remote is
         `NotFoundError`, as is an unknown storage ``remote``. ``credentials``:
-        environment variables such as ``AWS_ACCESS_KEY_ID`` for the storage remote
-        (see `storage_environment`).
+        environment variables (``os.environ`` will do); the storage remote takes the ones
+        its kind reads, such as ``AWS_ACCESS_KEY_ID`` (see `storage_environment`).
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
         from gitexp.experiments import sync
 
-        request = sync.SyncRequest(
-            git_remote,
-            names,
-            everything,
-            remote,
-            jobs,
-            force,
-            data,
-            dict(credentials or {}),
-            progress,
+        request = _sync_request(
+            git_remote, names, everything, remote, jobs, force, data, credentials, progress
         )
-        return _sync_summary(sync.push(self.project, request))
+        return sync.SyncSummary.of(sync.push(self.project, request))
 
     def pull(
         self,
@@ -495,7 +569,7 @@ class Repo:
         checkout: bool = True,
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
-    ) -> dict[str, object]:
+    ) -> SyncSummary:
         """Fetch experiments' refs (``names`` or ``everything``) and their data, verified.
 
         Without names, the current commit's data only. Either way the current commit's
@@ -506,21 +580,12 @@ class Repo:
         """
         from gitexp.experiments import sync
 
-        request = sync.SyncRequest(
-            git_remote,
-            names,
-            everything,
-            remote,
-            jobs,
-            force,
-            data,
-            dict(credentials or {}),
-            progress,
+        request = _sync_request(
+            git_remote, names, everything, remote, jobs, force, data, credentials, progress
         )
         result = sync.pull(self.project, request)
-        summary = _sync_summary(result)
-        summary["checked_out"] = _checkout_pulled(self.project, result) if checkout and data else []
-        return summary
+        written = _checkout_pulled(self.project, result) if checkout and data else []
+        return sync.SyncSummary.of(result, written)
 
     def split_targets(
         self, words: Sequence[str], *, everything: bool = False, pulling: bool = False
@@ -530,9 +595,9 @@ class Repo:
         The first word is the git remote when it names one of this repository's
         remotes or is a URL or path (names hold no ``/`` or ``:``); otherwise every
         word is a name and the remote is ``origin``. A first word that can be neither
-        is `NotFoundError` (see `gitexp.experiments.targets.split_targets`).
+        is `NotFoundError` (see `gitexp.data.targets.split_targets`).
         """
-        from gitexp.experiments import targets
+        from gitexp.data import targets
 
         return targets.split_targets(
             self.git, words, everything=everything, local_names=not pulling
@@ -553,7 +618,7 @@ class Repo:
         Returns the folder the first push will make, for a local one that does not exist
         yet; a local path whose parent folder is missing is `ConfigError`.
         """
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         return remotes_mod.add(
             self.project, name, url, options=options, default=default, local=local, force=force
@@ -561,19 +626,19 @@ class Repo:
 
     def remote_list(self) -> builtins.list[dict[str, object]]:
         """Every storage remote: name, redacted URL, whether it is the default, options."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         return remotes_mod.listing(self.project)
 
     def remote_remove(self, name: str) -> None:
         """Forget a storage remote (its stored objects are not touched)."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         remotes_mod.remove(self.project, name)
 
     def remote_default(self, name: str) -> None:
         """Make ``name`` the default storage remote."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         remotes_mod.set_default(self.project, name)
 
@@ -581,7 +646,7 @@ class Repo:
         self, name: str, option: str, value: str | int | float | bool | None, *, local: bool = False
     ) -> None:
         """Set (None: unset) one option of a storage remote; secrets only with ``local``."""
-        from gitexp.experiments import remotes as remotes_mod
+        from gitexp.data import remotes as remotes_mod
 
         remotes_mod.modify(self.project, name, option, value, local=local)
 
@@ -612,25 +677,58 @@ class Repo:
         return [hookfiles.state_of(folder, name).to_json() for name in hookfiles.HOOK_NAMES]
 
 
+def run_hook(
+    name: str,
+    args: Sequence[str] = (),
+    stdin: str = "",
+    *,
+    credentials: Callable[[], Mapping[str, str]] = dict,
+    data_pushed: bool = False,
+    cwd: str | os.PathLike[str] = ".",
+) -> HookResult:
+    """Run git hook ``name`` (one of `HOOK_NAMES`) as git would, in the repository at ``cwd``.
+
+    ``credentials`` is called only when storage is reached; ``data_pushed`` says the
+    push is ``gitexp push``'s own, whose data has moved already. Nothing is printed:
+    the result says what to tell the user, and it has ``errors`` when git must stop.
+    """
+    from gitexp import hooks
+
+    call = hooks.HookCall(name, args, stdin, credentials=credentials, data_pushed=data_pushed)
+    return hooks.run(call, cwd)
+
+
+def head_commit(cwd: str | os.PathLike[str] = ".") -> str | None:
+    """The commit HEAD names in the repository at ``cwd``; None before the first commit."""
+    from gitexp.git.plumbing import resolve
+
+    return resolve(Path(cwd), "HEAD")
+
+
 def storage_environment() -> builtins.list[str]:
     """Environment variables a caller may pass to `Repo.push`/`Repo.pull` as credentials."""
-    from gitexp.storage.open import ENVIRONMENT_VARIABLES
+    from gitexp.data.remotes import credential_names
 
-    return list(ENVIRONMENT_VARIABLES)
+    return credential_names()
 
 
-def _sync_summary(result: SyncResult) -> dict[str, object]:
-    objects = result.objects
-    return {
-        "refs": {"moved": result.refs_moved, "unchanged": result.refs_unchanged},
-        "objects": {
-            "transferred": len(objects.transferred),
-            "present": objects.present,
-            "bytes": objects.bytes,
-        },
-        "remote": result.storage,
-        "data": sorted(result.checkout),
-    }
+def _sync_request(
+    git_remote: str | None,
+    names: Sequence[str],
+    everything: bool,
+    remote: str | None,
+    jobs: int | None,
+    force: bool,
+    data: bool,
+    credentials: Mapping[str, str] | None,
+    progress: ProgressFn | None,
+) -> SyncRequest:
+    """The one request push and pull both build from their keywords."""
+    from gitexp.data.sync import Storage
+    from gitexp.experiments.sync import SyncRequest
+
+    storage = Storage(remote, jobs, dict(credentials or {}), progress)
+    return SyncRequest(git_remote, tuple(names), everything, force, data, storage)
 
 
 def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
@@ -639,10 +737,8 @@ def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
     Data modified in the workspace that the cache does not hold is never overwritten:
     `UncommittedChangesError` says so (the pulled objects stay in the cache).
     """
-    from gitexp.experiments import datasets
+    from gitexp.data import checkout as datasets
 
-    if not result.checkout:
+    if not result.data.checkout:
         return []
-    done = datasets.checkout_pointers(project, dict(result.checkout))
-    written = done.get("written")
-    return [str(p) for p in written] if isinstance(written, list) else []
+    return list(datasets.checkout_pointers(project, dict(result.data.checkout)).written)

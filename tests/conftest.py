@@ -58,7 +58,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("GIT_CONFIG_VALUE_1", "user@example.com")
     monkeypatch.setenv("GIT_CONFIG_KEY_2", "init.defaultBranch")
     monkeypatch.setenv("GIT_CONFIG_VALUE_2", "main")
-    from gitexp.experiments import tracking
+    from gitexp.experiments.run import tracking
 
     tracking.set_session(None)
 

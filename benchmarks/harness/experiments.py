@@ -56,7 +56,7 @@ class GitexpExperiments:
     @property
     def index_file(self) -> Path:
         """show's summary index, removed to time the first ``show`` after a fetch."""
-        from gitexp.experiments.index import FILE_NAME
+        from gitexp.experiments.query.index import FILE_NAME
 
         return self.root / ".git" / "gitexp" / "index" / FILE_NAME
 
@@ -149,7 +149,7 @@ def _data(content: bytes) -> bytes:
 
 
 def _packages() -> dict[str, str]:
-    from gitexp.experiments.environment import installed_packages
+    from gitexp.experiments.run.environment import installed_packages
 
     return installed_packages()
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import Hashes, Listing, list_folder
 from gitexp.cache.statindex import StatIndex
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
+from gitexp.core.results import JsonResult
 
 UNCHANGED = "unchanged"
 MODIFIED = "modified"
@@ -26,17 +27,20 @@ MISSING = "missing"
 NOT_IN_CACHE = "not_in_cache"
 
 
-@dataclass
-class DataStatus:
-    """One line of ``status --json``: a data path, its state, changed files inside it."""
+@dataclass(frozen=True, slots=True)
+class DataStatus(JsonResult):
+    """One line of ``status``: a data path, its state, changed files inside it.
+
+    ``state`` is ``unchanged``, ``modified``, ``missing`` or ``not_in_cache``.
+    """
 
     path: str
     state: str
-    changed: list[str] = field(default_factory=list)
+    changed: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         """The object ``status --json`` prints for it."""
-        return {"path": self.path, "state": self.state, "changed": self.changed}
+        return {"path": self.path, "state": self.state, "changed": list(self.changed)}
 
 
 def data_status(
@@ -74,7 +78,7 @@ def data_status(
     if entries is None:
         return DataStatus(rel, NOT_IN_CACHE)
     changed = _changed_files(hashes, full, listing, entries, store)
-    return DataStatus(rel, MODIFIED if changed else UNCHANGED, changed)
+    return DataStatus(rel, MODIFIED if changed else UNCHANGED, tuple(changed))
 
 
 def _missing(

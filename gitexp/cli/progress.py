@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gitexp.storage.transfer import Progress
+    from gitexp.api import Progress
 
 
 @contextmanager

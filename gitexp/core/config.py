@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from gitexp.core.filenames import PROJECT_CONFIG as PROJECT_CONFIG
 from gitexp.core.formats import load_mapping
 from gitexp.core.goals import Direction, parse_goals
 from gitexp.core.remotes import check_remotes
+from gitexp.core.sizes import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from gitexp.core.sizes import parse_size
 from gitexp.errors import ConfigError
 
-PROJECT_CONFIG = "gitexp.yaml"
 DEFAULT_PARAMS = ("params.yaml",)
 DEFAULT_METRICS = ("metrics.json",)
-DEFAULT_THRESHOLD = 5 * 1024 * 1024
 LINK_TYPES = ("reflink", "copy", "hardlink", "symlink")
 
 

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from gitexp.core.filenames import SUFFIX as SUFFIX
 from gitexp.core.formats import load_document
 from gitexp.core.hashing import Oid
 from gitexp.errors import FormatError, PathError
 
-SUFFIX = ".gitexp"
 VERSION = 1
 _KEYS = {"version", "hash", "size", "kind", "files"}
 _HASH = re.compile(r"blake3:([0-9a-f]{64})")

@@ -9,9 +9,9 @@ from typing import Literal
 
 import orjson
 
+from gitexp.core.filenames import RUN_DIR as RUN_DIR
 from gitexp.errors import FormatError
 
-RUN_DIR = ".gitexp"
 RUN_JSON = ".gitexp/run.json"
 OUTPUT_LOG = ".gitexp/output.log"
 SERIES_DIR = ".gitexp/series"

@@ -6,6 +6,9 @@ import re
 
 from gitexp.errors import ConfigError
 
+DEFAULT_THRESHOLD = 5 * 1024 * 1024
+"""``large_file_threshold`` when gitexp.yaml does not set it: 5 MiB."""
+
 _UNITS = {
     "": 1,
     "b": 1,

@@ -1,1 +1,1 @@
-"""Running, recording, querying, comparing and applying experiments."""
+"""Experiments: run/ makes them, query/ reads them; managing, applying and syncing them."""

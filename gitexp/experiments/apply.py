@@ -23,16 +23,16 @@ from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import STASH_REF_PREFIX
 from gitexp.core.pointer import Pointer, check_data_path, data_path, pointer_path
 from gitexp.core.runinfo import RUN_DIR, iso_utc, utc_now
+from gitexp.data.checkout import CheckoutResult, checkout_pointers, data_at_risk
+from gitexp.data.pointers import pointers_at
 from gitexp.errors import ConflictError, UncommittedChangesError
 from gitexp.experiments.applyplan import ApplyPlan, make_plan
-from gitexp.experiments.data import pointers_at
-from gitexp.experiments.datasets import checkout_pointers, data_at_risk
-from gitexp.experiments.project import Project
-from gitexp.experiments.summary import inherited_in
+from gitexp.experiments.query.summary import inherited_in
 from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
 from gitexp.git.snapshot import snapshot
+from gitexp.project import Project
 
 
 @dataclass
@@ -44,8 +44,8 @@ class ApplyResult:
     deleted: list[str] = field(default_factory=list)
     stash_ref: str | None = None
     saved: list[str] = field(default_factory=list)
-    data: dict[str, object] = field(default_factory=dict)
-    """What checking out the experiment's data did (see `datasets.checkout_pointers`)."""
+    data: CheckoutResult | None = None
+    """What checking out the experiment's data did (None: it tracks no data)."""
     plan: ApplyPlan | None = None
     """What apply set out to do (all it would have done, with ``dry_run``)."""
 

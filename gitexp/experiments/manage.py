@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import pygit2
 
-from gitexp.core.names import ExperimentName, check_name
+from gitexp.core.names import EXPERIMENT_REF_PREFIX, STASH_REF_PREFIX, ExperimentName, check_name
+from gitexp.data.pointers import GcScope
 from gitexp.errors import ConflictError, InvalidNameError, NotFoundError, UsageError
 from gitexp.git.refs import create_ref, delete_refs, read_ref
 from gitexp.git.repo import GitRepo
@@ -45,3 +46,18 @@ def branch(git: GitRepo, name: str, branch_name: str) -> str:
         )
     create_ref(git, ref, commit)
     return commit
+
+
+def gc_scope(*, workspace: bool, all_branches: bool, experiments: bool) -> GcScope:
+    """What ``gitexp gc`` keeps, from its options.
+
+    No option: every branch, tag, experiment and stash. Options given: only what they
+    name (the workspace's data is always kept).
+    """
+    everything = not (workspace or all_branches or experiments)
+    return GcScope(
+        branches=everything or all_branches,
+        tags=everything,
+        commit_refs=(EXPERIMENT_REF_PREFIX,) if everything or experiments else (),
+        history_refs=(STASH_REF_PREFIX,) if everything else (),
+    )

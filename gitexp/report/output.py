@@ -7,9 +7,11 @@ appears whole or not at all, so a failed or interrupted command leaves nothing b
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitexp.cache.atomic import atomic_write
+from gitexp.core.results import JsonResult
 from gitexp.errors import PathError, UsageError
 
 FORMATS = {".html": "html", ".htm": "html", ".svg": "svg", ".png": "png"}
@@ -48,3 +50,42 @@ def write_output(path: str | os.PathLike[str], data: bytes) -> None:
         raise PathError(
             f"cannot write '{path}': {exc.strerror or exc}", hint="check the path and permissions"
         ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PlotsResult(JsonResult):
+    """What ``gitexp plots`` wrote: where, in which format, how big, and what it drew.
+
+    ``without_series``: experiments that have none of the series asked for.
+    """
+
+    output: str
+    format: str
+    bytes: int
+    experiments: tuple[str, ...]
+    series: tuple[str, ...]
+    without_series: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` document."""
+        return {
+            "output": self.output,
+            "format": self.format,
+            "bytes": self.bytes,
+            "experiments": list(self.experiments),
+            "series": list(self.series),
+            "without_series": list(self.without_series),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReportResult(JsonResult):
+    """What ``gitexp report`` wrote: where, how big, how many experiments it shows."""
+
+    output: str
+    bytes: int
+    experiments: int
+
+    def to_json(self) -> dict[str, object]:
+        """The ``--json`` document."""
+        return {"output": self.output, "bytes": self.bytes, "experiments": self.experiments}

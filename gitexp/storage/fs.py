@@ -15,42 +15,27 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import errno
-import inspect
-import queue
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from gitexp.core.remotes import scrub
-from gitexp.errors import NotFoundError, StorageError
+from gitexp.errors import NotFoundError
 from gitexp.storage.backend import (
     TMP_MARK,
     Backend,
     Failure,
     Outcome,
     ReadOnlyError,
-    TransientError,
     check_key,
     is_temporary,
 )
+from gitexp.storage.fserrors import translate
+from gitexp.storage.pump import Pump, one_request_options
 
 T = TypeVar("T")
 R = TypeVar("R")
-_TRANSIENT_ERRNOS = {
-    errno.ECONNREFUSED,
-    errno.ECONNRESET,
-    errno.ECONNABORTED,
-    errno.ETIMEDOUT,
-    errno.EHOSTUNREACH,
-    errno.ENETUNREACH,
-    errno.EPIPE,
-    errno.EIO,
-    errno.EREMOTEIO,  # s3fs's word for a 500 InternalError ("please try again")
-    errno.EBUSY,  # s3fs's word for a 503 SlowDown
-}
 
 
 class FsspecBackend(Backend):
@@ -86,7 +71,7 @@ class FsspecBackend(Backend):
         self.url = url
         self._identity = identity or url
         self._container_seen = False
-        self._one_request = _one_request_options(fs)
+        self._one_request = one_request_options(fs)
         self._parts = dict(part_options or {})
         if atomic_put and not read_only:
             self.default_jobs = self.bulk_jobs
@@ -210,7 +195,7 @@ class FsspecBackend(Backend):
         cancels the requests in flight and returns once no item will be taken any more.
         """
         loop = self.fs.loop
-        pump = _Pump(items, work, max(1, jobs), self.timeout)
+        pump = Pump(items, work, max(1, jobs), self.timeout)
         future = asyncio.run_coroutine_threadsafe(pump.run(), loop)
         finished = False
         try:
@@ -313,147 +298,15 @@ class FsspecBackend(Backend):
             raise self._translate(exc, action, key) from exc
 
     def _translate(self, exc: Exception, action: str, key: str) -> Failure:
-        reason = scrub(_reason(exc), self.secrets)
-        where = f"storage remote {self.url}"
-        if isinstance(exc, FileNotFoundError) and action in ("download", "check", "delete"):
-            if action == "download" and not self._container_exists():
-                return _missing_container(where, self.container)
-            return NotFoundError(f"{key} is not on {where}")
-        if isinstance(exc, FileNotFoundError):
-            return _missing_container(where, self.container)
-        if isinstance(exc, PermissionError) or _says(
-            reason,
-            "denied",
-            "forbidden",
-            "invalidaccesskey",
-            "signature",
-            "authoriz",
-            "authentic",
-            "credential",
-        ):
-            return StorageError(
-                f"{where} refused access ({action} {key}): {reason}",
-                hint="check the credentials: the local config (`gitexp remote modify --local`) "
-                "or the environment",
-            )
-        if _is_transient(exc):
-            return TransientError(f"{where} did not answer ({action} {key}): {reason}")
-        return StorageError(f"{where} failed ({action} {key}): {reason}")
-
-
-def _one_request_options(fs: Any) -> dict[str, int]:
-    """Options that make ``fs`` read a small object in one request.
-
-    Left to itself, s3fs asks for an object's size (a request of its own) before
-    reading it, to decide whether to read it in parallel parts; gcsfs likewise.
-    """
-    method = getattr(fs, "_cat_file", None)
-    if method is None:
-        return {}
-    try:
-        names = inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return {}
-    for name in ("max_concurrency", "concurrency"):
-        if name in names:
-            return {name: 1}
-    return {}
-
-
-class _Pump(Generic[T, R]):
-    """Runs ``work`` on items on an event loop, ``jobs`` at a time; outcomes on a queue.
-
-    ``results`` gets ``(key, value, None)`` or ``(key, None, error)`` per item and a
-    final None, however the run ends, once it has started. At most `BACKLOG` times
-    ``jobs`` outcomes wait there: a reader slower than the network holds the
-    requests back instead of letting downloads pile up in memory.
-    """
-
-    BACKLOG = 4
-
-    def __init__(
-        self,
-        items: Iterable[tuple[str, T]],
-        work: Callable[[str, T], Awaitable[R]],
-        jobs: int,
-        timeout: float,
-    ) -> None:
-        self.items = iter(items)
-        self.work = work
-        self.jobs = jobs
-        self.timeout = timeout
-        self.results: queue.SimpleQueue[tuple[str, object, Exception | None] | None]
-        self.results = queue.SimpleQueue()
-        self.stop = threading.Event()
-        self.started = threading.Event()
-        self.running: set[asyncio.Task[None]] = set()
-        self.task: asyncio.Task[Any] | None = None
-        self.room: asyncio.Semaphore | None = None
-        self._taken = 0
-
-    async def run(self) -> None:
-        """Start an item each time a slot frees up, until none is left or it is halted."""
-        self.started.set()
-        self.task = asyncio.current_task()
-        try:
-            slots = asyncio.Semaphore(self.jobs)
-            self.room = asyncio.Semaphore(self.BACKLOG * self.jobs)
-            while not self.stop.is_set():
-                await self.room.acquire()
-                await slots.acquire()
-                if self.stop.is_set():
-                    break
-                item = next(self.items, None)
-                if item is None:
-                    break
-                task = asyncio.ensure_future(self._one(item[0], item[1], slots))
-                self.running.add(task)
-                task.add_done_callback(self.running.discard)
-            while self.running:
-                await asyncio.wait(set(self.running))
-        finally:
-            for task in list(self.running):
-                task.cancel()
-            self.results.put(None)
-
-    async def _one(self, key: str, payload: T, slots: asyncio.Semaphore) -> None:
-        try:
-            value = await asyncio.wait_for(self.work(key, payload), self.timeout)
-        except Exception as exc:
-            self.results.put((key, None, exc))
-        else:
-            self.results.put((key, value, None))
-        finally:
-            slots.release()
-
-    def taken(self, loop: asyncio.AbstractEventLoop) -> None:
-        """From the reading thread: one outcome was read; make room for more, a few at a time."""
-        self._taken += 1
-        if self._taken >= self.jobs:
-            loop.call_soon_threadsafe(self._make_room, self._taken)
-            self._taken = 0
-
-    def _make_room(self, count: int) -> None:
-        if self.room is not None:
-            for _ in range(count):
-                self.room.release()
-
-    def halt(self, loop: asyncio.AbstractEventLoop) -> None:
-        """From another thread: stop taking items, cancel those in flight, wait for the end.
-
-        Once this returns, no item is taken from ``items`` any more.
-        """
-        self.stop.set()
-        loop.call_soon_threadsafe(self._cancel)
-        if self.started.is_set():
-            while self.results.get() is not None:
-                pass
-
-    def _cancel(self) -> None:
-        for task in list(self.running):
-            task.cancel()
-        if self.task is not None:
-            self.task.cancel()
+        return translate(
+            exc,
+            action,
+            key,
+            url=self.url,
+            secrets=self.secrets,
+            container=self.container,
+            container_exists=self._container_exists,
+        )
 
 
 def _relative(path: str, root: str) -> str:
@@ -462,59 +315,3 @@ def _relative(path: str, root: str) -> str:
     if root and path.startswith(root + "/"):
         return path[len(root) + 1 :]
     return "" if root else path
-
-
-def _missing_container(where: str, container: str) -> StorageError:
-    return StorageError(
-        f"{where} does not exist: its {container} is missing",
-        hint=f"create the {container}, or fix the remote's URL (`gitexp remote list`)",
-    )
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
-
-
-def _says(text: str, *words: str) -> bool:
-    lower = text.lower().replace(" ", "")
-    return any(w in lower for w in words)
-
-
-def _is_transient(exc: BaseException) -> bool:
-    """Connection refused or reset, timeouts, and 5xx answers: worth another try."""
-    names = {c.__name__ for c in type(exc).__mro__}
-    if names & {
-        "TimeoutError",
-        "FSTimeoutError",
-        "ConnectionError",
-        "ClientConnectionError",
-        "ServerDisconnectedError",
-        "EndpointConnectionError",
-        "ConnectTimeoutError",
-        "ReadTimeoutError",
-        "ServiceRequestError",
-        "ServiceResponseError",
-        "ConnectionLost",
-        "DisconnectError",
-        "ChannelOpenError",
-        "IncompleteRead",
-    }:
-        return True
-    if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
-        return True
-    text = str(exc).lower()
-    return any(
-        s in text
-        for s in (
-            "connection refused",
-            "cannot connect",
-            "timed out",
-            "503",
-            "502",
-            "500 internal",
-            "internal error",
-            "please try again",
-            "slow down",
-        )
-    )

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import run_gitexp
-from tests.experiments.syncsetup import make_origin, make_project
+from tests.data.syncsetup import make_origin, make_project
 from tests.terminal import on_terminal
 
 GITEXP = [sys.executable, "-m", "gitexp"]

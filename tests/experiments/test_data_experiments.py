@@ -15,7 +15,7 @@ from gitexp.api import Repo
 from gitexp.core.hashing import hash_bytes
 from gitexp.errors import UncommittedChangesError
 from tests.conftest import commit_all, git
-from tests.experiments.datahelp import make_tree, pointer, store
+from tests.data.datahelp import make_tree, pointer, store
 
 CONFIG = f"command: {sys.executable} train.py\nouts: [model.pkl]\n"
 WRITE_MODEL = """\
@@ -148,7 +148,7 @@ def test_apply_restores_data_and_outs(repo: Path, cli) -> None:
     assert (repo / "model.pkl").read_bytes() == model_1
     assert (repo / "data/part0/f0.csv").read_bytes() == files["data/part0/f0.csv"]
     assert git(repo, "check-ignore", "model.pkl").strip() == "model.pkl"
-    assert [s["state"] for s in Repo(repo).status()["data"]] == ["unchanged", "unchanged"]
+    assert [s.state for s in Repo(repo).status().data] == ["unchanged", "unchanged"]
 
 
 def test_apply_never_overwrites_data_only_the_workspace_holds(repo: Path, cli) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from gitexp.core.pointer import parse_pointer
 from tests.conftest import PARAMS_YAML, commit_all, git
-from tests.experiments.datahelp import store
+from tests.data.datahelp import store
 
 HOSTILE = [".git", ".GIT", ".git.", "sub/.git", "sub/.Git", ".gitexp", "sub/.gitexp"]
 
@@ -174,7 +174,7 @@ def test_a_git_folder_under_another_name_is_refused(tmp_path: Path, monkeypatch,
     "path", [".git/config", "sub/.git/hooks/post-checkout", "sub/.GIT", ".gitexp/x"]
 )
 def test_manifest_naming_a_git_folder_is_refused(repo: Path, cli, path: str) -> None:
-    from tests.experiments.test_data_attacks import crafted_folder, entry
+    from tests.data.test_attacks import crafted_folder, entry
 
     crafted_folder(repo, [entry("ok.txt"), entry(path)])
     for command in (["checkout"], ["checkout", "--force"], ["status"]):

@@ -9,7 +9,7 @@ import pytest
 import gitexp
 from gitexp.errors import NotFoundError
 from tests.conftest import git
-from tests.experiments.syncsetup import clone, make_origin, make_project
+from tests.data.syncsetup import clone, make_origin, make_project
 
 
 @pytest.fixture

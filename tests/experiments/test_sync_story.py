@@ -11,7 +11,7 @@ import pytest
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.pointer import parse_pointer
 from tests.conftest import git
-from tests.experiments.syncsetup import clone, make_origin, make_project
+from tests.data.syncsetup import clone, make_origin, make_project
 from tests.servers import S3_KEY, S3_SECRET, make_bucket, start_git_daemon
 from tests.servers import seaweedfs as seaweedfs  # the fixture
 from tests.servers import sshd as sshd  # the fixture

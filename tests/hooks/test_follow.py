@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.experiments.syncsetup import make_origin
+from tests.data.syncsetup import make_origin
 from tests.hooks.hookhelp import (
     REPO,
     add_data,

@@ -17,7 +17,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.conftest import git
-from tests.experiments.syncsetup import make_origin
+from tests.data.syncsetup import make_origin
 from tests.hooks.hookhelp import BIN, REPO, add_data, commit, project, run_git, storage_objects
 
 PRE_COMMIT = shutil.which("pre-commit", path=str(BIN))

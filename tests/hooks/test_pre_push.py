@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
-from tests.experiments.syncsetup import make_origin
+from tests.data.syncsetup import make_origin
 from tests.hooks.hookhelp import (
     BIN,
     add_data,

@@ -33,7 +33,7 @@ def big(many_experiments) -> tuple[Path, dict]:
     root = many_experiments(COUNT)
     target = root.parent / "report.html"
     result = Repo(root).report(output=target)
-    assert result["experiments"] == COUNT
+    assert result.experiments == COUNT
     blob = re.search(
         r'<script type="application/json" id="data">(.*?)</script>', target.read_text(), re.S
     )

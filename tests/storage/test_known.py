@@ -12,7 +12,7 @@ import pytest
 from gitexp.core.hashing import Oid, hash_bytes
 from gitexp.storage.known import KnownObjects
 from gitexp.storage.memory import MemoryBackend
-from gitexp.storage.transfer import EXISTS_LIMIT, SPOT_CHECKS, missing_on_remote
+from gitexp.storage.upload import EXISTS_LIMIT, SPOT_CHECKS, missing_on_remote
 
 
 def oids(count: int, seed: int = 0) -> list[Oid]:

@@ -26,22 +26,23 @@ def main(args: argparse.Namespace) -> int:
     with file_counter("adding") as on_file:
         results = Repo(".").add(args.paths, cwd=os.getcwd(), on_file=on_file)
     if args.json:
-        out_bytes(orjson.dumps({"added": results}, option=orjson.OPT_INDENT_2))
+        added = [item.to_json() for item in results]
+        out_bytes(orjson.dumps({"added": added}, option=orjson.OPT_INDENT_2))
     to_stage: list[str] = []
     for item in results:
-        what = f"{item['files']} files, " if item["kind"] == "dir" else ""
-        verb = "added" if item["changed"] else "unchanged"
-        say(f"{verb} {item['path']} ({what}{format_size(int(str(item['size'])))}) {item['hash']}")
-        skipped = [str(s) for s in item["skipped"]]  # type: ignore[attr-defined]
+        what = f"{item.files} files, " if item.kind == "dir" else ""
+        verb = "added" if item.changed else "unchanged"
+        say(f"{verb} {item.path} ({what}{format_size(item.size)}) {item.hash}")
+        skipped = item.skipped
         if skipped:
             warn(
-                f"{len(skipped)} links or special files in {item['path']} were not added: "
+                f"{len(skipped)} links or special files in {item.path} were not added: "
                 + ", ".join(skipped[:3])
                 + (" …" if len(skipped) > 3 else "")
             )
-        to_stage.append(str(item["pointer"]))
-        if item["gitignore"]:
-            to_stage.append(str(item["gitignore"]))
-    if any(item["changed"] or item["gitignore"] for item in results):
+        to_stage.append(item.pointer)
+        if item.gitignore:
+            to_stage.append(item.gitignore)
+    if any(item.changed or item.gitignore for item in results):
         say("to record this in git, run: git add " + " ".join(dict.fromkeys(to_stage)))
     return 0

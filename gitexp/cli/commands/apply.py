@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from gitexp.cli.console import say
 
 if TYPE_CHECKING:
-    from gitexp.experiments.apply import ApplyResult
-    from gitexp.experiments.applyplan import ApplyPlan
+    from gitexp.api import ApplyPlan, ApplyResult
 
 _LABELS = ("modified", "added", "deleted", "data")
 _WIDTH = max(len(label) for label in _LABELS) + 2
@@ -90,14 +89,12 @@ def _report(name: str, result: ApplyResult) -> None:
         files = " ".join(result.saved)
         say(f"saved your uncommitted changes in {result.stash_ref}")
         say(f"  bring them back with: git checkout {result.stash_ref} -- {files}")
-    for item in result.data.get("saved", []):  # type: ignore[attr-defined]
-        say(
-            f"stored your version of {item['path']} in the cache as {item['hash']} "
-            "before overwriting it"
-        )
-    for path in result.data.get("written", []):  # type: ignore[attr-defined]
+    data = result.data
+    for item in data.saved if data else ():
+        say(f"stored your version of {item.path} in the cache as {item.hash} before overwriting it")
+    for path in data.written if data else ():
         say(f"checked out the experiment's data {path}")
-    missing = [str(m["path"]) for m in result.data.get("missing", [])]  # type: ignore[attr-defined]
+    missing = [m.path for m in data.missing] if data else []
     if missing:
         say(
             f"warning: the cache lacks the data of {', '.join(missing)}; "

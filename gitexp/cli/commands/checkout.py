@@ -36,20 +36,15 @@ def main(args: argparse.Namespace) -> int:
     with file_counter("checking out") as on_file:
         result = Repo(".").checkout(args.paths, force=args.force, cwd=os.getcwd(), on_file=on_file)
     if args.json:
-        out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    for item in result["saved"]:  # type: ignore[attr-defined]
-        say(
-            f"stored your version of {item['path']} in the cache as {item['hash']} "
-            "before overwriting it"
-        )
-    written = list(result["written"])  # type: ignore[call-overload]
-    if written:
-        say(f"checked out {', '.join(written)} ({result['files']} files)")
-    elif not result["missing"]:
+        out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    for item in result.saved:
+        say(f"stored your version of {item.path} in the cache as {item.hash} before overwriting it")
+    if result.written:
+        say(f"checked out {', '.join(result.written)} ({result.files} files)")
+    elif not result.missing:
         say("the workspace's data already matches its pointers")
-    missing = list(result["missing"])  # type: ignore[call-overload]
-    if missing:
-        paths = ", ".join(str(m["path"]) for m in missing)
+    if result.missing:
+        paths = ", ".join(m.path for m in result.missing)
         say(
             f"error: the cache lacks the data of {paths}; it was left as it was; "
             "run `gitexp pull` to fetch it"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from gitexp.cli import render
 from gitexp.cli.console import out, out_bytes, say
 from gitexp.errors import UsageError
+
+if TYPE_CHECKING:
+    from gitexp.api import CompareBest, CompareResult, CompareSide
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,64 +43,58 @@ def main(args: argparse.Namespace) -> int:
     goal = "max" if args.desc else args.goal
     result = Repo(".").compare(args.a, args.b, metric=args.metric, goal=goal)
     if args.json:
-        out_bytes(dumps_json(result, indent=True))
+        out_bytes(dumps_json(result.to_json(), indent=True))
         return 0
-    a, b = result["a"], result["b"]
-    assert isinstance(a, dict) and isinstance(b, dict)  # noqa: S101 - built by compare
-    metric = str(result["metric"])
-    for side, tag in ((a, "A"), (b, "B")):
-        if side["scope"] == "all":
-            say(f"{tag}: {side['ref']} has no commits of its own, so all its experiments count")
+    for side, tag in ((result.a, "A"), (result.b, "B")):
+        if side.scope == "all":
+            say(f"{tag}: {side.ref} has no commits of its own, so all its experiments count")
     out(_ranked_by(result))
     out()
-    _summary(a, b, metric)
-    _bests(result, a, b)
+    _summary(result.a, result.b, result.metric)
+    _bests(result)
     return 0
 
 
-def _ranked_by(result: dict[str, object]) -> str:
+def _ranked_by(result: CompareResult) -> str:
     """One line that says by which metric, which way, and why: no silent direction."""
-    metric, goal = result["metric"], result["goal"]
-    better = "higher" if goal == "max" else "lower"
+    better = "higher" if result.goal == "max" else "lower"
     why = {
         "--goal": "as --goal says",
         "gitexp.yaml": "as goals: in gitexp.yaml says",
-    }.get(str(result["goal_source"]), "as its name says")
-    line = f"Ranked by {metric}: {better} is better ({why})"
-    if result["metric_source"] == "first":
+    }.get(result.goal_source, "as its name says")
+    line = f"Ranked by {result.metric}: {better} is better ({why})"
+    if result.metric_source == "first":
         line += "; the first metric, choose another with --metric KEY"
     return line + "."
 
 
-def _summary(a: dict[str, object], b: dict[str, object], metric: str) -> None:
-    def best(side: dict[str, object], field: str) -> object:
-        value = side["best"]
-        return value.get(field) if isinstance(value, dict) else None
+def _summary(a: CompareSide, b: CompareSide, metric: str) -> None:
+    def best(side: CompareSide, field: str) -> object:
+        return getattr(side.best, field) if side.best is not None else None
 
-    rows = [
-        ["experiments", a["count"], b["count"]],
-        ["failed", a["failed"], b["failed"]],
-        [f"with {metric}", a["with_metric"], b["with_metric"]],
+    rows: list[list[object]] = [
+        ["experiments", a.count, b.count],
+        ["failed", a.failed, b.failed],
+        [f"with {metric}", a.with_metric, b.with_metric],
         ["best", best(a, "name"), best(b, "name")],
         [f"best {metric}", best(a, "value"), best(b, "value")],
         ["best commit", _short(best(a, "commit")), _short(best(b, "commit"))],
         ["best baseline", _short(best(a, "baseline")), _short(best(b, "baseline"))],
-        [f"median {metric}", a["median"], b["median"]],
-        [f"min {metric}", a["min"], b["min"]],
-        [f"max {metric}", a["max"], b["max"]],
-        [f"stdev {metric}", a["stdev"], b["stdev"]],
+        [f"median {metric}", a.median, b.median],
+        [f"min {metric}", a.min, b.min],
+        [f"max {metric}", a.max, b.max],
+        [f"stdev {metric}", a.stdev, b.stdev],
     ]
-    render.table(["", f"A: {a['ref']}", f"B: {b['ref']}"], rows)
+    render.table(["", f"A: {a.ref}", f"B: {b.ref}"], rows)
 
 
-def _bests(result: dict[str, object], a: dict[str, object], b: dict[str, object]) -> None:
-    if not (isinstance(a["best"], dict) and isinstance(b["best"], dict)):
+def _bests(result: CompareResult) -> None:
+    best_a, best_b = result.a.best, result.b.best
+    if best_a is None or best_b is None:
         out()
         say("a side has no successful experiment with the metric, so there are no bests to diff")
         return
-    name_a, name_b = a["best"]["name"], b["best"]["name"]
-    params = result["params"]
-    assert isinstance(params, dict)  # noqa: S101 - built by compare
+    params = result.params
     rows = [
         [key if len(params) == 1 else f"{file}:{key}", change["a"], change["b"]]
         for file, keys in params.items()
@@ -105,34 +103,29 @@ def _bests(result: dict[str, object], a: dict[str, object], b: dict[str, object]
     out()
     if rows:
         render.table(
-            ["Param", f"A: {name_a}", f"B: {name_b}"],
+            ["Param", f"A: {best_a.name}", f"B: {best_b.name}"],
             rows,
             title="Params that differ between the bests",
         )
     else:
-        out(f"The bests ({name_a}, {name_b}) have the same params.")
-    files = result["files"]
-    assert isinstance(files, list)  # noqa: S101 - built by compare
+        out(f"The bests ({best_a.name}, {best_b.name}) have the same params.")
     out()
-    if files:
+    if result.files:
         render.table(
             ["File", "Status (A → B)"],
-            [[f["path"], f["status"]] for f in files],
+            [[f["path"], f["status"]] for f in result.files],
             title="Code files that differ between the bests",
         )
     else:
         out("The bests have the same code.")
     out()
-    _data(result, a["best"], b["best"])
+    _data(result, best_a, best_b)
 
 
-def _data(result: dict[str, object], best_a: dict[str, object], best_b: dict[str, object]) -> None:
+def _data(result: CompareResult, best_a: CompareBest, best_b: CompareBest) -> None:
     """Which version of each dataset and artifact each best used, differences first."""
-    data_a, data_b = best_a.get("data") or {}, best_b.get("data") or {}
-    artifacts = result["artifacts"]
-    assert isinstance(data_a, dict) and isinstance(data_b, dict)  # noqa: S101 - built by compare
-    assert isinstance(artifacts, list)  # noqa: S101 - built by compare
-    differ = {str(item["path"]) for item in artifacts}
+    data_a, data_b = best_a.data, best_b.data
+    differ = {str(item["path"]) for item in result.artifacts}
     differ |= {p for p in {*data_a, *data_b} if data_a.get(p) != data_b.get(p)}
     paths = sorted({*data_a, *data_b, *differ}, key=lambda p: (p not in differ, p))
     if not paths:
@@ -145,7 +138,7 @@ def _data(result: dict[str, object], best_a: dict[str, object], best_b: dict[str
     title = "Data and artifacts of the bests"
     if not differ:
         title += ": the same versions"
-    render.table(["Path", f"A: {best_a['name']}", f"B: {best_b['name']}", ""], rows, title=title)
+    render.table(["Path", f"A: {best_a.name}", f"B: {best_b.name}", ""], rows, title=title)
 
 
 def _state(path: str, differ: set[str]) -> str:

@@ -25,15 +25,14 @@ def main(args: argparse.Namespace) -> int:
         return 2
     result = Repo(".").fsck(jobs=args.jobs)
     if args.json:
-        out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    corrupt = list(result["corrupt"])  # type: ignore[call-overload]
-    missing = list(result["missing"])  # type: ignore[call-overload]
-    for item in corrupt:
-        say(f"corrupt: {item['hash']} (moved to {item['moved_to']})")
-    for item in missing:
-        say(f"missing: {item['path']} needs {len(item['objects'])} objects not in the cache")
+        out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    corrupt, missing = result.corrupt, result.missing
+    for oid, moved_to in corrupt:
+        say(f"corrupt: {oid} (moved to {moved_to})")
+    for path, objects in missing:
+        say(f"missing: {path} needs {len(objects)} objects not in the cache")
     say(
-        f"checked {result['checked']} objects: {len(corrupt)} corrupt, "
+        f"checked {result.checked} objects: {len(corrupt)} corrupt, "
         f"{len(missing)} data paths with missing objects"
     )
     if corrupt or missing:

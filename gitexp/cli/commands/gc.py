@@ -56,14 +56,14 @@ def main(args: argparse.Namespace) -> int:
         notify=say,
     )
     if args.json:
-        out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-    verb = "would remove" if result["dry_run"] else "removed"
-    freed = format_size(int(result["freed_bytes"]))  # type: ignore[call-overload]
+        out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    verb = "would remove" if result.dry_run else "removed"
+    freed = format_size(result.freed_bytes)
     say(
-        f"{verb} {result['removed']} objects ({freed}); kept {result['kept']}"
-        + (f", and {result['recent']} written in the last hour" if result["recent"] else "")
+        f"{verb} {result.removed} objects ({freed}); kept {result.kept}"
+        + (f", and {result.recent} written in the last hour" if result.recent else "")
     )
-    missing = list(result["missing_manifests"])  # type: ignore[call-overload]
+    missing = result.missing_manifests
     if missing:
         warn(
             f"{len(missing)} folder manifests are not in the cache, so the files they list "

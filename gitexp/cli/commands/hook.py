@@ -12,8 +12,8 @@ import argparse
 import os
 import sys
 
+from gitexp.api import HOOK_NAMES
 from gitexp.cli.console import say
-from gitexp.hooks import HOOK_NAMES
 
 PUSHING = "GITEXP_PUSHING"
 """Set by ``gitexp push`` for the git push it runs: the data has moved already."""
@@ -28,22 +28,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gitexp import hooks
+    from gitexp.api import READS_STDIN, run_hook
 
     stdin = ""
-    if args.name in hooks.READS_STDIN and not sys.stdin.isatty():
+    if args.name in READS_STDIN and not sys.stdin.isatty():
         stdin = sys.stdin.read()
     words = list(args.args)
     if os.environ.get("PRE_COMMIT") == "1" and not words:
         words, stdin = _from_pre_commit(args.name, stdin)
-    call = hooks.HookCall(
+    result = run_hook(
         args.name,
         words,
         stdin,
         credentials=_credentials,
         data_pushed=os.environ.get(PUSHING) == "1",
     )
-    result = hooks.run(call)
     for line in result.notes:
         say(f"gitexp: {line}")
     for line in result.warnings:
@@ -87,8 +86,6 @@ def _from_pre_commit(name: str, stdin: str) -> tuple[list[str], str]:
 
 
 def _head() -> str:
-    from pathlib import Path
+    from gitexp.api import head_commit
 
-    from gitexp.git.plumbing import resolve
-
-    return resolve(Path.cwd(), "HEAD") or "0" * 40
+    return head_commit() or "0" * 40

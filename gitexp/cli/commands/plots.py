@@ -37,11 +37,9 @@ def main(args: argparse.Namespace) -> int:
 
     result = Repo(".").plots(args.names, metrics=args.metric, output=args.output)
     if args.json:
-        out_bytes(dumps_json(result, indent=True))
+        out_bytes(dumps_json(result.to_json(), indent=True))
         return 0
-    runs, keys, skipped = result["experiments"], result["series"], result["without_series"]
-    assert isinstance(runs, list) and isinstance(keys, list)  # noqa: S101 - built by plots
-    assert isinstance(skipped, list)  # noqa: S101 - built by plots
+    runs, keys, skipped = result.experiments, result.series, result.without_series
     if skipped:
         shown = ", ".join(skipped[:8]) + (", …" if len(skipped) > 8 else "")
         warn(f"{len(skipped)} experiment(s) have none of these series and are not drawn: {shown}")

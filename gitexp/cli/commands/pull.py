@@ -33,7 +33,6 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         return 0
     report(summary, "fetched", "downloaded", git_remote)
-    checked = summary.get("checked_out") or []
-    if isinstance(checked, list) and checked:
-        say("checked out " + ", ".join(str(p) for p in checked))
+    if summary.checked_out:
+        say("checked out " + ", ".join(summary.checked_out))
     return 0

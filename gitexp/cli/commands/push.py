@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import TYPE_CHECKING
 
 from gitexp.cli.console import out_bytes, say
+
+if TYPE_CHECKING:
+    from gitexp.api import SyncSummary
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +43,12 @@ def add_sync_options(parser: argparse.ArgumentParser) -> None:
 
 
 def credentials() -> dict[str, str]:
-    """The storage credentials and settings the environment holds."""
-    from gitexp.api import storage_environment
+    """The environment, for the storage remote to take its credentials and settings from.
 
-    return {name: os.environ[name] for name in storage_environment() if os.environ.get(name)}
+    Each kind of storage remote picks its own variables (``AWS_ACCESS_KEY_ID`` …);
+    none is stored or shown.
+    """
+    return dict(os.environ)
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -61,9 +67,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def call_sync(
-    args: argparse.Namespace, method: str, **extra: object
-) -> tuple[str, dict[str, object]]:
+def call_sync(args: argparse.Namespace, method: str, **extra: object) -> tuple[str, SyncSummary]:
     """``Repo.push`` or ``Repo.pull`` with the arguments both take; (git remote, summary).
 
     A progress bar shows on a terminal; with ``--json`` the summary is printed as JSON.
@@ -79,7 +83,7 @@ def call_sync(
         args.targets, everything=args.all, pulling=method == "pull"
     )
     with transfer_bar() as progress:
-        summary: dict[str, object] = getattr(repo, method)(
+        summary: SyncSummary = getattr(repo, method)(
             names,
             git_remote=git_remote,
             everything=args.all,
@@ -92,29 +96,26 @@ def call_sync(
             **extra,
         )
     if args.json:
-        out_bytes(orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+        out_bytes(orjson.dumps(summary.to_json(), option=orjson.OPT_INDENT_2))
     return git_remote or "origin", summary
 
 
-def report(summary: dict[str, object], verb: str, moved: str, git_remote: str) -> None:
+def report(summary: SyncSummary, verb: str, moved: str, git_remote: str) -> None:
     """The human summary of a push or pull, on stderr."""
-    refs = summary["refs"]
-    objects = summary["objects"]
-    assert isinstance(refs, dict) and isinstance(objects, dict)  # noqa: S101 - built by the API
-    if refs["moved"]:
+    if summary.refs_moved:
         say(
-            f"{verb} {len(refs['moved'])} experiment(s) with '{git_remote}': "
-            + ", ".join(refs["moved"])
+            f"{verb} {len(summary.refs_moved)} experiment(s) with '{git_remote}': "
+            + ", ".join(summary.refs_moved)
         )
-    if refs["unchanged"]:
-        say(f"{len(refs['unchanged'])} experiment(s) already up to date with '{git_remote}'")
-    if summary["remote"]:
-        size = _size(int(objects["bytes"]))
+    if summary.refs_unchanged:
+        say(f"{len(summary.refs_unchanged)} experiment(s) already up to date with '{git_remote}'")
+    if summary.remote:
+        size = _size(summary.bytes)
         say(
-            f"{moved} {objects['transferred']} object(s) ({size}) with {summary['remote']}; "
-            f"{objects['present']} already there"
+            f"{moved} {summary.transferred} object(s) ({size}) with {summary.remote}; "
+            f"{summary.present} already there"
         )
-    elif not refs["moved"] and not refs["unchanged"]:
+    elif not summary.refs_moved and not summary.refs_unchanged:
         say("nothing to do: no experiment named and no data in the current commit")
 
 

@@ -32,10 +32,10 @@ def main(args: argparse.Namespace) -> int:
 
     result = Repo(".").report(output=args.output, branches=args.branch, title=args.title)
     if args.json:
-        out_bytes(dumps_json(result, indent=True))
+        out_bytes(dumps_json(result.to_json(), indent=True))
         return 0
-    count = int(str(result["experiments"]))
-    size = format_size(int(str(result["bytes"])))
+    count = result.experiments
+    size = format_size(result.bytes)
     say(
         f"wrote {args.output} ({size}): {count} experiment{'s' if count != 1 else ''}; "
         "open it in a browser"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from gitexp.cli.console import out, say, warn
 
 if TYPE_CHECKING:
-    from gitexp.experiments.record import RunResult
+    from gitexp.api import RunResult
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

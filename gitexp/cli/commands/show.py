@@ -52,8 +52,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import orjson
+
     from gitexp.api import Repo
-    from gitexp.experiments.query import dumps_show
 
     repo = Repo(".")
     rows = _select(repo, args, args.limit)
@@ -61,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     if args.json:
         if args.series:
             rows = [{**row, "series": lines.get(str(row["name"]), {})} for row in rows]
-        out_bytes(dumps_show(rows))
+        out_bytes(orjson.dumps({"experiments": rows}, option=orjson.OPT_INDENT_2))
         return 0
     # Which columns vary is a property of every matching experiment, not only of those
     # the limit keeps: with --limit 1 nothing would vary and every column would go.
@@ -124,7 +125,7 @@ def _add_sparklines(
     key: str,
 ) -> None:
     """One column per series key picked, holding a sparkline and the last value."""
-    from gitexp.report.sparkline import sparkline
+    from gitexp.cli.sparkline import sparkline
 
     keys = list(dict.fromkeys(k for found in lines.values() for k in found))
     for series_key in keys:

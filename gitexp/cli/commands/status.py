@@ -23,17 +23,17 @@ def main(args: argparse.Namespace) -> int:
 
     result = Repo(".").status()
     if args.json:
-        out_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
         return 0
-    lines = result["data"]
+    lines = result.data
     if not lines:
         say("no tracked data here; track some with `gitexp add PATH`")
         return 0
-    width = max(len(str(line["state"])) for line in lines)
+    width = max(len(line.state) for line in lines)
     for line in lines:
-        state = str(line["state"]).replace("_", " ")
-        out(f"{state:<{width}}  {line['path']}")
-        changed = [str(c) for c in line["changed"]]  # type: ignore[attr-defined]
+        state = line.state.replace("_", " ")
+        out(f"{state:<{width}}  {line.path}")
+        changed = line.changed
         for path in changed[:SHOWN_CHANGES]:
             out(f"{'':<{width}}    {path}")
         if len(changed) > SHOWN_CHANGES:

@@ -1,0 +1,1 @@
+"""Tracked data, knowing nothing of experiments: pointers, add, status, checkout, sync."""

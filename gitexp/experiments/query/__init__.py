@@ -1,0 +1,1 @@
+"""Reading experiments: show and its index, diff, compare, series."""

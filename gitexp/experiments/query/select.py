@@ -1,0 +1,199 @@
+"""``gitexp show``: every experiment's params, metrics and data, filtered and ordered.
+
+Each experiment commit is read once per machine (`summary.Reader`); its summary is
+kept in the index (`index.SummaryIndex`) for every later command.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+
+from gitexp.core.filters import Filter, sort_key
+from gitexp.core.formats import flatten
+from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
+from gitexp.errors import NotFoundError
+from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
+from gitexp.experiments.query.summary import Reader
+from gitexp.git.refs import list_refs
+from gitexp.git.repo import GitRepo
+from gitexp.project import Project
+
+_MISSING = object()
+BUILTIN_KEYS = ("name", "status", "created", "branch", "commit", "baseline")
+
+
+@dataclass
+class Query:
+    """What to show: filters (ANDed), order, branches, how many."""
+
+    filters: Sequence[Filter] = ()
+    sort_by: str | None = None
+    descending: bool = False
+    branches: Sequence[str] = ()
+    limit: int | None = None
+
+
+def project_experiments(project: Project) -> list[dict[str, object]]:
+    """Every experiment of ``project``, through its summary index (see `experiments`)."""
+    return experiments(project.git, project.layout.index / FILE_NAME)
+
+
+def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
+    """Every experiment as the JSON objects of ``show --json``, in ref-name order."""
+    gc.disable()  # many small objects that all live on: collections would find nothing
+    try:
+        rows = _experiments(git, index_path)
+    finally:
+        gc.freeze()  # and later collections need not look at them again
+        gc.enable()
+    return rows
+
+
+def _experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
+    refs = list_refs(git, EXPERIMENT_REF_PREFIX)
+    index = SummaryIndex(index_path) if index_path else None
+    reader = Reader(git)
+    rows: list[dict[str, object]] = []
+    for ref, commit in refs.items():
+        entry = index.entries.get(commit) if index else None
+        if entry is None:
+            entry = reader.summary(commit)
+            if index:
+                index.add(commit, entry)
+        rows.append({"name": name_from_ref(ref), "ref": ref, **entry})
+    if index:
+        index.save(refs.values())
+    return rows
+
+
+@dataclass
+class Row:
+    """One experiment's JSON object, with its keys flattened on demand for lookups."""
+
+    doc: dict[str, object]
+    _flat: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def flat(self, section: str) -> dict[str, dict[str, object]]:
+        """``params`` or ``metrics`` of this row, per file, with dotted keys."""
+        if section not in self._flat:
+            files = self.doc.get(section) or {}
+            assert isinstance(files, dict)  # noqa: S101 - built by Reader
+            self._flat[section] = {f: flatten(v) for f, v in files.items()}
+        return self._flat[section]  # type: ignore[return-value]
+
+    def value(self, key: str) -> object:
+        """The value at ``key`` (metrics first, then params, then built-ins), or missing."""
+        if key.startswith("data:"):
+            data = self.doc.get("data") or {}
+            return data.get(key[5:], _MISSING)  # type: ignore[attr-defined]
+        file, sep, inner = key.partition(":")
+        for section in ("metrics", "params"):
+            files = self.flat(section)
+            if sep and file in files:
+                return files[file].get(inner, _MISSING)
+            if not sep:
+                for values in files.values():
+                    if key in values:
+                        return values[key]
+        if key in BUILTIN_KEYS:
+            return self.doc.get(key, _MISSING)
+        return _MISSING
+
+
+def is_missing(value: object) -> bool:
+    """Whether `Row.value` found nothing."""
+    return value is _MISSING
+
+
+def select(git: GitRepo, rows: list[dict[str, object]], query: Query) -> list[dict[str, object]]:
+    """Filter, order and cut ``rows`` as ``query`` says.
+
+    Default order is newest first; ``sort_by`` orders ascending (``descending``
+    reverses) and puts experiments without the key last.
+    """
+    wrapped = [Row(doc) for doc in rows]
+    if query.branches:
+        tips = [str(git.resolve_commit(b).id) for b in query.branches]
+        memo: dict[str, bool] = {}
+
+        def on_branch(baseline: str) -> bool:
+            if baseline not in memo:
+                memo[baseline] = bool(baseline) and any(
+                    _reachable(git, baseline, tip) for tip in tips
+                )
+            return memo[baseline]
+
+        wrapped = [r for r in wrapped if on_branch(str(r.doc.get("baseline") or ""))]
+    for flt in query.filters:
+        wrapped = [r for r in wrapped if _passes(r, flt)]
+    wrapped.sort(key=lambda r: (str(r.doc.get("created") or ""), str(r.doc["name"])), reverse=True)
+    if query.sort_by:
+        present = [r for r in wrapped if not is_missing(r.value(query.sort_by))]
+        absent = [r for r in wrapped if is_missing(r.value(query.sort_by))]
+        present.sort(key=lambda r: sort_key(r.value(query.sort_by or "")), reverse=query.descending)
+        wrapped = present + absent
+    if query.limit is not None:
+        wrapped = wrapped[: query.limit]
+    return [r.doc for r in wrapped]
+
+
+def _passes(row: Row, flt: Filter) -> bool:
+    value = row.value(flt.key)
+    return not is_missing(value) and flt.matches(value)
+
+
+def _reachable(git: GitRepo, commit: str, tip: str) -> bool:
+    try:
+        return git.is_ancestor(commit, tip)
+    except (KeyError, ValueError, pygit2.GitError):
+        return False
+
+
+def known_keys(rows: Iterable[dict[str, object]]) -> set[str]:
+    """Every params and metrics key the rows have, plain and ``FILE:KEY``."""
+    keys: set[str] = set(BUILTIN_KEYS)
+    for doc in rows:
+        row = Row(doc)
+        for section in ("params", "metrics"):
+            for file, values in row.flat(section).items():
+                keys.update(values)
+                keys.update(f"{file}:{k}" for k in values)
+    return keys
+
+
+def check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:
+    """`NotFoundError` for a sort or filter key that no experiment has (a typo)."""
+    if not rows or not keys:
+        return
+    known = known_keys(rows)
+    for key in keys:
+        if key not in known and not key.startswith("data:"):
+            raise NotFoundError(
+                f"no experiment has the key '{key}'",
+                hint="keys are dotted params or metrics keys, e.g. train.lr or acc; "
+                "see `gitexp show`",
+            )
+
+
+def latest_name(rows: list[dict[str, object]]) -> str:
+    """The name of the newest experiment; `NotFoundError` when there is none."""
+    if not rows:
+        raise NotFoundError("there are no experiments to diff", hint="run one with `gitexp run`")
+    newest = max(rows, key=lambda r: (str(r.get("created") or ""), str(r.get("name"))))
+    return str(newest["name"])
+
+
+def rows_named(rows: list[dict[str, object]], names: Sequence[str]) -> list[dict[str, object]]:
+    """The rows of experiments ``names``, in that order, once each."""
+    by_name = {str(row["name"]): row for row in rows}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise NotFoundError(
+            f"experiment '{missing[0]}' does not exist", hint="see `gitexp list` for the names"
+        )
+    return [by_name[n] for n in dict.fromkeys(names)]

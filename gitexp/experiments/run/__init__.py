@@ -1,0 +1,1 @@
+"""Making experiments: a run and its grid, worktrees, the logging API, recording."""
