@@ -154,7 +154,7 @@ def scored_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         env.chdir(root)
         from gitexp.api import Repo
-        from gitexp.experiments import tracking
+        from gitexp.experiments.run import tracking
 
         tracking.set_session(None)
         repo = Repo(root)
