@@ -9,6 +9,7 @@ isolated worktrees instead, that many at a time (see `parallel`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,16 +29,21 @@ from gitexp.git.refs import read_ref
 from gitexp.project import Project
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunRequest:
-    """What ``gitexp run`` was asked to do."""
+    """What ``gitexp run`` was asked to do.
 
-    command: Sequence[str] | None = None
+    ``command``: CLI words, or one string (run through the shell when it has shell
+    syntax); None or empty: ``command:`` of gitexp.yaml. ``cwd`` (with a command of
+    its own only): where it runs, default the repository root.
+    """
+
+    command: Sequence[str] | str | None = None
     overrides: Sequence[str | Override] = ()
     name: str | None = None
     message: str | None = None
     force: bool = False
-    cwd: Path | None = None
+    cwd: str | os.PathLike[str] | None = None
     jobs: int = 1
 
 
@@ -124,7 +130,7 @@ def _replan(project: Project, points: Sequence[Point], say: Notify) -> list[Para
 def _resolve_command(project: Project, request: RunRequest) -> tuple[Command, Path]:
     if request.command:
         command = parse_command(request.command)
-        cwd = request.cwd or project.root
+        cwd = Path(request.cwd).resolve() if request.cwd is not None else project.root
     else:
         command = parse_command(project.config.command or [])
         cwd = project.root
