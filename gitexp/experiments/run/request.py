@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_names
-from gitexp.core.params import Override, grid, parse_override
+from gitexp.core.params import Override, Point, grid, parse_override
 from gitexp.data.pointers import workspace_pointers
 from gitexp.errors import ConflictError, Interrupted, UsageError
 from gitexp.experiments.run.crashed import recover
-from gitexp.experiments.run.overrides import ParamsPlan, Point, plan_params
+from gitexp.experiments.run.overrides import ParamsPlan, plan_params
 from gitexp.experiments.run.parallel import remove_abandoned_worktrees, run_parallel, users_params
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
