@@ -20,9 +20,22 @@ Files = Mapping[str, object]
 
 
 class _Fields(JsonResult):
-    """Key access to a result's own fields: cheap, for rows read by the thousand."""
+    """A row read by key as its dict was, and equal to that dict.
+
+    Key access reads the field itself (cheap, for rows read by the thousand); code
+    written when these rows were dicts keeps working.
+    """
 
     __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, _Fields):
+            return type(self) is type(other) and self.to_json() == other.to_json()
+        if isinstance(other, Mapping):
+            return self.to_json() == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # rows hold dicts: they are not hashable
 
     def __getitem__(self, key: str) -> object:
         if key not in self.__dataclass_fields__:  # type: ignore[attr-defined]
@@ -34,7 +47,7 @@ class _Fields(JsonResult):
         return getattr(self, key, default) if key in self.__dataclass_fields__ else default  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True, slots=True, eq=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ExperimentRow(_Fields):
     """One experiment as ``show --json`` lists it.
 
@@ -90,7 +103,7 @@ class ShowResult(JsonResult):
         return {"experiments": [row.to_json() for row in self.experiments]}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ListRow(_Fields):
     """One line of ``gitexp list``: an experiment's name, status and where it started."""
 
@@ -118,7 +131,7 @@ class ListRow(_Fields):
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ValueChange(_Fields):
     """A params or metrics key whose value differs.
 
@@ -137,7 +150,7 @@ class ValueChange(_Fields):
         return doc
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class FileChange(_Fields):
     """A file that differs: ``added``, ``modified`` or ``deleted``."""
 
@@ -149,7 +162,7 @@ class FileChange(_Fields):
         return {"path": self.path, "status": self.status}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ArtifactChange(_Fields):
     """Content-addressed data that differs: its hash on each side (None: absent)."""
 
