@@ -72,6 +72,7 @@ def main(args: argparse.Namespace) -> int:
     """
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
+    from gitexp.core.params import parse_override
     from gitexp.errors import UsageError
 
     if args.name is not None and not isinstance(args.name, str):  # argparse ate `--name=--`
@@ -83,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
     with deferred() as stop:
         results = Repo(".").run(
             words or None,
-            overrides=args.overrides,
+            overrides=[parse_override(spec) for spec in args.overrides],
             name=args.name,
             message=args.message,
             force=args.force,
