@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from gitexp.data.upkeep import GcResult as GcResult
     from gitexp.experiments.apply import ApplyResult as ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
+    from gitexp.experiments.lifecycle.modelget import GetResult as GetResult
+    from gitexp.experiments.lifecycle.models import AliasResult as AliasResult
+    from gitexp.experiments.lifecycle.models import Model as Model
+    from gitexp.experiments.lifecycle.models import ModelVersion as ModelVersion
     from gitexp.experiments.query.compare import CompareBest as CompareBest
     from gitexp.experiments.query.compare import CompareResult as CompareResult
     from gitexp.experiments.query.compare import CompareSide as CompareSide
@@ -66,12 +70,17 @@ _TYPES = {
     "HookResult": "gitexp.hooks",
     "Progress": "gitexp.storage.transfer",
     "RunResult": "gitexp.experiments.run.record",
+    "ModelVersion": "gitexp.experiments.lifecycle.models",
+    "Model": "gitexp.experiments.lifecycle.models",
+    "AliasResult": "gitexp.experiments.lifecycle.models",
+    "GetResult": "gitexp.experiments.lifecycle.modelget",
 }
 
 __all__ = [
     "HOOK_NAMES",
     "READS_STDIN",
     "Added",
+    "AliasResult",
     "ApplyPlan",
     "ApplyResult",
     "CheckoutResult",
@@ -80,7 +89,10 @@ __all__ = [
     "CompareSide",
     "FsckResult",
     "GcResult",
+    "GetResult",
     "HookResult",
+    "Model",
+    "ModelVersion",
     "PlotsResult",
     "Progress",
     "Repo",
@@ -649,6 +661,54 @@ class Repo:
         from gitexp.data import remotes as remotes_mod
 
         remotes_mod.modify(self.project, name, option, value, local=local)
+
+    def model_register(
+        self, name: str, *, experiment: str, path: str | None = None
+    ) -> ModelVersion:
+        """Register ``experiment``'s out (or ``path``) as the next version of model ``name``.
+
+        >>> repo.model_register("clf", experiment="lr-3").version  # doctest: +SKIP
+        1
+        """
+        from gitexp.experiments.lifecycle import models
+
+        return models.register(self.git, name, experiment, path)
+
+    def model_alias(
+        self, name: str, version: int | str, alias: str, *, expect: int | str | None = None
+    ) -> AliasResult:
+        """Move alias ``alias`` of ``name`` to ``version`` by compare-and-swap (`ConflictError`)."""
+        from gitexp.experiments.lifecycle import models
+
+        return models.set_alias(self.git, name, version, alias, expect)
+
+    def model_list(self, name: str | None = None) -> builtins.list[Model]:
+        """Every registered model (or ``name``): versions, oldest first, and aliases."""
+        from gitexp.experiments.lifecycle import models
+
+        return models.models(self.git, name)
+
+    def model_get(
+        self,
+        spec: str,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        remote: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        force: bool = False,
+    ) -> GetResult:
+        """Write the model ``NAME``, ``NAME@vN`` or ``NAME:ALIAS`` names, verified.
+
+        From the cache, else from the storage ``remote`` (default: the default one).
+
+        >>> repo.model_get("clf:prod", output="m.pkl")  # doctest: +SKIP
+        """
+        from gitexp.data.sync import Storage
+        from gitexp.experiments.lifecycle import modelget
+
+        target = Path(os.path.abspath(output)) if output is not None else None
+        storage = Storage(remote, None, dict(credentials or {}))
+        return modelget.get_spec(self.project, spec, target, storage, force=force)
 
     def install_hooks(self) -> builtins.list[dict[str, object]]:
         """Put gitexp's git hooks in this repository's hooks folder.
