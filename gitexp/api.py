@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.lifecycle.models import AliasResult as AliasResult
     from gitexp.experiments.lifecycle.models import Model as Model
     from gitexp.experiments.lifecycle.models import ModelVersion as ModelVersion
+    from gitexp.experiments.lifecycle.reproduce import ReproduceResult as ReproduceResult
     from gitexp.experiments.query.compare import CompareBest as CompareBest
     from gitexp.experiments.query.compare import CompareResult as CompareResult
     from gitexp.experiments.query.compare import CompareSide as CompareSide
@@ -74,6 +75,7 @@ _TYPES = {
     "Model": "gitexp.experiments.lifecycle.models",
     "AliasResult": "gitexp.experiments.lifecycle.models",
     "GetResult": "gitexp.experiments.lifecycle.modelget",
+    "ReproduceResult": "gitexp.experiments.lifecycle.reproduce",
 }
 
 __all__ = [
@@ -97,6 +99,7 @@ __all__ = [
     "Progress",
     "Repo",
     "ReportResult",
+    "ReproduceResult",
     "RunResult",
     "StatusResult",
     "SyncSummary",
@@ -709,6 +712,34 @@ class Repo:
         target = Path(os.path.abspath(output)) if output is not None else None
         storage = Storage(remote, None, dict(credentials or {}))
         return modelget.get_spec(self.project, spec, target, storage, force=force)
+
+    def reproduce(
+        self,
+        name: str,
+        *,
+        tolerance: str | float | None = None,
+        new_name: str | None = None,
+        executor: str | None = None,
+        remote: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        notify: Notify | None = None,
+        env: Mapping[str, str] | None = None,
+        stop: threading.Event | None = None,
+    ) -> ReproduceResult:
+        """Run experiment ``name`` again from its own commit and data, in a worktree.
+
+        ``tolerance``: absolute per metric, or ``"X%"`` relative (default: exact).
+
+        >>> repo.reproduce("lr-3", tolerance="1%").reproduced  # doctest: +SKIP
+        True
+        """
+        from gitexp.core.drift import parse_tolerance
+        from gitexp.experiments.lifecycle import rerun
+        from gitexp.experiments.lifecycle.reproduce import reproduce
+
+        rerun.check_executor(executor)
+        ctx = rerun.context(remote, credentials, notify, env, stop)
+        return reproduce(self.project, name, parse_tolerance(tolerance), ctx, new_name)
 
     def install_hooks(self) -> builtins.list[dict[str, object]]:
         """Put gitexp's git hooks in this repository's hooks folder.

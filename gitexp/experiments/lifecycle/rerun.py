@@ -1,0 +1,177 @@
+"""Running a commit again in a throwaway worktree: reproduce's and bisect's one way in.
+
+Everything these commands need from the run machinery goes through `run_again`, so
+it is the one place to change when that machinery changes. The run is the same as a
+``gitexp run -j`` point: an isolated worktree checked out from ``start``, the
+tracked data brought from the cache (pulled from the storage remote first when the
+cache lacks it), and the experiment recorded with ``base`` as its parent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pygit2
+
+from gitexp.core.config import ProjectConfig
+from gitexp.core.names import ExperimentName
+from gitexp.core.pointer import Pointer
+from gitexp.core.runinfo import RunRecord
+from gitexp.data.pointers import pointers_at, read_manifest
+from gitexp.data.sync import Storage, pull_pointers
+from gitexp.errors import NotFoundError, UsageError
+from gitexp.experiments.run.overrides import ParamsPlan
+from gitexp.experiments.run.parallel import remove_abandoned_worktrees
+from gitexp.experiments.run.process import Command, check_command, parse_command
+from gitexp.experiments.run.record import RunResult
+from gitexp.experiments.run.runner import Notify, Place, Runner
+from gitexp.experiments.run.worktreedata import bring_data, check_data
+from gitexp.git.refs import read_ref
+from gitexp.git.worktrees import isolated_worktree
+from gitexp.project import Project
+
+EXECUTORS = ("local",)
+"""Where ``reproduce`` and ``bisect`` can run: local worktrees (more come with sweeps)."""
+
+
+def check_executor(executor: str | None) -> None:
+    """`UsageError` for an executor this gitexp cannot use for these commands."""
+    if executor not in (None, *EXECUTORS):
+        raise UsageError(
+            f"executor '{executor}' is not available for reproduce and bisect",
+            hint="use --executor local (runs in local worktrees, the default)",
+        )
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """One run to do again: where it starts, what it records, and how it is named."""
+
+    name: str
+    base: pygit2.Commit
+    """The new experiment's parent (its baseline)."""
+    start: pygit2.Commit
+    """What the worktree checks out: the code and params to run."""
+    config: ProjectConfig
+    command: Command
+    overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    message: str | None = None
+    reproduces: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every run shares: storage for missing data, messages, environment, stop."""
+
+    storage: Storage = field(default_factory=Storage)
+    say: Notify = lambda _message: None
+    env: Mapping[str, str] | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def context(
+    remote: str | None,
+    credentials: Mapping[str, str] | None,
+    notify: Notify | None,
+    env: Mapping[str, str] | None,
+    stop: threading.Event | None,
+) -> Context:
+    """The `Context` of the API's keywords."""
+    return Context(
+        Storage(remote, None, dict(credentials or {})),
+        notify or (lambda _message: None),
+        env,
+        stop or threading.Event(),
+    )
+
+
+def command_of(recorded: Sequence[str], config: ProjectConfig) -> Command:
+    """The command to run again: the one recorded (``sh -c LINE``: a shell line), else config's."""
+    words = list(recorded)
+    if len(words) == 3 and words[:2] == ["sh", "-c"]:
+        return Command((words[2],), shell=True)  # noqa: S604 - the user's own recorded line
+    if words:
+        return parse_command(words)
+    return parse_command(
+        config.command if isinstance(config.command, str) else list(config.command or [])
+    )
+
+
+def free_name(project: Project, stem: str) -> str:
+    """``stem``, or ``stem-2``, ``stem-3``… : the first that names no experiment."""
+    for number in range(1, 1000):
+        name = stem if number == 1 else f"{stem}-{number}"
+        if read_ref(project.git, ExperimentName(name).ref) is None:
+            return name
+    raise UsageError(
+        f"no free experiment name like '{stem}'", hint="remove some with `gitexp remove`"
+    )
+
+
+def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
+    """Run ``rerun`` in a new worktree and record it; the recorded experiment.
+
+    Raises `NotFoundError` when data the run needs is in neither the cache nor the
+    storage remote (nothing runs then), `CommandError` when the command is gone, and
+    `Interrupted` when ``ctx.stop`` is set before it starts.
+    """
+    remove_abandoned_worktrees(project)
+    place_project = Project(project.git, rerun.config, project.local)
+    pointers = pointers_at(project.git, rerun.start.tree)
+    _ensure_data(place_project, pointers, ctx.storage, rerun.name)
+    runner = _RecordingRunner(
+        place_project, rerun.base, rerun.command, rerun.message, False, ctx.say, ctx.env
+    )
+    runner.reproduces = rerun.reproduces
+    runner.stop = ctx.stop
+    plan = ParamsPlan(record={f: dict(keys) for f, keys in rerun.overrides.items()})
+    path = project.layout.worktrees / f"{rerun.name}-{secrets.token_hex(3)}"
+    with isolated_worktree(project.git, path, str(rerun.start.id)) as worktree:
+        check_command(rerun.command, worktree.root)
+        bring_data(place_project, worktree, pointers)
+        place = Place(git=worktree, start=rerun.start.tree, cwd=worktree.root, restore=False)
+        return runner.run_point(plan, rerun.name, place, on_output=None)
+
+
+@dataclass
+class _RecordingRunner(Runner):
+    """A `Runner` whose records also name the run they reproduce."""
+
+    reproduces: Mapping[str, str] | None = None
+
+    def _record(self, *args: Any, **kwargs: Any) -> RunRecord:
+        record = super()._record(*args, **kwargs)
+        return dataclasses.replace(record, reproduces=self.reproduces)
+
+
+def _ensure_data(
+    project: Project, pointers: dict[str, Pointer], storage: Storage, name: str
+) -> None:
+    """Make sure the cache holds the data of ``pointers``: from the workspace or storage.
+
+    The workspace's copy is taken when it is the right version (`check_data`); what
+    is still missing is pulled from the storage remote, verified.
+    """
+    try:
+        check_data(project, pointers)
+        return
+    except NotFoundError:
+        pass
+    store = project.store()
+    missing: dict[str, Pointer] = {}
+    for rel, pointer in pointers.items():
+        if not store.has(pointer.oid):
+            missing[rel] = pointer
+        elif pointer.kind == "dir":
+            try:
+                if not all(store.has(e.oid) for e in read_manifest(store, pointer)):
+                    missing[rel] = pointer
+            except NotFoundError:
+                missing[rel] = pointer
+    pull_pointers(project, storage, missing, f"the run of {name}")
+    check_data(project, pointers)
