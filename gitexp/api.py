@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from gitexp.data.upkeep import GcResult as GcResult
     from gitexp.experiments.apply import ApplyResult as ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
+    from gitexp.experiments.lifecycle.bisect import BisectResult as BisectResult
     from gitexp.experiments.lifecycle.modelget import GetResult as GetResult
     from gitexp.experiments.lifecycle.models import AliasResult as AliasResult
     from gitexp.experiments.lifecycle.models import Model as Model
@@ -75,6 +76,7 @@ _TYPES = {
     "Model": "gitexp.experiments.lifecycle.models",
     "AliasResult": "gitexp.experiments.lifecycle.models",
     "GetResult": "gitexp.experiments.lifecycle.modelget",
+    "BisectResult": "gitexp.experiments.lifecycle.bisect",
     "ReproduceResult": "gitexp.experiments.lifecycle.reproduce",
 }
 
@@ -85,6 +87,7 @@ __all__ = [
     "AliasResult",
     "ApplyPlan",
     "ApplyResult",
+    "BisectResult",
     "CheckoutResult",
     "CompareBest",
     "CompareResult",
@@ -740,6 +743,37 @@ class Repo:
         rerun.check_executor(executor)
         ctx = rerun.context(remote, credentials, notify, env, stop)
         return reproduce(self.project, name, parse_tolerance(tolerance), ctx, new_name)
+
+    def bisect(
+        self,
+        good: str,
+        bad: str,
+        *,
+        metric: str,
+        threshold: float,
+        goal: str | None = None,
+        command: Sequence[str] = (),
+        executor: str | None = None,
+        remote: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        notify: Notify | None = None,
+        env: Mapping[str, str] | None = None,
+        stop: threading.Event | None = None,
+    ) -> BisectResult:
+        """The first commit after ``good`` (up to ``bad``) whose ``metric`` crosses ``threshold``.
+
+        Commits with a successful experiment without overrides are judged by it; the
+        others are run in worktrees (``command``, else gitexp.yaml's) and recorded.
+
+        >>> repo.bisect("v1.0", "main", metric="acc", threshold=0.9).first_bad  # doctest: +SKIP
+        """
+        from gitexp.experiments.lifecycle import rerun
+        from gitexp.experiments.lifecycle.bisect import Search, bisect
+
+        rerun.check_executor(executor)
+        search = Search(metric, float(threshold), rerun.check_goal(goal), tuple(command))
+        ctx = rerun.context(remote, credentials, notify, env, stop)
+        return bisect(self.project, good, bad, search, ctx)
 
     def install_hooks(self) -> builtins.list[dict[str, object]]:
         """Put gitexp's git hooks in this repository's hooks folder.

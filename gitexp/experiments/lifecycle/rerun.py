@@ -19,6 +19,7 @@ from typing import Any
 import pygit2
 
 from gitexp.core.config import ProjectConfig
+from gitexp.core.goals import DIRECTIONS, Direction
 from gitexp.core.names import ExperimentName
 from gitexp.core.pointer import Pointer
 from gitexp.core.runinfo import RunRecord
@@ -72,6 +73,13 @@ class Context:
     say: Notify = lambda _message: None
     env: Mapping[str, str] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+
+
+def check_goal(goal: str | None) -> Direction | None:
+    """``max``, ``min`` or None; `UsageError` for anything else."""
+    if goal is None or goal in DIRECTIONS:
+        return "max" if goal == "max" else "min" if goal == "min" else None
+    raise UsageError(f"goal is {goal!r}; use max or min")
 
 
 def context(
