@@ -540,6 +540,7 @@ class Repo:
             generated=iso_utc(utc_now()),
             branches=branches,
             goals=self.project.config.goals,
+            models=[m.to_json() for m in self.model_list()],
         )
         write_output(output, data)
         return ReportResult(output=str(output), bytes=len(data), experiments=len(rows))

@@ -212,3 +212,15 @@ def test_plain_git_fetch_brings_versions_and_aliases(project: Path, tmp_path: Pa
     assert shown.returncode == 0, shown.stderr
     model = orjson.loads(shown.stdout)["models"][0]
     assert (model["name"], model["latest"], model["aliases"]) == ("clf", 1, {"prod": 1})
+
+
+def test_the_report_shows_registered_models(project: Path, cli) -> None:
+    assert cli("report", "-o", "before.html").code == 0
+    assert "Registered models" not in (project / "before.html").read_text()
+    assert cli("model", "register", "clf", "--from", "lr-1").code == 0
+    assert cli("model", "register", "clf", "--from", "lr-2").code == 0
+    assert cli("model", "alias", "clf", "v1", "prod").code == 0
+    assert cli("report", "-o", "after.html").code == 0
+    page = (project / "after.html").read_text()
+    section = page[page.index('id="models-panel"') :]
+    assert section.index("<td>v2</td>") < section.index("<td>v1</td><td>prod</td><td>lr-1</td>")
