@@ -244,7 +244,8 @@ def models(git: GitRepo, name: str | None = None) -> list[Model]:
     if name is not None and name not in versions:
         raise NotFoundError(
             f"model '{name}' is not registered",
-            hint="see `gitexp model list`; register one with `gitexp model register`",
+            hint="see `gitexp model list`; models registered elsewhere come with "
+            "`gitexp pull --all`, new ones with `gitexp model register`",
         )
     return [
         Model(n, tuple(sorted(vs, key=lambda v: v.version)), pointed.get(n, {}))
@@ -268,7 +269,8 @@ def find_version(git: GitRepo, name: str, version: int | None, alias: str | None
         if not known:
             raise NotFoundError(
                 f"model '{name}' is not registered",
-                hint="see `gitexp model list`; register one with `gitexp model register`",
+                hint="see `gitexp model list`; models registered elsewhere come with "
+                "`gitexp pull --all`, new ones with `gitexp model register`",
             )
         version = max(known)
     target = read_ref(git, tag_ref(name, version))

@@ -16,7 +16,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from gitexp.core.modelrefs import ALIAS_PREFIX, TAG_PREFIX, split_alias_ref, split_tag_ref
+from gitexp.core.modelrefs import (
+    ALIAS_PREFIX,
+    TAG_PREFIX,
+    parse_message,
+    split_alias_ref,
+    split_tag_ref,
+)
 from gitexp.core.pointer import Pointer
 from gitexp.data.pointers import pointers_at
 from gitexp.errors import ConflictError, GitexpError
@@ -146,18 +152,20 @@ def push_refs(plan: ModelPlan) -> list[transport.RefPush]:
 
 
 def model_pointers(git: GitRepo, plan: ModelPlan) -> dict[str, Mapping[str, Pointer]]:
-    """Owner → pointer of each version tag in ``plan``: the data a push must upload."""
+    """Owner → the model file's pointer, for each version in ``plan``: what a push uploads."""
     found: dict[str, Mapping[str, Pointer]] = {}
     for ref, oid in plan.refs.items():
         split = split_tag_ref(ref)
         if split is None:
             continue
         try:
-            commit = read_tag(git, oid).target
+            tag = read_tag(git, oid)
+            path = parse_message(tag.message, ref).path
         except GitexpError:
-            continue
-        pointers = pointers_at(git, git.lookup_commit(commit).tree)
-        found[f"model {split[0]} v{split[1]}"] = pointers
+            continue  # a tag gitexp did not write: no data of its own
+        pointers = pointers_at(git, git.lookup_commit(tag.target).tree)
+        if path in pointers:
+            found[f"model {split[0]} v{split[1]}"] = {path: pointers[path]}
     return found
 
 

@@ -224,3 +224,19 @@ def test_the_report_shows_registered_models(project: Path, cli) -> None:
     page = (project / "after.html").read_text()
     section = page[page.index('id="models-panel"') :]
     assert section.index("<td>v2</td>") < section.index("<td>v1</td><td>prod</td><td>lr-1</td>")
+
+
+def test_a_model_push_uploads_its_file_even_without_its_experiment(
+    project: Path, tmp_path: Path, cli, monkeypatch
+) -> None:
+    assert cli("model", "register", "clf", "--from", "lr-2").code == 0
+    pushed = cli("push", "origin", "lr-1", "--json")  # lr-2 itself is not pushed
+    assert pushed.code == 0, pushed.err
+    assert orjson.loads(pushed.out)["refs"]["moved"] == ["lr-1"]
+    mate = clone(tmp_path / "origin.git", tmp_path / "b")
+    monkeypatch.chdir(mate)
+    assert cli("pull", "origin", "lr-1", "--no-data").code == 0
+    got = cli("model", "get", "clf", "-o", "m.pkl")
+    assert got.code == 0, got.err
+    assert (mate / "m.pkl").read_bytes() == model_bytes(project, "lr-2")
+    assert "refs/experiments/lr-2" not in git(mate, "for-each-ref")
