@@ -55,7 +55,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "from the cache or else the storage remote.",
     )
     get.add_argument("spec", metavar="NAME[@vN|:ALIAS]")
-    get.add_argument("-o", "--output", metavar="PATH", help="where (default: its file name here)")
+    get.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="where (default: its file name, at the repository's root)",
+    )
     get.add_argument("-r", "--remote", metavar="NAME", help="storage remote (default: the default)")
     get.add_argument("-f", "--force", action="store_true", help="replace what PATH holds")
     get.add_argument("--json", action="store_true", help="print what was written as JSON")

@@ -19,7 +19,7 @@ import pygit2
 
 from gitexp.core.goals import Direction, Goal, resolve_goal
 from gitexp.core.results import JsonResult
-from gitexp.errors import NotFoundError, RunFailedError
+from gitexp.errors import Interrupted, NotFoundError, RunFailedError
 from gitexp.experiments.lifecycle.rerun import Context, Rerun, command_of, free_name, run_again
 from gitexp.experiments.lifecycle.verdicts import Known, known_values, metric_of
 from gitexp.experiments.query.summary import Reader
@@ -208,6 +208,8 @@ class _Judge:
         self.ctx.say(f"running {commit.short_id} as experiment '{name}'")
         result = run_again(self.project, rerun, self.ctx)
         value = metric_of(Reader(git).summary(result.commit), self.search.metric)
+        if result.status == "interrupted":
+            raise Interrupted(f"interrupted; the run of {commit.short_id} was recorded as '{name}'")
         if result.status != "success" or value is None:
             why = f"ended {result.status}" if result.status != "success" else "has no number"
             raise RunFailedError(
