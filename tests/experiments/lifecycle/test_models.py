@@ -151,6 +151,8 @@ def test_models_travel_with_push_and_pull(project: Path, tmp_path: Path, cli, mo
     pushed = cli("push", "origin", "--all", "--json")
     assert pushed.code == 0, pushed.err
     assert orjson.loads(pushed.out)["models"]["moved"] == ["models/clf/prod", "tags/model/clf/v1"]
+    again = cli("push", "origin", "--all", "--json")
+    assert again.code == 0 and orjson.loads(again.out)["models"]["moved"] == []
 
     mate = clone(tmp_path / "origin.git", tmp_path / "b")
     monkeypatch.chdir(mate)
@@ -171,9 +173,12 @@ def test_models_travel_with_push_and_pull(project: Path, tmp_path: Path, cli, mo
     assert cli("model", "alias", "clf", "v2", "prod").code == 0
     assert cli("push", "--all").code == 0
     monkeypatch.chdir(project)
-    again = cli("pull", "--all", "--json")
-    assert again.code == 0, again.err
-    assert orjson.loads(again.out)["models"]["moved"] == ["models/clf/prod", "tags/model/clf/v2"]
+    pulled_again = cli("pull", "--all", "--json")
+    assert pulled_again.code == 0, pulled_again.err
+    moved = orjson.loads(pulled_again.out)["models"]["moved"]
+    assert moved == ["models/clf/prod", "tags/model/clf/v2"]
+    third = cli("pull", "--all", "--json")
+    assert third.code == 0 and orjson.loads(third.out)["models"]["moved"] == []
     aliases = orjson.loads(cli("model", "list", "clf", "--json").out)["models"][0]["aliases"]
     assert aliases == {"prod": 2}
 
