@@ -82,10 +82,11 @@ def _show(result: ReproduceResult) -> None:
 
 def _verdict(result: ReproduceResult) -> str:
     where = f"experiment '{result.experiment}' ({result.experiment_commit[:8]})"
-    if result.status != "success":
+    if result.status != result.original_status:
         return (
-            f"'{result.name}' did not reproduce: the run again ended {result.status}; "
-            f"see `git show refs/experiments/{result.experiment}:.gitexp/output.log`"
+            f"'{result.name}' did not reproduce: the run again ended {result.status} "
+            f"(it had ended {result.original_status}); see "
+            f"`git show refs/experiments/{result.experiment}:.gitexp/output.log`"
         )
     drifted = [m.key for m in result.metrics if not m.within]
     if drifted:
@@ -93,7 +94,8 @@ def _verdict(result: ReproduceResult) -> str:
             f"'{result.name}' did not reproduce within tolerance {result.tolerance}: "
             f"{', '.join(drifted)} drifted (the run again is {where})"
         )
+    ended = "" if result.status == "success" else f" (it ended {result.status} again)"
     return (
-        f"'{result.name}' reproduced: {len(result.metrics)} metric(s) within tolerance "
+        f"'{result.name}' reproduced{ended}: {len(result.metrics)} metric(s) within tolerance "
         f"{result.tolerance}, recorded as {where}"
     )

@@ -53,14 +53,15 @@ class ReproduceResult(JsonResult):
     """The new experiment, which records the run done again."""
     experiment_commit: str
     status: str
+    original_status: str
     tolerance: str
     metrics: tuple[MetricDrift, ...]
     environment: tuple[EnvChange, ...]
 
     @property
     def reproduced(self) -> bool:
-        """The new run succeeded and every metric is within the tolerance."""
-        return self.status == "success" and all(m.within for m in self.metrics)
+        """The new run ended as the original did, every metric within the tolerance."""
+        return self.status == self.original_status and all(m.within for m in self.metrics)
 
     def to_json(self) -> dict[str, object]:
         """The ``--json`` document."""
@@ -70,6 +71,7 @@ class ReproduceResult(JsonResult):
             "experiment": self.experiment,
             "experiment_commit": self.experiment_commit,
             "status": self.status,
+            "original_status": self.original_status,
             "tolerance": self.tolerance,
             "reproduced": self.reproduced,
             "metrics": [m.to_json() for m in self.metrics],
@@ -119,6 +121,7 @@ def reproduce(
         experiment=result.name,
         experiment_commit=result.commit,
         status=result.status,
+        original_status=record.status,
         tolerance=tolerance.describe(),
         metrics=tuple(metrics),
         environment=tuple(environment_changes(_environment(record), _environment(again))),

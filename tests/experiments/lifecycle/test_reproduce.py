@@ -226,3 +226,23 @@ def test_the_quickstart_reproduces_exactly(tmp_path: Path) -> None:
     assert all(m["abs_diff"] == 0 for m in doc["metrics"])
     model = "refs/experiments/{}:model.pkl.gitexp"
     assert git(work, "show", model.format("base")) == git(work, "show", model.format("base-repro"))
+
+
+def test_a_run_reproduces_only_when_it_ends_as_the_original(
+    tmp_path: Path, cli, monkeypatch
+) -> None:
+    flag = tmp_path / "fail-now"
+    script = STEADY + f"import os\nraise SystemExit(int(os.path.exists({str(flag)!r})))\n"
+    root = project(tmp_path / "p", script)
+    monkeypatch.chdir(root)
+    assert cli("run", "-n", "fine").code == 0
+    flag.write_text("x")
+    assert cli("run", "-n", "broken").code == 1
+    same = cli("reproduce", "broken", "--json")
+    assert same.code == 0, same.err
+    doc = orjson.loads(same.out)
+    assert doc["status"] == doc["original_status"] == "failed" and doc["reproduced"] is True
+    assert "(it ended failed again)" in same.err
+    differs = cli("reproduce", "fine")
+    assert differs.code == 1
+    assert "the run again ended failed (it had ended success)" in differs.err
