@@ -59,6 +59,7 @@ def main(args: argparse.Namespace) -> int:
         out_bytes(dumps_json(result.to_json(), indent=True))
     else:
         _show(result)
+    _environment(result)
     if not result.reproduced:
         say(f"error: {_verdict(result)}")
         return 130 if result.status == "interrupted" else 1
@@ -72,6 +73,10 @@ def _show(result: ReproduceResult) -> None:
         for m in result.metrics
     ]
     render.table(["metric", "old", "new", "abs diff", "rel diff", "within"], rows)
+
+
+def _environment(result: ReproduceResult) -> None:
+    """Every difference in where the two runs ran, on stderr (with --json too)."""
     if result.environment:
         say("differences in the environment:")
         for change in result.environment:

@@ -201,8 +201,7 @@ def test_a_package_upgrade_is_named_with_both_versions(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr
     changes = orjson.loads(again.stdout)["environment"]
     assert changes == [{"kind": "package", "name": "tinydep", "old": "1.0", "new": "2.0"}]
-    text = gitexp_in(python, root, "reproduce", "base")
-    assert "package: tinydep 1.0 -> 2.0" in text.stderr
+    assert "package: tinydep 1.0 -> 2.0" in again.stderr
 
 
 @pytest.mark.slow
@@ -215,7 +214,7 @@ def test_the_quickstart_reproduces_exactly(tmp_path: Path) -> None:
     assert run_gitexp(work, "add", "data/digits.csv").returncode == 0
     commit_all(work, "digits")
     ran = run_gitexp(
-        work, "run", "-n", "base", "-S", "train.epochs=3", "--", sys.executable, "train.py"
+        work, "run", "-n", "base", "-S", "train.epochs=2", "--", sys.executable, "train.py"
     )
     assert ran.returncode == 0, ran.stderr
     again = run_gitexp(work, "reproduce", "base", "--json")
