@@ -155,15 +155,12 @@ def register(git: GitRepo, name: str, experiment: str, path: str | None = None) 
 def _model_file(
     git: GitRepo, commit: str, experiment: str, path: str | None
 ) -> tuple[str, Pointer]:
-    """The data path of the model in the experiment's commit, and its pointer."""
-    tree = git.lookup_commit(commit).tree
-    pointers = pointers_at(git, tree)
-    inherited = inherited_in(git.lookup_commit(commit))
-    outs = [
-        out
-        for out in config_at(git, tree).outs
-        if out in pointers and pointer_path(out) not in inherited
-    ]
+    """The data path of the model in the experiment's commit, and its pointer.
+
+    Without ``path``: the run's one out (declared under ``outs:``), else the one
+    content-addressed file the run wrote (a logged artifact, a large file).
+    """
+    pointers = pointers_at(git, git.lookup_commit(commit).tree)
     if path is not None:
         wanted = path.removeprefix("./").removesuffix(".gitexp").rstrip("/")
         if wanted not in pointers:
@@ -173,18 +170,33 @@ def _model_file(
                 hint=f"name one of its outs or data with --path (it has: {known})",
             )
         return wanted, pointers[wanted]
-    if len(outs) == 1:
-        return outs[0], pointers[outs[0]]
-    if not outs:
+    outs, written = _written(git, commit, pointers)
+    chosen = outs if outs else written
+    if len(chosen) == 1:
+        return chosen[0], pointers[chosen[0]]
+    if not chosen:
         raise NotFoundError(
             f"experiment '{experiment}' recorded no out to register",
             hint="name the model file with --path (declare it under outs: in gitexp.yaml "
             "so runs keep it)",
         )
     raise UsageError(
-        f"experiment '{experiment}' has several outs: {', '.join(outs)}",
+        f"experiment '{experiment}' has several outs: {', '.join(chosen)}",
         hint="name the model file with --path",
     )
+
+
+def _written(
+    git: GitRepo, commit_id: str, pointers: dict[str, Pointer]
+) -> tuple[list[str], list[str]]:
+    """(declared outs, all content-addressed files) that the run wrote itself."""
+    commit = git.lookup_commit(commit_id)
+    inherited = inherited_in(commit)
+    before = pointers_at(git, commit.parents[0].tree) if commit.parents else {}
+    declared = config_at(git, commit.tree).outs
+    own = [p for p in sorted(pointers) if pointer_path(p) not in inherited]
+    outs = [p for p in declared if p in own]
+    return outs, [p for p in own if p in declared or before.get(p) != pointers[p]]
 
 
 def _versions(git: GitRepo, name: str) -> list[int]:

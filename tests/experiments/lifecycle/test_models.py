@@ -245,3 +245,35 @@ def test_a_model_push_uploads_its_file_even_without_its_experiment(
     assert got.code == 0, got.err
     assert (mate / "m.pkl").read_bytes() == model_bytes(project, "lr-2")
     assert "refs/experiments/lr-2" not in git(mate, "for-each-ref")
+
+
+def test_a_logged_artifact_is_the_model_when_no_out_is_declared(
+    tmp_path: Path, cli, monkeypatch
+) -> None:
+    from tests.conftest import make_repo
+
+    script = (
+        "import gitexp\n"
+        "open('weights.bin', 'wb').write(b'w' * 3000)\n"
+        "gitexp.log_artifact('weights.bin')\n"
+        "gitexp.log_metric('acc', 0.9)\n"
+    )
+    root = make_repo(
+        tmp_path / "p",
+        {
+            "train.py": script,
+            "gitexp.yaml": f"command: {sys.executable} train.py\n",
+            ".gitignore": "metrics.json\n",
+        },
+    )
+    (root / "data.bin").write_bytes(b"d" * 100)
+    monkeypatch.chdir(root)
+    assert cli("add", "data.bin").code == 0
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "data")
+    assert cli("run", "-n", "art").code == 0
+    done = cli("model", "register", "w", "--from", "art", "--json")
+    assert done.code == 0, done.err
+    assert orjson.loads(done.out)["path"] == "weights.bin"  # not the input data.bin
+    assert cli("model", "get", "w", "-o", "got.bin").code == 0
+    assert (root / "got.bin").read_bytes() == b"w" * 3000
