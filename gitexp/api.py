@@ -729,6 +729,7 @@ class Repo:
         notify: Notify | None = None,
         env: Mapping[str, str] | None = None,
         stop: threading.Event | None = None,
+        on_output: OutputSink | None = None,
     ) -> ReproduceResult:
         """Run experiment ``name`` again from its own commit and data, in a worktree.
 
@@ -742,7 +743,7 @@ class Repo:
         from gitexp.experiments.lifecycle.reproduce import reproduce
 
         rerun.check_executor(executor)
-        ctx = rerun.context(remote, credentials, notify, env, stop)
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output)
         return reproduce(self.project, name, parse_tolerance(tolerance), ctx, new_name)
 
     def bisect(
@@ -760,6 +761,7 @@ class Repo:
         notify: Notify | None = None,
         env: Mapping[str, str] | None = None,
         stop: threading.Event | None = None,
+        on_output: OutputSink | None = None,
     ) -> BisectResult:
         """The first commit after ``good`` (up to ``bad``) whose ``metric`` crosses ``threshold``.
 
@@ -773,7 +775,7 @@ class Repo:
 
         rerun.check_executor(executor)
         search = Search(metric, float(threshold), rerun.check_goal(goal), tuple(command))
-        ctx = rerun.context(remote, credentials, notify, env, stop)
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output)
         return bisect(self.project, good, bad, search, ctx)
 
     def install_hooks(self) -> builtins.list[dict[str, object]]:

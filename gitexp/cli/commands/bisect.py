@@ -49,6 +49,7 @@ def main(args: argparse.Namespace) -> int:
     """Bisect; print the path taken and the first bad commit."""
     from gitexp.api import Repo
     from gitexp.cli.commands.push import credentials
+    from gitexp.cli.commands.reproduce import echo_to_stderr
     from gitexp.cli.signals import deferred
 
     words = [args.run_command] if args.run_command else []
@@ -65,6 +66,7 @@ def main(args: argparse.Namespace) -> int:
             credentials=credentials(),
             notify=say,
             stop=stop,
+            on_output=echo_to_stderr,
         )
     if args.json:
         from gitexp.core.formats import dumps_json

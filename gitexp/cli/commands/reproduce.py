@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from gitexp.cli import render
@@ -52,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
             credentials=credentials(),
             notify=say,
             stop=stop,
+            on_output=echo_to_stderr,
         )
     if args.json:
         from gitexp.core.formats import dumps_json
@@ -65,6 +67,13 @@ def main(args: argparse.Namespace) -> int:
         return 130 if result.status == "interrupted" else 1
     say(_verdict(result))
     return 0
+
+
+def echo_to_stderr(chunk: bytes, _is_err: bool) -> None:
+    """The command's output as it comes, all on stderr: stdout holds the result."""
+    sys.stderr.flush()
+    sys.stderr.buffer.write(chunk)
+    sys.stderr.buffer.flush()
 
 
 def _show(result: ReproduceResult) -> None:

@@ -205,7 +205,6 @@ class _Judge:
             command=command_of(self.search.command, config),
             message=f"bisect {self.search.metric} at {str(commit.id)[:12]}",
         )
-        self.ctx.say(f"running {commit.short_id} as experiment '{name}'")
         result = run_again(self.project, rerun, self.ctx)
         value = metric_of(Reader(git).summary(result.commit), self.search.metric)
         if result.status == "interrupted":

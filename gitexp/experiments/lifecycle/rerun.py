@@ -28,7 +28,7 @@ from gitexp.data.sync import Storage, pull_pointers
 from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.parallel import remove_abandoned_worktrees
-from gitexp.experiments.run.process import Command, check_command, parse_command
+from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, Place, Runner
 from gitexp.experiments.run.worktreedata import bring_data, check_data
@@ -73,6 +73,8 @@ class Context:
     say: Notify = lambda _message: None
     env: Mapping[str, str] | None = None
     stop: threading.Event = field(default_factory=threading.Event)
+    on_output: OutputSink | None = None
+    """Receives the command's output as it comes (None: kept in the record only)."""
 
 
 def check_goal(goal: str | None) -> Direction | None:
@@ -88,6 +90,7 @@ def context(
     notify: Notify | None,
     env: Mapping[str, str] | None,
     stop: threading.Event | None,
+    on_output: OutputSink | None = None,
 ) -> Context:
     """The `Context` of the API's keywords."""
     return Context(
@@ -95,6 +98,7 @@ def context(
         notify or (lambda _message: None),
         env,
         stop or threading.Event(),
+        on_output,
     )
 
 
@@ -143,7 +147,8 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
         check_command(rerun.command, worktree.root)
         bring_data(place_project, worktree, pointers)
         place = Place(git=worktree, start=rerun.start.tree, cwd=worktree.root, restore=False)
-        return runner.run_point(plan, rerun.name, place, on_output=None)
+        ctx.say(f"running {rerun.start.short_id} in a worktree as experiment '{rerun.name}'")
+        return runner.run_point(plan, rerun.name, place, on_output=ctx.on_output)
 
 
 @dataclass
