@@ -20,7 +20,7 @@ import pygit2
 from gitexp.core.goals import Direction, Goal, resolve_goal
 from gitexp.core.results import JsonResult
 from gitexp.errors import Interrupted, NotFoundError, RunFailedError
-from gitexp.experiments.lifecycle.rerun import Context, Rerun, command_of, free_name, run_again
+from gitexp.experiments.lifecycle.rerun import Context, Rerun, command_of, run_again
 from gitexp.experiments.lifecycle.verdicts import Known, known_values, metric_of
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.repo import GitRepo
@@ -196,9 +196,8 @@ class _Judge:
     def _run(self, commit: pygit2.Commit) -> Known:
         git = self.project.git
         config = config_at(git, commit.tree)
-        name = free_name(self.project, f"bisect-{str(commit.id)[:12]}")
         rerun = Rerun(
-            name=name,
+            name=f"bisect-{str(commit.id)[:12]}",
             base=commit,
             start=commit,
             config=config,
@@ -206,6 +205,7 @@ class _Judge:
             message=f"bisect {self.search.metric} at {str(commit.id)[:12]}",
         )
         result = run_again(self.project, rerun, self.ctx)
+        name = result.name
         value = metric_of(Reader(git).summary(result.commit), self.search.metric)
         if result.status == "interrupted":
             raise Interrupted(f"interrupted; the run of {commit.short_id} was recorded as '{name}'")

@@ -33,7 +33,6 @@ from gitexp.experiments.lifecycle.rerun import (
     Context,
     Rerun,
     command_of,
-    free_name,
     run_again,
 )
 from gitexp.experiments.manage import experiment_commit
@@ -100,7 +99,7 @@ def reproduce(
     tree = with_paths_from(git, commit.tree, base.tree, result_paths(config))
     start = git.lookup_commit(git.write_commit(tree, [str(base.id)], f"gitexp: reproduce {name}\n"))
     rerun = Rerun(
-        name=check_name(new_name) if new_name else free_name(project, f"{name}-repro"),
+        name=check_name(new_name) if new_name else f"{name}-repro",
         base=base,
         start=start,
         config=config,
@@ -108,6 +107,7 @@ def reproduce(
         overrides=record.overrides,
         message=f"reproduce {name}",
         reproduces={"name": name, "commit": commit_id},
+        numbered=not new_name,
     )
     result = run_again(project, rerun, ctx)
     again = run_record(git, git.lookup_commit(result.commit))

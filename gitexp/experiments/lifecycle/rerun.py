@@ -9,10 +9,11 @@ cache lacks it), and the experiment recorded with ``base`` as its parent.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,17 +26,21 @@ from gitexp.core.pointer import Pointer
 from gitexp.core.runinfo import RunRecord
 from gitexp.data.pointers import pointers_at, read_manifest
 from gitexp.data.sync import Storage, pull_pointers
-from gitexp.errors import NotFoundError, UsageError
+from gitexp.errors import ConflictError, GitexpError, NotFoundError, UsageError
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.parallel import remove_abandoned_worktrees
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, Place, Runner
 from gitexp.experiments.run.worktreedata import bring_data, check_data
-from gitexp.git.refs import read_ref
+from gitexp.git.refs import delete_refs, read_ref
+from gitexp.git.repo import GitRepo
+from gitexp.git.tags import create_only
 from gitexp.git.worktrees import isolated_worktree
 from gitexp.project import Project
 
+CLAIM_PREFIX = "refs/gitexp/claims/"
+"""Where a command holds the name of the experiment it is running (see `claimed_name`)."""
 EXECUTORS = ("local",)
 """Where ``reproduce`` and ``bisect`` can run: local worktrees (more come with sweeps)."""
 
@@ -54,6 +59,7 @@ class Rerun:
     """One run to do again: where it starts, what it records, and how it is named."""
 
     name: str
+    """The new experiment's name; with ``numbered``, the first free of NAME, NAME-2…"""
     base: pygit2.Commit
     """The new experiment's parent (its baseline)."""
     start: pygit2.Commit
@@ -63,6 +69,7 @@ class Rerun:
     overrides: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
     message: str | None = None
     reproduces: Mapping[str, str] | None = None
+    numbered: bool = True
 
 
 @dataclass(frozen=True)
@@ -114,12 +121,34 @@ def command_of(recorded: Sequence[str], config: ProjectConfig) -> Command:
     )
 
 
-def free_name(project: Project, stem: str) -> str:
-    """``stem``, or ``stem-2``, ``stem-3``… : the first that names no experiment."""
+@contextlib.contextmanager
+def claimed_name(git: GitRepo, stem: str, numbered: bool, holder: str) -> Iterator[str]:
+    """A free experiment name, held against other gitexp commands for the block.
+
+    ``stem``, else (``numbered``) ``stem-2``, ``stem-3``…: the first that names no
+    experiment and that no other command holds. A name is held by creating the ref
+    ``refs/gitexp/claims/<name>`` (create-only, checked under git's lock), so two
+    reproduces of one experiment at once run as ``x-repro`` and ``x-repro-2``
+    instead of one losing its run to the other at the end. Raises `ConflictError`
+    for a taken name that may not be numbered.
+    """
     for number in range(1, 1000):
         name = stem if number == 1 else f"{stem}-{number}"
-        if read_ref(project.git, ExperimentName(name).ref) is None:
-            return name
+        ref = ExperimentName(name).ref
+        claim = f"{CLAIM_PREFIX}{name}"
+        if read_ref(git, ref) is None and create_only(git, claim, holder):
+            try:
+                if read_ref(git, ref) is None:  # not recorded just before the claim
+                    yield name
+                    return
+            finally:
+                with contextlib.suppress(GitexpError):
+                    delete_refs(git, [(claim, holder)])
+        if not numbered:
+            raise ConflictError(
+                f"experiment '{name}' already exists (or is being run)",
+                hint="pick another name with -n",
+            )
     raise UsageError(
         f"no free experiment name like '{stem}'", hint="remove some with `gitexp remove`"
     )
@@ -142,13 +171,15 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
     runner.reproduces = rerun.reproduces
     runner.stop = ctx.stop
     plan = ParamsPlan(record={f: dict(keys) for f, keys in rerun.overrides.items()})
-    path = project.layout.worktrees / f"{rerun.name}-{secrets.token_hex(3)}"
-    with isolated_worktree(project.git, path, str(rerun.start.id)) as worktree:
-        check_command(rerun.command, worktree.root)
-        bring_data(place_project, worktree, pointers)
-        place = Place(git=worktree, start=rerun.start.tree, cwd=worktree.root, restore=False)
-        ctx.say(f"running {rerun.start.short_id} in a worktree as experiment '{rerun.name}'")
-        return runner.run_point(plan, rerun.name, place, on_output=ctx.on_output)
+    git, holder = project.git, str(rerun.start.id)
+    with claimed_name(git, rerun.name, rerun.numbered, holder) as name:
+        path = project.layout.worktrees / f"{name}-{secrets.token_hex(3)}"
+        with isolated_worktree(git, path, holder) as worktree:
+            check_command(rerun.command, worktree.root)
+            bring_data(place_project, worktree, pointers)
+            place = Place(git=worktree, start=rerun.start.tree, cwd=worktree.root, restore=False)
+            ctx.say(f"running {rerun.start.short_id} in a worktree as experiment '{name}'")
+            return runner.run_point(plan, name, place, on_output=ctx.on_output)
 
 
 @dataclass

@@ -245,3 +245,29 @@ def test_a_run_reproduces_only_when_it_ends_as_the_original(
     differs = cli("reproduce", "fine")
     assert differs.code == 1
     assert "the run again ended failed (it had ended success)" in differs.err
+
+
+def test_concurrent_reproduces_of_one_run_each_keep_their_record(
+    tmp_path: Path, cli, monkeypatch
+) -> None:
+    root = project(tmp_path / "p", STEADY)
+    monkeypatch.chdir(root)
+    assert cli("run", "-n", "base").code == 0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gitexp", "reproduce", "base", "--json"],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    names = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        names.append(orjson.loads(out)["experiment"])
+    assert sorted(names) == ["base-repro", "base-repro-2", "base-repro-3"]
+    assert git(root, "for-each-ref", "refs/gitexp/claims/") == ""
+    taken = cli("reproduce", "base", "-n", "base-repro")
+    assert taken.code == 1 and "experiment 'base-repro' already exists" in taken.err
