@@ -33,6 +33,12 @@ if TYPE_CHECKING:
     from gitexp.data.upkeep import GcResult as GcResult
     from gitexp.experiments.apply import ApplyResult as ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
+    from gitexp.experiments.lifecycle.bisect import BisectResult as BisectResult
+    from gitexp.experiments.lifecycle.modelget import GetResult as GetResult
+    from gitexp.experiments.lifecycle.models import AliasResult as AliasResult
+    from gitexp.experiments.lifecycle.models import Model as Model
+    from gitexp.experiments.lifecycle.models import ModelVersion as ModelVersion
+    from gitexp.experiments.lifecycle.reproduce import ReproduceResult as ReproduceResult
     from gitexp.experiments.query.compare import CompareBest as CompareBest
     from gitexp.experiments.query.compare import CompareResult as CompareResult
     from gitexp.experiments.query.compare import CompareSide as CompareSide
@@ -62,6 +68,10 @@ _HOMES = {
     "gitexp.data.upkeep": "FsckResult GcResult",
     "gitexp.experiments.apply": "ApplyResult",
     "gitexp.experiments.applyplan": "ApplyPlan",
+    "gitexp.experiments.lifecycle.bisect": "BisectResult",
+    "gitexp.experiments.lifecycle.modelget": "GetResult",
+    "gitexp.experiments.lifecycle.models": "AliasResult Model ModelVersion",
+    "gitexp.experiments.lifecycle.reproduce": "ReproduceResult",
     "gitexp.experiments.query.compare": "CompareBest CompareResult CompareSide",
     "gitexp.experiments.query.results": "DiffResult ExperimentRow ListRow ShowResult",
     "gitexp.experiments.run.record": "RunResult",
@@ -320,7 +330,8 @@ class Repo:
         view, count = views.report_view(self.project, branches)
         heading = title or f"{self.root.name}: experiments"
         goals = self.project.config.goals
-        return page.write_report(view, output, count, heading, branches, goals)
+        models = [m.to_json() for m in self.model_list()]
+        return page.write_report(view, output, count, heading, branches, goals, models)
 
     def push(
         self,
@@ -440,3 +451,112 @@ class Repo:
         from gitexp.hooks import install
 
         return install.status(self.root)
+
+    def model_register(
+        self, name: str, *, experiment: str, path: str | None = None
+    ) -> ModelVersion:
+        """Register ``experiment``'s out (or ``path``) as the next version of model ``name``.
+
+        >>> repo.model_register("clf", experiment="lr-3").version  # doctest: +SKIP
+        1
+        """
+        from gitexp.experiments.lifecycle import models
+
+        return models.register(self.git, name, experiment, path)
+
+    def model_alias(
+        self, name: str, version: int | str, alias: str, *, expect: int | str | None = None
+    ) -> AliasResult:
+        """Move alias ``alias`` of ``name`` to ``version`` by compare-and-swap (`ConflictError`)."""
+        from gitexp.experiments.lifecycle import models
+
+        return models.set_alias(self.git, name, version, alias, expect)
+
+    def model_list(self, name: str | None = None) -> builtins.list[Model]:
+        """Every registered model (or ``name``): versions, oldest first, and aliases."""
+        from gitexp.experiments.lifecycle import models
+
+        return models.models(self.git, name)
+
+    def model_get(
+        self,
+        spec: str,
+        *,
+        output: str | os.PathLike[str] | None = None,
+        remote: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        force: bool = False,
+    ) -> GetResult:
+        """Write the model ``NAME``, ``NAME@vN`` or ``NAME:ALIAS`` names, verified.
+
+        From the cache, else from the storage ``remote`` (default: the default one).
+
+        >>> repo.model_get("clf:prod", output="m.pkl")  # doctest: +SKIP
+        """
+        from gitexp.data.sync import Storage
+        from gitexp.experiments.lifecycle import modelget
+
+        target = Path(os.path.abspath(output)) if output is not None else None
+        storage = Storage(remote, None, dict(credentials or {}))
+        return modelget.get_spec(self.project, spec, target, storage, force=force)
+
+    def reproduce(
+        self,
+        name: str,
+        *,
+        tolerance: str | float | None = None,
+        new_name: str | None = None,
+        executor: str | None = None,
+        remote: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        notify: Notify | None = None,
+        env: Mapping[str, str] | None = None,
+        stop: threading.Event | None = None,
+        on_output: OutputSink | None = None,
+    ) -> ReproduceResult:
+        """Run experiment ``name`` again from its own commit and data, in a worktree.
+
+        ``tolerance``: absolute per metric, or ``"X%"`` relative (default: exact).
+
+        >>> repo.reproduce("lr-3", tolerance="1%").reproduced  # doctest: +SKIP
+        True
+        """
+        from gitexp.core.drift import parse_tolerance
+        from gitexp.experiments.lifecycle import rerun
+        from gitexp.experiments.lifecycle.reproduce import reproduce
+
+        rerun.check_executor(executor)
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output)
+        return reproduce(self.project, name, parse_tolerance(tolerance), ctx, new_name)
+
+    def bisect(
+        self,
+        good: str,
+        bad: str,
+        *,
+        metric: str,
+        threshold: float,
+        goal: str | None = None,
+        command: Sequence[str] = (),
+        executor: str | None = None,
+        remote: str | None = None,
+        credentials: Mapping[str, str] | None = None,
+        notify: Notify | None = None,
+        env: Mapping[str, str] | None = None,
+        stop: threading.Event | None = None,
+        on_output: OutputSink | None = None,
+    ) -> BisectResult:
+        """The first commit after ``good`` (up to ``bad``) whose ``metric`` crosses ``threshold``.
+
+        Commits with a successful experiment without overrides are judged by it; the
+        others are run in worktrees (``command``, else gitexp.yaml's) and recorded.
+
+        >>> repo.bisect("v1.0", "main", metric="acc", threshold=0.9).first_bad  # doctest: +SKIP
+        """
+        from gitexp.experiments.lifecycle import rerun
+        from gitexp.experiments.lifecycle.bisect import Search, bisect
+
+        rerun.check_executor(executor)
+        search = Search(metric, float(threshold), rerun.check_goal(goal), tuple(command))
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output)
+        return bisect(self.project, good, bad, search, ctx)

@@ -38,6 +38,17 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("fsck", "fsck", "verify every cache object; move corrupt ones aside"),
     ("push", "push", "push experiments through git and their data to a storage remote"),
     ("pull", "pull", "fetch experiments through git and their data from a storage remote"),
+    ("model", "model", "a model registry in git: register, alias, list and get model versions"),
+    (
+        "reproduce",
+        "reproduce",
+        "run an experiment again from its own commit and data; compare metrics and environment",
+    ),
+    (
+        "bisect",
+        "bisect",
+        "find the first commit where a metric crosses a threshold, running only what is missing",
+    ),
     ("remote", "remote", "manage storage remotes (add, list, remove, default, modify)"),
     ("hooks", "hooks", "install, uninstall or show the git hooks that keep data in step with git"),
     ("hook", "hook", "run one git hook (what the scripts in git's hooks folder call)"),

@@ -49,6 +49,8 @@ class RunRecord:
     packages: Mapping[str, str] = field(default_factory=dict)
     inherited: tuple[str, ...] = ()
     """Result paths in the commit that the run did not write: the baseline's versions."""
+    reproduces: Mapping[str, str] | None = None
+    """The run this one did again (``gitexp reproduce``): its ``name`` and ``commit``."""
 
     def to_json(self) -> bytes:
         """The bytes of ``run.json``: stable key order, two-space indent, final newline."""
@@ -69,6 +71,8 @@ class RunRecord:
         }
         if self.inherited:
             doc["inherited"] = list(self.inherited)
+        if self.reproduces:
+            doc["reproduces"] = dict(self.reproduces)
         from gitexp.core.formats import to_json_value
 
         return orjson.dumps(to_json_value(doc), option=orjson.OPT_INDENT_2) + b"\n"
@@ -104,9 +108,16 @@ def parse_run_json(data: bytes, where: str) -> RunRecord:
             platform=str(doc.get("platform") or ""),
             packages=doc.get("packages") or {},
             inherited=tuple(str(p) for p in doc.get("inherited") or ()),
+            reproduces=_reproduces(doc.get("reproduces")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{where}: run.json is missing or mistypes {exc}") from exc
+
+
+def _reproduces(value: object) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    return {str(k): str(v) for k, v in value.items()}
 
 
 def _status(value: object) -> Status:

@@ -28,6 +28,7 @@ from gitexp.data.sync import (
 )
 from gitexp.data.targets import check_remotes
 from gitexp.errors import ConflictError, NotFoundError
+from gitexp.experiments.lifecycle import modelsync
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
@@ -81,6 +82,8 @@ class SyncResult:
     refs_moved: list[str] = field(default_factory=list)
     refs_unchanged: list[str] = field(default_factory=list)
     data: DataResult = field(default_factory=DataResult)
+    models: list[str] = field(default_factory=list)
+    """Model version tags and aliases moved (``tags/model/clf/v1``, ``models/clf/prod``)."""
 
 
 def push(project: Project, request: SyncRequest) -> SyncResult:
@@ -96,6 +99,7 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
     result = SyncResult()
     wants = Wants()
     pushes: list[transport.RefPush] = []
+    models = modelsync.ModelPlan()
     if request.with_refs:
         local = _local_experiments(git, request)
         remote_refs = transport.ls_remote(git, request.remote, EXPERIMENT_REF_PREFIX)
@@ -107,12 +111,19 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
             else:
                 pushes.append(transport.RefPush(ref, commit, remote_refs.get(ref)))
             wants.add(name, pointers_at(git, git.lookup_commit(commit).tree))
+        models = modelsync.plan_push(git, request.remote, request.force)
+        pushes += modelsync.push_refs(models)
+        for owner, pointers in modelsync.model_pointers(git, models).items():
+            wants.add(owner, pointers)
     else:
         wants.add(CURRENT, current_pointers(project))
     if request.data and wants.pointers:
         push_data(project, request.storage, wants, result.data)
     transport.push_refs(git, request.remote, pushes)
-    result.refs_moved = [name_from_ref(p.ref) or p.ref for p in pushes]
+    if request.with_refs:
+        modelsync.remember(git, request.remote, models)
+    result.models = models.moved
+    result.refs_moved = [name_from_ref(p.ref) or p.ref for p in pushes if p.ref not in models.refs]
     return result
 
 
@@ -182,7 +193,10 @@ def pull(project: Project, request: SyncRequest) -> SyncResult:
     result = SyncResult()
     wants = Wants()
     if request.with_refs:
+        models = modelsync.plan_pull(git, request.remote, request.force)
         commits = _pull_refs(git, request, result)
+        modelsync.fetch(git, request.remote, models)
+        result.models = models.moved
         for name, commit in commits.items():
             wants.add(name, pointers_at(git, git.lookup_commit(commit).tree))
     current = current_pointers(project)
@@ -231,6 +245,8 @@ class SyncSummary(JsonResult):
     remote: str | None
     data: tuple[str, ...]
     checked_out: tuple[str, ...] | None = None
+    models: tuple[str, ...] = ()
+    """Model version tags and aliases moved."""
 
     @classmethod
     def of(cls, result: SyncResult, checked_out: Sequence[str] | None = None) -> SyncSummary:
@@ -245,6 +261,7 @@ class SyncSummary(JsonResult):
             remote=result.data.storage,
             data=tuple(sorted(result.data.checkout)),
             checked_out=None if checked_out is None else tuple(checked_out),
+            models=tuple(result.models),
         )
 
     def to_json(self) -> dict[str, object]:
@@ -258,6 +275,7 @@ class SyncSummary(JsonResult):
             },
             "remote": self.remote,
             "data": list(self.data),
+            "models": {"moved": list(self.models)},
         }
         if self.checked_out is not None:
             doc["checked_out"] = list(self.checked_out)

@@ -49,10 +49,13 @@ def write_report(
     title: str,
     branches: Sequence[str] = (),
     goals: Mapping[str, Direction] | None = None,
+    models: Sequence[Mapping[str, object]] = (),
 ) -> ReportResult:
     """Write the report of ``overview`` (``count`` experiments) to ``output``, atomically."""
     generated = iso_utc(utc_now())
-    data = render_report(overview, title=title, generated=generated, branches=branches, goals=goals)
+    data = render_report(
+        overview, title=title, generated=generated, branches=branches, goals=goals, models=models
+    )
     write_output(output, data)
     return ReportResult(output=str(output), bytes=len(data), experiments=count)
 
@@ -64,14 +67,20 @@ def render_report(
     generated: str,
     branches: Sequence[str] = (),
     goals: Mapping[str, Direction] | None = None,
+    models: Sequence[Mapping[str, object]] = (),
 ) -> bytes:
-    """The bytes of the report page; ``goals`` is ``goals:`` of gitexp.yaml."""
+    """The bytes of the report page; ``goals`` is ``goals:`` of gitexp.yaml.
+
+    ``models`` are the registered models as ``model list --json`` gives them: a small
+    table of their versions and aliases, written into the page as it is.
+    """
     data = report_data(overview, title=title, generated=generated, branches=branches, goals=goals)
     page = html.fill(
         html.asset("report.html"),
         {
             "TITLE": html.escape(title),
             "STYLE": html.asset("report.css"),
+            "MODELS": models_section(models),
             "DATA": html.json_script(data),
             "SCRIPT": html.asset("report.js"),
             "PLOTLY": html.plotly_js(),
@@ -130,6 +139,42 @@ def report_data(
         "blobs": list(overview.blobs),
         "rows": rows,
     }
+
+
+def models_section(models: Sequence[Mapping[str, object]]) -> str:
+    """The registered models as an HTML section (empty without any), newest version first."""
+    if not models:
+        return ""
+    rows = []
+    for model in models:
+        aliases = model.get("aliases") or {}
+        versions = model.get("versions") or []
+        assert isinstance(aliases, Mapping) and isinstance(versions, list)  # noqa: S101
+        for version in reversed(versions):
+            named = sorted(a for a, n in aliases.items() if n == version.get("version"))
+            cells = [
+                model.get("name"),
+                f"v{version.get('version')}",
+                ", ".join(named),
+                version.get("experiment"),
+                version.get("path"),
+                version.get("size"),
+                str(version.get("commit") or "")[:8],
+            ]
+            rows.append(
+                "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+            )
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("model", "version", "aliases", "experiment", "path", "bytes", "commit")
+    )
+    return (
+        '<section class="panel" id="models-panel">\n'
+        '  <div class="panel-head"><h2>Registered models</h2></div>\n'
+        '  <div class="table-wrap"><table id="models"><thead><tr>'
+        f"{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>\n"
+        "</section>"
+    )
 
 
 def _columns(maps: Iterable[Mapping[str, object]]) -> list[str]:

@@ -24,8 +24,8 @@ def test_help_lists_every_command_and_imports_nothing_heavy() -> None:
     )
     proc = subprocess.run([PY, "-c", code], capture_output=True, text=True, check=True)
     assert "HEAVY []" in proc.stdout
-    for name, _module, _help in COMMANDS:
-        assert f"    {name} " in proc.stdout
+    for name, _module, _help in COMMANDS:  # a long name has its help on the next line
+        assert f"    {name} " in proc.stdout or f"    {name}\n" in proc.stdout
 
 
 def test_every_command_has_help() -> None:

@@ -107,6 +107,9 @@ def report(summary: SyncSummary, verb: str, moved: str, git_remote: str) -> None
             f"{verb} {len(summary.refs_moved)} experiment(s) with '{git_remote}': "
             + ", ".join(summary.refs_moved)
         )
+    if summary.models:
+        moved_models = ", ".join(summary.models)
+        say(f"{verb} {len(summary.models)} model version(s) and alias(es): {moved_models}")
     if summary.refs_unchanged:
         say(f"{len(summary.refs_unchanged)} experiment(s) already up to date with '{git_remote}'")
     if summary.remote:
@@ -115,7 +118,7 @@ def report(summary: SyncSummary, verb: str, moved: str, git_remote: str) -> None
             f"{moved} {summary.transferred} object(s) ({size}) with {summary.remote}; "
             f"{summary.present} already there"
         )
-    elif not summary.refs_moved and not summary.refs_unchanged:
+    elif not summary.refs_moved and not summary.refs_unchanged and not summary.models:
         say("nothing to do: no experiment named and no data in the current commit")
 
 
