@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from gitexp.core.filters import Filter
     from gitexp.core.params import Override
+    from gitexp.core.search import SweepOptions
     from gitexp.data.add import Added as Added
     from gitexp.data.checkout import CheckoutResult as CheckoutResult
     from gitexp.data.status import StatusResult as StatusResult
@@ -179,6 +180,37 @@ class Repo:
             env=env,
             stop=stop,
         )
+
+    def sweep(
+        self,
+        command: Sequence[str] | None = None,
+        *,
+        overrides: Sequence[str] = (),
+        name: str | None = None,
+        options: SweepOptions | None = None,
+        jobs: int = 1,
+        message: str | None = None,
+        force: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+        on_output: OutputSink | None = None,
+        notify: Notify | None = None,
+        on_result: Callable[[RunResult], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[RunResult]:
+        """Search the space of ``overrides`` (``lr=loguniform(1e-4,1e-1)``), one experiment a trial.
+
+        >>> repo.sweep(overrides=["lr=loguniform(1e-4,1e-1)"],
+        ...            options=SweepOptions(trials=20, goal="acc:max"))  # doctest: +SKIP
+        """
+        from gitexp.core.search import SweepOptions
+        from gitexp.experiments.run.sweep import Callbacks, SweepRequest, run_sweep
+
+        where = Path(cwd).resolve() if cwd is not None else None
+        request = SweepRequest(
+            command, overrides, name, options or SweepOptions(), jobs, message, force, where
+        )
+        callbacks = Callbacks(on_output, notify, on_result)
+        return run_sweep(self.project, request, callbacks, stop=stop)
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""

@@ -49,6 +49,8 @@ class RunRecord:
     packages: Mapping[str, str] = field(default_factory=dict)
     inherited: tuple[str, ...] = ()
     """Result paths in the commit that the run did not write: the baseline's versions."""
+    sweep: Mapping[str, object] | None = None
+    """A sweep's trial: its study, sampler, space, goal and trial number (`SweepInfo`)."""
 
     def to_json(self) -> bytes:
         """The bytes of ``run.json``: stable key order, two-space indent, final newline."""
@@ -69,6 +71,8 @@ class RunRecord:
         }
         if self.inherited:
             doc["inherited"] = list(self.inherited)
+        if self.sweep is not None:
+            doc["sweep"] = dict(self.sweep)
         from gitexp.core.formats import to_json_value
 
         return orjson.dumps(to_json_value(doc), option=orjson.OPT_INDENT_2) + b"\n"
@@ -104,6 +108,7 @@ def parse_run_json(data: bytes, where: str) -> RunRecord:
             platform=str(doc.get("platform") or ""),
             packages=doc.get("packages") or {},
             inherited=tuple(str(p) for p in doc.get("inherited") or ()),
+            sweep=doc["sweep"] if isinstance(doc.get("sweep"), dict) else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{where}: run.json is missing or mistypes {exc}") from exc

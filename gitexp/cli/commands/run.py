@@ -10,11 +10,14 @@ from gitexp.cli.console import out, say, warn
 
 if TYPE_CHECKING:
     from gitexp.api import RunResult
+    from gitexp.core.search import SweepOptions
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = (
-        "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [-- COMMAND...]"
+        "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force]\n"
+        "                  [--trials N] [--sampler tpe|random] [--goal KEY:max|min] [--seed N]\n"
+        "                  [--prune median|hyperband] [--resume] [-- COMMAND...]"
     )
     parser.add_argument(
         "-n",
@@ -30,7 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="override a param for this run: KEY, FILE:KEY, +KEY (add); "
-        "several comma-separated values make a grid",
+        "several comma-separated values make a grid; a space such as "
+        "'lr=loguniform(1e-4,1e-1)' (choice, range, uniform, loguniform, int, intlog) "
+        "makes a search",
     )
     parser.add_argument("-m", "--message", help="a message kept with the experiment")
     parser.add_argument(
@@ -44,6 +49,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-f", "--force", action="store_true", help="replace an experiment of the same name"
     )
+    _search_arguments(parser)
     parser.add_argument(
         "command_words",
         nargs=argparse.REMAINDER,
@@ -51,6 +57,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="what to run (default: 'command' in gitexp.yaml)",
     )
     parser.set_defaults(func=main)
+
+
+def _search_arguments(parser: argparse.ArgumentParser) -> None:
+    search = parser.add_argument_group("searches (a space in -S, or a comma list)")
+    search.add_argument(
+        "--trials", type=int, metavar="N", help="how many trials a search runs (each an experiment)"
+    )
+    search.add_argument(
+        "--sampler", choices=("tpe", "random"), help="how trials are drawn (default: tpe)"
+    )
+    search.add_argument(
+        "--goal",
+        metavar="KEY:max|min",
+        help="the metric a search optimizes (default: the first key of goals: in gitexp.yaml)",
+    )
+    search.add_argument("--seed", type=int, metavar="N", help="seed the sampler (repeatable)")
+    search.add_argument(
+        "--prune",
+        choices=("median", "hyperband"),
+        help="stop trials early whose goal, logged by step, lags the others",
+    )
+    search.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the search named by -n from its trials' refs, up to --trials",
+    )
 
 
 def _experiment_name(text: str) -> str:
@@ -72,6 +104,7 @@ def main(args: argparse.Namespace) -> int:
     """
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
+    from gitexp.core.search import SweepOptions
     from gitexp.errors import UsageError
 
     if args.name is not None and not isinstance(args.name, str):  # argparse ate `--name=--`
@@ -80,6 +113,18 @@ def main(args: argparse.Namespace) -> int:
     words = list(args.command_words)
     if words and words[0] == "--":
         words = words[1:]
+    options = SweepOptions(
+        trials=args.trials,
+        sampler=args.sampler,
+        goal=args.goal,
+        seed=args.seed,
+        prune=args.prune,
+        resume=args.resume,
+    )
+    if options.searching(args.overrides):
+        return _search(args, words, options)
+    if args.goal is not None:
+        raise UsageError("--goal is for searches", hint="add --trials N and a space in -S")
     with deferred() as stop:
         results = Repo(".").run(
             words or None,
@@ -99,8 +144,30 @@ def main(args: argparse.Namespace) -> int:
         return _summary(results)
 
 
+def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
+    from gitexp.api import Repo
+    from gitexp.cli.signals import deferred
+
+    with deferred() as stop:
+        results = Repo(".").sweep(
+            words or None,
+            overrides=args.overrides,
+            name=args.name,
+            options=options,
+            jobs=args.jobs,
+            message=args.message,
+            force=args.force,
+            cwd=".",
+            on_output=_echo,
+            notify=say,
+            on_result=_report,
+            stop=stop,
+        )
+        return _summary(results)
+
+
 def _summary(results: list[RunResult]) -> int:
-    failed = sum(result.status != "success" for result in results)
+    failed = sum(result.status not in ("success", "pruned") for result in results)
     if failed:
         say(
             f"{failed} of {len(results)} run(s) failed; see the output with "

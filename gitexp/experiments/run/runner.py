@@ -35,6 +35,7 @@ from gitexp.experiments.run.freshness import ResultsWatch
 from gitexp.experiments.run.guard import ParamsGuard
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.process import Command, OutputSink, run_command
+from gitexp.experiments.run.pruning import pruned_by
 from gitexp.experiments.run.record import Recording, RunResult, record_experiment
 from gitexp.experiments.run.tracking import ENV_RUN_DIR
 from gitexp.git.repo import GitRepo
@@ -69,6 +70,8 @@ class Runner:
     env: Mapping[str, str] | None
     stop: threading.Event = field(default_factory=threading.Event)
     packages: PackageScan = field(default_factory=PackageScan)
+    sweep: Mapping[str, object] | None = None
+    """The sweep this point is a trial of, for its ``run.json`` (`sweep.trial_info`)."""
 
     def run_point(
         self, plan: ParamsPlan, name: str, place: Place, on_output: OutputSink | None
@@ -102,7 +105,7 @@ class Runner:
             recording = Recording(
                 name=ExperimentName(name),
                 base=self.base,
-                record=self._record(name, plan, code, started, duration),
+                record=self._record(name, plan, code, started, duration, pruned_by(run_dir)),
                 params_as_run=plan.changed,
                 log=output,
                 run_dir=run_dir,
@@ -157,18 +160,27 @@ class Runner:
             return code, log.read()
 
     def _record(
-        self, name: str, plan: ParamsPlan, code: int | None, started: datetime, duration: float
+        self,
+        name: str,
+        plan: ParamsPlan,
+        code: int | None,
+        started: datetime,
+        duration: float,
+        pruned: bool = False,
     ) -> RunRecord:
         """The run's record; without an exit ``code`` yet, the draft of a running one.
 
         The draft does not wait for the scan of installed packages, which goes on
-        while the command runs (a crashed run's record lists none).
+        while the command runs (a crashed run's record lists none). A trial that a
+        sweep told to stop, and that stopped, is ``pruned`` whatever its exit code.
         """
         status: Status = "success" if code == 0 else "failed"
         if code is None:
             status = "running"
         elif self.stop.is_set():
             status = "interrupted"
+        elif pruned:
+            status = "pruned"
         return RunRecord(
             name=name,
             command=self.command.recorded,
@@ -180,6 +192,7 @@ class Runner:
             baseline_commit=str(self.base.id),
             baseline_branch=self.project.git.head_branch(),
             packages=self.packages.result() if code is not None else {},
+            sweep=self.sweep,
             **host_facts(),
         )
 
