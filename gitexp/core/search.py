@@ -177,7 +177,8 @@ def _range(numbers: list[int | float], integer: bool, where: str) -> Dimension:
     step = numbers[2] if len(numbers) == 3 else 1
     if step <= 0 or not low < high:
         raise UsageError(
-            f"range() in '{where}' is empty", hint="write range(lo,hi[,step]) with lo < hi, step > 0"
+            f"range() in '{where}' is empty",
+            hint="write range(lo,hi[,step]) with lo < hi, step > 0",
         )
     count = math.ceil((high - low) / step - 1e-9)
     last = low + (count - 1) * step
@@ -212,8 +213,10 @@ PRUNERS = ("median", "hyperband")
 
 @dataclass(frozen=True, slots=True)
 class SweepOptions:
-    """How ``gitexp run`` searches: ``--trials``, ``--sampler``, ``--goal``, ``--seed``,
-    ``--prune``, ``--resume``. All unset: a grid, or one run, as before."""
+    """How ``gitexp run`` searches, as its flags say; all unset: a grid or one run.
+
+    ``--trials``, ``--sampler``, ``--goal``, ``--seed``, ``--prune`` and ``--resume``.
+    """
 
     trials: int | None = None
     sampler: str | None = None

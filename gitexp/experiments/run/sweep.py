@@ -122,16 +122,20 @@ def build_study(plan: SweepPlan) -> optuna.Study:
     import optuna
 
     sampler: optuna.samplers.BaseSampler
+    # A resumed study must not draw the first trials' points again: its seed moves on.
+    seed = None if plan.seed is None else (plan.seed * 1_000_003 + len(plan.past)) % 2**32
     if plan.sampler == "random":
-        sampler = optuna.samplers.RandomSampler(seed=plan.seed)
+        sampler = optuna.samplers.RandomSampler(seed=seed)
     else:
-        sampler = optuna.samplers.TPESampler(seed=plan.seed)
+        sampler = optuna.samplers.TPESampler(seed=seed)
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if plan.prune == "median":
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
     elif plan.prune == "hyperband":
         pruner = optuna.pruners.HyperbandPruner()
-    direction = "maximize" if plan.direction == "max" else "minimize"
+    direction = optuna.study.StudyDirection.MAXIMIZE
+    if plan.direction == "min":
+        direction = optuna.study.StudyDirection.MINIMIZE
     study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
     _replay(study, plan)
     return study
@@ -144,7 +148,9 @@ def _replay(study: optuna.Study, plan: SweepPlan) -> None:
 
     dists = {k.label: distribution(k.dimension) for k in plan.keys}
     for past in plan.past:
-        params = {label: _encode(dists[label], v) for label, v in past.values.items() if label in dists}
+        params = {
+            label: _encode(dists[label], v) for label, v in past.values.items() if label in dists
+        }
         state, value = TrialState.FAIL, None
         if past.status == "success" and past.value is not None:
             state, value = TrialState.COMPLETE, past.value
@@ -202,7 +208,7 @@ class _Driver:
             for future in futures:
                 try:
                     future.result()
-                except BaseException as exc:  # noqa: BLE001 - gathered, then the first raised
+                except BaseException as exc:
                     self.stop.set()
                     errors.append(exc)
         if errors:
@@ -217,8 +223,7 @@ class _Driver:
     def _interrupted_message(self) -> str:
         left = f"; {len(self.numbers)} trial(s) not started" if self.numbers else ""
         return (
-            f"interrupted{left}; continue the sweep with "
-            f"`gitexp run -n {self.plan.name} --resume`"
+            f"interrupted{left}; continue the sweep with `gitexp run -n {self.plan.name} --resume`"
         )
 
     def _work(self) -> None:

@@ -28,12 +28,17 @@ from gitexp.core.search import (
     SearchKey,
     SweepOptions,
     is_search,
-    parse_dimension,
     parse_goal_flag,
     parse_search,
 )
-from gitexp.errors import ConflictError, FormatError, GitexpError, GoalError, NotFoundError
-from gitexp.errors import UsageError
+from gitexp.errors import (
+    ConflictError,
+    FormatError,
+    GitexpError,
+    GoalError,
+    NotFoundError,
+    UsageError,
+)
 from gitexp.experiments.query.summary import Reader
 from gitexp.experiments.run.overrides import plan_params
 from gitexp.git.refs import list_refs
@@ -176,7 +181,9 @@ def choose_goal(project: Project, flag: str | None) -> tuple[str, Direction]:
     declared = project.config.goals
     if flag is not None:
         key, direction = parse_goal_flag(flag)
-        given: Direction | None = None if direction is None else ("max" if direction == "max" else "min")
+        given: Direction | None = (
+            None if direction is None else ("max" if direction == "max" else "min")
+        )
         return key, resolve_goal(key, declared, given).direction
     if declared:
         key = next(iter(declared))
@@ -198,7 +205,9 @@ def resume_plan(
     on has: no trial is ever run twice.
     """
     if name is None:
-        raise UsageError("--resume needs the sweep's name", hint="write gitexp run -n NAME --resume")
+        raise UsageError(
+            "--resume needs the sweep's name", hint="write gitexp run -n NAME --resume"
+        )
     past = read_past(project, name)
     if not past:
         raise NotFoundError(
@@ -223,7 +232,8 @@ def _plan_from_info(
     if not isinstance(space, dict) or not isinstance(goal, dict):
         raise FormatError(f"sweep '{name}': its trials' run.json lacks space or goal")
     keys = tuple(parse_search(f"{label}={text}") for label, text in space.items())
-    fixed = tuple(parse_override(str(text)) for text in info.get("fixed") or [])
+    texts = info.get("fixed")
+    fixed = tuple(parse_override(str(t)) for t in (texts if isinstance(texts, list) else []))
     direction: Direction = "max" if goal.get("direction") == "max" else "min"
     stored = info.get("trials")
     trials = options.trials or (stored if isinstance(stored, int) else 0)
@@ -248,7 +258,10 @@ def _check_same(plan: SweepPlan, overrides: Sequence[str], options: SweepOptions
     if overrides:
         keys, fixed = split_overrides(overrides)
         given = ({k.label: k.dimension.text() for k in keys}, sorted(o.text for o in fixed))
-        stored = ({k.label: k.dimension.text() for k in plan.keys}, sorted(o.text for o in plan.fixed))
+        stored = (
+            {k.label: k.dimension.text() for k in plan.keys},
+            sorted(o.text for o in plan.fixed),
+        )
         if given != stored:
             raise UsageError(
                 f"-S differs from sweep '{plan.name}''s space",
@@ -275,7 +288,7 @@ def _trial_refs(project: Project, name: str) -> dict[int, str]:
     """Trial number → commit of every ref ``NAME-<number>``."""
     prefix = ExperimentName(name).ref + "-"
     found: dict[int, str] = {}
-    for ref, commit in list_refs(project.git, prefix).items():
+    for ref, commit in list_refs(project.git, prefix + "*").items():
         match = _NUMBERED.match(ref.rpartition("/")[2])
         if match and match.group("name") == name:
             found[int(match.group("number"))] = commit
@@ -303,9 +316,10 @@ def read_past(project: Project, name: str) -> list[Past]:
         if info.get("name") != name or info.get("trial") != number:
             continue
         value = goal_value(reader.summary(commit).get("metrics"), _goal_key(info))
-        values = info.get("values") if isinstance(info.get("values"), dict) else {}
+        given = info.get("values")
+        values: dict[str, object] = dict(given) if isinstance(given, dict) else {}
         steps = _steps(project, tree, _goal_key(info))
-        trial = PastTrial(number, dict(values or {}), record.status, value, steps)
+        trial = PastTrial(number, values, record.status, value, steps)
         past.append((trial, info, record.command))
     return past
 
@@ -337,7 +351,11 @@ def goal_value(metrics: object, key: str) -> float | None:
         if sep and path != file:
             continue
         value = lookup(doc, bare if sep else key)
-        if not is_missing(value) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if (
+            not is_missing(value)
+            and isinstance(value, (int, float))
+            and not isinstance(value, bool)
+        ):
             return float(value)
     return None
 
