@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.query.compare import CompareSide as CompareSide
     from gitexp.experiments.query.diff import DiffResult
     from gitexp.experiments.run.process import OutputSink
+    from gitexp.experiments.run.queue import QueuedRun as QueuedRun
     from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.run.runner import Notify
     from gitexp.experiments.sync import SyncRequest, SyncResult
@@ -212,6 +213,43 @@ class Repo:
         callbacks = Callbacks(on_output, notify, on_result)
         return run_sweep(self.project, request, callbacks, stop=stop)
 
+    def enqueue(
+        self,
+        command: Sequence[str] | None = None,
+        *,
+        overrides: Sequence[str] = (),
+        name: str | None = None,
+    ) -> list[QueuedRun]:
+        """Queue each grid point as a commit under ``refs/exps-queue/``; nothing runs."""
+        from gitexp.experiments.run.queue import enqueue
+
+        return enqueue(self.project, command, overrides, name)
+
+    def queue_list(self) -> list[QueuedRun]:
+        """The queued runs, then those a ``queue start`` is running, oldest first."""
+        from gitexp.experiments.run.queue import list_queue
+
+        return list_queue(self.project)
+
+    def queue_remove(self, names: Sequence[str], *, every: bool = False) -> list[str]:
+        """Drop queued runs (every one with ``every``); the names dropped."""
+        from gitexp.experiments.run.queue import remove_queued
+
+        return remove_queued(self.project, names, every)
+
+    def queue_start(
+        self,
+        jobs: int = 1,
+        *,
+        notify: Notify | None = None,
+        on_result: Callable[[RunResult], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[RunResult]:
+        """Run the queue, ``jobs`` at a time, until it is empty; each run taken once."""
+        from gitexp.experiments.run.queue import start
+
+        return start(self.project, jobs, notify=notify, on_result=on_result, stop=stop)
+
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""
         from gitexp.experiments.query.select import project_experiments
@@ -254,7 +292,10 @@ class Repo:
         for message in crashed.recover(self.project):
             if notify is not None:
                 notify(message)
-        return self.experiments() + journal.running_rows(self.project.layout.runs)
+        from gitexp.experiments.run.queue import queued_rows
+
+        running = journal.running_rows(self.project.layout.runs)
+        return self.experiments() + running + queued_rows(self.project)
 
     def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
         """What differs between two experiments or commits, as ``diff --json``.

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = (
-        "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force]\n"
+        "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [--queue]\n"
         "                  [--trials N] [--sampler tpe|random] [--goal KEY:max|min] [--seed N]\n"
         "                  [--prune median|hyperband] [--resume] [-- COMMAND...]"
     )
@@ -48,6 +48,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "-f", "--force", action="store_true", help="replace an experiment of the same name"
+    )
+    parser.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue each point as a commit under refs/exps-queue/ and return "
+        "(run them with `gitexp queue start`)",
     )
     _search_arguments(parser)
     parser.add_argument(
@@ -121,6 +127,8 @@ def main(args: argparse.Namespace) -> int:
         prune=args.prune,
         resume=args.resume,
     )
+    if args.queue:
+        return _enqueue(args, words, options)
     if options.searching(args.overrides):
         return _search(args, words, options)
     if args.goal is not None:
@@ -136,12 +144,30 @@ def main(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             on_output=_echo,
             notify=say,
-            on_result=_report,
+            on_result=report_result,
             stop=stop,
         )
         if stop.is_set():
             say("note: the interrupt came after every run was recorded; nothing was lost")
         return _summary(results)
+
+
+def _enqueue(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
+    from gitexp.api import Repo
+    from gitexp.errors import UsageError
+
+    if options.searching(args.overrides) or args.goal is not None:
+        raise UsageError(
+            "--queue takes grids and single runs, not searches",
+            hint="a search picks each trial from the ones before it; run it with --trials",
+        )
+    queued = Repo(".").enqueue(words or None, overrides=args.overrides, name=args.name)
+    for run in queued:
+        say(f"queued '{run.name}' ({run.commit[:8]})")
+        if not sys.stdout.isatty():
+            out(run.name)
+    say("run them with `gitexp queue start`")
+    return 0
 
 
 def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
@@ -160,7 +186,7 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
             cwd=".",
             on_output=_echo,
             notify=say,
-            on_result=_report,
+            on_result=report_result,
             stop=stop,
         )
         return _summary(results)
@@ -177,7 +203,8 @@ def _summary(results: list[RunResult]) -> int:
     return 0
 
 
-def _report(result: RunResult) -> None:
+def report_result(result: RunResult) -> None:
+    """Say how a run ended, on stderr; its name on stdout when piped."""
     for note in result.notes:
         say(f"note: {note}")
     for problem in result.problems:
