@@ -189,6 +189,13 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
             on_result=report_result,
             stop=stop,
         )
+        if results:
+            counts = {s: sum(r.status == s for r in results) for s in ("success", "pruned")}
+            other = len(results) - counts["success"] - counts["pruned"]
+            say(
+                f"{len(results)} trial(s): {counts['success']} done, {other} failed, "
+                f"{counts['pruned']} pruned"
+            )
         return _summary(results)
 
 

@@ -87,6 +87,11 @@ def run_sweep(
         plan = resume_plan(project, request.overrides, request.name, request.options)
     else:
         plan = new_plan(project, request.overrides, request.name, request.options, request.force)
+    if not plan.numbers and callbacks.notify is not None:
+        callbacks.notify(
+            f"sweep '{plan.name}' has run all its {plan.trials} trials; "
+            "nothing to do (pass --trials N for more)"
+        )
     study = build_study(plan)
     driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
     return driver.run()
@@ -211,9 +216,10 @@ class _Driver:
                 except BaseException as exc:
                     self.stop.set()
                     errors.append(exc)
-        if errors:
-            raise next((e for e in errors if not isinstance(e, Interrupted)), errors[0])
-        if self.stop.is_set() and (self.numbers or self._interrupted()):
+        failure = next((e for e in errors if not isinstance(e, Interrupted)), None)
+        if failure is not None:
+            raise failure
+        if errors or (self.stop.is_set() and (self.numbers or self._interrupted())):
             raise Interrupted(self._interrupted_message())
         return [self.results[n] for n in sorted(self.results)]
 

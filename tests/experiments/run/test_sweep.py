@@ -260,3 +260,45 @@ def test_a_killed_driver_resumes_and_repeats_no_trial(project: Path, cli) -> Non
     assert again.code == 0 and experiments(project) == [f"k-{n}" for n in range(1, 6)]
     more = cli("run", "-n", "k", "--resume", "--trials", "6", "-S", "x=uniform(0,2)")
     assert more.code == 2 and "differs from sweep 'k'" in more.err
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_search_and_resume_finishes_it(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    (project / "slow.py").write_text(SLOW)
+    driver = subprocess.Popen(
+        [
+            PY,
+            "-m",
+            "gitexp",
+            "run",
+            "-n",
+            "c",
+            "-S",
+            "x=uniform(0,1)",
+            "--trials",
+            "4",
+            "--seed",
+            "2",
+            "--",
+            PY,
+            "slow.py",
+        ],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not experiments(project) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the second trial is running now
+    driver.send_signal(signal.SIGINT)
+    _out, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130, err
+    assert "gitexp run -n c --resume" in err
+    statuses = [run_json(project, name)["status"] for name in experiments(project)]
+    assert statuses[0] == "success" and len(statuses) < 4
+    assert set(statuses[1:]) <= {"interrupted"}
+    result = cli("run", "-n", "c", "--resume")
+    assert result.code == 0, result.err
+    assert experiments(project) == ["c-1", "c-2", "c-3", "c-4"]
