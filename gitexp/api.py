@@ -241,14 +241,15 @@ class Repo:
         self,
         jobs: int = 1,
         *,
+        executor: str = "local",
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         stop: threading.Event | None = None,
     ) -> list[RunResult]:
-        """Run the queue, ``jobs`` at a time, until it is empty; each run taken once."""
-        from gitexp.experiments.run.queue import start
+        """Run the queue, ``jobs`` at a time on ``executor``, until it is empty; each run once."""
+        from gitexp.experiments.run.executors import start
 
-        return start(self.project, jobs, notify=notify, on_result=on_result, stop=stop)
+        return start(self.project, jobs, executor, notify=notify, on_result=on_result, stop=stop)
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""

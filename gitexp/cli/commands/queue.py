@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "gitexp queue {list,start,remove,clear} [-j N] [--json] [NAME...]"
+    parser.usage = "gitexp queue {list,start,remove,clear} [-j N] [--executor E] [--json] [NAME...]"
     parser.add_argument(
         "action",
         choices=("list", "start", "remove", "clear"),
@@ -32,6 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="start: run N at a time, each in an isolated worktree",
     )
+    parser.add_argument(
+        "--executor",
+        default="local",
+        metavar="E",
+        help="start: where runs execute: local (worktrees, the default) or dask "
+        "(a Dask cluster on this machine, pip install 'gitexp[dask]')",
+    )
     parser.add_argument("--json", action="store_true", help="list: print the queue as JSON")
     parser.set_defaults(func=main)
 
@@ -46,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list(repo, args.json)
     if args.action == "start":
-        return _start(repo, args.jobs)
+        return _start(repo, args.jobs, args.executor)
     removed = repo.queue_remove(args.names, every=args.action == "clear")
     say(f"removed {len(removed)} queued run(s)")
     return 0
@@ -68,12 +75,14 @@ def _list(repo: Repo, as_json: bool) -> int:
     return 0
 
 
-def _start(repo: Repo, jobs: int) -> int:
+def _start(repo: Repo, jobs: int, executor: str) -> int:
     from gitexp.cli.commands.run import report_result
     from gitexp.cli.signals import deferred
 
     with deferred() as stop:
-        results = repo.queue_start(jobs, notify=say, on_result=report_result, stop=stop)
+        results = repo.queue_start(
+            jobs, executor=executor, notify=say, on_result=report_result, stop=stop
+        )
     failed = sum(r.status not in ("success", "pruned") for r in results)
     say(f"ran {len(results)} queued run(s), {failed} failed")
     if failed:

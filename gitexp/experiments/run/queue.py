@@ -16,14 +16,8 @@ runs it again (an experiment already recorded under its name is adopted instead)
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import secrets
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pygit2
 
 from gitexp.core.names import (
     CLAIMED_REF_PREFIX,
@@ -35,18 +29,14 @@ from gitexp.core.names import (
 )
 from gitexp.core.params import Override, grid, parse_override
 from gitexp.core.runinfo import RUN_JSON, RunRecord, iso_utc, parse_run_json, trailers, utc_now
-from gitexp.data.pointers import pointers_at, workspace_pointers
-from gitexp.errors import ConflictError, GitexpError, Interrupted, NotFoundError, UsageError
+from gitexp.data.pointers import workspace_pointers
+from gitexp.errors import ConflictError, GitexpError, NotFoundError, UsageError
 from gitexp.experiments.run.environment import host_facts
-from gitexp.experiments.run.overrides import ParamsPlan, plan_params
-from gitexp.experiments.run.parallel import remove_abandoned_worktrees, users_params
+from gitexp.experiments.run.overrides import plan_params
+from gitexp.experiments.run.parallel import users_params
 from gitexp.experiments.run.process import check_command, parse_command
-from gitexp.experiments.run.record import RunResult
-from gitexp.experiments.run.runner import Notify, Place, Runner
-from gitexp.experiments.run.worktreedata import bring_data, check_data
-from gitexp.git.refs import RefUpdate, create_ref, delete_refs, list_refs, read_ref, update_refs
+from gitexp.git.refs import create_ref, delete_refs, list_refs, read_ref
 from gitexp.git.snapshot import snapshot
-from gitexp.git.worktrees import isolated_worktree
 from gitexp.project import Project
 
 
@@ -149,11 +139,12 @@ def list_queue(project: Project) -> list[QueuedRun]:
         for ref, commit in list_refs(project.git, prefix).items():
             name = ref[len(prefix) :]
             with contextlib.suppress(GitexpError, KeyError):
-                found.append(_queued(name, commit, _record(project, commit, name), status))
+                found.append(_queued(name, commit, queued_record(project, commit, name), status))
     return sorted(found, key=lambda q: (q.status != "queued", q.created, q.name))
 
 
-def _record(project: Project, commit: str, name: str) -> RunRecord:
+def queued_record(project: Project, commit: str, name: str) -> RunRecord:
+    """The ``run.json`` of queued run ``name`` at ``commit``."""
     data = project.git.read_blob(project.git.lookup_commit(commit).tree, RUN_JSON)
     if data is None:
         raise NotFoundError(f"queued run '{name}' has no {RUN_JSON}")
@@ -209,163 +200,3 @@ def remove_queued(project: Project, names: Sequence[str], every: bool = False) -
         )
     delete_refs(project.git, [(QUEUE_REF_PREFIX + n, refs[QUEUE_REF_PREFIX + n]) for n in names])
     return list(names)
-
-
-def start(
-    project: Project,
-    jobs: int,
-    *,
-    notify: Notify | None = None,
-    on_result: Callable[[RunResult], None] | None = None,
-    stop: threading.Event | None = None,
-) -> list[RunResult]:
-    """Run queued runs, ``jobs`` at a time in worktrees, until the queue is empty.
-
-    Runs queued meanwhile are run too. Raises `Interrupted` after a stop, once the
-    runs going on are recorded ``interrupted``; the runs not taken stay queued.
-    """
-    if jobs < 1:
-        raise UsageError("-j needs a number of jobs from 1 up")
-    remove_abandoned_worktrees(project)
-    stop = stop or threading.Event()
-    results: list[RunResult] = []
-    lock = threading.Lock()
-
-    def work() -> None:
-        while not stop.is_set():
-            with _next_claim(project) as claimed:
-                if claimed is None:
-                    return
-                result = _run_claimed(project, claimed, notify, stop)
-            with lock:
-                results.append(result)
-            if on_result is not None:
-                on_result(result)
-
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(work) for _ in range(jobs)]
-        errors = [f.exception() for f in futures if f.exception() is not None]
-    if errors:
-        stop.set()
-        raise next((e for e in errors if not isinstance(e, Interrupted)), errors[0])  # type: ignore[misc]
-    if stop.is_set():
-        raise Interrupted("interrupted; the runs not started stay queued (`gitexp queue list`)")
-    return results
-
-
-@dataclass(frozen=True)
-class _Claim:
-    name: str
-    commit: str
-
-
-@contextlib.contextmanager
-def _next_claim(project: Project) -> Iterator[_Claim | None]:
-    """Take the oldest run nobody runs: a stale claim first, else a queued one.
-
-    The run's lock file is taken before its refs move, and held until the block
-    ends; its claim ref is deleted then.
-    """
-    for run in _candidates(project):
-        with _run_lock(project, run.name) as held:
-            if not held:
-                continue
-            if run.status == "queued" and not _claim(project, run):
-                continue
-            if (
-                run.status == "running"
-                and read_ref(project.git, CLAIMED_REF_PREFIX + run.name) != run.commit
-            ):
-                continue
-            try:
-                yield _Claim(run.name, run.commit)
-            finally:
-                with contextlib.suppress(GitexpError):
-                    delete_refs(project.git, [(CLAIMED_REF_PREFIX + run.name, run.commit)])
-            return
-    yield None
-
-
-def _candidates(project: Project) -> list[QueuedRun]:
-    runs = list_queue(project)
-    return [r for r in runs if r.status == "running"] + [r for r in runs if r.status == "queued"]
-
-
-def _claim(project: Project, run: QueuedRun) -> bool:
-    """Move the run from the queue to the claimed refs; False when another took it."""
-    try:
-        update_refs(
-            project.git,
-            [
-                RefUpdate(QUEUE_REF_PREFIX + run.name, None, run.commit),
-                RefUpdate(CLAIMED_REF_PREFIX + run.name, run.commit, None),
-            ],
-            f"gitexp: queue start {run.name}",
-        )
-    except ConflictError:
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _run_lock(project: Project, name: str) -> Iterator[bool]:
-    folder = project.layout.queue
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{name}.lock", "a+b") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _run_claimed(
-    project: Project, claim: _Claim, notify: Notify | None, stop: threading.Event
-) -> RunResult:
-    """Run one taken run in a worktree of its commit and record it under its name."""
-    git = project.git
-    commit = git.lookup_commit(claim.commit)
-    record = _record(project, claim.commit, claim.name)
-    base = git.lookup_commit(record.baseline_commit)
-    done = read_ref(git, ExperimentName(claim.name).ref)
-    if done is not None:  # recorded by a queue start killed before it let go of the claim
-        return _adopted(project, claim.name, done)
-    runner = Runner(
-        project, base, parse_command(record.command), None, False, notify or _quiet, None
-    )
-    runner.stop = stop
-    pointers = pointers_at(git, commit.tree)
-    check_data(project, pointers)
-    path = project.layout.worktrees / f"{claim.name}-{secrets.token_hex(3)}"
-    with isolated_worktree(git, path, claim.commit) as worktree:
-        bring_data(project, worktree, pointers)
-        place = Place(git=worktree, start=commit.tree, cwd=worktree.root, restore=False)
-        return runner.run_point(_plan(project, base, commit, record), claim.name, place, None)
-
-
-def _plan(
-    project: Project, base: pygit2.Commit, commit: pygit2.Commit, record: RunRecord
-) -> ParamsPlan:
-    """The params as queued (already in the commit): nothing more to write."""
-    plan = ParamsPlan(record={f: dict(v) for f, v in record.overrides.items()})
-    for path in record.overrides:
-        new = project.git.read_blob(commit.tree, path) or b""
-        old = project.git.read_blob(base.tree, path) or new
-        plan.files[path] = (old, new)
-    return plan
-
-
-def _adopted(project: Project, name: str, commit: str) -> RunResult:
-    data = project.git.read_blob(project.git.lookup_commit(commit).tree, RUN_JSON) or b""
-    record = parse_run_json(data, f"experiment '{name}'")
-    return RunResult(
-        name, ExperimentName(name).ref, commit, record.status, record.exit_code, record.duration_s
-    )
-
-
-def _quiet(_message: str) -> None:
-    return None

@@ -110,3 +110,28 @@ def test_two_queue_starts_at_once_run_every_point_exactly_once(
     assert refs(project, "refs/exps-queue/") == [] and refs(project, "refs/exps-claimed/") == []
     said = "".join(err for _out, err in outputs)
     assert said.count("recorded experiment 'c-") == 12
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_and_a_local_start_run_each_point_once(
+    project: Path, cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("distributed")
+    assert cli("run", "--queue", "-n", "d", "-S", "n=1,2,3,4,5,6", "--", PY, "count.py").code == 0
+    local = subprocess.Popen(
+        [PY, "-m", "gitexp", "queue", "start"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    result = cli("queue", "start", "--executor", "dask", "-j", "2")
+    _out, err = local.communicate(timeout=300)
+    assert result.code == 0 and local.returncode == 0, result.err + err
+    assert sorted((tmp_path / "ran.log").read_text().split(), key=int) == [
+        str(n) for n in range(1, 7)
+    ]
+    assert refs(project, "refs/experiments/") == [f"d-{n}" for n in range(1, 7)]
+    assert refs(project, "refs/exps-queue/") == [] and refs(project, "refs/exps-claimed/") == []
+    unknown = cli("queue", "start", "--executor", "spark")
+    assert unknown.code == 2 and "unknown executor 'spark'" in unknown.err
