@@ -29,6 +29,7 @@ from gitexp.core.search import Dimension, SweepOptions
 from gitexp.errors import GitexpError, Interrupted
 from gitexp.experiments.query.summary import Reader
 from gitexp.experiments.run import pruning
+from gitexp.experiments.run.crashed import recover
 from gitexp.experiments.run.process import OutputSink
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest, run
@@ -84,6 +85,9 @@ def run_sweep(
 
         raise UsageError("-j needs a number of jobs from 1 up")
     if request.options.resume:
+        for message in recover(project):  # a killed driver's last trials: recorded crashed
+            if callbacks.notify is not None:
+                callbacks.notify(message)
         plan = resume_plan(project, request.overrides, request.name, request.options)
     else:
         plan = new_plan(project, request.overrides, request.name, request.options, request.force)

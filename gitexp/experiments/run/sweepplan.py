@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
 from gitexp.core.dotted import is_missing, lookup
 from gitexp.core.goals import Direction, resolve_goal
 from gitexp.core.names import ExperimentName, check_name, generate_name
@@ -34,12 +32,12 @@ from gitexp.core.search import (
 from gitexp.errors import (
     ConflictError,
     FormatError,
-    GitexpError,
     GoalError,
     NotFoundError,
     UsageError,
 )
 from gitexp.experiments.query.summary import Reader
+from gitexp.experiments.run.journal import journals
 from gitexp.experiments.run.overrides import plan_params
 from gitexp.git.refs import list_refs
 from gitexp.project import Project
@@ -361,13 +359,15 @@ def goal_value(metrics: object, key: str) -> float | None:
 
 
 def _running_numbers(runs: Path, name: str) -> set[int]:
-    """Numbers of this sweep's trials that have a run folder: going on, or not yet recorded."""
+    """Numbers of this sweep's trials going on now (their journals are alive).
+
+    A folder without a journal yet, or whose run is gone, holds no trial: a run that
+    died before its journal was written never ran, and one that died after is
+    recorded ``crashed`` (`crashed.recover`) before the plan is made.
+    """
     numbers = set()
-    with contextlib.suppress(OSError):
-        for folder in runs.glob(f"{name}-*"):
-            with contextlib.suppress(OSError, orjson.JSONDecodeError, GitexpError):
-                context = orjson.loads((folder / "context.json").read_bytes())
-                match = _NUMBERED.match(str(context.get("name")))
-                if match and match.group("name") == name:
-                    numbers.add(int(match.group("number")))
+    for found in journals(runs):
+        match = _NUMBERED.match(found.name)
+        if match and match.group("name") == name and found.alive():
+            numbers.add(int(match.group("number")))
     return numbers
