@@ -129,11 +129,14 @@ def run_named(
     Safe to call again for the same run (an executor's retry): a run recorded
     already is adopted, not run twice.
     """
-    for run in list_queue(project):
-        if run.name == name:
-            with taken(project, run) as held:
-                if held:
-                    return run_claimed(project, _Claim(run.name, run.commit), notify, stop)
+    for prefix, status in ((QUEUE_REF_PREFIX, "queued"), (CLAIMED_REF_PREFIX, "running")):
+        commit = read_ref(project.git, prefix + name)
+        if commit is None:
+            continue
+        run = QueuedRun(name, commit, status, "", (), {})  # one ref read: no queue listing
+        with taken(project, run) as held:
+            if held:
+                return run_claimed(project, _Claim(name, commit), notify, stop)
     done = read_ref(project.git, ExperimentName(name).ref)
     return adopted(project, name, done) if done is not None else None
 
