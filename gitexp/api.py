@@ -242,14 +242,16 @@ class Repo:
         jobs: int = 1,
         *,
         executor: str = "local",
+        names: Sequence[str] | None = None,
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         stop: threading.Event | None = None,
     ) -> list[RunResult]:
-        """Run the queue, ``jobs`` at a time on ``executor``, until it is empty; each run once."""
+        """Run the queue (or ``names`` of it), ``jobs`` at a time on ``executor``; each once."""
         from gitexp.experiments.run.executors import start
 
-        return start(self.project, jobs, executor, notify=notify, on_result=on_result, stop=stop)
+        project = self.project
+        return start(project, jobs, executor, names, notify=notify, on_result=on_result, stop=stop)
 
     def experiments(self) -> list[dict[str, object]]:
         """Every experiment as a ``show --json`` object, in name order."""

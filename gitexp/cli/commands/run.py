@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = (
         "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [--queue]\n"
-        "                  [--trials N] [--sampler tpe|random] [--goal KEY:max|min] [--seed N]\n"
-        "                  [--prune median|hyperband] [--resume] [-- COMMAND...]"
+        "                  [--executor local|dask] [--trials N] [--sampler tpe|random]\n"
+        "                  [--goal KEY:max|min] [--seed N] [--prune median|hyperband] [--resume]\n"
+        "                  [-- COMMAND...]"
     )
     parser.add_argument(
         "-n",
@@ -48,6 +49,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "-f", "--force", action="store_true", help="replace an experiment of the same name"
+    )
+    parser.add_argument(
+        "--executor",
+        metavar="E",
+        help="where a grid's points run: local (worktrees with -j) or dask "
+        "(a Dask cluster on this machine, -j workers; pip install 'gitexp[dask]')",
     )
     parser.add_argument(
         "--queue",
@@ -129,6 +136,8 @@ def main(args: argparse.Namespace) -> int:
     )
     if args.queue:
         return _enqueue(args, words, options)
+    if args.executor not in (None, "local"):
+        return _on_executor(args, words, options)
     if options.searching(args.overrides):
         return _search(args, words, options)
     if args.goal is not None:
@@ -168,6 +177,31 @@ def _enqueue(args: argparse.Namespace, words: list[str], options: SweepOptions) 
             out(run.name)
     say("run them with `gitexp queue start`")
     return 0
+
+
+def _on_executor(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
+    """A grid on another executor: its points queued, then run there, and only them."""
+    from gitexp.api import Repo
+    from gitexp.cli.signals import deferred
+    from gitexp.errors import UsageError
+
+    if options.searching(args.overrides):
+        raise UsageError(
+            f"searches run in local worktrees; --executor {args.executor} takes grids",
+            hint="drop --executor (use -j N), or queue a grid",
+        )
+    repo = Repo(".")
+    queued = repo.enqueue(words or None, overrides=args.overrides, name=args.name)
+    with deferred() as stop:
+        results = repo.queue_start(
+            args.jobs,
+            executor=args.executor,
+            names=[run.name for run in queued],
+            notify=say,
+            on_result=report_result,
+            stop=stop,
+        )
+    return _summary(results)
 
 
 def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:

@@ -135,3 +135,18 @@ def test_a_dask_cluster_and_a_local_start_run_each_point_once(
     assert refs(project, "refs/exps-queue/") == [] and refs(project, "refs/exps-claimed/") == []
     unknown = cli("queue", "start", "--executor", "spark")
     assert unknown.code == 2 and "unknown executor 'spark'" in unknown.err
+
+
+@pytest.mark.slow
+def test_a_grid_runs_on_a_dask_cluster_and_leaves_the_queue_alone(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("distributed")
+    assert cli("run", "--queue", "-n", "waits", "-S", "n=9", "--", PY, "count.py").code == 0
+    result = cli(
+        "run", "-n", "g", "-S", "n=1,13", "--executor", "dask", "-j", "2", "--", PY, "count.py"
+    )
+    assert result.code == 1, result.err  # n=13 fails
+    assert refs(project, "refs/experiments/") == ["g-1", "g-2"]
+    assert refs(project, "refs/exps-queue/") == ["waits"]  # not one of this grid's points
+    assert "point 13" in git(project, "show", "refs/experiments/g-2:.gitexp/output.log")
+    search = cli("run", "-S", "n=int(1,3)", "--trials", "2", "--executor", "dask")
+    assert search.code == 2 and "searches run in local worktrees" in search.err

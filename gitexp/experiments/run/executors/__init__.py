@@ -8,7 +8,7 @@ retries it: a retry finds it taken, or finds its experiment and adopts it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from gitexp.errors import UsageError
 from gitexp.experiments.run.record import RunResult
@@ -22,22 +22,23 @@ def start(
     project: Project,
     jobs: int,
     executor: str = "local",
+    names: Sequence[str] | None = None,
     *,
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     stop: threading.Event | None = None,
 ) -> list[RunResult]:
-    """Run the queue until it is empty on ``executor``; `UsageError` for an unknown one."""
+    """Run the queue (or only ``names``) on ``executor``; `UsageError` for an unknown one."""
     if jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
     if executor == "local":
         from gitexp.experiments.run.executors.local import start_local
 
-        return start_local(project, jobs, notify=notify, on_result=on_result, stop=stop)
+        return start_local(project, jobs, names, notify=notify, on_result=on_result, stop=stop)
     if executor == "dask":
         from gitexp.experiments.run.executors.dask import start_dask
 
-        return start_dask(project, jobs, notify=notify, on_result=on_result, stop=stop)
+        return start_dask(project, jobs, names, notify=notify, on_result=on_result, stop=stop)
     if executor.startswith("dask://"):
         raise UsageError(
             f"executor '{executor}': runs on an existing Dask cluster are not supported yet",

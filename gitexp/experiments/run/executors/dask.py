@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -27,6 +27,7 @@ from gitexp.project import Project
 def start_dask(
     project: Project,
     jobs: int,
+    only: Sequence[str] | None = None,
     *,
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
@@ -40,6 +41,8 @@ def start_dask(
     distributed = _distributed()
     stop = stop or threading.Event()
     names = [run.name for run in list_queue(project) if run.status == "queued"]
+    if only is not None:
+        names = [name for name in names if name in only]
     results: list[RunResult] = []
     with (
         distributed.LocalCluster(

@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,6 +38,7 @@ from gitexp.project import Project
 def start_local(
     project: Project,
     jobs: int,
+    names: Sequence[str] | None = None,
     *,
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
@@ -45,8 +46,9 @@ def start_local(
 ) -> list[RunResult]:
     """Run queued runs, ``jobs`` at a time in worktrees, until the queue is empty.
 
-    Runs queued meanwhile are run too. Raises `Interrupted` after a stop, once the
-    runs going on are recorded ``interrupted``; the runs not taken stay queued.
+    Runs queued meanwhile are run too; with ``names``, only those runs. Raises
+    `Interrupted` after a stop, once the runs going on are recorded ``interrupted``;
+    the runs not taken stay queued.
     """
     remove_abandoned_worktrees(project)
     stop = stop or threading.Event()
@@ -56,7 +58,7 @@ def start_local(
     def work() -> None:
         try:
             while not stop.is_set():
-                with _next_claim(project) as claimed:
+                with _next_claim(project, names) as claimed:
                     if claimed is None:
                         return
                     result = run_claimed(project, claimed, notify, stop)
@@ -111,9 +113,11 @@ def taken(project: Project, run: QueuedRun) -> Iterator[bool]:
 
 
 @contextlib.contextmanager
-def _next_claim(project: Project) -> Iterator[_Claim | None]:
+def _next_claim(project: Project, names: Sequence[str] | None) -> Iterator[_Claim | None]:
     """Take the oldest run nobody runs: a stale claim first, else a queued one."""
     for run in _candidates(project):
+        if names is not None and run.name not in names:
+            continue
         with taken(project, run) as held:
             if held:
                 yield _Claim(run.name, run.commit)
