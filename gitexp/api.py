@@ -1,7 +1,7 @@
 """The public Python API: `Repo`, the facade the CLI calls and users import.
 
-Every method returns plain values (the same data the CLI prints as JSON) and raises
-`gitexp.errors.GitexpError` subclasses; long work reports through optional callbacks.
+Each method is one command: one call into the module that does it (whose docstring
+states the contract), returning a frozen dataclass, the data the CLI prints as JSON.
 
 >>> repo = gitexp.Repo(".")  # doctest: +SKIP
 >>> best = repo.show(sort_by="acc", descending=True, limit=3)  # doctest: +SKIP
@@ -15,11 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gitexp.errors import NotFoundError, UsageError
 from gitexp.git.hookfiles import HOOK_NAMES, READS_STDIN
 
-# Each method imports what it needs, so a command loads only its own part of gitexp
-# (a git hook with nothing to do loads this module and little else).
+# Each method imports what it needs: a command loads only its own part of gitexp.
 if TYPE_CHECKING:
     import threading
 
@@ -28,6 +26,8 @@ if TYPE_CHECKING:
     from gitexp.core.search import SweepOptions
     from gitexp.data.add import Added as Added
     from gitexp.data.checkout import CheckoutResult as CheckoutResult
+    from gitexp.data.remotes import RemoteRow as RemoteRow
+    from gitexp.data.remotes import credential_names as storage_environment  # noqa: F401 - exported
     from gitexp.data.status import StatusResult as StatusResult
     from gitexp.data.sync import ProgressFn
     from gitexp.data.upkeep import FsckResult as FsckResult
@@ -37,72 +37,58 @@ if TYPE_CHECKING:
     from gitexp.experiments.query.compare import CompareBest as CompareBest
     from gitexp.experiments.query.compare import CompareResult as CompareResult
     from gitexp.experiments.query.compare import CompareSide as CompareSide
-    from gitexp.experiments.query.diff import DiffResult
+    from gitexp.experiments.query.results import DiffResult as DiffResult
+    from gitexp.experiments.query.results import ExperimentRow as ExperimentRow
+    from gitexp.experiments.query.results import ListRow as ListRow
+    from gitexp.experiments.query.results import ShowResult as ShowResult
     from gitexp.experiments.run.process import OutputSink
     from gitexp.experiments.run.queue import QueuedRun as QueuedRun
     from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.run.runner import Notify
-    from gitexp.experiments.sync import SyncRequest, SyncResult
     from gitexp.experiments.sync import SyncSummary as SyncSummary
+    from gitexp.git.plumbing import head_commit as head_commit
     from gitexp.hooks import HookResult as HookResult
-    from gitexp.project import Project
+    from gitexp.hooks import run_hook as run_hook
+    from gitexp.hooks.install import HookRow as HookRow
     from gitexp.report.output import PlotsResult as PlotsResult
     from gitexp.report.output import ReportResult as ReportResult
     from gitexp.storage.transfer import Progress as Progress
 
-# The result types, importable from here at run time too (loaded on first use).
-_TYPES = {
-    "SyncSummary": "gitexp.experiments.sync",
-    "CompareBest": "gitexp.experiments.query.compare",
-    "CompareSide": "gitexp.experiments.query.compare",
-    "CompareResult": "gitexp.experiments.query.compare",
-    "ReportResult": "gitexp.report.output",
-    "PlotsResult": "gitexp.report.output",
-    "FsckResult": "gitexp.data.upkeep",
-    "GcResult": "gitexp.data.upkeep",
-    "Added": "gitexp.data.add",
-    "CheckoutResult": "gitexp.data.checkout",
-    "StatusResult": "gitexp.data.status",
-    "ApplyPlan": "gitexp.experiments.applyplan",
-    "ApplyResult": "gitexp.experiments.apply",
-    "HookResult": "gitexp.hooks",
-    "Progress": "gitexp.storage.transfer",
-    "RunResult": "gitexp.experiments.run.record",
+# Result types and functions, importable from here at run time too (loaded on first
+# use): the module each comes from, and its name there when that differs.
+_HOMES = {
+    "gitexp.data.add": "Added",
+    "gitexp.data.checkout": "CheckoutResult",
+    "gitexp.data.remotes": "RemoteRow storage_environment=credential_names",
+    "gitexp.data.status": "StatusResult",
+    "gitexp.data.upkeep": "FsckResult GcResult",
+    "gitexp.experiments.apply": "ApplyResult",
+    "gitexp.experiments.applyplan": "ApplyPlan",
+    "gitexp.experiments.query.compare": "CompareBest CompareResult CompareSide",
+    "gitexp.experiments.query.results": "DiffResult ExperimentRow ListRow ShowResult",
+    "gitexp.experiments.run.record": "RunResult",
+    "gitexp.experiments.sync": "SyncSummary",
+    "gitexp.git.plumbing": "head_commit",
+    "gitexp.hooks": "HookResult run_hook",
+    "gitexp.hooks.install": "HookRow",
+    "gitexp.report.output": "PlotsResult ReportResult",
+    "gitexp.storage.transfer": "Progress",
 }
-
-__all__ = [
-    "HOOK_NAMES",
-    "READS_STDIN",
-    "Added",
-    "ApplyPlan",
-    "ApplyResult",
-    "CheckoutResult",
-    "CompareBest",
-    "CompareResult",
-    "CompareSide",
-    "FsckResult",
-    "GcResult",
-    "HookResult",
-    "PlotsResult",
-    "Progress",
-    "Repo",
-    "ReportResult",
-    "RunResult",
-    "StatusResult",
-    "SyncSummary",
-    "head_commit",
-    "run_hook",
-    "storage_environment",
-]
+_LAZY = {
+    name: (module, there or name)
+    for module, names in _HOMES.items()
+    for name, _, there in (word.partition("=") for word in names.split())
+}
+__all__ = ["HOOK_NAMES", "READS_STDIN", "Repo", *_LAZY]
 
 
-def __getattr__(name: str) -> type:
-    module = _TYPES.get(name)
-    if module is None:
+def __getattr__(name: str) -> object:
+    where = _LAZY.get(name)
+    if where is None:
         raise AttributeError(f"module 'gitexp.api' has no attribute '{name}'")
     import importlib
 
-    value: type = getattr(importlib.import_module(module), name)
+    value: object = getattr(importlib.import_module(where[0]), where[1])
     globals()[name] = value
     return value
 
@@ -126,14 +112,9 @@ class Repo:
 
     def init(self) -> list[str]:
         """Write ``gitexp.yaml`` if it is absent; returns the files written."""
-        written = []
-        from gitexp.core.config import DEFAULT_PROJECT_YAML, PROJECT_CONFIG
+        from gitexp.project import init_config
 
-        config = self.root / PROJECT_CONFIG
-        if not config.exists():
-            config.write_text(DEFAULT_PROJECT_YAML)
-            written.append(PROJECT_CONFIG)
-        return written
+        return init_config(self.root)
 
     def run(
         self,
@@ -151,36 +132,19 @@ class Repo:
         env: Mapping[str, str] | None = None,
         stop: threading.Event | None = None,
     ) -> list[RunResult]:
-        """Run the command once per grid point and record each run as an experiment.
+        """Run the command once per grid point, each an experiment (`gitexp run`).
 
-        Setting ``stop`` (from a signal handler or another thread) ends the run as
-        Ctrl-C does: the command is stopped, the run recorded as ``interrupted`` and
-        `Interrupted` raised.
+        ``stop`` set ends the run as Ctrl-C does (recorded ``interrupted``, `Interrupted`).
 
         >>> repo.run(["python", "train.py"], overrides=["lr=0.1,0.01"])  # doctest: +SKIP
         """
-        from gitexp.experiments.run.request import RunRequest
-        from gitexp.experiments.run.request import run as run_experiments
+        from gitexp.experiments.run import request
 
-        words = [command] if isinstance(command, str) else command
-        request = RunRequest(
-            command=words,
-            overrides=overrides,
-            name=name,
-            message=message,
-            force=force,
-            cwd=Path(cwd).resolve() if cwd is not None else None,
-            jobs=jobs,
-        )
-        return run_experiments(
-            self.project,
-            request,
-            on_output=on_output,
-            notify=notify,
-            on_result=on_result,
-            env=env,
-            stop=stop,
-        )
+        asked = request.RunRequest(command, overrides, name, message, force, cwd, jobs)
+        return request.run(
+            self.project, asked, on_output=on_output, notify=notify, on_result=on_result,
+            env=env, stop=stop,
+        )  # fmt: skip
 
     def sweep(
         self,
@@ -253,11 +217,11 @@ class Repo:
         project = self.project
         return start(project, jobs, executor, names, notify=notify, on_result=on_result, stop=stop)
 
-    def experiments(self) -> list[dict[str, object]]:
-        """Every experiment as a ``show --json`` object, in name order."""
-        from gitexp.experiments.query.select import project_experiments
+    def experiments(self) -> tuple[ExperimentRow, ...]:
+        """Every experiment as ``show`` lists it (running ones aside), in name order."""
+        from gitexp.experiments.query import views
 
-        return project_experiments(self.project)
+        return views.experiments(self.project)
 
     def show(
         self,
@@ -268,69 +232,28 @@ class Repo:
         branches: Sequence[str] = (),
         limit: int | None = None,
         notify: Notify | None = None,
-    ) -> dict[str, list[dict[str, object]]]:
-        """The experiments, filtered and ordered: ``{"experiments": [...]}``.
+    ) -> ShowResult:
+        """The experiments, filtered and ordered, running ones too (`gitexp show`).
 
-        Runs going on now are listed too, with status ``running``, no commit, and
-        the latest values they logged; a run whose process died is recorded first,
-        as ``crashed`` (``notify`` hears of it). Raises `NotFoundError` when a sort
-        or filter key is found in no experiment.
+        >>> repo.show(filters=["acc>0.9"], sort_by="loss", limit=3)  # doctest: +SKIP
         """
-        from gitexp.core.filters import Filter, parse_filter
-        from gitexp.experiments.query import select as query
+        from gitexp.experiments.query import views
+        from gitexp.experiments.query.select import Query
 
-        parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
-        rows = self._with_running(notify)
-        keys = [f.key for f in parsed] + ([sort_by] if sort_by else [])
-        query.check_keys(rows, keys)
-        if limit is not None and limit < 0:
-            raise UsageError("--limit must be 0 or more")
-        q = query.Query(parsed, sort_by, descending, branches, limit)
-        return {"experiments": query.select(self.git, rows, q)}
-
-    def _with_running(self, notify: Notify | None) -> builtins.list[dict[str, object]]:
-        """Every experiment, crashed runs recorded first, then the runs going on now."""
-        from gitexp.experiments.run import crashed, journal
-
-        for message in crashed.recover(self.project):
-            if notify is not None:
-                notify(message)
-        from gitexp.experiments.run.queue import queued_rows
-
-        running = journal.running_rows(self.project.layout.runs)
-        return self.experiments() + running + queued_rows(self.project)
+        q = Query((), sort_by, descending, branches, limit)
+        return views.show(self.project, filters, q, notify)
 
     def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
-        """What differs between two experiments or commits, as ``diff --json``.
+        """What differs between ``a`` and ``b`` (or ``a``'s baseline), as ``diff --json``."""
+        from gitexp.experiments.query import views
 
-        With ``a`` alone, ``a``'s baseline is the old side; with neither, the latest
-        experiment is compared with its baseline.
-        """
-        from gitexp.experiments.query import diff as diff_mod
-        from gitexp.experiments.query import select as query
+        return views.diff(self.project, a, b)
 
-        if a is None:
-            if b is not None:
-                raise UsageError("give A to diff against B")
-            a = query.latest_name(self.experiments())
-        first = diff_mod.resolve(self.git, a)
-        if b is None:
-            return diff_mod.diff_sides(
-                self.git, diff_mod.baseline_of(first), diff_mod.side_of(first)
-            )
-        second = diff_mod.resolve(self.git, b)
-        return diff_mod.diff_sides(self.git, diff_mod.side_of(first), diff_mod.side_of(second))
+    def list(self, *, notify: Notify | None = None) -> tuple[ListRow, ...]:
+        """Name, status, created time, baseline and branch of each experiment, newest first."""
+        from gitexp.experiments.query import views
 
-    def list(self, *, notify: Notify | None = None) -> builtins.list[dict[str, object]]:
-        """Name, status, created time, baseline and branch of every experiment, newest first.
-
-        Runs going on now and crashed ones are listed as `show` lists them.
-        """
-        from gitexp.experiments.query import select as query
-
-        rows = query.select(self.git, self._with_running(notify), query.Query())
-        fields = ("name", "status", "created", "baseline", "branch", "commit")
-        return [{k: row.get(k) for k in fields} for row in rows]
+        return views.listing(self.project, notify)
 
     def remove(
         self, names: Sequence[str] = (), *, failed: bool = False, everything: bool = False
@@ -338,16 +261,7 @@ class Repo:
         """Delete experiments by name, every failed one, or all; returns the names removed."""
         from gitexp.experiments import manage
 
-        chosen = list(names)
-        if failed or everything:
-            chosen += [
-                str(row["name"])
-                for row in self.experiments()
-                if everything or row.get("status") != "success"
-            ]
-        if not chosen and (failed or everything):
-            return []
-        return manage.remove(self.git, list(dict.fromkeys(chosen)))
+        return manage.remove_chosen(self.project, names, failed=failed, everything=everything)
 
     def apply(
         self,
@@ -357,21 +271,10 @@ class Repo:
         dry_run: bool = False,
         on_plan: Callable[[ApplyPlan], None] | None = None,
     ) -> ApplyResult:
-        """Make the workspace's files match experiment ``name`` (see `gitexp apply`).
+        """Make the workspace's files match experiment ``name`` (`gitexp apply`)."""
+        from gitexp.experiments.apply import apply_named
 
-        ``on_plan`` gets every change before any is made; ``dry_run`` stops there.
-        Refuses over uncommitted work (`UncommittedChangesError`) or files committed
-        since the experiment's baseline (`ConflictError`) unless ``force``.
-
-        >>> repo.apply("lr-3", dry_run=True).plan.files  # doctest: +SKIP
-        """
-        from gitexp.experiments import apply as apply_mod
-        from gitexp.experiments import manage
-
-        commit = self.git.lookup_commit(manage.experiment_commit(self.git, name))
-        return apply_mod.apply_with_data(
-            self.project, commit, name=name, force=force, dry_run=dry_run, on_plan=on_plan
-        )
+        return apply_named(self.project, name, force=force, dry_run=dry_run, on_plan=on_plan)
 
     def branch(self, name: str, branch: str) -> str:
         """Create ``branch`` at experiment ``name``'s commit; returns the commit id."""
@@ -386,30 +289,16 @@ class Repo:
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
     ) -> tuple[Added, ...]:
-        """Track files or folders by content: store them in the cache, write ``PATH.gitexp``.
-
-        Paths are relative to ``cwd`` (default: the repository root). One result per
-        path: ``path``, ``pointer``, ``hash``, ``size``, ``kind``, ``files``, ``changed``,
-        ``skipped`` (links inside a folder) and ``gitignore`` (the file changed, if any).
-        ``on_file(path, file)`` is called as each file is read, from one thread at a time.
-
-        >>> repo.add(["data/train.csv"])[0].hash  # doctest: +SKIP
-        'blake3:…'
-        """
+        """Track files or folders by content, relative to ``cwd`` (`gitexp add`)."""
         from gitexp.data.add import add
 
-        given = [os.fspath(p) for p in paths]
-        return tuple(add(self.project, given, cwd or self.root, on_file))
+        return tuple(add(self.project, [os.fspath(p) for p in paths], cwd or self.root, on_file))
 
     def status(self) -> StatusResult:
-        """Each tracked data path's state (``unchanged``, ``modified``, ``missing``, …).
+        """Each tracked data path's state (``unchanged``, ``modified``, ``missing``, …)."""
+        from gitexp.data.status import status
 
-        >>> repo.status().data[0].state  # doctest: +SKIP
-        'unchanged'
-        """
-        from gitexp.data import status as datastatus
-
-        return datastatus.status(self.project)
+        return status(self.project)
 
     def checkout(
         self,
@@ -419,19 +308,11 @@ class Repo:
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
     ) -> CheckoutResult:
-        """Make the workspace's data match its pointers (all, or those under ``paths``).
-
-        Returns the ``written`` and ``unchanged`` data paths, the ``files`` written,
-        what was ``saved`` (stored before ``force`` overwrote it) and ``missing`` (data
-        whose objects are not in the cache, left as it was). ``on_file(path, file)`` is
-        called as each file is written, possibly from several threads at once.
-        """
-        from gitexp.data import checkout as datasets
+        """Make the workspace's data match its pointers, all or under ``paths``."""
+        from gitexp.data.checkout import checkout
 
         given = [os.fspath(p) for p in paths]
-        return datasets.checkout(
-            self.project, given, force=force, cwd=cwd or self.root, on_file=on_file
-        )
+        return checkout(self.project, given, force=force, cwd=cwd or self.root, on_file=on_file)
 
     def gc(
         self,
@@ -443,24 +324,13 @@ class Repo:
         now: bool = False,
         notify: Notify | None = None,
     ) -> GcResult:
-        """Remove cache objects nothing needs (see `gitexp gc`); what was freed.
+        """Remove cache objects nothing needs (`gitexp gc`); what was freed."""
+        from gitexp.experiments import manage
 
-        Waits for commands storing objects meanwhile, and tells ``notify`` it does.
-        """
-        from gitexp.data import upkeep
-        from gitexp.experiments.manage import gc_scope
-        from gitexp.experiments.run.parallel import remove_abandoned_worktrees
-
-        if not dry_run:
-            remove_abandoned_worktrees(self.project)
-
-        return upkeep.gc(
-            self.project,
-            gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments),
-            dry_run=dry_run,
-            now=now,
-            notify=notify,
-        )
+        return manage.gc(
+            self.project, workspace=workspace, all_branches=all_branches,
+            experiments=experiments, dry_run=dry_run, now=now, notify=notify,
+        )  # fmt: skip
 
     def fsck(self, *, jobs: int | None = None) -> FsckResult:
         """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""
@@ -477,50 +347,19 @@ class Repo:
         goal: str | None = None,
         descending: bool = False,
     ) -> CompareResult:
-        """The experiments of two branches (or tags, or commits) side by side.
+        """The experiments of two branches side by side (`gitexp compare`)."""
+        from gitexp.experiments.query.compare import compare_project
 
-        For each side: counts, the best by ``metric`` (default: the first key of the
-        first metrics file), median and spread; then the params, code files, data and
-        artifacts that differ between the two bests (see `gitexp compare`). ``goal``
-        (``"max"`` or ``"min"``) says which way is better; without it ``goals:`` in
-        gitexp.yaml or the metric's name decides, and `GoalError` is raised when
-        neither does. ``descending=True`` is the older spelling of ``goal="max"``.
-
-        >>> repo.compare("feature", "main", metric="acc", goal="max")  # doctest: +SKIP
-        """
-        from gitexp.core.goals import DIRECTIONS
-        from gitexp.experiments.query import compare as compare_mod
-
-        if goal is None and descending:
-            goal = "max"
-        if goal is not None and goal not in DIRECTIONS:
-            raise UsageError(f"goal is {goal!r}; use max or min")
-        config = self.project.config
-        ranking = compare_mod.Ranking(
-            metric=metric,
-            goal="max" if goal == "max" else "min" if goal == "min" else None,
-            goals=config.goals,
-            metrics_files=config.metrics,
-        )
-        return compare_mod.compare(self.git, self.experiments(), a, b, ranking)
+        wanted = "max" if goal is None and descending else goal
+        return compare_project(self.project, a, b, metric, wanted)
 
     def series(
         self, names: Sequence[str], selectors: Sequence[str] = ()
     ) -> dict[str, dict[str, dict[str, Sequence[float]]]]:
-        """The step series of experiments ``names``: ``{name: {key: {"steps", "values"}}}``.
+        """The step series ``selectors`` pick (all without) of experiments ``names``."""
+        from gitexp.experiments.query import views
 
-        Only the series ``selectors`` pick (all without selectors); experiments without
-        any are left out. Raises `NotFoundError` for an unknown name or selector.
-        """
-        from gitexp.experiments.query import overview as overview_mod
-        from gitexp.experiments.query import select as query
-
-        rows = query.rows_named(self.experiments(), names)
-        runs = overview_mod.plot_runs(self.git, rows, selectors)
-        return {
-            run.name: {k: {"steps": v.steps, "values": v.values} for k, v in run.series.items()}
-            for run in runs
-        }
+        return views.series(self.project, names, selectors)
 
     def plots(
         self,
@@ -529,39 +368,14 @@ class Repo:
         output: str | os.PathLike[str],
         metrics: Sequence[str] = (),
     ) -> PlotsResult:
-        """Draw the step series of experiments ``names`` (default: all) to ``output``.
+        """Draw the step series of experiments ``names`` (all without) to ``output``."""
+        from gitexp.experiments.query import views
+        from gitexp.report import plots
 
-        ``.html`` gives an interactive self-contained page, ``.svg`` or ``.png`` an image.
-        The file is written whole or not at all. Raises `NotFoundError` for an unknown
-        experiment or series, `PathError` when the output folder does not exist.
-
-        >>> repo.plots(["bold-lynx"], metrics=["loss"], output="loss.svg")  # doctest: +SKIP
-        """
-        from gitexp.experiments.query import overview as overview_mod
-        from gitexp.experiments.query import select as query
-        from gitexp.report.output import PlotsResult, output_format, write_output
-        from gitexp.report.plots import render_plots, require_drawing
-
-        fmt = output_format(output, ("html", "svg", "png"))
-        require_drawing(fmt)
-        rows = (
-            query.rows_named(self.experiments(), names)
-            if names
-            else query.select(self.git, self.experiments(), query.Query())
-        )
-        runs = overview_mod.plot_runs(self.git, rows, metrics)
-        data = render_plots(runs, fmt, title=f"{self.root.name}: experiment series")
-        write_output(output, data)
-        keys = list(dict.fromkeys(k for run in runs for k in run.series))
-        drawn = {run.name for run in runs}
-        return PlotsResult(
-            output=str(output),
-            format=fmt,
-            bytes=len(data),
-            experiments=tuple(run.name for run in runs),
-            series=tuple(keys),
-            without_series=tuple(str(r["name"]) for r in rows if r["name"] not in drawn),
-        )
+        fmt = plots.plots_format(output)
+        runs, asked = views.plot_runs(self.project, names, metrics)
+        title = f"{self.root.name}: experiment series"
+        return plots.write_plots(runs, asked, output, fmt, title)
 
     def report(
         self,
@@ -570,37 +384,16 @@ class Repo:
         branches: Sequence[str] = (),
         title: str | None = None,
     ) -> ReportResult:
-        """Write the self-contained HTML report of the experiments to ``output``.
+        """Write the HTML report of the experiments (on ``branches``) to ``output``."""
+        from gitexp.experiments.query import views
+        from gitexp.report import output as out
+        from gitexp.report import page
 
-        Every experiment, or those whose baseline is on ``branches``; the file is
-        written whole or not at all. Each metric's best successful value is marked by
-        its goal (``goals:`` in gitexp.yaml, else its name); one without a goal is not.
-
-        >>> repo.report(output="report.html", branches=["main"])  # doctest: +SKIP
-        """
-        from gitexp.core.runinfo import iso_utc, utc_now
-        from gitexp.experiments.query import overview as overview_mod
-        from gitexp.experiments.query import select as query
-        from gitexp.report.output import ReportResult, output_format, write_output
-        from gitexp.report.page import render_report
-
-        output_format(output, ("html",))
-        rows = query.select(self.git, self.experiments(), query.Query(branches=branches))
-        if not rows:
-            where = f" on {', '.join(branches)}" if branches else ""
-            raise NotFoundError(
-                f"there are no experiments{where} to report", hint="run one with `gitexp run`"
-            )
-        view = overview_mod.overview(self.git, rows)
-        data = render_report(
-            view,
-            title=title or f"{self.root.name}: experiments",
-            generated=iso_utc(utc_now()),
-            branches=branches,
-            goals=self.project.config.goals,
-        )
-        write_output(output, data)
-        return ReportResult(output=str(output), bytes=len(data), experiments=len(rows))
+        out.output_format(output, ("html",))
+        view, count = views.report_view(self.project, branches)
+        heading = title or f"{self.root.name}: experiments"
+        goals = self.project.config.goals
+        return page.write_report(view, output, count, heading, branches, goals)
 
     def push(
         self,
@@ -615,22 +408,18 @@ class Repo:
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
     ) -> SyncSummary:
-        """Push experiments (``names`` or ``everything``) and their data.
+        """Push experiments (``names``, ``everything``; none: the current data) and data.
 
-        Without names, the current commit's data only. ``git_remote``: a remote's
-        name, URL or path (None: ``origin``); a name that is not a remote is
-        `NotFoundError`, as is an unknown storage ``remote``. ``credentials``:
-        environment variables (``os.environ`` will do); the storage remote takes the ones
-        its kind reads, such as ``AWS_ACCESS_KEY_ID`` (see `storage_environment`).
+        ``credentials``: environment variables (``os.environ`` will do).
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
         from gitexp.experiments import sync
 
-        request = _sync_request(
-            git_remote, names, everything, remote, jobs, force, data, credentials, progress
+        request = sync.SyncRequest.of(
+            git_remote, names, everything, force, data, remote, jobs, credentials, progress
         )
-        return sync.SyncSummary.of(sync.push(self.project, request))
+        return sync.push_summary(self.project, request)
 
     def pull(
         self,
@@ -646,33 +435,18 @@ class Repo:
         credentials: Mapping[str, str] | None = None,
         progress: ProgressFn | None = None,
     ) -> SyncSummary:
-        """Fetch experiments' refs (``names`` or ``everything``) and their data, verified.
-
-        Without names, the current commit's data only. Either way the current commit's
-        data is then checked out into the workspace, unless ``checkout`` is false.
-        Remotes are checked as for `push`.
-
-        >>> repo.pull(["lr-3"], git_remote="origin", data=False)  # doctest: +SKIP
-        """
+        """Fetch experiments' refs and their data, then check out the current data."""
         from gitexp.experiments import sync
 
-        request = _sync_request(
-            git_remote, names, everything, remote, jobs, force, data, credentials, progress
+        request = sync.SyncRequest.of(
+            git_remote, names, everything, force, data, remote, jobs, credentials, progress
         )
-        result = sync.pull(self.project, request)
-        written = _checkout_pulled(self.project, result) if checkout and data else []
-        return sync.SyncSummary.of(result, written)
+        return sync.pull_summary(self.project, request, checkout=checkout)
 
     def split_targets(
         self, words: Sequence[str], *, everything: bool = False, pulling: bool = False
     ) -> tuple[str | None, builtins.list[str]]:
-        """``[GIT_REMOTE] [NAME…]`` as (git remote, names); None for the remote: origin.
-
-        The first word is the git remote when it names one of this repository's
-        remotes or is a URL or path (names hold no ``/`` or ``:``); otherwise every
-        word is a name and the remote is ``origin``. A first word that can be neither
-        is `NotFoundError` (see `gitexp.data.targets.split_targets`).
-        """
+        """``[GIT_REMOTE] [NAME…]`` as (git remote or None for origin, names)."""
         from gitexp.data import targets
 
         return targets.split_targets(
@@ -689,132 +463,53 @@ class Repo:
         local: bool = False,
         force: bool = False,
     ) -> Path | None:
-        """Declare a storage remote (in gitexp.yaml, or with ``local`` in the local config).
+        """Declare a storage remote; the local folder its first push will make, if any."""
+        from gitexp.data import remotes
 
-        Returns the folder the first push will make, for a local one that does not exist
-        yet; a local path whose parent folder is missing is `ConfigError`.
-        """
-        from gitexp.data import remotes as remotes_mod
-
-        return remotes_mod.add(
+        return remotes.add(
             self.project, name, url, options=options, default=default, local=local, force=force
         )
 
-    def remote_list(self) -> builtins.list[dict[str, object]]:
+    def remote_list(self) -> tuple[RemoteRow, ...]:
         """Every storage remote: name, redacted URL, whether it is the default, options."""
-        from gitexp.data import remotes as remotes_mod
+        from gitexp.data import remotes
 
-        return remotes_mod.listing(self.project)
+        return remotes.listing(self.project)
 
     def remote_remove(self, name: str) -> None:
         """Forget a storage remote (its stored objects are not touched)."""
-        from gitexp.data import remotes as remotes_mod
+        from gitexp.data import remotes
 
-        remotes_mod.remove(self.project, name)
+        remotes.remove(self.project, name)
 
     def remote_default(self, name: str) -> None:
         """Make ``name`` the default storage remote."""
-        from gitexp.data import remotes as remotes_mod
+        from gitexp.data import remotes
 
-        remotes_mod.set_default(self.project, name)
+        remotes.set_default(self.project, name)
 
     def remote_modify(
         self, name: str, option: str, value: str | int | float | bool | None, *, local: bool = False
     ) -> None:
         """Set (None: unset) one option of a storage remote; secrets only with ``local``."""
-        from gitexp.data import remotes as remotes_mod
+        from gitexp.data import remotes
 
-        remotes_mod.modify(self.project, name, option, value, local=local)
+        remotes.modify(self.project, name, option, value, local=local)
 
-    def install_hooks(self) -> builtins.list[dict[str, object]]:
-        """Put gitexp's git hooks in this repository's hooks folder.
+    def install_hooks(self) -> tuple[HookRow, ...]:
+        """Put gitexp's git hooks where git runs hooks from; a hook there runs first."""
+        from gitexp.hooks import install
 
-        That is ``core.hooksPath`` when set; a hook already there is kept and runs first.
-        Installing twice is a no-op. One row per hook: ``name``, ``state``, ``chained``,
-        ``path``, ``done``.
-        """
-        from gitexp.git import hookfiles, plumbing
+        return install.install(self.root)
 
-        done = hookfiles.install(plumbing.hooks_dir(self.root))
-        return [{**state.to_json(), "done": action} for state, action in done]
-
-    def uninstall_hooks(self) -> builtins.list[dict[str, object]]:
+    def uninstall_hooks(self) -> tuple[HookRow, ...]:
         """Remove gitexp's git hooks, putting back exactly the hooks that were there."""
-        from gitexp.git import hookfiles, plumbing
+        from gitexp.hooks import install
 
-        done = hookfiles.uninstall(plumbing.hooks_dir(self.root))
-        return [{**state.to_json(), "done": action} for state, action in done]
+        return install.uninstall(self.root)
 
-    def hooks_status(self) -> builtins.list[dict[str, object]]:
+    def hooks_status(self) -> tuple[HookRow, ...]:
         """Each git hook gitexp installs: ``installed``, ``outdated``, ``other`` or ``absent``."""
-        from gitexp.git import hookfiles, plumbing
+        from gitexp.hooks import install
 
-        folder = plumbing.hooks_dir(self.root)
-        return [hookfiles.state_of(folder, name).to_json() for name in hookfiles.HOOK_NAMES]
-
-
-def run_hook(
-    name: str,
-    args: Sequence[str] = (),
-    stdin: str = "",
-    *,
-    credentials: Callable[[], Mapping[str, str]] = dict,
-    data_pushed: bool = False,
-    cwd: str | os.PathLike[str] = ".",
-) -> HookResult:
-    """Run git hook ``name`` (one of `HOOK_NAMES`) as git would, in the repository at ``cwd``.
-
-    ``credentials`` is called only when storage is reached; ``data_pushed`` says the
-    push is ``gitexp push``'s own, whose data has moved already. Nothing is printed:
-    the result says what to tell the user, and it has ``errors`` when git must stop.
-    """
-    from gitexp import hooks
-
-    call = hooks.HookCall(name, args, stdin, credentials=credentials, data_pushed=data_pushed)
-    return hooks.run(call, cwd)
-
-
-def head_commit(cwd: str | os.PathLike[str] = ".") -> str | None:
-    """The commit HEAD names in the repository at ``cwd``; None before the first commit."""
-    from gitexp.git.plumbing import resolve
-
-    return resolve(Path(cwd), "HEAD")
-
-
-def storage_environment() -> builtins.list[str]:
-    """Environment variables a caller may pass to `Repo.push`/`Repo.pull` as credentials."""
-    from gitexp.data.remotes import credential_names
-
-    return credential_names()
-
-
-def _sync_request(
-    git_remote: str | None,
-    names: Sequence[str],
-    everything: bool,
-    remote: str | None,
-    jobs: int | None,
-    force: bool,
-    data: bool,
-    credentials: Mapping[str, str] | None,
-    progress: ProgressFn | None,
-) -> SyncRequest:
-    """The one request push and pull both build from their keywords."""
-    from gitexp.data.sync import Storage
-    from gitexp.experiments.sync import SyncRequest
-
-    storage = Storage(remote, jobs, dict(credentials or {}), progress)
-    return SyncRequest(git_remote, tuple(names), everything, force, data, storage)
-
-
-def _checkout_pulled(project: Project, result: SyncResult) -> list[str]:
-    """Check the current commit's pulled data out into the workspace.
-
-    Data modified in the workspace that the cache does not hold is never overwritten:
-    `UncommittedChangesError` says so (the pulled objects stay in the cache).
-    """
-    from gitexp.data import checkout as datasets
-
-    if not result.data.checkout:
-        return []
-    return list(datasets.checkout_pointers(project, dict(result.data.checkout)).written)
+        return install.status(self.root)

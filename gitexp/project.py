@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitexp.core.config import (
+    DEFAULT_PROJECT_YAML,
     PROJECT_CONFIG,
     LocalConfig,
     ProjectConfig,
@@ -143,6 +144,18 @@ class Project:
                 hint="gitexp tracks only paths inside the repository",
             ) from exc
         return rel.as_posix() if str(rel) != "." else ""
+
+
+def init_config(root: Path) -> list[str]:
+    """``gitexp init``: write the default ``gitexp.yaml`` at ``root``; the files written.
+
+    A config already there is never replaced.
+    """
+    path = root / PROJECT_CONFIG
+    if path.exists():
+        return []
+    path.write_text(DEFAULT_PROJECT_YAML)
+    return [PROJECT_CONFIG]
 
 
 def load_config(root: Path) -> ProjectConfig:

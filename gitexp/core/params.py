@@ -11,7 +11,7 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gitexp.core.dotted import is_missing, lookup, set_dotted
 from gitexp.core.formats import Format, format_of, load_mapping, to_json_value
@@ -21,17 +21,42 @@ from gitexp.errors import FormatError, ParamsError
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """One ``-S [+][FILE:]KEY=VALUE[,VALUE…]`` from the command line.
+    """One ``-S [+][FILE:]KEY=VALUE[,VALUE…]``: the one shape an override has.
 
-    ``file`` is None for the first params file; ``add`` is true for ``+KEY`` (the key
-    must not exist yet). Several ``values`` make a sweep.
+    Parsed once (`parse_override`), it goes unchanged from the command line to the
+    record: `grid` makes one single-valued override per grid point (`at`), the plan
+    names its file (`in_file`), and the run's record lists ``{file: {key: value}}``.
+
+    ``file`` is None for the first params file. ``add`` is true for ``+KEY`` (the key
+    must not exist yet), false for ``KEY`` (it must), None when either will do (the
+    params of ``gitexp.Experiment``). Several ``values`` make a sweep; another kind of
+    sweep (a search space) is another way of choosing the value of each point.
     """
 
     file: str | None
     key: str
     values: tuple[object, ...]
-    add: bool = False
+    add: bool | None = False
     text: str = ""
+
+    @property
+    def value(self) -> object:
+        """The value of a single-valued override (one grid point's)."""
+        if len(self.values) != 1:
+            raise ValueError(f"override '{self.text or self.key}' has {len(self.values)} values")
+        return self.values[0]
+
+    def at(self, value: object) -> Override:
+        """This override with ``value`` only: one point of its sweep."""
+        return self if self.values == (value,) else replace(self, values=(value,))
+
+    def in_file(self, path: str) -> Override:
+        """This override with its params file named."""
+        return self if self.file == path else replace(self, file=path)
+
+
+Point = tuple[Override, ...]
+"""One grid point: single-valued overrides, one per key."""
 
 
 def parse_override(spec: str) -> Override:
@@ -80,17 +105,22 @@ def parse_values(text: str, spec: str) -> tuple[object, ...]:
     return tuple(values)
 
 
-def grid(overrides: Sequence[Override]) -> list[list[tuple[Override, object]]]:
-    """The points of the grid the overrides span: one list of (override, value) each.
+def grid(overrides: Sequence[Override]) -> list[Point]:
+    """The points of the grid the overrides span, each override at one of its values.
 
     One value per override gives one point; ``a=1,2 b=3,4`` gives four, in order.
     """
-    axes = [[(o, v) for v in o.values] for o in overrides]
-    return [list(point) for point in itertools.product(*axes)]
+    axes = [[o.at(v) for v in o.values] for o in overrides]
+    return [tuple(point) for point in itertools.product(*axes)]
 
 
-def check_override(doc: Mapping[str, object], path: str, key: str, add: bool) -> None:
-    """Raise `ParamsError` unless ``key`` exists in ``doc`` (or, for ``+KEY``, does not)."""
+def check_override(doc: Mapping[str, object], path: str, key: str, add: bool | None) -> None:
+    """Raise `ParamsError` unless ``key`` exists in ``doc`` (or, for ``+KEY``, does not).
+
+    ``add`` None: either is fine.
+    """
+    if add is None:
+        return
     exists = not is_missing(lookup(doc, key))
     if add and exists:
         raise ParamsError(
@@ -104,7 +134,9 @@ def check_override(doc: Mapping[str, object], path: str, key: str, add: bool) ->
         )
 
 
-def apply_overrides(data: bytes, path: str, changes: Mapping[str, tuple[object, bool]]) -> bytes:
+def apply_overrides(
+    data: bytes, path: str, changes: Mapping[str, tuple[object, bool | None]]
+) -> bytes:
     """``data`` (a params file) with each dotted key set: ``{key: (value, add)}``.
 
     The file's comments, key order and quoting are kept. Raises `ParamsError` for a
@@ -121,7 +153,7 @@ def apply_overrides(data: bytes, path: str, changes: Mapping[str, tuple[object, 
     return _write_json(data, changes)
 
 
-def _write_toml(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> bytes:
+def _write_toml(data: bytes, changes: Mapping[str, tuple[object, bool | None]]) -> bytes:
     import tomlkit
 
     doc = tomlkit.parse(data.decode("utf-8-sig"))
@@ -132,7 +164,7 @@ def _write_toml(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> byte
     return tomlkit.dumps(doc).encode("utf-8")
 
 
-def _write_json(data: bytes, changes: Mapping[str, tuple[object, bool]]) -> bytes:
+def _write_json(data: bytes, changes: Mapping[str, tuple[object, bool | None]]) -> bytes:
     text = data.decode("utf-8-sig")
     doc = json.loads(text) if text.strip() else {}
     for key, (value, _add) in changes.items():
@@ -165,6 +197,7 @@ def format_value(value: object) -> str:
 __all__ = [
     "FormatError",
     "Override",
+    "Point",
     "apply_overrides",
     "check_override",
     "format_value",

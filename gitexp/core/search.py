@@ -79,7 +79,7 @@ class SearchKey:
 
     file: str | None
     key: str
-    add: bool
+    add: bool | None
     dimension: Dimension
 
     @property

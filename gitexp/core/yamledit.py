@@ -19,7 +19,8 @@ from gitexp.core.dotted import MISSING, lookup, set_dotted, split_dotted
 from gitexp.core.formats import flatten, load_mapping, to_json_value
 from gitexp.errors import FormatError, ParamsError
 
-Changes = Mapping[str, tuple[object, bool]]
+Changes = Mapping[str, tuple[object, bool | None]]
+"""``{dotted key: (value, add)}``: ``add`` None sets a key whether it exists or not."""
 
 
 def write_yaml(data: bytes, changes: Changes, path: str = "params.yaml") -> bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from gitexp.core.remotes import (
     redact_url,
     url_scheme,
 )
+from gitexp.core.results import JsonResult
 from gitexp.errors import ConfigError, ConflictError, NotFoundError
 from gitexp.project import Project
 from gitexp.storage.open import local_folder
@@ -203,7 +205,28 @@ def _known(project: Project) -> set[str]:
     return set(project.config.remotes) | local
 
 
-def listing(project: Project) -> list[dict[str, object]]:
+@dataclass(frozen=True, slots=True)
+class RemoteRow(JsonResult):
+    """One storage remote as ``remote list`` shows it: secrets never appear."""
+
+    name: str
+    url: str
+    """Redacted: no password or token."""
+    default: bool
+    options: Mapping[str, object]
+    """Its options, each secret one as ``***``."""
+
+    def to_json(self) -> dict[str, object]:
+        """The ``remote list --json`` object."""
+        return {
+            "name": self.name,
+            "url": self.url,
+            "default": self.default,
+            "options": self.options,
+        }
+
+
+def listing(project: Project) -> tuple[RemoteRow, ...]:
     """Every storage remote: name, URL (redacted), default or not, options (secrets as ***)."""
     rows = []
     for name in sorted(_known(project)):
@@ -214,15 +237,8 @@ def listing(project: Project) -> list[dict[str, object]]:
             merged.update(local)
         url = str(merged.pop("url", ""))
         options = {k: ("***" if k in SECRET_OPTIONS else v) for k, v in sorted(merged.items())}
-        rows.append(
-            {
-                "name": name,
-                "url": redact_url(url),
-                "default": name == project.config.remote,
-                "options": options,
-            }
-        )
-    return rows
+        rows.append(RemoteRow(name, redact_url(url), name == project.config.remote, options))
+    return tuple(rows)
 
 
 def credential_names() -> list[str]:

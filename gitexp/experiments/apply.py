@@ -58,6 +58,23 @@ class _Change:
     mode: int
 
 
+def apply_named(
+    project: Project,
+    name: str,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    on_plan: Callable[[ApplyPlan], None] | None = None,
+) -> ApplyResult:
+    """``gitexp apply NAME``: `apply_with_data` on experiment ``name``'s commit."""
+    from gitexp.experiments.manage import experiment_commit
+
+    target = project.git.lookup_commit(experiment_commit(project.git, name))
+    return apply_with_data(
+        project, target, name=name, force=force, dry_run=dry_run, on_plan=on_plan
+    )
+
+
 def apply_with_data(
     project: Project,
     target: pygit2.Commit,

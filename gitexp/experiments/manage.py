@@ -1,8 +1,9 @@
-"""``gitexp remove`` and ``gitexp branch``: experiments as refs, changed safely."""
+"""``gitexp remove``, ``branch`` and ``gc``: experiments as refs, changed safely."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import pygit2
 
@@ -11,6 +12,11 @@ from gitexp.data.pointers import GcScope
 from gitexp.errors import ConflictError, InvalidNameError, NotFoundError, UsageError
 from gitexp.git.refs import create_ref, delete_refs, read_ref
 from gitexp.git.repo import GitRepo
+from gitexp.project import Project
+
+if TYPE_CHECKING:
+    from gitexp.data.upkeep import GcResult
+    from gitexp.experiments.run.runner import Notify
 
 
 def experiment_commit(git: GitRepo, name: str) -> str:
@@ -30,6 +36,28 @@ def remove(git: GitRepo, names: Sequence[str]) -> list[str]:
     refs = [(ExperimentName(check_name(n)).ref, experiment_commit(git, n)) for n in names]
     delete_refs(git, dict(refs).items())
     return list(dict.fromkeys(names))
+
+
+def remove_chosen(
+    project: Project, names: Sequence[str], *, failed: bool, everything: bool
+) -> list[str]:
+    """``gitexp remove``: ``names``, every unsuccessful one too, or all; the names removed.
+
+    ``failed`` adds every experiment that did not succeed, ``everything`` every one;
+    with either flag, nothing to remove is no error.
+    """
+    from gitexp.experiments.query.select import project_experiments
+
+    chosen = list(names)
+    if failed or everything:
+        chosen += [
+            str(row["name"])
+            for row in project_experiments(project)
+            if everything or row.get("status") != "success"
+        ]
+        if not chosen:
+            return []
+    return remove(project.git, list(dict.fromkeys(chosen)))
 
 
 def branch(git: GitRepo, name: str, branch_name: str) -> str:
@@ -61,3 +89,23 @@ def gc_scope(*, workspace: bool, all_branches: bool, experiments: bool) -> GcSco
         commit_refs=(EXPERIMENT_REF_PREFIX,) if everything or experiments else (),
         history_refs=(STASH_REF_PREFIX,) if everything else (),
     )
+
+
+def gc(
+    project: Project,
+    *,
+    workspace: bool,
+    all_branches: bool,
+    experiments: bool,
+    dry_run: bool,
+    now: bool,
+    notify: Notify | None,
+) -> GcResult:
+    """``gitexp gc``: worktrees of runs long dead first, then the cache by `gc_scope`."""
+    from gitexp.data import upkeep
+    from gitexp.experiments.run.parallel import remove_abandoned_worktrees
+
+    if not dry_run:
+        remove_abandoned_worktrees(project)
+    scope = gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments)
+    return upkeep.gc(project, scope, dry_run=dry_run, now=now, notify=notify)

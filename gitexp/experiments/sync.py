@@ -18,6 +18,7 @@ from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import (
     CURRENT,
     DataResult,
+    ProgressFn,
     Storage,
     Wants,
     current_pointers,
@@ -44,6 +45,23 @@ class SyncRequest:
     force: bool = False
     data: bool = True
     storage: Storage = field(default_factory=Storage)
+
+    @classmethod
+    def of(
+        cls,
+        git_remote: str | None,
+        names: Sequence[str],
+        everything: bool = False,
+        force: bool = False,
+        data: bool = True,
+        remote: str | None = None,
+        jobs: int | None = None,
+        credentials: Mapping[str, str] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> SyncRequest:
+        """The request `gitexp.Repo.push` and ``pull`` build from their keywords."""
+        storage = Storage(remote, jobs, dict(credentials or {}), progress)
+        return cls(git_remote, tuple(names), everything, force, data, storage)
 
     @property
     def remote(self) -> str:
@@ -96,6 +114,28 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
     transport.push_refs(git, request.remote, pushes)
     result.refs_moved = [name_from_ref(p.ref) or p.ref for p in pushes]
     return result
+
+
+def push_summary(project: Project, request: SyncRequest) -> SyncSummary:
+    """``gitexp push``: `push`, summed up."""
+    return SyncSummary.of(push(project, request))
+
+
+def pull_summary(project: Project, request: SyncRequest, *, checkout: bool) -> SyncSummary:
+    """``gitexp pull``: `pull`, then the current commit's data checked out, summed up.
+
+    Nothing is checked out when not ``checkout`` or when data was left out.
+
+    Data modified in the workspace that the cache does not hold is never overwritten:
+    `UncommittedChangesError` says so (the pulled objects stay in the cache).
+    """
+    result = pull(project, request)
+    written: list[str] = []
+    if checkout and request.data and result.data.checkout:
+        from gitexp.data.checkout import checkout_pointers
+
+        written = list(checkout_pointers(project, dict(result.data.checkout)).written)
+    return SyncSummary.of(result, written)
 
 
 def _local_experiments(git: GitRepo, request: SyncRequest) -> dict[str, str]:

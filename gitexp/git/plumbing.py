@@ -110,6 +110,11 @@ def config_bool(root: Path, key: str) -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == b"true"
 
 
+def head_commit(cwd: str | os.PathLike[str] = ".") -> str | None:
+    """The commit HEAD names in the repository at ``cwd``; None before the first commit."""
+    return resolve(Path(cwd), "HEAD")
+
+
 def resolve(root: Path, rev: str) -> str | None:
     """The commit id ``rev`` names, or None when it names none."""
     proc = subprocess.run(

@@ -25,13 +25,33 @@ picks the exit code (1 when ``errors`` is not empty).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
 
 from gitexp.errors import NotFoundError
 from gitexp.git import plumbing
 from gitexp.git.hookfiles import HOOK_NAMES, READS_STDIN
 from gitexp.hooks.call import HookCall, HookResult
 
-__all__ = ["HOOK_NAMES", "READS_STDIN", "HookCall", "HookResult", "run"]
+__all__ = ["HOOK_NAMES", "READS_STDIN", "HookCall", "HookResult", "run", "run_hook"]
+
+
+def run_hook(
+    name: str,
+    args: Sequence[str] = (),
+    stdin: str = "",
+    *,
+    credentials: Callable[[], Mapping[str, str]] = dict,
+    data_pushed: bool = False,
+    cwd: str | os.PathLike[str] = ".",
+) -> HookResult:
+    """Run git hook ``name`` (one of `HOOK_NAMES`) as git would, in the repository at ``cwd``.
+
+    ``credentials`` is called only when storage is reached; ``data_pushed`` says the
+    push is ``gitexp push``'s own, whose data has moved already. Nothing is printed:
+    the result says what to tell the user, and it has ``errors`` when git must stop.
+    """
+    call = HookCall(name, args, stdin, credentials=credentials, data_pushed=data_pushed)
+    return run(call, cwd)
 
 
 def run(call: HookCall, cwd: str | os.PathLike[str] = ".") -> HookResult:

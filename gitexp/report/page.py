@@ -24,19 +24,37 @@ Data blob, version 2 (version 1 had no ``goals`` nor ``best``)::
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
 from gitexp.core.goals import Direction
+from gitexp.core.runinfo import iso_utc, utc_now
 from gitexp.report import html
 from gitexp.report.best import ranking_data
 from gitexp.report.data import CurveLike, OverviewLike
+from gitexp.report.output import ReportResult, write_output
 
 VERSION = 2
 POINT_BUDGET = 400_000
 """The most series points one report embeds, shared out evenly among its series."""
 MIN_POINTS, MAX_POINTS = 60, 2_000
+
+
+def write_report(
+    overview: OverviewLike,
+    output: str | os.PathLike[str],
+    count: int,
+    title: str,
+    branches: Sequence[str] = (),
+    goals: Mapping[str, Direction] | None = None,
+) -> ReportResult:
+    """Write the report of ``overview`` (``count`` experiments) to ``output``, atomically."""
+    generated = iso_utc(utc_now())
+    data = render_report(overview, title=title, generated=generated, branches=branches, goals=goals)
+    write_output(output, data)
+    return ReportResult(output=str(output), bytes=len(data), experiments=count)
 
 
 def render_report(

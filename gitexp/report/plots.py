@@ -6,11 +6,44 @@ line from the legend); ``.svg`` and ``.png`` give a static image drawn by matplo
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from gitexp.report import html
 from gitexp.report.data import RunLike
 from gitexp.report.figures import series_figures
+from gitexp.report.output import PlotsResult, output_format, write_output
+
+
+def plots_format(output: str | os.PathLike[str]) -> str:
+    """The format ``output`` asks for, checked with its drawing library before any work."""
+    fmt = output_format(output, ("html", "svg", "png"))
+    require_drawing(fmt)
+    return fmt
+
+
+def write_plots(
+    runs: Sequence[RunLike],
+    names: Sequence[str],
+    output: str | os.PathLike[str],
+    fmt: str,
+    title: str,
+) -> PlotsResult:
+    """Draw ``runs`` to ``output``, atomically; ``names``: every experiment asked about.
+
+    Those of ``names`` not among ``runs`` had none of the series.
+    """
+    data = render_plots(runs, fmt, title=title)
+    write_output(output, data)
+    drawn = {run.name for run in runs}
+    return PlotsResult(
+        output=str(output),
+        format=fmt,
+        bytes=len(data),
+        experiments=tuple(run.name for run in runs),
+        series=tuple(dict.fromkeys(k for run in runs for k in run.series)),
+        without_series=tuple(n for n in names if n not in drawn),
+    )
 
 
 def render_plots(runs: Sequence[RunLike], fmt: str, *, title: str = "gitexp plots") -> bytes:

@@ -53,8 +53,8 @@ def test_parse_override_rejects_malformed(spec: str) -> None:
 
 def test_grid_is_the_cartesian_product_in_order() -> None:
     points = grid([parse_override("a=1,2"), parse_override("b=x,y")])
-    assert [[v for _, v in p] for p in points] == [[1, "x"], [1, "y"], [2, "x"], [2, "y"]]
-    assert grid([]) == [[]]
+    assert [[o.value for o in p] for p in points] == [[1, "x"], [1, "y"], [2, "x"], [2, "y"]]
+    assert grid([]) == [()]
 
 
 def test_yaml_override_keeps_comments_order_and_quotes() -> None:
@@ -128,3 +128,21 @@ def test_yaml_block_values_fall_back_to_the_round_trip_dump() -> None:
     text = b"msg: |\n  line one\n  line two\nk: 1\n"
     out = apply_overrides(text, "p.yaml", {"msg": ("short", False)})
     assert out.endswith(b"k: 1\n") and load_mapping(out, "p.yaml") == {"msg": "short", "k": 1}
+
+
+def test_an_override_keeps_its_shape_through_the_grid() -> None:
+    given = parse_override("+other.json:train.lr=0.1,0.01")
+    points = grid([given])
+    assert [p[0].value for p in points] == [0.1, 0.01]
+    first = points[0][0]
+    assert (first.file, first.key, first.add, first.text) == (
+        "other.json",
+        "train.lr",
+        True,
+        "+other.json:train.lr=0.1,0.01",
+    )
+    one = parse_override("seed=1")
+    assert grid([one]) == [(one,)]  # a single value is its own point, unchanged
+    assert one.in_file("params.yaml").file == "params.yaml" and one.file is None
+    with pytest.raises(ValueError, match="has 2 values"):
+        _ = given.value

@@ -113,7 +113,7 @@ def _bests(result: CompareResult) -> None:
     if result.files:
         render.table(
             ["File", "Status (A → B)"],
-            [[f["path"], f["status"]] for f in result.files],
+            [[f.path, f.status] for f in result.files],
             title="Code files that differ between the bests",
         )
     else:
@@ -125,7 +125,7 @@ def _bests(result: CompareResult) -> None:
 def _data(result: CompareResult, best_a: CompareBest, best_b: CompareBest) -> None:
     """Which version of each dataset and artifact each best used, differences first."""
     data_a, data_b = best_a.data, best_b.data
-    differ = {str(item["path"]) for item in result.artifacts}
+    differ = {item.path for item in result.artifacts}
     differ |= {p for p in {*data_a, *data_b} if data_a.get(p) != data_b.get(p)}
     paths = sorted({*data_a, *data_b, *differ}, key=lambda p: (p not in differ, p))
     if not paths:

@@ -25,20 +25,20 @@ def main(args: argparse.Namespace) -> int:
 
     diff = Repo(".").diff(args.a, args.b)
     if args.json:
-        out_bytes(dumps_json(diff, indent=True))
+        out_bytes(dumps_json(diff.to_json(), indent=True))
         return 0
-    a, b = str(diff["a"] or "-")[:8], str(diff["b"] or "-")[:8]
+    a, b = (diff.a or "-")[:8], (diff.b or "-")[:8]
     say(f"comparing {a} (old) with {b} (new)")
     printed = False
-    for section in ("params", "metrics"):
+    for section, changes in (("params", diff.params), ("metrics", diff.metrics)):
         rows = [
             [
-                f"{file}:{key}" if len(diff[section]) > 1 else key,
-                change["old"],
-                change["new"],
-                *([change.get("change")] if section == "metrics" else []),
+                f"{file}:{key}" if len(changes) > 1 else key,
+                change.old,
+                change.new,
+                *([change.change] if section == "metrics" else []),
             ]
-            for file, keys in diff[section].items()
+            for file, keys in changes.items()
             for key, change in keys.items()
         ]
         if rows:
@@ -46,18 +46,15 @@ def main(args: argparse.Namespace) -> int:
             render.table(headers + (["Change"] if section == "metrics" else []), rows)
             out()
             printed = True
-    if diff["artifacts"]:
+    if diff.artifacts:
         render.table(
             ["Artifact", "Old", "New"],
-            [
-                [item["path"], _short(item["old"]), _short(item["new"])]
-                for item in diff["artifacts"]
-            ],
+            [[item.path, _short(item.old), _short(item.new)] for item in diff.artifacts],
         )
         out()
         printed = True
-    if diff["files"]:
-        render.table(["File", "Status"], [[f["path"], f["status"]] for f in diff["files"]])
+    if diff.files:
+        render.table(["File", "Status"], [[f.path, f.status] for f in diff.files])
         printed = True
     if not printed:
         say("no differences")

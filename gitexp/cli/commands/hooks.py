@@ -9,8 +9,13 @@ puts it back exactly. Installing twice changes nothing.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from gitexp.cli.console import out, out_bytes, say
+
+if TYPE_CHECKING:
+    from gitexp.api import HookRow
 
 _SAID = {
     "installed": "installed",
@@ -54,21 +59,22 @@ def main(args: argparse.Namespace) -> int:
     else:
         rows = repo.hooks_status()
     if args.json:
-        out_bytes(orjson.dumps({"hooks": rows}, option=orjson.OPT_INDENT_2))
+        doc = {"hooks": [row.to_json() for row in rows]}
+        out_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         return 0
     if args.action == "status":
         for row in rows:
-            chained = ", runs your saved hook first" if row["chained"] else ""
-            out(f"{row['name']}: {_STATES[str(row['state'])]}{chained}")
+            chained = ", runs your saved hook first" if row.chained else ""
+            out(f"{row.name}: {_STATES[row.state]}{chained}")
         return 0
     say_done(rows)
     return 0
 
 
-def say_done(rows: list[dict[str, object]]) -> None:
+def say_done(rows: Sequence[HookRow]) -> None:
     """One line per hook: what install or uninstall did, then where."""
     for row in rows:
-        say(f"{row['name']}: {_SAID[str(row['done'])].format(name=row['name'])}")
+        say(f"{row.name}: {_SAID[str(row.done)].format(name=row.name)}")
     if rows:
-        folder = str(rows[0]["path"]).rsplit("/", 1)[0]
+        folder = rows[0].path.rsplit("/", 1)[0]
         say(f"hooks folder: {folder}")

@@ -47,7 +47,7 @@ def _offer(repo: Repo) -> bool:
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return False
     status = repo.hooks_status()
-    if all(row["state"] == "installed" for row in status):
+    if all(row.state == "installed" for row in status):
         return False
     sys.stderr.write(
         "Install git hooks so that commit, checkout, merge and push keep the data in step "

@@ -22,18 +22,15 @@ def main(args: argparse.Namespace) -> int:
 
     rows = Repo(".").list(notify=say)
     if args.json:
-        out_bytes(dumps_json({"experiments": rows}, indent=True))
+        out_bytes(dumps_json({"experiments": [r.to_json() for r in rows]}, indent=True))
     elif args.names_only:
         for row in rows:
-            out(str(row["name"]))
+            out(row.name)
     elif not rows:
         say("no experiments yet; run one with `gitexp run -- COMMAND`")
     else:
         render.table(
             ["Experiment", "Status", "Created", "Baseline", "Branch"],
-            [
-                [r["name"], r["status"], r["created"], str(r["baseline"])[:8], r["branch"]]
-                for r in rows
-            ],
+            [[r.name, r.status, r.created, r.baseline[:8], r.branch] for r in rows],
         )
     return 0

@@ -105,11 +105,12 @@ def main(args: argparse.Namespace) -> int:
         if args.json:
             import orjson
 
-            out_bytes(orjson.dumps({"remotes": rows}, option=orjson.OPT_INDENT_2))
+            doc = {"remotes": [row.to_json() for row in rows]}
+            out_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         for row in [] if args.json else rows:
-            mark = "*" if row["default"] else " "
-            opts = " ".join(f"{k}={v}" for k, v in row["options"].items())  # type: ignore[attr-defined]
-            out(f"{mark} {row['name']}\t{row['url']}" + (f"\t{opts}" if opts else ""))
+            mark = "*" if row.default else " "
+            opts = " ".join(f"{k}={v}" for k, v in row.options.items())
+            out(f"{mark} {row.name}\t{row.url}" + (f"\t{opts}" if opts else ""))
     elif args.action == "remove":
         repo.remote_remove(args.name)
         say(f"removed storage remote '{args.name}'")

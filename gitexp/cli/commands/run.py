@@ -117,6 +117,7 @@ def main(args: argparse.Namespace) -> int:
     """
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
+    from gitexp.core.params import parse_override
     from gitexp.core.search import SweepOptions
     from gitexp.errors import UsageError
 
@@ -145,7 +146,7 @@ def main(args: argparse.Namespace) -> int:
     with deferred() as stop:
         results = Repo(".").run(
             words or None,
-            overrides=args.overrides,
+            overrides=[parse_override(spec) for spec in args.overrides],
             name=args.name,
             message=args.message,
             force=args.force,

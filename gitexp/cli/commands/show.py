@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from gitexp.cli import render
 from gitexp.cli.console import out_bytes, say
 
 if TYPE_CHECKING:
-    from gitexp.api import Repo
+    from gitexp.api import ExperimentRow, Repo
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -60,9 +60,11 @@ def main(args: argparse.Namespace) -> int:
     rows = _select(repo, args, args.limit)
     lines = _series(repo, rows, args.series) if args.series else {}
     if args.json:
+        docs = [row.to_json() for row in rows]
         if args.series:
-            rows = [{**row, "series": lines.get(str(row["name"]), {})} for row in rows]
-        out_bytes(orjson.dumps({"experiments": rows}, option=orjson.OPT_INDENT_2))
+            for doc, row in zip(docs, rows, strict=True):
+                doc["series"] = lines.get(row.name, {})
+        out_bytes(orjson.dumps({"experiments": docs}, option=orjson.OPT_INDENT_2))
         return 0
     # Which columns vary is a property of every matching experiment, not only of those
     # the limit keeps: with --limit 1 nothing would vary and every column would go.
@@ -81,7 +83,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _select(repo: Repo, args: argparse.Namespace, limit: int | None) -> list[dict[str, object]]:
+def _select(repo: Repo, args: argparse.Namespace, limit: int | None) -> tuple[ExperimentRow, ...]:
     return repo.show(
         filters=args.filter,
         sort_by=args.sort_by,
@@ -89,7 +91,7 @@ def _select(repo: Repo, args: argparse.Namespace, limit: int | None) -> list[dic
         branches=args.branch,
         limit=limit,
         notify=say,
-    )["experiments"]
+    ).experiments
 
 
 def _nothing_shown(repo: Repo, args: argparse.Namespace) -> str:
@@ -108,10 +110,10 @@ def _nothing_shown(repo: Repo, args: argparse.Namespace) -> str:
 
 
 def _series(
-    repo: Repo, rows: Sequence[dict[str, object]], key: str
+    repo: Repo, rows: Sequence[ExperimentRow], key: str
 ) -> dict[str, dict[str, dict[str, Sequence[float]]]]:
     """The series ``key`` picks, per experiment that has it (none shown: nothing to read)."""
-    recorded = [str(row["name"]) for row in rows if row.get("commit")]  # not running ones
+    recorded = [row.name for row in rows if row.commit]  # not running ones
     if not recorded:
         return {}
     return repo.series(recorded, [key])
@@ -120,7 +122,7 @@ def _series(
 def _add_sparklines(
     headers: list[str],
     cells: list[list[object]],
-    rows: Sequence[dict[str, object]],
+    rows: Sequence[ExperimentRow],
     lines: dict[str, dict[str, dict[str, Sequence[float]]]],
     key: str,
 ) -> None:
@@ -131,7 +133,7 @@ def _add_sparklines(
     for series_key in keys:
         headers.append(f"{series_key if len(keys) > 1 else key} (series)")
         for line, row in zip(cells, rows, strict=True):
-            found = lines.get(str(row["name"]), {}).get(series_key)
+            found = lines.get(row.name, {}).get(series_key)
             if found is None or not found["values"]:
                 line.append(None)
                 continue
@@ -140,10 +142,10 @@ def _add_sparklines(
 
 
 def columns(
-    rows: Sequence[dict[str, object]],
+    rows: Sequence[ExperimentRow],
     *,
     only_changed: bool = False,
-    among: Sequence[dict[str, object]] | None = None,
+    among: Sequence[ExperimentRow] | None = None,
 ) -> tuple[list[str], list[list[object]]]:
     """Headers and cells: name, created, status, then every params and metrics key.
 
@@ -152,8 +154,7 @@ def columns(
     alone would hide what the user asked to see.
     """
     flat = [
-        {section: _flat_files(row.get(section)) for section in ("params", "metrics")}
-        for row in rows
+        {"params": _flat_files(row.params), "metrics": _flat_files(row.metrics)} for row in rows
     ]
     keep = _varying(among if among is not None else rows) if only_changed else None
     keyed: list[tuple[str, str, str]] = []
@@ -168,7 +169,7 @@ def columns(
                 label = key if all_keys.count(key) == 1 and len(files) == 1 else f"{file}:{key}"
                 keyed.append((section, file, key if label == key else label))
     headers = ["Experiment", "Created", "Status"]
-    cells = [[row.get("name"), _short_time(row.get("created")), row.get("status")] for row in rows]
+    cells: list[list[object]] = [[row.name, _short_time(row.created), row.status] for row in rows]
     for section, file, label in keyed:
         key = label.split(":", 1)[1] if label.startswith(file + ":") else label
         column = [item[section].get(file, {}).get(key) for item in flat]
@@ -180,7 +181,7 @@ def columns(
     return headers, cells
 
 
-def _varying(rows: Sequence[dict[str, object]]) -> set[tuple[str, str, str]]:
+def _varying(rows: Sequence[ExperimentRow]) -> set[tuple[str, str, str]]:
     """The (section, file, key) whose values are not all the same across ``rows``.
 
     A key some experiments lack varies too: its column shows who has it.
@@ -188,19 +189,17 @@ def _varying(rows: Sequence[dict[str, object]]) -> set[tuple[str, str, str]]:
     seen: dict[tuple[str, str, str], set[str]] = {}
     count: dict[tuple[str, str, str], int] = {}
     for row in rows:
-        for section in ("params", "metrics"):
-            for file, values in _flat_files(row.get(section)).items():
+        for section, files in (("params", row.params), ("metrics", row.metrics)):
+            for file, values in _flat_files(files).items():
                 for key, value in values.items():
                     seen.setdefault((section, file, key), set()).add(repr(value))
                     count[(section, file, key)] = count.get((section, file, key), 0) + 1
     return {where for where, values in seen.items() if len(values) > 1 or count[where] < len(rows)}
 
 
-def _flat_files(files: object) -> dict[str, dict[str, object]]:
+def _flat_files(files: Mapping[str, object]) -> dict[str, dict[str, object]]:
     from gitexp.core.formats import flatten
 
-    if not isinstance(files, dict):
-        return {}
     return {f: flatten(v) for f, v in files.items() if isinstance(v, dict)}
 
 

@@ -25,13 +25,14 @@ from typing import NamedTuple
 import pygit2
 
 from gitexp.core.formats import to_json_value
-from gitexp.core.goals import Direction, resolve_goal
+from gitexp.core.goals import DIRECTIONS, Direction, resolve_goal
 from gitexp.core.results import JsonResult
-from gitexp.errors import NotFoundError
+from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments.query import diff as diff_mod
-from gitexp.experiments.query.select import Row, is_missing
+from gitexp.experiments.query.results import ArtifactChange, FileChange
+from gitexp.experiments.query.select import Row, is_missing, project_experiments
 from gitexp.git.repo import GitRepo
-from gitexp.project import config_at
+from gitexp.project import Project, config_at
 
 Doc = dict[str, object]
 
@@ -115,8 +116,8 @@ class CompareResult(JsonResult):
     a: CompareSide
     b: CompareSide
     params: Mapping[str, Mapping[str, Mapping[str, object]]]
-    files: tuple[Mapping[str, object], ...]
-    artifacts: tuple[Mapping[str, object], ...]
+    files: tuple[FileChange, ...]
+    artifacts: tuple[ArtifactChange, ...]
 
     def to_json(self) -> dict[str, object]:
         """The ``compare --json`` document."""
@@ -129,9 +130,29 @@ class CompareResult(JsonResult):
             "a": self.a.to_json(),
             "b": self.b.to_json(),
             "params": self.params,
-            "files": list(self.files),
-            "artifacts": list(self.artifacts),
+            "files": [f.to_json() for f in self.files],
+            "artifacts": [f.to_json() for f in self.artifacts],
         }
+
+
+def compare_project(
+    project: Project, a: str, b: str, metric: str | None, goal: str | None
+) -> CompareResult:
+    """``gitexp compare A B``: `compare` over every experiment of ``project``.
+
+    Ranked by ``metric`` toward ``goal`` (``max``, ``min``, or None: gitexp.yaml or
+    the metric's name decides). Raises `UsageError` for another goal.
+    """
+    if goal is not None and goal not in DIRECTIONS:
+        raise UsageError(f"goal is {goal!r}; use max or min")
+    config = project.config
+    ranking = Ranking(
+        metric=metric,
+        goal="max" if goal == "max" else "min" if goal == "min" else None,
+        goals=config.goals,
+        metrics_files=config.metrics,
+    )
+    return compare(project.git, project_experiments(project), a, b, ranking)
 
 
 def compare(git: GitRepo, rows: Sequence[Doc], a: str, b: str, ranking: Ranking) -> CompareResult:
@@ -166,8 +187,8 @@ def compare(git: GitRepo, rows: Sequence[Doc], a: str, b: str, ranking: Ranking)
 
 class _Between(NamedTuple):
     params: dict[str, dict[str, dict[str, object]]]
-    files: tuple[Mapping[str, object], ...]
-    artifacts: tuple[Mapping[str, object], ...]
+    files: tuple[FileChange, ...]
+    artifacts: tuple[ArtifactChange, ...]
 
 
 def _tip(git: GitRepo, spec: str) -> str:
@@ -285,15 +306,12 @@ def _between(git: GitRepo, rows: Sequence[Doc], name_a: str, name_b: str) -> _Be
     config = config_at(git, commit_b.tree)
     results = {*config.params, *config.metrics}
     plots = tuple(p.rstrip("/") + "/" for p in config.plots)
-    changed = tree_diff["files"]
     files = [
         f
-        for f in changed
-        if f["path"] not in results
-        and not f["path"].startswith(plots)
-        and f["path"] not in config.plots
+        for f in tree_diff.files
+        if f.path not in results and not f.path.startswith(plots) and f.path not in config.plots
     ]
-    return _Between(params, tuple(files), tuple(tree_diff["artifacts"]))
+    return _Between(params, tuple(files), tree_diff.artifacts)
 
 
 def _params_diff(a: Row, b: Row) -> dict[str, dict[str, dict[str, object]]]:

@@ -8,7 +8,6 @@ with no arguments the workspace is compared with HEAD.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypedDict
 
 import pygit2
 
@@ -18,23 +17,13 @@ from gitexp.core.names import EXPERIMENT_REF_PREFIX, check_name
 from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, InvalidNameError, NotFoundError
+from gitexp.experiments.query.results import ArtifactChange, DiffResult, FileChange, ValueChange
 from gitexp.experiments.query.summary import inherited_in
 from gitexp.git.diff import blob_bytes, tree_changes
 from gitexp.git.repo import GitRepo
 from gitexp.project import config_at
 
-Changes = dict[str, dict[str, dict[str, object]]]
-
-
-class DiffResult(TypedDict):
-    """``diff --json``: the two commits, then what differs (DESIGN section 4)."""
-
-    a: str | None
-    b: str | None
-    params: Changes
-    metrics: Changes
-    files: list[dict[str, str]]
-    artifacts: list[dict[str, str | None]]
+_Changes = dict[str, dict[str, ValueChange]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +70,13 @@ def baseline_of(commit: pygit2.Commit) -> Side:
 
 
 def diff_sides(git: GitRepo, a: Side, b: Side) -> DiffResult:
-    """The ``diff --json`` object for ``a`` (old) against ``b`` (new)."""
+    """What differs from ``a`` (old) to ``b`` (new), as ``diff --json`` says it."""
     config = config_at(git, b.tree) if _has(b.tree, PROJECT_CONFIG) else config_at(git, a.tree)
     params_files, metrics_files = set(config.params), set(config.metrics)
-    result: DiffResult = {
-        "a": a.commit,
-        "b": b.commit,
-        "params": {},
-        "metrics": {},
-        "files": [],
-        "artifacts": [],
-    }
+    params: _Changes = {}
+    metrics: _Changes = {}
+    files: list[FileChange] = []
+    artifacts: list[ArtifactChange] = []
     for change in tree_changes(git, a.tree, b.tree):
         path = change.path
         if path.startswith(RUN_DIR + "/"):
@@ -100,14 +85,14 @@ def diff_sides(git: GitRepo, a: Side, b: Side) -> DiffResult:
         if path.endswith(SUFFIX):
             old, new = _own(a, path, old), _own(b, path, new)
             if old != new:
-                result["artifacts"].append(_artifact(path, old, new))
+                artifacts.append(_artifact(path, old, new))
             continue
-        result["files"].append({"path": path, "status": change.status})
+        files.append(FileChange(path, change.status))
         if path in params_files:
-            _add_changes(result["params"], path, old, new, with_change=False)
+            _add_changes(params, path, old, new, with_change=False)
     for path in sorted(metrics_files):
-        _metrics_changes(git, result, a, b, path)
-    return result
+        _metrics_changes(git, metrics, a, b, path)
+    return DiffResult(a.commit, b.commit, params, metrics, tuple(files), tuple(artifacts))
 
 
 def _own(side: Side, path: str, data: bytes | None) -> bytes | None:
@@ -115,7 +100,7 @@ def _own(side: Side, path: str, data: bytes | None) -> bytes | None:
     return None if path in side.inherited else data
 
 
-def _metrics_changes(git: GitRepo, result: DiffResult, a: Side, b: Side, path: str) -> None:
+def _metrics_changes(git: GitRepo, metrics: _Changes, a: Side, b: Side, path: str) -> None:
     """Each side's own metrics in ``path``: a file the run did not write counts as absent.
 
     Compared even when the blobs are the same, since one side may have written the
@@ -126,7 +111,7 @@ def _metrics_changes(git: GitRepo, result: DiffResult, a: Side, b: Side, path: s
         return
     old = _own(a, path, git.read_blob(a.tree, path))
     new = _own(b, path, git.read_blob(b.tree, path))
-    _add_changes(result["metrics"], path, old, new, with_change=True)
+    _add_changes(metrics, path, old, new, with_change=True)
 
 
 def _has(tree: pygit2.Tree, path: str) -> bool:
@@ -147,18 +132,16 @@ def _flat(data: bytes | None, path: str) -> dict[str, object]:
 
 
 def _add_changes(
-    out: Changes, path: str, old: bytes | None, new: bytes | None, *, with_change: bool
+    out: _Changes, path: str, old: bytes | None, new: bytes | None, *, with_change: bool
 ) -> None:
     before, after = _flat(old, path), _flat(new, path)
-    changes: dict[str, dict[str, object]] = {}
+    changes: dict[str, ValueChange] = {}
     for key in [*before, *(k for k in after if k not in before)]:
         x, y = before.get(key), after.get(key)
         if key in before and key in after and x == y and type(x) is type(y):
             continue
-        item: dict[str, object] = {"old": to_json_value(x), "new": to_json_value(y)}
-        if with_change and _number(x) and _number(y):
-            item["change"] = y - x  # type: ignore[operator]
-        changes[key] = item
+        by = y - x if with_change and _number(x) and _number(y) else None  # type: ignore[operator]
+        changes[key] = ValueChange(to_json_value(x), to_json_value(y), by)
     if changes:
         out[path] = changes
 
@@ -167,12 +150,8 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _artifact(path: str, old: bytes | None, new: bytes | None) -> dict[str, str | None]:
-    return {
-        "path": data_path(path),
-        "old": _pointer_hash(old, path),
-        "new": _pointer_hash(new, path),
-    }
+def _artifact(path: str, old: bytes | None, new: bytes | None) -> ArtifactChange:
+    return ArtifactChange(data_path(path), _pointer_hash(old, path), _pointer_hash(new, path))
 
 
 def _pointer_hash(data: bytes | None, path: str) -> str | None:
@@ -182,8 +161,3 @@ def _pointer_hash(data: bytes | None, path: str) -> str | None:
         return str(parse_pointer(data, path).oid)
     except GitexpError:
         return None
-
-
-def is_empty(diff: DiffResult) -> bool:
-    """Whether a diff found nothing at all."""
-    return not (diff["params"] or diff["metrics"] or diff["files"] or diff["artifacts"])

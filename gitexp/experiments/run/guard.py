@@ -1,15 +1,18 @@
 """Overrides as arguments of one run: write the params files, then put them back.
 
+The one way a run's params are written, in the workspace and in a worktree alike.
 Before the overridden bytes are written, a journal and a copy of every original go
 to ``<state>/runs/<id>/``, so even a run killed outright is repaired by the next
 gitexp command that finds it (see `gitexp.experiments.run.crashed`). A file the user
-edited meanwhile is never touched; it is reported.
+edited meanwhile is never touched; it is reported. In a throwaway worktree nothing
+is put back (``put_back`` false, in the journal too): the worktree goes as a whole.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import orjson
@@ -21,12 +24,23 @@ JOURNAL = "journal.json"
 
 
 class ParamsGuard:
-    """Writes ``files`` (``{path: (original, new)}``) into ``root`` and restores them."""
+    """Writes ``files`` (``{path: (original, new)}``) into ``root`` and restores them.
 
-    def __init__(self, root: Path, run_dir: Path, files: dict[str, tuple[bytes, bytes]]) -> None:
+    With ``put_back`` false (a worktree run), `restore` only drops the journal.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        run_dir: Path,
+        files: Mapping[str, tuple[bytes, bytes]],
+        *,
+        put_back: bool = True,
+    ) -> None:
         self.root = root
         self.run_dir = run_dir
         self.files = files
+        self.put_back = put_back
         self.restored = False
 
     def apply(self) -> None:
@@ -39,7 +53,13 @@ class ParamsGuard:
         for number, (path, (original, new)) in enumerate(self.files.items()):
             atomic_write(backups / str(number), original)
             entries[path] = {"backup": str(number), "written": str(hash_bytes(new))}
-        journal = {"version": 1, "pid": os.getpid(), "root": str(self.root), "files": entries}
+        journal = {
+            "version": 1,
+            "pid": os.getpid(),
+            "root": str(self.root),
+            "files": entries,
+            "put_back": self.put_back,
+        }
         atomic_write(self.run_dir / JOURNAL, orjson.dumps(journal))
         for path, (_original, new) in self.files.items():
             atomic_write(self.root / path, new)
@@ -50,7 +70,7 @@ class ParamsGuard:
             return []
         self.restored = True
         warnings = []
-        for path, (original, new) in self.files.items():
+        for path, (original, new) in self.files.items() if self.put_back else ():
             warning = _restore_one(self.root / path, path, original, str(hash_bytes(new)))
             if warning:
                 warnings.append(warning)
@@ -98,6 +118,10 @@ def restore_journaled(run_dir: Path) -> list[str]:
         return []
     messages: list[str] = []
     root = Path(journal["root"])
+    if journal.get("put_back") is False:  # a worktree's: it goes as a whole
+        with contextlib.suppress(FileNotFoundError):
+            (run_dir / JOURNAL).unlink()
+        return []
     for path, entry in journal.get("files", {}).items():
         try:
             original = (run_dir / "backup" / entry["backup"]).read_bytes()

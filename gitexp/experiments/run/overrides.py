@@ -2,29 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitexp.core.config import ProjectConfig
 from gitexp.core.formats import format_of, load_mapping
-from gitexp.core.params import Override, apply_overrides
+from gitexp.core.params import Override, Point, apply_overrides
 from gitexp.errors import ParamsError
 
-Point = Sequence[tuple[Override, object]]
 
-
-@dataclass
+@dataclass(frozen=True)
 class ParamsPlan:
-    """The params files one run changes: original and new bytes, and what was asked."""
+    """The params files one run changes: its overrides and each file's bytes, before and after.
 
-    files: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
-    record: dict[str, dict[str, object]] = field(default_factory=dict)
+    ``point`` holds the overrides as given, each with its file named; the record's
+    ``overrides`` (``{file: {key: value}}``) is read from them.
+    """
+
+    point: Point = ()
+    files: Mapping[str, tuple[bytes, bytes]] = field(default_factory=dict)
 
     @property
     def changed(self) -> dict[str, bytes]:
         """The new bytes of each params file."""
         return {path: new for path, (_old, new) in self.files.items()}
+
+    @property
+    def record(self) -> dict[str, dict[str, object]]:
+        """``{file: {dotted key: value}}``, as ``run.json`` lists the overrides."""
+        found: dict[str, dict[str, object]] = {}
+        for override in self.point:
+            found.setdefault(str(override.file), {})[override.key] = override.value
+        return found
 
 
 def plan_params(
@@ -39,16 +49,15 @@ def plan_params(
     ``+KEY``, a key that exists) and `FormatError` for a file that does not parse;
     nothing is written here.
     """
-    by_file: dict[str, dict[str, tuple[object, bool]]] = {}
-    for override, value in point:
-        path = _file_for(override, config)
-        by_file.setdefault(path, {})[override.key] = (value, override.add)
-    plan = ParamsPlan()
+    named = tuple(o.in_file(_file_for(o, config)) for o in point)
+    by_file: dict[str, dict[str, tuple[object, bool | None]]] = {}
+    for override in named:
+        by_file.setdefault(str(override.file), {})[override.key] = (override.value, override.add)
+    files = {}
     for path, changes in by_file.items():
         original = given[path] if given and path in given else read_params_file(root, path)
-        plan.files[path] = (original, apply_overrides(original, path, changes))
-        plan.record[path] = {key: value for key, (value, _add) in changes.items()}
-    return plan
+        files[path] = (original, apply_overrides(original, path, changes))
+    return ParamsPlan(named, files)
 
 
 def read_params_file(root: Path, path: str) -> bytes:

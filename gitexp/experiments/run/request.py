@@ -9,17 +9,18 @@ isolated worktrees instead, that many at a time (see `parallel`).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_names
-from gitexp.core.params import Override, grid, parse_override
+from gitexp.core.params import Override, Point, grid, parse_override
 from gitexp.data.pointers import workspace_pointers
 from gitexp.errors import ConflictError, Interrupted, UsageError
 from gitexp.experiments.run.crashed import recover
-from gitexp.experiments.run.overrides import ParamsPlan, Point, plan_params
+from gitexp.experiments.run.overrides import ParamsPlan, plan_params
 from gitexp.experiments.run.parallel import remove_abandoned_worktrees, run_parallel, users_params
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
@@ -28,16 +29,21 @@ from gitexp.git.refs import read_ref
 from gitexp.project import Project
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunRequest:
-    """What ``gitexp run`` was asked to do."""
+    """What ``gitexp run`` was asked to do.
 
-    command: Sequence[str] | None = None
+    ``command``: CLI words, or one string (run through the shell when it has shell
+    syntax); None or empty: ``command:`` of gitexp.yaml. ``cwd`` (with a command of
+    its own only): where it runs, default the repository root.
+    """
+
+    command: Sequence[str] | str | None = None
     overrides: Sequence[str | Override] = ()
     name: str | None = None
     message: str | None = None
     force: bool = False
-    cwd: Path | None = None
+    cwd: str | os.PathLike[str] | None = None
     jobs: int = 1
     sweep: Mapping[str, object] | None = None
     """Set by a sweep's driver: the trial this run is, kept in its ``run.json``."""
@@ -127,7 +133,7 @@ def _replan(project: Project, points: Sequence[Point], say: Notify) -> list[Para
 def _resolve_command(project: Project, request: RunRequest) -> tuple[Command, Path]:
     if request.command:
         command = parse_command(request.command)
-        cwd = request.cwd or project.root
+        cwd = Path(request.cwd).resolve() if request.cwd is not None else project.root
     else:
         command = parse_command(project.config.command or [])
         cwd = project.root

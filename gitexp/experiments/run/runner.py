@@ -23,7 +23,6 @@ from typing import BinaryIO
 import orjson
 import pygit2
 
-from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import ExperimentName
 from gitexp.core.runinfo import RunRecord, Status, iso_utc, utc_now
 from gitexp.errors import GitexpError, Interrupted
@@ -71,7 +70,7 @@ class Runner:
     stop: threading.Event = field(default_factory=threading.Event)
     packages: PackageScan = field(default_factory=PackageScan)
     sweep: Mapping[str, object] | None = None
-    """The sweep this point is a trial of, for its ``run.json`` (`sweep.trial_info`)."""
+    """The sweep this point is a trial of, for its ``run.json`` (`SweepPlan.trial_info`)."""
 
     def run_point(
         self, plan: ParamsPlan, name: str, place: Place, on_output: OutputSink | None
@@ -90,54 +89,44 @@ class Runner:
                 f"interrupted before experiment '{name}' started; nothing was recorded for it"
             )
         root = place.git.root
-        run_dir = new_run_dir(self.project, name, root)
-        watch = ResultsWatch.begin(root, self.project.config, run_dir)
-        guard = ParamsGuard(root, run_dir, plan.files) if place.restore else None
+        run = Run.begin(
+            self.project, name, self.base, self.command.recorded, plan, root,
+            message=self.message, force=self.force, sweep=self.sweep,
+        )  # fmt: skip
+        guard = ParamsGuard(root, run.run_dir, plan.files, put_back=place.restore)
         try:
-            started, clock = utc_now(), time.monotonic()
-            self._begin(run_dir, plan, name, place, started)
-            write_params(plan, root, guard)
-            code, output = self._execute(run_dir, name, place.cwd, on_output)
-            duration = time.monotonic() - clock
-            warnings = guard.restore() if guard is not None else []
+            self._begin(run, place)
+            guard.apply()
+            code, output = self._execute(run.run_dir, name, place.cwd, on_output)
+            duration = time.monotonic() - run.clock
+            warnings = guard.restore()
             for warning in warnings:
                 self.say(warning)
-            recording = Recording(
-                name=ExperimentName(name),
-                base=self.base,
-                record=self._record(name, plan, code, started, duration, pruned_by(run_dir)),
-                params_as_run=plan.changed,
-                log=output,
-                run_dir=run_dir,
-                watch=watch,
-                artifacts=read_artifacts(run_dir),
-                message=self.message,
-                force=self.force,
-                start=place.start,
-                stopped=self.stop.is_set,
-            )
-            result = record_run(self.project, place.git, recording)
+            status = self._status(code, pruned_by(run.run_dir))
+            record = run.record(status, code, self.packages.result(), duration)
+            result = run.finish(place.git, record, output, place.start, self.stop.is_set)
             result.notes.extend(warnings)
             return result
         finally:
-            if guard is not None:
-                for warning in guard.restore():
-                    self.say(warning)
-            shutil.rmtree(run_dir, ignore_errors=True)
+            for warning in guard.restore():
+                self.say(warning)
+            shutil.rmtree(run.run_dir, ignore_errors=True)
 
-    def _begin(
-        self, run_dir: Path, plan: ParamsPlan, name: str, place: Place, started: datetime
-    ) -> None:
-        """Write the run's journal: its draft record and every params file as it runs."""
+    def _begin(self, run: Run, place: Place) -> None:
+        """Write the run's journal: its draft record and every params file as it runs.
+
+        The draft does not wait for the scan of installed packages, which goes on
+        while the command runs (a crashed run's record lists none).
+        """
         as_run = {}
         for path in self.project.config.params:
             with contextlib.suppress(OSError):
                 as_run[path] = (place.git.root / path).read_bytes()
-        as_run.update(plan.changed)
+        as_run.update(run.plan.changed)
         metrics = self.project.config.metrics
         journal.begin(
-            run_dir,
-            self._record(name, plan, None, started, 0.0),
+            run.run_dir,
+            run.record("running", None, {}, 0.0),
             start_tree=str(place.start.id),
             params_as_run=as_run,
             metrics_file=metrics[0] if metrics else None,
@@ -159,51 +148,111 @@ class Runner:
             log.seek(0)
             return code, log.read()
 
-    def _record(
-        self,
-        name: str,
-        plan: ParamsPlan,
-        code: int | None,
-        started: datetime,
-        duration: float,
-        pruned: bool = False,
-    ) -> RunRecord:
-        """The run's record; without an exit ``code`` yet, the draft of a running one.
+    def _status(self, code: int, pruned: bool = False) -> Status:
+        """How the command ended; a trial that a sweep told to stop, and stopped, is pruned."""
+        if self.stop.is_set():
+            return "interrupted"
+        if pruned:
+            return "pruned"
+        return "success" if code == 0 else "failed"
 
-        The draft does not wait for the scan of installed packages, which goes on
-        while the command runs (a crashed run's record lists none). A trial that a
-        sweep told to stop, and that stopped, is ``pruned`` whatever its exit code.
+
+@dataclass(frozen=True)
+class Run:
+    """One run from its start to its record: the one recording path.
+
+    `Runner.run_point` (``gitexp run``, in the workspace or a worktree) and the
+    standalone `gitexp.Experiment` both begin one, and end it with `finish`; the
+    overrides go from ``plan`` into the record.
+    """
+
+    project: Project
+    name: str
+    base: pygit2.Commit
+    command: tuple[str, ...]
+    plan: ParamsPlan
+    run_dir: Path
+    watch: ResultsWatch
+    started: datetime
+    clock: float
+    message: str | None = None
+    force: bool = False
+    sweep: Mapping[str, object] | None = None
+
+    @classmethod
+    def begin(
+        cls,
+        project: Project,
+        name: str,
+        base: pygit2.Commit,
+        command: Sequence[str],
+        plan: ParamsPlan,
+        root: Path | None = None,
+        *,
+        message: str | None = None,
+        force: bool = False,
+        sweep: Mapping[str, object] | None = None,
+    ) -> Run:
+        """Start a run in the working tree at ``root`` (default: the project's).
+
+        Makes its folder (`new_run_dir`) and notes what the result files hold now.
         """
-        status: Status = "success" if code == 0 else "failed"
-        if code is None:
-            status = "running"
-        elif self.stop.is_set():
-            status = "interrupted"
-        elif pruned:
-            status = "pruned"
+        run_dir = new_run_dir(project, name, root)
+        watch = ResultsWatch.begin(root or project.root, project.config, run_dir)
+        started, clock = utc_now(), time.monotonic()
+        return cls(
+            project, name, base, tuple(command), plan, run_dir, watch, started, clock,
+            message, force, sweep,
+        )  # fmt: skip
+
+    def record(
+        self, status: Status, code: int | None, packages: Mapping[str, str], duration: float
+    ) -> RunRecord:
+        """The run's record (``running``, without a ``code``: the draft of a live one)."""
         return RunRecord(
-            name=name,
-            command=self.command.recorded,
-            overrides=plan.record,
+            name=self.name,
+            command=self.command,
+            overrides=self.plan.record,
             status=status,
             exit_code=code,
-            started=iso_utc(started),
+            started=iso_utc(self.started),
             duration_s=duration,
             baseline_commit=str(self.base.id),
             baseline_branch=self.project.git.head_branch(),
-            packages=self.packages.result() if code is not None else {},
+            packages=dict(packages),
             sweep=self.sweep,
             **host_facts(),
         )
 
+    def finish(
+        self,
+        git: GitRepo,
+        record: RunRecord,
+        log: bytes,
+        start: pygit2.Tree | None = None,
+        stopped: Callable[[], bool] | None = None,
+    ) -> RunResult:
+        """Record the finished run as an experiment in ``git``'s working tree, indexed.
 
-def write_params(plan: ParamsPlan, root: Path, guard: ParamsGuard | None) -> None:
-    """Write the params as run: through ``guard`` (journaled, put back later) if any."""
-    if guard is not None:
-        guard.apply()
-        return
-    for path, (_old, new) in plan.files.items():
-        atomic_write(root / path, new)
+        ``start``: the tree its files started from when not the baseline's (a
+        worktree); ``stopped`` is asked once more before the status is sealed.
+        Raises like `record_experiment`.
+        """
+        recording = Recording(
+            name=ExperimentName(self.name),
+            base=self.base,
+            record=record,
+            params_as_run=self.plan.changed,
+            log=log,
+            run_dir=self.run_dir,
+            watch=self.watch,
+            artifacts=read_artifacts(self.run_dir),
+            message=self.message,
+            force=self.force,
+            start=start,
+            stopped=stopped,
+        )
+        return record_run(self.project, git, recording)
 
 
 def record_run(project: Project, git: GitRepo, recording: Recording) -> RunResult:

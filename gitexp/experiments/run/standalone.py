@@ -11,15 +11,14 @@ from types import TracebackType
 
 from gitexp.core.formats import flatten
 from gitexp.core.names import ExperimentName, check_name, generate_name
-from gitexp.core.params import apply_overrides, is_missing, lookup
-from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
+from gitexp.core.params import Override
+from gitexp.core.runinfo import Status
 from gitexp.errors import ConflictError
 from gitexp.experiments.run import tracking
-from gitexp.experiments.run.environment import host_facts, installed_packages
-from gitexp.experiments.run.freshness import ResultsWatch
-from gitexp.experiments.run.overrides import ParamsPlan
-from gitexp.experiments.run.record import Recording, RunResult
-from gitexp.experiments.run.runner import new_run_dir, read_artifacts, record_run
+from gitexp.experiments.run.environment import installed_packages
+from gitexp.experiments.run.overrides import ParamsPlan, plan_params
+from gitexp.experiments.run.record import RunResult
+from gitexp.experiments.run.runner import Run
 from gitexp.git.refs import read_ref
 from gitexp.project import Project
 
@@ -60,8 +59,7 @@ class Experiment:
             self._nested = True
             return self
         project = Project.open(self._path)
-        self._project = project
-        self._base = project.git.head_commit()
+        base = project.git.head_commit()
         self.name = self.name or generate_name(
             lambda n: read_ref(project.git, ExperimentName(n).ref) is not None
         )
@@ -70,22 +68,22 @@ class Experiment:
                 f"experiment '{self.name}' already exists",
                 hint="pick another name, or pass force=True to replace it",
             )
-        self._plan = _plan(project, self._params)
-        self._run_dir = new_run_dir(project, self.name)
-        self._watch = ResultsWatch.begin(project.root, project.config, self._run_dir)
-        config = project.config
+        command = (sys.executable, *sys.argv)
+        plan = _plan(project, self._params)
+        self._run = Run.begin(
+            project, self.name, base, command, plan, message=self._message, force=self._force
+        )
+        metrics_file = project.config.metrics[0] if project.config.metrics else None
         session = tracking.Session(
             root=project.root,
-            params_files=list(config.params),
-            metrics_file=config.metrics[0] if config.metrics else None,
-            run_dir=self._run_dir,
+            params_files=list(project.config.params),
+            metrics_file=metrics_file,
+            run_dir=self._run.run_dir,
             params_override=self._params or None,
-            metrics_before=self._watch.before.get(config.metrics[0]) if config.metrics else None,
+            metrics_before=self._run.watch.before.get(metrics_file) if metrics_file else None,
         )
         self._previous = tracking.current_session()
         tracking.set_session(session)
-        self._started = utc_now()
-        self._clock = time.monotonic()
         return self
 
     def __exit__(
@@ -96,41 +94,16 @@ class Experiment:
     ) -> None:
         if self._nested:
             return
+        run = self._run
         try:
-            self.result = self._record(failed=exc_type is not None)
+            failed = exc_type is not None
+            duration = time.monotonic() - run.clock
+            status: Status = "failed" if failed else "success"
+            record = run.record(status, 1 if failed else 0, installed_packages(), duration)
+            self.result = run.finish(run.project.git, record, b"")
         finally:
             tracking.set_session(self._previous)
-            shutil.rmtree(self._run_dir, ignore_errors=True)
-
-    def _record(self, *, failed: bool) -> RunResult:
-        project = self._project
-        assert self.name is not None  # noqa: S101 - set in __enter__
-        record = RunRecord(
-            name=self.name,
-            command=(sys.executable, *sys.argv),
-            overrides=self._plan.record,
-            status="failed" if failed else "success",
-            exit_code=1 if failed else 0,
-            started=iso_utc(self._started),
-            duration_s=time.monotonic() - self._clock,
-            baseline_commit=str(self._base.id),
-            baseline_branch=project.git.head_branch(),
-            packages=installed_packages(),
-            **host_facts(),
-        )
-        recording = Recording(
-            name=ExperimentName(self.name),
-            base=self._base,
-            record=record,
-            params_as_run=self._plan.changed,
-            log=b"",
-            run_dir=self._run_dir,
-            watch=self._watch,
-            artifacts=read_artifacts(self._run_dir),
-            message=self._message,
-            force=self._force,
-        )
-        return record_run(project, project.git, recording)
+            shutil.rmtree(run.run_dir, ignore_errors=True)
 
     @property
     def params(self) -> dict[str, object]:
@@ -151,18 +124,14 @@ class Experiment:
 
 
 def _plan(project: Project, params: Mapping[str, object]) -> ParamsPlan:
-    """The first params file with ``params`` applied (missing keys added), not written."""
-    plan = ParamsPlan()
-    if not params or not project.config.params:
-        return plan
-    path = project.config.params[0]
-    full = project.root / path
-    original = full.read_bytes() if full.is_file() else b""
-    from gitexp.core.formats import load_mapping
+    """The first params file with ``params`` applied (missing keys added), not written.
 
-    doc = load_mapping(original, path) if original else {}
-    flat = flatten(params)
-    changes = {key: (value, is_missing(lookup(doc, key))) for key, value in flat.items()}
-    plan.files[path] = (original, apply_overrides(original, path, changes))
-    plan.record[path] = flat
-    return plan
+    The same plan step as ``gitexp run``'s: one override per flattened key, set
+    whether it exists or not; a params file that does not exist yet starts empty.
+    """
+    if not params or not project.config.params:
+        return ParamsPlan()
+    path = project.config.params[0]
+    point = tuple(Override(path, key, (value,), None) for key, value in flatten(params).items())
+    given = {} if (project.root / path).is_file() else {path: b""}
+    return plan_params(project.root, project.config, point, given)

@@ -167,11 +167,11 @@ def split_overrides(overrides: Sequence[str]) -> tuple[tuple[SearchKey, ...], tu
 
 def _check_keys(project: Project, keys: Sequence[SearchKey], fixed: Sequence[Override]) -> None:
     """Raise `ParamsError` when a key does not exist (or, for ``+KEY``, does)."""
-    point = [(o, o.values[0]) for o in fixed]
+    point = [o.at(o.values[0]) for o in fixed]
     for key in keys:
         sample = key.dimension.choices[0] if key.dimension.choices else key.dimension.low
-        point.append((key.override(sample), sample))
-    plan_params(project.root, project.config, point)
+        point.append(key.override(sample))
+    plan_params(project.root, project.config, tuple(point))
 
 
 def choose_goal(project: Project, flag: str | None) -> tuple[str, Direction]:

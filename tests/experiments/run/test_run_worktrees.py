@@ -359,3 +359,22 @@ def test_ctrl_c_while_worktrees_are_added_leaves_none(repo: Path) -> None:
             leaks.append((delay, proc.returncode, worktrees(repo), leftover_folders(repo), err))
             gitexp.Repo().gc(dry_run=False)
     assert leaks == []
+
+
+def test_recovery_after_a_killed_grid_puts_back_nothing_of_its_worktrees(repo: Path) -> None:
+    """Worktree runs write their params through the guard, journaled as not to put back."""
+    before = (repo / "params.yaml").read_bytes()
+    runs = repo / ".git" / "gitexp" / "runs"
+    proc = grid(repo, "w")
+    said: list[str] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not list(runs.glob("*/journal.json")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert list(runs.glob("*/journal.json")), "no point wrote its params"
+        kill_gitexp_alone(proc)
+        gitexp.Repo().run([PY, "-c", "pass"], name="after", notify=said.append)
+    finally:
+        end_session(proc)
+    assert [m for m in said if "restore" in m] == []
+    assert (repo / "params.yaml").read_bytes() == before

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pygit2
 
 from gitexp.core.names import CLAIMED_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentName
+from gitexp.core.params import Override, format_value
 from gitexp.core.runinfo import RUN_JSON, RunRecord, parse_run_json
 from gitexp.data.pointers import pointers_at
 from gitexp.errors import ConflictError, GitexpError, Interrupted
@@ -210,12 +211,17 @@ def _plan(
     project: Project, base: pygit2.Commit, commit: pygit2.Commit, record: RunRecord
 ) -> ParamsPlan:
     """The params as queued (already in the commit): nothing more to write."""
-    plan = ParamsPlan(record={f: dict(v) for f, v in record.overrides.items()})
+    point = tuple(
+        Override(path, key, (value,), None, f"{path}:{key}={format_value(value)}")
+        for path, keys in record.overrides.items()
+        for key, value in keys.items()
+    )
+    files = {}
     for path in record.overrides:
         new = project.git.read_blob(commit.tree, path) or b""
         old = project.git.read_blob(base.tree, path) or new
-        plan.files[path] = (old, new)
-    return plan
+        files[path] = (old, new)
+    return ParamsPlan(point, files)
 
 
 def adopted(project: Project, name: str, commit: str) -> RunResult:
