@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pygit2
+
 from gitexp.core.dotted import is_missing, lookup
 from gitexp.core.goals import Direction, resolve_goal
 from gitexp.core.names import ExperimentName, check_name, generate_name
@@ -327,11 +329,12 @@ def _goal_key(info: Mapping[str, object]) -> str:
     return str(goal.get("key")) if isinstance(goal, dict) else ""
 
 
-def _steps(project: Project, tree: object, key: str) -> tuple[tuple[float, float], ...]:
+def _steps(project: Project, tree: pygit2.Tree, key: str) -> tuple[tuple[float, float], ...]:
+    """The goal's series as the trial logged it, for a pruner to compare new trials with."""
     from gitexp.core.metrics import series_key_path
     from gitexp.core.runinfo import SERIES_DIR
 
-    data = project.git.read_blob(tree, f"{SERIES_DIR}/{series_key_path(key)}")  # type: ignore[arg-type]
+    data = project.git.read_blob(tree, f"{SERIES_DIR}/{series_key_path(key)}")
     rows = []
     for line in (data or b"").split(b"\n")[1:]:
         step, _tab, value = line.partition(b"\t")

@@ -73,10 +73,10 @@ def start_local(
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = [pool.submit(work) for _ in range(jobs)]
-        errors = [f.exception() for f in futures if f.exception() is not None]
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
     if errors:
         stop.set()
-        raise next((e for e in errors if not isinstance(e, Interrupted)), errors[0])  # type: ignore[misc]
+        raise next((e for e in errors if not isinstance(e, Interrupted)), errors[0])
     if stop.is_set():
         raise Interrupted("interrupted; the runs not started stay queued (`gitexp queue list`)")
     return results
