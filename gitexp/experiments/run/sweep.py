@@ -248,6 +248,11 @@ class _Driver:
     def _trial(self, number: int, trial: optuna.Trial) -> None:
         values = {label: self._decode(label, v) for label, v in trial.params.items()}
         plan = self.plan
+        if self.callbacks.notify is not None:
+            shown = " ".join(f"{k}={format_value(v)}" for k, v in values.items())
+            self.callbacks.notify(
+                f"trial {number}/{plan.trials} ({plan.trial_name(number)}) started: {shown}"
+            )
         overrides = [*plan.fixed, *(k.override(values[k.label]) for k in plan.keys)]
         request = RunRequest(
             command=plan.command or self.request.command,
