@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 class _Memo:
     """Parsed pointers by blob id and pointer files by subtree id, for one repository."""
 
-    trees: dict[str, dict[str, Pointer]] = field(default_factory=dict)
-    blobs: dict[str, Pointer | None] = field(default_factory=dict)
+    trees: dict[object, dict[str, Pointer]] = field(default_factory=dict)
+    """By tree id; a root's filtered result by ``("/", tree id)``."""
+    blobs: dict[object, Pointer | None] = field(default_factory=dict)
+    safe: dict[str, bool] = field(default_factory=dict)
 
 
 _MEMOS: weakref.WeakKeyDictionary[GitRepo, _Memo] = weakref.WeakKeyDictionary()
@@ -52,16 +54,30 @@ def pointers_at(git: GitRepo, tree: pygit2.Tree) -> dict[str, Pointer]:
     memo = _MEMOS.get(git)
     if memo is None:
         memo = _MEMOS[git] = _Memo()
-    return {
-        path: pointer
-        for path, pointer in _under(git, memo, tree).items()
-        if not path.startswith(RUN_DIR + "/") and unsafe_reason(path) is None
-    }
+    key = ("/", tree.id)  # the root's result: other than the same tree's as a subtree
+    found = memo.trees.get(key)
+    if found is None:
+        found = memo.trees[key] = {
+            path: pointer
+            for path, pointer in _under(git, memo, tree, skip=RUN_DIR).items()
+            if _safe(memo, path)
+        }
+    return dict(found)
 
 
-def _under(git: GitRepo, memo: _Memo, tree: pygit2.Tree) -> dict[str, Pointer]:
-    key = str(tree.id)
-    cached = memo.trees.get(key)
+def _safe(memo: _Memo, path: str) -> bool:
+    safe = memo.safe.get(path)
+    if safe is None:
+        safe = memo.safe[path] = unsafe_reason(path) is None
+    return safe
+
+
+def _under(
+    git: GitRepo, memo: _Memo, tree: pygit2.Tree, skip: str | None = None
+) -> dict[str, Pointer]:
+    """The pointers under ``tree``; a subtree named ``skip`` is not walked (nor memoized)."""
+    key = tree.id
+    cached = memo.trees.get(key) if skip is None else None
     if cached is not None:
         return cached
     found: dict[str, Pointer] = {}
@@ -69,18 +85,21 @@ def _under(git: GitRepo, memo: _Memo, tree: pygit2.Tree) -> dict[str, Pointer]:
         name = entry.name or ""
         kind = entry.type_str
         if kind == "tree":
+            if name == skip:
+                continue
             sub = cast("pygit2.Tree", git.repo[entry.id])  # type_str said so
             for path, inner in _under(git, memo, sub).items():
                 found[f"{name}/{path}"] = inner
         elif kind == "blob" and name.endswith(SUFFIX) and name != SUFFIX:
-            parsed = _parse_blob(git, memo, str(entry.id), name)
+            parsed = _parse_blob(git, memo, entry.id, name)
             if parsed is not None:
                 found[data_path(name)] = parsed
-    memo.trees[key] = found
+    if skip is None:
+        memo.trees[key] = found
     return found
 
 
-def _parse_blob(git: GitRepo, memo: _Memo, blob: str, name: str) -> Pointer | None:
+def _parse_blob(git: GitRepo, memo: _Memo, blob: pygit2.Oid, name: str) -> Pointer | None:
     if blob not in memo.blobs:
         try:
             memo.blobs[blob] = parse_pointer(git.repo[blob].data, name)  # type: ignore[attr-defined]

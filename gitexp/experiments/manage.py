@@ -103,7 +103,7 @@ def gc(
 ) -> GcResult:
     """``gitexp gc``: worktrees of runs long dead first, then the cache by `gc_scope`."""
     from gitexp.data import upkeep
-    from gitexp.experiments.run.parallel import remove_abandoned_worktrees
+    from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 
     if not dry_run:
         remove_abandoned_worktrees(project)

@@ -12,12 +12,13 @@ importing ``dataclasses``.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from gitexp.errors import GitexpError, NotARepositoryError
+from gitexp.errors import GitexpError, Interrupted, NotARepositoryError
 
 POINTER_PATHSPEC = "*.gitexp"
 """Every pointer file at any depth (in a plain pathspec ``*`` also matches ``/``)."""
@@ -40,6 +41,8 @@ def _git(root: Path, args: Sequence[str], stdin: bytes | None = None) -> bytes:
         )
     except FileNotFoundError as exc:
         raise GitexpError("the git executable was not found", hint="install git") from exc
+    if proc.returncode in (-signal.SIGINT, -signal.SIGTERM):  # Ctrl-C reached the group
+        raise Interrupted(f"interrupted while git {args[0]} ran")
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
         raise GitexpError(

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import orjson
 import pygit2
 
-from gitexp.core.config import ProjectConfig
+from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.formats import load_mapping
 from gitexp.core.pointer import pointer_path
 from gitexp.core.runinfo import RUN_JSON, inherited_paths, parse_trailers
@@ -22,7 +22,6 @@ from gitexp.core.runinfo import VERSION as RUN_VERSION
 from gitexp.data.pointers import pointers_at
 from gitexp.errors import GitexpError
 from gitexp.git.repo import GitRepo
-from gitexp.project import config_at
 
 
 class Reader:
@@ -31,17 +30,23 @@ class Reader:
     def __init__(self, git: GitRepo) -> None:
         self.git = git
         self.repo = git.repo
-        self._configs: dict[str, ProjectConfig] = {}
-        self._docs: dict[tuple[str, str], dict[str, object] | None] = {}
+        self._configs: dict[pygit2.Oid, ProjectConfig] = {}
+        self._docs: dict[tuple[pygit2.Oid, str], dict[str, object] | None] = {}
 
     def summary(self, commit_id: str) -> dict[str, object]:
-        """The show fields of one experiment commit (without name and ref)."""
-        commit = self.repo.get(pygit2.Oid(hex=commit_id))
+        """The show fields of one experiment commit (without name and ref).
+
+        The root tree is listed once; the config, params and metrics files at its top
+        are found in that list (a missing one costs no failed lookup), and files
+        shared with earlier commits are not parsed again.
+        """
+        commit = self.repo[commit_id]
         assert isinstance(commit, pygit2.Commit)  # noqa: S101 - refs point at commits
         tree = commit.tree
+        top = {entry.name: entry for entry in tree}
         facts = parse_trailers(commit.message) or self._run_facts(tree)
         inherited = inherited_paths(facts.get("inherited"))
-        config = self._config(tree)
+        config = self._config(top)
         parents = commit.parent_ids
         return {
             "commit": commit_id,
@@ -49,8 +54,12 @@ class Reader:
             "branch": facts.get("branch") or None,
             "created": facts.get("started") or _commit_time(commit),
             "status": facts.get("status") or "unknown",
-            "params": self._files(tree, config.params),
-            "metrics": self._files(tree, [m for m in config.metrics if m not in inherited]),
+            "params": self._files(tree, top, config.params),
+            "metrics": self._files(
+                tree,
+                top,
+                [m for m in config.metrics if m not in inherited] if inherited else config.metrics,
+            ),
             "data": self._data(tree, inherited),
         }
 
@@ -85,21 +94,35 @@ class Reader:
         }
         return {k: str(v) for k, v in facts.items() if v}
 
-    def _config(self, tree: pygit2.Tree) -> ProjectConfig:
-        return config_at(self.git, tree, self._configs)
+    def _config(self, top: dict[str | None, pygit2.Object]) -> ProjectConfig:
+        """The commit's ``gitexp.yaml`` (see `config_at`), parsed once per blob."""
+        entry = top.get(PROJECT_CONFIG)
+        if entry is None or entry.type_str != "blob":
+            return _DEFAULTS
+        config = self._configs.get(entry.id)
+        if config is None:
+            try:
+                config = parse_project_config(self.repo.odb.read(entry.id)[1], PROJECT_CONFIG)
+            except GitexpError:
+                config = _DEFAULTS
+            self._configs[entry.id] = config
+        return config
 
-    def _files(self, tree: pygit2.Tree, paths: Iterable[str]) -> dict[str, object]:
+    def _files(
+        self, tree: pygit2.Tree, top: dict[str | None, pygit2.Object], paths: Iterable[str]
+    ) -> dict[str, object]:
         found: dict[str, object] = {}
         for path in paths:
-            try:
-                entry = tree[path]
-            except KeyError:
+            entry = top.get(path) if "/" not in path else _entry(tree, path)
+            if entry is None:
                 continue
-            key = (str(entry.id), path)
+            key = (entry.id, path)
             if key not in self._docs:
                 try:
                     parsed = load_mapping(self.repo.odb.read(entry.id)[1], path)
-                    self._docs[key] = orjson.loads(orjson.dumps(parsed))
+                    if not path.endswith(".json"):  # JSON parses to JSON values already
+                        parsed = orjson.loads(orjson.dumps(parsed))
+                    self._docs[key] = parsed
                 except (GitexpError, TypeError, orjson.JSONEncodeError):
                     self._docs[key] = None
             cached = self._docs[key]
@@ -117,6 +140,17 @@ class Reader:
             for path, p in sorted(pointers_at(self.git, tree).items())
             if pointer_path(path) not in inherited
         }
+
+
+_DEFAULTS = ProjectConfig()
+"""The config of a commit without ``gitexp.yaml`` (or with one that does not parse)."""
+
+
+def _entry(tree: pygit2.Tree, path: str) -> pygit2.Object | None:
+    try:
+        return tree[path]
+    except KeyError:
+        return None
 
 
 def inherited_in(commit: pygit2.Commit) -> frozenset[str]:

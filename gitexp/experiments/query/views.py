@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING
 
 from gitexp.core.filters import Filter, parse_filter
 from gitexp.errors import NotFoundError, UsageError
-from gitexp.experiments.query import diff as diff_mod
-from gitexp.experiments.query import overview as overview_mod
 from gitexp.experiments.query import select as query
 from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
 from gitexp.experiments.run import crashed, journal
 from gitexp.project import Project
 
 if TYPE_CHECKING:
+    from gitexp.experiments.query import overview as overview_mod
     from gitexp.experiments.run.runner import Notify
 
 
@@ -71,6 +70,8 @@ def listing(project: Project, notify: Notify | None) -> tuple[ListRow, ...]:
 
 def diff(project: Project, a: str | None, b: str | None) -> DiffResult:
     """``gitexp diff``: ``a`` against ``b``, else against its baseline (``a``: the newest)."""
+    from gitexp.experiments.query import diff as diff_mod
+
     git = project.git
     if a is None:
         if b is not None:
@@ -91,6 +92,8 @@ def plot_runs(
     Without names, every experiment, newest first; a name asked about and not among
     the runs had none of the series.
     """
+    from gitexp.experiments.query import overview as overview_mod
+
     rows = query.project_experiments(project)
     picked = (
         query.rows_named(rows, names) if names else query.select(project.git, rows, query.Query())
@@ -103,6 +106,8 @@ def series(
     project: Project, names: Sequence[str], selectors: Sequence[str]
 ) -> dict[str, dict[str, dict[str, Sequence[float]]]]:
     """``{name: {key: {"steps", "values"}}}``; experiments without the series left out."""
+    from gitexp.experiments.query import overview as overview_mod
+
     rows = query.rows_named(query.project_experiments(project), names)
     runs = overview_mod.plot_runs(project.git, rows, selectors)
     return {
@@ -116,6 +121,8 @@ def report_view(project: Project, branches: Sequence[str]) -> tuple[overview_mod
 
     No branches: every experiment. `NotFoundError` when there are none.
     """
+    from gitexp.experiments.query import overview as overview_mod
+
     rows = query.select(
         project.git, query.project_experiments(project), query.Query(branches=branches)
     )

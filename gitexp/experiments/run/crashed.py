@@ -62,6 +62,16 @@ def recover(project: Project) -> list[str]:
     return messages
 
 
+def remove_abandoned_worktrees(project: Project) -> list[str]:
+    """Remove the worktrees of runs whose gitexp process was killed; their names.
+
+    Live ones (a ``-j`` run going on) are never touched. Called by ``run`` and ``gc``.
+    """
+    from gitexp.git.worktrees import remove_abandoned
+
+    return remove_abandoned(project.git, project.layout.worktrees)
+
+
 def _dead(folder: Path) -> bool:
     found = journal.read(folder)
     if found is not None:

@@ -9,7 +9,8 @@ not the overrides of a run going on in the workspace (read from its journal), so
 worktree runs need not wait for workspace runs.
 
 A worktree whose gitexp process was killed is removed by the next command that calls
-`remove_abandoned_worktrees` (``run`` and ``gc``); live ones are never touched.
+`crashed.remove_abandoned_worktrees` (``run`` and ``gc``); live ones are never touched.
+This module is loaded only for ``-j`` runs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Place, Runner
 from gitexp.experiments.run.worktreedata import bring_data, check_data
 from gitexp.git.snapshot import snapshot
-from gitexp.git.worktrees import isolated_worktree, remove_abandoned
+from gitexp.git.worktrees import isolated_worktree
 from gitexp.project import Project
 
 
@@ -101,11 +102,6 @@ def _finish_stopped(
         with contextlib.suppress(Interrupted):
             results[number] = future.result()
             on_result(results[number])
-
-
-def remove_abandoned_worktrees(project: Project) -> list[str]:
-    """Remove the worktrees of runs whose gitexp process was killed; their names."""
-    return remove_abandoned(project.git, _worktrees(project))
 
 
 def _worktrees(project: Project) -> Path:

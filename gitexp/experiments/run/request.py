@@ -19,9 +19,8 @@ from gitexp.core.names import ExperimentName, check_name, generate_name, sweep_n
 from gitexp.core.params import Override, Point, grid, parse_override
 from gitexp.data.pointers import workspace_pointers
 from gitexp.errors import ConflictError, Interrupted, UsageError
-from gitexp.experiments.run.crashed import recover
+from gitexp.experiments.run.crashed import recover, remove_abandoned_worktrees
 from gitexp.experiments.run.overrides import ParamsPlan, plan_params
-from gitexp.experiments.run.parallel import remove_abandoned_worktrees, run_parallel, users_params
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, Place, Runner, workspace_lock
@@ -83,7 +82,11 @@ def run(
     workspace_pointers(project)  # a broken or unsafe pointer stops the run before it starts
     overrides = [o if isinstance(o, Override) else parse_override(o) for o in request.overrides]
     points = grid(overrides)
-    given = users_params(project) if request.jobs > 1 else {}
+    given: dict[str, bytes] = {}
+    if request.jobs > 1:  # the worktree machinery is loaded only for -j runs
+        from gitexp.experiments.run import parallel
+
+        given = parallel.users_params(project)
     plans = [plan_params(project.root, project.config, p, given) for p in points]
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(plans))
@@ -93,7 +96,7 @@ def run(
         runner.stop = stop
     if request.jobs > 1:
         named = list(zip(plans, names, strict=True))
-        return run_parallel(runner, named, request.jobs, cwd, report, given)
+        return parallel.run_parallel(runner, named, request.jobs, cwd, report, given)
     place = Place(git=project.git, start=base.tree, cwd=cwd, restore=True)
     results: list[RunResult] = []
     with workspace_lock(project, names, say, runner.stop):

@@ -34,3 +34,19 @@ def test_in_a_worktree_the_guard_writes_and_nothing_is_put_back(tmp_path: Path) 
     assert not (run_dir / "journal.json").exists()
     assert guard.restore() == []
     assert (root / "params.yaml").read_bytes() == b"lr: 2\n"
+
+
+def test_a_run_without_jobs_loads_no_worktree_machinery(repo: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from gitexp.cli.main import main\n"
+        "code = main(['run', '-n', 'plain', '-S', 'seed=2', '--', sys.executable, '-c', 'pass'])\n"
+        "print('CODE', code, 'gitexp.experiments.run.parallel' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
+    assert "CODE 0 False" in proc.stdout, proc.stderr
