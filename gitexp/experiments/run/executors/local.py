@@ -24,8 +24,8 @@ from gitexp.core.params import Override, format_value
 from gitexp.core.runinfo import RUN_JSON, RunRecord, parse_run_json
 from gitexp.data.pointers import pointers_at
 from gitexp.errors import ConflictError, GitexpError, Interrupted
+from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.overrides import ParamsPlan
-from gitexp.experiments.run.parallel import remove_abandoned_worktrees
 from gitexp.experiments.run.process import parse_command
 from gitexp.experiments.run.queue import QueuedRun, list_queue, queued_record
 from gitexp.experiments.run.record import RunResult
