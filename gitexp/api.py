@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from gitexp.core.filters import Filter
     from gitexp.core.params import Override
+    from gitexp.core.search import SweepOptions
     from gitexp.data.add import Added as Added
     from gitexp.data.checkout import CheckoutResult as CheckoutResult
     from gitexp.data.remotes import RemoteRow as RemoteRow
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.query.results import ListRow as ListRow
     from gitexp.experiments.query.results import ShowResult as ShowResult
     from gitexp.experiments.run.process import OutputSink
+    from gitexp.experiments.run.queue import QueuedRun as QueuedRun
     from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.run.runner import Notify
     from gitexp.experiments.sync import SyncSummary as SyncSummary
@@ -153,6 +155,77 @@ class Repo:
             self.project, asked, on_output=on_output, notify=notify, on_result=on_result,
             env=env, stop=stop,
         )  # fmt: skip
+
+    def sweep(
+        self,
+        command: Sequence[str] | None = None,
+        *,
+        overrides: Sequence[str] = (),
+        name: str | None = None,
+        options: SweepOptions | None = None,
+        jobs: int = 1,
+        message: str | None = None,
+        force: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+        on_output: OutputSink | None = None,
+        notify: Notify | None = None,
+        on_result: Callable[[RunResult], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[RunResult]:
+        """Search the space of ``overrides`` (``lr=loguniform(1e-4,1e-1)``), one experiment a trial.
+
+        >>> repo.sweep(overrides=["lr=loguniform(1e-4,1e-1)"],
+        ...            options=SweepOptions(trials=20, goal="acc:max"))  # doctest: +SKIP
+        """
+        from gitexp.core.search import SweepOptions
+        from gitexp.experiments.run.sweep import Callbacks, SweepRequest, run_sweep
+
+        where = Path(cwd).resolve() if cwd is not None else None
+        request = SweepRequest(
+            command, overrides, name, options or SweepOptions(), jobs, message, force, where
+        )
+        callbacks = Callbacks(on_output, notify, on_result)
+        return run_sweep(self.project, request, callbacks, stop=stop)
+
+    def enqueue(
+        self,
+        command: Sequence[str] | None = None,
+        *,
+        overrides: Sequence[str] = (),
+        name: str | None = None,
+    ) -> list[QueuedRun]:
+        """Queue each grid point as a commit under ``refs/exps-queue/``; nothing runs."""
+        from gitexp.experiments.run.queue import enqueue
+
+        return enqueue(self.project, command, overrides, name)
+
+    def queue_list(self) -> list[QueuedRun]:
+        """The queued runs, then those a ``queue start`` is running, oldest first."""
+        from gitexp.experiments.run.queue import list_queue
+
+        return list_queue(self.project)
+
+    def queue_remove(self, names: Sequence[str], *, every: bool = False) -> list[str]:
+        """Drop queued runs (every one with ``every``); the names dropped."""
+        from gitexp.experiments.run.queue import remove_queued
+
+        return remove_queued(self.project, names, every)
+
+    def queue_start(
+        self,
+        jobs: int = 1,
+        *,
+        executor: str = "local",
+        names: Sequence[str] | None = None,
+        notify: Notify | None = None,
+        on_result: Callable[[RunResult], None] | None = None,
+        stop: threading.Event | None = None,
+    ) -> list[RunResult]:
+        """Run the queue (or ``names`` of it), ``jobs`` at a time on ``executor``; each once."""
+        from gitexp.experiments.run.executors import start
+
+        project = self.project
+        return start(project, jobs, executor, names, notify=notify, on_result=on_result, stop=stop)
 
     def experiments(self) -> tuple[ExperimentRow, ...]:
         """Every experiment as ``show`` lists it (running ones aside), in name order."""

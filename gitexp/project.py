@@ -68,6 +68,11 @@ class Layout:
         return self.state / "worktrees"
 
     @property
+    def queue(self) -> Path:
+        """One lock file per queued run taken by a ``queue start``, held while it runs."""
+        return self.state / "queue"
+
+    @property
     def remote_objects(self) -> Path:
         """What each storage remote is known to hold."""
         return self.state / "remote-objects"

@@ -43,6 +43,8 @@ for epoch in range(train_p["epochs"]):
         {"loss": model.loss_, "train_acc": train_acc, "test_acc": test_acc}, step=epoch
     )
     print(f"epoch {epoch:2d}  loss {model.loss_:.4f}  test accuracy {test_acc:.3f}")
+    if gitexp.should_prune():  # a search with --prune found this trial lagging: stop here
+        break
 
 gitexp.log_metric("acc", test_acc)
 with open("model.pkl", "wb") as handle:

@@ -18,6 +18,7 @@ from gitexp import __version__
 COMMANDS: list[tuple[str, str, str]] = [
     ("init", "init", "set up gitexp in this repository (gitexp.yaml)"),
     ("run", "run", "run a command and record it as an experiment (a grid with several values)"),
+    ("queue", "queue", "queued runs: list, start (run them), remove, clear"),
     ("show", "show", "the experiments as a table: params, metrics, status"),
     ("diff", "diff", "params, metrics, files and artifacts that differ between two experiments"),
     ("compare", "compare", "the experiments of two branches side by side: counts, best, spread"),

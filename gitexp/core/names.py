@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 EXPERIMENT_REF_PREFIX = "refs/experiments/"
 """Every experiment is the ref ``refs/experiments/<name>``."""
 
+QUEUE_REF_PREFIX = "refs/exps-queue/"
+"""A queued run (not yet run) is the ref ``refs/exps-queue/<name>``: a commit ready to run."""
+
+CLAIMED_REF_PREFIX = "refs/exps-claimed/"
+"""A queued run that a ``queue start`` took moves here (compare-and-swap) while it runs."""
+
 STASH_REF_PREFIX = "refs/gitexp/stash/"
 """Work saved by ``apply --force`` lives under this prefix."""
 

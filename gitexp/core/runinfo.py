@@ -51,6 +51,8 @@ class RunRecord:
     """Result paths in the commit that the run did not write: the baseline's versions."""
     reproduces: Mapping[str, str] | None = None
     """The run this one did again (``gitexp reproduce``): its ``name`` and ``commit``."""
+    sweep: Mapping[str, object] | None = None
+    """A sweep's trial: its study, sampler, space, goal and trial number (`SweepInfo`)."""
 
     def to_json(self) -> bytes:
         """The bytes of ``run.json``: stable key order, two-space indent, final newline."""
@@ -73,6 +75,8 @@ class RunRecord:
             doc["inherited"] = list(self.inherited)
         if self.reproduces:
             doc["reproduces"] = dict(self.reproduces)
+        if self.sweep is not None:
+            doc["sweep"] = dict(self.sweep)
         from gitexp.core.formats import to_json_value
 
         return orjson.dumps(to_json_value(doc), option=orjson.OPT_INDENT_2) + b"\n"
@@ -109,6 +113,7 @@ def parse_run_json(data: bytes, where: str) -> RunRecord:
             packages=doc.get("packages") or {},
             inherited=tuple(str(p) for p in doc.get("inherited") or ()),
             reproduces=_reproduces(doc.get("reproduces")),
+            sweep=doc["sweep"] if isinstance(doc.get("sweep"), dict) else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise FormatError(f"{where}: run.json is missing or mistypes {exc}") from exc

@@ -10,11 +10,15 @@ from gitexp.cli.console import out, say, warn
 
 if TYPE_CHECKING:
     from gitexp.api import RunResult
+    from gitexp.core.search import SweepOptions
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = (
-        "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [-- COMMAND...]"
+        "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [--queue]\n"
+        "                  [--executor local|dask] [--trials N] [--sampler tpe|random]\n"
+        "                  [--goal KEY:max|min] [--seed N] [--prune median|hyperband] [--resume]\n"
+        "                  [-- COMMAND...]"
     )
     parser.add_argument(
         "-n",
@@ -30,7 +34,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         help="override a param for this run: KEY, FILE:KEY, +KEY (add); "
-        "several comma-separated values make a grid",
+        "several comma-separated values make a grid; a space such as "
+        "'lr=loguniform(1e-4,1e-1)' (choice, range, uniform, loguniform, int, intlog) "
+        "makes a search",
     )
     parser.add_argument("-m", "--message", help="a message kept with the experiment")
     parser.add_argument(
@@ -45,12 +51,51 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "-f", "--force", action="store_true", help="replace an experiment of the same name"
     )
     parser.add_argument(
+        "--executor",
+        metavar="E",
+        help="where a grid's points run: local (worktrees with -j) or dask "
+        "(a Dask cluster on this machine, -j workers; pip install 'gitexp[dask]')",
+    )
+    parser.add_argument(
+        "--queue",
+        action="store_true",
+        help="queue each point as a commit under refs/exps-queue/ and return "
+        "(run them with `gitexp queue start`)",
+    )
+    _search_arguments(parser)
+    parser.add_argument(
         "command_words",
         nargs=argparse.REMAINDER,
         metavar="COMMAND",
         help="what to run (default: 'command' in gitexp.yaml)",
     )
     parser.set_defaults(func=main)
+
+
+def _search_arguments(parser: argparse.ArgumentParser) -> None:
+    search = parser.add_argument_group("searches (a space in -S, or a comma list)")
+    search.add_argument(
+        "--trials", type=int, metavar="N", help="how many trials a search runs (each an experiment)"
+    )
+    search.add_argument(
+        "--sampler", choices=("tpe", "random"), help="how trials are drawn (default: tpe)"
+    )
+    search.add_argument(
+        "--goal",
+        metavar="KEY:max|min",
+        help="the metric a search optimizes (default: the first key of goals: in gitexp.yaml)",
+    )
+    search.add_argument("--seed", type=int, metavar="N", help="seed the sampler (repeatable)")
+    search.add_argument(
+        "--prune",
+        choices=("median", "hyperband"),
+        help="stop trials early whose goal, logged by step, lags the others",
+    )
+    search.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the search named by -n from its trials' refs, up to --trials",
+    )
 
 
 def _experiment_name(text: str) -> str:
@@ -73,6 +118,7 @@ def main(args: argparse.Namespace) -> int:
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
     from gitexp.core.params import parse_override
+    from gitexp.core.search import SweepOptions
     from gitexp.errors import UsageError
 
     if args.name is not None and not isinstance(args.name, str):  # argparse ate `--name=--`
@@ -81,6 +127,22 @@ def main(args: argparse.Namespace) -> int:
     words = list(args.command_words)
     if words and words[0] == "--":
         words = words[1:]
+    options = SweepOptions(
+        trials=args.trials,
+        sampler=args.sampler,
+        goal=args.goal,
+        seed=args.seed,
+        prune=args.prune,
+        resume=args.resume,
+    )
+    if args.queue:
+        return _enqueue(args, words, options)
+    if args.executor not in (None, "local"):
+        return _on_executor(args, words, options)
+    if options.searching(args.overrides):
+        return _search(args, words, options)
+    if args.goal is not None:
+        raise UsageError("--goal is for searches", hint="add --trials N and a space in -S")
     with deferred() as stop:
         results = Repo(".").run(
             words or None,
@@ -92,7 +154,7 @@ def main(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             on_output=_echo,
             notify=say,
-            on_result=_report,
+            on_result=report_result,
             stop=stop,
         )
         if stop.is_set():
@@ -100,8 +162,80 @@ def main(args: argparse.Namespace) -> int:
         return _summary(results)
 
 
+def _enqueue(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
+    from gitexp.api import Repo
+    from gitexp.errors import UsageError
+
+    if options.searching(args.overrides) or args.goal is not None:
+        raise UsageError(
+            "--queue takes grids and single runs, not searches",
+            hint="a search picks each trial from the ones before it; run it with --trials",
+        )
+    queued = Repo(".").enqueue(words or None, overrides=args.overrides, name=args.name)
+    for run in queued:
+        say(f"queued '{run.name}' ({run.commit[:8]})")
+        if not sys.stdout.isatty():
+            out(run.name)
+    say("run them with `gitexp queue start`")
+    return 0
+
+
+def _on_executor(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
+    """A grid on another executor: its points queued, then run there, and only them."""
+    from gitexp.api import Repo
+    from gitexp.cli.signals import deferred
+    from gitexp.errors import UsageError
+
+    if options.searching(args.overrides):
+        raise UsageError(
+            f"searches run in local worktrees; --executor {args.executor} takes grids",
+            hint="drop --executor (use -j N), or queue a grid",
+        )
+    repo = Repo(".")
+    queued = repo.enqueue(words or None, overrides=args.overrides, name=args.name)
+    with deferred() as stop:
+        results = repo.queue_start(
+            args.jobs,
+            executor=args.executor,
+            names=[run.name for run in queued],
+            notify=say,
+            on_result=report_result,
+            stop=stop,
+        )
+    return _summary(results)
+
+
+def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
+    from gitexp.api import Repo
+    from gitexp.cli.signals import deferred
+
+    with deferred() as stop:
+        results = Repo(".").sweep(
+            words or None,
+            overrides=args.overrides,
+            name=args.name,
+            options=options,
+            jobs=args.jobs,
+            message=args.message,
+            force=args.force,
+            cwd=".",
+            on_output=_echo,
+            notify=say,
+            on_result=report_result,
+            stop=stop,
+        )
+        if results:
+            counts = {s: sum(r.status == s for r in results) for s in ("success", "pruned")}
+            other = len(results) - counts["success"] - counts["pruned"]
+            say(
+                f"{len(results)} trial(s): {counts['success']} done, {other} failed, "
+                f"{counts['pruned']} pruned"
+            )
+        return _summary(results)
+
+
 def _summary(results: list[RunResult]) -> int:
-    failed = sum(result.status != "success" for result in results)
+    failed = sum(result.status not in ("success", "pruned") for result in results)
     if failed:
         say(
             f"{failed} of {len(results)} run(s) failed; see the output with "
@@ -111,7 +245,8 @@ def _summary(results: list[RunResult]) -> int:
     return 0
 
 
-def _report(result: RunResult) -> None:
+def report_result(result: RunResult) -> None:
+    """Say how a run ended, on stderr; its name on stdout when piped."""
     for note in result.notes:
         say(f"note: {note}")
     for problem in result.problems:

@@ -10,25 +10,23 @@ cache lacks it), and the experiment recorded with ``base`` as its parent.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import pygit2
 
 from gitexp.core.config import ProjectConfig
 from gitexp.core.goals import DIRECTIONS, Direction
 from gitexp.core.names import ExperimentName
+from gitexp.core.params import Override
 from gitexp.core.pointer import Pointer
-from gitexp.core.runinfo import RunRecord
 from gitexp.data.pointers import pointers_at, read_manifest
 from gitexp.data.sync import Storage, pull_pointers
 from gitexp.errors import ConflictError, GitexpError, NotFoundError, UsageError
+from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.overrides import ParamsPlan
-from gitexp.experiments.run.parallel import remove_abandoned_worktrees
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, Place, Runner
@@ -165,12 +163,11 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
     place_project = Project(project.git, rerun.config, project.local)
     pointers = pointers_at(project.git, rerun.start.tree)
     _ensure_data(place_project, pointers, ctx.storage, rerun.name)
-    runner = _RecordingRunner(
-        place_project, rerun.base, rerun.command, rerun.message, False, ctx.say, ctx.env
-    )
-    runner.reproduces = rerun.reproduces
-    runner.stop = ctx.stop
-    plan = ParamsPlan(record={f: dict(keys) for f, keys in rerun.overrides.items()})
+    runner = Runner(
+        place_project, rerun.base, rerun.command, rerun.message, False, ctx.say, ctx.env,
+        stop=ctx.stop, reproduces=rerun.reproduces,
+    )  # fmt: skip
+    plan = ParamsPlan(_as_overrides(rerun.overrides))
     git, holder = project.git, str(rerun.start.id)
     with claimed_name(git, rerun.name, rerun.numbered, holder) as name:
         path = project.layout.worktrees / f"{name}-{secrets.token_hex(3)}"
@@ -182,15 +179,13 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
             return runner.run_point(plan, name, place, on_output=ctx.on_output)
 
 
-@dataclass
-class _RecordingRunner(Runner):
-    """A `Runner` whose records also name the run they reproduce."""
-
-    reproduces: Mapping[str, str] | None = None
-
-    def _record(self, *args: Any, **kwargs: Any) -> RunRecord:
-        record = super()._record(*args, **kwargs)
-        return dataclasses.replace(record, reproduces=self.reproduces)
+def _as_overrides(overrides: Mapping[str, Mapping[str, object]]) -> tuple[Override, ...]:
+    """The recorded ``{file: {key: value}}`` as overrides, for the new record to list."""
+    return tuple(
+        Override(file, key, (value,), add=None)
+        for file, keys in overrides.items()
+        for key, value in keys.items()
+    )
 
 
 def _ensure_data(

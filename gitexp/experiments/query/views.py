@@ -29,7 +29,10 @@ def with_running(project: Project, notify: Notify | None) -> list[dict[str, obje
     for message in crashed.recover(project):
         if notify is not None:
             notify(message)
-    return query.project_experiments(project) + journal.running_rows(project.layout.runs)
+    from gitexp.experiments.run.queue import queued_rows
+
+    running = journal.running_rows(project.layout.runs)
+    return query.project_experiments(project) + running + queued_rows(project)
 
 
 def experiments(project: Project) -> tuple[ExperimentRow, ...]:

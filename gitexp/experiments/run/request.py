@@ -44,6 +44,8 @@ class RunRequest:
     force: bool = False
     cwd: str | os.PathLike[str] | None = None
     jobs: int = 1
+    sweep: Mapping[str, object] | None = None
+    """Set by a sweep's driver: the trial this run is, kept in its ``run.json``."""
 
 
 def run(
@@ -89,6 +91,7 @@ def run(
     command, cwd = _resolve_command(project, request)
     names = _plan_names(project, request, len(plans))
     runner = Runner(project, base, command, request.message, request.force, say, env)
+    runner.sweep = request.sweep
     if stop is not None:
         runner.stop = stop
     if request.jobs > 1:

@@ -34,6 +34,7 @@ from gitexp.experiments.run.freshness import ResultsWatch
 from gitexp.experiments.run.guard import ParamsGuard
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.process import Command, OutputSink, run_command
+from gitexp.experiments.run.pruning import pruned_by
 from gitexp.experiments.run.record import Recording, RunResult, record_experiment
 from gitexp.experiments.run.tracking import ENV_RUN_DIR
 from gitexp.git.repo import GitRepo
@@ -68,6 +69,10 @@ class Runner:
     env: Mapping[str, str] | None
     stop: threading.Event = field(default_factory=threading.Event)
     packages: PackageScan = field(default_factory=PackageScan)
+    sweep: Mapping[str, object] | None = None
+    """The sweep this point is a trial of, for its ``run.json`` (`SweepPlan.trial_info`)."""
+    reproduces: Mapping[str, str] | None = None
+    """The experiment this point runs again (``gitexp reproduce``): its name and commit."""
 
     def run_point(
         self, plan: ParamsPlan, name: str, place: Place, on_output: OutputSink | None
@@ -88,7 +93,8 @@ class Runner:
         root = place.git.root
         run = Run.begin(
             self.project, name, self.base, self.command.recorded, plan, root,
-            message=self.message, force=self.force,
+            message=self.message, force=self.force, sweep=self.sweep,
+            reproduces=self.reproduces,
         )  # fmt: skip
         guard = ParamsGuard(root, run.run_dir, plan.files, put_back=place.restore)
         try:
@@ -99,7 +105,8 @@ class Runner:
             warnings = guard.restore()
             for warning in warnings:
                 self.say(warning)
-            record = run.record(self._status(code), code, self.packages.result(), duration)
+            status = self._status(code, pruned_by(run.run_dir))
+            record = run.record(status, code, self.packages.result(), duration)
             result = run.finish(place.git, record, output, place.start, self.stop.is_set)
             result.notes.extend(warnings)
             return result
@@ -144,9 +151,12 @@ class Runner:
             log.seek(0)
             return code, log.read()
 
-    def _status(self, code: int) -> Status:
+    def _status(self, code: int, pruned: bool = False) -> Status:
+        """How the command ended; a trial that a sweep told to stop, and stopped, is pruned."""
         if self.stop.is_set():
             return "interrupted"
+        if pruned:
+            return "pruned"
         return "success" if code == 0 else "failed"
 
 
@@ -170,6 +180,8 @@ class Run:
     clock: float
     message: str | None = None
     force: bool = False
+    sweep: Mapping[str, object] | None = None
+    reproduces: Mapping[str, str] | None = None
 
     @classmethod
     def begin(
@@ -183,6 +195,8 @@ class Run:
         *,
         message: str | None = None,
         force: bool = False,
+        sweep: Mapping[str, object] | None = None,
+        reproduces: Mapping[str, str] | None = None,
     ) -> Run:
         """Start a run in the working tree at ``root`` (default: the project's).
 
@@ -193,7 +207,7 @@ class Run:
         started, clock = utc_now(), time.monotonic()
         return cls(
             project, name, base, tuple(command), plan, run_dir, watch, started, clock,
-            message, force,
+            message, force, sweep, reproduces,
         )  # fmt: skip
 
     def record(
@@ -211,6 +225,8 @@ class Run:
             baseline_commit=str(self.base.id),
             baseline_branch=self.project.git.head_branch(),
             packages=dict(packages),
+            sweep=self.sweep,
+            reproduces=self.reproduces,
             **host_facts(),
         )
 

@@ -1,4 +1,4 @@
-"""The API a training script calls: params, log_metric, log_metrics, log_artifact.
+"""The API a training script calls: params, log_metric(s), log_artifact, should_prune.
 
 Under ``gitexp run`` the parent process names a run folder in ``GITEXP_RUN_DIR``;
 series and artifacts go there and metrics into the workspace's metrics file, and the
@@ -8,8 +8,9 @@ Inside ``with gitexp.Experiment():`` the same calls feed that experiment. Outsid
 both, metrics still go to the metrics file, and a warning says that nothing is being
 recorded.
 
-This module reads ``GITEXP_RUN_DIR`` from the environment: it is how a command learns
-that it runs under gitexp, the one place below the CLI that does so.
+This module reads ``GITEXP_RUN_DIR`` (and, for a sweep's trial, ``GITEXP_PRUNE``) from
+the environment: it is how a command learns that it runs under gitexp, the one place
+below the CLI that does so.
 """
 
 from __future__ import annotations
@@ -149,6 +150,26 @@ def log_metrics(values: Mapping[str, object], step: int | float | None = None) -
         if at is not None:
             _append_series(session, key, at, value)
     _write_metrics(session, checked)
+
+
+def should_prune() -> bool:
+    """Whether the sweep running this trial wants it to stop now; True: end the run.
+
+    Under ``gitexp run --prune``, the sweep's driver judges the goal metric's latest
+    step (logged with ``log_metric(goal, value, step=...)``) against the other
+    trials and answers; a trial that hears True and ends is recorded ``pruned``.
+    Outside a pruning sweep, or before the goal has a step, it is always False.
+
+    >>> if gitexp.should_prune():  # doctest: +SKIP
+    ...     break
+    """
+    from gitexp.experiments.run import pruning
+
+    session = current_session()
+    goal = os.environ.get(pruning.ENV_PRUNE)
+    if session.run_dir is None or not goal or goal not in session.steps:
+        return False
+    return pruning.ask(session.run_dir, session.steps[goal])
 
 
 def log_artifact(path: str | os.PathLike[str]) -> None:

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Searches and the queue's executors, measured.
+
+    python3 benchmarks/sweeps.py search [--trials 30] [--seed 1] [-j 1]
+    python3 benchmarks/sweeps.py throughput [--points 100]
+
+``search``: the quickstart (examples/quickstart) in a fresh repository; the full grid
+over a space of 54 points, then a TPE search over the same space (the same ``-S``
+lists, which a search reads as choices) with ``--trials`` and ``--seed``. Prints the
+best ``test_acc`` of each and the trial at which the search first reached the grid's
+best. Needs scikit-learn and Optuna (``pip install -e '.[example,sweep]'``).
+
+``throughput``: ``--points`` queued runs of a 0.1 s command, run by ``queue start -j 2``
+(local worktrees) and by ``queue start --executor dask -j 2`` (a local Dask cluster of
+two workers). Prints each wall time, their ratio and the overhead per run over the
+command (wall time x 2 workers / points - 0.1 s). Needs ``gitexp[dask]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GRID = [
+    "train.lr=0.0003,0.001,0.003,0.01,0.03,0.1",
+    "model.hidden=16,32,64",
+    "model.alpha=0.0001,0.001,0.01",
+]
+
+
+def gitexp(cwd: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitexp", *args], cwd=cwd, capture_output=True, text=True
+    )
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"gitexp {' '.join(args)} failed:\n{proc.stderr}")
+    return proc.stdout
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def quickstart(base: Path) -> Path:
+    repo = base / "quickstart"
+    shutil.copytree(ROOT / "examples" / "quickstart", repo)
+    config = (
+        (repo / "gitexp.yaml").read_text().replace("python train.py", f"{sys.executable} train.py")
+    )
+    (repo / "gitexp.yaml").write_text(config)
+    git(repo, "init", "-q", "-b", "main")
+    subprocess.run([sys.executable, "prepare.py"], cwd=repo, check=True, capture_output=True)
+    gitexp(repo, "add", "data/digits.csv")
+    git(repo, "add", "-A")
+    git(
+        repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-qm", "init"
+    )
+    return repo
+
+
+def scores(repo: Path, prefix: str) -> list[tuple[int, float]]:
+    rows = json.loads(gitexp(repo, "show", "--json"))["experiments"]
+    found = []
+    for row in rows:
+        name = row["name"]
+        if name.startswith(prefix + "-") and row["status"] == "success":
+            value = row["metrics"].get("metrics.json", {}).get("test_acc")
+            if isinstance(value, (int, float)):
+                found.append((int(name.rpartition("-")[2]), float(value)))
+    return sorted(found)
+
+
+def search(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = quickstart(Path(tmp))
+        sets = [arg for spec in GRID for arg in ("-S", spec)]
+        start = time.monotonic()
+        gitexp(repo, "run", "-n", "grid", *sets, "-j", str(args.jobs))
+        grid_s = time.monotonic() - start
+        start = time.monotonic()
+        gitexp(
+            repo,
+            "run",
+            "-n",
+            "tpe",
+            *sets,
+            "--trials",
+            str(args.trials),
+            "--seed",
+            str(args.seed),
+            "--goal",
+            "test_acc:max",
+            "-j",
+            str(args.jobs),
+        )
+        tpe_s = time.monotonic() - start
+        grid, tpe = scores(repo, "grid"), scores(repo, "tpe")
+        best = max(v for _n, v in grid)
+        reached = next((n for n, v in tpe if v >= best), None)
+        print(f"grid: {len(grid)} runs, best test_acc {best:.4f}, {grid_s:.0f} s")
+        print(
+            f"tpe:  {len(tpe)} trials (seed {args.seed}), best test_acc "
+            f"{max(v for _n, v in tpe):.4f}, {tpe_s:.0f} s"
+        )
+        print(
+            f"tpe first reached the grid's best at trial {reached} "
+            f"({'not reached' if reached is None else f'{reached / len(grid):.0%} of the grid'})"
+        )
+
+
+def throughput(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "repo"
+        repo.mkdir()
+        git(repo, "init", "-q", "-b", "main")
+        (repo / "params.yaml").write_text("k: 0\n")
+        git(repo, "add", "-A")
+        git(
+            repo,
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.com",
+            "commit",
+            "-qm",
+            "init",
+        )
+        command = [sys.executable, "-c", "import time; time.sleep(0.1)"]
+        walls = {}
+        for executor in ("local", "dask"):
+            points = ",".join(str(n) for n in range(1, args.points + 1))
+            gitexp(repo, "run", "--queue", "-n", executor, "-S", f"k={points}", "--", *command)
+            start = time.monotonic()
+            gitexp(repo, "queue", "start", "-j", "2", "--executor", executor)
+            walls[executor] = time.monotonic() - start
+            overhead = walls[executor] * 2 / args.points - 0.1
+            print(
+                f"{executor}: {args.points} runs in {walls[executor]:.1f} s, "
+                f"{overhead * 1000:.0f} ms overhead per run"
+            )
+        print(f"dask / local: {walls['dask'] / walls['local']:.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="benchmarks/sweeps.py")
+    sub = parser.add_subparsers(dest="what", required=True)
+    s = sub.add_parser("search")
+    s.add_argument("--trials", type=int, default=30)
+    s.add_argument("--seed", type=int, default=1)
+    s.add_argument("-j", "--jobs", type=int, default=1)
+    t = sub.add_parser("throughput")
+    t.add_argument("--points", type=int, default=100)
+    args = parser.parse_args()
+    if args.what == "search":
+        search(args)
+    else:
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()

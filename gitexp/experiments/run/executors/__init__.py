@@ -1,0 +1,47 @@
+"""Where queued runs execute: ``local`` worktrees (the default) or a Dask cluster.
+
+Every executor takes runs the same way (`local.taken`: a lock file, then a
+compare-and-swap of refs), so a run is recorded once however often an executor
+retries it: a retry finds it taken, or finds its experiment and adopts it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from gitexp.errors import UsageError
+from gitexp.experiments.run.record import RunResult
+from gitexp.experiments.run.runner import Notify
+from gitexp.project import Project
+
+EXECUTORS = ("local", "dask")
+
+
+def start(
+    project: Project,
+    jobs: int,
+    executor: str = "local",
+    names: Sequence[str] | None = None,
+    *,
+    notify: Notify | None = None,
+    on_result: Callable[[RunResult], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[RunResult]:
+    """Run the queue (or only ``names``) on ``executor``; `UsageError` for an unknown one."""
+    if jobs < 1:
+        raise UsageError("-j needs a number of jobs from 1 up")
+    if executor == "local":
+        from gitexp.experiments.run.executors.local import start_local
+
+        return start_local(project, jobs, names, notify=notify, on_result=on_result, stop=stop)
+    if executor == "dask":
+        from gitexp.experiments.run.executors.dask import start_dask
+
+        return start_dask(project, jobs, names, notify=notify, on_result=on_result, stop=stop)
+    if executor.startswith("dask://"):
+        raise UsageError(
+            f"executor '{executor}': runs on an existing Dask cluster are not supported yet",
+            hint="use --executor dask (a cluster on this machine) or local",
+        )
+    raise UsageError(f"unknown executor '{executor}'", hint="use --executor local or dask")

@@ -1,0 +1,346 @@
+"""``gitexp run`` with search spaces: an Optuna study on the driver, ask and tell.
+
+The driver (this process) holds the study; each trial is a normal ``gitexp run``
+of one point, recorded as ``NAME-<number>`` with ``sweep`` in its ``run.json``, and
+never imports Optuna. ``-j N`` runs N trials at a time in isolated worktrees, each
+asked for when a slot frees, so an adaptive sampler learns from every trial told
+before it. With ``--prune``, a watch per trial reads the goal's steps from the run
+folder and answers the trial's ``should_prune()`` (see `pruning`).
+
+Every trial counts toward ``--trials`` whatever its status. Ctrl-C (``stop``)
+stops the running trials (recorded ``interrupted``), asks for no more and raises
+`Interrupted` once they are recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gitexp.core.params import format_value
+from gitexp.core.search import Dimension, SweepOptions
+from gitexp.errors import GitexpError, Interrupted
+from gitexp.experiments.query.summary import Reader
+from gitexp.experiments.run import pruning
+from gitexp.experiments.run.crashed import recover
+from gitexp.experiments.run.process import OutputSink
+from gitexp.experiments.run.record import RunResult
+from gitexp.experiments.run.request import RunRequest, run
+from gitexp.experiments.run.runner import Notify
+from gitexp.experiments.run.sweepplan import SweepPlan, goal_value, new_plan, resume_plan
+from gitexp.project import Project
+
+if TYPE_CHECKING:
+    import optuna
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """What ``gitexp run`` with a search space was asked to do."""
+
+    command: Sequence[str] | None
+    overrides: Sequence[str]
+    name: str | None
+    options: SweepOptions
+    jobs: int = 1
+    message: str | None = None
+    force: bool = False
+    cwd: Path | None = None
+
+
+@dataclass(frozen=True)
+class Callbacks:
+    """Where a sweep reports: the first trial's output, notes, and each recorded trial."""
+
+    on_output: OutputSink | None = None
+    notify: Notify | None = None
+    on_result: Callable[[RunResult], None] | None = None
+
+
+def run_sweep(
+    project: Project,
+    request: SweepRequest,
+    callbacks: Callbacks,
+    *,
+    env: Mapping[str, str] | None = None,
+    stop: threading.Event | None = None,
+) -> list[RunResult]:
+    """Run the search; one result per trial run now, by trial number.
+
+    Checks everything first (`new_plan` or `resume_plan`): a bad space is a
+    `UsageError`, an unknown key a `ParamsError`, a sweep with no goal a
+    `GoalError`. Raises `Interrupted` after a stop, once the running trials are
+    recorded; any other error in a trial stops the others and is raised.
+    """
+    request.options.check()
+    if request.jobs < 1:
+        from gitexp.errors import UsageError
+
+        raise UsageError("-j needs a number of jobs from 1 up")
+    if request.options.resume:
+        for message in recover(project):  # a killed driver's last trials: recorded crashed
+            if callbacks.notify is not None:
+                callbacks.notify(message)
+        plan = resume_plan(project, request.overrides, request.name, request.options)
+    else:
+        plan = new_plan(project, request.overrides, request.name, request.options, request.force)
+    if not plan.numbers and callbacks.notify is not None:
+        callbacks.notify(
+            f"sweep '{plan.name}' has run all its {plan.trials} trials; "
+            "nothing to do (pass --trials N for more)"
+        )
+    study = build_study(plan)
+    driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
+    return driver.run()
+
+
+def _optuna() -> object:
+    try:
+        import optuna
+    except ImportError as exc:
+        raise GitexpError(
+            "searching needs Optuna, which is not installed",
+            hint="pip install 'gitexp[sweep]'",
+        ) from exc
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def distribution(dim: Dimension) -> optuna.distributions.BaseDistribution:
+    """The Optuna distribution of a space; choices are drawn as their ``-S`` text."""
+    from optuna import distributions as d
+
+    if dim.kind == "choice":
+        return d.CategoricalDistribution([format_value(c) for c in dim.choices])
+    if dim.integer:
+        step = int(dim.step or 1)
+        return d.IntDistribution(int(dim.low), int(dim.high), log=dim.log, step=step)
+    return d.FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+
+
+def build_study(plan: SweepPlan) -> optuna.Study:
+    """A new in-memory study with the plan's sampler and pruner, its past trials told."""
+    _optuna()
+    import optuna
+
+    sampler: optuna.samplers.BaseSampler
+    # A resumed study must not draw the first trials' points again: its seed moves on.
+    seed = None if plan.seed is None else (plan.seed * 1_000_003 + len(plan.past)) % 2**32
+    if plan.sampler == "random":
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=seed)
+    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
+    if plan.prune == "median":
+        pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
+    elif plan.prune == "hyperband":
+        pruner = optuna.pruners.HyperbandPruner()
+    direction = optuna.study.StudyDirection.MAXIMIZE
+    if plan.direction == "min":
+        direction = optuna.study.StudyDirection.MINIMIZE
+    study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
+    _replay(study, plan)
+    return study
+
+
+def _replay(study: optuna.Study, plan: SweepPlan) -> None:
+    """Tell the study every past trial, as it ended; one that no longer fits is skipped."""
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    dists = {k.label: distribution(k.dimension) for k in plan.keys}
+    for past in plan.past:
+        params = {
+            label: _encode(dists[label], v) for label, v in past.values.items() if label in dists
+        }
+        state, value = TrialState.FAIL, None
+        if past.status == "success" and past.value is not None:
+            state, value = TrialState.COMPLETE, past.value
+        elif past.status == "pruned":
+            state = TrialState.PRUNED
+        steps = {int(step): value for step, value in past.steps}
+        with contextlib.suppress(ValueError, optuna.exceptions.OptunaError):
+            trial = create_trial(
+                params=params,
+                distributions={k: dists[k] for k in params},
+                value=value,
+                state=state,
+                intermediate_values=steps,
+            )
+            study.add_trial(trial)
+
+
+def _encode(dist: object, value: object) -> object:
+    from optuna.distributions import CategoricalDistribution
+
+    return format_value(value) if isinstance(dist, CategoricalDistribution) else value
+
+
+class _Driver:
+    """Asks, runs and tells, ``jobs`` trials at a time."""
+
+    def __init__(
+        self,
+        project: Project,
+        plan: SweepPlan,
+        study: optuna.Study,
+        request: SweepRequest,
+        callbacks: Callbacks,
+        env: Mapping[str, str] | None,
+        stop: threading.Event,
+    ) -> None:
+        self.project, self.plan, self.study = project, plan, study
+        self.request, self.callbacks, self.stop = request, callbacks, stop
+        self.lock = threading.Lock()
+        self.numbers = deque(plan.numbers)
+        self.results: dict[int, RunResult] = {}
+        self.dists = {k.label: distribution(k.dimension) for k in plan.keys}
+        self.choices = {
+            k.label: {format_value(c): c for c in k.dimension.choices} for k in plan.keys
+        }
+        self.env = dict(os.environ if env is None else env)
+        if plan.prune:
+            self.env[pruning.ENV_PRUNE] = plan.goal
+
+    def run(self) -> list[RunResult]:
+        workers = max(1, min(self.request.jobs, len(self.numbers)))
+        errors: list[BaseException] = []
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._work) for _ in range(workers)]
+            for future in futures:
+                try:
+                    future.result()
+                except BaseException as exc:
+                    self.stop.set()
+                    errors.append(exc)
+        failure = next((e for e in errors if not isinstance(e, Interrupted)), None)
+        if failure is not None:
+            raise failure
+        if errors or (self.stop.is_set() and (self.numbers or self._interrupted())):
+            raise Interrupted(self._interrupted_message())
+        return [self.results[n] for n in sorted(self.results)]
+
+    def _interrupted(self) -> list[str]:
+        return [r.name for r in self.results.values() if r.status == "interrupted"]
+
+    def _interrupted_message(self) -> str:
+        left = f"; {len(self.numbers)} trial(s) not started" if self.numbers else ""
+        return (
+            f"interrupted{left}; continue the sweep with `gitexp run -n {self.plan.name} --resume`"
+        )
+
+    def _work(self) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                if not self.numbers:
+                    return
+                number = self.numbers.popleft()
+                trial = self.study.ask(self.dists)
+            self._trial(number, trial)
+
+    def _trial(self, number: int, trial: optuna.Trial) -> None:
+        values = {label: self._decode(label, v) for label, v in trial.params.items()}
+        plan = self.plan
+        if self.callbacks.notify is not None:
+            shown = " ".join(f"{k}={format_value(v)}" for k, v in values.items())
+            self.callbacks.notify(
+                f"trial {number}/{plan.trials} ({plan.trial_name(number)}) started: {shown}"
+            )
+        overrides = [*plan.fixed, *(k.override(values[k.label]) for k in plan.keys)]
+        request = RunRequest(
+            command=plan.command or self.request.command,
+            overrides=overrides,
+            name=plan.trial_name(number),
+            message=self.request.message,
+            force=self.request.force,
+            cwd=self.request.cwd,
+            jobs=2 if self.request.jobs > 1 else 1,
+            sweep=plan.trial_info(number, values),
+        )
+        watch = _PruneWatch(self, plan.trial_name(number), trial) if plan.prune else None
+        try:
+            results = run(
+                self.project,
+                request,
+                on_output=self.callbacks.on_output if self.request.jobs == 1 else None,
+                notify=self.callbacks.notify,
+                on_result=self.callbacks.on_result,
+                env=self.env,
+                stop=self.stop,
+            )
+        except BaseException:
+            with self.lock:
+                self.study.tell(trial, state=_state("FAIL"))
+            raise
+        finally:
+            if watch is not None:
+                watch.close()
+        self._tell(trial, number, results[0])
+
+    def _decode(self, label: str, value: object) -> object:
+        choices = self.choices.get(label)
+        return choices[str(value)] if choices else value
+
+    def _tell(self, trial: optuna.Trial, number: int, result: RunResult) -> None:
+        value = None
+        if result.status == "success":
+            metrics = Reader(self.project.git).summary(result.commit).get("metrics")
+            value = goal_value(metrics, self.plan.goal)
+        with self.lock:
+            self.results[number] = result
+            if value is not None:
+                self.study.tell(trial, value)
+            elif result.status == "pruned":
+                self.study.tell(trial, state=_state("PRUNED"))
+            else:
+                self.study.tell(trial, state=_state("FAIL"))
+
+
+def _state(name: str) -> optuna.trial.TrialState:
+    from optuna.trial import TrialState
+
+    return TrialState[name]
+
+
+class _PruneWatch:
+    """Reads one trial's goal steps as they are logged and answers ``should_prune``."""
+
+    def __init__(self, driver: _Driver, name: str, trial: optuna.Trial) -> None:
+        self.driver, self.name, self.trial = driver, name, trial
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name=f"prune-{name}", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _watch(self) -> None:
+        runs, key = self.driver.project.layout.runs, self.driver.plan.goal
+        folder: Path | None = None
+        seen = 0
+        reported: set[int] = set()
+        while not self.done.wait(0.01):
+            folder = folder or pruning.find_run_dir(runs, self.name)
+            if folder is None:
+                continue
+            rows = list(pruning.read_steps(folder, key))
+            for step, value in rows[seen:]:
+                if int(step) in reported:
+                    continue
+                reported.add(int(step))
+                with self.driver.lock:
+                    self.trial.report(value, int(step))
+                    prune = bool(self.trial.should_prune())
+                with contextlib.suppress(OSError):  # the run ended and its folder went
+                    pruning.answer(folder, step, prune)
+                if prune:
+                    return
+            seen = len(rows)
