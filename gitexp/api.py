@@ -90,7 +90,6 @@ __all__ = [
     "SyncSummary",
     "head_commit",
     "run_hook",
-    "storage_environment",
 ]
 
 
@@ -545,7 +544,7 @@ class Repo:
         name, URL or path (None: ``origin``); a name that is not a remote is
         `NotFoundError`, as is an unknown storage ``remote``. ``credentials``:
         environment variables (``os.environ`` will do); the storage remote takes the ones
-        its kind reads, such as ``AWS_ACCESS_KEY_ID`` (see `storage_environment`).
+        its kind reads, such as ``AWS_ACCESS_KEY_ID``.
 
         >>> repo.push(["lr-3"], git_remote="origin")  # doctest: +SKIP
         """
@@ -703,13 +702,6 @@ def head_commit(cwd: str | os.PathLike[str] = ".") -> str | None:
     from gitexp.git.plumbing import resolve
 
     return resolve(Path(cwd), "HEAD")
-
-
-def storage_environment() -> builtins.list[str]:
-    """Environment variables a caller may pass to `Repo.push`/`Repo.pull` as credentials."""
-    from gitexp.data.remotes import credential_names
-
-    return credential_names()
 
 
 def _sync_request(

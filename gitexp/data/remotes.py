@@ -223,10 +223,3 @@ def listing(project: Project) -> list[dict[str, object]]:
             }
         )
     return rows
-
-
-def credential_names() -> list[str]:
-    """The environment variables a storage remote may take credentials and settings from."""
-    from gitexp.storage.open import ENVIRONMENT_VARIABLES
-
-    return list(ENVIRONMENT_VARIABLES)

@@ -139,6 +139,19 @@ class Backend(abc.ABC):
             path.write_bytes(data)
             self.put(path, key)
 
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """The bytes ``[start, end)`` of the object under ``key``: one request where it can.
+
+        Raises `gitexp.errors.NotFoundError` when there is no such object; a range past
+        the end is cut short (the caller checks the length and the bytes). This
+        default reads the whole object; backends override it with a ranged read.
+        """
+        return self.get_bytes(key)[start:end]
+
+    def unwrap(self) -> Backend | None:
+        """The backend this one wraps (a retry or record wrapper); None for a backend."""
+        return None
+
     def identity(self) -> str:
         """What tells this storage location apart from every other one (no secrets).
 

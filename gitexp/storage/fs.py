@@ -120,6 +120,22 @@ class FsspecBackend(Backend):
             ),
         )
 
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """See `Backend.get_range`: one ranged request."""
+        return self._call(
+            "download",
+            key,
+            lambda: bytes(
+                self.fs.cat_file(
+                    self._path(key),
+                    start=start,
+                    end=end,
+                    timeout=self.timeout,
+                    **self._one_request,
+                )
+            ),
+        )
+
     def put(self, src: Path, key: str) -> None:
         """See `Backend.put`."""
         self._store(
