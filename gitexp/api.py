@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from gitexp.data.add import Added as Added
     from gitexp.data.checkout import CheckoutResult as CheckoutResult
     from gitexp.data.status import StatusResult as StatusResult
+    from gitexp.data.storage import RemoteFsckResult, UpgradeResult
     from gitexp.data.sync import ProgressFn
     from gitexp.data.upkeep import FsckResult as FsckResult
     from gitexp.data.upkeep import GcResult as GcResult
@@ -384,6 +385,22 @@ class Repo:
             now=now,
             notify=notify,
         )
+
+    def fsck_remote(
+        self, name: str, *, credentials: Mapping[str, str] | None = None, jobs: int | None = None
+    ) -> RemoteFsckResult:
+        """Verify every pack, index, chunk list and object on storage remote ``name``."""
+        from gitexp.data import storage
+
+        return storage.fsck_remote(self.project, name, dict(credentials or {}), jobs)
+
+    def remote_upgrade(
+        self, name: str, *, credentials: Mapping[str, str] | None = None, jobs: int | None = None
+    ) -> UpgradeResult:
+        """Move storage remote ``name`` to layout 2 (packs); idempotent."""
+        from gitexp.data import storage
+
+        return storage.upgrade_remote(self.project, name, dict(credentials or {}), jobs)
 
     def fsck(self, *, jobs: int | None = None) -> FsckResult:
         """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""

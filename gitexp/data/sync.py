@@ -19,13 +19,11 @@ from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer
 from gitexp.data.pointers import pointers_at, workspace_pointers
-from gitexp.data.targets import storage_config
+from gitexp.data.storage import open_storage
 from gitexp.errors import GitexpError, IntegrityError, NotFoundError
 from gitexp.project import Project
 from gitexp.storage.backend import Backend, ReadOnlyError
 from gitexp.storage.download import pull as pull_objects
-from gitexp.storage.layout import layout_for_writing, read_layout
-from gitexp.storage.open import open_backend
 from gitexp.storage.transfer import Progress, TransferResult
 from gitexp.storage.upload import push as push_objects
 
@@ -105,24 +103,7 @@ def _describe_objects(oids: Iterable[Oid], wants: Wants, store: ObjectStore) -> 
 
 
 def _backend(project: Project, storage: Storage, *, writing: bool) -> tuple[Backend, int]:
-    """The storage remote, keeping the record of what it holds, and its layout.
-
-    Writing to a new, empty remote makes it layout 2. Raises `LayoutError` (nothing
-    written) for a remote of a layout this gitexp does not know.
-    """
-    backend = open_backend(
-        storage_config(project, storage.remote),
-        project.root,
-        storage.env,
-        records=project.layout.remote_objects,
-    )
-    try:
-        writable = writing and not backend.read_only
-        layout = layout_for_writing(backend) if writable else read_layout(backend)
-    except BaseException:
-        backend.close()
-        raise
-    return backend, layout
+    return open_storage(project, storage.remote, storage.env, writing=writing)
 
 
 @dataclass

@@ -96,6 +96,14 @@ class Backend(abc.ABC):
         in progress are skipped.
         """
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """Every key under ``prefix`` (as `list`) with its size in bytes; -1 when unknown.
+
+        This default knows no sizes; backends override it with the same listing as
+        `list`, which carries them.
+        """
+        return ((key, -1) for key in self.list(prefix))
+
     def folders(self, prefix: str) -> builtins.list[str]:
         """The names of the folders directly under the folder ``prefix`` that hold objects.
 

@@ -248,6 +248,17 @@ class FsspecBackend(Backend):
             if key.startswith(folder) and key != folder and not is_temporary(key):
                 yield key
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`: the same listing as `list`, with details."""
+        base = f"{self.root}/{prefix}".rstrip("/") if prefix else self.root
+        found = self._call("list", prefix or "/", lambda: self._find(base, detail=True))
+        folder = prefix.rstrip("/") + "/" if prefix else ""
+        for path, info in found.items():
+            key = _relative(path, self.root)
+            if key.startswith(folder) and key != folder and not is_temporary(key):
+                size = info.get("size") if isinstance(info, dict) else None
+                yield key, size if isinstance(size, int) else -1
+
     def folders(self, prefix: str) -> builtins.list[str]:
         """See `Backend.folders`: one listing with a delimiter."""
         base = f"{self.root}/{prefix}".rstrip("/") if prefix else self.root
@@ -267,12 +278,13 @@ class FsspecBackend(Backend):
                 return []
             raise
 
-    def _find(self, base: str) -> builtins.list[str]:
+    def _find(self, base: str, *, detail: bool = False) -> Any:
         try:
-            return list(self.fs.find(base, timeout=self.timeout))
+            found = self.fs.find(base, detail=detail, timeout=self.timeout)
+            return found if detail else list(found)
         except FileNotFoundError:
             if self._folder_root or (base != self.root and self._container_exists()):
-                return []
+                return {} if detail else []
             raise
 
     @property

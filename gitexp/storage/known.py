@@ -191,6 +191,10 @@ class KnownBackend(Backend):
         """See `Backend.list`."""
         return self.inner.list(prefix)
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`."""
+        return self.inner.sizes(prefix)
+
     def folders(self, prefix: str) -> builtins.list[str]:
         """See `Backend.folders`."""
         return self.inner.folders(prefix)

@@ -164,6 +164,14 @@ class LocalBackend(Backend):
                 if not is_temporary(key):
                     yield key
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`."""
+        for key in self.list(prefix):
+            try:
+                yield key, os.stat(self._path(key)).st_size
+            except FileNotFoundError:
+                continue
+
     def folders(self, prefix: str) -> builtins.list[str]:
         """See `Backend.folders`."""
         try:

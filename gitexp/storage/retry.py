@@ -107,6 +107,10 @@ class RetryingBackend(Backend):
         """See `Backend.list`."""
         return iter(self._retry(lambda: list(self.inner.list(prefix))))
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`."""
+        return iter(self._retry(lambda: list(self.inner.sizes(prefix))))
+
     def folders(self, prefix: str) -> builtins.list[str]:
         """See `Backend.folders`."""
         return self._retry(lambda: self.inner.folders(prefix))
