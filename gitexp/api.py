@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from gitexp.data.add import Added as Added
     from gitexp.data.checkout import CheckoutResult as CheckoutResult
     from gitexp.data.status import StatusResult as StatusResult
-    from gitexp.data.storage import RemoteFsckResult, UpgradeResult
+    from gitexp.data.storage import RemoteFsckResult, RemoteGcResult, UpgradeResult
     from gitexp.data.sync import ProgressFn
     from gitexp.data.upkeep import FsckResult as FsckResult
     from gitexp.data.upkeep import GcResult as GcResult
@@ -385,6 +385,25 @@ class Repo:
             now=now,
             notify=notify,
         )
+
+    def gc_remote(
+        self,
+        name: str,
+        *,
+        workspace: bool = False,
+        all_branches: bool = False,
+        experiments: bool = False,
+        dry_run: bool = False,
+        now: bool = False,
+        credentials: Mapping[str, str] | None = None,
+    ) -> RemoteGcResult:
+        """Remote gc in two phases (see `gitexp gc --remote`), with local gc's reachability."""
+        from gitexp.data import storage
+        from gitexp.experiments.manage import gc_scope
+
+        scope = gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments)
+        env = dict(credentials or {})
+        return storage.gc_remote(self.project, name, env, scope, dry_run=dry_run, now=now)
 
     def fsck_remote(
         self, name: str, *, credentials: Mapping[str, str] | None = None, jobs: int | None = None

@@ -2,15 +2,14 @@
 
 ``<cache>/gitexp-cache.json`` holds ``{"layout": 1}``: loose objects
 ``blake3/<2 hex>/<62 hex>``, whole files, as `gitexp.cache.objects` writes them. The
-marker is written when a command first opens a cache that has none (a new cache, or
-one made before markers existed, which is layout 1 by construction). A marker of
-another layout, or one that cannot be read, makes every command refuse the cache
-before it writes anything: a newer gitexp may have changed what the folder holds.
+marker is written when the cache makes its first folder (a new cache, or one made
+before markers existed, which is layout 1 by construction). A marker of another
+layout, or one that cannot be read, makes every command refuse the cache before it
+writes anything: a newer gitexp may have changed what the folder holds.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from gitexp.cache.atomic import atomic_write
@@ -23,17 +22,15 @@ LAYOUT = 1
 
 
 def check_cache(root: Path) -> None:
-    """Refuse a cache of an unknown layout; mark an unmarked one as layout 1.
+    """Refuse a cache of an unknown layout (an unmarked one is layout 1).
 
-    Raises `LayoutError` (nothing written) for a marker of another layout, or one
-    that is not valid JSON naming a layout. Idempotent; a race between two commands
-    marking the same new cache writes the same bytes twice.
+    Raises `LayoutError` for a marker of another layout, or one that is not valid
+    JSON naming a layout. Reads only.
     """
     path = root / MARKER
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        _mark(root)
         return
     except OSError as exc:
         raise _refusal(path, f"cannot be read ({exc.strerror})") from exc
@@ -44,9 +41,14 @@ def check_cache(root: Path) -> None:
         raise _refusal(path, f"says layout {layout}; this gitexp knows layout {LAYOUT} only")
 
 
-def _mark(root: Path) -> None:
-    os.makedirs(root, exist_ok=True)
-    atomic_write(root / MARKER, marker_bytes(LAYOUT))
+def mark_cache(root: Path) -> None:
+    """Write the marker into the existing cache folder ``root`` unless it has one.
+
+    Idempotent; two commands marking the same new cache write the same bytes.
+    """
+    path = root / MARKER
+    if not path.exists():
+        atomic_write(path, marker_bytes(LAYOUT))
 
 
 def _refusal(path: Path, why: str) -> LayoutError:

@@ -41,6 +41,15 @@ def chunk_list_key(oid: Oid) -> str:
     return f"{FOLDER}/{oid.hex[:2]}/{oid.hex[2:]}"
 
 
+def file_of(key: str) -> Oid | None:
+    """The file whose chunk list is under ``key``; None for a key that names none."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] != FOLDER or len(parts[1]) != 2 or len(parts[2]) != 62:
+        return None
+    hex_ = parts[1] + parts[2]
+    return Oid(hex_) if set(hex_) <= _HEX else None
+
+
 def chunker() -> Any | None:
     """A FastCDC cutter, or None when ``pyfastcdc`` is not installed (big files stay loose)."""
     try:

@@ -274,7 +274,7 @@ class FsspecBackend(Backend):
         try:
             return list(self.fs.ls(base, detail=True, timeout=self.timeout))
         except FileNotFoundError:
-            if self._folder_root or (base != self.root and self._container_exists()):
+            if self._folder_root or self._container_exists():
                 return []
             raise
 
@@ -283,7 +283,7 @@ class FsspecBackend(Backend):
             found = self.fs.find(base, detail=detail, timeout=self.timeout)
             return found if detail else list(found)
         except FileNotFoundError:
-            if self._folder_root or (base != self.root and self._container_exists()):
+            if self._folder_root or self._container_exists():
                 return {} if detail else []
             raise
 

@@ -20,11 +20,12 @@ from gitexp.core.hashing import ALGORITHM, Oid, oid_from_relpath
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
 from gitexp.storage.chunkpush import Chunked, upload_chunked, with_chunk_lists
-from gitexp.storage.chunks import CHUNKED, chunker
+from gitexp.storage.chunks import CHUNKED, chunk_list_key, chunker
 from gitexp.storage.known import record_of
 from gitexp.storage.layout import LOOSE, PACKED
 from gitexp.storage.packing import cached_items, upload_packs
-from gitexp.storage.packs import PACKABLE, list_packs, read_pack_map
+from gitexp.storage.packs import PACKABLE, Location, index_key, list_packs, read_pack_map
+from gitexp.storage.sweep import protect
 from gitexp.storage.transfer import (
     BIG_JOBS,
     SMALL,
@@ -142,9 +143,11 @@ def push(
     chunked: Chunked | None = None
     if layout == PACKED:
         in_packs = read_pack_map(backend, list_packs(backend), jobs).objects
+        protect(backend, _keys(wanted, in_packs))
         todo = missing_on_remote(backend, wanted - in_packs.keys(), jobs, always_check)
         chunked = _chunking(objects, backend, todo, set(in_packs), jobs, sized, result)
     else:
+        protect(backend, (oid.relpath for oid in wanted))
         todo = missing_on_remote(backend, wanted, jobs, always_check)
     result.present = len(wanted) - len(todo)
     meter = Meter(progress, len(todo), sum(sized.get(o, 0) for o in todo))
@@ -178,6 +181,17 @@ def _local_size(
         result.missing.append(oid)
         return None
     return size
+
+
+def _keys(wanted: set[Oid], in_packs: Mapping[Oid, Location]) -> Iterator[str]:
+    """Every key the objects ``wanted`` may rely on: loose, chunk list, pack and index."""
+    for oid in wanted:
+        yield oid.relpath
+        yield chunk_list_key(oid)
+        where = in_packs.get(oid)
+        if where is not None:
+            yield where.pack
+            yield index_key(where.pack)
 
 
 def _chunking(
