@@ -121,6 +121,10 @@ def test_server_killed_mid_push_and_mid_pull(tmp_path: Path, monkeypatch) -> Non
     server = start_seaweedfs(server_dir)
     try:
         make_bucket(server, "killed")
+        import s3fs
+
+        fs = s3fs.S3FileSystem(key=S3_KEY, secret=S3_SECRET, endpoint_url=server.url)
+        fs.pipe("killed/store/gitexp-remote.json", b'{"layout": 1}')  # one request per object
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET)
         origin = make_origin(tmp_path)
