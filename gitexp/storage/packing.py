@@ -15,7 +15,7 @@ from gitexp.core.hashing import Oid
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
 from gitexp.storage.known import record_of
-from gitexp.storage.packs import PACK_TARGET, build_pack, index_key
+from gitexp.storage.packs import PACK_TARGET, build_pack, index_key, keep_index
 from gitexp.storage.transfer import LocalObjects, closing
 
 PACK_JOBS = 4
@@ -95,6 +95,7 @@ def upload_packs(
     def upload(pack: _Pack) -> tuple[str, _Pack]:
         backend.put_bytes(pack.data, pack.key)
         backend.put_bytes(pack.index, index_key(pack.key))
+        keep_index(backend, index_key(pack.key), pack.index)
         return pack.key, pack
 
     record = record_of(backend)

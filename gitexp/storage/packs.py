@@ -20,9 +20,12 @@ object says which index to blame; a push simply packs such objects again.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gitexp.core.hashing import ALGORITHM, Oid
 from gitexp.errors import NotFoundError
@@ -164,9 +167,70 @@ def read_pack_map(backend: Backend, keys: Iterable[str], jobs: int) -> PackMap:
 
 
 def _fetch(backend: Backend, keys: list[str], jobs: int) -> Iterator[tuple[str, bytes | Failure]]:
-    if not keys:
-        return iter(())
-    return backend.get_many(keys, jobs)
+    """Each index's bytes: from the local copies when there are any, else from the remote.
+
+    Indexes never change, so a copy read once is kept beside the remote's record of
+    objects (`gitexp.storage.known`) and a later push or pull asks only for new ones;
+    copies of indexes no longer listed are dropped.
+    """
+    folder = _copies(backend)
+    held: dict[str, bytes] = {}
+    if folder is not None:
+        held = _read_copies(folder, keys)
+    yield from held.items()
+    rest = [key for key in keys if key not in held]
+    if not rest:
+        return
+    with contextlib.closing(backend.get_many(rest, jobs)) as outcomes:  # type: ignore[type-var]
+        for key, outcome in outcomes:
+            if folder is not None and isinstance(outcome, bytes):
+                _keep_copy(folder, key, outcome)
+            yield key, outcome
+
+
+def keep_index(backend: Backend, key: str, data: bytes) -> None:
+    """Keep a local copy of an index just stored (see `_fetch`), if records are kept."""
+    folder = _copies(backend)
+    if folder is not None:
+        _keep_copy(folder, key, data)
+
+
+def _copies(backend: Backend) -> Path | None:
+    from gitexp.storage.known import record_of
+
+    path = record_of(backend).path
+    return None if path is None else path.with_suffix(".idx")
+
+
+def _read_copies(folder: Path, keys: list[str]) -> dict[str, bytes]:
+    wanted = {key.rsplit("/", 1)[-1]: key for key in keys}
+    held: dict[str, bytes] = {}
+    with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
+        for entry in entries:
+            key = wanted.get(entry.name)
+            if key is None:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)  # its pack is gone from the remote
+                continue
+            data = Path(entry.path).read_bytes()
+            if parse_index(data, key) is not None:
+                held[key] = data
+    return held
+
+
+def _keep_copy(folder: Path, key: str, data: bytes) -> None:
+    """Keep a copy of a good index (failing to is no error: it is only a copy)."""
+    if parse_index(data, key) is None:
+        return
+    name = key.rsplit("/", 1)[-1]
+    tmp = folder / f".tmp-{os.getpid()}-{name}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        os.replace(tmp, folder / name)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def list_packs(backend: Backend) -> list[str]:

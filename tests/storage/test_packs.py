@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -184,3 +185,24 @@ def test_a_remote_that_holds_loose_objects_stays_layout_1(
     monkeypatch.chdir(b)
     assert cli("pull").code == 0
     git(b, "status")
+
+
+def test_indexes_are_read_once_then_kept_locally(tmp_path: Path) -> None:
+    from gitexp.storage.known import KnownBackend, KnownObjects
+
+    source = ObjectStore(tmp_path / "a")
+    oids = small_objects(source, 50)
+    inner = Counting(tmp_path / "remote")
+    records = tmp_path / "records"
+    push(source, KnownBackend(inner, KnownObjects.load(records, "r")), [oids], layout=PACKED)
+    inner.calls.clear()
+    target = ObjectStore(tmp_path / "b")
+    remote = KnownBackend(inner, KnownObjects.load(records, "r"))
+    pull(target, remote, oids, tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert inner.calls["get"] == 0  # the push kept a copy of the index it wrote
+    assert push(source, remote, [oids], layout=PACKED).present == 50
+    assert inner.calls["get"] == 0
+    shutil.rmtree(records.with_name("records"))
+    fresh = KnownBackend(inner, KnownObjects.load(records, "r"))
+    pull(ObjectStore(tmp_path / "c"), fresh, oids, tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert inner.calls["get"] == 1  # without a copy: read once from the remote
