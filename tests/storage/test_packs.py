@@ -206,3 +206,22 @@ def test_indexes_are_read_once_then_kept_locally(tmp_path: Path) -> None:
     fresh = KnownBackend(inner, KnownObjects.load(records, "r"))
     pull(ObjectStore(tmp_path / "c"), fresh, oids, tmp_dir=tmp_path / "tmp", layout=PACKED)
     assert inner.calls["get"] == 1  # without a copy: read once from the remote
+
+
+def test_a_packed_remote_served_read_only_over_http_pulls_whole(
+    packed, cli, tmp_path: Path
+) -> None:
+    from tests.servers import start_http
+
+    a, b, storage = packed
+    folder = tmp_path / "httpd"
+    folder.mkdir()
+    server = start_http(folder, storage)
+    try:
+        config = (b / "gitexp.yaml").read_text().split("remotes:")[0]
+        (b / "gitexp.yaml").write_text(config + f"remotes:\n  shared: {server.url}\n")
+        result = cli("pull")
+        assert result.code == 0, result.err
+    finally:
+        server.stop()
+    assert (b / "data" / "train.csv").read_bytes() == (a / "data" / "train.csv").read_bytes()
