@@ -3,7 +3,9 @@
 Objects are read from the cache and hashed on the way (a corrupt cache object is
 never uploaded), gathered into packs of about `PACK_TARGET` bytes, and each pack is
 stored before its index: a reader never sees an index whose pack is not whole. An
-object counts as pushed once its pack's index is stored.
+object counts as pushed once its pack's index is stored. Packed objects are not
+noted in the record of loose objects (`gitexp.storage.known`): the indexes are what
+says a pack holds them, so a pack removed by remote gc is never vouched for.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass
 from gitexp.core.hashing import Oid
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
-from gitexp.storage.known import record_of
 from gitexp.storage.packs import PACK_TARGET, build_pack, index_key, keep_index
 from gitexp.storage.transfer import LocalObjects, closing
 
@@ -98,12 +99,10 @@ def upload_packs(
         keep_index(backend, index_key(pack.key), pack.index)
         return pack.key, pack
 
-    record = record_of(backend)
     with closing(bounded(upload, packs(), min(jobs, PACK_JOBS), key=lambda p: p.key)) as done:
         for _key, outcome in done:
             if isinstance(outcome, Failure):
                 raise outcome
-            record.add(outcome.oids)
             for oid, size in zip(outcome.oids, outcome.sizes, strict=True):
                 stored(oid, size)
 

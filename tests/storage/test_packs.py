@@ -163,9 +163,7 @@ def test_a_pack_without_its_index_is_ignored_and_a_push_packs_again(
     result = cli("pull")
     assert result.code == 1 and "missing" in result.err
     monkeypatch.chdir(a)
-    for record in (a / ".git" / "gitexp" / "remote-objects").iterdir():
-        record.unlink()
-    assert cli("push").code == 0
+    assert cli("push").code == 0  # the indexes say what is there, not the local record
     monkeypatch.chdir(b)
     assert cli("pull").code == 0
     assert (b / "data" / "train.csv").read_bytes() == (a / "data" / "train.csv").read_bytes()
