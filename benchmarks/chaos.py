@@ -5,7 +5,7 @@
 
 Each scenario gets a generated project (params, a training script, a folder of data
 files) with a bare git remote and a local folder storage remote. A "kill -9" trial
-starts a command (add, run, run -j, push, pull, checkout, gc) in its own process
+starts a command (add, run, run -j, push, pull, checkout, gc, remote gc) in its own process
 group and kills the whole group with SIGKILL after a random delay, drawn from the
 command's own duration measured on an unkilled run first. A "race" trial starts
 commands together. After every trial the same commands are run again and must
@@ -203,6 +203,12 @@ KILLS = [
     Scenario("kill -9 during pull", lambda p, n: ["pull"], _new_commit, in_clone=True),
     Scenario("kill -9 during checkout", lambda p, n: ["checkout"], _remove_data),
     Scenario("kill -9 during gc", lambda p, n: ["gc", "--now"], _new_data),
+    Scenario(
+        "kill -9 during remote gc",
+        lambda p, n: ["gc", "--remote", "storage", "-w", "--now"],
+        _new_commit,
+        verify=_clone_pulls_everything,
+    ),
 ]
 
 

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from gitexp.data.add import Added as Added
     from gitexp.data.checkout import CheckoutResult as CheckoutResult
     from gitexp.data.remotes import RemoteRow as RemoteRow
-    from gitexp.data.remotes import credential_names as storage_environment  # noqa: F401 - exported
     from gitexp.data.status import StatusResult as StatusResult
+    from gitexp.data.storage import RemoteFsckResult, RemoteGcResult, UpgradeResult
     from gitexp.data.sync import ProgressFn
     from gitexp.data.upkeep import FsckResult as FsckResult
     from gitexp.data.upkeep import GcResult as GcResult
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "gitexp.data.add": "Added",
     "gitexp.data.checkout": "CheckoutResult",
-    "gitexp.data.remotes": "RemoteRow storage_environment=credential_names",
+    "gitexp.data.remotes": "RemoteRow",
     "gitexp.data.status": "StatusResult",
     "gitexp.data.upkeep": "FsckResult GcResult",
     "gitexp.experiments.apply": "ApplyResult",
@@ -341,6 +341,41 @@ class Repo:
             self.project, workspace=workspace, all_branches=all_branches,
             experiments=experiments, dry_run=dry_run, now=now, notify=notify,
         )  # fmt: skip
+
+    def gc_remote(
+        self,
+        name: str,
+        *,
+        workspace: bool = False,
+        all_branches: bool = False,
+        experiments: bool = False,
+        dry_run: bool = False,
+        now: bool = False,
+        credentials: Mapping[str, str] | None = None,
+    ) -> RemoteGcResult:
+        """Remote gc in two phases (see `gitexp gc --remote`), with local gc's reachability."""
+        from gitexp.data import storage
+        from gitexp.experiments.manage import gc_scope
+
+        scope = gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments)
+        env = dict(credentials or {})
+        return storage.gc_remote(self.project, name, env, scope, dry_run=dry_run, now=now)
+
+    def fsck_remote(
+        self, name: str, *, credentials: Mapping[str, str] | None = None, jobs: int | None = None
+    ) -> RemoteFsckResult:
+        """Verify every pack, index, chunk list and object on storage remote ``name``."""
+        from gitexp.data import storage
+
+        return storage.fsck_remote(self.project, name, dict(credentials or {}), jobs)
+
+    def remote_upgrade(
+        self, name: str, *, credentials: Mapping[str, str] | None = None, jobs: int | None = None
+    ) -> UpgradeResult:
+        """Move storage remote ``name`` to layout 2 (packs); idempotent."""
+        from gitexp.data import storage
+
+        return storage.upgrade_remote(self.project, name, dict(credentials or {}), jobs)
 
     def fsck(self, *, jobs: int | None = None) -> FsckResult:
         """Re-hash every cache object; ``corrupt`` ones are moved aside, ``missing`` listed."""

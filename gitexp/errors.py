@@ -132,3 +132,13 @@ class Interrupted(GitexpError):
 
     exit_code = 130
     kind = "interrupted"
+
+
+class LayoutError(GitexpError):
+    """A local cache or storage remote is laid out in a version this gitexp does not know.
+
+    Nothing is written to it: a newer gitexp may have made it, and an older one
+    writing there could damage what the newer one relies on.
+    """
+
+    kind = "layout"

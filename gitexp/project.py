@@ -106,10 +106,16 @@ class Project:
         return Layout.of(self.git.common_dir)
 
     def store(self, index: StatIndex | None = None) -> ObjectStore:
-        """The local cache; with ``index``, what it writes is recorded there as verified."""
+        """The local cache; with ``index``, what it writes is recorded there as verified.
+
+        The one place a store is built. Raises `LayoutError` (nothing written) when
+        the cache is marked with a layout this gitexp does not know.
+        """
+        from gitexp.cache.layout import check_cache
         from gitexp.cache.objects import ObjectStore
 
-        return ObjectStore(self.layout.cache, index)
+        check_cache(self.layout.cache)
+        return ObjectStore(self.layout.cache, index, self.layout.index)
 
     def stat_index(self) -> StatIndex:
         """The stat index, opened (the caller closes it)."""

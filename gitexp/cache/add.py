@@ -8,8 +8,10 @@ data: they are skipped and reported.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,10 +57,14 @@ def store_tree(
     """`store_path`, also saying which entries of a folder were skipped."""
     full = os.path.abspath(path)
     info = os.stat(full)
-    if index is None:
-        with StatIndex(store.root.parent / "index") as own:
-            return _store(store, full, info, own, on_file, jobs)
-    return _store(store, full, info, index, on_file, jobs)
+    if index is not None:
+        return _store(store, full, info, index, on_file, jobs)
+    with contextlib.ExitStack() as stack:
+        folder = store.index_folder
+        if folder is None:  # a store of no project: an index for this call only
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=".gitexp-")))
+        own = stack.enter_context(StatIndex(folder))
+        return _store(store, full, info, own, on_file, jobs)
 
 
 def _store(

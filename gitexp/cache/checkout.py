@@ -354,6 +354,7 @@ def _clean_stale_siblings(full: str) -> None:
     """Remove temporary siblings that a killed checkout of this path left behind."""
     folder, name = os.path.split(full)
     prefix = f".{name}.gitexp-tmp-"
+    stale: list[str] = []  # a folder not there yet holds none
     with contextlib.suppress(FileNotFoundError), os.scandir(folder or ".") as entries:
         stale = [e.path for e in entries if e.name.startswith(prefix) and stale_tmp(e.name)]
     for path in stale:

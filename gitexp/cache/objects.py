@@ -36,12 +36,20 @@ class ObjectStore:
     """A cache folder of content-addressed objects.
 
     With a `StatIndex`, every object this store writes (and so hashed) is recorded as
-    verified there, so later reads need not hash it again.
+    verified there, so later reads need not hash it again. Built by
+    `gitexp.project.Project.store`, which knows where the cache and its index live.
     """
 
-    def __init__(self, root: str | os.PathLike[str], index: StatIndex | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        index: StatIndex | None = None,
+        index_folder: Path | None = None,
+    ) -> None:
         self.root = Path(root)
         self.index = index
+        self.index_folder = index_folder
+        """Where the stat index lives, for work that opens its own (no ``index`` given)."""
         self._writes = Writes(self.root, index, self.touch)
 
     @property

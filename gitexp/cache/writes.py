@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from gitexp.cache.layout import mark_cache
 from gitexp.cache.statindex import StatIndex
 from gitexp.core.hashing import ALGORITHM, Hasher, Oid
 from gitexp.errors import ConflictError
@@ -42,8 +43,16 @@ class Writes:
         self._tmp_ready = False
         self._tag = f"{os.getpid()}-{os.urandom(4).hex()}"
         self._counter = itertools.count()
+        self._marked = False
         self.kernel_copy = hasattr(os, "copy_file_range")  # Linux only
         self.tmpfiles = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+
+    def makedirs(self, folder: str | os.PathLike[str]) -> None:
+        """Make a folder of the cache; the first in this process also marks the cache's layout."""
+        os.makedirs(folder, exist_ok=True)
+        if not self._marked:
+            mark_cache(self.root)
+            self._marked = True
 
     def put_verified(self, oid: Oid, data: bytes) -> None:
         """Store ``data``, which the caller has hashed and found to be ``oid``.
@@ -63,7 +72,7 @@ class Writes:
             except FileExistsError:
                 continue
             except FileNotFoundError:
-                os.makedirs(folder, exist_ok=True)
+                self.makedirs(folder)
         try:
             view = memoryview(data)
             while view:
@@ -115,7 +124,7 @@ class Writes:
                 fd = os.open(folder, os.O_WRONLY | os.O_TMPFILE, 0o444)
                 break
             except FileNotFoundError:
-                os.makedirs(folder, exist_ok=True)
+                self.makedirs(folder)
             except OSError as exc:
                 return self._without_tmpfiles(exc, oid, data)
         try:
@@ -221,7 +230,7 @@ class Writes:
         if folder is None:
             folder = self.root / TMP_DIR
             if not self._tmp_ready:
-                folder.mkdir(parents=True, exist_ok=True)
+                self.makedirs(folder)
                 self._tmp_ready = True
         while True:
             name = str(folder / f"{TMP_PREFIX}{self._tag}-{next(self._counter)}")
@@ -230,7 +239,7 @@ class Writes:
             except FileExistsError:
                 continue
             except FileNotFoundError:
-                folder.mkdir(parents=True, exist_ok=True)
+                self.makedirs(folder)
 
     def install(self, tmp: str, oid: Oid, info: os.stat_result) -> None:
         """Move a finished temporary file to its object path (read-only since creation)."""
@@ -238,7 +247,7 @@ class Writes:
         try:
             os.rename(tmp, final)
         except FileNotFoundError:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            self.makedirs(final.parent)
             os.rename(tmp, final)
         if self.index is not None:
             self.index.record_object(oid.hex, info)

@@ -239,10 +239,3 @@ def listing(project: Project) -> tuple[RemoteRow, ...]:
         options = {k: ("***" if k in SECRET_OPTIONS else v) for k, v in sorted(merged.items())}
         rows.append(RemoteRow(name, redact_url(url), name == project.config.remote, options))
     return tuple(rows)
-
-
-def credential_names() -> list[str]:
-    """The environment variables a storage remote may take credentials and settings from."""
-    from gitexp.storage.open import ENVIRONMENT_VARIABLES
-
-    return list(ENVIRONMENT_VARIABLES)

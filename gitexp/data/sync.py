@@ -19,13 +19,11 @@ from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer
 from gitexp.data.pointers import pointers_at, workspace_pointers
-from gitexp.data.targets import storage_config
+from gitexp.data.storage import open_storage
 from gitexp.errors import GitexpError, IntegrityError, NotFoundError
 from gitexp.project import Project
 from gitexp.storage.backend import Backend, ReadOnlyError
 from gitexp.storage.download import pull as pull_objects
-from gitexp.storage.known import KnownObjects
-from gitexp.storage.open import open_backend
 from gitexp.storage.transfer import Progress, TransferResult
 from gitexp.storage.upload import push as push_objects
 
@@ -104,12 +102,8 @@ def _describe_objects(oids: Iterable[Oid], wants: Wants, store: ObjectStore) -> 
     return "; ".join(shown) + more
 
 
-def _backend(project: Project, storage: Storage) -> Backend:
-    return open_backend(storage_config(project, storage.remote), project.root, storage.env)
-
-
-def _known(project: Project, backend: Backend) -> KnownObjects:
-    return KnownObjects.load(project.layout.remote_objects, backend.identity())
+def _backend(project: Project, storage: Storage, *, writing: bool) -> tuple[Backend, int]:
+    return open_storage(project, storage.remote, storage.env, writing=writing)
 
 
 @dataclass
@@ -156,20 +150,21 @@ def _merge(total: TransferResult, part: TransferResult) -> None:
     total.bytes += part.bytes
     total.missing += part.missing
     total.corrupt += part.corrupt
+    total.damaged += [key for key in part.damaged if key not in total.damaged]
 
 
 def push_data(project: Project, storage: Storage, wants: Wants, result: DataResult) -> None:
     """Files first, then the manifests listing them: a manifest never names a missing file."""
     store = project.store()
     needs = _needs(store, wants.pointers)
-    backend = _backend(project, storage)
+    backend, layout = _backend(project, storage, writing=True)
     result.storage = backend.describe()
     if backend.read_only:
+        backend.close()
         raise ReadOnlyError(
             f"storage remote {backend.describe()} is read-only: nothing can be pushed to it",
             hint="push to a directory, s3://, gs://, az:// or ssh:// remote (-r NAME)",
         )
-    known = _known(project, backend)
     try:
         pushed = push_objects(
             store,
@@ -177,12 +172,11 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
             [needs.objects - needs.manifests, needs.manifests],
             jobs=storage.jobs or project.local.jobs,
             sizes=needs.sizes,
-            known=known,
             always_check=needs.manifests,
             progress=_progress(storage, "upload"),
+            layout=layout,
         )
     finally:
-        known.save()
         backend.close()
     _merge(result.objects, pushed)
     files = [oid for oid in pushed.missing if oid not in needs.manifests]
@@ -255,9 +249,8 @@ def pull_data(project: Project, storage: Storage, wants: Wants, result: DataResu
 def _fetch_data(
     project: Project, storage: Storage, wants: Wants, result: DataResult, store: ObjectStore
 ) -> None:
-    backend = _backend(project, storage)
+    backend, layout = _backend(project, storage, writing=False)
     result.storage = backend.describe()
-    known = _known(project, backend)
     jobs = storage.jobs or project.local.jobs
 
     def fetch(oids: Iterable[Oid], sizes: Mapping[Oid, int] | None = None) -> None:
@@ -268,8 +261,8 @@ def _fetch_data(
             tmp_dir=store.root / TMP_DIR,
             jobs=jobs,
             sizes=sizes,
-            known=known,
             progress=_progress(storage, "download"),
+            layout=layout,
         )
         _merge(result.objects, fetched)
 
@@ -279,23 +272,23 @@ def _fetch_data(
         needs = _needs(store, wants.pointers) if first.absent else first
         fetch(needs.objects - set(first.absent), needs.sizes)
     finally:
-        known.save()
         backend.close()
 
 
 def _raise_failures(objects: TransferResult, wants: Wants, store: ObjectStore, where: str) -> None:
     error: GitexpError | None = None
+    damaged = f" (damaged on the remote: {', '.join(objects.damaged)})" if objects.damaged else ""
     if objects.corrupt:
         error = IntegrityError(
             f"{len(objects.corrupt)} object(s) on {where} do not match their hash and were "
-            f"refused: {_describe_objects(objects.corrupt, wants, store)}",
+            f"refused: {_describe_objects(objects.corrupt, wants, store)}{damaged}",
             hint="the remote copy is damaged: push it again from a clone that has it "
             "(nothing was checked out)",
         )
     elif objects.missing:
-        error = NotFoundError(
+        error = (IntegrityError if damaged else NotFoundError)(
             f"{len(objects.missing)} object(s) are missing on {where}: "
-            f"{_describe_objects(objects.missing, wants, store)}",
+            f"{_describe_objects(objects.missing, wants, store)}{damaged}",
             hint="push them from the clone that has them (`gitexp push`), then pull again",
         )
     if error is not None:

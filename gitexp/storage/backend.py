@@ -96,6 +96,14 @@ class Backend(abc.ABC):
         in progress are skipped.
         """
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """Every key under ``prefix`` (as `list`) with its size in bytes; -1 when unknown.
+
+        This default knows no sizes; backends override it with the same listing as
+        `list`, which carries them.
+        """
+        return ((key, -1) for key in self.list(prefix))
+
     def folders(self, prefix: str) -> builtins.list[str]:
         """The names of the folders directly under the folder ``prefix`` that hold objects.
 
@@ -138,6 +146,19 @@ class Backend(abc.ABC):
             path = Path(folder) / "object"
             path.write_bytes(data)
             self.put(path, key)
+
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """The bytes ``[start, end)`` of the object under ``key``: one request where it can.
+
+        Raises `gitexp.errors.NotFoundError` when there is no such object; a range past
+        the end is cut short (the caller checks the length and the bytes). This
+        default reads the whole object; backends override it with a ranged read.
+        """
+        return self.get_bytes(key)[start:end]
+
+    def unwrap(self) -> Backend | None:
+        """The backend this one wraps (a retry or record wrapper); None for a backend."""
+        return None
 
     def identity(self) -> str:
         """What tells this storage location apart from every other one (no secrets).

@@ -17,16 +17,17 @@ from pathlib import Path
 from gitexp.core.hashing import Oid
 from gitexp.errors import NotFoundError
 from gitexp.storage.backend import Backend, Failure, bounded
-from gitexp.storage.known import KnownObjects
+from gitexp.storage.layout import LOOSE, PACKED
+from gitexp.storage.packedpull import pull_packed
 from gitexp.storage.transfer import (
     BIG_JOBS,
-    HASH_BUFFER,
     SMALL,
     LocalObjects,
     Meter,
     ProgressFn,
     TransferResult,
     closing,
+    hash_file,
     key_of,
     moved,
     split_by_size,
@@ -41,31 +42,29 @@ def pull(
     tmp_dir: Path,
     jobs: int | None = None,
     sizes: Mapping[Oid, int] | None = None,
-    known: KnownObjects | None = None,
     progress: ProgressFn | None = None,
+    layout: int = LOOSE,
 ) -> TransferResult:
     """Download every object of ``oids`` that the cache lacks, verifying each.
 
     Objects the remote lacks go to ``missing`` and objects whose bytes do not match
     their hash go to ``corrupt``: neither enters the cache. Objects of unknown size
-    (not in ``sizes``) move as files. Raises `StorageError` when the remote fails
-    (after retries); what was verified and stored stays.
+    (not in ``sizes``) move as files. On a `PACKED` remote, objects in its packs
+    come out of them (`gitexp.storage.unpacking`) and the rest are read loose; the
+    damaged packs and indexes met go to ``damaged``. Raises `StorageError` when the
+    remote fails (after retries); what was verified and stored stays.
     """
     jobs = jobs or backend.default_jobs
     wanted = set(oids)
     todo = sorted(_not_cached(objects, wanted))
     result = TransferResult(present=len(wanted) - len(todo))
     sized = dict(sizes or {})
-    record = known if known is not None else KnownObjects.nowhere()
     meter = Meter(progress, len(todo), sum(sized.get(o, 0) for o in todo))
+    if layout == PACKED and todo:
+        todo = pull_packed(objects, backend, todo, tmp_dir, jobs, meter, result, sized)
     small, big = split_by_size(todo, lambda o: sized.get(o, SMALL + 1))
-    try:
-        _download_small(objects, backend, small, jobs, meter, result)
-        _download_big(objects, backend, big, tmp_dir, jobs, meter, result, sized)
-    finally:
-        record.add(result.transferred)
-        record.add(result.corrupt)
-        record.discard(result.missing)
+    _download_small(objects, backend, small, jobs, meter, result)
+    _download_big(objects, backend, big, tmp_dir, jobs, meter, result, sized)
     result.transferred.sort()
     result.missing.sort()
     result.corrupt.sort()
@@ -120,7 +119,7 @@ def _download_big(
         os.close(fd)
         try:
             backend.get(oid.relpath, Path(name))
-            if _hash_file(name) != oid.hex:
+            if hash_file(name) != oid.hex:
                 return oid.relpath, (oid, "corrupt")
             objects.adopt_verified(name, oid)
             return oid.relpath, (oid, "stored")
@@ -153,21 +152,3 @@ def _not_cached(objects: LocalObjects, oids: Iterable[Oid]) -> list[Oid]:
         except (FileNotFoundError, NotADirectoryError):
             absent.append(oid)
     return absent
-
-
-def _hash_file(path: str) -> str:
-    from blake3 import blake3
-
-    if os.stat(path).st_size < SMALL:
-        with open(path, "rb") as handle:
-            return str(blake3(handle.read()).hexdigest())
-    # Read into one buffer rather than mapping the file: a mapping is faster (about
-    # 0.2 s against 0.3 s a GiB, measured) but shows the whole object in the process's
-    # memory, which a user watching a pull of a big model would rightly call a leak.
-    hasher = blake3(max_threads=blake3.AUTO)
-    buffer = bytearray(HASH_BUFFER)
-    view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
-        while count := handle.readinto(buffer):
-            hasher.update(view[:count])
-    return str(hasher.hexdigest())

@@ -120,6 +120,20 @@ class FsspecBackend(Backend):
             ),
         )
 
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """See `Backend.get_range`: one ranged request (a seek and a read over SFTP)."""
+        return self._call("download", key, lambda: self._read_range(self._path(key), start, end))
+
+    def _read_range(self, path: str, start: int, end: int) -> bytes:
+        if not self.atomic_put and not self.read_only:  # SFTP: its cat_file reads it all
+            with self.fs.open(path, "rb") as handle:
+                handle.seek(start)
+                return bytes(handle.read(max(0, end - start)))
+        data = bytes(
+            self.fs.cat_file(path, start=start, end=end, timeout=self.timeout, **self._one_request)
+        )
+        return data if len(data) <= end - start else data[start:end]
+
     def put(self, src: Path, key: str) -> None:
         """See `Backend.put`."""
         self._store(
@@ -232,6 +246,17 @@ class FsspecBackend(Backend):
             if key.startswith(folder) and key != folder and not is_temporary(key):
                 yield key
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`: the same listing as `list`, with details."""
+        base = f"{self.root}/{prefix}".rstrip("/") if prefix else self.root
+        found = self._call("list", prefix or "/", lambda: self._find(base, detail=True))
+        folder = prefix.rstrip("/") + "/" if prefix else ""
+        for path, info in found.items():
+            key = _relative(path, self.root)
+            if key.startswith(folder) and key != folder and not is_temporary(key):
+                size = info.get("size") if isinstance(info, dict) else None
+                yield key, size if isinstance(size, int) else -1
+
     def folders(self, prefix: str) -> builtins.list[str]:
         """See `Backend.folders`: one listing with a delimiter."""
         base = f"{self.root}/{prefix}".rstrip("/") if prefix else self.root
@@ -247,16 +272,17 @@ class FsspecBackend(Backend):
         try:
             return list(self.fs.ls(base, detail=True, timeout=self.timeout))
         except FileNotFoundError:
-            if self._folder_root or (base != self.root and self._container_exists()):
+            if self._folder_root or self._container_exists():
                 return []
             raise
 
-    def _find(self, base: str) -> builtins.list[str]:
+    def _find(self, base: str, *, detail: bool = False) -> Any:
         try:
-            return list(self.fs.find(base, timeout=self.timeout))
+            found = self.fs.find(base, detail=detail, timeout=self.timeout)
+            return found if detail else list(found)
         except FileNotFoundError:
-            if self._folder_root or (base != self.root and self._container_exists()):
-                return []
+            if self._folder_root or self._container_exists():
+                return {} if detail else []
             raise
 
     @property

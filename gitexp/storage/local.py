@@ -80,6 +80,21 @@ class LocalBackend(Backend):
         finally:
             os.close(fd)
 
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """See `Backend.get_range`: one positioned read."""
+        try:
+            fd = os.open(self._path(key), os.O_RDONLY)
+        except FileNotFoundError:
+            raise NotFoundError(f"{key} is not on {self.url}") from None
+        except OSError as exc:
+            raise _storage_error(exc, self.url, key) from exc
+        try:
+            return os.pread(fd, max(0, end - start), start)
+        except OSError as exc:
+            raise _storage_error(exc, self.url, key) from exc
+        finally:
+            os.close(fd)
+
     def put(self, src: Path, key: str) -> None:
         """See `Backend.put`."""
         self._store(key, lambda fd: _copy_into(src, fd))
@@ -148,6 +163,14 @@ class LocalBackend(Backend):
                 key = f"{head}/{name}" if head else name
                 if not is_temporary(key):
                     yield key
+
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`."""
+        for key in self.list(prefix):
+            try:
+                yield key, os.stat(self._path(key)).st_size
+            except FileNotFoundError:
+                continue
 
     def folders(self, prefix: str) -> builtins.list[str]:
         """See `Backend.folders`."""

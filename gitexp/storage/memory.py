@@ -57,6 +57,13 @@ class MemoryBackend(Backend):
             keys = list(self.objects)
         return (k for k in keys if k.startswith(folder))
 
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`."""
+        with self._lock:
+            found = [(k, len(v)) for k, v in self.objects.items()]
+        folder = prefix.rstrip("/") + "/" if prefix else ""
+        return ((k, n) for k, n in found if k.startswith(folder))
+
     def delete(self, key: str) -> None:
         """See `Backend.delete`."""
         with self._lock:

@@ -91,6 +91,10 @@ class RetryingBackend(Backend):
         """See `Backend.get_bytes`."""
         return self._retry(lambda: self.inner.get_bytes(key))
 
+    def get_range(self, key: str, start: int, end: int) -> bytes:
+        """See `Backend.get_range`."""
+        return self._retry(lambda: self.inner.get_range(key, start, end))
+
     def put(self, src: Path, key: str) -> None:
         """See `Backend.put`."""
         self._retry(lambda: self.inner.put(src, key))
@@ -102,6 +106,10 @@ class RetryingBackend(Backend):
     def list(self, prefix: str = "") -> Iterator[str]:
         """See `Backend.list`."""
         return iter(self._retry(lambda: list(self.inner.list(prefix))))
+
+    def sizes(self, prefix: str = "") -> Iterator[tuple[str, int]]:
+        """See `Backend.sizes`."""
+        return iter(self._retry(lambda: list(self.inner.sizes(prefix))))
 
     def folders(self, prefix: str) -> builtins.list[str]:
         """See `Backend.folders`."""

@@ -1,10 +1,11 @@
 """Uploading objects the remote lacks, found in few round trips (see `gitexp.storage.transfer`).
 
-What the remote lacks comes from the record of what it is known to hold
-(`gitexp.storage.known`, checked by a few spot checks), else a listing per object
-folder (``blake3/ab/``) when there are many objects, existence checks when few. A
-push reads each small object from the cache in one read and checks its hash on the
-way, so a corrupt cache object is never uploaded.
+What the remote lacks comes from the record of what it is known to hold (kept by a
+`gitexp.storage.known.KnownBackend` around the backend, checked by a few spot
+checks), else a listing per object folder (``blake3/ab/``) when there are many
+objects, existence checks when few. A push reads each small object from the cache
+in one read and checks its hash on the way, so a corrupt cache object is never
+uploaded. On a layout-2 remote the objects its packs' indexes list are there too.
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from dataclasses import dataclass
 from gitexp.core.hashing import ALGORITHM, Oid, oid_from_relpath
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
-from gitexp.storage.known import KnownObjects
+from gitexp.storage.chunkpush import Chunked, upload_chunked, with_chunk_lists
+from gitexp.storage.chunks import CHUNKED, chunk_list_key, chunker
+from gitexp.storage.known import record_of
+from gitexp.storage.layout import LOOSE, PACKED
+from gitexp.storage.packing import cached_items, upload_packs
+from gitexp.storage.packs import PACKABLE, Location, index_key, list_packs, read_pack_map
+from gitexp.storage.sweep import protect
 from gitexp.storage.transfer import (
     BIG_JOBS,
     SMALL,
@@ -47,7 +54,6 @@ class _Upload:
     jobs: int
     meter: Meter
     result: TransferResult
-    record: KnownObjects
     sizes: Mapping[Oid, int]
 
 
@@ -55,12 +61,11 @@ def missing_on_remote(
     backend: Backend,
     oids: Collection[Oid],
     jobs: int,
-    known: KnownObjects | None = None,
     always_check: Collection[Oid] = (),
 ) -> set[Oid]:
     """The objects of ``oids`` the remote does not have, in few round trips.
 
-    With a record of what the remote holds, only the objects it does not vouch for
+    With a record of what the remote holds (`record_of`), only the objects it does not vouch for
     are looked up, with a sample of those it does (and every one of ``always_check``
     it does) checked beside them; a failed check discards the record and the remote
     is asked about everything. The record learns what was found.
@@ -68,7 +73,7 @@ def missing_on_remote(
     wanted = set(oids)
     if not wanted:
         return set()
-    record = known if known is not None else KnownObjects.nowhere()
+    record = record_of(backend)
     unknown = record.unknown(wanted)
     vouched = wanted - unknown
     if vouched:
@@ -116,32 +121,45 @@ def push(
     *,
     jobs: int | None = None,
     sizes: Mapping[Oid, int] | None = None,
-    known: KnownObjects | None = None,
     always_check: Collection[Oid] = (),
     progress: ProgressFn | None = None,
+    layout: int = LOOSE,
 ) -> TransferResult:
     """Upload every object of ``groups`` that the remote lacks, one group after another.
 
     A group starts only when the one before it is wholly on the remote: objects the
     local cache lacks are reported in ``missing`` (not uploaded), and the push stops
     after their group; the caller decides whether that is an error. ``sizes`` spares
-    a stat per object. Raises `StorageError` when the remote fails (after the
-    backend's retries) and `IntegrityError` for a corrupt cache object; what was
-    uploaded stays uploaded (and is noted in ``known``).
+    a stat per object. On a `PACKED` remote, objects under `PACKABLE` bytes go into
+    packs (`gitexp.storage.packing`); the rest stay loose. Raises `StorageError`
+    when the remote fails (after the backend's retries) and `IntegrityError` for a
+    corrupt cache object; what was uploaded stays uploaded (and noted in the record).
     """
     jobs = jobs or backend.default_jobs
     parts = [set(group) for group in groups]
     wanted = set().union(*parts)
-    record = known if known is not None else KnownObjects.nowhere()
-    todo = missing_on_remote(backend, wanted, jobs, record, always_check)
-    result = TransferResult(present=len(wanted) - len(todo))
+    result = TransferResult()
     sized = dict(sizes or {})
+    chunked: Chunked | None = None
+    if layout == PACKED:
+        in_packs = read_pack_map(backend, list_packs(backend), jobs).objects
+        protect(backend, _keys(wanted, in_packs))
+        todo = missing_on_remote(backend, wanted - in_packs.keys(), jobs, always_check)
+        chunked = _chunking(objects, backend, todo, set(in_packs), jobs, sized, result)
+    else:
+        protect(backend, (oid.relpath for oid in wanted))
+        todo = missing_on_remote(backend, wanted, jobs, always_check)
+    result.present = len(wanted) - len(todo)
     meter = Meter(progress, len(todo), sum(sized.get(o, 0) for o in todo))
-    job = _Upload(objects, backend, jobs, meter, result, record, sized)
+    job = _Upload(objects, backend, jobs, meter, result, sized)
     for part in parts:
         batch = sorted(part & todo)
         small, big = split_by_size(batch, lambda o: _local_size(objects, o, sized, result))
+        if layout == PACKED:
+            small = _upload_packed(job, small)
         _upload_small(job, small)
+        if chunked is not None:
+            big = _upload_chunked(job, big, chunked)
         _upload_big(job, big)
         if result.missing:
             break
@@ -163,6 +181,67 @@ def _local_size(
         result.missing.append(oid)
         return None
     return size
+
+
+def _keys(wanted: set[Oid], in_packs: Mapping[Oid, Location]) -> Iterator[str]:
+    """Every key the objects ``wanted`` may rely on: loose, chunk list, pack and index."""
+    for oid in wanted:
+        yield oid.relpath
+        yield chunk_list_key(oid)
+        where = in_packs.get(oid)
+        if where is not None:
+            yield where.pack
+            yield index_key(where.pack)
+
+
+def _chunking(
+    objects: LocalObjects,
+    backend: Backend,
+    todo: set[Oid],
+    in_packs: set[Oid],
+    jobs: int,
+    sizes: dict[Oid, int],
+    result: TransferResult,
+) -> Chunked | None:
+    """How big files go to a layout-2 remote: None (loose) without ``pyfastcdc``.
+
+    Files already there as chunk lists leave ``todo``.
+    """
+    cutter = chunker()
+    if cutter is None:
+        return None
+    big = [o for o in todo if (_local_size(objects, o, sizes, result) or 0) >= CHUNKED]
+    todo -= with_chunk_lists(backend, big, jobs)
+    return Chunked(cutter, in_packs)
+
+
+def _upload_chunked(job: _Upload, oids: list[Oid], chunked: Chunked) -> list[Oid]:
+    """Push those of ``oids`` of `CHUNKED` bytes or more as chunks; the others, to go loose."""
+    rest = []
+    for oid in oids:
+        if job.sizes.get(oid, 0) < CHUNKED:
+            rest.append(oid)
+            continue
+        try:
+            sent = upload_chunked(job.objects, job.backend, oid, chunked, job.jobs)
+        except FileNotFoundError:
+            job.result.missing.append(oid)
+            continue
+        moved(job.result, job.meter, oid, sent)
+    return rest
+
+
+def _upload_packed(job: _Upload, oids: list[Oid]) -> list[Oid]:
+    """Pack those of ``oids`` under `PACKABLE` bytes; the others, to go loose."""
+    packable = [oid for oid in oids if job.sizes.get(oid, PACKABLE) < PACKABLE]
+    upload_packs(
+        job.backend,
+        cached_items(job.objects, packable, job.result.missing.append),
+        job.jobs,
+        lambda oid, size: moved(job.result, job.meter, oid, size),
+    )
+    chosen = set(packable)
+    return [oid for oid in oids if oid not in chosen]
 
 
 def _upload_small(job: _Upload, oids: list[Oid]) -> None:
@@ -194,7 +273,6 @@ def _upload_small(job: _Upload, oids: list[Oid]) -> None:
             if outcome is not None:
                 raise outcome
             oid = by_key[key]
-            job.record.add((oid,))
             moved(result, job.meter, oid, job.sizes.get(oid, 0))
 
 
@@ -214,7 +292,6 @@ def _upload_big(job: _Upload, oids: list[Oid]) -> None:
             if outcome is None:
                 job.result.missing.append(by_key[key])
                 continue
-            job.record.add((outcome,))
             moved(job.result, job.meter, outcome, job.sizes.get(outcome, 0))
 
 

@@ -68,6 +68,12 @@ def make_project(root: Path, origin: Path | str, storage: str) -> Path:
     return root
 
 
+def loose_remote(storage: Path) -> None:
+    """Make the local storage remote ``storage`` a layout-1 one (loose objects only)."""
+    storage.mkdir(parents=True, exist_ok=True)
+    (storage / "gitexp-remote.json").write_text('{"layout": 1}\n')
+
+
 def clone(origin: Path | str, dest: Path) -> Path:
     """Clone B of the shared remote."""
     git(dest.parent, "clone", "-q", str(origin), str(dest))

@@ -14,16 +14,17 @@ from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import hash_bytes, oid_from_relpath
 from gitexp.core.pointer import parse_pointer
 from tests.conftest import git
-from tests.data.syncsetup import clone, make_origin, make_project
+from tests.data.syncsetup import clone, loose_remote, make_origin, make_project
 from tests.servers import S3_KEY, S3_SECRET, free_port, make_bucket, start_http
 from tests.servers import seaweedfs as seaweedfs  # the fixture
 
 
 @pytest.fixture
 def shared(tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """Clone A with one experiment, pushed with its data to a local storage remote."""
+    """Clone A with one experiment, pushed with its data to a local layout-1 storage remote."""
     origin = make_origin(tmp_path)
     a = make_project(tmp_path / "a", origin, "../storage")
+    loose_remote(tmp_path / "storage")  # objects as files, to remove or damage one by one
     monkeypatch.chdir(a)
     assert cli("run", "-n", "exp-1", "-S", "train.lr=0.1").code == 0
     result = cli("push", "exp-1")

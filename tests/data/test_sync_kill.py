@@ -19,7 +19,7 @@ from gitexp.cache.objects import TMP_PREFIX
 from gitexp.core.hashing import hash_bytes, oid_from_relpath
 from gitexp.storage.backend import TMP_MARK
 from tests.conftest import commit_all, git
-from tests.data.syncsetup import clone, make_origin, make_project, track
+from tests.data.syncsetup import clone, loose_remote, make_origin, make_project, track
 from tests.servers import S3_KEY, S3_SECRET, make_bucket, start_seaweedfs
 
 pytestmark = pytest.mark.slow
@@ -88,6 +88,7 @@ def test_killed_push_and_pull_complete_when_run_again(tmp_path: Path, monkeypatc
     a = make_project(tmp_path / "a", origin, "../storage")
     add_many(a, 400, 20_000)
     storage = tmp_path / "storage"
+    loose_remote(storage)  # layout 2 has its own kill tests (tests/storage/test_kill_packs.py)
     proc = gitexp_proc(a, "push", "-j", "1")
     wait_for(
         lambda: (storage / "blake3").exists() and len(list((storage / "blake3").rglob("*"))) > 40
@@ -120,6 +121,10 @@ def test_server_killed_mid_push_and_mid_pull(tmp_path: Path, monkeypatch) -> Non
     server = start_seaweedfs(server_dir)
     try:
         make_bucket(server, "killed")
+        import s3fs
+
+        fs = s3fs.S3FileSystem(key=S3_KEY, secret=S3_SECRET, endpoint_url=server.url)
+        fs.pipe("killed/store/gitexp-remote.json", b'{"layout": 1}')  # one request per object
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEY)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_SECRET)
         origin = make_origin(tmp_path)

@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from gitexp.cache.layout import MARKER
 from gitexp.cache.locks import STORE_LOCK
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.statindex import Stamp, StatIndex
@@ -16,7 +17,7 @@ from gitexp.core.hashing import hash_bytes, oid_from_relpath
 from gitexp.core.pointer import parse_pointer
 from gitexp.storage.transfer import SMALL
 from tests.conftest import commit_all, git
-from tests.data.syncsetup import clone, make_origin, make_project, track
+from tests.data.syncsetup import clone, loose_remote, make_origin, make_project, track
 from tests.servers import S3_KEY, S3_SECRET, make_bucket
 from tests.servers import seaweedfs as seaweedfs  # the fixture
 
@@ -26,9 +27,15 @@ def cache(root: Path) -> ObjectStore:
 
 
 def on_remote(storage: Path) -> set[str]:
-    return {
+    """The storage keys of the objects on a local remote, loose or packed."""
+    found = {
         p.relative_to(storage).as_posix() for p in (storage / "blake3").rglob("*") if p.is_file()
     }
+    for index in (storage / "packs").glob("*/*.idx"):
+        found.update(
+            f"blake3/{r[0][:2]}/{r[0][2:]}" for r in orjson.loads(index.read_bytes())["objects"]
+        )
+    return found
 
 
 def pushed(cli, *args: str) -> dict[str, int]:
@@ -42,6 +49,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path
     """Clone A with tracked data (small files and one big file), not pushed yet."""
     origin = make_origin(tmp_path)
     a = make_project(tmp_path / "a", origin, "../storage")
+    loose_remote(tmp_path / "storage")  # the record and its spot checks, as layout 1 has them
     (a / "data" / "big.bin").write_bytes(os.urandom(SMALL + 12345))
     track(a, "data/big.bin")
     commit_all(a, "big file")
@@ -147,7 +155,7 @@ def test_a_corrupt_big_object_on_the_remote_is_refused(project, cli, tmp_path) -
     assert not (b / "data" / "big.bin").exists()
     root = b / ".git" / "gitexp" / "cache"
     stored = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
-    objects = [p for p in stored if p != STORE_LOCK]  # the lock is the cache's own file
+    objects = [p for p in stored if p not in (STORE_LOCK, MARKER)]  # the cache's own files
     assert all(oid_from_relpath(p) is not None for p in objects)  # no temporary file left
     assert big.relpath not in stored
 

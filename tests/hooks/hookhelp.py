@@ -77,10 +77,15 @@ def commit(root: Path, message: str = "change") -> Git:
 
 
 def storage_objects(storage: Path) -> set[str]:
-    """``blake3:<hex>`` of every object in a local storage remote."""
-    return {
+    """``blake3:<hex>`` of every object in a local storage remote, loose or in a pack."""
+    import json
+
+    loose = {
         f"blake3:{p.parent.name}{p.name}" for p in (storage / "blake3").glob("*/*") if p.is_file()
     }
+    for index in (storage / "packs").glob("*/*.idx"):
+        loose.update(f"blake3:{row[0]}" for row in json.loads(index.read_bytes())["objects"])
+    return loose
 
 
 def cache_dir(root: Path) -> Path:

@@ -120,11 +120,13 @@ def test_a_failed_upload_stops_the_push_with_a_clear_message(
 
     storage.mkdir(exist_ok=True)
     add_data(root, "model.pkl", (root / "model.pkl").read_bytes())
-    (storage / "blake3").write_text("a file where a folder must be\n")
+    for folder in ("blake3", "packs"):  # loose objects and packs alike
+        (storage / folder).write_text("a file where a folder must be\n")
     failed = run_git(root, "push", "-q", "origin", "main")
     assert failed.code != 0 and "gitexp: error:" in failed.err
     assert git(origin, "for-each-ref", "refs/heads/").strip() == ""
-    (storage / "blake3").unlink()
+    for folder in ("blake3", "packs"):
+        (storage / folder).unlink()
     assert run_git(root, "push", "-q", "origin", "main").code == 0
     assert git(origin, "rev-parse", "main").strip() == git(root, "rev-parse", "main").strip()
 

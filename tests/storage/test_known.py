@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gitexp.core.hashing import Oid, hash_bytes
-from gitexp.storage.known import KnownObjects
+from gitexp.storage.known import KnownBackend, KnownObjects
 from gitexp.storage.memory import MemoryBackend
 from gitexp.storage.upload import EXISTS_LIMIT, SPOT_CHECKS, missing_on_remote
 
@@ -83,11 +83,13 @@ def test_a_full_record_needs_only_spot_checks(tmp_path: Path) -> None:
     remote = Counting()
     fill(remote, wanted)
     record = KnownObjects.load(tmp_path, "id")
-    assert missing_on_remote(remote, wanted, 4, record) == set()
+    assert missing_on_remote(KnownBackend(remote, record), wanted, 4) == set()
     assert remote.calls["list"] > 0  # the first time, the remote is listed
     remote.calls.clear()
     manifest = wanted[0]
-    assert missing_on_remote(remote, wanted, 4, record, always_check={manifest}) == set()
+    assert (
+        missing_on_remote(KnownBackend(remote, record), wanted, 4, always_check={manifest}) == set()
+    )
     assert remote.calls["list"] == 0
     assert remote.calls["exists"] in (SPOT_CHECKS, SPOT_CHECKS + 1)  # the manifest may be drawn
 
@@ -97,9 +99,9 @@ def test_a_stale_record_is_caught_and_forgotten(tmp_path: Path) -> None:
     remote = Counting()
     fill(remote, wanted)
     record = KnownObjects.load(tmp_path, "id")
-    missing_on_remote(remote, wanted, 4, record)
+    missing_on_remote(KnownBackend(remote, record), wanted, 4)
     remote.objects.clear()  # emptied behind gitexp's back
-    assert missing_on_remote(remote, wanted, 4, record) == set(wanted)
+    assert missing_on_remote(KnownBackend(remote, record), wanted, 4) == set(wanted)
     assert len(record) == 0
 
 
@@ -108,9 +110,11 @@ def test_a_missing_manifest_is_always_caught(tmp_path: Path) -> None:
     remote = Counting()
     fill(remote, [*files, manifest])
     record = KnownObjects.load(tmp_path, "id")
-    missing_on_remote(remote, [*files, manifest], 4, record)
+    missing_on_remote(KnownBackend(remote, record), [*files, manifest], 4)
     del remote.objects[manifest.relpath]
-    found = missing_on_remote(remote, [*files, manifest], 4, record, always_check={manifest})
+    found = missing_on_remote(
+        KnownBackend(remote, record), [*files, manifest], 4, always_check={manifest}
+    )
     assert found == {manifest}
 
 
@@ -121,7 +125,37 @@ def test_few_unknown_objects_are_asked_about_one_by_one(tmp_path: Path) -> None:
     record = KnownObjects.load(tmp_path, "id")
     record.add(known)
     remote.calls.clear()
-    assert missing_on_remote(remote, [*known, *new], 4, record) == set(new)
+    assert missing_on_remote(KnownBackend(remote, record), [*known, *new], 4) == set(new)
     assert remote.calls["list"] == 0
     assert remote.calls["exists"] == len(new) + SPOT_CHECKS <= EXISTS_LIMIT
     assert all(oid in record for oid in known) and not any(oid in record for oid in new)
+
+
+def test_the_wrapper_learns_from_what_passes_through_and_saves_on_close(tmp_path: Path) -> None:
+    stored, gone = oids(3), oids(1, seed=3)[0]
+    inner = MemoryBackend()
+    backend = KnownBackend(inner, KnownObjects.load(tmp_path, "id"))
+    backend.put_bytes(b"one", stored[0].relpath)
+    list(backend.put_many([(stored[1].relpath, b"two")], 2))
+    inner.put_bytes(b"three", stored[2].relpath)
+    assert [k for k, _ in backend.get_many([stored[2].relpath, gone.relpath], 2)]
+    backend.put_bytes(b"marker", "gitexp-remote.json")  # not an object: not noted
+    backend.close()
+    again = KnownObjects.load(tmp_path, "id")
+    assert all(oid in again for oid in stored) and gone not in again and len(again) == 3
+
+
+def test_open_backend_keeps_the_record_only_when_given_a_folder(tmp_path: Path) -> None:
+    from gitexp.core.remotes import RemoteConfig
+    from gitexp.storage.known import record_of
+    from gitexp.storage.open import open_backend
+
+    remote = RemoteConfig("r", str(tmp_path / "remote"))
+    oid = oids(1)[0]
+    plain = open_backend(remote, tmp_path)
+    plain.put_bytes(b"x", oid.relpath)
+    assert len(record_of(plain)) == 0
+    kept = open_backend(remote, tmp_path, records=tmp_path / "records")
+    assert kept.exists(oid.relpath) and oid in record_of(kept)
+    kept.close()
+    assert oid in KnownObjects.load(tmp_path / "records", kept.identity())

@@ -37,7 +37,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "-e", "--experiments", action="store_true", help="keep the data of every experiment"
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument(
+        "-r",
+        "--remote",
+        metavar="NAME",
+        help="collect on storage remote NAME instead, in two phases: mark what nothing "
+        "needs, remove it in a gc run an hour or more later (at once with --now)",
+    )
     parser.set_defaults(func=main)
+
+
+def remote(args: argparse.Namespace) -> int:
+    """``gc --remote NAME``: one API call, then render."""
+    import os
+
+    import orjson
+
+    from gitexp.api import Repo
+    from gitexp.core.sizes import format_size
+
+    result = Repo(".").gc_remote(
+        args.remote,
+        workspace=args.workspace,
+        all_branches=args.all_branches,
+        experiments=args.experiments,
+        dry_run=args.dry_run,
+        now=args.now,
+        credentials=dict(os.environ),
+    )
+    if args.json:
+        out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
+    verb = "would remove" if result.dry_run else "removed"
+    say(
+        f"{verb} {len(result.removed)} keys ({format_size(result.freed_bytes)}) from "
+        f"{result.remote}; kept {result.kept}; marked {result.planned} more for a later gc"
+        + (f"; {result.waiting} marked, waiting for the grace period" if result.waiting else "")
+    )
+    return 0
 
 
 def main(args: argparse.Namespace) -> int:
@@ -47,6 +83,8 @@ def main(args: argparse.Namespace) -> int:
     from gitexp.api import Repo
     from gitexp.core.sizes import format_size
 
+    if args.remote:
+        return remote(args)
     result = Repo(".").gc(
         workspace=args.workspace,
         all_branches=args.all_branches,

@@ -61,6 +61,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     modify.add_argument("value", metavar="VALUE", nargs="?")
     modify.add_argument("--unset", action="store_true", help="remove the option")
     modify.add_argument("--local", action="store_true", help="write the local config")
+    upgrade = sub.add_parser(
+        "upgrade",
+        help="move a storage remote to layout 2 (packs)",
+        description="Move a storage remote to layout 2: small objects into packs, then the "
+        "marker, then the loose copies removed; every object stays readable throughout. "
+        "Running it again does nothing more.",
+    )
+    upgrade.add_argument("name", metavar="NAME")
+    upgrade.add_argument("-j", "--jobs", type=int, metavar="N", help="N transfers at a time")
     parser.set_defaults(func=main)
 
 
@@ -114,6 +123,17 @@ def main(args: argparse.Namespace) -> int:
     elif args.action == "remove":
         repo.remote_remove(args.name)
         say(f"removed storage remote '{args.name}'")
+    elif args.action == "upgrade":
+        import os
+
+        done = repo.remote_upgrade(args.name, credentials=dict(os.environ), jobs=args.jobs)
+        if done.before == done.after:
+            say(f"storage remote '{args.name}' is already layout {done.after}")
+        else:
+            say(
+                f"storage remote '{args.name}' is now layout {done.after} "
+                f"({done.packed} objects packed)"
+            )
     elif args.action == "default":
         repo.remote_default(args.name)
         say(f"'{args.name}' is now the default storage remote")

@@ -1,0 +1,1 @@
+"""Pieces of ``benchmarks/storage.py``: a request-counting proxy and the two tools' projects."""

@@ -1,0 +1,86 @@
+"""Pushing a big file to a layout-2 remote as chunks: only the chunks the remote lacks move.
+
+What the remote holds is what its packs' indexes list (read once per push), plus
+the chunks this push has just stored: a new version of a file shares most chunks
+with the versions before it, so it moves only the chunks around its edits, without
+any listing of chunks. The file's hash is checked as it is cut, and its chunk list is
+written only after every chunk is in an indexed pack, and only if the file's bytes
+match its id: a corrupt cache object never becomes a chunk list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gitexp.core.hashing import Oid
+from gitexp.errors import IntegrityError
+from gitexp.storage.backend import Backend, bounded
+from gitexp.storage.chunks import chunk_list_key, cut, dump_chunk_list
+from gitexp.storage.packing import upload_packs
+from gitexp.storage.transfer import LocalObjects, closing
+
+
+@dataclass
+class Chunked:
+    """What chunked pushes share: the cutter, and every chunk known to be on the remote."""
+
+    cutter: Any
+    present: set[Oid] = field(default_factory=set)
+
+
+def with_chunk_lists(backend: Backend, oids: Iterable[Oid], jobs: int) -> set[Oid]:
+    """Those of ``oids`` whose chunk list is on the remote (one existence check each)."""
+
+    def check(oid: Oid) -> tuple[str, bool]:
+        return oid.hex, backend.exists(chunk_list_key(oid))
+
+    found: set[Oid] = set()
+    with closing(bounded(check, list(oids), jobs, key=lambda o: o.hex)) as outcomes:
+        for key, outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            if outcome:
+                found.add(Oid(key))
+    return found
+
+
+def upload_chunked(
+    objects: LocalObjects, backend: Backend, oid: Oid, state: Chunked, jobs: int
+) -> int:
+    """Store the file ``oid`` as chunks and a chunk list; the bytes sent.
+
+    Raises `IntegrityError` (no chunk list written) when the cached file's bytes do
+    not match its id, `StorageError` when the remote fails, `FileNotFoundError` when
+    the cache lacks it.
+    """
+    from blake3 import blake3
+
+    whole = blake3(max_threads=blake3.AUTO)
+    chunks: list[tuple[Oid, int]] = []
+    sent = 0
+
+    def new_chunks() -> Iterator[tuple[Oid, bytes]]:
+        for view in cut(state.cutter, objects.path(oid)):
+            whole.update(view)
+            chunk = Oid(str(blake3(view).hexdigest()))
+            chunks.append((chunk, len(view)))
+            if chunk not in state.present:
+                state.present.add(chunk)
+                yield chunk, bytes(view)
+
+    def stored(_chunk: Oid, size: int) -> None:
+        nonlocal sent
+        sent += size
+
+    upload_packs(backend, new_chunks(), jobs, stored)
+    if whole.hexdigest() != oid.hex:
+        raise IntegrityError(
+            f"cache object {oid} is corrupt (its bytes hash differently); "
+            "no chunk list was pushed for it",
+            hint="run `gitexp fsck` to move it aside, then add or pull it again",
+        )
+    listing = dump_chunk_list(sum(size for _, size in chunks), chunks)
+    backend.put_bytes(listing, chunk_list_key(oid))
+    return sent + len(listing)

@@ -1,0 +1,113 @@
+"""Pushing small objects into packs on a layout-2 remote (see `gitexp.storage.packs`).
+
+Objects are read from the cache and hashed on the way (a corrupt cache object is
+never uploaded), gathered into packs of about `PACK_TARGET` bytes, and each pack is
+stored before its index: a reader never sees an index whose pack is not whole. An
+object counts as pushed once its pack's index is stored. Packed objects are not
+noted in the record of loose objects (`gitexp.storage.known`): the indexes are what
+says a pack holds them, so a pack removed by remote gc is never vouched for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from gitexp.core.hashing import Oid
+from gitexp.errors import IntegrityError
+from gitexp.storage.backend import Backend, Failure, bounded
+from gitexp.storage.packs import PACK_TARGET, build_pack, index_key, keep_index
+from gitexp.storage.transfer import LocalObjects, closing
+
+PACK_JOBS = 4
+"""Packs uploaded at once: each is one big request."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Pack:
+    key: str
+    data: bytes
+    index: bytes
+    oids: tuple[Oid, ...]
+    sizes: tuple[int, ...]
+
+
+def read_verified(objects: LocalObjects, oid: Oid) -> bytes | None:
+    """A small object's bytes from the cache, checked against its id; None if absent.
+
+    Raises `IntegrityError` for a cache object whose bytes hash differently.
+    """
+    from blake3 import blake3
+
+    try:
+        with open(objects.path(oid), "rb", buffering=0) as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    if blake3(data).hexdigest() != oid.hex:
+        raise IntegrityError(
+            f"cache object {oid} is corrupt (its bytes hash differently); "
+            "nothing corrupt was pushed",
+            hint="run `gitexp fsck` to move it aside, then add or pull it again",
+        )
+    return data
+
+
+def cached_items(
+    objects: LocalObjects, oids: Iterable[Oid], missing: Callable[[Oid], None]
+) -> Iterator[tuple[Oid, bytes]]:
+    """Each of ``oids`` with its bytes, read from the cache and verified (`read_verified`).
+
+    ``missing`` is called for each the cache lacks.
+    """
+    for oid in oids:
+        data = read_verified(objects, oid)
+        if data is None:
+            missing(oid)
+        else:
+            yield oid, data
+
+
+def upload_packs(
+    backend: Backend,
+    items: Iterable[tuple[Oid, bytes]],
+    jobs: int,
+    stored: Callable[[Oid, int], None],
+) -> None:
+    """Pack ``items`` (in this order) and upload the packs, each before its index.
+
+    ``stored`` is called for each object once its pack's index is on the remote.
+    Raises `StorageError` when the remote fails (and whatever reading ``items``
+    raises); packs already indexed stay.
+    """
+
+    def packs() -> Iterator[_Pack]:
+        batch: list[tuple[Oid, bytes]] = []
+        size = 0
+        for oid, data in items:
+            batch.append((oid, data))
+            size += len(data)
+            if size >= PACK_TARGET:
+                yield _made(batch)
+                batch, size = [], 0
+        if batch:
+            yield _made(batch)
+
+    def upload(pack: _Pack) -> tuple[str, _Pack]:
+        backend.put_bytes(pack.data, pack.key)
+        backend.put_bytes(pack.index, index_key(pack.key))
+        keep_index(backend, index_key(pack.key), pack.index)
+        return pack.key, pack
+
+    with closing(bounded(upload, packs(), min(jobs, PACK_JOBS), key=lambda p: p.key)) as done:
+        for _key, outcome in done:
+            if isinstance(outcome, Failure):
+                raise outcome
+            for oid, size in zip(outcome.oids, outcome.sizes, strict=True):
+                stored(oid, size)
+
+
+def _made(items: list[tuple[Oid, bytes]]) -> _Pack:
+    key, data, index = build_pack(items)
+    oids = tuple(oid for oid, _ in items)
+    return _Pack(key, data, index, oids, tuple(len(blob) for _, blob in items))

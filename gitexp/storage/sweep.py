@@ -1,0 +1,180 @@
+"""Remote gc in two phases with a grace period, so it never removes what a push relies on.
+
+Phase one marks: everything no kept object needs (loose objects, chunk lists, packs
+none of whose objects are needed, packs a push never indexed) is written into a plan,
+``gc/plan-<unix time>-<random>.json`` (``{"version":1,"created":T,"keys":[…]}``);
+nothing is removed. Phase two, in a later gc once the plan is older than the grace
+period, removes the keys of the plan that are still not needed and that no keep note
+written since names, then the plan.
+
+A push reads the plans (one listing of ``gc/``, empty as a rule) and, before it
+relies on any key a plan names, writes a keep note, ``gc/keep-<unix time>-<random>.json``
+(same shape), naming those keys. A push that began before a plan was written never
+saw it: the grace period (an hour) is the time it has to finish. ``now`` sweeps at
+once (no plan, no grace): only when nothing else writes to the remote. Packs some
+of whose objects are needed are kept whole. An index is removed before its pack, so
+a reader never finds an index whose pack is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from gitexp.core.hashing import ALGORITHM, Oid, oid_from_relpath
+from gitexp.errors import NotFoundError
+from gitexp.storage.backend import Backend
+from gitexp.storage.chunks import FOLDER as CHUNKS
+from gitexp.storage.chunks import file_of, parse_chunk_list
+from gitexp.storage.packs import FOLDER as PACKS
+from gitexp.storage.packs import index_key, is_pack_key, parse_index
+
+FOLDER = "gc"
+GRACE_SECONDS = 3600.0
+VERSION = 1
+
+
+@dataclass
+class RemoteSweep:
+    """What a remote gc did: keys removed (with their bytes), newly planned, kept, waiting."""
+
+    removed: list[str] = field(default_factory=list)
+    freed_bytes: int = 0
+    planned: list[str] = field(default_factory=list)
+    waiting: int = 0
+    kept: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Note:
+    key: str
+    created: float
+    keys: frozenset[str]
+
+
+def read_notes(backend: Backend, kind: str) -> list[_Note]:
+    """The plans (``kind="plan"``) or keep notes on the remote; a damaged one is skipped."""
+    notes = []
+    for key in backend.list(FOLDER):
+        name = key.rsplit("/", 1)[-1]
+        if not (name.startswith(f"{kind}-") and name.endswith(".json")):
+            continue
+        try:
+            value = json.loads(backend.get_bytes(key))
+        except (NotFoundError, ValueError):
+            continue
+        if isinstance(value, dict) and value.get("version") == VERSION:
+            keys = value.get("keys")
+            created = value.get("created")
+            if isinstance(keys, list) and isinstance(created, (int, float)):
+                notes.append(_Note(key, float(created), frozenset(map(str, keys))))
+    return sorted(notes, key=lambda n: n.created)
+
+
+def write_note(backend: Backend, kind: str, keys: Iterable[str], created: float) -> str:
+    """Store a plan or keep note naming ``keys``; its key."""
+    key = f"{FOLDER}/{kind}-{int(created)}-{os.urandom(4).hex()}.json"
+    body = {"version": VERSION, "created": created, "keys": sorted(keys)}
+    backend.put_bytes(json.dumps(body, separators=(",", ":")).encode(), key)
+    return key
+
+
+def sweep_remote(
+    backend: Backend,
+    keep: set[Oid],
+    *,
+    dry_run: bool = False,
+    now: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> RemoteSweep:
+    """Phase two for ripe plans, then phase one for what is newly unneeded (see above).
+
+    Raises `StorageError` when the remote fails; what was removed stays removed, and
+    a rerun picks up the rest.
+    """
+    sizes = dict(backend.sizes(ALGORITHM))
+    sizes.update(backend.sizes(PACKS))
+    sizes.update(backend.sizes(CHUNKS))
+    garbage, kept = _unneeded(backend, keep, sizes)
+    result = RemoteSweep(kept=kept)
+    plans = read_notes(backend, "plan")
+    notes = read_notes(backend, "keep")
+    start = clock()
+    ripe = [p for p in plans if now or p.created <= start - GRACE_SECONDS]
+    doomed: set[str] = set(garbage) if now else set()
+    for plan in ripe:
+        saved = set().union(*(n.keys for n in notes if n.created >= plan.created))
+        doomed |= (plan.keys & garbage) - saved
+    pending = set().union(*(p.keys for p in plans if p not in ripe))
+    new = sorted(garbage - doomed - pending)
+    result.waiting = len(pending & garbage) + (0 if now else len(new))
+    result.removed = sorted(doomed)
+    result.freed_bytes = sum(max(0, sizes.get(k, 0)) for k in doomed)
+    if dry_run:
+        result.planned = [] if now else new
+        return result
+    _remove(backend, doomed)
+    for plan in ripe:
+        backend.delete(plan.key)
+    if not pending:  # every plan is swept: the keep notes read protect nothing any more
+        for note in notes:
+            backend.delete(note.key)
+    if new and not now:
+        write_note(backend, "plan", new, start)
+        result.planned = new
+    return result
+
+
+def _unneeded(backend: Backend, keep: set[Oid], sizes: dict[str, int]) -> tuple[set[str], int]:
+    """Every key no object of ``keep`` needs, and how many keys are needed."""
+    garbage: set[str] = set()
+    needed = 0
+    live_chunks: set[Oid] = set()
+    for key in sizes:
+        if key.startswith(f"{ALGORITHM}/"):
+            oid = oid_from_relpath(key)
+            if oid is not None and oid not in keep:
+                garbage.add(key)
+            else:
+                needed += 1
+        elif key.startswith(f"{CHUNKS}/"):
+            oid = file_of(key)
+            if oid is None or oid not in keep:
+                garbage.add(key)
+                continue
+            needed += 1
+            chunks = parse_chunk_list(backend.get_bytes(key)) or []
+            live_chunks.update(chunk for chunk, _ in chunks)
+    for key in sizes:
+        if is_pack_key(key):
+            index = index_key(key)
+            if index not in sizes:
+                garbage.add(key)  # an unfinished push, once it is old
+                continue
+            entries = parse_index(backend.get_bytes(index), index) or []
+            if any(oid in keep or oid in live_chunks for oid, _, _ in entries):
+                needed += 1
+            else:
+                garbage.update((key, index))
+    return garbage, needed
+
+
+def _remove(backend: Backend, keys: set[str]) -> None:
+    """Delete ``keys``, each index before its pack."""
+    for key in sorted(keys, key=lambda k: (k.endswith(".pack"), k)):
+        backend.delete(key)
+
+
+def protect(
+    backend: Backend, needed: Iterable[str], clock: Callable[[], float] = time.time
+) -> None:
+    """Before a push relies on ``needed`` keys: a keep note for those a gc plan names."""
+    plans = read_notes(backend, "plan")
+    if not plans:
+        return
+    held = set().union(*(p.keys for p in plans)) & set(needed)
+    if held:
+        write_note(backend, "keep", held, clock())

@@ -1,0 +1,107 @@
+"""Big files on a layout-2 remote: content-defined chunks, only new chunks moved, verified back."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from gitexp.cache.objects import ObjectStore
+from gitexp.storage.chunks import CHUNKED, chunk_list_key, parse_chunk_list
+from gitexp.storage.download import pull
+from gitexp.storage.layout import PACKED
+from gitexp.storage.local import LocalBackend
+from gitexp.storage.upload import push
+
+SIZE = CHUNKED + (1 << 20)
+
+
+def edited(data: bytes, places: int, length: int) -> bytes:
+    out = bytearray(data)
+    step = len(data) // places
+    for i in range(places):
+        at = i * step + step // 2
+        out[at : at + length] = os.urandom(length)
+    return bytes(out)
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> tuple[ObjectStore, LocalBackend, ObjectStore]:
+    return (
+        ObjectStore(tmp_path / "a"),
+        LocalBackend(tmp_path / "remote"),
+        ObjectStore(tmp_path / "b"),
+    )
+
+
+def test_a_big_file_goes_as_chunks_and_comes_back_whole(stores, tmp_path: Path) -> None:
+    source, remote, target = stores
+    oid, _ = source.put_file(_write(tmp_path / "f", os.urandom(SIZE)))
+    pushed = push(source, remote, [[oid]], layout=PACKED)
+    assert pushed.transferred == [oid]
+    assert not remote.exists(oid.relpath) and remote.exists(chunk_list_key(oid))
+    chunks = parse_chunk_list(remote.get_bytes(chunk_list_key(oid)))
+    assert chunks is not None and 150 < len(chunks) < 600  # about 64 KiB each
+    assert push(source, remote, [[oid]], layout=PACKED).present == 1
+    pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert pulled.transferred == [oid] and not pulled.corrupt
+    assert target.read_bytes(oid) == source.read_bytes(oid)
+
+
+def test_a_new_version_moves_only_the_chunks_around_its_edits(stores, tmp_path: Path) -> None:
+    source, remote, target = stores
+    first = os.urandom(SIZE)
+    old, _ = source.put_file(_write(tmp_path / "v1", first))
+    push(source, remote, [[old]], layout=PACKED)
+    new, _ = source.put_file(_write(tmp_path / "v2", edited(first, 10, 1000)))
+    pushed = push(source, remote, [[new]], layout=PACKED)
+    assert pushed.transferred == [new]
+    assert pushed.bytes < 0.1 * SIZE  # ten edits: about twenty chunks, not the file
+    pulled = pull(target, remote, [old, new], tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert len(pulled.transferred) == 2
+    assert target.read_bytes(new) == source.read_bytes(new)
+
+
+def test_without_pyfastcdc_big_files_stay_loose(
+    stores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source, remote, target = stores
+    monkeypatch.setitem(sys.modules, "pyfastcdc", None)  # as if it were not installed
+    oid, _ = source.put_file(_write(tmp_path / "f", os.urandom(SIZE)))
+    assert push(source, remote, [[oid]], layout=PACKED).transferred == [oid]
+    assert remote.exists(oid.relpath) and not remote.exists(chunk_list_key(oid))
+    pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert pulled.transferred == [oid]
+
+
+@pytest.mark.parametrize("what", ["list", "chunk"])
+def test_a_damaged_chunk_list_or_chunk_is_refused_by_name(
+    stores, tmp_path: Path, what: str
+) -> None:
+    source, remote, target = stores
+    oid, _ = source.put_file(_write(tmp_path / "f", os.urandom(SIZE)))
+    push(source, remote, [[oid]], layout=PACKED)
+    if what == "list":
+        damaged = chunk_list_key(oid)
+        path = tmp_path / "remote" / damaged
+        _rewrite(path, lambda data: data.replace(b'"size":', b'"size":1'))
+    else:
+        path = next((tmp_path / "remote" / "packs").rglob("*.pack"))
+        damaged = path.relative_to(tmp_path / "remote").as_posix()
+        _rewrite(path, lambda data: data[:5000] + bytes([data[5000] ^ 1]) + data[5001:])
+    pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert pulled.corrupt == [oid] and damaged in pulled.damaged
+    assert not target.has(oid)
+    assert not (tmp_path / "tmp").exists() or not any((tmp_path / "tmp").iterdir())
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _rewrite(path: Path, change) -> None:
+    os.chmod(path, 0o644)
+    path.write_bytes(change(path.read_bytes()))
