@@ -557,7 +557,8 @@
   }
 
   function framesAt(r, key) {
-    return (r.im[key] || []).map(function (f, at) { return [f[0] === null ? at : f[0], f[1]]; });
+    // An image logged without a step is placed by the order it was logged in.
+    return (r.im[key] || []).map(function (f, at) { return [f[0] === null ? at : f[0], f[1], f[0]]; });
   }
 
   function showStep(key, n, position) {
@@ -576,8 +577,9 @@
       var img = fig.querySelector("img");
       var uri = shown ? D.images[shown[1]] : null;
       if (uri) { img.src = uri; img.style.display = ""; } else { img.removeAttribute("src"); img.style.display = "none"; }
-      fig.querySelector(".at").textContent = !shown ? "(none at this step)" : uri ? "step " + shown[0]
-        : "step " + shown[0] + " (not in the report: not in the cache, or too large)";
+      var where = !shown || shown[2] === null ? "" : "step " + shown[0];
+      fig.querySelector(".at").textContent = !shown ? "(none at this step)" : uri ? where
+        : where + " (not in the report: not in the cache, or too large)";
       fig.setAttribute("data-step", shown ? shown[0] : "");
     });
   }
