@@ -153,8 +153,12 @@ def _parsed(git: GitRepo, commit: str) -> dict[str, TagNote]:
 
 
 def attach(rows: Iterable[dict[str, object]], by_commit: Mapping[str, TagNote]) -> None:
-    """Add ``tags`` (a list) and ``note`` (text) to each ``show`` row, from its commit's note."""
+    """Add ``tags`` (a list) and ``note`` (text) to each ``show`` row that has a note.
+
+    A row without one keeps the designed ``show --json`` shape, keys and all.
+    """
     for row in rows:
         found = by_commit.get(str(row.get("commit") or ""))
-        row["tags"] = list(found.tags) if found else []
-        row["note"] = found.note if found else ""
+        if found is not None:
+            row["tags"] = list(found.tags)
+            row["note"] = found.note
