@@ -352,12 +352,17 @@
       div.className = "chart";
       div.setAttribute("data-key", D.keys[k]);
       holder.appendChild(div);
+      // The legend sits at the chart's bottom edge, below room kept for the x axis, so
+      // it never covers the axis however many experiments are ticked (figures.py does
+      // the same for `gitexp plots`).
+      var legendRoom = traces.length > 1 ? 24 * Math.ceil(traces.length / 2) : 0;
       Plotly.newPlot(div, traces, {
         title: { text: D.keys[k], x: 0.01, xanchor: "left", font: { size: 14 } }, font: FONT,
         xaxis: { title: { text: "step" }, gridcolor: "#eaeef2", zeroline: false,
           dtick: whole && span <= 12 ? 1 : undefined },
-        yaxis: { gridcolor: "#eaeef2", zeroline: false }, height: 340,
-        margin: { l: 56, r: 16, t: 40, b: 44 }, legend: { orientation: "h", y: -0.25 },
+        yaxis: { gridcolor: "#eaeef2", zeroline: false }, height: 40 + 240 + 60 + legendRoom,
+        margin: { l: 56, r: 16, t: 40, b: 60 + legendRoom },
+        legend: { orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container" },
         showlegend: traces.length > 1, paper_bgcolor: "#fff", plot_bgcolor: "#fff"
       }, CONFIG);
     });
