@@ -3,7 +3,8 @@
 The public API, imported lazily so ``import gitexp`` stays cheap:
 
 - ``gitexp.params()``, ``gitexp.log_metric()``, ``gitexp.log_metrics()``,
-  ``gitexp.log_artifact()``, ``gitexp.should_prune()``: for a training script run by
+  ``gitexp.log_artifact()``, ``gitexp.log_image()``, ``gitexp.should_prune()``: for a
+  training script run by
   ``gitexp run``;
 - ``gitexp.Experiment``: record one experiment from Python or a notebook;
 - ``gitexp.Repo``: show, diff, run and manage experiments from Python.
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.run.standalone import Experiment
     from gitexp.experiments.run.tracking import (
         log_artifact,
+        log_image,
         log_metric,
         log_metrics,
         params,
@@ -36,6 +38,7 @@ _EXPORTS = {
     "log_metrics": "gitexp.experiments.run.tracking",
     "log_artifact": "gitexp.experiments.run.tracking",
     "should_prune": "gitexp.experiments.run.tracking",
+    "log_image": "gitexp.experiments.run.tracking",
 }
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "Repo",
     "__version__",
     "log_artifact",
+    "log_image",
     "log_metric",
     "log_metrics",
     "params",

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.run.runner import Notify
     from gitexp.experiments.sync import SyncSummary as SyncSummary
+    from gitexp.experiments.tags import TagState as TagState
     from gitexp.git.plumbing import head_commit as head_commit
     from gitexp.hooks import HookResult as HookResult
     from gitexp.hooks import run_hook as run_hook
@@ -78,6 +79,7 @@ _HOMES = {
     "gitexp.experiments.query.results": "DiffResult ExperimentRow ListRow ShowResult",
     "gitexp.experiments.run.record": "RunResult",
     "gitexp.experiments.sync": "SyncSummary",
+    "gitexp.experiments.tags": "TagState",
     "gitexp.git.plumbing": "head_commit",
     "gitexp.hooks": "HookResult run_hook",
     "gitexp.hooks.install": "HookRow",
@@ -291,6 +293,27 @@ class Repo:
         from gitexp.experiments import manage
 
         return manage.branch(self.git, name, branch)
+
+    def tag(self, name: str, tags: Sequence[str] = (), *, delete: bool = False) -> TagState:
+        """Add ``tags`` to experiment ``name`` (``delete``: remove them); its commit stays.
+
+        >>> repo.tag("lr-3", ["best"]).tags  # doctest: +SKIP
+        ('best',)
+        """
+        from gitexp.experiments import tags as tags_mod
+
+        if not tags:
+            return tags_mod.note_of(self.git, name)
+        edit = tags_mod.remove_tags if delete else tags_mod.add_tags
+        return edit(self.git, name, tags)
+
+    def note(self, name: str, text: str | None = None) -> TagState:
+        """Experiment ``name``'s note; with ``text``, replace it first (``""`` clears it)."""
+        from gitexp.experiments import tags as tags_mod
+
+        if text is None:
+            return tags_mod.note_of(self.git, name)
+        return tags_mod.set_note(self.git, name, text)
 
     def add(
         self,

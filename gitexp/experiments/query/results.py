@@ -65,10 +65,16 @@ class ExperimentRow(_Fields):
     params: Files
     metrics: Files
     data: Mapping[str, str]
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    """Tags and note (`gitexp tag`, `gitexp note`): listed only for a noted experiment."""
 
     @classmethod
     def of(cls, doc: Mapping[str, object]) -> ExperimentRow:
         """The row of one ``show --json`` object."""
+        tags = doc.get("tags")
+        if isinstance(tags, list):
+            doc = {**doc, "tags": tuple(tags)}
         return cls(**doc)  # type: ignore[arg-type]
 
     def to_json(self) -> dict[str, object]:
@@ -84,6 +90,7 @@ class ExperimentRow(_Fields):
             "params": self.params,
             "metrics": self.metrics,
             "data": self.data,
+            **({"tags": list(self.tags), "note": self.note} if self.note is not None else {}),
         }
 
 

@@ -63,6 +63,12 @@ class Reader:
             "data": self._data(tree, inherited),
         }
 
+    def params_at(self, commit_id: str) -> dict[str, object]:
+        """The params files of any commit (a baseline, say), parsed, by path."""
+        tree = self.git.lookup_commit(commit_id).tree
+        top = {entry.name: entry for entry in tree}
+        return self._files(tree, top, self._config(top).params)
+
     def _blob(self, tree: pygit2.Tree, path: str) -> tuple[str, bytes] | None:
         """The id and bytes of the blob at ``path``, or None."""
         try:

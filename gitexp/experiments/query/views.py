@@ -131,4 +131,4 @@ def report_view(project: Project, branches: Sequence[str]) -> tuple[overview_mod
         raise NotFoundError(
             f"there are no experiments{where} to report", hint="run one with `gitexp run`"
         )
-    return overview_mod.overview(project.git, rows), len(rows)
+    return overview_mod.overview(project.git, rows, project.store()), len(rows)
