@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from gitexp.project import Project
     from gitexp.report.output import PlotsResult as PlotsResult
     from gitexp.report.output import ReportResult as ReportResult
+    from gitexp.report.ui.server import UiServer
     from gitexp.storage.transfer import Progress as Progress
 
 # The result types, importable from here at run time too (loaded on first use).
@@ -525,6 +526,19 @@ class Repo:
         )
         write_output(output, data)
         return ReportResult(output=str(output), bytes=len(data), experiments=len(rows))
+
+    def ui(self, *, host: str = "127.0.0.1", port: int = 8765) -> UiServer:
+        """Bind the live UI on ``host:port`` (0: a free port); ``serve()`` runs it.
+
+        Raises `MissingExtraError` without the ``ui`` extra and `UiPortError` when the
+        address cannot be bound. See `gitexp.report.ui`.
+
+        >>> repo.ui(port=0).serve()  # doctest: +SKIP
+        """
+        from gitexp.experiments.query.live import LiveSource
+        from gitexp.report.ui.server import open_ui
+
+        return open_ui(LiveSource(self.project), host=host, port=port)
 
     def push(
         self,

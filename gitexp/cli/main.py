@@ -23,6 +23,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("compare", "compare", "the experiments of two branches side by side: counts, best, spread"),
     ("plots", "plots", "draw experiments' step series: an HTML page, SVG or PNG"),
     ("report", "report", "write a self-contained HTML report of the experiments"),
+    ("ui", "ui", "a local web app of the experiments, live while runs go on"),
     ("list", "listing", "the experiments' names, newest first"),
     ("remove", "remove", "delete experiments"),
     ("apply", "apply", "make the workspace's files match an experiment"),

@@ -87,6 +87,12 @@ def overview(git: GitRepo, rows: Sequence[Doc]) -> Overview:
     return Overview(runs, blobs)
 
 
+def runs_of(rows: Sequence[Doc], lines: Sequence[dict[str, Line]]) -> list[Run]:
+    """``rows`` with their series ``lines`` (one mapping per row), labelled together."""
+    labels = _labels(rows)
+    return [_run(row, found, labels) for row, found in zip(rows, lines, strict=True)]
+
+
 def _series_of(reader: SeriesReader, rows: Sequence[Doc]) -> Iterable[dict[str, Line]]:
     for row in rows:
         yield reader.read(str(row["commit"]), str(row.get("name")))

@@ -42,23 +42,27 @@
   }
   function beats(goal, a, b) { return goal.dir === "max" ? a > b : a < b; }
 
-  var columns = [
-    { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
-    { label: "Status", group: "exp", get: function (r) { return r.s; } },
-    { label: "Created", group: "exp", get: function (r) { return r.t; }, show: shortTime },
-    { label: "Branch", group: "exp", get: function (r) { return r.b; } }
-  ];
-  D.params.forEach(function (label, i) {
-    columns.push({ label: label, group: "params", first: i === 0,
-      get: function (r) { return r.p[i]; } });
-  });
-  D.metrics.forEach(function (label, i) {
-    columns.push({ label: label, group: "metrics", first: i === 0, goal: GOALS[i], metric: i,
-      get: function (r) { return r.m[i]; } });
-  });
-  var haystack = rows.map(function (r) {
-    return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
-  });
+  var columns, haystack;
+  function buildColumns() {
+    columns = [
+      { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
+      { label: "Status", group: "exp", get: function (r) { return r.s; } },
+      { label: "Created", group: "exp", get: function (r) { return r.t; }, show: shortTime },
+      { label: "Branch", group: "exp", get: function (r) { return r.b; } }
+    ];
+    D.params.forEach(function (label, i) {
+      columns.push({ label: label, group: "params", first: i === 0,
+        get: function (r) { return r.p[i]; } });
+    });
+    D.metrics.forEach(function (label, i) {
+      columns.push({ label: label, group: "metrics", first: i === 0, goal: GOALS[i], metric: i,
+        get: function (r) { return r.m[i]; } });
+    });
+    haystack = rows.map(function (r) {
+      return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
+    });
+  }
+  buildColumns();
 
   // ---- header and cards -----------------------------------------------------------
   function header() {
@@ -568,6 +572,37 @@
       document.body.setAttribute("data-ready", "1");
       window.gitexpReadyAt = times.parcoords = performance.now();
     }, 0);
+  };
+
+    // The live page (gitexp ui) hands newer data to the same views: the table keeps its
+  // sort, filter and scroll, the selection follows the experiments by name, and
+  // ``live`` updates (values of running experiments) skip redrawing the charts that
+  // do not show them.
+  window.gitexpReport = {
+    data: function () { return D; },
+    selected: function () { return state.selected.map(function (i) { return rows[i].n; }); },
+    reload: function (data, live) {
+      var names = this.selected();
+      var metric = D.metrics[state.metric], sortLabel = state.sort === null ? null : columns[state.sort].label;
+      D = data; rows = D.rows; GOALS = D.goals;
+      buildColumns();
+      var at = {};
+      rows.forEach(function (r, i) { at[r.n] = i; });
+      state.selected = names.filter(function (n) { return n in at; }).map(function (n) { return at[n]; });
+      state.sort = null;
+      columns.forEach(function (c, i) { if (c.label === sortLabel) state.sort = i; });
+      header();
+      metricChoices();
+      if (metric !== undefined && D.metrics.indexOf(metric) >= 0) {
+        state.metric = D.metrics.indexOf(metric);
+        document.getElementById("metric").value = String(state.metric);
+      }
+      applyView();
+      renderSeries();
+      renderDiff();
+      if (!live) renderParcoords();
+      document.dispatchEvent(new CustomEvent("gitexp-reload"));
+    }
   };
 
   init();
