@@ -35,6 +35,8 @@ class LiveSource:
 
     def __init__(self, project: Project) -> None:
         self.project = project
+        self._refs_seen: tuple[str, ...] | None = None
+        self._refs: Stamp = ()
 
     @property
     def title(self) -> str:
@@ -47,9 +49,18 @@ class LiveSource:
         return self.project.config.goals
 
     def recorded_stamp(self) -> Stamp:
-        """Changes whenever an experiment ref is made, moved or removed."""
-        refs = list_refs(self.project.git, EXPERIMENT_REF_PREFIX)
-        return tuple(refs.items())
+        """Changes whenever an experiment ref is made, moved or removed.
+
+        The refs are listed only when ``packed-refs`` or the folder of loose experiment
+        refs changed (a ref is written by renaming a file into that folder, which
+        changes the folder), so asking costs two stats while nothing happens.
+        """
+        common = self.project.git.common_dir
+        seen = (_stat(common / "packed-refs"), _stat(common / EXPERIMENT_REF_PREFIX.rstrip("/")))
+        if seen != self._refs_seen:
+            refs = list_refs(self.project.git, EXPERIMENT_REF_PREFIX)
+            self._refs, self._refs_seen = tuple(refs.items()), seen
+        return self._refs
 
     def recorded(self) -> overview_mod.Overview:
         """Every recorded experiment as the report shows it (empty when there is none)."""

@@ -315,26 +315,28 @@
   }
 
   // ---- series -------------------------------------------------------------------------
+  // Charts are kept by series key and redrawn in place (Plotly.react), so a live page
+  // whose running experiments log every second redraws lines, not charts.
   function renderSeries() {
     if (!state.charts) return;
     var holder = document.getElementById("series");
-    Array.prototype.forEach.call(holder.querySelectorAll(".chart"), function (div) { Plotly.purge(div); });
-    holder.innerHTML = "";
-    if (!state.selected.length) {
-      holder.innerHTML = '<p class="empty">Tick experiments in the table to overlay their series.</p>';
-      return;
-    }
-    var colour = selectionColours();
     var keys = [];
     state.selected.forEach(function (index) {
       Object.keys(rows[index].x).forEach(function (k) { if (keys.indexOf(+k) < 0) keys.push(+k); });
     });
     keys.sort(function (a, b) { return a - b; });
+    var wanted = keys.map(function (k) { return D.keys[k]; });
+    Array.prototype.forEach.call(holder.querySelectorAll(".chart"), function (div) {
+      if (wanted.indexOf(div.getAttribute("data-key")) < 0) { Plotly.purge(div); div.remove(); }
+    });
+    Array.prototype.forEach.call(holder.querySelectorAll(".empty"), function (p) { p.remove(); });
     if (!keys.length) {
-      holder.innerHTML = '<p class="empty">The selected experiments logged no series.</p>';
+      holder.innerHTML = '<p class="empty">' + (state.selected.length
+        ? "The selected experiments logged no series." : "Tick experiments in the table to overlay their series.") + "</p>";
       return;
     }
-    keys.forEach(function (k) {
+    var colour = selectionColours();
+    keys.forEach(function (k, position) {
       var traces = state.selected.filter(function (i) { return rows[i].x[k]; }).map(function (i) {
         var line = rows[i].x[k];
         return { type: "scatter", mode: line[0].length <= 30 ? "lines+markers" : "lines",
@@ -344,11 +346,14 @@
       var steps = [].concat.apply([], traces.map(function (t) { return t.x; }));
       var whole = steps.every(function (x) { return Number.isInteger(x); });
       var span = Math.max.apply(null, steps) - Math.min.apply(null, steps);
-      var div = document.createElement("div");
-      div.className = "chart";
-      div.setAttribute("data-key", D.keys[k]);
-      holder.appendChild(div);
-      Plotly.newPlot(div, traces, {
+      var div = holder.querySelector('.chart[data-key="' + CSS.escape(D.keys[k]) + '"]');
+      if (!div) {
+        div = document.createElement("div");
+        div.className = "chart";
+        div.setAttribute("data-key", D.keys[k]);
+      }
+      if (holder.children[position] !== div) holder.insertBefore(div, holder.children[position] || null);
+      Plotly.react(div, traces, {
         title: { text: D.keys[k], x: 0.01, xanchor: "left", font: { size: 14 } }, font: FONT,
         xaxis: { title: { text: "step" }, gridcolor: "#eaeef2", zeroline: false,
           dtick: whole && span <= 12 ? 1 : undefined },
@@ -583,6 +588,10 @@
     selected: function () { return state.selected.map(function (i) { return rows[i].n; }); },
     reload: function (data, live) {
       var names = this.selected();
+      var running = function () {
+        return state.selected.some(function (i) { return rows[i].s === "running"; });
+      };
+      var touched = !live || running();
       var metric = D.metrics[state.metric], sortLabel = state.sort === null ? null : columns[state.sort].label;
       D = data; rows = D.rows; GOALS = D.goals;
       buildColumns();
@@ -598,8 +607,10 @@
         document.getElementById("metric").value = String(state.metric);
       }
       applyView();
-      renderSeries();
-      renderDiff();
+      if (touched || running()) {
+        renderSeries();
+        renderDiff();
+      }
       if (!live) renderParcoords();
       document.dispatchEvent(new CustomEvent("gitexp-reload"));
     }

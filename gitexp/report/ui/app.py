@@ -36,9 +36,9 @@ ASSETS = {
     "ui.js": "text/javascript",
     "ui.css": "text/css",
 }
-POLL_S = 0.4
+POLL_S = 0.25
 """How often the journals and refs are looked at: a logged value shows within 2 s."""
-STREAM_S = 0.2
+STREAM_S = 0.1
 PING_S = 15.0
 
 Scope = MutableMapping[str, Any]

@@ -1,0 +1,163 @@
+"""``gitexp ui`` as a real process, driven by real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.report.uihelp import PY, Ui, request, running_ui
+
+LIVE_PY = """\
+import pathlib, sys, time
+import gitexp
+
+signals = pathlib.Path(sys.argv[1])
+
+def wait(name):
+    while not (signals / name).exists():
+        time.sleep(0.02)
+
+gitexp.log_metric("loss", 0.5, step=0)
+wait("go")
+gitexp.log_metric("loss", 0.25, step=1)
+wait("end")
+"""
+
+ROW_TEXT = """([name, text]) => [...document.querySelectorAll('#table tbody tr[data-i]')]
+  .some(tr => tr.querySelector('td.name').textContent === name && tr.textContent.includes(text))"""
+
+POINTS = """(name) => {
+  const chart = [...document.querySelectorAll('#series .chart')].find(d => d.dataset.key === 'loss');
+  const trace = chart && chart.data.find(t => t.name === name);
+  return trace ? trace.x.length : 0;
+}"""
+
+
+@pytest.fixture
+def ui(project: Path):
+    with running_ui(project) as server:
+        yield server
+
+
+def _open(chromium, ui: Ui, url: str | None = None):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    seen: dict[str, list[str]] = {"requests": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.goto(url or ui.url)
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page.wait_for_selector("#live:not(.off)", timeout=10_000)
+    return context, page, seen
+
+
+def test_the_page_shows_the_experiments_and_fetches_nothing_from_elsewhere(chromium, ui) -> None:
+    context, page, seen = _open(chromium, ui)
+    try:
+        assert page.locator("#table tbody tr[data-i]").count() == 5
+        assert page.locator("#series .chart").count() == 3
+        assert page.locator("#parcoords .parcoords").count() == 1
+        page.click("#table thead th[title='sort by acc']")
+        names = page.eval_on_selector_all("#table tbody td.name", "c => c.map(x => x.textContent)")
+        assert names[:2] == ["base-3", "feat-2"]
+    finally:
+        context.close()
+    assert seen["errors"] == []
+    assert seen["requests"]
+    assert all(url.startswith(ui.base + "/") for url in seen["requests"]), seen["requests"]
+
+
+def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
+    chromium, ui, project: Path, tmp_path: Path
+) -> None:
+    (project / "live.py").write_text(LIVE_PY)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    context, page, seen = _open(chromium, ui)
+    run = subprocess.Popen(
+        [PY, "-m", "gitexp", "run", "-n", "live", "--", PY, "live.py", str(signals)],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        page.evaluate("() => { window.notReloaded = true; }")
+        page.wait_for_function(ROW_TEXT, arg=["live", "running"], timeout=20_000)
+        page.wait_for_function(ROW_TEXT, arg=["live", "0.5"], timeout=5_000)
+        page.click("#table tbody tr[data-i]:has(td.name:text-is('live'))")
+        page.wait_for_function(f"() => ({POINTS})('live') === 1", timeout=5_000)
+
+        logged = time.monotonic()
+        (signals / "go").touch()
+        page.wait_for_function(ROW_TEXT, arg=["live", "0.25"], timeout=5_000)
+        shown = time.monotonic() - logged
+        assert shown < 2.0, f"the new value took {shown:.2f} s to show"
+        page.wait_for_function(f"() => ({POINTS})('live') === 2", timeout=5_000)
+
+        (signals / "end").touch()
+        assert run.wait(timeout=60) == 0, run.stderr.read() if run.stderr else ""
+        try:
+            page.wait_for_function(ROW_TEXT, arg=["live", "success"], timeout=20_000)
+        except Exception:
+            rows = page.eval_on_selector_all(
+                "#table tbody tr[data-i]", "r => r.map(x => x.textContent)"
+            )
+            problem = page.text_content("#problem")
+            raise AssertionError(f"{rows} {problem} {seen['errors']}") from None
+        assert page.evaluate("() => window.notReloaded") is True
+        assert page.locator("#table tbody tr[data-i]").count() == 6
+        assert page.evaluate(f"() => ({POINTS})('live')") == 2
+    finally:
+        if run.poll() is None:
+            (signals / "go").touch()
+            (signals / "end").touch()
+            run.wait(timeout=60)
+        context.close()
+
+
+def test_the_data_and_event_stream_answer_in_plain_http(ui) -> None:
+    answer = request(ui.base + "/api/data")
+    assert answer.status == 200
+    data = json.loads(answer.body)
+    assert sorted(r["n"] for r in data["rows"]) == [
+        "base-1",
+        "base-2",
+        "base-3",
+        "feat-1",
+        "feat-2",
+    ]
+    assert data["ui"]["version"] == 1
+
+
+def test_another_origin_cannot_write_and_a_foreign_host_cannot_read(ui) -> None:
+    evil = {"Origin": "http://evil.example", "Content-Type": "application/json"}
+    answer = request(ui.base + "/api/notes/base-1", method="POST", headers=evil, body=b"{}")
+    assert answer.status == 403
+    assert b"another origin" in answer.body
+    answer = request(ui.base + "/api/notes/base-1", method="POST", body=b"{}")
+    assert answer.status == 403  # no token and not from the page itself
+    rebound = request(ui.base + "/", headers={"Host": f"attacker.example:{ui.port}"})
+    assert rebound.status == 403
+
+
+def test_a_bind_beyond_loopback_needs_the_printed_token(project: Path) -> None:
+    with running_ui(project, "--host", "0.0.0.0") as ui:  # noqa: S104 - the point of the test
+        assert "?token=" in ui.url
+        token = ui.url.split("?token=", 1)[1]
+        assert "token" in "".join(ui.lines)
+        assert request(ui.base + "/").status == 401
+        assert request(ui.base + "/api/data").status == 401
+        assert request(ui.base + "/?token=wrong").status == 401
+        page = request(f"{ui.base}/?token={token}")
+        assert page.status == 200
+        assert "gitexp-token=" in page.headers.get("set-cookie", "")
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert request(ui.base + "/api/data", headers=bearer).status == 200
+        cookie = {"Cookie": f"gitexp-token={token}"}
+        assert request(ui.base + "/assets/ui.js", headers=cookie).status == 200
