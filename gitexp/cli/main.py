@@ -25,6 +25,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("report", "report", "write a self-contained HTML report of the experiments"),
     ("ui", "ui", "a local web app of the experiments, live while runs go on"),
     ("list", "listing", "the experiments' names, newest first"),
+    ("tag", "tag", "add tags to an experiment, or remove them with -d (kept in git notes)"),
+    ("note", "note", "show or set an experiment's note (kept in git notes)"),
     ("remove", "remove", "delete experiments"),
     ("apply", "apply", "make the workspace's files match an experiment"),
     ("branch", "branch", "create a git branch at an experiment's commit"),

@@ -161,3 +161,67 @@ def test_a_bind_beyond_loopback_needs_the_printed_token(project: Path) -> None:
         assert request(ui.base + "/api/data", headers=bearer).status == 200
         cookie = {"Cookie": f"gitexp-token={token}"}
         assert request(ui.base + "/assets/ui.js", headers=cookie).status == 200
+
+
+def _notes(project: Path, name: str) -> str:
+    proc = subprocess.run(
+        ["git", "notes", "--ref=gitexp", "show", f"refs/experiments/{name}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    return proc.stdout
+
+
+def test_a_tag_and_a_note_written_in_the_page_are_git_notes(chromium, ui, project: Path) -> None:
+    context, page, seen = _open(chromium, ui)
+    try:
+        page.click("#clear")
+        page.click("#table tbody tr[data-i]:has(td.name:text-is('base-2'))")
+        card = page.locator("#notes .note-card[data-name='base-2']")
+        card.locator("input[name=tag]").fill("best")
+        card.locator("button[type=submit]").click()
+        page.wait_for_function(ROW_TEXT, arg=["base-2", "best"], timeout=10_000)
+        card = page.locator("#notes .note-card[data-name='base-2']")
+        card.locator(".note-text").fill("lr 0.01 looks right")
+        card.locator(".save-note").click()
+        page.wait_for_selector("#notes .note-card[data-name='base-2'] .saved:text-is('saved')")
+    finally:
+        context.close()
+    assert seen["errors"] == []
+    note = json.loads(_notes(project, "base-2"))
+    assert note == {"version": 1, "tags": ["best"], "note": "lr 0.01 looks right"}
+    shown = subprocess.run(
+        [PY, "-m", "gitexp", "show", "--json", "--filter", "tag==best"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [e["name"] for e in json.loads(shown.stdout)["experiments"]] == ["base-2"]
+
+
+def test_a_page_from_another_origin_cannot_tag(chromium, ui, project: Path) -> None:
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto("about:blank")
+        status = page.evaluate(
+            """async (url) => {
+              try {
+                const r = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+                                            body: JSON.stringify({add: ["evil"]})});
+                return r.status;
+              } catch (e) { return "blocked"; }
+            }""",
+            ui.base + "/api/notes/base-1",
+        )
+        page.evaluate(
+            """(url) => fetch(url, {method: "POST", mode: "no-cors", body: '{"add": ["evil"]}'})
+                .then(() => "sent", () => "blocked")""",
+            ui.base + "/api/notes/base-1",
+        )
+    finally:
+        context.close()
+    assert status == "blocked"
+    assert _notes(project, "base-1") == ""

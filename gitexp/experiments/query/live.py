@@ -9,25 +9,31 @@ per journal file), so the UI can ask twice a second.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from gitexp.core.goals import Direction
+from gitexp.core.media import MediaEntry
 from gitexp.core.metrics import parse_series, series_format
 from gitexp.core.names import EXPERIMENT_REF_PREFIX
-from gitexp.errors import FormatError
+from gitexp.errors import FormatError, GitexpError, IntegrityError, NotFoundError
+from gitexp.experiments import tags
 from gitexp.experiments.query import overview as overview_mod
 from gitexp.experiments.query import select as query
+from gitexp.experiments.query.media import image_data, images_of
 from gitexp.experiments.query.series import Line
 from gitexp.experiments.run import journal
-from gitexp.git.refs import list_refs
+from gitexp.git.refs import list_refs, read_ref
 from gitexp.project import Project
 
 SERIES = "series"
 """In a run's journal folder: the series logged so far, one TSV per key."""
 
 Stamp = tuple[tuple[str, ...], ...]
+IMAGE_URL = "/api/image/"
+"""Where the UI serves an image, followed by its BLAKE3 digest."""
 
 
 class LiveSource:
@@ -37,6 +43,7 @@ class LiveSource:
         self.project = project
         self._refs_seen: tuple[str, ...] | None = None
         self._refs: Stamp = ()
+        self._images: dict[str, MediaEntry] = {}
 
     @property
     def title(self) -> str:
@@ -56,16 +63,63 @@ class LiveSource:
         changes the folder), so asking costs two stats while nothing happens.
         """
         common = self.project.git.common_dir
-        seen = (_stat(common / "packed-refs"), _stat(common / EXPERIMENT_REF_PREFIX.rstrip("/")))
+        seen = tuple(
+            _stat(common / path)
+            for path in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/"), tags.NOTES_REF)
+        )
         if seen != self._refs_seen:
             refs = list_refs(self.project.git, EXPERIMENT_REF_PREFIX)
-            self._refs, self._refs_seen = tuple(refs.items()), seen
+            notes = read_ref(self.project.git, tags.NOTES_REF) or ""
+            self._refs, self._refs_seen = (*refs.items(), (tags.NOTES_REF, notes)), seen
         return self._refs
 
     def recorded(self) -> overview_mod.Overview:
-        """Every recorded experiment as the report shows it (empty when there is none)."""
-        rows = query.select(self.project.git, self.experiments(), query.Query())
-        return overview_mod.overview(self.project.git, rows)
+        """Every recorded experiment as the report shows it (empty when there is none).
+
+        Images are not embedded, as the report does: each is the address the UI
+        serves it at (`image`), so a page loads only the images it shows.
+        """
+        git = self.project.git
+        rows = query.select(git, self.experiments(), query.Query())
+        view = overview_mod.overview(git, rows, None)
+        found: dict[str, MediaEntry] = {}
+        for row in rows:
+            with contextlib.suppress(GitexpError):
+                for entry in images_of(git, str(row["commit"])):
+                    found.setdefault(entry.oid.hex, entry)
+        self._images = found
+        view.images = [IMAGE_URL + digest for digest in found]
+        return view
+
+    def image(self, digest: str) -> tuple[bytes, str] | None:
+        """The bytes and MIME type of an image some recorded experiment logged, or None.
+
+        Only images listed by an experiment are served, never other cache objects.
+        """
+        entry = self._images.get(digest)
+        if entry is None:
+            return None
+        try:
+            return image_data(self.project.store(), entry.oid), entry.type
+        except (NotFoundError, IntegrityError):
+            return None
+
+    def annotate(
+        self, name: str, *, add: Sequence[str], remove: Sequence[str], note: str | None
+    ) -> dict[str, object]:
+        """Edit experiment ``name``'s tags and note (git notes); its new tags and note.
+
+        Raises `NotFoundError` for an unknown experiment and `UsageError` for a bad tag.
+        """
+        git = self.project.git
+        state = tags.note_of(git, name)
+        if add:
+            state = tags.add_tags(git, name, add)
+        if remove:
+            state = tags.remove_tags(git, name, remove)
+        if note is not None:
+            state = tags.set_note(git, name, note)
+        return state.to_json()
 
     def experiments(self) -> list[dict[str, object]]:
         """Every recorded experiment as a ``show --json`` object."""

@@ -52,6 +52,81 @@
     mark("live-seen", (+document.body.getAttribute("data-live-seen") || 0) + 1);
   }
 
+  // ---- tags and notes: the page's only writes ------------------------------------------
+  var notesShown = null;
+  function esc(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+  function chosenRows() {
+    var D = R.data(), at = {};
+    D.rows.forEach(function (r) { at[r.n] = r; });
+    return R.selected().map(function (n) { return at[n]; })
+      .filter(function (r) { return r && r.s !== "running"; }).slice(0, 4);
+  }
+  // Drawn again only when the experiments or their tags and notes changed, so a note
+  // being typed is not wiped by a live update.
+  function renderNotes() {
+    var chosen = chosenRows();
+    var shown = JSON.stringify(chosen.map(function (r) { return [r.n, r.tg, r.nt]; }));
+    if (shown === notesShown) return;
+    notesShown = shown;
+    var box = document.getElementById("notes");
+    if (!chosen.length) {
+      box.innerHTML = '<p class="empty">Tick a recorded experiment to tag it or write a note.</p>';
+      return;
+    }
+    box.innerHTML = chosen.map(function (r) {
+      var chips = (r.tg || []).map(function (t) {
+        return '<span class="chip">' + esc(t) + ' <button type="button" class="untag" data-tag="' + esc(t) +
+          '" title="remove the tag ' + esc(t) + '">×</button></span>';
+      }).join(" ");
+      return '<div class="note-card" data-name="' + esc(r.n) + '"><div class="note-head"><b>' + esc(r.n) +
+        "</b> " + chips + '</div><form class="add-tag"><input name="tag" placeholder="add a tag" ' +
+        'autocomplete="off" spellcheck="false"><button type="submit">Tag</button></form>' +
+        '<textarea class="note-text" rows="2" placeholder="a note on this experiment">' + esc(r.nt || "") +
+        '</textarea><div><button type="button" class="save-note">Save note</button> ' +
+        '<span class="saved"></span></div></div>';
+    }).join("");
+  }
+
+  function edit(card, change) {
+    var name = card.getAttribute("data-name");
+    var said = card.querySelector(".saved");
+    said.textContent = "saving…";
+    return fetch("/api/notes/" + encodeURIComponent(name), {
+      method: "POST", credentials: "same-origin", cache: "no-store",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify(change)
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        if (!response.ok) throw new Error(answer.message || "the server answered " + response.status);
+        said.textContent = "saved";
+        notesShown = null;
+        return answer;
+      });
+    }).catch(function (error) { said.textContent = String(error.message || error); });
+  }
+
+  var notesBox = document.getElementById("notes");
+  notesBox.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var input = event.target.querySelector("input[name=tag]");
+    var tags = input.value.split(/[\s,]+/).filter(function (t) { return t; });
+    if (tags.length) edit(event.target.closest(".note-card"), { add: tags }).then(function () { input.value = ""; });
+  });
+  notesBox.addEventListener("click", function (event) {
+    var card = event.target.closest(".note-card");
+    if (event.target.classList.contains("untag")) {
+      edit(card, { remove: [event.target.getAttribute("data-tag")] });
+    } else if (event.target.classList.contains("save-note")) {
+      edit(card, { note: card.querySelector(".note-text").value });
+    }
+  });
+  document.addEventListener("gitexp-reload", renderNotes);
+  document.addEventListener("gitexp-select", renderNotes);
+  renderNotes();
+
   var source = new EventSource("/api/events");
   source.addEventListener("open", function () {
     badge.className = "live";

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
+import anyio.to_thread
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -86,35 +88,7 @@ class Watcher:
 
 def build_app(state: PageState, guard: Guard, watcher: Watcher) -> Callable[..., Awaitable[None]]:
     """The ASGI application, guarded."""
-
-    def page(request: Request) -> Response:
-        body = html.fill(
-            html.asset("ui.html"),
-            {"TITLE": html.escape(state.source.title), "DATA": _script_text(state.page_json())},
-        )
-        response = Response(body, media_type="text/html; charset=utf-8")
-        _remember_token(request, response, guard)
-        return response
-
-    def asset(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in ASSETS:
-            return PlainTextResponse("no such file", status_code=404)
-        return Response(
-            html.asset(name),
-            media_type=ASSETS[name],
-            headers={"Cache-Control": "no-cache"},
-        )
-
-    def data(request: Request) -> Response:
-        return Response(state.page_json(), media_type="application/json")
-
-    async def events(request: Request) -> Response:
-        return StreamingResponse(
-            _stream(state, watcher),
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
+    handlers = _Handlers(state, guard, watcher)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,13 +97,71 @@ def build_app(state: PageState, guard: Guard, watcher: Watcher) -> Callable[...,
         watcher.stop()
 
     routes = [
-        Route("/", page),
-        Route("/assets/{name}", asset),
-        Route("/api/data", data),
-        Route("/api/events", events),
+        Route("/", handlers.page),
+        Route("/assets/{name}", handlers.asset),
+        Route("/api/data", handlers.data),
+        Route("/api/events", handlers.events),
+        Route("/api/image/{digest}", handlers.image),
+        Route("/api/notes/{name}", handlers.annotate, methods=["POST"]),
     ]
     inner = Starlette(routes=routes, lifespan=lifespan)
     return _guarded(inner, guard)
+
+
+class _Handlers:
+    """One method per route; sync ones run on Starlette's thread pool."""
+
+    def __init__(self, state: PageState, guard: Guard, watcher: Watcher) -> None:
+        self.state, self.guard, self.watcher = state, guard, watcher
+
+    def page(self, request: Request) -> Response:
+        state = self.state
+        body = html.fill(
+            html.asset("ui.html"),
+            {"TITLE": html.escape(state.source.title), "DATA": _script_text(state.page_json())},
+        )
+        response = Response(body, media_type="text/html; charset=utf-8")
+        _remember_token(request, response, self.guard)
+        return response
+
+    def asset(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ASSETS:
+            return PlainTextResponse("no such file\n", status_code=404)
+        return Response(
+            html.asset(name), media_type=ASSETS[name], headers={"Cache-Control": "no-cache"}
+        )
+
+    def data(self, request: Request) -> Response:
+        return Response(self.state.page_json(), media_type="application/json")
+
+    def image(self, request: Request) -> Response:
+        found = self.state.source.image(request.path_params["digest"])
+        if found is None:
+            return PlainTextResponse("no such image in any experiment\n", status_code=404)
+        return Response(found[0], media_type=found[1], headers={"Cache-Control": "max-age=86400"})
+
+    async def annotate(self, request: Request) -> Response:
+        edit = await _edit_request(request)
+        if isinstance(edit, Response):
+            return edit
+        name = request.path_params["name"]
+        try:
+            result = await anyio.to_thread.run_sync(
+                functools.partial(self.state.source.annotate, name, **edit)
+            )
+        except GitexpError as exc:
+            status = 404 if exc.kind == "not_found" else 400
+            return _json({"error": exc.kind, "message": exc.message, "hint": exc.hint}, status)
+        await anyio.to_thread.run_sync(self.watcher.refresh)
+        return _json(result)
+
+    async def events(self, request: Request) -> Response:
+        return StreamingResponse(
+            _stream(self.state, self.watcher),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
 
 async def _stream(state: PageState, watcher: Watcher) -> AsyncIterator[bytes]:
@@ -151,6 +183,29 @@ async def _stream(state: PageState, watcher: Watcher) -> AsyncIterator[bytes]:
             quiet = 0.0
         await asyncio.sleep(STREAM_S)
         quiet += STREAM_S
+
+
+async def _edit_request(request: Request) -> dict[str, Any] | Response:
+    """``{"add": [tag…], "remove": [tag…], "note": text | null}`` from a JSON body."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return PlainTextResponse("send the edit as application/json\n", status_code=415)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return PlainTextResponse("the body is not JSON\n", status_code=400)
+    if not isinstance(body, dict):
+        return PlainTextResponse("send a JSON object\n", status_code=400)
+    add, remove, note = body.get("add") or [], body.get("remove") or [], body.get("note")
+    lists_ok = all(
+        isinstance(v, list) and all(isinstance(t, str) for t in v) for v in (add, remove)
+    )
+    if not lists_ok or not (note is None or isinstance(note, str)):
+        return PlainTextResponse("add and remove are lists of tags, note a text\n", status_code=400)
+    return {"add": add, "remove": remove, "note": note}
+
+
+def _json(value: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
 
 
 def _script_text(data: bytes) -> str:

@@ -6,7 +6,7 @@ with these methods.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Protocol
 
 from gitexp.core.goals import Direction
@@ -35,3 +35,15 @@ class UiSource(Protocol):
 
     def running(self) -> OverviewLike:
         """The experiments running now, with what they logged so far."""
+
+    def image(self, digest: str) -> tuple[bytes, str] | None:
+        """An image a recorded experiment logged: its bytes and MIME type, else None."""
+
+    def annotate(
+        self, name: str, *, add: Sequence[str], remove: Sequence[str], note: str | None
+    ) -> Mapping[str, object]:
+        """Add and remove tags of experiment ``name``, set its note (None: leave it).
+
+        Returns ``{"name", "commit", "tags", "note"}`` after the change; raises a
+        `GitexpError` for an unknown experiment or a bad tag.
+        """
