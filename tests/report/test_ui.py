@@ -225,3 +225,51 @@ def test_a_page_from_another_origin_cannot_tag(chromium, ui, project: Path) -> N
         context.close()
     assert status == "blocked"
     assert _notes(project, "base-1") == ""
+
+
+IMAGES_PY = """\
+import sys
+import gitexp
+from PIL import Image
+
+blue = sys.argv[1] == "blue"
+for step in range(3):
+    shade = 60 + 90 * step
+    gitexp.log_image("sample", Image.new("RGB", (48, 48), (0, 0, shade) if blue else (shade, 0, 0)), step=step)
+gitexp.log_metric("acc", 0.5)
+"""
+
+FRAMES = """() => [...document.querySelectorAll('#images figure')].map(f => {
+  const img = f.querySelector('img');
+  return [f.dataset.step, img.getAttribute('src'), img.complete && img.naturalWidth];
+})"""
+
+
+def test_images_show_side_by_side_with_a_step_slider(chromium, project: Path) -> None:
+    pytest.importorskip("PIL")
+    (project / "images.py").write_text(IMAGES_PY)
+    for colour in ("red", "blue"):
+        subprocess.run(
+            [PY, "-m", "gitexp", "run", "-n", colour, "--", PY, "images.py", colour],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+    with running_ui(project) as ui:
+        context, page, seen = _open(chromium, ui)
+        try:
+            page.click("#clear")
+            for name in ("red", "blue"):
+                page.click(f"#table tbody tr[data-i]:has(td.name:text-is('{name}'))")
+            page.wait_for_function(f"() => ({FRAMES})().every(f => f[2] === 48)", timeout=10_000)
+            frames = page.evaluate(FRAMES)
+            assert [f[0] for f in frames] == ["2", "2"]
+            assert all(f[1].startswith("/api/image/") for f in frames)
+            assert frames[0][1] != frames[1][1]
+            page.locator("#images input.step").fill("0")
+            page.wait_for_function(f"() => ({FRAMES})().every(f => f[0] === '0' && f[2] === 48)")
+            assert page.evaluate(FRAMES)[0][1] != frames[0][1]
+        finally:
+            context.close()
+    assert seen["errors"] == []
+    assert all(url.startswith(ui.base + "/") for url in seen["requests"])
