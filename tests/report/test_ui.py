@@ -50,9 +50,10 @@ def _open(chromium, ui: Ui, url: str | None = None):
     page.on("request", lambda r: seen["requests"].append(r.url))
     page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: seen["errors"].append(str(e)))
-    page.goto(url or ui.url)
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
-    page.wait_for_selector("#live:not(.off)", timeout=10_000)
+    page.goto(url or ui.url, timeout=60_000)
+    page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
+    page.wait_for_selector("#live:not(.off)", timeout=30_000)
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
     return context, page, seen
 
 
@@ -60,7 +61,7 @@ def test_the_page_shows_the_experiments_and_fetches_nothing_from_elsewhere(chrom
     context, page, seen = _open(chromium, ui)
     try:
         assert page.locator("#table tbody tr[data-i]").count() == 5
-        assert page.locator("#series .chart").count() == 3
+        page.wait_for_function("() => document.querySelectorAll('#series .chart').length === 3")
         assert page.locator("#parcoords .parcoords").count() == 1
         page.click("#table thead th[title='sort by acc']")
         names = page.eval_on_selector_all("#table tbody td.name", "c => c.map(x => x.textContent)")

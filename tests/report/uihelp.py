@@ -57,7 +57,7 @@ def running_ui(root: Path, *args: str) -> Iterator[Ui]:
     seen: list[str] = []
     try:
         while True:
-            line = lines.get(timeout=60)
+            line = lines.get(timeout=180)
             seen.append(line)
             if not line:
                 raise AssertionError(f"gitexp ui ended: {''.join(seen)}")

@@ -23,7 +23,7 @@ from gitexp.experiments import tags
 from gitexp.experiments.query import overview as overview_mod
 from gitexp.experiments.query import select as query
 from gitexp.experiments.query.media import image_data, images_of
-from gitexp.experiments.query.series import Line
+from gitexp.experiments.query.series import Line, SeriesReader
 from gitexp.experiments.run import journal
 from gitexp.git.refs import list_refs, read_ref
 from gitexp.project import Project
@@ -81,7 +81,7 @@ class LiveSource:
         """
         git = self.project.git
         rows = query.select(git, self.experiments(), query.Query())
-        view = overview_mod.overview(git, rows, None)
+        view = overview_mod.overview(git, rows, None, series=False)
         found: dict[str, MediaEntry] = {}
         for row in rows:
             with contextlib.suppress(GitexpError):
@@ -90,6 +90,11 @@ class LiveSource:
         self._images = found
         view.images = [IMAGE_URL + digest for digest in found]
         return view
+
+    def series(self, commits: Mapping[str, str]) -> dict[str, dict[str, Line]]:
+        """The series of the recorded experiments ``commits`` (name → commit), by name."""
+        reader = SeriesReader(self.project.git)
+        return {name: reader.read(commit, name) for name, commit in commits.items()}
 
     def image(self, digest: str) -> tuple[bytes, str] | None:
         """The bytes and MIME type of an image some recorded experiment logged, or None.

@@ -672,6 +672,7 @@
   window.gitexpReport = {
     data: function () { return D; },
     selected: function () { return state.selected.map(function (i) { return rows[i].n; }); },
+    redraw: function () { renderSeries(); renderDiff(); },
     reload: function (data, live) {
       var names = this.selected();
       var running = function () {

@@ -16,6 +16,50 @@
     box.textContent = text ? "Not up to date: " + text : "";
   }
 
+  // ---- series of recorded experiments: fetched for the experiments shown ----------------
+  // The page data carries no series for recorded experiments (at 10,000 experiments
+  // they would be most of it); they are asked for when ticked, and kept by commit.
+  var seriesCache = {}, asking = false;
+  function fillSeries(data) {
+    data.rows.forEach(function (r) {
+      if (r.s === "running") return;
+      var cached = seriesCache[r.n + "@" + r.c];
+      if (!cached) return;
+      var x = {};
+      Object.keys(cached).forEach(function (key) {
+        var at = data.keys.indexOf(key);
+        if (at < 0) { data.keys.push(key); at = data.keys.length - 1; }
+        x[at] = cached[key];
+      });
+      r.x = x;
+    });
+  }
+  function loadSeries() {
+    var D = R.data(), at = {};
+    D.rows.forEach(function (r) { at[r.n] = r; });
+    var missing = R.selected().filter(function (n) {
+      var r = at[n];
+      return r && r.s !== "running" && !seriesCache[r.n + "@" + r.c];
+    });
+    if (!missing.length || asking) return;
+    asking = true;
+    var query = missing.map(function (n) { return "n=" + encodeURIComponent(n); }).join("&");
+    fetch("/api/series?" + query, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("the server answered " + response.status);
+        return response.json();
+      })
+      .then(function (found) {
+        asking = false;
+        missing.forEach(function (n) { seriesCache[n + "@" + at[n].c] = found[n] || {}; });
+        fillSeries(R.data());
+        R.redraw();
+        mark("series", Object.keys(seriesCache).length);
+        loadSeries();
+      })
+      .catch(function (error) { asking = false; showProblem(String(error)); });
+  }
+
   function fetchData() {
     if (fetching) return;
     fetching = true;
@@ -27,6 +71,7 @@
       .then(function (data) {
         fetching = false;
         version = data.ui.version;
+        fillSeries(data);
         R.reload(data, false);
         mark("version", version);
         if (waiting && waiting.version === version) applyLive(waiting);
@@ -45,7 +90,9 @@
     var next = {};
     Object.keys(D).forEach(function (k) { next[k] = D[k]; });
     ["params", "metrics", "keys", "goals", "best"].forEach(function (k) { next[k] = live[k]; });
+    next.keys = live.keys.slice();
     next.rows = D.rows.filter(function (r) { return r.s !== "running"; }).concat(live.rows);
+    fillSeries(next);
     R.reload(next, true);
     showProblem(live.problem);
     mark("running", live.rows.length);
@@ -123,9 +170,10 @@
       edit(card, { note: card.querySelector(".note-text").value });
     }
   });
-  document.addEventListener("gitexp-reload", renderNotes);
-  document.addEventListener("gitexp-select", renderNotes);
+  document.addEventListener("gitexp-reload", function () { renderNotes(); loadSeries(); });
+  document.addEventListener("gitexp-select", function () { renderNotes(); loadSeries(); });
   renderNotes();
+  loadSeries();
 
   var source = new EventSource("/api/events");
   source.addEventListener("open", function () {

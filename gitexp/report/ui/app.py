@@ -29,7 +29,7 @@ from starlette.routing import Route
 from gitexp.errors import GitexpError
 from gitexp.report import html
 from gitexp.report.ui.guard import COOKIE, Guard
-from gitexp.report.ui.state import PageState
+from gitexp.report.ui.state import PageState, thin
 
 ASSETS = {
     "report.js": "text/javascript",
@@ -38,6 +38,8 @@ ASSETS = {
     "ui.js": "text/javascript",
     "ui.css": "text/css",
 }
+MAX_SERIES = 50
+"""The most experiments one series request names."""
 POLL_S = 0.25
 """How often the journals and refs are looked at: a logged value shows within 2 s."""
 STREAM_S = 0.1
@@ -102,6 +104,7 @@ def build_app(state: PageState, guard: Guard, watcher: Watcher) -> Callable[...,
         Route("/api/data", handlers.data),
         Route("/api/events", handlers.events),
         Route("/api/image/{digest}", handlers.image),
+        Route("/api/series", handlers.series),
         Route("/api/notes/{name}", handlers.annotate, methods=["POST"]),
     ]
     inner = Starlette(routes=routes, lifespan=lifespan)
@@ -134,6 +137,20 @@ class _Handlers:
 
     def data(self, request: Request) -> Response:
         return Response(self.state.page_json(), media_type="application/json")
+
+    def series(self, request: Request) -> Response:
+        """``?n=NAME…``: those recorded experiments' series, ``{name: {key: [steps, values]}}``.
+
+        Thinned as the report thins them; names of no recorded experiment are left out.
+        """
+        commits = self.state.commits(request.query_params.getlist("n")[:MAX_SERIES])
+        try:
+            found = self.state.source.series(commits)
+        except GitexpError as exc:
+            return _json({"error": exc.kind, "message": exc.message, "hint": exc.hint}, 400)
+        return _json(
+            {name: {k: thin(c) for k, c in lines.items()} for name, lines in found.items()}
+        )
 
     def image(self, request: Request) -> Response:
         found = self.state.source.image(request.path_params["digest"])

@@ -10,7 +10,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Protocol
 
 from gitexp.core.goals import Direction
-from gitexp.report.data import OverviewLike
+from gitexp.report.data import CurveLike, OverviewLike
 
 
 class UiSource(Protocol):
@@ -35,6 +35,13 @@ class UiSource(Protocol):
 
     def running(self) -> OverviewLike:
         """The experiments running now, with what they logged so far."""
+
+    def series(self, commits: Mapping[str, str]) -> Mapping[str, Mapping[str, CurveLike]]:
+        """The series of recorded experiments (name → commit), by name then key.
+
+        The page data of the recorded experiments carries no series: a page asks
+        for those of the experiments it shows.
+        """
 
     def image(self, digest: str) -> tuple[bytes, str] | None:
         """An image a recorded experiment logged: its bytes and MIME type, else None."""

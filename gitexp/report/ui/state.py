@@ -12,6 +12,7 @@ the recorded rows and replaces its running rows with each live payload.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ import orjson
 
 from gitexp.core.runinfo import iso_utc, utc_now
 from gitexp.report.best import column_goals, goal_data
-from gitexp.report.page import report_data
+from gitexp.report.data import CurveLike
+from gitexp.report.page import MAX_POINTS, report_data
 from gitexp.report.ui.source import UiSource
 
 Data = dict[str, object]
@@ -82,6 +84,16 @@ class PageState:
     def _running_data(self) -> Data:
         return report_data(self.source.running(), title="", generated="", goals=self.source.goals)
 
+    def commits(self, names: Sequence[str]) -> dict[str, str]:
+        """The commits of the recorded experiments ``names`` (unknown ones left out)."""
+        rows = self.snapshot.recorded.get("rows")
+        wanted = set(names)
+        found: dict[str, str] = {}
+        for row in rows if isinstance(rows, list) else []:
+            if row["n"] in wanted:
+                found[str(row["n"])] = str(row["c"])
+        return found
+
     def page_json(self) -> bytes:
         """The page data of the current snapshot as JSON, made once per snapshot."""
         snapshot = self.snapshot
@@ -90,6 +102,29 @@ class PageState:
             if self._page is None or self._page[0] != key:
                 self._page = (key, orjson.dumps(snapshot.page()))
             return self._page[1]
+
+
+def thin(curve: CurveLike, limit: int = MAX_POINTS) -> list[list[float | int | None]]:
+    """A series as the page draws it, thinned and rounded as the report does.
+
+    At most ``limit`` points, evenly spaced, the first and last kept; numbers rounded
+    to 6 significant digits.
+    """
+    steps, values = list(curve.steps), list(curve.values)
+    count = len(steps)
+    picks = (
+        sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
+        if count > limit
+        else range(count)
+    )
+    return [[_round(steps[i]) for i in picks], [_round(values[i]) for i in picks]]
+
+
+def _round(value: float) -> float | int | None:
+    if not math.isfinite(value):
+        return None
+    rounded = float(f"{value:.6g}")
+    return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
 
 
 def live_payload(recorded: Data, running: Data, goals: object) -> Data:
