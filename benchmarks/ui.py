@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.report.conftest import CHROMIUM, CONFIG, FLAGS, TRAIN_PY, make_many, make_repo  # noqa: E402
-from tests.report.uihelp import running_ui  # noqa: E402
+from tests.report.conftest import CHROMIUM, CONFIG, FLAGS, TRAIN_PY, make_many, make_repo
+from tests.report.uihelp import running_ui
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Bench",

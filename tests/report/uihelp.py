@@ -70,13 +70,13 @@ def running_ui(root: Path, *args: str) -> Iterator[Ui]:
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=15)
+        code = proc.wait(timeout=30)
         while (line := _next(lines)) is not None:
             seen.append(line)
+        if proc.stdout is not None:
+            proc.stdout.close()
     assert code == 0, "".join(seen)
     assert "stopped" in "".join(seen)
-    if proc.stdout is not None:
-        proc.stdout.close()
     with socket.socket() as sock:  # nothing listens there any more: a new server can
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))

@@ -61,6 +61,12 @@
       columns.push({ label: label, group: "params", first: i === 0,
         get: function (r) { return r.p[i]; } });
     });
+    // A page may hide columns (the live UI's column chooser): window.gitexpHidden holds
+    // "group:label" keys; the first shown column of a group draws the group's border.
+    var hidden = window.gitexpHidden || {};
+    columns = columns.filter(function (c) { return c.group === "exp" && c.cls === "name" || !hidden[c.group + ":" + c.label]; });
+    var firsts = {};
+    columns.forEach(function (c) { c.first = c.group !== "exp" && !firsts[c.group]; firsts[c.group] = true; });
     haystack = rows.map(function (r) {
       return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
     });
@@ -89,8 +95,9 @@
 
   // ---- table ----------------------------------------------------------------------
   function renderHead() {
-    var groups = [["exp", "", 5], ["metrics", "metrics", D.metrics.length],
-      ["params", "params", D.params.length]];
+    var count = function (group) { return columns.filter(function (c) { return c.group === group; }).length; };
+    var groups = [["exp", "", count("exp")], ["metrics", "metrics", count("metrics")],
+      ["params", "params", count("params")]];
     var top = "<tr class=\"groups\"><th></th>" + groups.filter(function (g) { return g[2]; })
       .map(function (g) {
         return '<th colspan="' + g[2] + '" class="' + (g[0] !== "exp" ? "first-" + g[0] : "") + '">' +

@@ -175,6 +175,39 @@
   renderNotes();
   loadSeries();
 
+  // ---- column chooser: which columns the table shows, kept in this browser -----------
+  var HIDDEN_KEY = "gitexp-ui-hidden:" + location.host + location.pathname;
+  try { window.gitexpHidden = JSON.parse(localStorage.getItem(HIDDEN_KEY) || "{}"); } catch (e) { window.gitexpHidden = {}; }
+  function renderChooser() {
+    var D = R.data(), hidden = window.gitexpHidden;
+    var groups = [["exp", ["Status", "Created", "Branch", "Tags"]], ["metrics", D.metrics], ["params", D.params]];
+    document.getElementById("chooser-list").innerHTML = groups.map(function (g) {
+      return '<div class="chooser-group"><b>' + (g[0] === "exp" ? "experiment" : g[0]) + "</b>" +
+        g[1].map(function (label) {
+          var key = g[0] + ":" + label;
+          return '<label><input type="checkbox" data-key="' + esc(key) + '"' + (hidden[key] ? "" : " checked") +
+            "> " + esc(label) + "</label>";
+        }).join("") + "</div>";
+    }).join("") + '<button type="button" class="link" id="show-all">show all</button>';
+  }
+  var chooser = document.getElementById("chooser");
+  chooser.addEventListener("toggle", function () { if (chooser.open) renderChooser(); });
+  chooser.addEventListener("change", function (event) {
+    var key = event.target.getAttribute("data-key");
+    if (!key) return;
+    if (event.target.checked) delete window.gitexpHidden[key]; else window.gitexpHidden[key] = true;
+    localStorage.setItem(HIDDEN_KEY, JSON.stringify(window.gitexpHidden));
+    R.reload(R.data(), true);
+  });
+  chooser.addEventListener("click", function (event) {
+    if (event.target.id !== "show-all") return;
+    window.gitexpHidden = {};
+    localStorage.setItem(HIDDEN_KEY, "{}");
+    renderChooser();
+    R.reload(R.data(), true);
+  });
+  if (Object.keys(window.gitexpHidden).length) R.reload(R.data(), true);
+
   var source = new EventSource("/api/events");
   source.addEventListener("open", function () {
     badge.className = "live";
