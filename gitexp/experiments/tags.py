@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from gitexp.core.results import JsonResult
 from gitexp.core.tagnote import TagNote, check_tag, merge_notes, parse_note
 from gitexp.errors import ConflictError
+from gitexp.experiments import tagindex
 from gitexp.experiments.manage import experiment_commit
 from gitexp.git import notes
 from gitexp.git.refs import RefUpdate, read_ref, update_refs
@@ -45,11 +47,20 @@ class TagState(JsonResult):
         }
 
 
-def tags_by_commit(git: GitRepo) -> dict[str, TagNote]:
-    """Every experiment commit's note, by commit id (hex); one tree walk for all."""
+def tags_by_commit(git: GitRepo, index: Path | None = None) -> dict[str, TagNote]:
+    """Every experiment commit's note, by commit id (hex).
+
+    With ``index`` (a file in gitexp's local state), through `gitexp.experiments.tagindex`:
+    only notes changed since the last call are read.
+    """
+    tip = read_ref(git, NOTES_REF)
+    if tip is None:
+        return {}
+    if index is not None:
+        return tagindex.read_indexed(git, NOTES_REF, tip, index)
     return {
         oid: parse_note(data, f"the note on {oid[:12]}")
-        for oid, data in notes.read_notes(git, NOTES_REF).items()
+        for oid, data in notes.read_notes(git, NOTES_REF, tip).items()
     }
 
 
@@ -153,8 +164,12 @@ def _parsed(git: GitRepo, commit: str) -> dict[str, TagNote]:
 
 
 def attach(rows: Iterable[dict[str, object]], by_commit: Mapping[str, TagNote]) -> None:
-    """Add ``tags`` (a list) and ``note`` (text) to each ``show`` row, from its commit's note."""
+    """Add ``tags`` (a list) and ``note`` (text) to each ``show`` row that has a note.
+
+    A row without one keeps the designed ``show --json`` shape, keys and all.
+    """
     for row in rows:
         found = by_commit.get(str(row.get("commit") or ""))
-        row["tags"] = list(found.tags) if found else []
-        row["note"] = found.note if found else ""
+        if found is not None:
+            row["tags"] = list(found.tags)
+            row["note"] = found.note

@@ -70,6 +70,8 @@ def series_figures(runs: Sequence[RunLike]) -> list[dict[str, object]]:
 PLOT_HEIGHT = 320
 """The height of a chart's plot area, whatever its legend needs."""
 LEGEND_ROW = 24
+AXIS_BELOW = 64
+"""Room under the plot area for the x axis's tick labels and title."""
 
 
 def chart_layout(key: str, whole_steps: bool = False, lines: int = 1) -> dict[str, object]:
@@ -80,6 +82,7 @@ def chart_layout(key: str, whole_steps: bool = False, lines: int = 1) -> dict[st
     the chart grows by a legend row for every few ``lines``, so the plot area keeps
     its height however many experiments are drawn.
     """
+    legend = LEGEND_ROW * -(-lines // 2) if lines > 1 else 0  # rows: two entries each, at worst
     xaxis: dict[str, object] = {
         "title": {"text": "step"},
         "gridcolor": "#eaeef2",
@@ -100,9 +103,9 @@ def chart_layout(key: str, whole_steps: bool = False, lines: int = 1) -> dict[st
             "yanchor": "bottom",
             "yref": "container",
         },
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 20},
+        "margin": {"l": 60, "r": 20, "t": 40, "b": AXIS_BELOW + legend},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "hovermode": "closest",
-        "height": PLOT_HEIGHT + 40 + 60 + LEGEND_ROW * -(-lines // 2),
+        "height": 40 + PLOT_HEIGHT + AXIS_BELOW + legend,
     }

@@ -62,11 +62,18 @@ def test_show_lists_and_filters_by_tag(two: Path, cli) -> None:
     rows = orjson.loads(cli("show", "--json").out)["experiments"]
     by_name = {r["name"]: r for r in rows}
     assert by_name["a"]["tags"] == ["best"] and by_name["a"]["note"] == "the one"
-    assert by_name["b"]["tags"] == [] and by_name["b"]["note"] == ""
+    assert "tags" not in by_name["b"] and "note" not in by_name["b"]  # the designed shape
     best = orjson.loads(cli("show", "--json", "--filter", "tag==best").out)["experiments"]
     assert [r["name"] for r in best] == ["a"]
     other = orjson.loads(cli("show", "--json", "--filter", "tag!=best").out)["experiments"]
     assert [r["name"] for r in other] == ["b"]
+    # the local index of notes follows every change, ours or plain git's
+    assert cli("tag", "b", "second").code == 0
+    commit_a = git(two, "rev-parse", "refs/experiments/a").strip()
+    git(two, "notes", "--ref=gitexp", "remove", commit_a)
+    rows = orjson.loads(cli("show", "--json").out)["experiments"]
+    assert {r["name"]: r.get("tags") for r in rows} == {"a": None, "b": ["second"]}
+    assert cli("tag", "a", "best").code == 0
     table = cli("show")
     header = table.out.splitlines()[0].split()
     assert header[:5] == ["Experiment", "Created", "Status", "Tags", "train.lr"] or "Tags" in header

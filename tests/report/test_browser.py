@@ -76,7 +76,20 @@ def test_charts_are_drawn(visit, report: Path) -> None:
     charts = page.locator("#series .chart")
     assert charts.count() == 3
     assert _drawn(charts.first.screenshot()) > 0.02
-    assert page.locator("#series .chart").first.locator(".scatterlayer .trace").count() == 3
+    # opened with the best experiment and the run of its baseline as it was selected
+    assert page.locator("#series .chart").first.locator(".scatterlayer .trace").count() == 2
+
+
+def test_opens_with_the_best_against_its_baseline_and_metrics_before_params(
+    visit, report: Path
+) -> None:
+    page = visit(report).page
+    assert page.locator("#diff .side .nm").all_text_contents() == ["base-3", "base-1"]
+    labels = page.eval_on_selector_all(
+        "#table thead tr.cols th[data-label]", "ths => ths.map(t => t.dataset.label)"
+    )
+    assert labels.index("acc") < labels.index("train.lr")
+    assert labels[:5] == ["Experiment", "Status", "Created", "Branch", "Tags"]
 
 
 def test_selecting_rows_overlays_their_series_and_diffs_the_first_two(visit, report: Path) -> None:
@@ -129,4 +142,9 @@ def test_experiments_without_metrics_or_series_still_make_a_working_page(
     page = seen.page
     assert page.locator("#table tbody tr[data-i]").count() == 1
     assert page.locator("#parcoords").text_content() == "No numeric metric to chart."
+    # a failed run is never selected for the reader
+    assert page.locator("#series").text_content() == (
+        "Tick experiments in the table to overlay their series."
+    )
+    page.click("#table tbody tr:has(td.name:text-is('fails'))")
     assert page.locator("#series").text_content() == "The selected experiments logged no series."

@@ -26,7 +26,7 @@ def test_report_holds_every_experiment_with_params_metrics_and_series(cli, out: 
         r"wrote .*report\.html \(1\.\d MiB\): 5 experiments; open it in a browser\n", result.err
     )
     data = _data(target.read_text())
-    assert data["version"] == 2
+    assert data["version"] == 3
     assert sorted(r["n"] for r in data["rows"]) == [
         "base-1",
         "base-2",

@@ -49,7 +49,7 @@ def _best(data: dict) -> dict[str, list[str]]:
 
 def test_the_page_data_carries_each_metric_goal(cli, out: Path) -> None:
     data = _data(_report(cli, out).read_text())
-    assert data["version"] == 2
+    assert data["version"] == 3
     assert data["metrics"] == ["acc", "loss", "speed"]
     assert data["goals"] == [BY_NAME_MAX, BY_NAME_MIN, None]
 
@@ -64,6 +64,15 @@ def test_a_failed_run_with_a_better_number_is_never_the_best(cli, out: Path) -> 
     broken = next(r for r in data["rows"] if r["n"] == "broken")
     assert broken["s"] == "failed" and broken["m"][:2] == [0.99, 0.1]
     assert "broken" not in _best(data)["acc"] + _best(data)["loss"]
+
+
+def test_the_page_opens_on_the_best_successful_run_against_a_run_of_its_baseline(
+    cli, out: Path
+) -> None:
+    data = _data(_report(cli, out).read_text())
+    picked = [data["rows"][i]["n"] for i in data["pick"]]
+    assert picked[0] == "better"  # not "broken", whose numbers are better but which failed
+    assert len(picked) == 2 and picked[1] in ("plain", "worse")
 
 
 def test_goals_in_gitexp_yaml_come_before_the_name(cli, scored: Path, out: Path) -> None:

@@ -17,7 +17,7 @@ from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import NotFoundError
-from gitexp.experiments import tags
+from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.refs import list_refs
@@ -48,7 +48,8 @@ def project_experiments(project: Project) -> list[dict[str, object]]:
     change without the commit changing, so they are never kept in the index.
     """
     rows = experiments(project.git, project.layout.index / FILE_NAME)
-    tags.attach(rows, tags.tags_by_commit(project.git))
+    index = project.layout.index / tagindex.FILE_NAME
+    tags.attach(rows, tags.tags_by_commit(project.git, index))
     return rows
 
 

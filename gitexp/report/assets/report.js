@@ -369,12 +369,17 @@
         div.setAttribute("data-key", D.keys[k]);
       }
       if (holder.children[position] !== div) holder.insertBefore(div, holder.children[position] || null);
+      // The legend sits at the chart's bottom edge, below room kept for the x axis, so
+      // it never covers the axis however many experiments are ticked (figures.py does
+      // the same for `gitexp plots`).
+      var legendRoom = traces.length > 1 ? 24 * Math.ceil(traces.length / 2) : 0;
       Plotly.react(div, traces, {
         title: { text: D.keys[k], x: 0.01, xanchor: "left", font: { size: 14 } }, font: FONT,
         xaxis: { title: { text: "step" }, gridcolor: "#eaeef2", zeroline: false,
           dtick: whole && span <= 12 ? 1 : undefined },
-        yaxis: { gridcolor: "#eaeef2", zeroline: false }, height: 340,
-        margin: { l: 56, r: 16, t: 40, b: 44 }, legend: { orientation: "h", y: -0.25 },
+        yaxis: { gridcolor: "#eaeef2", zeroline: false }, height: 40 + 240 + 60 + legendRoom,
+        margin: { l: 56, r: 16, t: 40, b: 60 + legendRoom },
+        legend: { orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "bottom", yref: "container" },
         showlegend: traces.length > 1, paper_bgcolor: "#fff", plot_bgcolor: "#fff"
       }, CONFIG);
     });
@@ -574,7 +579,8 @@
   }
 
   function framesAt(r, key) {
-    return (r.im[key] || []).map(function (f, at) { return [f[0] === null ? at : f[0], f[1]]; });
+    // An image logged without a step is placed by the order it was logged in.
+    return (r.im[key] || []).map(function (f, at) { return [f[0] === null ? at : f[0], f[1], f[0]]; });
   }
 
   function showStep(key, n, position) {
@@ -593,8 +599,9 @@
       var img = fig.querySelector("img");
       var uri = shown ? D.images[shown[1]] : null;
       if (uri) { img.src = uri; img.style.display = ""; } else { img.removeAttribute("src"); img.style.display = "none"; }
-      fig.querySelector(".at").textContent = !shown ? "(none at this step)" : uri ? "step " + shown[0]
-        : "step " + shown[0] + " (not in the report: not in the cache, or too large)";
+      var where = !shown || shown[2] === null ? "" : "step " + shown[0];
+      fig.querySelector(".at").textContent = !shown ? "(none at this step)" : uri ? where
+        : where + " (not in the report: not in the cache, or too large)";
       fig.setAttribute("data-step", shown ? shown[0] : "");
     });
   }
