@@ -76,7 +76,7 @@
   // ---- header and cards -----------------------------------------------------------
   function header() {
     document.getElementById("title").textContent = D.title;
-    var failed = rows.filter(function (r) { return r.s !== "success"; }).length;
+    var failed = rows.filter(function (r) { return r.s !== "success" && r.s !== "running"; }).length;
     var sub = "Generated " + shortTime(D.generated) + " UTC";
     if (D.branches.length) sub += " · branches " + D.branches.join(", ");
     document.getElementById("subtitle").textContent = sub;
