@@ -198,6 +198,9 @@ def test_a_tag_and_a_note_written_in_the_page_are_git_notes(chromium, ui, projec
         page.wait_for_selector(
             "#notes .note-card[data-name='base-2'] .saved:text-is('saved')", timeout=30_000
         )
+        deadline = time.monotonic() + 30
+        while "looks right" not in _notes(project, "base-2") and time.monotonic() < deadline:
+            time.sleep(0.2)
     finally:
         context.close()
     assert seen["errors"] == []
@@ -287,3 +290,23 @@ def test_images_show_side_by_side_with_a_step_slider(chromium, project: Path) ->
             context.close()
     assert seen["errors"] == []
     assert all(url.startswith(ui.base + "/") for url in seen["requests"])
+
+
+def test_two_branches_side_by_side_and_their_bests_diffed(chromium, ui) -> None:
+    context, page, seen = _open(chromium, ui)
+    try:
+        page.select_option("#branch-a", "main")
+        page.select_option("#branch-b", "feature")
+        page.select_option("#branch-metric", label="acc")
+        cells = page.eval_on_selector_all("#branches tbody tr", "r => r.map(x => x.innerText)")
+        assert cells[0].split("\t") == ["experiments", "3", "2"]
+        assert "base-3" in cells[2] and "feat-2" in cells[2]
+        page.click("#tick-bests")
+        sides = page.eval_on_selector_all(
+            "#diff .side .nm", "n => n.map(x => x.firstChild.textContent)"
+        )
+        assert sides == ["base-3", "feat-2"]
+        assert page.locator("#diff details.file").count() >= 1  # train.py differs
+    finally:
+        context.close()
+    assert seen["errors"] == []

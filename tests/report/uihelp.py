@@ -70,7 +70,11 @@ def running_ui(root: Path, *args: str) -> Iterator[Ui]:
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=30)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = proc.wait()
         while (line := _next(lines)) is not None:
             seen.append(line)
         if proc.stdout is not None:

@@ -687,6 +687,16 @@
     data: function () { return D; },
     selected: function () { return state.selected.map(function (i) { return rows[i].n; }); },
     redraw: function () { renderSeries(); renderDiff(); },
+    select: function (names) {
+      var at = {};
+      rows.forEach(function (r, i) { at[r.n] = i; });
+      state.selected = names.filter(function (n) { return n in at; }).map(function (n) { return at[n]; });
+      renderBody(true);
+      renderSeries();
+      renderDiff();
+      renderImages();
+      document.dispatchEvent(new CustomEvent("gitexp-select"));
+    },
     reload: function (data, live) {
       var names = this.selected();
       var running = function () {

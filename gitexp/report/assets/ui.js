@@ -100,7 +100,7 @@
   }
 
   // ---- tags and notes: the page's only writes ------------------------------------------
-  var notesShown = null;
+  var notesShown = null, notesSaid = {};
   function esc(text) {
     return String(text).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
@@ -134,13 +134,17 @@
         'autocomplete="off" spellcheck="false"><button type="submit">Tag</button></form>' +
         '<textarea class="note-text" rows="2" placeholder="a note on this experiment">' + esc(r.nt || "") +
         '</textarea><div><button type="button" class="save-note">Save note</button> ' +
-        '<span class="saved"></span></div></div>';
+        '<span class="saved">' + esc(notesSaid[r.n] || "") + "</span></div></div>";
     }).join("");
   }
 
   function edit(card, change) {
     var name = card.getAttribute("data-name");
-    var said = card.querySelector(".saved");
+    var said = { set textContent(text) {
+      notesSaid[name] = text;
+      var now = document.querySelector('#notes .note-card[data-name="' + CSS.escape(name) + '"] .saved');
+      if (now) now.textContent = text;
+    } };
     said.textContent = "saving…";
     return fetch("/api/notes/" + encodeURIComponent(name), {
       method: "POST", credentials: "same-origin", cache: "no-store",
@@ -207,6 +211,69 @@
     R.reload(R.data(), true);
   });
   if (Object.keys(window.gitexpHidden).length) R.reload(R.data(), true);
+
+  // ---- two branches side by side ------------------------------------------------------
+  var chosenBranches = {};
+  function fmtNum(v) { return typeof v === "number" ? String(+v.toPrecision(5)) : "–"; }
+  function branchSummary(D, branch, m, goal) {
+    var mine = D.rows.filter(function (r) { return r.b === branch; });
+    var ok = mine.filter(function (r) { return r.s === "success" && typeof r.m[m] === "number"; });
+    var values = ok.map(function (r) { return r.m[m]; }).sort(function (a, b) { return a - b; });
+    var best = null;
+    ok.forEach(function (r) {
+      if (!best || (goal.dir === "max" ? r.m[m] > best.m[m] : r.m[m] < best.m[m])) best = r;
+    });
+    return { count: mine.length, failed: mine.filter(function (r) { return r.s !== "success" && r.s !== "running"; }).length,
+      best: best, median: values.length ? values[Math.floor((values.length - 1) / 2)] : null };
+  }
+  function fillSelect(select, options, wanted) {
+    select.innerHTML = options.map(function (o) {
+      return '<option value="' + esc(o[0]) + '">' + esc(o[1]) + "</option>";
+    }).join("");
+    if (wanted !== undefined && options.some(function (o) { return String(o[0]) === String(wanted); })) select.value = wanted;
+  }
+  function renderBranches() {
+    var D = R.data();
+    var branches = [];
+    D.rows.forEach(function (r) { if (r.b && branches.indexOf(r.b) < 0) branches.push(r.b); });
+    var ranked = [];
+    D.metrics.forEach(function (label, i) { if (D.goals[i]) ranked.push([i, label]); });
+    var panel = document.getElementById("branches-panel");
+    panel.style.display = branches.length > 1 && ranked.length ? "" : "none";
+    if (panel.style.display) return;
+    var a = document.getElementById("branch-a"), b = document.getElementById("branch-b");
+    var metric = document.getElementById("branch-metric");
+    var names = branches.map(function (x) { return [x, x]; });
+    fillSelect(a, names, chosenBranches.a || branches[0]);
+    fillSelect(b, names, chosenBranches.b || branches[1]);
+    fillSelect(metric, ranked, chosenBranches.m === undefined ? ranked[0][0] : chosenBranches.m);
+    var m = +metric.value, goal = D.goals[m];
+    var sides = [a.value, b.value].map(function (x) { return branchSummary(D, x, m, goal); });
+    var line = function (label, get) {
+      return "<tr><td>" + label + "</td>" + sides.map(function (s) { return "<td>" + get(s) + "</td>"; }).join("") + "</tr>";
+    };
+    document.getElementById("branches").innerHTML = '<table class="kv"><thead><tr><th></th><th>A · ' + esc(a.value) +
+      "</th><th>B · " + esc(b.value) + "</th></tr></thead><tbody>" +
+      line("experiments", function (s) { return s.count; }) +
+      line("failed", function (s) { return s.failed; }) +
+      line("best " + esc(D.metrics[m]) + " (" + (goal.dir === "max" ? "highest" : "lowest") + ")", function (s) {
+        return s.best ? "<b>" + esc(fmtNum(s.best.m[m])) + "</b> " + esc(s.best.n) : "–";
+      }) +
+      line("median", function (s) { return esc(fmtNum(s.median)); }) + "</tbody></table>";
+    panel.setAttribute("data-bests", JSON.stringify(sides.map(function (s) { return s.best ? s.best.n : null; })));
+  }
+  ["branch-a", "branch-b", "branch-metric"].forEach(function (id, n) {
+    document.getElementById(id).addEventListener("change", function (event) {
+      chosenBranches[["a", "b", "m"][n]] = event.target.value;
+      renderBranches();
+    });
+  });
+  document.getElementById("tick-bests").addEventListener("click", function () {
+    var bests = JSON.parse(document.getElementById("branches-panel").getAttribute("data-bests") || "[]");
+    R.select(bests.filter(function (n) { return n; }));
+  });
+  document.addEventListener("gitexp-reload", renderBranches);
+  renderBranches();
 
   var source = new EventSource("/api/events");
   source.addEventListener("open", function () {
