@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from gitexp.hooks.install import HookRow as HookRow
     from gitexp.report.output import PlotsResult as PlotsResult
     from gitexp.report.output import ReportResult as ReportResult
+    from gitexp.report.ui.server import UiServer
     from gitexp.storage.transfer import Progress as Progress
 
 # Result types and functions, importable from here at run time too (loaded on first
@@ -463,6 +464,19 @@ class Repo:
         goals = self.project.config.goals
         models = [m.to_json() for m in self.model_list()]
         return page.write_report(view, output, count, heading, branches, goals, models)
+
+    def ui(self, *, host: str = "127.0.0.1", port: int = 8765) -> UiServer:
+        """Bind the live UI on ``host:port`` (0: a free port); ``serve()`` runs it.
+
+        Raises `MissingExtraError` without the ``ui`` extra and `UiPortError` when the
+        address cannot be bound. See `gitexp.report.ui`.
+
+        >>> repo.ui(port=0).serve()  # doctest: +SKIP
+        """
+        from gitexp.experiments.query.live import LiveSource
+        from gitexp.report.ui.server import open_ui
+
+        return open_ui(LiveSource(self.project), host=host, port=port)
 
     def push(
         self,

@@ -24,6 +24,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("compare", "compare", "the experiments of two branches side by side: counts, best, spread"),
     ("plots", "plots", "draw experiments' step series: an HTML page, SVG or PNG"),
     ("report", "report", "write a self-contained HTML report of the experiments"),
+    ("ui", "ui", "a local web app of the experiments, live while runs go on"),
     ("list", "listing", "the experiments' names, newest first"),
     ("tag", "tag", "add tags to an experiment, or remove them with -d (kept in git notes)"),
     ("note", "note", "show or set an experiment's note (kept in git notes)"),

@@ -86,11 +86,17 @@ def plot_runs(git: GitRepo, rows: Sequence[Doc], selectors: Sequence[str]) -> li
     return drawn
 
 
-def overview(git: GitRepo, rows: Sequence[Doc], store: ObjectStore | None = None) -> Overview:
-    """Everything the report shows about ``rows``; images come from ``store``."""
+def overview(
+    git: GitRepo, rows: Sequence[Doc], store: ObjectStore | None = None, *, series: bool = True
+) -> Overview:
+    """Everything the report shows about ``rows``; images come from ``store``.
+
+    Without ``series`` no series are read (the live UI fetches them per experiment,
+    which at 10,000 experiments is most of the time saved).
+    """
     reader = SeriesReader(git)
     labels = _labels(rows)
-    lines = _series_of(reader, rows)
+    lines = _series_of(reader, rows) if series else [{} for _ in rows]
     runs = [_run(row, found, labels) for row, found in zip(rows, lines, strict=True)]
     blobs = _CodeFiles(git).attach(runs)
     shown = gallery(git, store, [run.commit for run in runs])
@@ -128,6 +134,12 @@ def baseline_changes(git: GitRepo, runs: Sequence[Run], rows: Sequence[Doc]) -> 
 
 
 _ABSENT = object()
+
+
+def runs_of(rows: Sequence[Doc], lines: Sequence[dict[str, Line]]) -> list[Run]:
+    """``rows`` with their series ``lines`` (one mapping per row), labelled together."""
+    labels = _labels(rows)
+    return [_run(row, found, labels) for row, found in zip(rows, lines, strict=True)]
 
 
 def _series_of(reader: SeriesReader, rows: Sequence[Doc]) -> Iterable[dict[str, Line]]:

@@ -165,10 +165,11 @@ def read(folder: Path) -> Journal | None:
 
 def running_rows(runs: Path) -> list[dict[str, object]]:
     """The ``show --json`` objects of the runs going on now: status running, no commit."""
-    return [_row(journal) for journal in journals(runs) if journal.alive()]
+    return [running_row(journal) for journal in journals(runs) if journal.alive()]
 
 
-def _row(journal: Journal) -> dict[str, object]:
+def running_row(journal: Journal) -> dict[str, object]:
+    """One running experiment's ``show --json`` object, from its journal."""
     record = journal.record
     baseline = record.get("baseline")
     baseline = baseline if isinstance(baseline, dict) else {}

@@ -42,31 +42,41 @@
   }
   function beats(goal, a, b) { return goal.dir === "max" ? a > b : a < b; }
 
-  var columns = [
-    { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
-    { label: "Status", group: "exp", get: function (r) { return r.s; } },
-    { label: "Created", group: "exp", get: function (r) { return r.t; }, show: shortTime },
-    { label: "Branch", group: "exp", get: function (r) { return r.b; } },
-    { label: "Tags", group: "exp", cls: "tags", get: function (r) { return r.tg.length ? r.tg.join(" ") : null; } }
-  ];
-  // Metrics come before params: they are what a reader compares first, and a wide
-  // params section would push them off the screen.
-  D.metrics.forEach(function (label, i) {
-    columns.push({ label: label, group: "metrics", first: i === 0, goal: GOALS[i], metric: i,
-      get: function (r) { return r.m[i]; } });
-  });
-  D.params.forEach(function (label, i) {
-    columns.push({ label: label, group: "params", first: i === 0,
-      get: function (r) { return r.p[i]; } });
-  });
-  var haystack = rows.map(function (r) {
-    return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
-  });
+  var columns, haystack;
+  function buildColumns() {
+    columns = [
+      { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
+      { label: "Status", group: "exp", get: function (r) { return r.s; } },
+      { label: "Created", group: "exp", get: function (r) { return r.t; }, show: shortTime },
+      { label: "Branch", group: "exp", get: function (r) { return r.b; } },
+      { label: "Tags", group: "exp", cls: "tags", get: function (r) { return r.tg && r.tg.length ? r.tg.join(" ") : null; } }
+    ];
+    // Metrics come before params: they are what a reader compares first, and a wide
+    // params section would push them off the screen.
+    D.metrics.forEach(function (label, i) {
+      columns.push({ label: label, group: "metrics", first: i === 0, goal: GOALS[i], metric: i,
+        get: function (r) { return r.m[i]; } });
+    });
+    D.params.forEach(function (label, i) {
+      columns.push({ label: label, group: "params", first: i === 0,
+        get: function (r) { return r.p[i]; } });
+    });
+    // A page may hide columns (the live UI's column chooser): window.gitexpHidden holds
+    // "group:label" keys; the first shown column of a group draws the group's border.
+    var hidden = window.gitexpHidden || {};
+    columns = columns.filter(function (c) { return c.group === "exp" && c.cls === "name" || !hidden[c.group + ":" + c.label]; });
+    var firsts = {};
+    columns.forEach(function (c) { c.first = c.group !== "exp" && !firsts[c.group]; firsts[c.group] = true; });
+    haystack = rows.map(function (r) {
+      return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
+    });
+  }
+  buildColumns();
 
   // ---- header and cards -----------------------------------------------------------
   function header() {
     document.getElementById("title").textContent = D.title;
-    var failed = rows.filter(function (r) { return r.s !== "success"; }).length;
+    var failed = rows.filter(function (r) { return r.s !== "success" && r.s !== "running"; }).length;
     var sub = "Generated " + shortTime(D.generated) + " UTC";
     if (D.branches.length) sub += " · branches " + D.branches.join(", ");
     document.getElementById("subtitle").textContent = sub;
@@ -85,8 +95,9 @@
 
   // ---- table ----------------------------------------------------------------------
   function renderHead() {
-    var groups = [["exp", "", 5], ["metrics", "metrics", D.metrics.length],
-      ["params", "params", D.params.length]];
+    var count = function (group) { return columns.filter(function (c) { return c.group === group; }).length; };
+    var groups = [["exp", "", count("exp")], ["metrics", "metrics", count("metrics")],
+      ["params", "params", count("params")]];
     var top = "<tr class=\"groups\"><th></th>" + groups.filter(function (g) { return g[2]; })
       .map(function (g) {
         return '<th colspan="' + g[2] + '" class="' + (g[0] !== "exp" ? "first-" + g[0] : "") + '">' +
@@ -249,6 +260,7 @@
     renderSeries();
     renderDiff();
     renderImages();
+    document.dispatchEvent(new CustomEvent("gitexp-select"));
   }
 
   // ---- parallel coordinates -------------------------------------------------------------
@@ -319,26 +331,28 @@
   }
 
   // ---- series -------------------------------------------------------------------------
+  // Charts are kept by series key and redrawn in place (Plotly.react), so a live page
+  // whose running experiments log every second redraws lines, not charts.
   function renderSeries() {
     if (!state.charts) return;
     var holder = document.getElementById("series");
-    Array.prototype.forEach.call(holder.querySelectorAll(".chart"), function (div) { Plotly.purge(div); });
-    holder.innerHTML = "";
-    if (!state.selected.length) {
-      holder.innerHTML = '<p class="empty">Tick experiments in the table to overlay their series.</p>';
-      return;
-    }
-    var colour = selectionColours();
     var keys = [];
     state.selected.forEach(function (index) {
       Object.keys(rows[index].x).forEach(function (k) { if (keys.indexOf(+k) < 0) keys.push(+k); });
     });
     keys.sort(function (a, b) { return a - b; });
+    var wanted = keys.map(function (k) { return D.keys[k]; });
+    Array.prototype.forEach.call(holder.querySelectorAll(".chart"), function (div) {
+      if (wanted.indexOf(div.getAttribute("data-key")) < 0) { Plotly.purge(div); div.remove(); }
+    });
+    Array.prototype.forEach.call(holder.querySelectorAll(".empty"), function (p) { p.remove(); });
     if (!keys.length) {
-      holder.innerHTML = '<p class="empty">The selected experiments logged no series.</p>';
+      holder.innerHTML = '<p class="empty">' + (state.selected.length
+        ? "The selected experiments logged no series." : "Tick experiments in the table to overlay their series.") + "</p>";
       return;
     }
-    keys.forEach(function (k) {
+    var colour = selectionColours();
+    keys.forEach(function (k, position) {
       var traces = state.selected.filter(function (i) { return rows[i].x[k]; }).map(function (i) {
         var line = rows[i].x[k];
         return { type: "scatter", mode: line[0].length <= 30 ? "lines+markers" : "lines",
@@ -348,15 +362,18 @@
       var steps = [].concat.apply([], traces.map(function (t) { return t.x; }));
       var whole = steps.every(function (x) { return Number.isInteger(x); });
       var span = Math.max.apply(null, steps) - Math.min.apply(null, steps);
-      var div = document.createElement("div");
-      div.className = "chart";
-      div.setAttribute("data-key", D.keys[k]);
-      holder.appendChild(div);
+      var div = holder.querySelector('.chart[data-key="' + CSS.escape(D.keys[k]) + '"]');
+      if (!div) {
+        div = document.createElement("div");
+        div.className = "chart";
+        div.setAttribute("data-key", D.keys[k]);
+      }
+      if (holder.children[position] !== div) holder.insertBefore(div, holder.children[position] || null);
       // The legend sits at the chart's bottom edge, below room kept for the x axis, so
       // it never covers the axis however many experiments are ticked (figures.py does
       // the same for `gitexp plots`).
       var legendRoom = traces.length > 1 ? 24 * Math.ceil(traces.length / 2) : 0;
-      Plotly.newPlot(div, traces, {
+      Plotly.react(div, traces, {
         title: { text: D.keys[k], x: 0.01, xanchor: "left", font: { size: 14 } }, font: FONT,
         xaxis: { title: { text: "step" }, gridcolor: "#eaeef2", zeroline: false,
           dtick: whole && span <= 12 ? 1 : undefined },
@@ -660,6 +677,55 @@
       document.body.setAttribute("data-ready", "1");
       window.gitexpReadyAt = times.parcoords = performance.now();
     }, 0);
+  };
+
+    // The live page (gitexp ui) hands newer data to the same views: the table keeps its
+  // sort, filter and scroll, the selection follows the experiments by name, and
+  // ``live`` updates (values of running experiments) skip redrawing the charts that
+  // do not show them.
+  window.gitexpReport = {
+    data: function () { return D; },
+    selected: function () { return state.selected.map(function (i) { return rows[i].n; }); },
+    redraw: function () { renderSeries(); renderDiff(); },
+    select: function (names) {
+      var at = {};
+      rows.forEach(function (r, i) { at[r.n] = i; });
+      state.selected = names.filter(function (n) { return n in at; }).map(function (n) { return at[n]; });
+      renderBody(true);
+      renderSeries();
+      renderDiff();
+      renderImages();
+      document.dispatchEvent(new CustomEvent("gitexp-select"));
+    },
+    reload: function (data, live) {
+      var names = this.selected();
+      var running = function () {
+        return state.selected.some(function (i) { return rows[i].s === "running"; });
+      };
+      var touched = !live || running();
+      var metric = D.metrics[state.metric], sortLabel = state.sort === null ? null : columns[state.sort].label;
+      D = data; rows = D.rows; GOALS = D.goals;
+      buildColumns();
+      var at = {};
+      rows.forEach(function (r, i) { at[r.n] = i; });
+      state.selected = names.filter(function (n) { return n in at; }).map(function (n) { return at[n]; });
+      state.sort = null;
+      columns.forEach(function (c, i) { if (c.label === sortLabel) state.sort = i; });
+      header();
+      metricChoices();
+      if (metric !== undefined && D.metrics.indexOf(metric) >= 0) {
+        state.metric = D.metrics.indexOf(metric);
+        document.getElementById("metric").value = String(state.metric);
+      }
+      applyView();
+      if (touched || running()) {
+        renderSeries();
+        renderDiff();
+        renderImages();
+      }
+      if (!live) renderParcoords();
+      document.dispatchEvent(new CustomEvent("gitexp-reload"));
+    }
   };
 
   init();

@@ -1,0 +1,128 @@
+"""How fast `gitexp ui` is at many experiments, in real headless Chromium.
+
+    .venv/bin/python benchmarks/ui.py [--experiments 10000] [--repeat 5]
+
+Builds a project of N generated experiment commits (as `gitexp run` writes them:
+params, metrics, a 50-point loss series, a run record), starts a real `gitexp ui` on a
+free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Prints:
+
+- start: from launching `gitexp ui` until it prints its address (page data built);
+- table: from asking the browser to open the page until the table is drawn and usable
+  (``body[data-table-ready]``), and the page's own clock for the same (navigation start
+  to the table);
+- charts: until the parallel coordinates and series are drawn too;
+- filter and sort: from the input event (typing an expression, clicking a column)
+  until the table is drawn again, on the page's clock; median of ``--repeat``.
+
+Needs the test extra (it borrows the test suite's generator and process helper).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.report.conftest import CHROMIUM, CONFIG, FLAGS, TRAIN_PY, make_many, make_repo
+from tests.report.uihelp import running_ui
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+TIMED = """([selector, action, value]) => {
+  const start = performance.now();
+  if (action === "fill") {
+    const box = document.querySelector(selector);
+    box.value = value;
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+  } else {
+    document.querySelector(selector).click();
+  }
+  const drawn = document.querySelectorAll("#table tbody tr[data-i]").length;
+  return [performance.now() - start, drawn, +document.getElementById("table").dataset.rows];
+}"""
+
+
+def build(root: Path, count: int) -> Path:
+    project = make_repo(
+        root / "proj",
+        {
+            "params.yaml": "train:\n  lr: 0.001\n  batch: 32\n  optimizer: adam\n",
+            "train.py": TRAIN_PY,
+            "gitexp.yaml": CONFIG,
+            ".gitignore": "metrics.json\n",
+        },
+    )
+    make_many(project, count)
+    return project
+
+
+def measure(project: Path, repeat: int) -> dict[str, object]:
+    from playwright.sync_api import sync_playwright
+
+    launched = time.monotonic()
+    with running_ui(project) as ui, sync_playwright() as driver:
+        started = time.monotonic() - launched
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto("about:blank")
+        opened = time.monotonic()
+        page.goto(ui.url, wait_until="commit")
+        page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
+        table = time.monotonic() - opened
+        page_table = page.evaluate("() => window.gitexpTableAt")
+        page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+        charts = time.monotonic() - opened
+        rows_in_dom = page.locator("#table tbody tr[data-i]").count()
+        filters, sorts = [], []
+        for _ in range(repeat):
+            filters.append(page.evaluate(TIMED, ["#filter", "fill", "train.lr>0.01"])[0])
+            filters.append(page.evaluate(TIMED, ["#filter", "fill", ""])[0])
+            sorts.append(
+                page.evaluate(TIMED, ["#table thead th[title='sort by acc']", "click", ""])[0]
+            )
+        browser.close()
+    return {
+        "start_s": round(started, 3),
+        "table_s": round(table, 3),
+        "table_page_ms": round(page_table, 1),
+        "charts_s": round(charts, 3),
+        "rows_in_dom": rows_in_dom,
+        "filter_ms": round(statistics.median(filters), 1),
+        "filter_max_ms": round(max(filters), 1),
+        "sort_ms": round(statistics.median(sorts), 1),
+        "sort_max_ms": round(max(sorts), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiments", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--work", type=Path, help="build the project here, or reuse it")
+    args = parser.parse_args()
+    for name, value in IDENTITY.items():
+        os.environ.setdefault(name, value)
+    with tempfile.TemporaryDirectory() as scratch:
+        work = args.work or Path(scratch)
+        project = work / "proj"
+        if not project.exists():
+            began = time.monotonic()
+            build(work, args.experiments)
+            print(f"built {args.experiments} experiments in {time.monotonic() - began:.1f} s")
+        figures = measure(project, args.repeat)
+    print(json.dumps({"experiments": args.experiments, **figures}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The UI's ASGI application: the report page, its data, and a stream of changes.
+
+Routes: ``/`` the page (the report's views with the current data embedded),
+``/assets/NAME`` its scripts and style (everything local: the page fetches nothing
+from elsewhere), ``/api/data`` the page data, ``/api/events`` server-sent events:
+``data`` when the recorded experiments changed (the page fetches ``/api/data`` again)
+and ``live`` with the running experiments' rows each time a journal changes. Every
+request passes `gitexp.report.ui.guard.Guard` first.
+
+Starlette is imported here and only here, when the UI starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio.to_thread
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from gitexp.errors import GitexpError
+from gitexp.report import html
+from gitexp.report.ui.guard import COOKIE, Guard
+from gitexp.report.ui.state import PageState, thin
+
+ASSETS = {
+    "report.js": "text/javascript",
+    "report.css": "text/css",
+    "plotly.min.js": "text/javascript",
+    "ui.js": "text/javascript",
+    "ui.css": "text/css",
+}
+MAX_SERIES = 50
+"""The most experiments one series request names."""
+POLL_S = 0.25
+"""How often the journals and refs are looked at: a logged value shows within 2 s."""
+STREAM_S = 0.1
+PING_S = 15.0
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class Watcher:
+    """Refreshes the page state every `POLL_S` on a thread of its own until stopped.
+
+    A refresh that fails (a broken series file, say) keeps the last good state and
+    says why in ``problem``, which the page shows.
+    """
+
+    def __init__(self, state: PageState) -> None:
+        self.state = state
+        self.problem: str | None = None
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="gitexp-ui-watch", daemon=True)
+
+    def start(self) -> None:
+        """Begin watching (the first refresh has normally been made already)."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait for the thread."""
+        self.stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def refresh(self) -> None:
+        """One refresh, its problem kept."""
+        try:
+            self.state.refresh()
+        except GitexpError as exc:
+            self.problem = exc.message
+        else:
+            self.problem = None
+
+    def _loop(self) -> None:
+        while not self.stopping.wait(POLL_S):
+            self.refresh()
+
+
+def build_app(state: PageState, guard: Guard, watcher: Watcher) -> Callable[..., Awaitable[None]]:
+    """The ASGI application, guarded."""
+    handlers = _Handlers(state, guard, watcher)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        watcher.start()
+        yield
+        watcher.stop()
+
+    routes = [
+        Route("/", handlers.page),
+        Route("/assets/{name}", handlers.asset),
+        Route("/api/data", handlers.data),
+        Route("/api/events", handlers.events),
+        Route("/api/image/{digest}", handlers.image),
+        Route("/api/series", handlers.series),
+        Route("/api/notes/{name}", handlers.annotate, methods=["POST"]),
+    ]
+    inner = Starlette(routes=routes, lifespan=lifespan)
+    return _guarded(inner, guard)
+
+
+class _Handlers:
+    """One method per route; sync ones run on Starlette's thread pool."""
+
+    def __init__(self, state: PageState, guard: Guard, watcher: Watcher) -> None:
+        self.state, self.guard, self.watcher = state, guard, watcher
+
+    def page(self, request: Request) -> Response:
+        state = self.state
+        body = html.fill(
+            html.asset("ui.html"),
+            {"TITLE": html.escape(state.source.title), "DATA": _script_text(state.page_json())},
+        )
+        response = Response(body, media_type="text/html; charset=utf-8")
+        _remember_token(request, response, self.guard)
+        return response
+
+    def asset(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in ASSETS:
+            return PlainTextResponse("no such file\n", status_code=404)
+        return Response(
+            html.asset(name), media_type=ASSETS[name], headers={"Cache-Control": "no-cache"}
+        )
+
+    def data(self, request: Request) -> Response:
+        return Response(self.state.page_json(), media_type="application/json")
+
+    def series(self, request: Request) -> Response:
+        """``?n=NAME…``: those recorded experiments' series, ``{name: {key: [steps, values]}}``.
+
+        Thinned as the report thins them; names of no recorded experiment are left out.
+        """
+        commits = self.state.commits(request.query_params.getlist("n")[:MAX_SERIES])
+        try:
+            found = self.state.source.series(commits)
+        except GitexpError as exc:
+            return _json({"error": exc.kind, "message": exc.message, "hint": exc.hint}, 400)
+        return _json(
+            {name: {k: thin(c) for k, c in lines.items()} for name, lines in found.items()}
+        )
+
+    def image(self, request: Request) -> Response:
+        found = self.state.source.image(request.path_params["digest"])
+        if found is None:
+            return PlainTextResponse("no such image in any experiment\n", status_code=404)
+        return Response(found[0], media_type=found[1], headers={"Cache-Control": "max-age=86400"})
+
+    async def annotate(self, request: Request) -> Response:
+        edit = await _edit_request(request)
+        if isinstance(edit, Response):
+            return edit
+        name = request.path_params["name"]
+        try:
+            result = await anyio.to_thread.run_sync(
+                functools.partial(self.state.source.annotate, name, **edit)
+            )
+        except GitexpError as exc:
+            status = 404 if exc.kind == "not_found" else 400
+            return _json({"error": exc.kind, "message": exc.message, "hint": exc.hint}, status)
+        await anyio.to_thread.run_sync(self.watcher.refresh)
+        return _json(result)
+
+    async def events(self, request: Request) -> Response:
+        return StreamingResponse(
+            _stream(self.state, self.watcher),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+
+async def _stream(state: PageState, watcher: Watcher) -> AsyncIterator[bytes]:
+    """Server-sent events: the versions first, then each change as it comes."""
+    sent: tuple[int, int] | None = None
+    quiet = 0.0
+    yield b"retry: 1000\n\n"
+    while not watcher.stopping.is_set():
+        snapshot = state.snapshot
+        now = (snapshot.version, snapshot.live_version)
+        if now != sent:
+            if sent is None or now[0] != sent[0]:
+                yield _event("data", {"version": now[0]})
+            live = {**snapshot.live, "version": now[0], "problem": watcher.problem}
+            yield _event("live", live)
+            sent, quiet = now, 0.0
+        elif quiet >= PING_S:
+            yield b": ping\n\n"
+            quiet = 0.0
+        await asyncio.sleep(STREAM_S)
+        quiet += STREAM_S
+
+
+async def _edit_request(request: Request) -> dict[str, Any] | Response:
+    """``{"add": [tag…], "remove": [tag…], "note": text | null}`` from a JSON body."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return PlainTextResponse("send the edit as application/json\n", status_code=415)
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return PlainTextResponse("the body is not JSON\n", status_code=400)
+    if not isinstance(body, dict):
+        return PlainTextResponse("send a JSON object\n", status_code=400)
+    add, remove, note = body.get("add") or [], body.get("remove") or [], body.get("note")
+    lists_ok = all(
+        isinstance(v, list) and all(isinstance(t, str) for t in v) for v in (add, remove)
+    )
+    if not lists_ok or not (note is None or isinstance(note, str)):
+        return PlainTextResponse("add and remove are lists of tags, note a text\n", status_code=400)
+    return {"add": add, "remove": remove, "note": note}
+
+
+def _json(value: object, status: int = 200) -> Response:
+    return Response(orjson.dumps(value), status_code=status, media_type="application/json")
+
+
+def _script_text(data: bytes) -> str:
+    """JSON that is safe inside a ``<script>`` element (as `html.json_script` makes)."""
+    return data.decode().replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+def _event(name: str, payload: object) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"
+
+
+def _remember_token(request: Request, response: Response, guard: Guard) -> None:
+    """The token given in the URL becomes a cookie, so the page's own requests carry it."""
+    given = request.query_params.get("token")
+    if given and guard.token_required:
+        response.set_cookie(COOKIE, given, httponly=True, samesite="strict")
+
+
+def _guarded(app: Callable[..., Awaitable[None]], guard: Guard) -> Callable[..., Awaitable[None]]:
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        request = Request(scope)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        refusal = guard.check(request.method, headers, request.query_params.get("token"))
+        if refusal is not None:
+            response = PlainTextResponse(refusal.message + "\n", status_code=refusal.status)
+            await response(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return guarded

@@ -1,0 +1,186 @@
+"""The page data the UI serves, kept current while runs go on.
+
+The recorded experiments are the report's page data (`gitexp.report.page.report_data`),
+rebuilt only when their stamp changes; ``version`` counts those rebuilds. The running
+experiments are a small ``live`` payload on top: the same row format, their columns
+appended after the recorded ones (so a page can add them without renumbering), rebuilt
+whenever a journal changes; ``live_version`` counts those. A page holds one version of
+the recorded rows and replaces its running rows with each live payload.
+
+`refresh` is called from one thread; readers on other threads get whole snapshots.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from gitexp.core.runinfo import iso_utc, utc_now
+from gitexp.report.best import column_goals, goal_data
+from gitexp.report.data import CurveLike
+from gitexp.report.page import MAX_POINTS, report_data
+from gitexp.report.ui.source import UiSource
+
+Data = dict[str, object]
+RUNNING = "running"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One consistent view: recorded page data, live payload and their versions."""
+
+    version: int = 0
+    live_version: int = 0
+    recorded: Data = field(default_factory=dict)
+    live: Data = field(default_factory=dict)
+
+    def page(self) -> Data:
+        """The whole page data: the recorded rows and the running ones after them."""
+        data = dict(self.recorded)
+        for key in ("params", "metrics", "keys", "goals", "best"):
+            data[key] = self.live[key]
+        rows = self.recorded["rows"]
+        assert isinstance(rows, list)  # noqa: S101 - built by report_data
+        data["rows"] = rows + list(self.live["rows"])  # type: ignore[call-overload]
+        data["ui"] = {"version": self.version, "live": self.live_version}
+        return data
+
+
+class PageState:
+    """The latest `Snapshot` of ``source``; ``refresh`` brings it up to date."""
+
+    def __init__(self, source: UiSource) -> None:
+        self.source = source
+        self.snapshot = Snapshot()
+        self._stamps: tuple[Hashable, Hashable] | None = None
+        self._lock = threading.Lock()
+        self._page: tuple[tuple[int, int], bytes] | None = None
+
+    def refresh(self) -> bool:
+        """Read what changed since the last call; whether anything did."""
+        recorded_stamp = self.source.recorded_stamp()
+        running_stamp = self.source.running_stamp()
+        old = self.snapshot
+        if self._stamps == (recorded_stamp, running_stamp):
+            return False
+        version, recorded = old.version, old.recorded
+        if self._stamps is None or self._stamps[0] != recorded_stamp:
+            recorded = report_data(
+                self.source.recorded(),
+                title=self.source.title,
+                generated=iso_utc(utc_now()),
+                goals=self.source.goals,
+            )
+            version += 1
+        live = live_payload(recorded, self._running_data(), self.source.goals)
+        self.snapshot = Snapshot(version, old.live_version + 1, recorded, live)
+        self._stamps = (recorded_stamp, running_stamp)
+        return True
+
+    def _running_data(self) -> Data:
+        return report_data(self.source.running(), title="", generated="", goals=self.source.goals)
+
+    def commits(self, names: Sequence[str]) -> dict[str, str]:
+        """The commits of the recorded experiments ``names`` (unknown ones left out)."""
+        rows = self.snapshot.recorded.get("rows")
+        wanted = set(names)
+        found: dict[str, str] = {}
+        for row in rows if isinstance(rows, list) else []:
+            if row["n"] in wanted:
+                found[str(row["n"])] = str(row["c"])
+        return found
+
+    def page_json(self) -> bytes:
+        """The page data of the current snapshot as JSON, made once per snapshot."""
+        snapshot = self.snapshot
+        key = (snapshot.version, snapshot.live_version)
+        with self._lock:
+            if self._page is None or self._page[0] != key:
+                self._page = (key, orjson.dumps(snapshot.page()))
+            return self._page[1]
+
+
+def thin(curve: CurveLike, limit: int = MAX_POINTS) -> list[list[float | int | None]]:
+    """A series as the page draws it, thinned and rounded as the report does.
+
+    At most ``limit`` points, evenly spaced, the first and last kept; numbers rounded
+    to 6 significant digits.
+    """
+    steps, values = list(curve.steps), list(curve.values)
+    count = len(steps)
+    picks = (
+        sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
+        if count > limit
+        else range(count)
+    )
+    return [[_round(steps[i]) for i in picks], [_round(values[i]) for i in picks]]
+
+
+def _round(value: float) -> float | int | None:
+    if not math.isfinite(value):
+        return None
+    rounded = float(f"{value:.6g}")
+    return int(rounded) if rounded.is_integer() and abs(rounded) < 2**53 else rounded
+
+
+def live_payload(recorded: Data, running: Data, goals: object) -> Data:
+    """The running rows renumbered into the recorded data's columns (extended).
+
+    Columns the running experiments add come after the recorded ones; a running row
+    has no code files (it has no commit yet) and is never the best of a column.
+    """
+    params, p_at = _extend(_labels(recorded, "params"), _labels(running, "params"))
+    metrics, m_at = _extend(_labels(recorded, "metrics"), _labels(running, "metrics"))
+    keys, k_at = _extend(_labels(recorded, "keys"), _labels(running, "keys"))
+    best = list(recorded["best"])  # type: ignore[call-overload]
+    best += [[] for _ in range(len(metrics) - len(best))]
+    declared = goals if isinstance(goals, dict) else {}
+    rows = []
+    for row in running["rows"]:  # type: ignore[attr-defined]
+        rows.append(
+            {
+                **row,
+                "s": RUNNING,
+                "p": _place(row["p"], p_at, len(params)),
+                "m": _place(row["m"], m_at, len(metrics)),
+                "f": [],
+                "x": {str(k_at[int(k)]): line for k, line in row["x"].items()},
+            }
+        )
+    return {
+        "params": params,
+        "metrics": metrics,
+        "keys": keys,
+        "goals": [goal_data(goal) for goal in column_goals(metrics, declared)],
+        "best": best,
+        "rows": rows,
+    }
+
+
+def _labels(data: Data, section: str) -> list[str]:
+    labels = data.get(section) or []
+    assert isinstance(labels, list)  # noqa: S101 - built by report_data
+    return [str(label) for label in labels]
+
+
+def _extend(base: Sequence[str], extra: Sequence[str]) -> tuple[list[str], list[int]]:
+    combined = list(base)
+    at = {label: number for number, label in enumerate(combined)}
+    mapping = []
+    for label in extra:
+        if label not in at:
+            at[label] = len(combined)
+            combined.append(label)
+        mapping.append(at[label])
+    return combined, mapping
+
+
+def _place(values: Sequence[object], mapping: Sequence[int], width: int) -> list[object]:
+    placed: list[object] = [None] * width
+    for value, number in zip(values, mapping, strict=True):
+        placed[number] = value
+    return placed

@@ -1,0 +1,312 @@
+"""``gitexp ui`` as a real process, driven by real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.report.uihelp import PY, Ui, request, running_ui
+
+LIVE_PY = """\
+import pathlib, sys, time
+import gitexp
+
+signals = pathlib.Path(sys.argv[1])
+
+def wait(name):
+    while not (signals / name).exists():
+        time.sleep(0.02)
+
+gitexp.log_metric("loss", 0.5, step=0)
+wait("go")
+gitexp.log_metric("loss", 0.25, step=1)
+wait("end")
+"""
+
+ROW_TEXT = """([name, text]) => [...document.querySelectorAll('#table tbody tr[data-i]')]
+  .some(tr => tr.querySelector('td.name').textContent === name && tr.textContent.includes(text))"""
+
+POINTS = """(name) => {
+  const chart = [...document.querySelectorAll('#series .chart')].find(d => d.dataset.key === 'loss');
+  const trace = chart && chart.data.find(t => t.name === name);
+  return trace ? trace.x.length : 0;
+}"""
+
+
+@pytest.fixture
+def ui(project: Path):
+    with running_ui(project) as server:
+        yield server
+
+
+def _open(chromium, ui: Ui, url: str | None = None):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    seen: dict[str, list[str]] = {"requests": [], "errors": []}
+    page.on("request", lambda r: seen["requests"].append(r.url))
+    page.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    page.goto(url or ui.url, timeout=60_000)
+    page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
+    page.wait_for_selector("#live:not(.off)", timeout=30_000)
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
+    return context, page, seen
+
+
+def test_the_page_shows_the_experiments_and_fetches_nothing_from_elsewhere(chromium, ui) -> None:
+    context, page, seen = _open(chromium, ui)
+    try:
+        assert page.locator("#table tbody tr[data-i]").count() == 5
+        page.wait_for_function("() => document.querySelectorAll('#series .chart').length === 3")
+        assert page.locator("#parcoords .parcoords").count() == 1
+        page.click("#table thead th[title='sort by acc']")
+        names = page.eval_on_selector_all("#table tbody td.name", "c => c.map(x => x.textContent)")
+        assert names[:2] == ["base-3", "feat-2"]
+        lr = "#table thead th[title='sort by train.lr']"
+        assert page.locator(lr).count() == 1
+        page.click("#chooser summary")
+        page.uncheck("#chooser-list input[data-key='params:train.lr']")
+        assert page.locator(lr).count() == 0
+        page.reload()
+        page.wait_for_selector("body[data-table-ready='1']")
+        assert page.locator(lr).count() == 0  # the choice is kept in this browser
+        assert page.locator("#table thead th[title='sort by acc']").count() == 1
+    finally:
+        context.close()
+    assert seen["errors"] == []
+    assert seen["requests"]
+    assert all(url.startswith(ui.base + "/") for url in seen["requests"]), seen["requests"]
+
+
+def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
+    chromium, ui, project: Path, tmp_path: Path
+) -> None:
+    (project / "live.py").write_text(LIVE_PY)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    context, page, seen = _open(chromium, ui)
+    run = subprocess.Popen(
+        [PY, "-m", "gitexp", "run", "-n", "live", "--", PY, "live.py", str(signals)],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        page.evaluate("() => { window.notReloaded = true; }")
+        page.wait_for_function(ROW_TEXT, arg=["live", "running"], timeout=20_000)
+        page.wait_for_function(ROW_TEXT, arg=["live", "0.5"], timeout=30_000)
+        page.click("#table tbody tr[data-i]:has(td.name:text-is('live'))")
+        page.wait_for_function(f"() => ({POINTS})('live') === 1", timeout=30_000)
+
+        logged = time.monotonic()
+        (signals / "go").touch()
+        page.wait_for_function(ROW_TEXT, arg=["live", "0.25"], timeout=30_000)
+        shown = time.monotonic() - logged
+        assert shown < 2.0, f"the new value took {shown:.2f} s to show"
+        page.wait_for_function(f"() => ({POINTS})('live') === 2", timeout=30_000)
+
+        (signals / "end").touch()
+        assert run.wait(timeout=60) == 0, run.stderr.read() if run.stderr else ""
+        try:
+            page.wait_for_function(ROW_TEXT, arg=["live", "success"], timeout=20_000)
+        except Exception:
+            rows = page.eval_on_selector_all(
+                "#table tbody tr[data-i]", "r => r.map(x => x.textContent)"
+            )
+            problem = page.text_content("#problem")
+            raise AssertionError(f"{rows} {problem} {seen['errors']}") from None
+        assert page.evaluate("() => window.notReloaded") is True
+        assert page.locator("#table tbody tr[data-i]").count() == 6
+        assert page.evaluate(f"() => ({POINTS})('live')") == 2
+    finally:
+        if run.poll() is None:
+            (signals / "go").touch()
+            (signals / "end").touch()
+            run.wait(timeout=60)
+        context.close()
+
+
+def test_the_data_and_event_stream_answer_in_plain_http(ui) -> None:
+    answer = request(ui.base + "/api/data")
+    assert answer.status == 200
+    data = json.loads(answer.body)
+    assert sorted(r["n"] for r in data["rows"]) == [
+        "base-1",
+        "base-2",
+        "base-3",
+        "feat-1",
+        "feat-2",
+    ]
+    assert data["ui"]["version"] == 1
+
+
+def test_another_origin_cannot_write_and_a_foreign_host_cannot_read(ui) -> None:
+    evil = {"Origin": "http://evil.example", "Content-Type": "application/json"}
+    answer = request(ui.base + "/api/notes/base-1", method="POST", headers=evil, body=b"{}")
+    assert answer.status == 403
+    assert b"another origin" in answer.body
+    answer = request(ui.base + "/api/notes/base-1", method="POST", body=b"{}")
+    assert answer.status == 403  # no token and not from the page itself
+    rebound = request(ui.base + "/", headers={"Host": f"attacker.example:{ui.port}"})
+    assert rebound.status == 403
+
+
+def test_a_bind_beyond_loopback_needs_the_printed_token(project: Path) -> None:
+    with running_ui(project, "--host", "0.0.0.0") as ui:  # noqa: S104 - the point of the test
+        assert "?token=" in ui.url
+        token = ui.url.split("?token=", 1)[1]
+        assert "token" in "".join(ui.lines)
+        assert request(ui.base + "/").status == 401
+        assert request(ui.base + "/api/data").status == 401
+        assert request(ui.base + "/?token=wrong").status == 401
+        page = request(f"{ui.base}/?token={token}")
+        assert page.status == 200
+        assert "gitexp-token=" in page.headers.get("set-cookie", "")
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert request(ui.base + "/api/data", headers=bearer).status == 200
+        cookie = {"Cookie": f"gitexp-token={token}"}
+        assert request(ui.base + "/assets/ui.js", headers=cookie).status == 200
+
+
+def _notes(project: Path, name: str) -> str:
+    proc = subprocess.run(
+        ["git", "notes", "--ref=gitexp", "show", f"refs/experiments/{name}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+    )
+    return proc.stdout
+
+
+def test_a_tag_and_a_note_written_in_the_page_are_git_notes(chromium, ui, project: Path) -> None:
+    context, page, seen = _open(chromium, ui)
+    try:
+        page.click("#clear")
+        page.click("#table tbody tr[data-i]:has(td.name:text-is('base-2'))")
+        card = page.locator("#notes .note-card[data-name='base-2']")
+        card.locator("input[name=tag]").fill("best")
+        card.locator("button[type=submit]").click()
+        page.wait_for_function(ROW_TEXT, arg=["base-2", "best"], timeout=30_000)
+        card = page.locator("#notes .note-card[data-name='base-2']")
+        card.locator(".note-text").fill("lr 0.01 looks right")
+        card.locator(".save-note").click()
+        page.wait_for_selector(
+            "#notes .note-card[data-name='base-2'] .saved:text-is('saved')", timeout=30_000
+        )
+        deadline = time.monotonic() + 30
+        while "looks right" not in _notes(project, "base-2") and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        context.close()
+    assert seen["errors"] == []
+    note = json.loads(_notes(project, "base-2"))
+    assert note == {"version": 1, "tags": ["best"], "note": "lr 0.01 looks right"}
+    shown = subprocess.run(
+        [PY, "-m", "gitexp", "show", "--json", "--filter", "tag==best"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert [e["name"] for e in json.loads(shown.stdout)["experiments"]] == ["base-2"]
+
+
+def test_a_page_from_another_origin_cannot_tag(chromium, ui, project: Path) -> None:
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto("about:blank")
+        status = page.evaluate(
+            """async (url) => {
+              try {
+                const r = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+                                            body: JSON.stringify({add: ["evil"]})});
+                return r.status;
+              } catch (e) { return "blocked"; }
+            }""",
+            ui.base + "/api/notes/base-1",
+        )
+        page.evaluate(
+            """(url) => fetch(url, {method: "POST", mode: "no-cors", body: '{"add": ["evil"]}'})
+                .then(() => "sent", () => "blocked")""",
+            ui.base + "/api/notes/base-1",
+        )
+    finally:
+        context.close()
+    assert status == "blocked"
+    assert _notes(project, "base-1") == ""
+
+
+IMAGES_PY = """\
+import sys
+import gitexp
+from PIL import Image
+
+blue = sys.argv[1] == "blue"
+for step in range(3):
+    shade = 60 + 90 * step
+    gitexp.log_image("sample", Image.new("RGB", (48, 48), (0, 0, shade) if blue else (shade, 0, 0)), step=step)
+gitexp.log_metric("acc", 0.5)
+"""
+
+FRAMES = """() => [...document.querySelectorAll('#images figure')].map(f => {
+  const img = f.querySelector('img');
+  return [f.dataset.step, img.getAttribute('src'), img.complete && img.naturalWidth];
+})"""
+
+
+def test_images_show_side_by_side_with_a_step_slider(chromium, project: Path) -> None:
+    pytest.importorskip("PIL")
+    (project / "images.py").write_text(IMAGES_PY)
+    for colour in ("red", "blue"):
+        subprocess.run(
+            [PY, "-m", "gitexp", "run", "-n", colour, "--", PY, "images.py", colour],
+            cwd=project,
+            check=True,
+            capture_output=True,
+        )
+    with running_ui(project) as ui:
+        context, page, seen = _open(chromium, ui)
+        try:
+            page.click("#clear")
+            for name in ("red", "blue"):
+                page.click(f"#table tbody tr[data-i]:has(td.name:text-is('{name}'))")
+            page.wait_for_function(f"() => ({FRAMES})().every(f => f[2] === 48)", timeout=30_000)
+            frames = page.evaluate(FRAMES)
+            assert [f[0] for f in frames] == ["2", "2"]
+            assert all(f[1].startswith("/api/image/") for f in frames)
+            assert frames[0][1] != frames[1][1]
+            page.locator("#images input.step").fill("0")
+            page.wait_for_function(
+                f"() => ({FRAMES})().every(f => f[0] === '0' && f[2] === 48)", timeout=30_000
+            )
+            assert page.evaluate(FRAMES)[0][1] != frames[0][1]
+        finally:
+            context.close()
+    assert seen["errors"] == []
+    assert all(url.startswith(ui.base + "/") for url in seen["requests"])
+
+
+def test_two_branches_side_by_side_and_their_bests_diffed(chromium, ui) -> None:
+    context, page, seen = _open(chromium, ui)
+    try:
+        page.select_option("#branch-a", "main")
+        page.select_option("#branch-b", "feature")
+        page.select_option("#branch-metric", label="acc")
+        cells = page.eval_on_selector_all("#branches tbody tr", "r => r.map(x => x.innerText)")
+        assert cells[0].split("\t") == ["experiments", "3", "2"]
+        assert "base-3" in cells[2] and "feat-2" in cells[2]
+        page.click("#tick-bests")
+        sides = page.eval_on_selector_all(
+            "#diff .side .nm", "n => n.map(x => x.firstChild.textContent)"
+        )
+        assert sides == ["base-3", "feat-2"]
+        assert page.locator("#diff details.file").count() >= 1  # train.py differs
+    finally:
+        context.close()
+    assert seen["errors"] == []
