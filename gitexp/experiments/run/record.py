@@ -273,12 +273,12 @@ def _settle(
 
 
 def _logged_series(run_dir: Path, problems: list[str]) -> dict[str, bytes]:
-    """Series logged through the API, stored under ``.gitexp/series/``."""
+    """Series logged through the API (``/`` in a key is a folder), under ``.gitexp/series/``."""
     folder = run_dir / "series"
     found: dict[str, bytes] = {}
     if folder.is_dir():
-        for file in sorted(folder.iterdir()):
-            rel = f"{SERIES_DIR}/{file.name}"
+        for file in sorted(f for f in folder.rglob("*") if f.is_file()):
+            rel = f"{SERIES_DIR}/{file.relative_to(folder).as_posix()}"
             data = file.read_bytes()
             _check_series(data, rel, problems)
             found[rel] = data

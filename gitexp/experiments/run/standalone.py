@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +22,7 @@ from gitexp.experiments.run.freshness import ResultsWatch
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.record import Recording, RunResult
 from gitexp.experiments.run.runner import new_run_dir, read_artifacts, record_run
+from gitexp.experiments.run.sysmetrics import Sampler, start_sampler
 from gitexp.git.refs import read_ref
 from gitexp.project import Project
 
@@ -86,6 +89,7 @@ class Experiment:
         tracking.set_session(session)
         self._started = utc_now()
         self._clock = time.monotonic()
+        self._sampler = _sample_this_process(project, self._run_dir)
         return self
 
     def __exit__(
@@ -97,6 +101,7 @@ class Experiment:
         if self._nested:
             return
         try:
+            self._sampler.stop()
             self.result = self._record(failed=exc_type is not None)
         finally:
             tracking.set_session(self._previous)
@@ -148,6 +153,18 @@ class Experiment:
     def log_artifact(self, path: str | Path) -> None:
         """See `gitexp.log_artifact`."""
         tracking.log_artifact(path)
+
+
+def _sample_this_process(project: Project, run_dir: Path) -> Sampler:
+    """Sample this process (and what it starts) for the experiment; a warning if it cannot."""
+    sampler, note = start_sampler(project.config.system_metrics, run_dir / "series", os.environ)
+    if note is not None:
+        warnings.warn(f"gitexp: {note}", stacklevel=3)
+    if sampler is None:
+        sampler = Sampler(run_dir / "series", 1.0, None)  # never started: stop() is a no-op
+    else:
+        sampler.start(os.getpid())
+    return sampler
 
 
 def _plan(project: Project, params: Mapping[str, object]) -> ParamsPlan:

@@ -1,0 +1,221 @@
+"""Sampling a run's CPU, memory and GPU use into ``system/`` series while it runs.
+
+A `Sampler` is a thread of the recording process (``gitexp run``, or the process of a
+standalone `gitexp.Experiment`), never of the user's command: the command's own
+timing is left alone, and a command killed hard still has its samples written. Each
+sample sums over the command's whole process tree (a shell, its Python, the data
+loader's workers), read with psutil (``gitexp[system]``):
+
+- ``system/cpu_percent``: CPU time used per wall second, in percent of one core
+  (two busy cores read 200);
+- ``system/memory_rss``: resident memory, in MiB;
+- ``system/gpu<N>/utilization`` (percent) and ``system/gpu<N>/memory_used`` (MiB),
+  for each GPU the command may use (``CUDA_VISIBLE_DEVICES``, N as the command
+  numbers them), when NVIDIA's management library (``nvidia-ml-py``) and a GPU are
+  there.
+
+The step of a sample is the seconds since the command started. Rows go to the run
+folder's ``series/system/`` as they are taken, so a crashed run keeps them too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from gitexp.core.config import SystemMetricsSettings
+from gitexp.core.metrics import SERIES_HEADER, series_key_path, series_row
+
+PREFIX = "system/"
+MIB = 1024 * 1024
+FIRST_SAMPLE = 1.0
+"""Seconds before the first sample (or the interval, if shorter): CPU use needs a span."""
+MISSING_PSUTIL = (
+    "system metrics are not recorded: psutil is not installed; "
+    "`pip install 'gitexp[system]'` adds it, or set `system_metrics: false` in gitexp.yaml"
+)
+
+Probe = Callable[[], dict[str, float]]
+
+
+class Sampler:
+    """Samples one process tree every ``interval`` seconds into a run folder's series.
+
+    `start` and `stop` may each be called once; `stop` takes a last sample if the
+    tree still lives and returns once the thread has ended, so no row is written
+    after it. Errors of a vanished or foreign process are skipped: sampling never
+    fails a run.
+    """
+
+    def __init__(self, series_dir: Path, interval: float, gpu_probe: Probe | None) -> None:
+        self._dir = series_dir
+        self._interval = interval
+        self._gpu = gpu_probe
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._tree: _ProcessTree | None = None
+        self._clock = 0.0
+
+    def start(self, pid: int) -> None:
+        """Begin sampling process ``pid`` and its descendants."""
+        self._tree = _ProcessTree(pid)
+        self._clock = time.monotonic()
+        self._thread = threading.Thread(target=self._loop, name="gitexp-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End sampling; idempotent, and harmless before `start`."""
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        wait = min(FIRST_SAMPLE, self._interval)
+        while not self._done.wait(wait):
+            self._sample()
+            wait = self._interval
+
+    def _sample(self) -> None:
+        assert self._tree is not None  # noqa: S101 - set by start
+        values = self._tree.sample()
+        if self._gpu is not None:
+            with contextlib.suppress(Exception):  # a driver hiccup costs a sample, not the run
+                values.update(self._gpu())
+        step = round(time.monotonic() - self._clock, 2)
+        for key, value in values.items():
+            _append(self._dir, key, step, value)
+
+
+def _append(folder: Path, key: str, step: float, value: float) -> None:
+    target = folder / series_key_path(key)
+    new = not target.exists()
+    if new:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "ab") as handle:
+        if new:
+            handle.write(SERIES_HEADER)
+        handle.write(series_row(step, round(value, 3)))
+
+
+class _ProcessTree:
+    """A process and its descendants; CPU use is measured per process across samples."""
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self._root: Any = None
+        with contextlib.suppress(psutil.Error):  # ended already: nothing to sample
+            self._root = psutil.Process(pid)
+        self._known: dict[tuple[int, float], Any] = {}
+
+    def sample(self) -> dict[str, float]:
+        psutil = self._psutil
+        cpu = rss = 0.0
+        if self._root is None:
+            return {}
+        try:
+            procs = [self._root, *self._root.children(recursive=True)]
+        except psutil.Error:
+            return {}
+        seen = {}
+        for proc in procs:
+            try:
+                key = (proc.pid, proc.create_time())
+                known = self._known.get(key, proc)
+                with known.oneshot():
+                    cpu += known.cpu_percent(interval=None) if key in self._known else 0.0
+                    rss += known.memory_info().rss
+            except psutil.Error:
+                continue
+            seen[key] = known
+        self._known = seen
+        if not seen:
+            return {}
+        return {PREFIX + "cpu_percent": cpu, PREFIX + "memory_rss": rss / MIB}
+
+
+def start_sampler(
+    settings: SystemMetricsSettings, series_dir: Path, env: Mapping[str, str]
+) -> tuple[Sampler | None, str | None]:
+    """A sampler for a run whose command sees ``env``, or None with the note to give.
+
+    None without a note when the project turned sampling off; with `MISSING_PSUTIL`
+    when psutil is not installed. GPUs are sampled only if NVIDIA's library loads
+    and finds a device the command may use.
+    """
+    if not settings.enabled:
+        return None, None
+    try:
+        import psutil  # noqa: F401 - only whether it is there
+    except ImportError:
+        return None, MISSING_PSUTIL
+    probe = gpu_probe(env.get("CUDA_VISIBLE_DEVICES"))
+    return Sampler(series_dir, settings.interval, probe), None
+
+
+def gpu_probe(visible: str | None) -> Probe | None:
+    """What reads the GPUs the command may use, or None without NVIDIA's library or a GPU."""
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+        count = pynvml.nvmlDeviceGetCount()
+        handles = [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+        uuids = [_text(pynvml.nvmlDeviceGetUUID(h)) for h in handles]
+    except pynvml.NVMLError:
+        return None
+    chosen = [handles[i] for i in visible_devices(visible, uuids)]
+    if not chosen:
+        return None
+    return lambda: _gpu_values(pynvml, chosen)
+
+
+def _gpu_values(pynvml: ModuleType, handles: Sequence[object]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for number, handle in enumerate(handles):
+        rates = pynvml.nvmlDeviceGetUtilizationRates(handle)
+        memory = pynvml.nvmlDeviceGetMemoryInfo(handle)
+        values[f"{PREFIX}gpu{number}/utilization"] = float(rates.gpu)
+        values[f"{PREFIX}gpu{number}/memory_used"] = memory.used / MIB
+    return values
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def visible_devices(visible: str | None, uuids: Sequence[str]) -> list[int]:
+    """The devices (by index among ``uuids``) a command may use, in the order it sees them.
+
+    As CUDA reads ``CUDA_VISIBLE_DEVICES``: unset means every device; otherwise a
+    comma list of indexes or (prefixes of) UUIDs, read up to the first entry that
+    names no device, with each device once.
+    """
+    if visible is None:
+        return list(range(len(uuids)))
+    chosen: list[int] = []
+    for entry in (e.strip() for e in visible.split(",")):
+        index = _device(entry, uuids)
+        if index is None or index in chosen:
+            break
+        chosen.append(index)
+    return chosen
+
+
+def _device(entry: str, uuids: Sequence[str]) -> int | None:
+    if entry.isdigit():
+        index = int(entry)
+        return index if index < len(uuids) else None
+    if not entry:
+        return None
+    prefix = entry if entry.startswith("GPU-") else "GPU-" + entry
+    matches = [i for i, uuid in enumerate(uuids) if uuid.startswith(prefix)]
+    return matches[0] if len(matches) == 1 else None
