@@ -3,7 +3,8 @@
 The public API, imported lazily so ``import gitexp`` stays cheap:
 
 - ``gitexp.params()``, ``gitexp.log_metric()``, ``gitexp.log_metrics()``,
-  ``gitexp.log_artifact()``: for a training script run by ``gitexp run``;
+  ``gitexp.log_params()``, ``gitexp.log_artifact()``: for a training script run by
+  ``gitexp run``;
 - ``gitexp.Experiment``: record one experiment from Python or a notebook;
 - ``gitexp.Repo``: show, diff, run and manage experiments from Python.
 """
@@ -17,6 +18,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from gitexp.api import Repo
     from gitexp.errors import GitexpError
+    from gitexp.experiments.run.loggedparams import log_params
     from gitexp.experiments.run.standalone import Experiment
     from gitexp.experiments.run.tracking import log_artifact, log_metric, log_metrics, params
 
@@ -28,6 +30,7 @@ _EXPORTS = {
     "log_metric": "gitexp.experiments.run.tracking",
     "log_metrics": "gitexp.experiments.run.tracking",
     "log_artifact": "gitexp.experiments.run.tracking",
+    "log_params": "gitexp.experiments.run.loggedparams",
 }
 
 __all__ = [
@@ -38,6 +41,7 @@ __all__ = [
     "log_artifact",
     "log_metric",
     "log_metrics",
+    "log_params",
     "params",
 ]
 

@@ -132,3 +132,12 @@ class Interrupted(GitexpError):
 
     exit_code = 130
     kind = "interrupted"
+
+
+class MissingExtraError(GitexpError, ImportError):
+    """An optional part of gitexp needs a package that is not installed.
+
+    An `ImportError` too, so code that guards an optional import keeps working.
+    """
+
+    kind = "missing_extra"

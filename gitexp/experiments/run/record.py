@@ -35,6 +35,7 @@ from gitexp.core.sizes import format_size
 from gitexp.data.leftovers import LeftoverData
 from gitexp.errors import FormatError, GitexpError
 from gitexp.experiments.run.freshness import ResultsWatch, files_under, left_over_note
+from gitexp.experiments.run.loggedparams import logged_params_file
 from gitexp.experiments.run.outignore import commit_ignores, exclude_locally
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
@@ -185,6 +186,7 @@ def _gather(git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Record
     extra.update(_metrics_files(git.root, config, rec.watch, problems, left))
     extra.update(_plot_files(git.root, config, rec.watch, problems, left))
     extra.update(_logged_series(rec.run_dir, problems))
+    extra.update(logged_params_file(rec.run_dir))
     outs, out_paths = _store_outs(git.root, store, config, rec, problems, left)
     extra.update(outs)
     declared = {o.rstrip("/") for o in config.outs}
