@@ -21,7 +21,10 @@ from gitexp.integrations.recorder import Recorder, number, plain, require, shoul
 keras = require("keras", "Keras 3", "keras")
 
 
-class GitexpCallback(keras.callbacks.Callback):  # type: ignore[misc]  # Keras is untyped here
+_Callback: Any = keras.callbacks.Callback
+
+
+class GitexpCallback(_Callback):  # type: ignore[misc]  # Keras is Any to mypy
     """Records a Keras training as a gitexp experiment (see the module docstring).
 
     ``name`` names the experiment this callback opens when it runs outside one;

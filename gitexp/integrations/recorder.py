@@ -12,13 +12,13 @@ from __future__ import annotations
 import atexit
 import importlib
 import math
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
 import orjson
 
-import gitexp
 from gitexp.errors import MissingExtraError
 from gitexp.experiments.run import tracking
 from gitexp.experiments.run.loggedparams import log_params
@@ -109,7 +109,8 @@ class Recorder:
 
 def should_prune() -> bool:
     """Whether the sweep running this trial asks it to stop (False outside a sweep)."""
-    ask = getattr(gitexp, "should_prune", None)
+    # the public name, looked up in the package (loaded before any of its modules)
+    ask = getattr(sys.modules["gitexp"], "should_prune", None)
     return bool(ask()) if callable(ask) else False
 
 
