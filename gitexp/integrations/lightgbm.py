@@ -42,7 +42,6 @@ class GitexpCallback:
         self.recorder = Recorder(name)
         self.model_path = model_path
         self._booster: Any = None
-        self._finished = False
 
     def __call__(self, env: Any) -> None:
         """Log one round; at the first, the params; at the last (or pruned), the model."""
@@ -67,15 +66,15 @@ class GitexpCallback:
         atexit.register(self.finish)
 
     def finish(self) -> None:
-        """Save the booster as an out and close the record (if this opened it); once."""
-        if self._finished or self._booster is None:
+        """Save the booster as an out and close the record (if this opened it); once a training."""
+        booster, self._booster = self._booster, None
+        if booster is None:
             return
-        self._finished = True
         atexit.unregister(self.finish)
         try:
             if self.model_path is not None:
                 Path(self.model_path).parent.mkdir(parents=True, exist_ok=True)
-                self._booster.save_model(self.model_path)
+                booster.save_model(self.model_path)
                 self.recorder.artifact(self.model_path)
         finally:
             self.recorder.end()

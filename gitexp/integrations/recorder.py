@@ -93,8 +93,13 @@ class Recorder:
         tracking.log_artifact(path)
 
     def end(self, *, failed: bool = False) -> None:
-        """Record the experiment this recorder opened (a no-op for one it found)."""
+        """Record the experiment this recorder opened (a no-op for one it found).
+
+        The next `begin` looks again: a callback used for a second training outside
+        any experiment records that one as a new experiment.
+        """
         own, self._own = self._own, None
+        self.began = False
         if own is None:
             return
         atexit.unregister(self._abandoned)

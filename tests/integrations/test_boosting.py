@@ -99,8 +99,14 @@ def test_lightgbm_inside_an_experiment_records_into_it(repo: Path) -> None:
     data = lgb.Dataset(x, x.sum(axis=1))
     with gitexp.Experiment(name="nb-lgb") as exp:
         callback = GitexpCallback()
-        lgb.train({"verbose": -1, "num_leaves": 4}, data, 4, valid_sets=[data],
-                  valid_names=["train"], callbacks=[callback])
+        lgb.train(
+            {"verbose": -1, "num_leaves": 4},
+            data,
+            4,
+            valid_sets=[data],
+            valid_names=["train"],
+            callbacks=[callback],
+        )
         exp.log_metric("extra", 1)
     assert callback.recorder.result is None  # the block's experiment, not one of its own
     shown = row(repo, "nb-lgb")
@@ -108,3 +114,26 @@ def test_lightgbm_inside_an_experiment_records_into_it(repo: Path) -> None:
     assert shown["metrics"]["metrics.json"]["extra"] == 1  # type: ignore[index]
     assert len(series_rows(repo, "nb-lgb", "train/l2")) == 4
     assert "model.txt" in shown["data"]  # type: ignore[operator]
+
+
+def test_a_callback_used_for_two_trainings_records_two_experiments(repo: Path) -> None:
+    lgb = pytest.importorskip("lightgbm", reason="lightgbm is not installed")
+    import numpy as np
+
+    from gitexp.integrations.lightgbm import GitexpCallback
+
+    x = np.random.default_rng(2).random((60, 2))
+    data = lgb.Dataset(x, x.sum(axis=1), free_raw_data=False)
+    callback = GitexpCallback()
+    names = []
+    for leaves in (3, 5):
+        params = {"verbose": -1, "num_leaves": leaves}
+        lgb.train(params, data, 2, valid_sets=[data], valid_names=["train"], callbacks=[callback])
+        assert callback.recorder.result is not None
+        names.append(callback.recorder.result.name)
+    assert len(set(names)) == 2
+    leaves_seen = [
+        row(repo, name)["params"][".gitexp/params.yaml"]["num_leaves"]  # type: ignore[index]
+        for name in names
+    ]
+    assert leaves_seen == [3, 5]
