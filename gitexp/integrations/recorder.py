@@ -19,7 +19,7 @@ from types import ModuleType
 
 import orjson
 
-from gitexp.errors import MissingExtraError
+from gitexp.errors import MissingExtraError, NoCommitsError, NotARepositoryError
 from gitexp.experiments.run import tracking
 from gitexp.experiments.run.loggedparams import log_params
 from gitexp.experiments.run.record import RunResult
@@ -47,6 +47,7 @@ class Recorder:
         self._wanted = name
         self._own: Experiment | None = None
         self._run_dir: Path | None = None
+        self._name: str | None = None
         self.began = False
         self.result: RunResult | None = None
         """The experiment this recorder opened and recorded itself, once recorded."""
@@ -55,25 +56,36 @@ class Recorder:
         """Find the experiment to record into, or open one (see the module docstring)."""
         if self.began:
             return
-        session = tracking.current_session()
-        if session.run_dir is None:
+        try:
+            self._run_dir = self._find_or_open()
+        except (NotARepositoryError, NoCommitsError) as exc:
+            raise type(exc)(
+                f"gitexp cannot record this training: {exc.message}",
+                hint=exc.hint
+                or "train inside a git repository with a first commit, or under `gitexp run`",
+            ) from exc
+        self.began = True
+
+    def _find_or_open(self) -> Path | None:
+        """The run folder of the experiment around us, or of one opened here."""
+        if tracking.current_session().run_dir is None:
             own = Experiment(name=self._wanted)
             own.__enter__()
             self._own = own
             atexit.register(self._abandoned)
-            session = tracking.current_session()
-        self._run_dir = session.run_dir
-        self.began = True
+        run_dir = tracking.current_session().run_dir
+        if self._own is not None:
+            self._name = self._own.name
+        elif run_dir is not None:
+            self._name = orjson.loads((run_dir / "context.json").read_bytes()).get("name")
+        return run_dir
 
     @property
     def name(self) -> str:
-        """The experiment's name (after `begin`)."""
-        if self._own is not None and self._own.name is not None:
-            return self._own.name
-        if self._run_dir is not None:
-            context = orjson.loads((self._run_dir / "context.json").read_bytes())
-            return str(context.get("name") or "run")
-        return self._wanted or "run"
+        """The name of the experiment recorded into (or last recorded into)."""
+        if self._name is None:
+            self.begin()
+        return self._name or "run"
 
     def params(self, values: Mapping[str, object]) -> None:
         """Log ``values`` as params, made plain (numbers, text, lists, mappings)."""

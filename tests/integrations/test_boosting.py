@@ -137,3 +137,23 @@ def test_a_callback_used_for_two_trainings_records_two_experiments(repo: Path) -
         for name in names
     ]
     assert leaves_seen == [3, 5]
+
+
+def test_outside_a_repository_the_callback_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xgb = pytest.importorskip("xgboost", reason="xgboost is not installed")
+    import numpy as np
+
+    from gitexp.errors import NotARepositoryError
+    from gitexp.integrations.xgboost import GitexpCallback
+
+    (tmp_path / "plain").mkdir()
+    monkeypatch.chdir(tmp_path / "plain")
+    x = np.arange(20, dtype=float).reshape(10, 2)
+    data = xgb.DMatrix(x, x.sum(axis=1))
+    with pytest.raises(NotARepositoryError) as caught:
+        xgb.train({}, data, 2, callbacks=[GitexpCallback()])
+    assert caught.value.message.startswith("gitexp cannot record this training: ")
+    assert "not in a git repository" in caught.value.message
+    assert not (tmp_path / "plain" / "model.json").exists()
