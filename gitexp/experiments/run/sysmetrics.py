@@ -33,8 +33,6 @@ from gitexp.core.metrics import SERIES_HEADER, series_key_path, series_row
 
 PREFIX = "system/"
 MIB = 1024 * 1024
-FIRST_SAMPLE = 1.0
-"""Seconds before the first sample (or the interval, if shorter): CPU use needs a span."""
 MISSING_PSUTIL = (
     "system metrics are not recorded: psutil is not installed; "
     "`pip install 'gitexp[system]'` adds it, or set `system_metrics: false` in gitexp.yaml"
@@ -75,10 +73,13 @@ class Sampler:
             self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        wait = min(FIRST_SAMPLE, self._interval)
-        while not self._done.wait(wait):
+        """A sample every interval, the first one interval after the start.
+
+        So CPU use is measured over a whole interval, and a command shorter than one
+        interval has no system series at all rather than one meaningless point.
+        """
+        while not self._done.wait(self._interval):
             self._sample()
-            wait = self._interval
 
     def _sample(self) -> None:
         assert self._tree is not None  # noqa: S101 - set by start
