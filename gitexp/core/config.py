@@ -35,7 +35,7 @@ class HookSettings:
     pull: bool = False
 
 
-DEFAULT_SAMPLE_INTERVAL = 2.0
+DEFAULT_SAMPLE_INTERVAL = 5.0
 """Seconds between two samples of a run's CPU, memory and GPU use."""
 
 

@@ -97,10 +97,13 @@ def test_standalone_experiment_samples_its_process(repo: Path) -> None:
     assert "system/cpu_percent" in found
 
 
+SLEEPER = "import time; print('started', flush=True); time.sleep(30)"
+
+
 def test_interrupted_run_keeps_its_samples_and_stops(repo: Path) -> None:
     configure(repo, "system_metrics: {interval: 0.2}\n")
     proc = subprocess.Popen(
-        [PY, "-m", "gitexp", "run", "-n", "cut", "--", PY, "-c", "import time; time.sleep(30)"],
+        [PY, "-m", "gitexp", "run", "-n", "cut", "--", PY, "-c", SLEEPER],
         cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -108,7 +111,9 @@ def test_interrupted_run_keeps_its_samples_and_stops(repo: Path) -> None:
         start_new_session=True,
     )
     try:
-        time.sleep(2.0)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "started"  # the command runs: now sampled
+        time.sleep(1.5)
         os.killpg(proc.pid, signal.SIGINT)
         _out, err = proc.communicate(timeout=20)
     finally:
@@ -137,9 +142,9 @@ def test_missing_psutil_is_a_note_not_a_failure(repo: Path, tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("text", "enabled", "interval"),
     [
-        ("", True, 2.0),
-        ("system_metrics: true\n", True, 2.0),
-        ("system_metrics: false\n", False, 2.0),
+        ("", True, 5.0),
+        ("system_metrics: true\n", True, 5.0),
+        ("system_metrics: false\n", False, 5.0),
         ("system_metrics: {interval: 0.5}\n", True, 0.5),
     ],
 )
