@@ -9,7 +9,9 @@ the default interval unless given) and off alternate, N times each (3 by default
 one temporary repository. For each setting it prints the median wall time of the whole
 ``gitexp run``, the median work the command got done (loop turns: sampling steals
 from it only if it competes for a core) and the median CPU time gitexp itself used
-(all CPU of the ``gitexp run`` process tree minus the command's own).
+(all CPU of the ``gitexp run`` process tree minus the command's own). Then it times
+one sample of a process tree of four (a shell, two sleeps, a Python) in this process:
+its CPU time, and what that is in percent of one core at the interval.
 """
 
 from __future__ import annotations
@@ -79,6 +81,36 @@ def one_run(root: Path, name: str, seconds: float) -> tuple[float, int, float]:
     return wall, int(turns_text), total_cpu - float(command_cpu)
 
 
+def sample_cost(interval: float) -> None:
+    """CPU milliseconds of one sample of a four-process tree, and its share of a core."""
+    import os
+
+    from gitexp.core.config import SystemMetricsSettings
+    from gitexp.experiments.run.sysmetrics import _ProcessTree, start_sampler
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start_sampler(SystemMetricsSettings(interval=interval), Path(tmp), os.environ)
+    child = subprocess.Popen(
+        ["sh", "-c", f"sleep 30 & sleep 30 & {sys.executable} -c 'import time; time.sleep(30)'"]
+    )
+    try:
+        time.sleep(1.0)
+        tree = _ProcessTree(child.pid)
+        tree.sample()
+        turns = 200
+        clock = time.process_time()
+        for _ in range(turns):
+            tree.sample()
+        cost = (time.process_time() - clock) / turns
+    finally:
+        child.kill()
+        child.wait()
+    print(
+        f"one sample of a 4-process tree: {cost * 1000:.2f} ms CPU, "
+        f"{100 * cost / interval:.3f}% of one core at an interval of {interval:g} s"
+    )
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -106,6 +138,7 @@ def main(argv: list[str]) -> int:
         turns = statistics.median(r[1] for r in rows)
         cpu = statistics.median(r[2] for r in rows)
         print(f"{key:<16}{wall:>10.3f}{turns:>14,.0f}{cpu:>15.3f}")
+    sample_cost(args.interval or 5.0)
     return 0
 
 

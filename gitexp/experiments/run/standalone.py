@@ -161,7 +161,7 @@ def _sample_this_process(project: Project, run_dir: Path) -> Sampler:
     if note is not None:
         warnings.warn(f"gitexp: {note}", stacklevel=3)
     if sampler is None:
-        sampler = Sampler(run_dir / "series", 1.0, None)  # never started: stop() is a no-op
+        sampler = Sampler(run_dir / "series", 1.0, None)  # never started: stop() does nothing
     else:
         sampler.start(os.getpid())
     return sampler

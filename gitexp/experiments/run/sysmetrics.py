@@ -21,6 +21,7 @@ folder's ``series/system/`` as they are taken, so a crashed run keeps them too.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -44,24 +45,27 @@ Probe = Callable[[], dict[str, float]]
 class Sampler:
     """Samples one process tree every ``interval`` seconds into a run folder's series.
 
-    `start` and `stop` may each be called once; `stop` takes a last sample if the
-    tree still lives and returns once the thread has ended, so no row is written
-    after it. Errors of a vanished or foreign process are skipped: sampling never
+    `start` and `stop` may each be called once; `stop` returns once the thread has
+    ended, so no row is written after it. The thread imports psutil and looks for
+    GPUs only when it takes its first sample, so a run's command starts without
+    waiting for that, and a command shorter than one interval costs nothing but the
+    thread. Errors of a vanished or foreign process are skipped: sampling never
     fails a run.
     """
 
-    def __init__(self, series_dir: Path, interval: float, gpu_probe: Probe | None) -> None:
+    def __init__(self, series_dir: Path, interval: float, visible_gpus: str | None) -> None:
         self._dir = series_dir
         self._interval = interval
-        self._gpu = gpu_probe
+        self._visible = visible_gpus
+        self._born = time.time()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
-        self._tree: _ProcessTree | None = None
+        self._pid = 0
         self._clock = 0.0
 
     def start(self, pid: int) -> None:
         """Begin sampling process ``pid`` and its descendants."""
-        self._tree = _ProcessTree(pid)
+        self._pid = pid
         self._clock = time.monotonic()
         self._thread = threading.Thread(target=self._loop, name="gitexp-sampler", daemon=True)
         self._thread.start()
@@ -78,15 +82,23 @@ class Sampler:
         So CPU use is measured over a whole interval, and a command shorter than one
         interval has no system series at all rather than one meaningless point.
         """
-        while not self._done.wait(self._interval):
-            self._sample()
+        if self._done.wait(self._interval):
+            return
+        try:
+            tree = _ProcessTree(self._pid, self._born, self._clock)
+        except ImportError:  # found but broken: no samples, as without it
+            return
+        gpu = gpu_probe(self._visible)
+        while True:
+            self._sample(tree, gpu)
+            if self._done.wait(self._interval):
+                return
 
-    def _sample(self) -> None:
-        assert self._tree is not None  # noqa: S101 - set by start
-        values = self._tree.sample()
-        if self._gpu is not None:
+    def _sample(self, tree: _ProcessTree, gpu: Probe | None) -> None:
+        values = tree.sample()
+        if gpu is not None:
             with contextlib.suppress(Exception):  # a driver hiccup costs a sample, not the run
-                values.update(self._gpu())
+                values.update(gpu())
         step = round(time.monotonic() - self._clock, 2)
         for key, value in values.items():
             _append(self._dir, key, step, value)
@@ -104,41 +116,51 @@ def _append(folder: Path, key: str, step: float, value: float) -> None:
 
 
 class _ProcessTree:
-    """A process and its descendants; CPU use is measured per process across samples."""
+    """A process and its descendants, with the CPU time each had used at the last sample.
 
-    def __init__(self, pid: int) -> None:
+    A process's CPU time includes that of its children it has reaped, so a short-lived
+    worker's time is not lost when it ends between two samples. A process that
+    started before sampling did (a notebook's own) counts from its first sample on.
+    """
+
+    def __init__(self, pid: int, born: float, clock: float) -> None:
         import psutil
 
         self._psutil = psutil
+        self._born = born
+        self._last = clock
         self._root: Any = None
         with contextlib.suppress(psutil.Error):  # ended already: nothing to sample
             self._root = psutil.Process(pid)
-        self._known: dict[tuple[int, float], Any] = {}
+        self._used: dict[tuple[int, float], float] = {}
 
     def sample(self) -> dict[str, float]:
+        """CPU percent since the last sample and resident MiB of the whole tree now."""
         psutil = self._psutil
-        cpu = rss = 0.0
-        if self._root is None:
-            return {}
         try:
-            procs = [self._root, *self._root.children(recursive=True)]
+            procs = [self._root, *self._root.children(recursive=True)] if self._root else []
         except psutil.Error:
             return {}
-        seen = {}
+        cpu = rss = 0.0
+        seen: dict[tuple[int, float], float] = {}
         for proc in procs:
             try:
-                key = (proc.pid, proc.create_time())
-                known = self._known.get(key, proc)
-                with known.oneshot():
-                    cpu += known.cpu_percent(interval=None) if key in self._known else 0.0
-                    rss += known.memory_info().rss
+                with proc.oneshot():
+                    key = (proc.pid, proc.create_time())
+                    times = proc.cpu_times()
+                    rss += proc.memory_info().rss
             except psutil.Error:
                 continue
-            seen[key] = known
-        self._known = seen
+            used = times.user + times.system + times.children_user + times.children_system
+            before = self._used.get(key, 0.0 if key[1] >= self._born - 1.0 else used)
+            cpu += max(0.0, used - before)
+            seen[key] = used
+        self._used = seen
+        now = time.monotonic()
+        span, self._last = max(now - self._last, 1e-6), now
         if not seen:
             return {}
-        return {PREFIX + "cpu_percent": cpu, PREFIX + "memory_rss": rss / MIB}
+        return {PREFIX + "cpu_percent": 100 * cpu / span, PREFIX + "memory_rss": rss / MIB}
 
 
 def start_sampler(
@@ -147,17 +169,22 @@ def start_sampler(
     """A sampler for a run whose command sees ``env``, or None with the note to give.
 
     None without a note when the project turned sampling off; with `MISSING_PSUTIL`
-    when psutil is not installed. GPUs are sampled only if NVIDIA's library loads
-    and finds a device the command may use.
+    when psutil is not installed (looked up, not imported: the sampler's thread
+    imports it). GPUs are sampled only if NVIDIA's library loads and finds a device
+    the command may use.
     """
     if not settings.enabled:
         return None, None
-    try:
-        import psutil  # noqa: F401 - only whether it is there
-    except ImportError:
+    if not _installed("psutil"):
         return None, MISSING_PSUTIL
-    probe = gpu_probe(env.get("CUDA_VISIBLE_DEVICES"))
-    return Sampler(series_dir, settings.interval, probe), None
+    return Sampler(series_dir, settings.interval, env.get("CUDA_VISIBLE_DEVICES")), None
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def gpu_probe(visible: str | None) -> Probe | None:

@@ -49,7 +49,9 @@ def test_run_records_memory_rising_and_cpu(repo: Path) -> None:
     found = series(repo, "grow")
     memory = found["system/memory_rss"]
     assert len(memory) >= 4
-    assert memory[-1] - memory[0] > 60  # MiB: 25 MiB more every half second
+    peak = memory.index(max(memory))
+    assert memory[peak] - memory[0] > 60  # MiB: 25 MiB more every half second
+    assert memory[: peak + 1] == sorted(memory[: peak + 1])  # rising until the command ends
     assert "system/cpu_percent" in found and all(v >= 0 for v in found["system/cpu_percent"])
     tree = git(repo, "ls-tree", "-r", "--name-only", "refs/experiments/grow")
     assert ".gitexp/series/system/memory_rss.tsv" in tree.split()
@@ -126,12 +128,32 @@ def test_interrupted_run_keeps_its_samples_and_stops(repo: Path) -> None:
     assert len(series(repo, "cut")["system/memory_rss"]) >= 2
 
 
+HIDE_PSUTIL = """\
+import sys
+
+
+class Absent:
+    \"\"\"Python as if psutil were not installed.\"\"\"
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "psutil" or name.startswith("psutil."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Absent())
+"""
+
+
 def test_missing_psutil_is_a_note_not_a_failure(repo: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "block"
     blocker.mkdir()
-    (blocker / "psutil.py").write_text("raise ImportError('psutil is not installed')\n")
+    (blocker / "sitecustomize.py").write_text(HIDE_PSUTIL)
     env = {**os.environ, "PYTHONPATH": str(blocker)}
-    done = run_gitexp(repo, "run", "-n", "bare", "--", PY, "-c", "print(1)", env=env)
+    configure(repo, "system_metrics: {interval: 0.2}\n")
+    done = run_gitexp(
+        repo, "run", "-n", "bare", "--", PY, "-c", "import time; time.sleep(1)", env=env
+    )
     assert done.returncode == 0, done.stderr
     assert "system metrics are not recorded: psutil is not installed" in done.stderr
     assert "gitexp[system]" in done.stderr
