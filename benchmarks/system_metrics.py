@@ -83,19 +83,14 @@ def one_run(root: Path, name: str, seconds: float) -> tuple[float, int, float]:
 
 def sample_cost(interval: float) -> None:
     """CPU milliseconds of one sample of a four-process tree, and its share of a core."""
-    import os
+    from gitexp.experiments.run.sysmetrics import _ProcessTree
 
-    from gitexp.core.config import SystemMetricsSettings
-    from gitexp.experiments.run.sysmetrics import _ProcessTree, start_sampler
-
-    with tempfile.TemporaryDirectory() as tmp:
-        start_sampler(SystemMetricsSettings(interval=interval), Path(tmp), os.environ)
     child = subprocess.Popen(
         ["sh", "-c", f"sleep 30 & sleep 30 & {sys.executable} -c 'import time; time.sleep(30)'"]
     )
     try:
         time.sleep(1.0)
-        tree = _ProcessTree(child.pid)
+        tree = _ProcessTree(child.pid, time.time() - 10, time.monotonic())
         tree.sample()
         turns = 200
         clock = time.process_time()
