@@ -40,7 +40,8 @@ def require(module: str, framework: str, extra: str) -> ModuleType:
 class Recorder:
     """The experiment a callback records into, and the calls it records with.
 
-    `begin` and `end` may be called more than once: only the first of each acts.
+    `begin` acts once until `end`, and `end` once after `begin`: each training a
+    callback sees is recorded once.
     """
 
     def __init__(self, name: str | None = None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -49,12 +48,3 @@ def series_rows(repo: Path, name: str, key: str) -> list[tuple[float, float]]:
 
 def tree_files(repo: Path, name: str) -> list[str]:
     return git(repo, "ls-tree", "-r", "--name-only", f"refs/experiments/{name}").split()
-
-
-def checkout_out(repo: Path, name: str, path: str) -> Path:
-    """The out ``path`` of experiment ``name`` brought back from the cache by ``apply``."""
-    done = subprocess.run(
-        [PY, "-m", "gitexp", "apply", name, "--force"], cwd=repo, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
-    return repo / path
