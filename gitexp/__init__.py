@@ -3,8 +3,8 @@
 The public API, imported lazily so ``import gitexp`` stays cheap:
 
 - ``gitexp.params()``, ``gitexp.log_metric()``, ``gitexp.log_metrics()``,
-  ``gitexp.log_artifact()``, ``gitexp.log_image()``, ``gitexp.should_prune()``: for a
-  training script run by
+  ``gitexp.log_params()``, ``gitexp.log_artifact()``, ``gitexp.log_image()``,
+  ``gitexp.should_prune()``: for a training script run by
   ``gitexp run``;
 - ``gitexp.Experiment``: record one experiment from Python or a notebook;
 - ``gitexp.Repo``: show, diff, run and manage experiments from Python.
@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from gitexp.api import Repo
     from gitexp.errors import GitexpError
+    from gitexp.experiments.run.loggedparams import log_params
     from gitexp.experiments.run.standalone import Experiment
     from gitexp.experiments.run.tracking import (
         log_artifact,
@@ -39,6 +40,7 @@ _EXPORTS = {
     "log_artifact": "gitexp.experiments.run.tracking",
     "should_prune": "gitexp.experiments.run.tracking",
     "log_image": "gitexp.experiments.run.tracking",
+    "log_params": "gitexp.experiments.run.loggedparams",
 }
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "log_image",
     "log_metric",
     "log_metrics",
+    "log_params",
     "params",
     "should_prune",
 ]

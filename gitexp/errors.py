@@ -142,3 +142,12 @@ class LayoutError(GitexpError):
     """
 
     kind = "layout"
+
+
+class MissingExtraError(GitexpError, ImportError):
+    """An optional part of gitexp needs a package that is not installed.
+
+    An `ImportError` too, so code that guards an optional import keeps working.
+    """
+
+    kind = "missing_extra"

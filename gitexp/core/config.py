@@ -35,6 +35,21 @@ class HookSettings:
     pull: bool = False
 
 
+DEFAULT_SAMPLE_INTERVAL = 5.0
+"""Seconds between two samples of a run's CPU, memory and GPU use."""
+
+
+@dataclass(frozen=True, slots=True)
+class SystemMetricsSettings:
+    """The ``system_metrics:`` key: ``true`` (the default), ``false``, or ``{interval: S}``.
+
+    A mapping turns sampling on with its own interval (seconds, at least 0.1).
+    """
+
+    enabled: bool = True
+    interval: float = DEFAULT_SAMPLE_INTERVAL
+
+
 @dataclass(frozen=True, slots=True)
 class ProjectConfig:
     """What ``gitexp.yaml`` says; the defaults are those of DESIGN section 1."""
@@ -49,6 +64,7 @@ class ProjectConfig:
     remote: str | None = None
     remotes: Mapping[str, object] = field(default_factory=dict)
     hooks: HookSettings = field(default_factory=HookSettings)
+    system_metrics: SystemMetricsSettings = field(default_factory=SystemMetricsSettings)
 
 
 _PROJECT_KEYS = {
@@ -62,6 +78,7 @@ _PROJECT_KEYS = {
     "remote",
     "remotes",
     "hooks",
+    "system_metrics",
 }
 
 
@@ -90,7 +107,29 @@ def parse_project_config(data: bytes, path: str = PROJECT_CONFIG) -> ProjectConf
         remote=_optional_str(raw.get("remote"), "remote", path),
         remotes=check_remotes(_mapping(raw.get("remotes", {}), "remotes", path), path, shared=True),
         hooks=_hook_settings(_mapping(raw.get("hooks", {}), "hooks", path), path),
+        system_metrics=_system_metrics(raw.get("system_metrics", True), path),
     )
+
+
+def _system_metrics(raw: object, path: str) -> SystemMetricsSettings:
+    if isinstance(raw, bool):
+        return SystemMetricsSettings(enabled=raw)
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"'system_metrics' in {path} must be true, false or {{interval: SECONDS}} (got {raw!r})"
+        )
+    unknown = sorted(set(raw) - {"interval"})
+    if unknown:
+        raise ConfigError(
+            f"unknown key 'system_metrics.{unknown[0]}' in {path}", hint="known keys: interval"
+        )
+    interval = raw.get("interval", DEFAULT_SAMPLE_INTERVAL)
+    if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0.1:
+        raise ConfigError(
+            f"'system_metrics.interval' in {path} is {interval!r}",
+            hint="give the seconds between samples, a number from 0.1",
+        )
+    return SystemMetricsSettings(enabled=True, interval=float(interval))
 
 
 def _hook_settings(raw: Mapping[str, object], path: str) -> HookSettings:
@@ -161,6 +200,7 @@ metrics: [metrics.json]           # what the run reports
 # outs: [model.pkl]               # artifacts a run produces: kept in the cache, not in git
 # goals: {acc: max, loss: min}    # which way each metric is better (compare ranks by it)
 # large_file_threshold: 5MiB      # bigger new files in a snapshot are content-addressed
+# system_metrics: true            # sample CPU, memory and GPU use into system/ series
 # remote: storage                 # default storage remote
 # remotes:
 #   storage: ../gitexp-storage

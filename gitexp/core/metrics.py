@@ -131,9 +131,18 @@ def _fmt(number: float) -> str:
 
 
 def series_key_path(key: str) -> str:
-    """The file name (under ``.gitexp/series/``) of the series logged for ``key``."""
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in key)
-    return f"{safe or '_'}.tsv"
+    """The path (under ``.gitexp/series/``) of the series logged for ``key``.
+
+    Each ``/`` in the key names a folder (``val/acc`` is ``val/acc.tsv``), so readers
+    give the series back by its key as logged. Other characters outside ``[A-Za-z0-9._-]``
+    become ``_``, and so does a part that would be empty, ``.`` or ``..``: the path
+    never leaves the series folder.
+    """
+    parts = []
+    for part in key.split("/"):
+        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in part)
+        parts.append("_" if safe in ("", ".", "..") else safe)
+    return "/".join(parts) + ".tsv"
 
 
 def check_metric_value(key: str, value: object) -> float | int | str | bool | None:

@@ -15,6 +15,8 @@ from gitexp.errors import FormatError
 RUN_JSON = ".gitexp/run.json"
 OUTPUT_LOG = ".gitexp/output.log"
 SERIES_DIR = ".gitexp/series"
+LOGGED_PARAMS = ".gitexp/params.yaml"
+"""Params a run logged through the API (framework callbacks): shown beside its params files."""
 VERSION = 1
 
 Status = Literal["queued", "running", "success", "failed", "interrupted", "crashed", "pruned"]

@@ -15,7 +15,7 @@ from gitexp.core.config import PROJECT_CONFIG
 from gitexp.core.formats import flatten, load_mapping, to_json_value
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, check_name
 from gitexp.core.pointer import SUFFIX, data_path, parse_pointer
-from gitexp.core.runinfo import RUN_DIR
+from gitexp.core.runinfo import LOGGED_PARAMS, RUN_DIR
 from gitexp.errors import GitexpError, InvalidNameError, NotFoundError
 from gitexp.experiments.query.results import ArtifactChange, DiffResult, FileChange, ValueChange
 from gitexp.experiments.query.summary import inherited_in
@@ -79,6 +79,9 @@ def diff_sides(git: GitRepo, a: Side, b: Side) -> DiffResult:
     artifacts: list[ArtifactChange] = []
     for change in tree_changes(git, a.tree, b.tree):
         path = change.path
+        if path == LOGGED_PARAMS:
+            old, new = blob_bytes(git, change.old), blob_bytes(git, change.new)
+            _add_changes(params, path, old, new, with_change=False)
         if path.startswith(RUN_DIR + "/"):
             continue
         old, new = blob_bytes(git, change.old), blob_bytes(git, change.new)

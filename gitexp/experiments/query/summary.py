@@ -17,7 +17,7 @@ import pygit2
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.formats import load_mapping
 from gitexp.core.pointer import pointer_path
-from gitexp.core.runinfo import RUN_JSON, inherited_paths, parse_trailers
+from gitexp.core.runinfo import LOGGED_PARAMS, RUN_JSON, inherited_paths, parse_trailers
 from gitexp.core.runinfo import VERSION as RUN_VERSION
 from gitexp.data.pointers import pointers_at
 from gitexp.errors import GitexpError
@@ -54,7 +54,7 @@ class Reader:
             "branch": facts.get("branch") or None,
             "created": facts.get("started") or _commit_time(commit),
             "status": facts.get("status") or "unknown",
-            "params": self._files(tree, top, config.params),
+            "params": self._files(tree, top, [*config.params, LOGGED_PARAMS]),
             "metrics": self._files(
                 tree,
                 top,

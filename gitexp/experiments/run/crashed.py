@@ -163,11 +163,12 @@ def _left_files(found: Journal) -> dict[str, bytes]:
         log = (found.folder / journal.OUTPUT).read_bytes()
         files[OUTPUT_LOG] = log[-LOG_LIMIT:]
     with contextlib.suppress(OSError):
-        for entry in sorted(os.scandir(found.folder / "series"), key=lambda e: e.name):
-            data = Path(entry.path).read_bytes()
+        folder = found.folder / "series"
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            data = path.read_bytes()
             whole = data[: data.rfind(b"\n") + 1]  # a line torn by the crash is dropped
             if whole.count(b"\n") > 1:
-                files[f"{SERIES_DIR}/{entry.name}"] = whole
+                files[f"{SERIES_DIR}/{path.relative_to(folder).as_posix()}"] = whole
     metrics_file = found.doc.get("metrics_file")
     values = found.metrics()
     if isinstance(metrics_file, str) and values:

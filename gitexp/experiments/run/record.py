@@ -35,6 +35,7 @@ from gitexp.core.sizes import format_size
 from gitexp.data.leftovers import LeftoverData
 from gitexp.errors import FormatError, GitexpError
 from gitexp.experiments.run.freshness import ResultsWatch, files_under, left_over_note
+from gitexp.experiments.run.loggedparams import logged_params_file
 from gitexp.experiments.run.media import media_list
 from gitexp.experiments.run.outignore import commit_ignores, exclude_locally
 from gitexp.git.refs import create_ref
@@ -187,6 +188,7 @@ def _gather(git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Record
     extra.update(_plot_files(git.root, config, rec.watch, problems, left))
     extra.update(_logged_series(rec.run_dir, problems))
     extra.update(media_list(rec.run_dir, git.root, config, rec.watch, store))
+    extra.update(logged_params_file(rec.run_dir))
     outs, out_paths = _store_outs(git.root, store, config, rec, problems, left)
     extra.update(outs)
     declared = {o.rstrip("/") for o in config.outs}
@@ -275,12 +277,12 @@ def _settle(
 
 
 def _logged_series(run_dir: Path, problems: list[str]) -> dict[str, bytes]:
-    """Series logged through the API, stored under ``.gitexp/series/``."""
+    """Series logged through the API (``/`` in a key is a folder), under ``.gitexp/series/``."""
     folder = run_dir / "series"
     found: dict[str, bytes] = {}
     if folder.is_dir():
-        for file in sorted(folder.iterdir()):
-            rel = f"{SERIES_DIR}/{file.name}"
+        for file in sorted(f for f in folder.rglob("*") if f.is_file()):
+            rel = f"{SERIES_DIR}/{file.relative_to(folder).as_posix()}"
             data = file.read_bytes()
             _check_series(data, rel, problems)
             found[rel] = data

@@ -36,6 +36,7 @@ from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.process import Command, OutputSink, run_command
 from gitexp.experiments.run.pruning import pruned_by
 from gitexp.experiments.run.record import Recording, RunResult, record_experiment
+from gitexp.experiments.run.sysmetrics import Sampler, start_sampler
 from gitexp.experiments.run.tracking import ENV_RUN_DIR
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
@@ -73,6 +74,8 @@ class Runner:
     """The sweep this point is a trial of, for its ``run.json`` (`SweepPlan.trial_info`)."""
     reproduces: Mapping[str, str] | None = None
     """The experiment this point runs again (``gitexp reproduce``): its name and commit."""
+    noted: bool = False
+    """Whether the note that system metrics are not sampled was given (once a request)."""
 
     def run_point(
         self, plan: ParamsPlan, name: str, place: Place, on_output: OutputSink | None
@@ -138,16 +141,28 @@ class Runner:
     def _execute(
         self, run_dir: Path, name: str, cwd: Path, on_output: OutputSink | None
     ) -> tuple[int, bytes]:
+        env = child_env(self.env, run_dir, name)
+        sampler = self._sampler(run_dir, env)
+
+        def started(pid: int) -> None:
+            journal.command_started(run_dir, pid)
+            if sampler is not None:
+                sampler.start(pid)
+
         with open(run_dir / "output.log", "w+b") as log:
-            code = run_command(
-                self.command,
-                cwd=cwd,
-                env=child_env(self.env, run_dir, name),
-                log=log,
-                on_output=on_output,
-                stop=self.stop,
-                on_start=lambda pid: journal.command_started(run_dir, pid),
-            )
+            try:
+                code = run_command(
+                    self.command,
+                    cwd=cwd,
+                    env=env,
+                    log=log,
+                    on_output=on_output,
+                    stop=self.stop,
+                    on_start=started,
+                )
+            finally:
+                if sampler is not None:
+                    sampler.stop()
             log.seek(0)
             return code, log.read()
 
@@ -158,6 +173,15 @@ class Runner:
         if pruned:
             return "pruned"
         return "success" if code == 0 else "failed"
+
+    def _sampler(self, run_dir: Path, env: Mapping[str, str]) -> Sampler | None:
+        """The sampler of the command's CPU, memory and GPU use; the note once if none."""
+        settings = self.project.config.system_metrics
+        sampler, note = start_sampler(settings, run_dir / "series", env)
+        if note is not None and not self.noted:
+            self.noted = True
+            self.say(note)
+        return sampler
 
 
 @dataclass(frozen=True)

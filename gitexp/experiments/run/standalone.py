@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +21,7 @@ from gitexp.experiments.run.environment import installed_packages
 from gitexp.experiments.run.overrides import ParamsPlan, plan_params
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Run
+from gitexp.experiments.run.sysmetrics import Sampler, start_sampler
 from gitexp.git.refs import read_ref
 from gitexp.project import Project
 
@@ -84,6 +87,7 @@ class Experiment:
         )
         self._previous = tracking.current_session()
         tracking.set_session(session)
+        self._sampler = _sample_this_process(project, self._run.run_dir)
         return self
 
     def __exit__(
@@ -96,6 +100,7 @@ class Experiment:
             return
         run = self._run
         try:
+            self._sampler.stop()
             failed = exc_type is not None
             duration = time.monotonic() - run.clock
             status: Status = "failed" if failed else "success"
@@ -125,6 +130,18 @@ class Experiment:
     def log_image(self, key: str, image: object, step: int | float | None = None) -> None:
         """See `gitexp.log_image`."""
         tracking.log_image(key, image, step)
+
+
+def _sample_this_process(project: Project, run_dir: Path) -> Sampler:
+    """Sample this process (and what it starts) for the experiment; a warning if it cannot."""
+    sampler, note = start_sampler(project.config.system_metrics, run_dir / "series", os.environ)
+    if note is not None:
+        warnings.warn(f"gitexp: {note}", stacklevel=3)
+    if sampler is None:
+        sampler = Sampler(run_dir / "series", 1.0, None)  # never started: stop() does nothing
+    else:
+        sampler.start(os.getpid())
+    return sampler
 
 
 def _plan(project: Project, params: Mapping[str, object]) -> ParamsPlan:

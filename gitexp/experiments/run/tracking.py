@@ -225,6 +225,8 @@ def _append_series(session: Session, key: str, step: float, value: object) -> No
         return
     target = session.run_dir / "series" / series_key_path(key)
     new = not target.exists()
+    if new:
+        target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "ab") as handle:
         if new:
             handle.write(SERIES_HEADER)
