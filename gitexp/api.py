@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from gitexp.data.upkeep import GcResult as GcResult
     from gitexp.experiments.apply import ApplyResult as ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
+    from gitexp.experiments.importers.result import ImportResult as ImportResult
     from gitexp.experiments.query.compare import CompareBest as CompareBest
     from gitexp.experiments.query.compare import CompareResult as CompareResult
     from gitexp.experiments.query.compare import CompareSide as CompareSide
@@ -66,6 +67,7 @@ _TYPES = {
     "HookResult": "gitexp.hooks",
     "Progress": "gitexp.storage.transfer",
     "RunResult": "gitexp.experiments.run.record",
+    "ImportResult": "gitexp.experiments.importers.result",
 }
 
 __all__ = [
@@ -81,6 +83,7 @@ __all__ = [
     "FsckResult",
     "GcResult",
     "HookResult",
+    "ImportResult",
     "PlotsResult",
     "Progress",
     "Repo",
@@ -649,6 +652,24 @@ class Repo:
         from gitexp.data import remotes as remotes_mod
 
         remotes_mod.modify(self.project, name, option, value, local=local)
+
+    def import_dvc(self, path: str | os.PathLike[str] | None = None) -> ImportResult:
+        """Bring in the DVC project at ``path`` (default: the root); see `gitexp import dvc`.
+
+        >>> repo.import_dvc().experiments[0].name  # doctest: +SKIP
+        """
+        from gitexp.experiments.importers.dvc import import_dvc
+
+        return import_dvc(self.project, os.fspath(path) if path is not None else None)
+
+    def import_mlflow(self, uri: str | os.PathLike[str]) -> ImportResult:
+        """Bring in the MLflow runs at ``uri`` (a mlruns folder or tracking URI).
+
+        >>> repo.import_mlflow("mlruns").experiments  # doctest: +SKIP
+        """
+        from gitexp.experiments.importers.mlflow import import_mlflow
+
+        return import_mlflow(self.project, os.fspath(uri))
 
     def install_hooks(self) -> builtins.list[dict[str, object]]:
         """Put gitexp's git hooks in this repository's hooks folder.
