@@ -1,5 +1,6 @@
-"""DVC's own files, read without DVC: ``.dvc/config``, ``.dvc`` files, ``.dir`` listings,
-``dvc.yaml`` and ``dvc.lock``.
+"""DVC's own files, read without DVC: config, ``.dvc`` files, listings, pipelines.
+
+Those are ``.dvc/config``, ``.dvc`` files, ``.dir`` listings, ``dvc.yaml`` and ``dvc.lock``.
 
 Only what an import needs is read: where the cache and the remotes are, which content
 (md5) each output has, and which files hold params, metrics and plots. Anything
