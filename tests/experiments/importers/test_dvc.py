@@ -96,6 +96,12 @@ def test_checkout_gives_back_the_same_bytes(project: Path, cli) -> None:
         for p in [project / "data/train.csv", *sorted((project / "data/imgs").iterdir())]
     }
     assert cli("import", "dvc").code == 0
+    status = json.loads(cli("status", "--json").out)["data"]
+    assert {row["path"]: row["state"] for row in status} == {
+        "data/imgs": "unchanged",
+        "data/train.csv": "unchanged",
+        "model.bin": "unchanged",
+    }
     shutil.rmtree(project / "data/imgs")
     (project / "data/train.csv").unlink()
     result = cli("checkout")
