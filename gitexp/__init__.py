@@ -3,7 +3,8 @@
 The public API, imported lazily so ``import gitexp`` stays cheap:
 
 - ``gitexp.params()``, ``gitexp.log_metric()``, ``gitexp.log_metrics()``,
-  ``gitexp.log_artifact()``: for a training script run by ``gitexp run``;
+  ``gitexp.log_artifact()``, ``gitexp.log_image()``: for a training script run by
+  ``gitexp run``;
 - ``gitexp.Experiment``: record one experiment from Python or a notebook;
 - ``gitexp.Repo``: show, diff, run and manage experiments from Python.
 """
@@ -18,7 +19,13 @@ if TYPE_CHECKING:
     from gitexp.api import Repo
     from gitexp.errors import GitexpError
     from gitexp.experiments.run.standalone import Experiment
-    from gitexp.experiments.run.tracking import log_artifact, log_metric, log_metrics, params
+    from gitexp.experiments.run.tracking import (
+        log_artifact,
+        log_image,
+        log_metric,
+        log_metrics,
+        params,
+    )
 
 _EXPORTS = {
     "Repo": "gitexp.api",
@@ -28,6 +35,7 @@ _EXPORTS = {
     "log_metric": "gitexp.experiments.run.tracking",
     "log_metrics": "gitexp.experiments.run.tracking",
     "log_artifact": "gitexp.experiments.run.tracking",
+    "log_image": "gitexp.experiments.run.tracking",
 }
 
 __all__ = [
@@ -36,6 +44,7 @@ __all__ = [
     "Repo",
     "__version__",
     "log_artifact",
+    "log_image",
     "log_metric",
     "log_metrics",
     "params",

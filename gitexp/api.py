@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.run.runner import Notify
     from gitexp.experiments.sync import SyncRequest, SyncResult
     from gitexp.experiments.sync import SyncSummary as SyncSummary
+    from gitexp.experiments.tags import TagState as TagState
     from gitexp.hooks import HookResult as HookResult
     from gitexp.project import Project
     from gitexp.report.output import PlotsResult as PlotsResult
@@ -68,6 +69,7 @@ _TYPES = {
     "Progress": "gitexp.storage.transfer",
     "RunResult": "gitexp.experiments.run.record",
     "ImportResult": "gitexp.experiments.importers.result",
+    "TagState": "gitexp.experiments.tags",
 }
 
 __all__ = [
@@ -91,6 +93,7 @@ __all__ = [
     "RunResult",
     "StatusResult",
     "SyncSummary",
+    "TagState",
     "head_commit",
     "run_hook",
     "storage_environment",
@@ -306,6 +309,27 @@ class Repo:
 
         return manage.branch(self.git, name, branch)
 
+    def tag(self, name: str, tags: Sequence[str] = (), *, delete: bool = False) -> TagState:
+        """Add ``tags`` to experiment ``name`` (``delete``: remove them); its commit stays.
+
+        >>> repo.tag("lr-3", ["best"]).tags  # doctest: +SKIP
+        ('best',)
+        """
+        from gitexp.experiments import tags as tags_mod
+
+        if not tags:
+            return tags_mod.note_of(self.git, name)
+        edit = tags_mod.remove_tags if delete else tags_mod.add_tags
+        return edit(self.git, name, tags)
+
+    def note(self, name: str, text: str | None = None) -> TagState:
+        """Experiment ``name``'s note; with ``text``, replace it first (``""`` clears it)."""
+        from gitexp.experiments import tags as tags_mod
+
+        if text is None:
+            return tags_mod.note_of(self.git, name)
+        return tags_mod.set_note(self.git, name, text)
+
     def add(
         self,
         paths: Sequence[str | os.PathLike[str]],
@@ -518,7 +542,7 @@ class Repo:
             raise NotFoundError(
                 f"there are no experiments{where} to report", hint="run one with `gitexp run`"
             )
-        view = overview_mod.overview(self.git, rows)
+        view = overview_mod.overview(self.git, rows, self.project.store())
         data = render_report(
             view,
             title=title or f"{self.root.name}: experiments",

@@ -24,6 +24,8 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("plots", "plots", "draw experiments' step series: an HTML page, SVG or PNG"),
     ("report", "report", "write a self-contained HTML report of the experiments"),
     ("list", "listing", "the experiments' names, newest first"),
+    ("tag", "tag", "add tags to an experiment, or remove them with -d (kept in git notes)"),
+    ("note", "note", "show or set an experiment's note (kept in git notes)"),
     ("remove", "remove", "delete experiments"),
     ("apply", "apply", "make the workspace's files match an experiment"),
     ("branch", "branch", "create a git branch at an experiment's commit"),

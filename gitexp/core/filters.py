@@ -45,6 +45,8 @@ class Filter:
 def parse_filter(text: str) -> Filter:
     """Parse ``KEY OP VALUE``; the value is typed as YAML reads it (``0.9``, ``true``).
 
+    ``tag==T`` (or ``!=``) tests whether an experiment has the tag ``T``.
+
     >>> parse_filter("train.lr<=0.01").value
     0.01
     """
@@ -54,7 +56,15 @@ def parse_filter(text: str) -> Filter:
             f"filter '{text}' is not KEY OP VALUE",
             hint="OP is one of == != < <= > >=, e.g. --filter 'acc>0.9'",
         )
-    return Filter(match.group("key"), match.group("op"), _typed(match.group("value")), text)
+    key, op, raw = match.group("key"), match.group("op"), match.group("value")
+    if key == "tag":  # a tag is a word, never a number: `tag==1e3` means the tag "1e3"
+        if op not in ("==", "!="):
+            raise UsageError(
+                f"filter '{text}' compares a tag with {op}",
+                hint="tags are matched with == or !=, e.g. --filter tag==best",
+            )
+        return Filter(key, op, raw, text)
+    return Filter(key, op, _typed(raw), text)
 
 
 def _typed(raw: str) -> object:

@@ -21,6 +21,7 @@ from gitexp.core.hashing import Oid
 from gitexp.core.manifest import Entry, parse_manifest
 from gitexp.core.pointer import SUFFIX, Pointer, data_path, parse_pointer, unsafe_reason
 from gitexp.core.runinfo import RUN_DIR
+from gitexp.data.media import media_pointers
 from gitexp.errors import GitexpError, NotFoundError
 from gitexp.git import plumbing
 from gitexp.git.repo import GitRepo
@@ -182,6 +183,8 @@ class GcScope:
 def kept_pointers(project: Project, scope: GcScope) -> tuple[set[Pointer], int]:
     """The pointers ``gc`` keeps: the workspace's and those of each commit in scope.
 
+    A commit's logged images (its media list) are kept with its pointers.
+
     Branches, tags and ``history_refs`` keep their whole history; a ref in
     ``commit_refs`` keeps its own commit. Returns the pointers and how many
     commits were read.
@@ -190,6 +193,7 @@ def kept_pointers(project: Project, scope: GcScope) -> tuple[set[Pointer], int]:
     commits = 0
     for commit in _commits(project.git, scope):
         kept.update(pointers_at(project.git, commit.tree).values())
+        kept.update(media_pointers(project.git, commit.tree).values())
         commits += 1
     return kept, commits
 

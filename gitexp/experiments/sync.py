@@ -4,7 +4,8 @@ Push order keeps every remote consistent: the data first (`gitexp.data.sync`), t
 the refs, so a ref on the git remote never names data the storage remote lacks. Pull
 order is the reverse: refs (compare-and-swap, nothing overwritten unless forced), then
 the data they need. Both are idempotent: run again after success, they move nothing.
-Without names, only the current commit's data moves.
+Without names, only the current commit's data moves. With names or all, the tags
+and notes (``refs/notes/gitexp``) move too, merged with the remote's (`notesync`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName, name_from_ref
+from gitexp.core.pointer import Pointer
 from gitexp.core.results import JsonResult
+from gitexp.data.media import media_pointers
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import (
     CURRENT,
@@ -27,6 +30,7 @@ from gitexp.data.sync import (
 )
 from gitexp.data.targets import check_remotes
 from gitexp.errors import ConflictError, NotFoundError
+from gitexp.experiments import notesync
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, list_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
@@ -88,14 +92,22 @@ def push(project: Project, request: SyncRequest) -> SyncResult:
                 result.refs_unchanged.append(name)
             else:
                 pushes.append(transport.RefPush(ref, commit, remote_refs.get(ref)))
-            wants.add(name, pointers_at(git, git.lookup_commit(commit).tree))
+            wants.add(name, _experiment_data(git, commit))
     else:
         wants.add(CURRENT, current_pointers(project))
     if request.data and wants.pointers:
         push_data(project, request.storage, wants, result.data)
     transport.push_refs(git, request.remote, pushes)
     result.refs_moved = [name_from_ref(p.ref) or p.ref for p in pushes]
+    if request.with_refs:
+        notesync.push_notes(git, request.remote)
     return result
+
+
+def _experiment_data(git: GitRepo, commit: str) -> dict[str, Pointer]:
+    """What an experiment's data is: its pointers and the images it logged."""
+    tree = git.lookup_commit(commit).tree
+    return {**pointers_at(git, tree), **media_pointers(git, tree)}
 
 
 def _local_experiments(git: GitRepo, request: SyncRequest) -> dict[str, str]:
@@ -143,8 +155,9 @@ def pull(project: Project, request: SyncRequest) -> SyncResult:
     wants = Wants()
     if request.with_refs:
         commits = _pull_refs(git, request, result)
+        notesync.pull_notes(git, request.remote)
         for name, commit in commits.items():
-            wants.add(name, pointers_at(git, git.lookup_commit(commit).tree))
+            wants.add(name, _experiment_data(git, commit))
     current = current_pointers(project)
     if not request.with_refs:
         wants.add(CURRENT, current)

@@ -85,3 +85,41 @@ def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if math.isfinite(value) else None
+
+
+def default_selection(
+    labels: Sequence[str],
+    scores: Sequence[Sequence[object]],
+    statuses: Sequence[str],
+    declared: Mapping[str, Direction],
+    baselines: Sequence[str],
+    changed: Sequence[int],
+) -> list[int]:
+    """The rows a report opens with: the best experiment, then what it is compared against.
+
+    The best is the successful row with the best value of the first metric with a
+    goal (the first of ``goals:`` in gitexp.yaml that is a column, else the first
+    column whose name gives one). It is compared against its baseline: among the other
+    successful rows run on the same baseline commit, the one whose params differ least
+    from that commit's (``changed``; 0 is the baseline as it was). Without any goal,
+    the newest successful row alone; failed runs are never picked.
+    """
+    goals = column_goals(labels, declared)
+    ranked = [i for i, goal in enumerate(goals) if goal is not None]
+    by_yaml = [labels.index(key) for key in declared if key in labels and goals[labels.index(key)]]
+    columns = by_yaml or ranked
+    best: list[int] = []
+    if columns:
+        best = best_rows(statuses, [row[columns[0]] for row in scores], goals[columns[0]])
+    if not best:
+        newest = next((i for i, status in enumerate(statuses) if status == COUNTED), None)
+        return [] if newest is None else [newest]
+    top = best[0]
+    peers = [
+        i
+        for i, status in enumerate(statuses)
+        if i != top and status == COUNTED and baselines[i] == baselines[top]
+    ]
+    if not peers:
+        return [top]
+    return [top, min(peers, key=lambda i: (changed[i], i))]

@@ -73,6 +73,22 @@ class ExperimentLike(RunLike, Protocol):
     def files(self) -> Mapping[str, int]:
         """Code path to index in `OverviewLike.blobs`."""
 
+    @property
+    def tags(self) -> Sequence[str]:
+        """Its tags (git notes), sorted."""
+
+    @property
+    def note(self) -> str:
+        """Its note's text ("" for none)."""
+
+    @property
+    def images(self) -> Mapping[str, Sequence[tuple[float | int | None, int]]]:
+        """Image key → (step, index in `OverviewLike.images`), in the order logged."""
+
+    @property
+    def changed(self) -> int:
+        """How many params differ from its baseline commit's."""
+
 
 class OverviewLike(Protocol):
     """Everything a report shows: the experiments and the code they differ in.
@@ -88,3 +104,7 @@ class OverviewLike(Protocol):
     @property
     def blobs(self) -> Sequence[str | None]:
         """File texts, by index."""
+
+    @property
+    def images(self) -> Sequence[str | None]:
+        """Images as ``data:`` URIs by index; None where one is not embedded."""

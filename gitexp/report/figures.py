@@ -62,12 +62,24 @@ def series_figures(runs: Sequence[RunLike]) -> list[dict[str, object]]:
         ]
         steps = [s for run in runs if key in run.series for s in run.series[key].steps]
         few_whole = all(float(s).is_integer() for s in steps) and max(steps) - min(steps) <= 12
-        figures.append({"key": key, "data": traces, "layout": chart_layout(key, few_whole)})
+        layout = chart_layout(key, few_whole, len(traces))
+        figures.append({"key": key, "data": traces, "layout": layout})
     return figures
 
 
-def chart_layout(key: str, whole_steps: bool = False) -> dict[str, object]:
-    """The layout shared by series charts; ``whole_steps`` ticks every step (few, integer)."""
+PLOT_HEIGHT = 320
+"""The height of a chart's plot area, whatever its legend needs."""
+LEGEND_ROW = 24
+
+
+def chart_layout(key: str, whole_steps: bool = False, lines: int = 1) -> dict[str, object]:
+    """The layout shared by series charts; ``whole_steps`` ticks every step (few, integer).
+
+    The legend sits at the bottom of the chart, below the x axis and its title (its
+    place is measured from the chart's bottom edge, so it never covers the axis), and
+    the chart grows by a legend row for every few ``lines``, so the plot area keeps
+    its height however many experiments are drawn.
+    """
     xaxis: dict[str, object] = {
         "title": {"text": "step"},
         "gridcolor": "#eaeef2",
@@ -80,10 +92,17 @@ def chart_layout(key: str, whole_steps: bool = False) -> dict[str, object]:
         "font": {"family": FONT, "size": 12, "color": "#24292f"},
         "xaxis": xaxis,
         "yaxis": {"gridcolor": "#eaeef2", "zeroline": False},
-        "legend": {"orientation": "h", "y": -0.22, "x": 0},
-        "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "xanchor": "left",
+            "y": 0,
+            "yanchor": "bottom",
+            "yref": "container",
+        },
+        "margin": {"l": 60, "r": 20, "t": 40, "b": 20},
         "paper_bgcolor": "#ffffff",
         "plot_bgcolor": "#ffffff",
         "hovermode": "closest",
-        "height": 380,
+        "height": PLOT_HEIGHT + 40 + 60 + LEGEND_ROW * -(-lines // 2),
     }

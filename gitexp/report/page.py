@@ -7,18 +7,22 @@ so thousands of experiments stay one fast file. Series are thinned to a point bu
 (evenly, keeping the first and last point) and numbers rounded to 6 significant
 digits, which keeps a 5,000-experiment report well under 20 MB.
 
-Data blob, version 2 (version 1 had no ``goals`` nor ``best``)::
+Data blob, version 3 (version 1 had no ``goals`` nor ``best``; 2 no ``pick``, tags,
+notes nor images)::
 
-    {"version": 2, "title", "generated", "branches": [...],
+    {"version": 3, "title", "generated", "branches": [...],
      "params": [column label…], "metrics": [column label…],
      "goals": [{"dir": "max"|"min", "by": "gitexp.yaml"|"name"} | null per metrics column],
      "best": [[row index…] per metrics column: the successful rows with its best value],
+     "pick": [row index…]: the rows selected when the page opens (see `default_selection`),
      "keys": [series key…],
      "paths": [code path…], "blobs": [text | null…],
+     "images": [data: URI | null (not embedded)…],
      "rows": [{"n": name, "s": status, "t": created, "b": branch, "c": commit,
                "base": baseline, "p": [value per params column, null when absent],
                "m": [value per metrics column], "f": [blob index per path, -1 absent],
-               "x": {key index: [[steps…], [values…]]}}…]}
+               "x": {key index: [[steps…], [values…]]},
+               "tg": [tag…], "nt": note, "im": {image key: [[step, image index]…]}}…]}
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ import orjson
 
 from gitexp.core.goals import Direction
 from gitexp.report import html
-from gitexp.report.best import ranking_data
+from gitexp.report.best import default_selection, ranking_data
 from gitexp.report.data import CurveLike, OverviewLike
 
-VERSION = 2
+VERSION = 3
 POINT_BUDGET = 400_000
 """The most series points one report embeds, shared out evenly among its series."""
 MIN_POINTS, MAX_POINTS = 60, 2_000
@@ -84,6 +88,7 @@ def report_data(
     limit = max(MIN_POINTS, min(MAX_POINTS, POINT_BUDGET // total)) if total else MAX_POINTS
     key_index = {key: number for number, key in enumerate(keys)}
     scores = [[_value(run.metrics.get(c)) for c in metrics] for run in runs]
+    statuses = [run.status for run in runs]
     rows = [
         {
             "n": run.name,
@@ -96,6 +101,9 @@ def report_data(
             "m": values,
             "f": [run.files.get(path, -1) for path in paths],
             "x": {str(key_index[k]): _thin(curve, limit) for k, curve in run.series.items()},
+            "tg": list(run.tags),
+            "nt": run.note,
+            "im": {key: [[step, at] for step, at in frames] for key, frames in run.images.items()},
         }
         for run, values in zip(runs, scores, strict=True)
     ]
@@ -106,10 +114,19 @@ def report_data(
         "branches": list(branches),
         "params": params,
         "metrics": metrics,
-        **ranking_data(metrics, scores, [run.status for run in runs], goals or {}),
+        **ranking_data(metrics, scores, statuses, goals or {}),
+        "pick": default_selection(
+            metrics,
+            scores,
+            statuses,
+            goals or {},
+            [run.baseline for run in runs],
+            [run.changed for run in runs],
+        ),
         "keys": keys,
         "paths": paths,
         "blobs": list(overview.blobs),
+        "images": list(overview.images),
         "rows": rows,
     }
 

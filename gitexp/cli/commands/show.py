@@ -145,7 +145,7 @@ def columns(
     only_changed: bool = False,
     among: Sequence[dict[str, object]] | None = None,
 ) -> tuple[list[str], list[list[object]]]:
-    """Headers and cells: name, created, status, then every params and metrics key.
+    """Headers and cells: name, created, status, tags, then every params and metrics key.
 
     ``only_changed`` keeps the keys whose value differs ``among`` those experiments
     (default: ``rows``); when none differs it keeps them all, since a table of names
@@ -169,6 +169,7 @@ def columns(
                 keyed.append((section, file, key if label == key else label))
     headers = ["Experiment", "Created", "Status"]
     cells = [[row.get("name"), _short_time(row.get("created")), row.get("status")] for row in rows]
+    _add_tags(headers, cells, rows)
     for section, file, label in keyed:
         key = label.split(":", 1)[1] if label.startswith(file + ":") else label
         column = [item[section].get(file, {}).get(key) for item in flat]
@@ -178,6 +179,18 @@ def columns(
         for line, value in zip(cells, column, strict=True):
             line.append(value)
     return headers, cells
+
+
+def _add_tags(
+    headers: list[str], cells: list[list[object]], rows: Sequence[dict[str, object]]
+) -> None:
+    """A Tags column, once any experiment shown has a tag (`gitexp tag`)."""
+    if not any(row.get("tags") for row in rows):
+        return
+    headers.append("Tags")
+    for line, row in zip(cells, rows, strict=True):
+        tags = row.get("tags")
+        line.append(" ".join(str(t) for t in tags) if isinstance(tags, list) and tags else None)
 
 
 def _varying(rows: Sequence[dict[str, object]]) -> set[tuple[str, str, str]]:

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 import pygit2
 from pygit2.enums import DeltaStatus
 
+from gitexp.cache.objects import ObjectStore
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError, NotFoundError
+from gitexp.experiments.query.gallery import Frames, gallery
 from gitexp.experiments.query.select import Row
 from gitexp.experiments.query.series import Line, SeriesReader, check_selectors, pick
+from gitexp.experiments.query.summary import Reader
 from gitexp.git.repo import GitRepo
 
 Doc = dict[str, object]
@@ -43,6 +46,11 @@ class Run:
     metrics: dict[str, object]
     series: dict[str, Line]
     files: dict[str, int] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    note: str = ""
+    images: Frames = field(default_factory=dict)
+    changed: int = 0
+    """How many params differ from its baseline commit's (0: a run of the baseline as is)."""
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Overview:
 
     experiments: list[Run]
     blobs: list[str | None]
+    images: list[str | None] = field(default_factory=list)
 
 
 def plot_runs(git: GitRepo, rows: Sequence[Doc], selectors: Sequence[str]) -> list[Run]:
@@ -77,14 +86,48 @@ def plot_runs(git: GitRepo, rows: Sequence[Doc], selectors: Sequence[str]) -> li
     return drawn
 
 
-def overview(git: GitRepo, rows: Sequence[Doc]) -> Overview:
-    """Everything the report shows about ``rows``."""
+def overview(git: GitRepo, rows: Sequence[Doc], store: ObjectStore | None = None) -> Overview:
+    """Everything the report shows about ``rows``; images come from ``store``."""
     reader = SeriesReader(git)
     labels = _labels(rows)
     lines = _series_of(reader, rows)
     runs = [_run(row, found, labels) for row, found in zip(rows, lines, strict=True)]
     blobs = _CodeFiles(git).attach(runs)
-    return Overview(runs, blobs)
+    shown = gallery(git, store, [run.commit for run in runs])
+    for run, row, frames in zip(runs, rows, shown.frames, strict=True):
+        run.tags = [str(t) for t in row.get("tags") or ()]  # type: ignore[attr-defined]
+        run.note = str(row.get("note") or "")
+        run.images = frames
+    baseline_changes(git, runs, rows)
+    return Overview(runs, blobs, shown.images)
+
+
+def baseline_changes(git: GitRepo, runs: Sequence[Run], rows: Sequence[Doc]) -> None:
+    """Set each run's ``changed``: how many params differ from its baseline commit's.
+
+    A run with none ran the baseline as it was, so it is what the best is compared
+    with. Each baseline commit's params files are read once.
+    """
+    reader = Reader(git)
+    known: dict[str, dict[str, dict[str, object]]] = {}
+    for run, row in zip(runs, rows, strict=True):
+        if run.baseline not in known:
+            try:
+                files = reader.params_at(run.baseline)
+            except (KeyError, ValueError, GitexpError):
+                files = {}
+            known[run.baseline] = Row({"params": files}).flat("params")
+        base = known[run.baseline]
+        mine = Row(row).flat("params")
+        keys = {(f, k) for f, v in mine.items() for k in v} | {
+            (f, k) for f, v in base.items() for k in v
+        }
+        run.changed = sum(
+            1 for f, k in keys if mine.get(f, {}).get(k, _ABSENT) != base.get(f, {}).get(k, _ABSENT)
+        )
+
+
+_ABSENT = object()
 
 
 def _series_of(reader: SeriesReader, rows: Sequence[Doc]) -> Iterable[dict[str, Line]]:

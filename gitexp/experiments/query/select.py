@@ -17,6 +17,7 @@ from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import NotFoundError
+from gitexp.experiments import tags
 from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.refs import list_refs
@@ -24,7 +25,9 @@ from gitexp.git.repo import GitRepo
 from gitexp.project import Project
 
 _MISSING = object()
-BUILTIN_KEYS = ("name", "status", "created", "branch", "commit", "baseline")
+BUILTIN_KEYS = ("name", "status", "created", "branch", "commit", "baseline", "note")
+TAG_KEY = "tag"
+"""``--filter tag==best`` keeps experiments tagged ``best``; ``tag!=best`` the others."""
 
 
 @dataclass
@@ -39,8 +42,14 @@ class Query:
 
 
 def project_experiments(project: Project) -> list[dict[str, object]]:
-    """Every experiment of ``project``, through its summary index (see `experiments`)."""
-    return experiments(project.git, project.layout.index / FILE_NAME)
+    """Every experiment of ``project``, through its summary index (see `experiments`).
+
+    Each row carries its ``tags`` and ``note`` too: they live in git notes, which
+    change without the commit changing, so they are never kept in the index.
+    """
+    rows = experiments(project.git, project.layout.index / FILE_NAME)
+    tags.attach(rows, tags.tags_by_commit(project.git))
+    return rows
 
 
 def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
@@ -143,6 +152,9 @@ def select(git: GitRepo, rows: list[dict[str, object]], query: Query) -> list[di
 
 
 def _passes(row: Row, flt: Filter) -> bool:
+    if flt.key == TAG_KEY:
+        tagged = str(flt.value) in (row.doc.get("tags") or ())  # type: ignore[operator]
+        return tagged if flt.op == "==" else not tagged
     value = row.value(flt.key)
     return not is_missing(value) and flt.matches(value)
 
@@ -156,7 +168,7 @@ def _reachable(git: GitRepo, commit: str, tip: str) -> bool:
 
 def known_keys(rows: Iterable[dict[str, object]]) -> set[str]:
     """Every params and metrics key the rows have, plain and ``FILE:KEY``."""
-    keys: set[str] = set(BUILTIN_KEYS)
+    keys: set[str] = {*BUILTIN_KEYS, TAG_KEY}
     for doc in rows:
         row = Row(doc)
         for section in ("params", "metrics"):
@@ -172,6 +184,8 @@ def check_keys(rows: list[dict[str, object]], keys: Sequence[str]) -> None:
         return
     known = known_keys(rows)
     for key in keys:
+        if key == TAG_KEY:
+            continue
         if key not in known and not key.startswith("data:"):
             raise NotFoundError(
                 f"no experiment has the key '{key}'",

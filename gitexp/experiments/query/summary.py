@@ -54,6 +54,11 @@ class Reader:
             "data": self._data(tree, inherited),
         }
 
+    def params_at(self, commit_id: str) -> dict[str, object]:
+        """The params files of any commit (a baseline, say), parsed, by path."""
+        commit = self.git.lookup_commit(commit_id)
+        return self._files(commit.tree, self._config(commit.tree).params)
+
     def _blob(self, tree: pygit2.Tree, path: str) -> tuple[str, bytes] | None:
         """The id and bytes of the blob at ``path``, or None."""
         try:

@@ -2,8 +2,8 @@
 
 The commit's tree is the baseline tree plus the workspace's changes, the params as
 run, the metrics and series files (even ignored ones), pointer files for outs and
-large files, and ``.gitexp/`` (run record, output log, logged series). The user's
-HEAD, index, branches and files are not touched.
+large files, and ``.gitexp/`` (run record, output log, logged series, the list of
+logged images). The user's HEAD, index, branches and files are not touched.
 
 A run's record is what that run did: a metrics file, series file or out that the
 command did not write (see `freshness`) is never taken from the workspace. The commit
@@ -35,6 +35,7 @@ from gitexp.core.sizes import format_size
 from gitexp.data.leftovers import LeftoverData
 from gitexp.errors import FormatError, GitexpError
 from gitexp.experiments.run.freshness import ResultsWatch, files_under, left_over_note
+from gitexp.experiments.run.media import media_list
 from gitexp.experiments.run.outignore import commit_ignores, exclude_locally
 from gitexp.git.refs import create_ref
 from gitexp.git.repo import GitRepo
@@ -185,6 +186,7 @@ def _gather(git: GitRepo, config: ProjectConfig, store: ObjectStore, rec: Record
     extra.update(_metrics_files(git.root, config, rec.watch, problems, left))
     extra.update(_plot_files(git.root, config, rec.watch, problems, left))
     extra.update(_logged_series(rec.run_dir, problems))
+    extra.update(media_list(rec.run_dir, git.root, config, rec.watch, store))
     outs, out_paths = _store_outs(git.root, store, config, rec, problems, left)
     extra.update(outs)
     declared = {o.rstrip("/") for o in config.outs}

@@ -149,6 +149,10 @@ class Experiment:
         """See `gitexp.log_artifact`."""
         tracking.log_artifact(path)
 
+    def log_image(self, key: str, image: object, step: int | float | None = None) -> None:
+        """See `gitexp.log_image`."""
+        tracking.log_image(key, image, step)
+
 
 def _plan(project: Project, params: Mapping[str, object]) -> ParamsPlan:
     """The first params file with ``params`` applied (missing keys added), not written."""

@@ -1,4 +1,4 @@
-"""The API a training script calls: params, log_metric, log_metrics, log_artifact.
+"""The API a training script calls: params, log_metric(s), log_artifact, log_image.
 
 Under ``gitexp run`` the parent process names a run folder in ``GITEXP_RUN_DIR``;
 series and artifacts go there and metrics into the workspace's metrics file, and the
@@ -170,6 +170,27 @@ def log_artifact(path: str | os.PathLike[str]) -> None:
         return
     with open(session.run_dir / "artifacts.txt", "a", encoding="utf-8") as handle:
         handle.write(rel + "\n")
+
+
+def log_image(key: str, image: object, step: int | float | None = None) -> None:
+    """Keep ``image`` (a file path, a PIL image or an array) under ``key`` at ``step``.
+
+    Its bytes are stored content-addressed in the cache at once (the same image at
+    many steps is stored once) and listed in the experiment's ``.gitexp/media.jsonl``.
+    Arrays need Pillow (``pip install 'gitexp[images]'``).
+
+    >>> gitexp.log_image("samples", "plots/confusion.png", step=3)  # doctest: +SKIP
+    """
+    session = current_session()
+    if session.run_dir is None:
+        from gitexp.experiments.run.media import image_bytes
+
+        image_bytes(image)  # bad input is still an error
+        _warn_unrecorded(session)
+        return
+    from gitexp.experiments.run.media import log
+
+    log(session.run_dir, session.root, key, image, step)
 
 
 def _append_series(session: Session, key: str, step: float, value: object) -> None:

@@ -46,15 +46,18 @@
     { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
     { label: "Status", group: "exp", get: function (r) { return r.s; } },
     { label: "Created", group: "exp", get: function (r) { return r.t; }, show: shortTime },
-    { label: "Branch", group: "exp", get: function (r) { return r.b; } }
+    { label: "Branch", group: "exp", get: function (r) { return r.b; } },
+    { label: "Tags", group: "exp", cls: "tags", get: function (r) { return r.tg.length ? r.tg.join(" ") : null; } }
   ];
-  D.params.forEach(function (label, i) {
-    columns.push({ label: label, group: "params", first: i === 0,
-      get: function (r) { return r.p[i]; } });
-  });
+  // Metrics come before params: they are what a reader compares first, and a wide
+  // params section would push them off the screen.
   D.metrics.forEach(function (label, i) {
     columns.push({ label: label, group: "metrics", first: i === 0, goal: GOALS[i], metric: i,
       get: function (r) { return r.m[i]; } });
+  });
+  D.params.forEach(function (label, i) {
+    columns.push({ label: label, group: "params", first: i === 0,
+      get: function (r) { return r.p[i]; } });
   });
   var haystack = rows.map(function (r) {
     return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
@@ -82,8 +85,8 @@
 
   // ---- table ----------------------------------------------------------------------
   function renderHead() {
-    var groups = [["exp", "", 4], ["params", "params", D.params.length],
-      ["metrics", "metrics", D.metrics.length]];
+    var groups = [["exp", "", 5], ["metrics", "metrics", D.metrics.length],
+      ["params", "params", D.params.length]];
     var top = "<tr class=\"groups\"><th></th>" + groups.filter(function (g) { return g[2]; })
       .map(function (g) {
         return '<th colspan="' + g[2] + '" class="' + (g[0] !== "exp" ? "first-" + g[0] : "") + '">' +
@@ -182,6 +185,10 @@
   function parseFilter(text) {
     var m = /^\s*([^<>=!]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.+?)\s*$/.exec(text);
     if (!m) return null;
+    if (m[1].toLowerCase() === "tag" && (m[2] === "==" || m[2] === "=" || m[2] === "!=")) {
+      var want = m[3], has = m[2] !== "!=";  // tag==best, as `gitexp show --filter` reads it
+      return function (r) { return (r.tg.indexOf(want) >= 0) === has; };
+    }
     var col = -1;
     columns.forEach(function (c, i) {
       if (c.label === m[1] || c.label.toLowerCase() === m[1].toLowerCase()) col = i;
@@ -241,6 +248,7 @@
     renderBody(true);
     renderSeries();
     renderDiff();
+    renderImages();
   }
 
   // ---- parallel coordinates -------------------------------------------------------------
@@ -358,9 +366,13 @@
   // ---- diff -----------------------------------------------------------------------------
   function sideCard(tag, r, colour) {
     return '<div class="side"><div class="tag"><span class="dot" style="background:' + colour + '"></span>' +
-      tag + '</div><div class="nm">' + esc(r.n) + '</div><div><span class="status-' + esc(r.s) + '">' +
+      tag + '</div><div class="nm">' + esc(r.n) + chips(r) + '</div><div><span class="status-' + esc(r.s) + '">' +
       esc(r.s) + "</span> · " + esc(shortTime(r.t)) + " · <code>" + esc(r.c.slice(0, 10)) + "</code>" +
-      (r.b ? " · " + esc(r.b) : "") + "</div></div>";
+      (r.b ? " · " + esc(r.b) : "") + "</div>" + (r.nt ? '<p class="note">' + esc(r.nt) + "</p>" : "") +
+      "</div>";
+  }
+  function chips(r) {
+    return r.tg.map(function (t) { return ' <span class="chip">' + esc(t) + "</span>"; }).join("");
   }
 
   // withChange: metrics, whose change from A to B is coloured by the metric's goal.
@@ -505,6 +517,71 @@
       rcls + '">' + esc(right) + "</td></tr>";
   }
 
+  // ---- images ---------------------------------------------------------------------------
+  // Each image key of the first two selected experiments: a step slider, and the image
+  // each of them logged at that step (or the last one before it), side by side.
+  function renderImages() {
+    var holder = document.getElementById("images");
+    var chosen = state.selected.slice(0, 2);
+    var keys = [];
+    chosen.forEach(function (i) {
+      Object.keys(rows[i].im).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k); });
+    });
+    document.getElementById("images-panel").style.display = D.images.length ? "" : "none";
+    if (!keys.length) {
+      holder.innerHTML = '<p class="empty">' + (chosen.length ? "The selected experiments logged no images."
+        : "Tick experiments in the table to see their images.") + "</p>";
+      return;
+    }
+    var colour = selectionColours();
+    holder.innerHTML = keys.map(function (key, n) {
+      var steps = [];
+      chosen.forEach(function (i) {
+        (rows[i].im[key] || []).forEach(function (f, at) {
+          var s = f[0] === null ? at : f[0];
+          if (steps.indexOf(s) < 0) steps.push(s);
+        });
+      });
+      steps.sort(function (a, b) { return a - b; });
+      var slider = steps.length > 1 ? '<input type="range" class="step" min="0" max="' + (steps.length - 1) +
+        '" value="' + (steps.length - 1) + '" data-key="' + n + '" aria-label="step of ' + esc(key) + '">' : "";
+      return '<div class="image-key" data-key="' + esc(key) + '" data-n="' + n + '"><div class="image-head"><b>' +
+        esc(key) + "</b>" + slider + '<span class="step-label"></span></div><div class="frames">' +
+        chosen.map(function (i, side) {
+          return '<figure data-row="' + i + '"><img alt=""><figcaption><span class="dot" style="background:' +
+            colour[i] + '"></span>' + (side ? "B" : "A") + " · " + esc(rows[i].n) + ' <span class="at"></span>' +
+            "</figcaption></figure>";
+        }).join("") + "</div></div>";
+    }).join("");
+    keys.forEach(function (key, n) { showStep(key, n, null); });
+  }
+
+  function framesAt(r, key) {
+    return (r.im[key] || []).map(function (f, at) { return [f[0] === null ? at : f[0], f[1]]; });
+  }
+
+  function showStep(key, n, position) {
+    var box = document.querySelector('#images .image-key[data-n="' + n + '"]');
+    var steps = [];
+    state.selected.slice(0, 2).forEach(function (i) {
+      framesAt(rows[i], key).forEach(function (f) { if (steps.indexOf(f[0]) < 0) steps.push(f[0]); });
+    });
+    steps.sort(function (a, b) { return a - b; });
+    var step = steps[position === null ? steps.length - 1 : position];
+    box.querySelector(".step-label").textContent = steps.length > 1 ? "step " + step : "";
+    Array.prototype.forEach.call(box.querySelectorAll("figure"), function (fig) {
+      var frames = framesAt(rows[+fig.getAttribute("data-row")], key);
+      var shown = null;
+      frames.forEach(function (f) { if (f[0] <= step) shown = f; });
+      var img = fig.querySelector("img");
+      var uri = shown ? D.images[shown[1]] : null;
+      if (uri) { img.src = uri; img.style.display = ""; } else { img.removeAttribute("src"); img.style.display = "none"; }
+      fig.querySelector(".at").textContent = !shown ? "(none at this step)" : uri ? "step " + shown[0]
+        : "step " + shown[0] + " (not in the report: not in the cache, or too large)";
+      fig.setAttribute("data-step", shown ? shown[0] : "");
+    });
+  }
+
   // ---- wiring ---------------------------------------------------------------------------
   var timer = null;
   function refilter() {
@@ -518,9 +595,16 @@
   function init() {
     header();
     metricChoices();
-    state.selected = rows.slice(0, Math.min(3, rows.length)).map(function (_, i) { return i; });
+    // The best experiment by its goal and the run it is compared against (report/best.py).
+    state.selected = (D.pick || []).slice();
     applyView();
     renderDiff();
+    renderImages();
+    document.getElementById("images").addEventListener("input", function (event) {
+      if (!event.target.classList.contains("step")) return;
+      var box = event.target.closest(".image-key");
+      showStep(box.getAttribute("data-key"), +box.getAttribute("data-n"), +event.target.value);
+    });
     document.body.setAttribute("data-table-ready", "1");
     window.gitexpTableAt = performance.now();
     document.getElementById("filter").addEventListener("input", refilter);
@@ -554,6 +638,7 @@
       renderBody(true);
       renderSeries();
       renderDiff();
+      renderImages();
     });
   }
 
