@@ -6,10 +6,10 @@ params file with the run's params applied (recorded as its overrides), the metri
 file with each metric's latest value (the highest step, then the latest time, as
 MLflow shows it), one series per metric logged more than once under
 ``.gitexp/series/``, and each top-level artifact content-addressed under
-``artifacts/`` as a pointer. The run's tags are kept in ``run.json`` under
-``imported.tags``. Everything is read, and artifacts stored in the cache, before any
-ref is written; runs imported before (by run id) are skipped, runs still going on
-are left for a later import.
+``artifacts/`` as a pointer. The run's tags become its gitexp tags and note (see
+`tagging`), and are all kept in ``run.json`` under ``imported.tags``. Everything is
+read, and artifacts stored in the cache, before any ref is written; runs imported
+before (by run id) are skipped, runs still going on are left for a later import.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from gitexp.core.metrics import SERIES_HEADER, series_key_path, series_row
 from gitexp.core.params import apply_overrides, is_missing, lookup
 from gitexp.core.pointer import pointer_path
 from gitexp.core.runinfo import SERIES_DIR, Status, iso_utc
+from gitexp.core.tagnote import TagNote
 from gitexp.errors import NotFoundError
 from gitexp.experiments.importers.mlflowstore import MetricPoint, MlflowRun, read_runs, store_folder
 from gitexp.experiments.importers.record import (
@@ -36,6 +37,7 @@ from gitexp.experiments.importers.record import (
     write_experiment,
 )
 from gitexp.experiments.importers.result import ImportResult
+from gitexp.experiments.importers.tagging import attach_notes, tag_note
 from gitexp.experiments.run.tracking import dump_metrics
 from gitexp.project import Project
 
@@ -50,6 +52,7 @@ class _Plan:
     runs: list[tuple[str, SourceRun]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tags: dict[str, TagNote] = field(default_factory=dict)
 
 
 def import_mlflow(project: Project, uri: str) -> ImportResult:
@@ -70,6 +73,7 @@ def import_mlflow(project: Project, uri: str) -> ImportResult:
             with client_runs(uri) as runs:
                 plan = _plan(project, runs)
         made = [write_experiment(project.git, run, name) for name, run in plan.runs]
+        attach_notes(project.git, {exp.commit: plan.tags[exp.source_id] for exp in made})
     return ImportResult(
         source=SOURCE, experiments=tuple(made), skipped=tuple(plan.skipped), notes=tuple(plan.notes)
     )
@@ -87,6 +91,7 @@ def _plan(project: Project, runs: list[MlflowRun]) -> _Plan:
         else:
             source = _source_run(project, run, plan.notes)
             plan.runs.append((free_name(run.name or run.run_id[:12], taken), source))
+            plan.tags[run.run_id] = tag_note(run.tags)
     return plan
 
 

@@ -66,10 +66,14 @@ def test_dvc_file_outputs_are_root_relative_and_checked() -> None:
     data = b"outs:\n- md5: 0123456789abcdef0123456789abcdef.dir\n  size: 9\n  nfiles: 2\n  hash: md5\n  path: imgs\n"
     (out,) = fmt.parse_dvc_file(data, "data/imgs.dvc")
     assert (out.path, out.is_dir, out.legacy) == ("data/imgs", True, False)
-    legacy = fmt.parse_dvc_file(b"outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: a\n", "a.dvc")
+    legacy = fmt.parse_dvc_file(
+        b"outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: a\n", "a.dvc"
+    )
     assert legacy[0].legacy
     with pytest.raises(FormatError, match="leaves the repository"):
-        fmt.parse_dvc_file(b"outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: ../../x\n", "d/a.dvc")
+        fmt.parse_dvc_file(
+            b"outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: ../../x\n", "d/a.dvc"
+        )
     with pytest.raises(FormatError, match="not a DVC md5"):
         fmt.parse_dvc_file(b"outs:\n- md5: nope\n  path: a\n", "a.dvc")
     uncached = b"outs:\n- md5: 0123456789abcdef0123456789abcdef\n  path: a\n  cache: false\n"

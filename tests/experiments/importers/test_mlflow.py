@@ -25,6 +25,7 @@ commit = sys.argv[2]
 with mlflow.start_run(run_name="baseline") as run:
     mlflow.set_tag("mlflow.source.git.commit", commit)
     mlflow.set_tag("team", "vision")
+    mlflow.set_tag("mlflow.note.content", "the first try")
     mlflow.log_param("lr", 0.1)
     mlflow.log_param("optimizer", "adam")
     mlflow.log_param("layers", 3)
@@ -109,6 +110,7 @@ def test_each_run_becomes_an_experiment_as_mlflow_reports_it(
     assert baseline["status"] == "success" and shown["broken"]["status"] == "failed"
     assert baseline["baseline"] == git(repo, "rev-parse", "HEAD").strip()
     assert set(baseline["data"]) == {"artifacts/weights.bin", "artifacts/model"}
+    assert (baseline["tags"], baseline["note"]) == (["team/vision"], "the first try")
 
     from gitexp import Repo
 
