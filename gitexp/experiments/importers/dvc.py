@@ -68,6 +68,8 @@ class _Plan:
     runs: list[tuple[str, SourceRun]] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    configs: dict[tuple[tuple[str, ...], ...], bytes] = field(default_factory=dict)
+    branches: dict[str, str | None] = field(default_factory=dict)
 
 
 def import_dvc(project: Project, path: str | None = None) -> ImportResult:
@@ -230,10 +232,8 @@ def _experiment(
         o for o in pipeline.outs if o.path not in uncached and git.blob_id(tree, o.path) is None
     ]
     pointers.update(objects.pointers(outs, f"{where}: dvc.lock"))
-    config = ProjectFile(plan.config.dump() or None)
-    _declare(config, pipeline)
     files = {pointer_path(p): ptr.dump() for p, ptr in pointers.items()}
-    files[PROJECT_CONFIG] = config.dump()
+    files[PROJECT_CONFIG] = _config_for(plan, pipeline)
     moment = dt.datetime.fromtimestamp(commit.commit_time, dt.timezone.utc)
     return SourceRun(
         source=SOURCE,
@@ -243,14 +243,30 @@ def _experiment(
         start_tree=str(tree.id),
         files=files,
         started=iso_utc(moment),
-        branch=_branch_of(git, str(commit.parents[0].id)),
+        branch=_branch_of(git, str(commit.parents[0].id), plan.branches),
         command=pipeline.commands,
         details={"name": name},
     )
 
 
-def _branch_of(git: GitRepo, baseline: str) -> str | None:
+def _config_for(plan: _Plan, pipeline: fmt.Pipeline) -> bytes:
+    """The ``gitexp.yaml`` of an experiment: the project's, declaring its pipeline's files."""
+    key = (pipeline.params, pipeline.metrics, pipeline.plots, tuple(o.path for o in pipeline.outs))
+    if key not in plan.configs:
+        config = ProjectFile(plan.config.dump() or None)
+        _declare(config, pipeline)
+        plan.configs[key] = config.dump()
+    return plan.configs[key]
+
+
+def _branch_of(git: GitRepo, baseline: str, memo: dict[str, str | None]) -> str | None:
     """The branch the baseline is on: the current one if it holds it, else one at it."""
+    if baseline not in memo:
+        memo[baseline] = _find_branch(git, baseline)
+    return memo[baseline]
+
+
+def _find_branch(git: GitRepo, baseline: str) -> str | None:
     head = git.head_branch()
     if head is not None and git.is_ancestor(baseline, str(git.head_commit().id)):
         return head

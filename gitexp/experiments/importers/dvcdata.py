@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from gitexp.cache.objects import BUFFER, TMP_DIR, ObjectStore
@@ -61,6 +61,7 @@ class DvcObjects:
         self._jobs = jobs
         self._stored: dict[str, tuple[Oid, int]] = {}
         self._listings: dict[str, list[tuple[str, str]]] = {}
+        self._manifests: dict[str, Pointer] = {}
         self._remotes: dict[str, Backend] = {}
 
     def pointers(self, outs: Iterable[DvcOut], where: str) -> dict[str, Pointer]:
@@ -92,12 +93,16 @@ class DvcObjects:
         if not out.is_dir:
             oid, size = self._stored[out.md5]
             return Pointer(oid, size)
+        if out.md5 in self._manifests:  # one folder in many experiments: one manifest
+            return self._manifests[out.md5]
         entries = []
         for rel, md5 in self._listings[out.md5]:
             oid, size = self._stored[md5]
             entries.append(Entry(check_relpath(rel, f"{where}: {out.path}"), oid, size))
         manifest = self.store.put_bytes(dump_manifest(entries))
-        return Pointer(manifest, sum(e.size for e in entries), "dir", len(entries))
+        pointer = Pointer(manifest, sum(e.size for e in entries), "dir", len(entries))
+        self._manifests[out.md5] = pointer
+        return pointer
 
     def _keep(self, data: bytes | Path) -> tuple[Oid, int]:
         """Store verified content (bytes, or a verified temporary file in the cache)."""
@@ -197,8 +202,3 @@ def _mismatch(out: DvcOut, where: str, source: str) -> IntegrityError:
         f"({out.md5}); nothing was imported",
         hint="the DVC cache or remote is corrupt: run `dvc fetch --force` or `dvc status -c`",
     )
-
-
-def stored_sizes(pointers: Mapping[str, Pointer]) -> int:
-    """The bytes the pointers stand for."""
-    return sum(p.size for p in pointers.values())
