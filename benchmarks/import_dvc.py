@@ -5,7 +5,8 @@
 
 Builds (once, under --work) a DVC project made by DVC itself: a folder of small files
 (1-4 KiB) added with ``dvc add``, a pipeline with params, metrics, a plot and a
-model out, N experiments run through DVC's own experiment API, everything pushed
+model out, N experiments run through DVC's own experiment API (the ``train`` stage only, so that
+DVC does not check the data folder again for each), everything pushed
 (``dvc push``, ``dvc exp push``) to a local DVC remote and a bare git remote. Then,
 each time in a fresh clone with empty caches (the clone made and its experiment refs
 fetched untimed):
@@ -62,7 +63,7 @@ from dvc.repo import Repo
 repo = Repo(".")
 for number in range(int(sys.argv[1])):
     lr = round(0.001 + number / 1000, 6)
-    repo.experiments.run(params=[f"train.lr={lr}"], name=f"exp-{number:03d}")
+    repo.experiments.run(targets=["train"], params=[f"train.lr={lr}"], name=f"exp-{number:03d}")
 """
 
 

@@ -680,6 +680,8 @@ class Repo:
     def import_dvc(self, path: str | os.PathLike[str] | None = None) -> ImportResult:
         """Bring in the DVC project at ``path`` (default: the root); see `gitexp import dvc`.
 
+        A relative ``path`` is from the repository root.
+
         >>> repo.import_dvc().experiments[0].name  # doctest: +SKIP
         """
         from gitexp.experiments.importers.dvc import import_dvc

@@ -42,13 +42,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run it: one API call, then render; returns the exit code."""
+    import os
+
     import orjson
 
     from gitexp.api import Repo
 
     repo = Repo(".")
     dvc = args.source == "dvc"
-    result = repo.import_dvc(args.path) if dvc else repo.import_mlflow(args.uri)
+    path = os.path.abspath(args.path) if dvc and args.path else None
+    result = repo.import_dvc(path) if dvc else repo.import_mlflow(args.uri)
     if args.json:
         out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
     _render(result)
