@@ -232,6 +232,8 @@ def _experiment(
         o for o in pipeline.outs if o.path not in uncached and git.blob_id(tree, o.path) is None
     ]
     pointers.update(objects.pointers(outs, f"{where}: dvc.lock"))
+    for data in pointers:
+        check_data_path(data, f"{where}: {pointer_path(data)}")
     files = {pointer_path(p): ptr.dump() for p, ptr in pointers.items()}
     files[PROJECT_CONFIG] = _config_for(plan, pipeline)
     moment = dt.datetime.fromtimestamp(commit.commit_time, dt.timezone.utc)

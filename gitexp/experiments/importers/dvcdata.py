@@ -74,7 +74,8 @@ class DvcObjects:
         outs = list(outs)
         dirs = [o for o in outs if o.is_dir and o.md5 not in self._listings]
         for out, data in self._read(dirs, where):
-            self._listings[out.md5] = parse_dir_listing(data, f"{where}: {out.path} ({out.md5})")
+            text = data.read_bytes() if isinstance(data, Path) else data
+            self._listings[out.md5] = parse_dir_listing(text, f"{where}: {out.path} ({out.md5})")
         files: dict[str, DvcOut] = {}
         for out in outs:
             if out.is_dir:
@@ -121,8 +122,12 @@ class DvcObjects:
             self.store.put_verified(oid, data)
         return oid, len(data)
 
-    def _read(self, outs: list[DvcOut], where: str) -> Iterable[tuple[DvcOut, bytes]]:
-        """Each output's verified bytes: from DVC's cache, else from its remote."""
+    def _read(self, outs: list[DvcOut], where: str) -> Iterable[tuple[DvcOut, bytes | Path]]:
+        """Each output's verified bytes: from DVC's cache, else from its remote.
+
+        A big file from DVC's cache comes as a verified temporary file in gitexp's
+        cache folder instead, so it is never held in memory whole.
+        """
         remote: dict[str | None, list[DvcOut]] = {}
         for out in outs:
             path = self.cache / cache_key(out.md5, out.legacy)
@@ -135,9 +140,9 @@ class DvcObjects:
         for name, wanted in remote.items():
             yield from self._from_remote(name, wanted, where)
 
-    def _verified_file(self, out: DvcOut, path: Path, size: int, where: str) -> bytes:
+    def _verified_file(self, out: DvcOut, path: Path, size: int, where: str) -> bytes | Path:
         if size > BUFFER and not out.is_dir:
-            return self._big_file(out, path, where)  # type: ignore[return-value]
+            return self._big_file(out, path, where)
         data = path.read_bytes()
         self._check(out, data, where, "DVC's cache")
         return data

@@ -57,3 +57,22 @@ def test_dvc_2_cache_and_its_text_md5_are_read(repo: Path, cli) -> None:
     assert result.code == 0, result.err
     assert cli("checkout").code == 0
     assert (repo / "notes.txt").read_bytes() == data
+
+
+def test_a_big_file_is_streamed_and_checked(repo: Path, cli) -> None:
+    data = bytes(range(256)) * (5 * 4096 + 7)  # over 4 MiB: copied in chunks, never whole
+    md5 = _md5(data)
+    obj = repo / ".dvc/cache/files/md5" / md5[:2] / md5[2:]
+    obj.parent.mkdir(parents=True)
+    obj.write_bytes(data[:-1] + b"!")
+    (repo / ".dvc/config").write_text("")
+    (repo / "big.bin.dvc").write_text(_dvc_file(md5, "big.bin"))
+    refused = cli("import", "dvc")
+    assert refused.code == 1 and "does not have the md5 DVC recorded" in refused.err
+    assert not (repo / "big.bin.gitexp").exists()
+    tmp = repo / ".git/gitexp/cache/tmp"
+    assert not tmp.exists() or not list(tmp.iterdir())
+    obj.write_bytes(data)
+    assert cli("import", "dvc").code == 0
+    assert cli("checkout").code == 0
+    assert (repo / "big.bin").read_bytes() == data
