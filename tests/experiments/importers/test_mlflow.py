@@ -197,3 +197,27 @@ def test_the_client_reads_what_the_file_store_holds(
                 k: sorted(p.value for p in v) for k, v in mine.metrics.items()
             }
             assert (run.artifacts is None) == (mine.artifacts is None)
+
+
+def test_a_run_still_going_on_is_left_for_a_later_import(project: tuple[Path, Path], cli) -> None:
+    repo, store = project
+    meta = next(m for m in store.glob("*/*/meta.yaml") if "run_name: no-commit" in m.read_text())
+    finished = meta.read_text()
+    meta.write_text(finished.replace("status: 3", "status: 1"))
+    first = cli("import", "mlflow", str(store), "--json")
+    assert first.code == 0
+    assert sorted(e["name"] for e in json.loads(first.out)["experiments"]) == ["baseline", "broken"]
+    assert "is running; import it once it ends" in first.err
+    meta.write_text(finished)
+    later = json.loads(cli("import", "mlflow", str(store), "--json").out)
+    assert [e["name"] for e in later["experiments"]] == ["no-commit"]
+
+
+def test_a_tracking_server_without_mlflow_installed_says_which_extra(
+    repo: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as on a machine without it
+    monkeypatch.setitem(sys.modules, "mlflow.tracking", None)
+    result = cli("import", "mlflow", "http://127.0.0.1:9/")
+    assert result.code == 1
+    assert "needs MLflow" in result.err and "gitexp[mlflow]" in result.err
