@@ -200,7 +200,7 @@ def test_the_client_reads_what_the_file_store_holds(
 
 
 def test_a_run_still_going_on_is_left_for_a_later_import(project: tuple[Path, Path], cli) -> None:
-    repo, store = project
+    _repo, store = project
     meta = next(m for m in store.glob("*/*/meta.yaml") if "run_name: no-commit" in m.read_text())
     finished = meta.read_text()
     meta.write_text(finished.replace("status: 3", "status: 1"))
