@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import git
 
 pytest.importorskip("mlflow", reason="the MLflow tests need mlflow (the test extra)")
+pytestmark = pytest.mark.slow  # MLflow logs the store once per module: 5-20 s
 
 LOG = """\
 import os, sys
