@@ -15,6 +15,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from gitexp.cache.objects import BUFFER, TMP_DIR, ObjectStore
@@ -25,6 +26,8 @@ from gitexp.errors import IntegrityError, NotFoundError
 from gitexp.experiments.importers.dvcformat import DvcOut, parse_dir_listing
 from gitexp.storage.backend import Backend
 
+_BATCH = 4096
+"""Files read and stored at a time: memory stays at a batch of small files."""
 OpenRemote = Callable[[str], Backend]
 """Opens the DVC remote of that name (as a gitexp storage backend)."""
 
@@ -78,17 +81,28 @@ class DvcObjects:
             self._listings[out.md5] = parse_dir_listing(text, f"{where}: {out.path} ({out.md5})")
         files: dict[str, DvcOut] = {}
         for out in outs:
-            if out.is_dir:
+            if out.is_dir and out.md5 not in self._manifests:  # a folder seen before is stored
                 for rel, md5 in self._listings[out.md5]:
-                    files.setdefault(
-                        md5, DvcOut(f"{out.path}/{rel}", md5, None, out.legacy, out.remote)
-                    )
-            else:
+                    if md5 not in self._stored and md5 not in files:
+                        files[md5] = DvcOut(f"{out.path}/{rel}", md5, None, out.legacy, out.remote)
+            elif not out.is_dir and out.md5 not in self._stored:
                 files.setdefault(out.md5, out)
-        missing = [o for md5, o in files.items() if md5 not in self._stored]
-        for out, data in self._read(missing, where):
-            self._stored[out.md5] = self._keep(data)
+        missing = list(files.values())
+        for start in range(0, len(missing), _BATCH):
+            self._store_batch(missing[start : start + _BATCH], where)
         return {out.path: self._pointer(out, where) for out in outs}
+
+    def _store_batch(self, outs: list[DvcOut], where: str) -> None:
+        """Read, verify and store ``outs``; small ones written by several threads at once."""
+        small: list[tuple[DvcOut, bytes]] = []
+        for out, data in self._read(outs, where):
+            if isinstance(data, Path):
+                self._stored[out.md5] = self._keep(data)
+            else:
+                small.append((out, data))
+        oids = self.store.put_many([data for _out, data in small], jobs=self._jobs)
+        for (out, data), oid in zip(small, oids, strict=True):
+            self._stored[out.md5] = (oid, len(data))
 
     def _pointer(self, out: DvcOut, where: str) -> Pointer:
         if not out.is_dir:
@@ -129,16 +143,27 @@ class DvcObjects:
         cache folder instead, so it is never held in memory whole.
         """
         remote: dict[str | None, list[DvcOut]] = {}
-        for out in outs:
-            path = self.cache / cache_key(out.md5, out.legacy)
-            try:
-                size = os.stat(path).st_size
-            except FileNotFoundError:
-                remote.setdefault(out.remote or self._default, []).append(out)
-                continue
-            yield out, self._verified_file(out, path, size, where)
+        with ThreadPoolExecutor(self._jobs) as pool:
+            found = pool.map(lambda out: self._from_cache(out, where), outs)
+            for out, data in zip(outs, found, strict=True):
+                if data is None:
+                    remote.setdefault(out.remote or self._default, []).append(out)
+                else:
+                    yield out, data
         for name, wanted in remote.items():
             yield from self._from_remote(name, wanted, where)
+
+    def _from_cache(self, out: DvcOut, where: str) -> bytes | Path | None:
+        """``out``'s verified content from DVC's cache; None when the cache lacks it.
+
+        Called from several threads: reading files and hashing them release the GIL.
+        """
+        path = self.cache / cache_key(out.md5, out.legacy)
+        try:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            return None
+        return self._verified_file(out, path, size, where)
 
     def _verified_file(self, out: DvcOut, path: Path, size: int, where: str) -> bytes | Path:
         if size > BUFFER and not out.is_dir:
