@@ -128,7 +128,8 @@ def build(work: Path, files: int, experiments: int, env: dict[str, str]) -> Path
 
 
 def clone(base: Path, target: Path, env: dict[str, str]) -> Path:
-    """A fresh clone with DVC's experiment refs, and no data or cache (untimed)."""
+    """A fresh clone beside the project (its DVC remote path is relative), with DVC's
+    experiment refs and no data or cache (untimed)."""
     shutil.rmtree(target, ignore_errors=True)
     call(["git", "clone", "-q", str(base / "origin.git"), str(target)], base, env)
     call(["git", "fetch", "-q", "origin", "refs/exps/*:refs/exps/*"], target, env)
@@ -162,11 +163,11 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name in commands}
     for round_number in range(args.repeat):
         for name, argv in commands.items():
-            target = clone(base, work / "clone", env)
+            target = clone(base, base / "clone", env)
             subprocess.run(["sync"], check=False)
             times[name].append(timed(argv, target, env))
             print(f"  round {round_number + 1}: {name}: {times[name][-1]:.2f} s", flush=True)
-    check = clone(base, work / "clone", env)
+    check = clone(base, base / "clone", env)
     call([gitexp, "import", "dvc"], check, env)
     made = subprocess.run(
         ["git", "for-each-ref", "refs/experiments/"],
