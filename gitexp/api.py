@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from gitexp.data.upkeep import GcResult as GcResult
     from gitexp.experiments.apply import ApplyResult as ApplyResult
     from gitexp.experiments.applyplan import ApplyPlan as ApplyPlan
+    from gitexp.experiments.importers.result import ImportResult as ImportResult
     from gitexp.experiments.lifecycle.bisect import BisectResult as BisectResult
     from gitexp.experiments.lifecycle.modelget import GetResult as GetResult
     from gitexp.experiments.lifecycle.models import AliasResult as AliasResult
@@ -72,6 +73,7 @@ _HOMES = {
     "gitexp.data.upkeep": "FsckResult GcResult",
     "gitexp.experiments.apply": "ApplyResult",
     "gitexp.experiments.applyplan": "ApplyPlan",
+    "gitexp.experiments.importers.result": "ImportResult",
     "gitexp.experiments.lifecycle.bisect": "BisectResult",
     "gitexp.experiments.lifecycle.modelget": "GetResult",
     "gitexp.experiments.lifecycle.models": "AliasResult Model ModelVersion",
@@ -705,3 +707,23 @@ class Repo:
         search = Search(metric, float(threshold), rerun.check_goal(goal), tuple(command))
         ctx = rerun.context(remote, credentials, notify, env, stop, on_output)
         return bisect(self.project, good, bad, search, ctx)
+
+    def import_dvc(self, path: str | os.PathLike[str] | None = None) -> ImportResult:
+        """Bring in the DVC project at ``path`` (default: the root); see `gitexp import dvc`.
+
+        A relative ``path`` is from the repository root.
+
+        >>> repo.import_dvc().experiments[0].name  # doctest: +SKIP
+        """
+        from gitexp.experiments.importers.dvc import import_dvc
+
+        return import_dvc(self.project, os.fspath(path) if path is not None else None)
+
+    def import_mlflow(self, uri: str | os.PathLike[str]) -> ImportResult:
+        """Bring in the MLflow runs at ``uri`` (a mlruns folder or tracking URI).
+
+        >>> repo.import_mlflow("mlruns").experiments  # doctest: +SKIP
+        """
+        from gitexp.experiments.importers.mlflow import import_mlflow
+
+        return import_mlflow(self.project, os.fspath(uri))

@@ -56,6 +56,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("remote", "remote", "manage storage remotes (add, list, remove, default, modify)"),
     ("hooks", "hooks", "install, uninstall or show the git hooks that keep data in step with git"),
     ("hook", "hook", "run one git hook (what the scripts in git's hooks folder call)"),
+    ("import", "importing", "bring in a DVC project or MLflow runs (data, experiments, remotes)"),
 ]
 
 

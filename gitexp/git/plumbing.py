@@ -266,3 +266,12 @@ def read_blobs(root: Path, shas: Iterable[str]) -> dict[str, bytes]:
             blobs[header[0]] = out[at : at + size]
         at += size + 1
     return blobs
+
+
+def workspace_files(root: Path, pathspec: str) -> list[str]:
+    """Files matching ``pathspec`` in the working tree: in git's index, and untracked ones.
+
+    Folders git ignores are not walked (another tool's data among them).
+    """
+    args = ["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", pathspec]
+    return sorted(p for p in set(_split(_git(root, args))) if os.path.isfile(root / p))
