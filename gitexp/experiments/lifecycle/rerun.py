@@ -24,7 +24,7 @@ from gitexp.core.params import Override
 from gitexp.core.pointer import Pointer
 from gitexp.data.pointers import pointers_at, read_manifest
 from gitexp.data.sync import Storage, pull_pointers
-from gitexp.errors import ConflictError, GitexpError, NotFoundError, UsageError
+from gitexp.errors import CommandError, ConflictError, GitexpError, NotFoundError, UsageError
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
@@ -114,8 +114,13 @@ def command_of(recorded: Sequence[str], config: ProjectConfig) -> Command:
         return Command((words[2],), shell=True)  # noqa: S604 - the user's own recorded line
     if words:
         return parse_command(words)
+    if not config.command:
+        raise CommandError(
+            "no command to run: none was given or recorded, and gitexp.yaml there has none",
+            hint="set 'command:' in gitexp.yaml, or pass --command 'python train.py' to bisect",
+        )
     return parse_command(
-        config.command if isinstance(config.command, str) else list(config.command or [])
+        config.command if isinstance(config.command, str) else list(config.command)
     )
 
 

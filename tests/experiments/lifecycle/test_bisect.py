@@ -118,3 +118,26 @@ def test_bad_not_worse_blames_nothing(tmp_path: Path, cli, monkeypatch) -> None:
         "dask://h:1",
     )
     assert executor.code == 2
+
+
+def test_a_commit_without_a_command_says_how_to_give_one(tmp_path: Path, cli, monkeypatch) -> None:
+    root = tmp_path / "p"
+    commits = history(root, count=3)
+    (root / "gitexp.yaml").write_text("metrics: [metrics.json]\n")
+    commits.append(commit_all(root, "no command"))
+    monkeypatch.chdir(root)
+    found = cli("bisect", commits[0], "main", "--metric", "acc", "--threshold", "0.8")
+    assert found.code == 1 and "--command" in found.err
+    given = cli(
+        "bisect",
+        commits[0],
+        "main",
+        "--metric",
+        "acc",
+        "--threshold",
+        "0.95",
+        "--command",
+        f"{sys.executable} train.py",
+    )
+    assert given.code == 0, given.err
+    assert f"{commits[1]} is the first bad commit" in given.out
