@@ -9,7 +9,7 @@ access (``row["name"]``) reads the same values, as the dicts returned before did
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, KeysView, Mapping, Sequence
 from dataclasses import dataclass
 
 from gitexp.core.results import JsonResult
@@ -41,6 +41,14 @@ class _Fields(JsonResult):
         if key not in self.__dataclass_fields__:  # type: ignore[attr-defined]
             raise KeyError(key)
         return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        """The keys of ``to_json()``, as iterating the dict gave them."""
+        return iter(self.to_json())
+
+    def keys(self) -> KeysView[str]:
+        """The keys of ``to_json()``."""
+        return self.to_json().keys()
 
     def get(self, key: str, default: object = None) -> object:
         """The field ``key``, or ``default`` when there is no such field."""
