@@ -108,6 +108,10 @@ class Bench:
             self.proxy.reset()
             counted.pull()
             requests[tool] = {"push": pushed, "pull": self.proxy.total()}
+            print(
+                f"{tool}: {count:,} small files: {times[tool]} s, {requests[tool]} requests",
+                flush=True,
+            )
         dvc = times.get("dvc", {})
         counts = requests.get("dvc", {})
         for op in ("push", "pull"):
@@ -127,6 +131,10 @@ class Bench:
             self.proxy.reset()
             second[tool] = project.push()
             sent[tool] = self.proxy.sent
+            print(
+                f"{tool}: new version pushed in {second[tool]:.2f} s, {sent[tool]:,} bytes sent",
+                flush=True,
+            )
         name = f"push a new version of a {mib} MiB file, 1% changed in 10 places"
         self.row(name + " (time, via proxy)", second["gitexp"], second.get("dvc"), "s")
         self.row(name + " (bytes sent)", sent["gitexp"], sent.get("dvc"), "n")

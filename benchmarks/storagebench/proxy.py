@@ -55,10 +55,12 @@ class CountingProxy:
                 answer = conn.getresponse()
                 data = answer.read()
                 self.send_response(answer.status)
+                head = self.command == "HEAD"  # its length is the object's, not the body's
                 for key, value in answer.getheaders():
-                    if key.lower() not in HOP and key.lower() != "content-length":
+                    if key.lower() not in HOP and (head or key.lower() != "content-length"):
                         self.send_header(key, value)
-                self.send_header("Content-Length", str(len(data)))
+                if not head:
+                    self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
