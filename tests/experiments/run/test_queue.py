@@ -150,3 +150,67 @@ def test_a_grid_runs_on_a_dask_cluster_and_leaves_the_queue_alone(project: Path,
     assert "point 13" in git(project, "show", "refs/experiments/g-2:.gitexp/output.log")
     search = cli("run", "-S", "n=int(1,3)", "--trials", "2", "--executor", "dask")
     assert search.code == 2 and "searches run in local worktrees" in search.err
+
+
+SLEEPY = """\
+import os, time, gitexp
+n = gitexp.params()["n"]
+with open(os.environ["RAN_LOG"], "a") as log:
+    log.write(f"{n}\\n")
+time.sleep(3)
+gitexp.log_metric("acc", n / 100)
+"""
+
+
+def _pids_running(script: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                words = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(w.endswith(script.encode()) for w in words):
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_a_dask_worker_killed_mid_run_loses_and_duplicates_nothing(
+    project: Path, cli, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("distributed")
+    import os
+    import signal
+    import time
+
+    (project / "sleepy.py").write_text(SLEEPY)
+    assert cli("run", "--queue", "-n", "w", "-S", "n=1,2,3", "--", PY, "sleepy.py").code == 0
+    start = subprocess.Popen(
+        [PY, "-m", "gitexp", "queue", "start", "--executor", "dask", "-j", "2"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (running := _pids_running("sleepy.py")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running, "no run started"
+    worker = int(
+        (Path("/proc") / str(running[0]) / "stat").read_text().rsplit(")", 1)[1].split()[1]
+    )
+    os.kill(worker, signal.SIGKILL)  # the Dask worker process running it, mid-run
+    _out, err = start.communicate(timeout=300)
+    assert start.returncode == 0, err
+    assert refs(project, "refs/experiments/") == ["w-1", "w-2", "w-3"]
+    assert refs(project, "refs/exps-queue/") == [] and refs(project, "refs/exps-claimed/") == []
+    cli("list")  # the killed worker's own journal, once its command ends, is not recorded
+    time.sleep(3.5)
+    listed = cli("list")
+    assert listed.code == 0 and refs(project, "refs/experiments/") == ["w-1", "w-2", "w-3"]
+    statuses = {
+        n: orjson.loads(git(project, "show", f"refs/experiments/w-{n}:.gitexp/run.json"))["status"]
+        for n in (1, 2, 3)
+    }
+    assert set(statuses.values()) == {"success"}
