@@ -53,6 +53,26 @@ def list_refs(git: GitRepo, prefix: str) -> dict[str, str]:
     return found
 
 
+def has_refs(git: GitRepo, prefix: str) -> bool:
+    """Whether any ref lies under ``prefix``: a cheap test before listing them.
+
+    With git's files backend the answer is on disk, in the loose refs' folder or a
+    line of ``packed-refs``, so it costs no process; another backend (reftable) asks
+    `list_refs`. ``prefix`` ends with ``/``.
+    """
+    common = git.common_dir
+    if (common / "reftable").is_dir():
+        return bool(list_refs(git, prefix))
+    folder = common / prefix
+    if folder.is_dir() and any(folder.iterdir()):
+        return True
+    try:
+        packed = (common / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return False
+    return (b" " + prefix.encode()) in packed
+
+
 def read_ref(git: GitRepo, name: str) -> str | None:
     """The commit ``name`` points to, or None when the ref does not exist."""
     ref = git.repo.references.get(name)

@@ -13,10 +13,12 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gitexp.core.filters import Filter, parse_filter
+from gitexp.core.names import QUEUE_REF_PREFIX
 from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments.query import select as query
 from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
 from gitexp.experiments.run import crashed, journal
+from gitexp.git.refs import has_refs
 from gitexp.project import Project
 
 if TYPE_CHECKING:
@@ -29,10 +31,21 @@ def with_running(project: Project, notify: Notify | None) -> list[dict[str, obje
     for message in crashed.recover(project):
         if notify is not None:
             notify(message)
+    running = journal.running_rows(project.layout.runs)
+    return query.project_experiments(project) + running + _queued(project)
+
+
+def _queued(project: Project) -> list[dict[str, object]]:
+    """The queued runs' rows, as ``show`` lists them.
+
+    The queue's module (which loads the run machinery) is imported only when
+    something is queued, so a plain ``show`` does not pay for it.
+    """
+    if not has_refs(project.git, QUEUE_REF_PREFIX):
+        return []
     from gitexp.experiments.run.queue import queued_rows
 
-    running = journal.running_rows(project.layout.runs)
-    return query.project_experiments(project) + running + queued_rows(project)
+    return queued_rows(project)
 
 
 def experiments(project: Project) -> tuple[ExperimentRow, ...]:
