@@ -123,6 +123,18 @@ def flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, object]:
     return flat
 
 
+def merge_nested(base: Mapping[str, object], extra: Mapping[str, object]) -> dict[str, object]:
+    """``base`` with ``extra`` laid over it, nested mappings merged key by key."""
+    out = dict(base)
+    for key, value in extra.items():
+        current = out.get(key)
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            out[key] = merge_nested(current, value)
+        else:
+            out[key] = value
+    return out
+
+
 def to_json_value(value: object) -> object:
     """Values as JSON can carry them: dates and times become ISO 8601 strings."""
     if isinstance(value, (_dt.date, _dt.time)):

@@ -17,6 +17,7 @@ from pathlib import Path
 import orjson
 
 from gitexp.cache.atomic import atomic_write
+from gitexp.core.formats import merge_nested
 from gitexp.core.runinfo import LOGGED_PARAMS
 from gitexp.errors import GitexpError
 from gitexp.experiments.run import tracking
@@ -51,18 +52,7 @@ def log_params(values: Mapping[str, object]) -> None:
         return
     target = session.run_dir / FILE
     current = orjson.loads(target.read_bytes()) if target.is_file() else {}
-    atomic_write(target, orjson.dumps(_merge(current, checked)))
-
-
-def _merge(base: dict[str, object], extra: Mapping[str, object]) -> dict[str, object]:
-    out = dict(base)
-    for key, value in extra.items():
-        current = out.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            out[key] = _merge(current, value)
-        else:
-            out[key] = value
-    return out
+    atomic_write(target, orjson.dumps(merge_nested(current, checked)))
 
 
 def logged_params_file(run_dir: Path) -> dict[str, bytes]:

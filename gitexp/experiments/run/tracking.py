@@ -27,7 +27,7 @@ from pathlib import Path
 import orjson
 
 from gitexp.cache.atomic import atomic_write
-from gitexp.core.formats import format_of, load_mapping
+from gitexp.core.formats import format_of, load_mapping, merge_nested
 from gitexp.core.metrics import SERIES_HEADER, check_metric_value, series_key_path, series_row
 from gitexp.errors import GitexpError
 from gitexp.experiments.run.freshness import Stamp, read_stamps, stamp
@@ -107,19 +107,8 @@ def params() -> dict[str, object]:
         if full.is_file():
             merged.update(load_mapping(full.read_bytes(), path))
     if session.params_override:
-        merged = _merge(merged, session.params_override)
+        merged = merge_nested(merged, session.params_override)
     return merged
-
-
-def _merge(base: dict[str, object], extra: Mapping[str, object]) -> dict[str, object]:
-    out = dict(base)
-    for key, value in extra.items():
-        current = out.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            out[key] = _merge(current, value)
-        else:
-            out[key] = value
-    return out
 
 
 def log_metric(key: str, value: object, step: int | float | None = None) -> None:
