@@ -128,6 +128,8 @@ def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
             (signals / "go").touch()
             (signals / "end").touch()
             run.wait(timeout=60)
+        if run.stderr is not None:
+            run.stderr.close()
         context.close()
 
 
