@@ -60,13 +60,12 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Bac
         max_concurrency=S3_PART_REQUESTS,
     )
     fs.retries = 1
-    return fsspec_backend(
+    return _bucket(
         fs,
-        bucket_path(remote),
-        redact_url(remote.url),
-        secrets=secrets_of(remote, options),
-        timeout=timeout,
-        identity=identity("s3", bucket_path(remote), options.get("endpoint_url")),
+        remote,
+        options,
+        timeout,
+        ("s3", options.get("endpoint_url")),
         part_options={"chunksize": S3_PART_SIZE},
     )
 
@@ -84,14 +83,7 @@ def _gs(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Bac
         use_listings_cache=False,
     )
     fs.retries = 1
-    return fsspec_backend(
-        fs,
-        bucket_path(remote),
-        redact_url(remote.url),
-        secrets=secrets_of(remote, options),
-        timeout=timeout,
-        identity=identity("gs", bucket_path(remote), options.get("endpoint_url")),
-    )
+    return _bucket(fs, remote, options, timeout, ("gs", options.get("endpoint_url")))
 
 
 _AZURE_CREDENTIALS = ("account_name", "account_key", "connection_string", "sas_token")
@@ -109,14 +101,34 @@ def _az(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Bac
         read_timeout=timeout,
         **kwargs,
     )
+    return _bucket(
+        fs, remote, options, timeout, ("az", _azure_account(options)), container="container"
+    )
+
+
+def _bucket(
+    fs: Any,
+    remote: RemoteConfig,
+    options: Mapping[str, Option],
+    timeout: float,
+    where: tuple[str, Option | None],
+    **extra: Any,
+) -> Backend:
+    """The backend over ``fs`` at the remote's bucket path.
+
+    ``where`` is the scheme and the endpoint or account that, with the path, tells one
+    store from another.
+    """
+    scheme, endpoint = where
+    path = bucket_path(remote)
     return fsspec_backend(
         fs,
-        bucket_path(remote),
+        path,
         redact_url(remote.url),
         secrets=secrets_of(remote, options),
         timeout=timeout,
-        container="container",
-        identity=identity("az", bucket_path(remote), _azure_account(options)),
+        identity=identity(scheme, path, endpoint),
+        **extra,
     )
 
 
