@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -62,18 +61,6 @@ def test_a_new_version_moves_only_the_chunks_around_its_edits(stores, tmp_path: 
     pulled = pull(target, remote, [old, new], tmp_dir=tmp_path / "tmp", layout=PACKED)
     assert len(pulled.transferred) == 2
     assert target.read_bytes(new) == source.read_bytes(new)
-
-
-def test_without_pyfastcdc_big_files_stay_loose(
-    stores, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    source, remote, target = stores
-    monkeypatch.setitem(sys.modules, "pyfastcdc", None)  # as if it were not installed
-    oid, _ = source.put_file(_write(tmp_path / "f", os.urandom(SIZE)))
-    assert push(source, remote, [[oid]], layout=PACKED).transferred == [oid]
-    assert remote.exists(oid.relpath) and not remote.exists(chunk_list_key(oid))
-    pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
-    assert pulled.transferred == [oid]
 
 
 @pytest.mark.parametrize("what", ["list", "chunk"])
