@@ -83,27 +83,59 @@ def _fill(
     jobs: int,
     result: TransferResult,
 ) -> Outcome:
-    """Fetch every span, writing each verified chunk at its offsets in ``fd``."""
-    from blake3 import blake3
+    """Fetch every span, writing each verified chunk at its offsets in ``fd``.
 
-    def fetch(span: Span) -> tuple[str, tuple[Span, bytes]]:
-        return span.pack, (span, backend.get_range(span.pack, span.start, span.end))
+    Each worker fetches a span, verifies its chunks and writes them, so the network
+    reads of some spans overlap the hashing and writing of others; a span's bytes
+    live only while its worker handles them.
+    """
+
+    def fetch(span: Span) -> tuple[str, bool]:
+        data = memoryview(backend.get_range(span.pack, span.start, span.end))
+        return span.pack, _write_span(fd, span, data, where)
 
     outcome: Outcome = "stored"
-    with closing(bounded(fetch, todo, jobs, key=lambda s: s.pack)) as fetched:
-        for _key, got in fetched:
+    with closing(bounded(fetch, todo, max(jobs, 1), key=lambda s: s.pack)) as fetched:
+        for key, got in fetched:
             if isinstance(got, NotFoundError):
                 return "missing"
             if isinstance(got, Failure):
                 raise got
-            span, data = got
-            for chunk, loc in span.objects:
-                blob = data[loc.offset - span.start : loc.offset - span.start + loc.size]
-                if len(blob) != loc.size or blake3(blob).hexdigest() != chunk.hex:
-                    if span.pack not in result.damaged:
-                        result.damaged.append(span.pack)
-                    outcome = "corrupt"
-                    continue
-                for at in where[chunk]:
-                    os.pwrite(fd, blob, at)
+            if not got:
+                if key not in result.damaged:
+                    result.damaged.append(key)
+                outcome = "corrupt"
     return outcome
+
+
+def _write_span(fd: int, span: Span, data: memoryview, where: dict[Oid, list[int]]) -> bool:
+    """Verify each chunk of ``span`` in ``data`` and write it where the file holds it.
+
+    Chunks that lie one after another both in the pack and in the file (the usual
+    case: a push packs a file's new chunks in order) go out in one write. False if
+    any chunk's bytes do not match its id (those are not written).
+    """
+    from blake3 import blake3
+
+    good = True
+    run_at, run_from, run_to = -1, 0, 0  # a run of file bytes [run_at, …) = data[run_from:run_to]
+    for chunk, loc in span.objects:
+        begin = loc.offset - span.start
+        blob = data[begin : begin + loc.size]
+        if len(blob) != loc.size or blake3(blob).hexdigest() != chunk.hex:
+            good = False
+            continue
+        offsets = where[chunk]
+        if run_at >= 0 and begin == run_to and run_at + run_to - run_from in offsets:
+            run_to += loc.size
+            rest = [at for at in offsets if at != run_at + run_to - run_from - loc.size]
+        else:
+            if run_at >= 0:
+                os.pwrite(fd, data[run_from:run_to], run_at)
+            run_at, run_from, run_to = offsets[0], begin, begin + loc.size
+            rest = offsets[1:]
+        for at in rest:
+            os.pwrite(fd, blob, at)
+    if run_at >= 0:
+        os.pwrite(fd, data[run_from:run_to], run_at)
+    return good

@@ -63,6 +63,18 @@ def test_a_new_version_moves_only_the_chunks_around_its_edits(stores, tmp_path: 
     assert target.read_bytes(new) == source.read_bytes(new)
 
 
+def test_a_file_that_repeats_itself_comes_back_whole(stores, tmp_path: Path) -> None:
+    source, remote, target = stores
+    block = os.urandom(1 << 20)
+    data = block * 9 + os.urandom(3 << 20) + block * 9  # the same chunks at many offsets
+    oid, _ = source.put_file(_write(tmp_path / "f", data))
+    pushed = push(source, remote, [[oid]], layout=PACKED)
+    assert pushed.bytes < len(data) // 4  # each repeated chunk is stored once
+    pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert pulled.transferred == [oid]
+    assert target.read_bytes(oid) == data
+
+
 @pytest.mark.parametrize("what", ["list", "chunk"])
 def test_a_damaged_chunk_list_or_chunk_is_refused_by_name(
     stores, tmp_path: Path, what: str
