@@ -98,3 +98,49 @@ def test_a_pull_whose_packs_are_repacked_away_reads_the_new_ones(tmp_path: Path)
     assert sorted(got.transferred) == sorted(keep) and not got.missing and not got.corrupt
     for oid in keep:
         assert fresh.read_bytes(oid) == store.read_bytes(oid)
+
+
+TRAIN = """\
+import os, gitexp
+gitexp.params()
+open("model.pkl", "wb").write(os.urandom(200_000))
+gitexp.log_metric("acc", 0.5)
+"""
+
+
+def test_removing_most_experiments_then_gc_twice_shrinks_the_remote(
+    tmp_path: Path, monkeypatch, cli
+) -> None:
+    from tests.conftest import commit_all, git
+    from tests.data.syncsetup import clone, make_origin, make_project
+    from tests.storage.remotecheck import cached, remote_faults
+
+    origin = make_origin(tmp_path)
+    a = make_project(tmp_path / "a", origin, "../storage")
+    (a / "train.py").write_text(TRAIN)
+    commit_all(a, "a bigger model")
+    monkeypatch.chdir(a)
+    names = [f"e{i}" for i in range(10)]
+    for i, name in enumerate(names):
+        assert cli("run", "-n", name, "-S", f"train.lr={i / 100}").code == 0
+    assert cli("push", "--all").code == 0
+    storage = tmp_path / "storage"
+    before = remote_bytes(storage)
+    kept = {name: git(a, "rev-parse", f"refs/experiments/{name}").strip() for name in names[:2]}
+    assert cli("remove", *names[2:]).code == 0
+    for _ in range(2):
+        swept = cli("gc", "--remote", "shared", "-e", "-w", "--now")
+        assert swept.code == 0, swept.err
+    assert remote_bytes(storage) < before - 7 * 200_000  # eight models' bytes and more
+    assert remote_faults(storage) == []
+    b = clone(origin, tmp_path / "b")
+    monkeypatch.chdir(b)
+    assert cli("pull", "origin", *kept).code == 0
+    models = {
+        git(a, "show", f"{commit}:model.pkl.gitexp").split("hash: blake3:")[1].split()[0]
+        for commit in kept.values()
+    }
+    assert len(models) == 2 and models <= cached(b)
+    for hex_ in models:
+        rel = Path(".git/gitexp/cache/blake3") / hex_[:2] / hex_[2:]
+        assert (b / rel).read_bytes() == (a / rel).read_bytes()
