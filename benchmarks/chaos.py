@@ -15,7 +15,13 @@ complete, and then:
 - every experiment ref names a commit with a ``.gitexp/run.json``, and each racer that
   said "recorded experiment X (commit)" finds X at that commit;
 - the params file holds the user's bytes; no extra git worktree is registered;
-- for push and pull, a fresh clone pulls everything and verifies it.
+- for push, pull and remote gc, a fresh clone pulls everything and verifies it, and
+  ``gitexp fsck --remote`` finds nothing unreadable on the storage remote (a pack a
+  killed push left without its index is no fault).
+
+The data folder holds small files (packed on the layout-2 storage remote) and one
+big file (``--big-mib``, cut into chunks), edited in ten places between trials; the
+remote gc trials first drop nine files in ten, so the gc repacks what is left.
 
 A trial is "corrupt" when a check of integrity fails (fsck, refs, params, worktrees,
 a command that does not complete when run again) and "lost" when something a command
@@ -80,8 +86,8 @@ class Tally:
 class Project:
     """A generated project with its git remote, storage remote and a clone that pulls."""
 
-    def __init__(self, folder: Path, env: dict[str, str], files: int) -> None:
-        self.folder, self.env, self.files = folder, env, files
+    def __init__(self, folder: Path, env: dict[str, str], files: int, big_mib: int = 0) -> None:
+        self.folder, self.env, self.files, self.big_mib = folder, env, files, big_mib
         self.root = folder / "project"
         self.clone = folder / "clone"
         self.serial = 0
@@ -108,6 +114,20 @@ class Project:
             if not path.exists() or n % 3 == self.serial % 3:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(f"{self.serial} {n} {random.random()}\n" * 20)
+        if self.big_mib:
+            self.edit_big()
+
+    def edit_big(self) -> None:
+        """The big file: random bytes the first time, then ten small edits each time."""
+        path = self.root / "data" / "big.bin"
+        size = self.big_mib << 20
+        data = bytearray(path.read_bytes() if path.exists() else random.randbytes(size))
+        if path.exists():
+            for k in range(10):
+                at = k * (size // 10) + random.randrange(size // 10 - 4096)
+                data[at : at + 4096] = random.randbytes(4096)
+            path.chmod(0o644)
+        path.write_bytes(bytes(data))
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
         proc = subprocess.run(
@@ -155,9 +175,11 @@ def _new_data(p: Project) -> None:
     _must(p.gitexp("add", "data"))
 
 
-def _new_commit(p: Project, *, push: bool = True) -> None:
+def _new_commit(p: Project, *, push: bool = True, fresh: bool = True) -> None:
     """New data committed, its commit pushed (its data too if ``push``); the clone follows."""
-    _new_data(p)
+    if fresh:
+        p.make_data()
+    _must(p.gitexp("add", "data"))
     p.git("add", "-A")
     p.git("commit", "-q", "-m", f"data {p.serial}")
     p.git("push", "-q", "origin", "main")
@@ -169,13 +191,45 @@ def _new_commit(p: Project, *, push: bool = True) -> None:
 
 
 def _clone_pulls_everything(p: Project) -> list[str]:
-    """The storage remote holds the current commit's data: a cache-less clone pulls it."""
+    """The storage remote holds the current commit's data: a cache-less clone pulls it whole.
+
+    And nothing on the remote is unreadable (``fsck --remote``).
+    """
     shutil.rmtree(p.clone / ".git" / "gitexp", ignore_errors=True)
     shutil.rmtree(p.clone / "data", ignore_errors=True)
+    problems = _remote_readable(p)
     pulled = p.gitexp("pull", cwd=p.clone)
     if pulled.returncode != 0:
-        return [f"lost: a clone cannot pull the pushed data: {pulled.stderr.strip()[-300:]}"]
-    return []
+        return [*problems, f"lost: a clone cannot pull the pushed data: {pulled.stderr[-300:]}"]
+    status = json.loads(p.gitexp("status", "--json", cwd=p.clone).stdout or '{"data": []}')
+    return problems + [
+        f"lost: the clone's {d['path']} is {d['state']} after a pull"
+        for d in status["data"]
+        if d["state"] != "unchanged"
+    ]
+
+
+def _remote_readable(p: Project) -> list[str]:
+    """What ``gitexp fsck --remote`` finds wrong on the storage remote, one line each."""
+    fsck = p.gitexp("fsck", "--remote", "storage", "--json")
+    try:
+        faults = json.loads(fsck.stdout)["faults"]
+    except (json.JSONDecodeError, KeyError):
+        return [f"fsck --remote did not complete: {fsck.stderr.strip()[-300:]}"]
+    return [f"remote: {f['key']}: {f['problem']}" for f in faults]
+
+
+def _drop_most(p: Project) -> None:
+    """A new commit, pushed; then one without nine data files in ten, pushed too.
+
+    So most of what the remote gc finds is garbage, in packs that also hold live
+    files: it repacks them.
+    """
+    _new_commit(p)
+    for path in sorted((p.root / "data").rglob("f*.txt")):
+        if int(path.stem[1:]) % 10:
+            path.unlink()
+    _new_commit(p, fresh=False)
 
 
 def _remove_data(p: Project) -> None:
@@ -200,13 +254,19 @@ KILLS = [
         lambda p: _new_commit(p, push=False),
         verify=_clone_pulls_everything,
     ),
-    Scenario("kill -9 during pull", lambda p, n: ["pull"], _new_commit, in_clone=True),
+    Scenario(
+        "kill -9 during pull",
+        lambda p, n: ["pull"],
+        _new_commit,
+        in_clone=True,
+        verify=_remote_readable,
+    ),
     Scenario("kill -9 during checkout", lambda p, n: ["checkout"], _remove_data),
     Scenario("kill -9 during gc", lambda p, n: ["gc", "--now"], _new_data),
     Scenario(
         "kill -9 during remote gc",
         lambda p, n: ["gc", "--remote", "storage", "-w", "--now"],
-        _new_commit,
+        _drop_most,
         verify=_clone_pulls_everything,
     ),
 ]
@@ -408,7 +468,7 @@ def race_trial(p: Project, race: Race, number: int, tally: Tally) -> None:
 
 def run_kills(sc: Scenario, work: Path, env: dict[str, str], args: argparse.Namespace) -> Tally:
     tally = Tally(sc.title)
-    p = Project(Path(tempfile.mkdtemp(dir=work)), env, args.files)
+    p = Project(Path(tempfile.mkdtemp(dir=work)), env, args.files, args.big_mib)
     calibration = Tally(sc.title)
     took = kill_trial(p, sc, 0, -1.0, calibration)  # unkilled: how long the command takes
     tally.problems += [f"unkilled run: {x}" for x in calibration.problems]
@@ -431,6 +491,12 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--trials", type=int, default=3, help="trials per scenario (default 3)")
     parser.add_argument("--files", type=int, default=200, help="files in the data folder")
+    parser.add_argument(
+        "--big-mib",
+        type=int,
+        default=17,
+        help="MiB of the data folder's big file, chunked on the remote (0: none; default 17)",
+    )
     parser.add_argument(
         "--only",
         nargs="+",

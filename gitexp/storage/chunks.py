@@ -27,7 +27,7 @@ from gitexp.core.hashing import Oid
 FOLDER = "chunks"
 VERSION = 1
 CHUNKED = 16 << 20
-"""Files of this many bytes or more are chunked (when ``pyfastcdc`` is installed)."""
+"""Files of this many bytes or more are chunked."""
 AVERAGE = 48 << 10
 MINIMUM = 16 << 10
 MAXIMUM = 256 << 10
@@ -50,12 +50,10 @@ def file_of(key: str) -> Oid | None:
     return Oid(hex_) if set(hex_) <= _HEX else None
 
 
-def chunker() -> Any | None:
-    """A FastCDC cutter, or None when ``pyfastcdc`` is not installed (big files stay loose)."""
-    try:
-        from pyfastcdc import FastCDC
-    except ImportError:
-        return None
+def chunker() -> Any:
+    """A FastCDC cutter (``pyfastcdc``, a dependency: big files are never silently loose)."""
+    from pyfastcdc import FastCDC
+
     return FastCDC(AVERAGE, min_size=MINIMUM, max_size=MAXIMUM)
 
 

@@ -11,9 +11,11 @@ A push reads the plans (one listing of ``gc/``, empty as a rule) and, before it
 relies on any key a plan names, writes a keep note, ``gc/keep-<unix time>-<random>.json``
 (same shape), naming those keys. A push that began before a plan was written never
 saw it: the grace period (an hour) is the time it has to finish. ``now`` sweeps at
-once (no plan, no grace): only when nothing else writes to the remote. Packs some
-of whose objects are needed are kept whole. An index is removed before its pack, so
-a reader never finds an index whose pack is gone.
+once (no plan, no grace): only when nothing else writes to the remote. A pack some
+of whose objects are needed is kept whole, unless they are less than half its bytes:
+then they are first copied into new packs (`gitexp.storage.repack`), and the old
+pack becomes garbage like any other key. An index is removed before its pack, so a
+reader never finds an index whose pack is gone.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from gitexp.storage.chunks import FOLDER as CHUNKS
 from gitexp.storage.chunks import file_of, parse_chunk_list
 from gitexp.storage.packs import FOLDER as PACKS
 from gitexp.storage.packs import index_key, is_pack_key, parse_index
+from gitexp.storage.repack import Entries, copy_live, plan_repack
 
 FOLDER = "gc"
 GRACE_SECONDS = 3600.0
@@ -39,13 +42,19 @@ VERSION = 1
 
 @dataclass
 class RemoteSweep:
-    """What a remote gc did: keys removed (with their bytes), newly planned, kept, waiting."""
+    """What a remote gc did: keys removed (with their bytes), newly planned, kept, waiting.
+
+    ``repacked``: sparse packs whose needed objects are now in new packs (the old
+    ones are garbage from then on); ``copied_bytes``: the bytes copied to do so.
+    """
 
     removed: list[str] = field(default_factory=list)
     freed_bytes: int = 0
     planned: list[str] = field(default_factory=list)
     waiting: int = 0
     kept: int = 0
+    repacked: int = 0
+    copied_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,8 +107,13 @@ def sweep_remote(
     sizes = dict(backend.sizes(ALGORITHM))
     sizes.update(backend.sizes(PACKS))
     sizes.update(backend.sizes(CHUNKS))
-    garbage, kept = _unneeded(backend, keep, sizes)
-    result = RemoteSweep(kept=kept)
+    garbage, live, kept = _unneeded(backend, keep, sizes)
+    indexes = _read_indexes(backend, sizes, garbage)
+    retired, repacked, copied_bytes = _repack(backend, indexes, sizes, live, dry_run=dry_run)
+    kept += sum(1 for pack, entries in indexes.items() if pack not in retired and entries)
+    garbage.update(retired)
+    garbage.update(index_key(pack) for pack in retired)
+    result = RemoteSweep(kept=kept, repacked=len(repacked), copied_bytes=copied_bytes)
     plans = read_notes(backend, "plan")
     notes = read_notes(backend, "keep")
     start = clock()
@@ -128,11 +142,16 @@ def sweep_remote(
     return result
 
 
-def _unneeded(backend: Backend, keep: set[Oid], sizes: dict[str, int]) -> tuple[set[str], int]:
-    """Every key no object of ``keep`` needs, and how many keys are needed."""
+def _unneeded(
+    backend: Backend, keep: set[Oid], sizes: dict[str, int]
+) -> tuple[set[str], set[Oid], int]:
+    """The loose objects and chunk lists ``keep`` does not need; the live objects; the needed count.
+
+    Live: ``keep`` and the chunks of its chunk lists. Packs are looked at in `_read_indexes`.
+    """
     garbage: set[str] = set()
     needed = 0
-    live_chunks: set[Oid] = set()
+    live = set(keep)
     for key in sizes:
         if key.startswith(f"{ALGORITHM}/"):
             oid = oid_from_relpath(key)
@@ -147,19 +166,62 @@ def _unneeded(backend: Backend, keep: set[Oid], sizes: dict[str, int]) -> tuple[
                 continue
             needed += 1
             chunks = parse_chunk_list(backend.get_bytes(key)) or []
-            live_chunks.update(chunk for chunk, _ in chunks)
+            live.update(chunk for chunk, _ in chunks)
+    return garbage, live, needed
+
+
+def _read_indexes(backend: Backend, sizes: dict[str, int], garbage: set[str]) -> dict[str, Entries]:
+    """Each indexed pack's entries (empty for a damaged index: kept, for fsck to name).
+
+    Packs without an index (unfinished pushes, once old) and packs whose index names
+    no live object go into ``garbage``; the others are returned.
+    """
+    indexes: dict[str, Entries] = {}
     for key in sizes:
-        if is_pack_key(key):
-            index = index_key(key)
-            if index not in sizes:
-                garbage.add(key)  # an unfinished push, once it is old
-                continue
-            entries = parse_index(backend.get_bytes(index), index) or []
-            if any(oid in keep or oid in live_chunks for oid, _, _ in entries):
-                needed += 1
-            else:
-                garbage.update((key, index))
-    return garbage, needed
+        if not is_pack_key(key):
+            continue
+        index = index_key(key)
+        if index not in sizes:
+            garbage.add(key)  # an unfinished push, once it is old
+            continue
+        entries = parse_index(backend.get_bytes(index), index)
+        indexes[key] = [] if entries is None else entries
+    return indexes
+
+
+def _repack(
+    backend: Backend,
+    indexes: dict[str, Entries],
+    sizes: dict[str, int],
+    live: set[Oid],
+    *,
+    dry_run: bool,
+) -> tuple[set[str], set[str], int]:
+    """Retire the packs no live object needs, and the sparse ones once their objects are copied.
+
+    Returns the packs retired (their keys now garbage), the packs copied from now,
+    and the bytes copied. A damaged
+    index (no entries) is never retired. A dry run copies nothing and says what a
+    real run would retire.
+    """
+    damaged = {pack for pack, entries in indexes.items() if not entries}
+    dead = {
+        pack
+        for pack, entries in indexes.items()
+        if entries and not any(oid in live for oid, _, _ in entries)
+    }
+    for pack in dead:
+        del indexes[pack]
+    plan = plan_repack({p: e for p, e in indexes.items() if p not in damaged}, sizes, live)
+    wanted = plan.copy
+    copied = set(wanted) if dry_run else copy_live(backend, wanted, backend.default_jobs)
+    retired = {
+        pack
+        for pack, needed in plan.sparse.items()
+        if all(oid in copied or oid not in wanted for oid in needed)
+    }
+    repacked = {where.pack for oid, where in wanted.items() if oid in copied}
+    return dead | retired, repacked, sum(wanted[oid].size for oid in copied)
 
 
 def _remove(backend: Backend, keys: set[str]) -> None:

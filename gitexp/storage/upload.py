@@ -140,7 +140,7 @@ def push(
     wanted = set().union(*parts)
     result = TransferResult()
     sized = dict(sizes or {})
-    chunked: Chunked | None = None
+    chunked: Chunked | None = None  # big files are chunked on a layout-2 remote only
     if layout == PACKED:
         in_packs = read_pack_map(backend, list_packs(backend), jobs).objects
         protect(backend, _keys(wanted, in_packs))
@@ -202,17 +202,14 @@ def _chunking(
     jobs: int,
     sizes: dict[Oid, int],
     result: TransferResult,
-) -> Chunked | None:
-    """How big files go to a layout-2 remote: None (loose) without ``pyfastcdc``.
+) -> Chunked:
+    """How big files go to a layout-2 remote: as chunks.
 
     Files already there as chunk lists leave ``todo``.
     """
-    cutter = chunker()
-    if cutter is None:
-        return None
     big = [o for o in todo if (_local_size(objects, o, sizes, result) or 0) >= CHUNKED]
     todo -= with_chunk_lists(backend, big, jobs)
-    return Chunked(cutter, in_packs)
+    return Chunked(chunker(), in_packs)
 
 
 def _upload_chunked(job: _Upload, oids: list[Oid], chunked: Chunked) -> list[Oid]:

@@ -25,3 +25,40 @@ def readable_objects(storage: Path) -> int:
             assert oid is not None and hash_bytes(path.read_bytes()) == oid, path
             count += 1
     return count
+
+
+def remote_faults(storage: Path) -> list[tuple[str, str]]:
+    """What ``gitexp fsck --remote`` would name on the folder remote ``storage`` (unfinished packs are no fault)."""
+    from gitexp.storage.local import LocalBackend
+    from gitexp.storage.verify import verify_remote
+
+    return verify_remote(LocalBackend(storage), 2).faults
+
+
+def held(storage: Path) -> set[str]:
+    """The hex id of every object a reader can get from ``storage``: packed, loose or chunked."""
+    from gitexp.storage.chunks import file_of
+    from gitexp.storage.local import LocalBackend
+    from gitexp.storage.packs import list_packs, read_pack_map
+
+    backend = LocalBackend(storage)
+    found = {oid.hex for oid in read_pack_map(backend, list_packs(backend), 1).objects}
+    for path in storage.rglob("*"):
+        if not path.is_file() or TMP_MARK in path.name:
+            continue
+        key = path.relative_to(storage).as_posix()
+        oid = oid_from_relpath(key) or file_of(key)
+        if oid is not None:
+            found.add(oid.hex)
+    return found
+
+
+def cached(root: Path) -> set[str]:
+    """The hex id of every object in the cache of the project at ``root``."""
+    cache = root / ".git" / "gitexp" / "cache"
+    found = set()
+    for path in (cache / "blake3").rglob("*"):
+        oid = oid_from_relpath(path.relative_to(cache).as_posix())
+        if path.is_file() and oid is not None:
+            found.add(oid.hex)
+    return found
