@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
-from gitexp.errors import GitexpError, Interrupted
+from gitexp.errors import Interrupted, MissingExtraError
 from gitexp.experiments.run.queue import list_queue
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify
@@ -38,7 +38,7 @@ def start_dask(
     On a stop, tasks not started are cancelled and the cluster is closed (its
     workers' runs end with them); `Interrupted` is raised.
     """
-    distributed = _distributed()
+    distributed = distributed_module()
     stop = stop or threading.Event()
     names = [run.name for run in list_queue(project) if run.status == "queued"]
     if only is not None:
@@ -81,11 +81,12 @@ def run_task(root: str, name: str) -> RunResult | None:
     return run_named(project, name, None, threading.Event())
 
 
-def _distributed() -> ModuleType:
+def distributed_module() -> ModuleType:
+    """Dask's ``distributed``; `MissingExtraError` saying what to install when it is absent."""
     try:
         import distributed
     except ImportError as exc:
-        raise GitexpError(
+        raise MissingExtraError(
             "the dask executor needs Dask's distributed, which is not installed",
             hint="pip install 'gitexp[dask]'",
         ) from exc
