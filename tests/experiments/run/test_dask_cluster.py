@@ -6,6 +6,7 @@ Each worker has its own folder and repository; they share only a bare git remote
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -245,6 +246,18 @@ def _pids_running(script: str, where: Path) -> list[int]:
     return found
 
 
+def _commands(where: Path) -> list[int]:
+    """Processes whose folder is a run's worktree under ``where``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                cwd = os.readlink(entry / "cwd")
+                if cwd.startswith(str(where)) and "/gitexp/worktrees/" in cwd:
+                    found.append(int(entry.name))
+    return found
+
+
 def _parent(pid: int) -> int:
     return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
 
@@ -289,16 +302,16 @@ def test_stopping_the_driver_stops_the_commands_on_the_workers(  # type: ignore[
     project: Path, cluster: Cluster, cli
 ) -> None:
     # a shell line: only a signal to its whole process group stops the sleep under it
-    line = f'sleep 3; touch "$OUT_DIR/$GITEXP_EXPERIMENT"; echo slept {project.name}'
+    line = f'sleep 30; touch "$OUT_DIR/$GITEXP_EXPERIMENT"; echo {project.name}'
     assert cli("run", "--queue", "-n", "c", "-S", "n=1,2,3,4", "--", line).code == 0
     start = _start(project, "queue", "start", "--executor", cluster.executor)
-    _wait_for("3", cluster.ran_log.parent, count=2)  # `sleep 3` under two workers
+    _wait_for("30", cluster.ran_log.parent, count=2)  # `sleep 30` under two workers
     start.send_signal(signal.SIGTERM)
     _out, err = start.communicate(timeout=120)
     assert start.returncode == 130, err
-    time.sleep(3.5)  # as long as the commands would have slept
+    assert not _pids_running("30", cluster.ran_log.parent), "a command runs on"
+    assert not _commands(cluster.ran_log.parent), "a command runs on"  # none will write
     assert sorted(p.name for p in cluster.out_dir.iterdir() if p.name.startswith("c-")) == []
-    assert not _pids_running("3", cluster.ran_log.parent), "a command runs on"
     stopped = refs(project, "refs/experiments/")
     assert len(stopped) == 2 and {record(project, n)["status"] for n in stopped} == {"interrupted"}
     assert refs(project, "refs/exps-queue/") == sorted({"c-1", "c-2", "c-3", "c-4"} - set(stopped))

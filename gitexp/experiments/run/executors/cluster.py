@@ -11,7 +11,7 @@ and records it here, as a local run would have.
 
 A task that Dask runs again (its worker died) adopts the experiment if it was
 recorded, else runs the run again: a run is recorded once. On a stop the driver
-tells every worker (`worker.stop_tasks`): running commands' process groups are
+tells every worker (`stopping`): running commands' process groups are
 signalled and their runs recorded ``interrupted``; runs not started go back to the
 queue. A driver killed outright leaves its claims stale: the next ``queue start``
 takes them, and adopts what the workers recorded meanwhile.
@@ -30,14 +30,21 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gitexp.core.names import CLAIMED_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentName
+from gitexp.core.names import CLAIMED_REF_PREFIX, ExperimentName
 from gitexp.core.remotes import SECRET_OPTIONS
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, push_data
 from gitexp.data.targets import storage_config
 from gitexp.errors import ConflictError, GitexpError, Interrupted, NotFoundError, UsageError
-from gitexp.experiments.run.executors.local import adopted, candidates, claim_queued, run_lock
-from gitexp.experiments.run.executors.worker import Outcome, Task, run_task, stop_tasks
+from gitexp.experiments.run.executors.local import (
+    adopted,
+    candidates,
+    claim_queued,
+    give_back,
+    run_lock,
+)
+from gitexp.experiments.run.executors.stopping import stop_all
+from gitexp.experiments.run.executors.worker import Outcome, Task, run_task
 from gitexp.experiments.run.queue import QueuedRun
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, remember
@@ -49,8 +56,6 @@ from gitexp.storage.hosts import local_folder
 
 GIT_REMOTE = "origin"
 """The git remote the workers clone and record on."""
-STOP_WAIT = 60.0
-"""Seconds a stopped driver waits for the runs going on to be recorded ``interrupted``."""
 _ADDRESS = re.compile(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 
 
@@ -207,12 +212,7 @@ class _Claims:
     def give_back(self, name: str) -> None:
         """Run ``name`` did not run: back to the queue, as it was."""
         run = self.runs.pop(name)
-        updates = [
-            RefUpdate(CLAIMED_REF_PREFIX + name, None, run.commit),
-            RefUpdate(QUEUE_REF_PREFIX + name, run.commit, None),
-        ]
-        with contextlib.suppress(GitexpError):
-            update_refs(self.project.git, updates, f"gitexp: queue start gave back {name}")
+        give_back(self.project, name, run.commit)
         self.locks.pop(name).close()
 
 
@@ -303,14 +303,9 @@ class _Driver:
 
     def _stop(self, pending: dict[Any, str]) -> None:
         """Stop every task: those not started never run, those running record ``interrupted``."""
-        keys = [self.key(name) for name in pending.values()]
-        running = {key for keys_on in self.client.run(stop_tasks, keys).values() for key in keys_on}
-        waiting = {f: n for f, n in pending.items() if self.key(n) in running}
-        self.client.cancel([f for f, n in pending.items() if self.key(n) not in running])
-        with contextlib.suppress(TimeoutError):
-            self.distributed.wait(list(waiting), timeout=STOP_WAIT)
-        outcomes = [f.result() for f in waiting if f.status == "finished"]
-        self._record(outcomes)
+        keys = {name: self.key(name) for name in pending.values()}
+        finished = stop_all(self.distributed, self.client, pending, keys)
+        self._record([future.result() for future in finished])
 
     def _record(self, outcomes: Sequence[Outcome]) -> None:
         """Fetch the experiments the outcomes name, make them local refs, report each."""

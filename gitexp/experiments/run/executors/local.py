@@ -96,7 +96,8 @@ def taken(project: Project, run: QueuedRun) -> Iterator[bool]:
 
     The run's lock file is taken before its refs move, and held until the block
     ends; a queued run is moved to the claimed refs by compare-and-swap, a stale
-    claim (its lock free) is taken as it is. The claim ref is deleted at the end.
+    claim (its lock free) is taken as it is. The claim ref is deleted at the end,
+    or put back in the queue when the block raises `Interrupted` (nothing ran).
     """
     with run_lock(project, run.name) as held:
         if not held:
@@ -110,6 +111,9 @@ def taken(project: Project, run: QueuedRun) -> Iterator[bool]:
             return
         try:
             yield True
+        except Interrupted:  # stopped before it began: nothing recorded, so back to the queue
+            give_back(project, run.name, run.commit)
+            raise
         finally:
             with contextlib.suppress(GitexpError):
                 delete_refs(project.git, [(CLAIMED_REF_PREFIX + run.name, run.commit)])
@@ -168,6 +172,16 @@ def claim_queued(project: Project, run: QueuedRun) -> bool:
     except ConflictError:
         return False
     return True
+
+
+def give_back(project: Project, name: str, commit: str) -> None:
+    """Put a claimed run that did not run back in the queue, as it was."""
+    updates = [
+        RefUpdate(CLAIMED_REF_PREFIX + name, None, commit),
+        RefUpdate(QUEUE_REF_PREFIX + name, commit, None),
+    ]
+    with contextlib.suppress(GitexpError):
+        update_refs(project.git, updates, f"gitexp: queue start gave back {name}")
 
 
 @contextlib.contextmanager

@@ -8,9 +8,9 @@ creates ``refs/experiments/NAME`` on the git remote create-only. Whoever creates
 ref first recorded the run; a retried task (its worker was killed) finds the ref and
 adopts it, so a run is recorded once however often Dask runs its task.
 
-The driver stops tasks through `stop_tasks` (run on every worker): each running
-task's stop event is set, so its command's process group is signalled and the run
-is recorded ``interrupted``; a task that starts after it does nothing.
+The driver stops tasks through `stopping.stop_tasks` (run on every worker): each
+running task's stop event is set, so its command's process group is signalled and
+the run is recorded ``interrupted``; a task that starts after it does nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import fcntl
 import hashlib
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, pull_data, push_data
 from gitexp.errors import ConflictError, GitexpError, Interrupted
 from gitexp.experiments.run.executors.local import Claim, run_claimed
+from gitexp.experiments.run.executors.stopping import registered
 from gitexp.experiments.run.queue import queued_record
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
@@ -42,10 +43,6 @@ from gitexp.project import Project, config_at
 
 ENV_WORKER_DIR = "GITEXP_WORKER_DIR"
 """Where a worker keeps its repositories (default: under the Dask worker's local directory)."""
-
-_LOCK = threading.Lock()
-_RUNNING: dict[str, threading.Event] = {}
-_STOPPED: set[str] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,37 +78,8 @@ def run_task(task: Task) -> Outcome:
     Returns at once, running nothing, when the driver stopped this task before it
     began. Raises `GitexpError` when the git or storage remote fails.
     """
-    stop = _register(task.key)
-    if stop is None:
-        return Outcome(task.name, None)
-    try:
-        return _run(task, stop)
-    finally:
-        with _LOCK:
-            _RUNNING.pop(task.key, None)
-
-
-def stop_tasks(keys: Sequence[str]) -> list[str]:
-    """Stop the tasks of ``keys`` on this worker: those running now are named back.
-
-    Meant for ``client.run``: on every worker at once. A task of these keys that
-    starts later runs nothing.
-    """
-    with _LOCK:
-        _STOPPED.update(keys)
-        running = [key for key in keys if key in _RUNNING]
-        for key in running:
-            _RUNNING[key].set()
-    return running
-
-
-def _register(key: str) -> threading.Event | None:
-    with _LOCK:
-        if key in _STOPPED:
-            return None
-        event = threading.Event()
-        _RUNNING[key] = event
-        return event
+    with registered(task.key) as stop:
+        return Outcome(task.name, None) if stop is None else _run(task, stop)
 
 
 def _run(task: Task, stop: threading.Event) -> Outcome:
