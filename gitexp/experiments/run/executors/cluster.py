@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gitexp.core.names import CLAIMED_REF_PREFIX, ExperimentName
+from gitexp.core.names import CLAIMED_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentName
 from gitexp.core.remotes import SECRET_OPTIONS
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, push_data
@@ -177,43 +177,67 @@ class _Claims:
     @classmethod
     @contextlib.contextmanager
     def taken(cls, project: Project, only: Sequence[str] | None) -> Iterator[_Claims]:
-        """Take every run nobody runs; at the end, give back each one not recorded."""
+        """Take every run nobody runs; at the end, give back each one not recorded.
+
+        The queued runs move to the claimed refs in one transaction; when another
+        ``queue start`` took one meanwhile, each is taken on its own instead.
+        """
         claims = cls(project)
         try:
-            for run in candidates(project):
-                if only is None or run.name in only:
-                    claims._take(run)
+            runs = [r for r in candidates(project) if only is None or r.name in only]
+            held = [run for run in runs if claims._lock(run)]
+            queued = [run for run in held if run.status == "queued"]
+            try:
+                update_refs(
+                    project.git, [u for r in queued for u in _claiming(r)], "gitexp: queue start"
+                )
+            except ConflictError:
+                queued = [run for run in queued if claim_queued(project, run)]
+            for run in held:
+                if run.status == "queued" and run not in queued:
+                    claims.locks.pop(run.name).close()
+                else:
+                    claims.runs[run.name] = run
             yield claims
         finally:
             for name in list(claims.runs):
                 claims.give_back(name)
+            for stack in claims.locks.values():
+                stack.close()
 
-    def _take(self, run: QueuedRun) -> None:
+    def _lock(self, run: QueuedRun) -> bool:
         stack = contextlib.ExitStack()
         if not stack.enter_context(run_lock(self.project, run.name)):
             stack.close()
-            return
-        if run.status == "queued" and not claim_queued(self.project, run):
+            return False
+        claimed = read_ref(self.project.git, CLAIMED_REF_PREFIX + run.name)
+        if run.status == "running" and claimed != run.commit:  # a stale claim, gone meanwhile
             stack.close()
-            return
-        if read_ref(self.project.git, CLAIMED_REF_PREFIX + run.name) != run.commit:
-            stack.close()
-            return
-        self.runs[run.name] = run
+            return False
         self.locks[run.name] = stack
+        return True
 
-    def done(self, name: str) -> None:
-        """Run ``name`` is recorded: its claim goes."""
-        run = self.runs.pop(name)
+    def done(self, names: Sequence[str]) -> None:
+        """Runs ``names`` are recorded: their claims go, in one transaction."""
+        runs = [self.runs.pop(name) for name in names]
+        updates = [RefUpdate(CLAIMED_REF_PREFIX + r.name, None, r.commit) for r in runs]
         with contextlib.suppress(GitexpError):
-            update_refs(self.project.git, [RefUpdate(CLAIMED_REF_PREFIX + name, None, run.commit)])
-        self.locks.pop(name).close()
+            update_refs(self.project.git, updates)
+        for run in runs:
+            self.locks.pop(run.name).close()
 
     def give_back(self, name: str) -> None:
         """Run ``name`` did not run: back to the queue, as it was."""
         run = self.runs.pop(name)
         give_back(self.project, name, run.commit)
         self.locks.pop(name).close()
+
+
+def _claiming(run: QueuedRun) -> list[RefUpdate]:
+    return [
+        RefUpdate(QUEUE_REF_PREFIX + run.name, None, run.commit),
+        RefUpdate(CLAIMED_REF_PREFIX + run.name, run.commit, None),
+    ]
 
 
 class _Driver:
@@ -264,9 +288,12 @@ class _Driver:
         """Data first, then the commits: a worker that sees a run finds its data."""
         git = self.project.git
         wants = Wants()
+        checked: set[frozenset[tuple[str, object]]] = set()
         for run in runs:
             pointers = pointers_at(git, git.lookup_commit(run.commit).tree)
-            check_data(self.project, pointers)
+            if frozenset(pointers.items()) not in checked:
+                check_data(self.project, pointers)
+                checked.add(frozenset(pointers.items()))
             wants.add(run.name, pointers)
         if wants.pointers:
             push_data(self.project, Storage(), wants, DataResult())
@@ -314,17 +341,21 @@ class _Driver:
         refs = [ExperimentName(name).ref for name in made]
         try:
             fetched = transport.fetch_refs(git, self.git_url, refs)
-            for name, commit in made.items():
-                self._adopt(name, commit, fetched)
+            results = [self._adopt(name, commit, fetched) for name, commit in made.items()]
         finally:
             transport.clear_incoming(git)
+        self.claims.done(list(made))
+        for result in results:
+            self.results.append(result)
+            if self.on_result is not None:
+                self.on_result(result)
         for outcome in outcomes:
             for note in outcome.notes:
                 if note not in self.noted and self.notify is not None:
                     self.noted.add(note)
                     self.notify(note)
 
-    def _adopt(self, name: str, commit: str, fetched: dict[str, str]) -> None:
+    def _adopt(self, name: str, commit: str, fetched: dict[str, str]) -> RunResult:
         ref = ExperimentName(name).ref
         here = read_ref(self.project.git, ref)
         if here is None:
@@ -335,8 +366,4 @@ class _Driver:
                 hint=f"rename or remove it here, then `gitexp pull {name}`",
             )
         remember(self.project, commit)
-        result = adopted(self.project, name, commit)
-        self.claims.done(name)
-        self.results.append(result)
-        if self.on_result is not None:
-            self.on_result(result)
+        return adopted(self.project, name, commit)

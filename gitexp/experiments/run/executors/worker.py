@@ -198,6 +198,8 @@ def _set_branch(git: GitRepo, record: RunRecord) -> None:
     if not branch:
         return
     head = f"refs/heads/{branch}"
+    if git.head_branch() == branch and read_ref(git, head) == record.baseline_commit:
+        return
     with contextlib.suppress(GitexpError, ValueError, pygit2.GitError):
         update_refs(git, [RefUpdate(head, record.baseline_commit, read_ref(git, head))])
         git.repo.set_head(head)
