@@ -326,7 +326,12 @@ class _Driver:
             except TimeoutError:
                 continue
             finished = [(future, pending.pop(future)) for future in done]
-            self._record([future.result() for future, _name in finished])
+            try:
+                outcomes = [future.result() for future, _name in finished]
+            except BaseException:  # one failure stops the others, as on local worktrees
+                self._stop(pending)
+                raise
+            self._record(outcomes)
 
     def _stop(self, pending: dict[Any, str]) -> None:
         """Stop every task: those not started never run, those running record ``interrupted``."""

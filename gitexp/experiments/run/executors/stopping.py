@@ -63,8 +63,8 @@ def stop_all(
     running ones are waited for (at most `STOP_WAIT` seconds) while they record.
     """
     keys = [key_of[name] for name in pending.values()]
-    answers = client.run(stop_tasks, keys)
-    running = {key for on_worker in answers.values() for key in on_worker}
+    answers = client.run(stop_tasks, keys, on_error="ignore")  # a dead worker runs nothing
+    running = {key for on_worker in answers.values() for key in on_worker or ()}
     waiting = [future for future, name in pending.items() if key_of[name] in running]
     client.cancel([future for future, name in pending.items() if key_of[name] not in running])
     with contextlib.suppress(TimeoutError):

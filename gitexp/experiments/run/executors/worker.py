@@ -26,13 +26,14 @@ from pathlib import Path
 
 import pygit2
 
-from gitexp.core.config import LocalConfig
+from gitexp.core.config import LocalConfig, ProjectConfig
 from gitexp.core.names import CLAIMED_REF_PREFIX, ExperimentName
 from gitexp.core.runinfo import RUN_JSON, RunRecord, parse_run_json
 from gitexp.data.media import media_pointers
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, pull_data, push_data
 from gitexp.errors import ConflictError, GitexpError, Interrupted
+from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.executors.local import Claim, run_claimed
 from gitexp.experiments.run.executors.stopping import registered
 from gitexp.experiments.run.queue import queued_record
@@ -82,8 +83,15 @@ def run_task(task: Task) -> Outcome:
         return Outcome(task.name, None) if stop is None else _run(task, stop)
 
 
+_SWEPT: set[Path] = set()
+"""Repositories whose abandoned worktrees this process removed (once each)."""
+
+
 def _run(task: Task, stop: threading.Event) -> Outcome:
     git = _repository(_folder(task), task.git_url)
+    if git.common_dir not in _SWEPT:  # a worker killed mid-run left its worktree
+        _SWEPT.add(git.common_dir)
+        remove_abandoned_worktrees(Project(git, ProjectConfig()))
     ref = ExperimentName(task.name).ref
     recorded = _remote_ref(git, task.git_url, ref)
     if recorded is not None:  # a task of this run ran before (a worker died after pushing)
