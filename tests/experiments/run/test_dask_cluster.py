@@ -327,6 +327,13 @@ def test_what_a_cluster_run_needs_is_checked_before_anything_moves(  # type: ign
     down = cli("queue", "start", "--executor", "dask://127.0.0.1:9")
     assert down.code == 1
     assert "cannot reach the Dask scheduler at 127.0.0.1:9" in down.err.splitlines()[0]
+    hidden = subprocess.run(  # a gitexp without Dask's distributed installed
+        [PY, "-c", "import sys; sys.modules['distributed'] = None; "
+         "from gitexp.cli.main import main; sys.exit(main(sys.argv[1:]))",
+         "queue", "start", "--executor", "dask://127.0.0.1:9"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert hidden.returncode == 1 and "pip install 'gitexp[dask]'" in hidden.stderr
     git(project, "remote", "remove", "origin")
     lost = cli("queue", "start", "--executor", "dask://127.0.0.1:9")
     assert lost.code == 1 and "no git remote 'origin'" in lost.err
