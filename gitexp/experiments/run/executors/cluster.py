@@ -217,14 +217,15 @@ class _Claims:
         self.locks[run.name] = stack
         return True
 
-    def done(self, names: Sequence[str]) -> None:
-        """Runs ``names`` are recorded: their claims go, in one transaction."""
-        runs = [self.runs.pop(name) for name in names]
-        updates = [RefUpdate(CLAIMED_REF_PREFIX + r.name, None, r.commit) for r in runs]
-        with contextlib.suppress(GitexpError):
-            update_refs(self.project.git, updates)
-        for run in runs:
-            self.locks.pop(run.name).close()
+    def releasing(self, names: Sequence[str]) -> list[RefUpdate]:
+        """The updates that drop the claims of runs ``names``, recorded now."""
+        return [RefUpdate(CLAIMED_REF_PREFIX + n, None, self.runs[n].commit) for n in names]
+
+    def unlock(self, names: Sequence[str]) -> None:
+        """Runs ``names`` are recorded and their claims gone: let go of them."""
+        for name in names:
+            del self.runs[name]
+            self.locks.pop(name).close()
 
     def give_back(self, name: str) -> None:
         """Run ``name`` did not run: back to the queue, as it was."""
@@ -340,17 +341,24 @@ class _Driver:
         self._record([future.result() for future in finished])
 
     def _record(self, outcomes: Sequence[Outcome]) -> None:
-        """Fetch the experiments the outcomes name, make them local refs, report each."""
+        """Fetch the experiments the outcomes name, make them local refs, report each.
+
+        The experiments' refs are created and the runs' claims dropped in one
+        transaction: one git process for a whole batch of results.
+        """
         git = self.project.git
         made = {o.name: o.commit for o in outcomes if o.commit is not None}
-        refs = [ExperimentName(name).ref for name in made]
         try:
-            fetched = transport.fetch_refs(git, self.git_url, refs)
-            results = [self._adopt(name, commit, fetched) for name, commit in made.items()]
+            fetched = transport.fetch_refs(git, self.git_url, [ExperimentName(n).ref for n in made])
+            made = {n: fetched.get(ExperimentName(n).ref) or c for n, c in made.items()}
+            updates = [u for name, commit in made.items() for u in self._creating(name, commit)]
+            update_refs(git, updates + self.claims.releasing(list(made)), "gitexp: queue start")
         finally:
             transport.clear_incoming(git)
-        self.claims.done(list(made))
-        for result in results:
+        self.claims.unlock(list(made))
+        for name, commit in made.items():
+            remember(self.project, commit)
+            result = adopted(self.project, name, commit)
             self.results.append(result)
             if self.on_result is not None:
                 self.on_result(result)
@@ -360,15 +368,15 @@ class _Driver:
                     self.noted.add(note)
                     self.notify(note)
 
-    def _adopt(self, name: str, commit: str, fetched: dict[str, str]) -> RunResult:
+    def _creating(self, name: str, commit: str) -> list[RefUpdate]:
+        """The update that makes experiment ``name`` here (none when it is here already)."""
         ref = ExperimentName(name).ref
         here = read_ref(self.project.git, ref)
-        if here is None:
-            update_refs(self.project.git, [RefUpdate(ref, fetched.get(ref, commit), None)])
-        elif here != commit:
+        if here == commit:
+            return []
+        if here is not None:
             raise ConflictError(
                 f"experiment '{name}' exists here at another commit than the cluster recorded",
                 hint=f"rename or remove it here, then `gitexp pull {name}`",
             )
-        remember(self.project, commit)
-        return adopted(self.project, name, commit)
+        return [RefUpdate(ref, commit, None)]
