@@ -25,6 +25,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -56,6 +57,8 @@ from gitexp.storage.hosts import local_folder
 
 GIT_REMOTE = "origin"
 """The git remote the workers clone and record on."""
+BATCH_WAIT = 0.5
+"""Seconds a finished run waits for others, so that one fetch brings them all."""
 _ADDRESS = re.compile(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
 
 
@@ -315,24 +318,44 @@ class _Driver:
             transport.push_refs(self.project.git, self.git_url, pushes)
 
     def _collect(self, futures: dict[Any, str], stop: threading.Event) -> None:
+        """Record results as tasks end, a few at a time: one fetch brings a whole batch.
+
+        A result waits at most `BATCH_WAIT` seconds for others to join it.
+        """
         pending = dict(futures)
+        waiting: list[Outcome] = []
+        since = 0.0
         while pending:
             if stop.is_set():
+                self._record(waiting)
                 self._stop(pending)
                 return
+            done = self._done(pending)
             try:
-                done = self.distributed.wait(
-                    list(pending), timeout=0.2, return_when="FIRST_COMPLETED"
-                ).done
-            except TimeoutError:
-                continue
-            finished = [(future, pending.pop(future)) for future in done]
-            try:
-                outcomes = [future.result() for future, _name in finished]
+                outcomes = [future.result() for future in done]
             except BaseException:  # one failure stops the others, as on local worktrees
+                self._record(waiting)
                 self._stop(pending)
                 raise
-            self._record(outcomes)
+            for future in done:
+                del pending[future]
+            if outcomes and not waiting:
+                since = time.monotonic()
+            waiting += outcomes
+            if waiting and (not pending or time.monotonic() - since >= BATCH_WAIT):
+                self._record(waiting)
+                waiting = []
+
+    def _done(self, pending: dict[Any, str]) -> list[Any]:
+        """The futures done now, after waiting a moment for one (so a stop is seen soon)."""
+        try:
+            return list(
+                self.distributed.wait(
+                    list(pending), timeout=0.2, return_when="FIRST_COMPLETED"
+                ).done
+            )
+        except TimeoutError:
+            return []
 
     def _stop(self, pending: dict[Any, str]) -> None:
         """Stop every task: those not started never run, those running record ``interrupted``."""
