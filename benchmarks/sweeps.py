@@ -11,20 +11,27 @@ best ``test_acc`` of each and the trial at which the search first reached the gr
 best. Needs scikit-learn and Optuna (``pip install -e '.[example,sweep]'``).
 
 ``throughput``: ``--points`` queued runs of a 0.1 s command, run by ``queue start -j 2``
-(local worktrees) and by ``queue start --executor dask -j 2`` (a local Dask cluster of
-two workers). Prints each wall time, their ratio and the overhead per run over the
-command (wall time x 2 workers / points - 0.1 s). Needs ``gitexp[dask]``.
+(local worktrees), by ``queue start --executor dask -j 2`` (a local Dask cluster of
+two workers) and by ``queue start --executor dask://HOST:PORT`` (a scheduler and two
+one-thread workers started here, each in its own folder, sharing a bare git remote
+and a storage folder). Prints each wall time, the ratios to local and the overhead
+per run over the command (wall time x 2 workers / points - 0.1 s). Needs
+``gitexp[dask]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,35 +124,78 @@ def search(args: argparse.Namespace) -> None:
 
 def throughput(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        repo = Path(tmp) / "repo"
+        base = Path(tmp)
+        repo = base / "repo"
         repo.mkdir()
         git(repo, "init", "-q", "-b", "main")
         (repo / "params.yaml").write_text("k: 0\n")
+        (repo / "gitexp.yaml").write_text("remote: storage\nremotes:\n  storage: ../storage\n")
         git(repo, "add", "-A")
-        git(
-            repo,
-            "-c",
-            "user.name=bench",
-            "-c",
-            "user.email=bench@example.com",
-            "commit",
-            "-qm",
-            "init",
-        )
+        git(repo, *IDENTITY, "commit", "-qm", "init")
+        git(base, "init", "-q", "--bare", "remote.git")
+        git(repo, "remote", "add", "origin", (base / "remote.git").as_uri())
         command = [sys.executable, "-c", "import time; time.sleep(0.1)"]
         walls = {}
-        for executor in ("local", "dask"):
-            points = ",".join(str(n) for n in range(1, args.points + 1))
-            gitexp(repo, "run", "--queue", "-n", executor, "-S", f"k={points}", "--", *command)
-            start = time.monotonic()
-            gitexp(repo, "queue", "start", "-j", "2", "--executor", executor)
-            walls[executor] = time.monotonic() - start
-            overhead = walls[executor] * 2 / args.points - 0.1
-            print(
-                f"{executor}: {args.points} runs in {walls[executor]:.1f} s, "
-                f"{overhead * 1000:.0f} ms overhead per run"
-            )
-        print(f"dask / local: {walls['dask'] / walls['local']:.2f}x")
+        with _cluster(base) as address:
+            for executor in ("local", "dask", f"dask://{address}"):
+                label = executor.partition("://")[0] + ("://" if "://" in executor else "")
+                points = ",".join(str(n) for n in range(1, args.points + 1))
+                name = label.replace("://", "-cluster")
+                gitexp(repo, "run", "--queue", "-n", name, "-S", f"k={points}", "--", *command)
+                start = time.monotonic()
+                gitexp(repo, "queue", "start", "-j", "2", "--executor", executor)
+                walls[label] = time.monotonic() - start
+                overhead = walls[label] * 2 / args.points - 0.1
+                print(
+                    f"{label:8} {args.points} runs in {walls[label]:.1f} s, "
+                    f"{overhead * 1000:.0f} ms overhead per run",
+                    flush=True,
+                )
+        for label in ("dask", "dask://"):
+            print(f"{label} / local: {walls[label] / walls['local']:.2f}x")
+
+
+IDENTITY = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
+
+
+@contextlib.contextmanager
+def _cluster(base: Path) -> Iterator[str]:
+    """A Dask scheduler and two one-thread workers on loopback, each in its own folder."""
+    file = base / "scheduler.json"
+    procs = []
+    env = {**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_COMMITTER_NAME": "bench"}
+    env.update(GIT_AUTHOR_EMAIL="bench@example.com", GIT_COMMITTER_EMAIL="bench@example.com")
+    try:
+        scheduler = ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", "0"]
+        procs.append(_spawn([*scheduler, "--no-dashboard", "--scheduler-file", str(file)], env))
+        while not file.exists():
+            time.sleep(0.05)
+        address = json.loads(file.read_text())["address"]
+        for n in (1, 2):
+            folder = base / f"worker{n}"
+            worker = ["distributed.cli.dask_worker", address, "--nthreads", "1"]
+            worker += ["--no-dashboard", "--local-directory", str(folder)]
+            procs.append(_spawn(worker, {**env, "GITEXP_WORKER_DIR": str(folder / "gitexp")}))
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address.removeprefix("tcp://")
+    finally:
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def main() -> None:

@@ -36,8 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--executor",
         default="local",
         metavar="E",
-        help="start: where runs execute: local (worktrees, the default) or dask "
-        "(a Dask cluster on this machine, pip install 'gitexp[dask]')",
+        help="start: where runs execute: local (worktrees, the default), dask "
+        "(a Dask cluster on this machine) or dask://HOST:PORT (an existing Dask "
+        "scheduler; workers use origin and the storage remote); pip install 'gitexp[dask]'",
     )
     parser.add_argument("--json", action="store_true", help="list: print the queue as JSON")
     parser.set_defaults(func=main)

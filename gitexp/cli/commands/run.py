@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = (
         "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [--queue]\n"
-        "                  [--executor local|dask] [--trials N] [--sampler tpe|random]\n"
-        "                  [--goal KEY:max|min] [--seed N] [--prune median|hyperband] [--resume]\n"
-        "                  [-- COMMAND...]"
+        "                  [--executor local|dask|dask://HOST:PORT] [--trials N]\n"
+        "                  [--sampler tpe|random] [--goal KEY:max|min] [--seed N]\n"
+        "                  [--prune median|hyperband] [--resume] [-- COMMAND...]"
     )
     parser.add_argument(
         "-n",
@@ -53,8 +53,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--executor",
         metavar="E",
-        help="where a grid's points run: local (worktrees with -j) or dask "
-        "(a Dask cluster on this machine, -j workers; pip install 'gitexp[dask]')",
+        help="where a grid's points run: local (worktrees with -j), dask "
+        "(a Dask cluster on this machine, -j workers) or dask://HOST:PORT (an existing "
+        "Dask scheduler; workers use origin and the storage remote); "
+        "pip install 'gitexp[dask]'",
     )
     parser.add_argument(
         "--queue",

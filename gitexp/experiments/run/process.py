@@ -99,17 +99,23 @@ def run_command(
     once it has ended, with ``stop`` set, so the run can be recorded as interrupted;
     without a ``stop`` event, Ctrl-C raises `Interrupted` instead. ``on_start``
     hears the command's pid as soon as it runs.
+
+    A command without a terminal (no ``on_output``: worktree and cluster runs) runs
+    in a session (so a process group) of its own, and a stop signals that whole group at once, so
+    nothing it started runs on after it.
     """
     argv: list[str] | str = command.argv[0] if command.shell else list(command.argv)
+    own_group = on_output is None
     try:
         proc = subprocess.Popen(
             argv,
             shell=command.shell,
             cwd=cwd,
             env=dict(env),
-            stdin=subprocess.DEVNULL if on_output is None else None,
+            stdin=subprocess.DEVNULL if own_group else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            start_new_session=own_group,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise CommandError(
@@ -129,9 +135,9 @@ def run_command(
     for reader in readers:
         reader.start()
     try:
-        code = _wait(proc, stop)
+        code = _wait(proc, stop, own_group)
     except KeyboardInterrupt:
-        code = _stop(proc)
+        code = _stop(proc, own_group)
         if stop is None:
             raise Interrupted("interrupted; the run was not recorded") from None
         stop.set()
@@ -141,7 +147,7 @@ def run_command(
     return code
 
 
-def _wait(proc: subprocess.Popen[bytes], stop: threading.Event | None) -> int:
+def _wait(proc: subprocess.Popen[bytes], stop: threading.Event | None, group: bool) -> int:
     """Wait for the command; when ``stop`` is set, end it (gently first)."""
     if stop is None:
         return proc.wait()
@@ -150,7 +156,7 @@ def _wait(proc: subprocess.Popen[bytes], stop: threading.Event | None) -> int:
             return proc.wait(timeout=0.05)
         except subprocess.TimeoutExpired:
             if stop.is_set():
-                return _stop(proc)
+                return _stop(proc, group)
 
 
 def _pump(
@@ -167,22 +173,35 @@ def _pump(
     stream.close()
 
 
-def _stop(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> int:
+def _stop(proc: subprocess.Popen[bytes], group: bool, grace: float = STOP_GRACE) -> int:
     """End the command after an interrupt, gently first; its exit code.
 
-    It gets ``grace`` seconds to end by itself (a terminal's Ctrl-C reached it too),
-    then SIGINT, SIGTERM and at last SIGKILL.
+    A command sharing gitexp's process group gets ``grace`` seconds to end by itself
+    (a terminal's Ctrl-C reached it too); one in a group of its own heard nothing, so
+    its group gets SIGINT at once. Then SIGTERM and at last SIGKILL; the group of
+    its own gets each signal, and SIGKILL once the command has ended too.
     """
-    for sig, wait in ((None, grace), (signal.SIGINT, 5.0), (signal.SIGTERM, 3.0)):
+    steps = ((signal.SIGINT, 5.0), (signal.SIGTERM, 3.0))
+    for sig, wait in steps if group else ((None, grace), *steps):
         if sig is not None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(sig)
+            _signal(proc, sig, group)
         while True:
             try:
-                return proc.wait(timeout=wait)
+                code = proc.wait(timeout=wait)
             except subprocess.TimeoutExpired:
                 break
             except KeyboardInterrupt:
                 continue
-    proc.kill()
+            if group:  # what it started and left behind goes with it
+                _signal(proc, signal.SIGKILL, group)
+            return code
+    _signal(proc, signal.SIGKILL, group)
     return proc.wait()
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: signal.Signals, group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)

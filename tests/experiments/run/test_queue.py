@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -214,3 +217,53 @@ def test_a_dask_worker_killed_mid_run_loses_and_duplicates_nothing(
         for n in (1, 2, 3)
     }
     assert set(statuses.values()) == {"success"}
+
+
+def _commands_under(root: Path) -> list[int]:
+    """Processes whose folder is a worktree under ``root`` (the runs' commands)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cwd = os.readlink(entry / "cwd")
+            except OSError:
+                continue
+            if cwd.startswith(str(root)) and "/gitexp/worktrees/" in cwd:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_stopping_queue_start_stops_every_command_it_started(
+    project: Path, cli, tmp_path: Path, executor: str
+) -> None:  # type: ignore[no-untyped-def]
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    out = tmp_path / "out"
+    out.mkdir()
+    # a shell line: only a signal to its whole process group stops the sleep under it
+    line = f'sleep 30; touch "{out}/$GITEXP_EXPERIMENT"'
+    assert cli("run", "--queue", "-n", "s", "-S", "n=1,2,3", "--", line).code == 0
+    start = subprocess.Popen(
+        [PY, "-m", "gitexp", "queue", "start", "-j", "2", "--executor", executor],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(_commands_under(project)) < 4 and time.monotonic() < deadline:  # sh and sleep
+        time.sleep(0.05)
+    assert len(_commands_under(project)) == 4, "the runs did not start"
+    start.send_signal(signal.SIGTERM)
+    _out, err = start.communicate(timeout=60)
+    assert start.returncode == 130, err
+    assert not _commands_under(project), "a command runs on"  # so none will write its file
+    assert list(out.iterdir()) == []
+    stopped = refs(project, "refs/experiments/")
+    assert len(stopped) == 2
+    records = [git(project, "show", f"refs/experiments/{n}:.gitexp/run.json") for n in stopped]
+    assert {orjson.loads(r)["status"] for r in records} == {"interrupted"}
+    assert refs(project, "refs/exps-queue/") == sorted({"s-1", "s-2", "s-3"} - set(stopped))
+    assert refs(project, "refs/exps-claimed/") == []

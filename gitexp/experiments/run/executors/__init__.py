@@ -1,5 +1,9 @@
 """Where queued runs execute: ``local`` worktrees (the default) or a Dask cluster.
 
+``dask`` starts a cluster on this machine whose tasks use worktrees of this
+repository; ``dask://HOST:PORT`` uses an existing cluster whose workers share
+nothing with this machine but the git remote and the storage remote (`cluster`).
+
 Every executor takes runs the same way (`local.taken`: a lock file, then a
 compare-and-swap of refs), so a run is recorded once however often an executor
 retries it: a retry finds it taken, or finds its experiment and adopts it.
@@ -40,8 +44,11 @@ def start(
 
         return start_dask(project, jobs, names, notify=notify, on_result=on_result, stop=stop)
     if executor.startswith("dask://"):
-        raise UsageError(
-            f"executor '{executor}': runs on an existing Dask cluster are not supported yet",
-            hint="use --executor dask (a cluster on this machine) or local",
+        from gitexp.experiments.run.executors.cluster import start_cluster
+
+        return start_cluster(
+            project, executor, names, notify=notify, on_result=on_result, stop=stop
         )
-    raise UsageError(f"unknown executor '{executor}'", hint="use --executor local or dask")
+    raise UsageError(
+        f"unknown executor '{executor}'", hint="use --executor local, dask or dask://HOST:PORT"
+    )

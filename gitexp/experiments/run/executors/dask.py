@@ -12,12 +12,15 @@ recorded once. Needs ``pip install 'gitexp[dask]'``.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-from gitexp.errors import GitexpError, Interrupted
+from gitexp.errors import Interrupted, MissingExtraError
+from gitexp.experiments.run.executors.stopping import registered, stop_all
 from gitexp.experiments.run.queue import list_queue
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify
@@ -35,15 +38,25 @@ def start_dask(
 ) -> list[RunResult]:
     """Run the runs queued now on a local cluster of ``jobs`` workers; their results.
 
-    On a stop, tasks not started are cancelled and the cluster is closed (its
-    workers' runs end with them); `Interrupted` is raised.
+    On a stop, tasks not started are cancelled (their runs stay queued), the
+    running ones stop their commands and record them ``interrupted``
+    (`stopping.stop_all`), and `Interrupted` is raised once they are recorded.
     """
-    distributed = _distributed()
+    distributed = distributed_module()
     stop = stop or threading.Event()
     names = [run.name for run in list_queue(project) if run.status == "queued"]
     if only is not None:
         names = [name for name in names if name in only]
     results: list[RunResult] = []
+
+    def take(result: RunResult | None) -> None:
+        if result is not None:
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+
+    token = secrets.token_hex(4)
+    keys = {name: f"gitexp-{token}-{name}" for name in names}
     with (
         distributed.LocalCluster(
             n_workers=jobs,
@@ -54,38 +67,58 @@ def start_dask(
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        futures = [
-            client.submit(run_task, str(project.root), name, key=f"gitexp-{name}", pure=False)
+        pending = {
+            client.submit(
+                run_task, str(project.root), name, keys[name], key=keys[name], pure=False
+            ): name
             for name in names
-        ]
-        pending = distributed.as_completed(futures)
-        for future in pending:
+        }
+        while pending:
             if stop.is_set():
-                client.cancel(futures)
+                for future in stop_all(distributed, client, pending, keys):
+                    take(future.result())
                 raise Interrupted("interrupted; the runs not started stay queued")
-            result = future.result()
-            if result is not None:
-                results.append(result)
-                if on_result is not None:
-                    on_result(result)
+            for future in _finished(distributed, pending):
+                pending.pop(future)
+                take(future.result())
     if notify is not None and len(results) < len(names):
         notify(f"{len(names) - len(results)} run(s) were taken by another `queue start`")
     return results
 
 
-def run_task(root: str, name: str) -> RunResult | None:
-    """What a Dask worker runs: take queued run ``name`` and run it (None: taken elsewhere)."""
+def _finished(distributed: ModuleType, pending: dict[Any, str]) -> list[Any]:
+    """The futures done now, after waiting a moment for one (so a stop is seen soon)."""
+    try:
+        return list(
+            distributed.wait(list(pending), timeout=0.2, return_when="FIRST_COMPLETED").done
+        )
+    except TimeoutError:
+        return []
+
+
+def run_task(root: str, name: str, key: str) -> RunResult | None:
+    """What a Dask worker runs: take queued run ``name`` and run it (None: taken elsewhere).
+
+    None too when the driver stopped this task (``key``) before it began.
+    """
     from gitexp.experiments.run.executors.local import run_named
 
-    project = Project.open(Path(root))
-    return run_named(project, name, None, threading.Event())
+    with registered(key) as stop:
+        if stop is None:
+            return None
+        project = Project.open(Path(root))
+        try:
+            return run_named(project, name, None, stop)
+        except Interrupted:  # stopped before its command began: it stays queued
+            return None
 
 
-def _distributed() -> ModuleType:
+def distributed_module() -> ModuleType:
+    """Dask's ``distributed``; `MissingExtraError` saying what to install when it is absent."""
     try:
         import distributed
     except ImportError as exc:
-        raise GitexpError(
+        raise MissingExtraError(
             "the dask executor needs Dask's distributed, which is not installed",
             hint="pip install 'gitexp[dask]'",
         ) from exc

@@ -83,7 +83,9 @@ def start_local(
 
 
 @dataclass(frozen=True)
-class _Claim:
+class Claim:
+    """A run this process took: its name and queued commit."""
+
     name: str
     commit: str
 
@@ -94,13 +96,14 @@ def taken(project: Project, run: QueuedRun) -> Iterator[bool]:
 
     The run's lock file is taken before its refs move, and held until the block
     ends; a queued run is moved to the claimed refs by compare-and-swap, a stale
-    claim (its lock free) is taken as it is. The claim ref is deleted at the end.
+    claim (its lock free) is taken as it is. The claim ref is deleted at the end,
+    or put back in the queue when the block raises `Interrupted` (nothing ran).
     """
-    with _run_lock(project, run.name) as held:
+    with run_lock(project, run.name) as held:
         if not held:
             yield False
             return
-        if run.status == "queued" and not _claim(project, run):
+        if run.status == "queued" and not claim_queued(project, run):
             yield False
             return
         if read_ref(project.git, CLAIMED_REF_PREFIX + run.name) != run.commit:
@@ -108,20 +111,23 @@ def taken(project: Project, run: QueuedRun) -> Iterator[bool]:
             return
         try:
             yield True
+        except Interrupted:  # stopped before it began: nothing recorded, so back to the queue
+            give_back(project, run.name, run.commit)
+            raise
         finally:
             with contextlib.suppress(GitexpError):
                 delete_refs(project.git, [(CLAIMED_REF_PREFIX + run.name, run.commit)])
 
 
 @contextlib.contextmanager
-def _next_claim(project: Project, names: Sequence[str] | None) -> Iterator[_Claim | None]:
+def _next_claim(project: Project, names: Sequence[str] | None) -> Iterator[Claim | None]:
     """Take the oldest run nobody runs: a stale claim first, else a queued one."""
-    for run in _candidates(project):
+    for run in candidates(project):
         if names is not None and run.name not in names:
             continue
         with taken(project, run) as held:
             if held:
-                yield _Claim(run.name, run.commit)
+                yield Claim(run.name, run.commit)
                 return
     yield None
 
@@ -141,17 +147,18 @@ def run_named(
         run = QueuedRun(name, commit, status, "", (), {})  # one ref read: no queue listing
         with taken(project, run) as held:
             if held:
-                return run_claimed(project, _Claim(name, commit), notify, stop)
+                return run_claimed(project, Claim(name, commit), notify, stop)
     done = read_ref(project.git, ExperimentName(name).ref)
     return adopted(project, name, done) if done is not None else None
 
 
-def _candidates(project: Project) -> list[QueuedRun]:
+def candidates(project: Project) -> list[QueuedRun]:
+    """Runs to take, oldest first: claims (stale unless their lock is held), then queued runs."""
     runs = list_queue(project)
     return [r for r in runs if r.status == "running"] + [r for r in runs if r.status == "queued"]
 
 
-def _claim(project: Project, run: QueuedRun) -> bool:
+def claim_queued(project: Project, run: QueuedRun) -> bool:
     """Move the run from the queue to the claimed refs; False when another took it."""
     try:
         update_refs(
@@ -167,8 +174,19 @@ def _claim(project: Project, run: QueuedRun) -> bool:
     return True
 
 
+def give_back(project: Project, name: str, commit: str) -> None:
+    """Put a claimed run that did not run back in the queue, as it was."""
+    updates = [
+        RefUpdate(CLAIMED_REF_PREFIX + name, None, commit),
+        RefUpdate(QUEUE_REF_PREFIX + name, commit, None),
+    ]
+    with contextlib.suppress(GitexpError):
+        update_refs(project.git, updates, f"gitexp: queue start gave back {name}")
+
+
 @contextlib.contextmanager
-def _run_lock(project: Project, name: str) -> Iterator[bool]:
+def run_lock(project: Project, name: str) -> Iterator[bool]:
+    """Hold run ``name``'s lock file for the block: True when this process got it."""
     folder = project.layout.queue
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{name}.lock", "a+b") as handle:
@@ -184,7 +202,7 @@ def _run_lock(project: Project, name: str) -> Iterator[bool]:
 
 
 def run_claimed(
-    project: Project, claim: _Claim, notify: Notify | None, stop: threading.Event
+    project: Project, claim: Claim, notify: Notify | None, stop: threading.Event
 ) -> RunResult:
     """Run one taken run in a worktree of its commit and record it under its name."""
     git = project.git

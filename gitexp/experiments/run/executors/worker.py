@@ -1,0 +1,224 @@
+"""What a worker of an existing Dask cluster does with one queued run.
+
+A worker shares no folder with the driver: it keeps a repository of its own (made
+once, under ``GITEXP_WORKER_DIR`` or the worker's local directory) whose objects
+come from the driver's git remote, gets the run's data from the storage remote,
+runs the run in a worktree of that repository, pushes the data the run made, then
+creates ``refs/experiments/NAME`` on the git remote create-only. Whoever creates the
+ref first recorded the run; a retried task (its worker was killed) finds the ref and
+adopts it, so a run is recorded once however often Dask runs its task.
+
+The driver stops tasks through `stopping.stop_tasks` (run on every worker): each
+running task's stop event is set, so its command's process group is signalled and
+the run is recorded ``interrupted``; a task that starts after it does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pygit2
+
+from gitexp.core.config import LocalConfig, ProjectConfig
+from gitexp.core.names import CLAIMED_REF_PREFIX, ExperimentName
+from gitexp.core.runinfo import RUN_JSON, RunRecord, parse_run_json
+from gitexp.data.media import media_pointers
+from gitexp.data.pointers import pointers_at
+from gitexp.data.sync import DataResult, Storage, Wants, pull_data, push_data
+from gitexp.errors import ConflictError, GitexpError, Interrupted
+from gitexp.experiments.run.crashed import remove_abandoned_worktrees
+from gitexp.experiments.run.executors.local import Claim, run_claimed
+from gitexp.experiments.run.executors.stopping import registered
+from gitexp.experiments.run.queue import queued_record
+from gitexp.git import transport
+from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
+from gitexp.git.repo import GitRepo
+from gitexp.project import Project, config_at
+
+ENV_WORKER_DIR = "GITEXP_WORKER_DIR"
+"""Where a worker keeps its repositories (default: under the Dask worker's local directory)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One queued run as the driver hands it to a worker: where everything is, absolutely.
+
+    ``key`` is unique to this run of this driver (what `stop_tasks` names);
+    ``storage`` holds the storage remote's name, URL and non-secret options (a
+    worker's credentials come from its own environment).
+    """
+
+    key: str
+    name: str
+    commit: str
+    git_url: str
+    storage: Mapping[str, object]
+    folder: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a task did: the experiment's commit on the git remote (None: not run)."""
+
+    name: str
+    commit: str | None
+    adopted: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def run_task(task: Task) -> Outcome:
+    """Run one queued run on this worker and record it on the git remote, once.
+
+    Returns at once, running nothing, when the driver stopped this task before it
+    began. Raises `GitexpError` when the git or storage remote fails.
+    """
+    with registered(task.key) as stop:
+        return Outcome(task.name, None) if stop is None else _run(task, stop)
+
+
+_SWEPT: set[Path] = set()
+"""Repositories whose abandoned worktrees this process removed (once each)."""
+
+
+def _run(task: Task, stop: threading.Event) -> Outcome:
+    git = _repository(_folder(task), task.git_url)
+    if git.common_dir not in _SWEPT:  # a worker killed mid-run left its worktree
+        _SWEPT.add(git.common_dir)
+        remove_abandoned_worktrees(Project(git, ProjectConfig()))
+    ref = ExperimentName(task.name).ref
+    recorded = _remote_ref(git, task.git_url, ref)
+    if recorded is not None:  # a task of this run ran before (a worker died after pushing)
+        return Outcome(task.name, recorded, adopted=True)
+    with _locked(git):
+        if task.commit not in git.repo:  # one fetch brings every run the driver pushed
+            transport.fetch_refs(git, task.git_url, [CLAIMED_REF_PREFIX + "*"])
+            transport.clear_incoming(git)
+        project = _project(git, task)
+        record = queued_record(project, task.commit, task.name)
+        _set_branch(git, record)
+    mine = _own_attempt(project, ref, record)
+    notes: list[str] = []
+    if mine is None:
+        _bring(project, task)
+        try:
+            result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
+        except Interrupted:  # stopped before its command started: nothing recorded
+            return Outcome(task.name, None)
+        mine = result.commit
+    _push(project, task, mine)
+    try:
+        transport.push_refs(git, task.git_url, [transport.RefPush(ref, mine, None)])
+    except ConflictError:  # another task of this run recorded it first: that one counts
+        other = _remote_ref(git, task.git_url, ref)
+        if other is None:
+            raise
+        return Outcome(task.name, other, adopted=True, notes=tuple(notes))
+    return Outcome(task.name, mine, notes=tuple(notes))
+
+
+def _folder(task: Task) -> Path:
+    if task.folder:
+        return Path(task.folder)
+    given = os.environ.get(ENV_WORKER_DIR)
+    if given:
+        return Path(given)
+    from distributed import get_worker
+
+    return Path(get_worker().local_directory) / "gitexp"
+
+
+def _repository(folder: Path, url: str) -> GitRepo:
+    """This worker's repository for the git remote ``url``: made once, reused after."""
+    path = folder / ("repo-" + hashlib.sha256(url.encode()).hexdigest()[:16])
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{path.name}.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        if not (path / ".git").is_dir():
+            pygit2.init_repository(str(path), initial_head="gitexp-worker")
+    return GitRepo.discover(path)
+
+
+@contextlib.contextmanager
+def _locked(git: GitRepo) -> Iterator[None]:
+    """This repository to one task at a time (fetches share its incoming refs)."""
+    with open(git.common_dir / "gitexp-worker.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        yield
+
+
+def _remote_ref(git: GitRepo, url: str, ref: str) -> str | None:
+    return transport.ls_remote(git, url, ref).get(ref)
+
+
+def _project(git: GitRepo, task: Task) -> Project:
+    """The run's project: its commit's ``gitexp.yaml``, with the driver's storage remote."""
+    config = config_at(git, git.lookup_commit(task.commit).tree)
+    name = str(task.storage["name"])
+    settings = {k: v for k, v in task.storage.items() if k != "name"}
+    return Project(git, replace(config, remote=name, remotes={name: settings}), LocalConfig())
+
+
+def _own_attempt(project: Project, ref: str, queued: RunRecord) -> str | None:
+    """The experiment an earlier task of this run recorded here and did not push, if any.
+
+    A local experiment of the same name from another run (one removed and queued
+    again) is dropped: only an attempt at this queued run, started after it was
+    queued, counts.
+    """
+    git = project.git
+    commit = read_ref(git, ref)
+    if commit is None:
+        return None
+    data = git.read_blob(git.lookup_commit(commit).tree, RUN_JSON) or b""
+    with contextlib.suppress(GitexpError):
+        done = parse_run_json(data, ref)
+        same = (done.baseline_commit, done.overrides, done.command) == (
+            queued.baseline_commit,
+            queued.overrides,
+            queued.command,
+        )
+        if same and done.started >= queued.started and done.status != "interrupted":
+            return commit
+    delete_refs(git, [(ref, commit)])
+    return None
+
+
+def _bring(project: Project, task: Task) -> None:
+    """The run's tracked data into this worker's cache, from the storage remote."""
+    git = project.git
+    pointers = pointers_at(git, git.lookup_commit(task.commit).tree)
+    if pointers:
+        wants = Wants()
+        wants.add(task.name, pointers)
+        pull_data(project, Storage(), wants, DataResult())
+
+
+def _set_branch(git: GitRepo, record: RunRecord) -> None:
+    """HEAD on the baseline's branch, so the record names it as a run on the driver would."""
+    branch = record.baseline_branch
+    if not branch:
+        return
+    head = f"refs/heads/{branch}"
+    if git.head_branch() == branch and read_ref(git, head) == record.baseline_commit:
+        return
+    with contextlib.suppress(GitexpError, ValueError, pygit2.GitError):
+        update_refs(git, [RefUpdate(head, record.baseline_commit, read_ref(git, head))])
+        git.repo.set_head(head)
+
+
+def _push(project: Project, task: Task, commit: str) -> None:
+    """The data the experiment at ``commit`` needs, to the storage remote, before its ref."""
+    git = project.git
+    tree = git.lookup_commit(commit).tree
+    pointers = {**pointers_at(git, tree), **media_pointers(git, tree)}
+    if pointers:
+        wants = Wants()
+        wants.add(task.name, pointers)
+        push_data(project, Storage(), wants, DataResult())
