@@ -15,6 +15,7 @@ equal).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig
 from gitexp.core.pointer import SUFFIX, Pointer, parse_pointer, unsafe_reason
@@ -29,12 +30,35 @@ from gitexp.experiments.query.summary import (
     summary_fields,
 )
 from gitexp.git.plumbing import read_objects, resolve_paths
-from gitexp.git.rawobjects import RawCommit, Tree, is_blob, is_tree, parse_commit, parse_tree
+from gitexp.git.rawobjects import GITLINK_MODE, TREE_MODE, Tree, parse_commit, parse_tree
 from gitexp.git.repo import GitRepo
 
 _SUFFIX = SUFFIX.encode()
 _RUN_DIR = RUN_DIR.encode()
 _CONFIG = PROJECT_CONFIG.encode()
+_TRAILERS = b"\n\nGitexp-Status: "
+_NO_TREE: Tree = {}
+
+Oid = bytes
+"""An object id as trees hold it: 20 raw bytes (hex only to talk to git)."""
+
+
+class _Plan(NamedTuple):
+    """The files a config names, each with its name in a root tree (None: deeper)."""
+
+    config: ProjectConfig
+    files: tuple[tuple[str, bytes | None], ...]
+    run_json: tuple[tuple[str, bytes | None], ...]
+
+
+class _Found(NamedTuple):
+    """What one commit needs, found in its root tree."""
+
+    tree: str
+    top: Tree
+    plan: _Plan
+    facts: dict[str, str] | None
+    blobs: dict[str, Oid]
 
 
 class StreamReader:
@@ -42,12 +66,12 @@ class StreamReader:
 
     def __init__(self, git: GitRepo) -> None:
         self.git = git
-        self._trees: dict[str, Tree] = {}
-        self._blobs: dict[str, bytes] = {}
-        self._docs: dict[tuple[str, str], dict[str, object] | None] = {}
-        self._configs: dict[str, ProjectConfig] = {}
-        self._pointers: dict[str, dict[str, Pointer]] = {}
-        self._parsed_pointers: dict[str, Pointer | None] = {}
+        self._trees: dict[Oid, Tree] = {}
+        self._blobs: dict[Oid, bytes] = {}
+        self._docs: dict[tuple[Oid, str], dict[str, object] | None] = {}
+        self._plans: dict[Oid | None, _Plan] = {}
+        self._pointers: dict[Oid, dict[str, Pointer]] = {}
+        self._parsed_pointers: dict[Oid, Pointer | None] = {}
         self._safe: dict[str, bool] = {}
 
     def summaries(self, commit_ids: Sequence[str]) -> dict[str, dict[str, object]]:
@@ -56,135 +80,130 @@ class StreamReader:
         Each is what `Reader.summary` gives for it. Raises `GitexpError` when git fails.
         """
         commits = {
-            oid: parse_commit(body)
-            for oid, (kind, body) in self._read(commit_ids).items()
+            oid: body
+            for oid, (kind, body) in read_objects(self.git.root, commit_ids).items()
             if kind == "commit"
         }
-        self._load_trees(c.tree for c in commits.values())
-        roots = {oid: self._trees.get(c.tree, {}) for oid, c in commits.items()}
-        self._load_blobs(_blob_id(top, _CONFIG) for top in roots.values())
-        configs = {oid: self._config(top) for oid, top in roots.items()}
-        facts = {oid: parse_trailers(c.message) for oid, c in commits.items()}
-        files = {
-            oid: self._locate(
-                commit.tree,
-                roots[oid],
-                [*configs[oid].params, LOGGED_PARAMS, *configs[oid].metrics]
-                + ([RUN_JSON] if facts[oid] is None else []),
-            )
-            for oid, commit in commits.items()
-        }
-        self._resolve_deep(files)
-        walked = self._walk(list(roots.values()))
-        self._load_blobs(
-            [blob for found in files.values() for blob in found.values()]
-            + self._pointer_blobs([*roots.values(), *walked])
+        trees = {oid: body[5 : body.index(b"\n")].decode() for oid, body in commits.items()}
+        self._load(bytes.fromhex(t) for t in trees.values())
+        roots = {oid: self._trees.get(bytes.fromhex(t), _NO_TREE) for oid, t in trees.items()}
+        self._load(_blob_id(top, _CONFIG) for top in roots.values())
+        found = {oid: self._find(trees[oid], roots[oid], body) for oid, body in commits.items()}
+        self._resolve_deep(found.values())
+        walked = self._walk(roots.values())
+        self._load(
+            [blob for f in found.values() for blob in f.blobs.values()]
+            + _pointer_blobs([*roots.values(), *walked])
         )
-        return {
-            oid: self._summary(oid, commit, facts[oid], configs[oid], files[oid], roots[oid])
-            for oid, commit in commits.items()
-        }
+        return {oid: self._summary(oid, commits[oid], f) for oid, f in found.items()}
 
-    def _summary(
-        self,
-        oid: str,
-        commit: RawCommit,
-        trailers: dict[str, str] | None,
-        config: ProjectConfig,
-        blobs: dict[str, str],
-        top: Tree,
-    ) -> dict[str, object]:
-        facts = trailers
+    def _find(self, tree: str, top: Tree, commit: bytes) -> _Found:
+        """The plan, trailers and blob ids of one commit (deeper files as requests)."""
+        plan = self._plan(top)
+        facts = _trailers(commit)
+        blobs: dict[str, Oid] = {}
+        deep: dict[str, Oid] = {}
+        for path, name in plan.files if facts is not None else plan.run_json:
+            if name is None:
+                deep[path] = f"{tree}:{path}".encode()
+                continue
+            entry = top.get(name)
+            if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
+                blobs[path] = entry[2]
+        if deep:
+            blobs.update(deep)  # requests: `_resolve_deep` puts ids in their place
+        return _Found(tree, top, plan, facts, blobs)
+
+    def _plan(self, top: Tree) -> _Plan:
+        config_blob = _blob_id(top, _CONFIG)
+        key = config_blob if config_blob in self._blobs else None
+        plan = self._plans.get(key)
+        if plan is None:
+            config = parse_config(self._blobs[key]) if key is not None else DEFAULTS
+            paths = dict.fromkeys([*config.params, LOGGED_PARAMS, *config.metrics])
+            files = tuple((p, None if "/" in p else p.encode()) for p in paths)
+            plan = self._plans[key] = _Plan(config, files, (*files, (RUN_JSON, None)))
+        return plan
+
+    def _summary(self, oid: str, commit: bytes, found: _Found) -> dict[str, object]:
+        facts = found.facts
         if facts is None:
-            run = self._blobs.get(blobs.get(RUN_JSON, ""))
+            run = self._blobs.get(found.blobs.get(RUN_JSON, b""))
             facts = run_facts(run) if run is not None else {}
         inherited = inherited_paths(facts.get("inherited"))
+        config = found.plan.config
         files = (
-            self._files(blobs, [*config.params, LOGGED_PARAMS]),
-            self._files(blobs, metrics_paths(config, inherited)),
+            self._files(found.blobs, [*config.params, LOGGED_PARAMS]),
+            self._files(found.blobs, metrics_paths(config, inherited)),
         )
-        pointers = self._root_pointers(top)
-        data = {
-            path: str(p.oid)
-            for path, p in sorted(pointers.items())
-            if not inherited or path + SUFFIX not in inherited
+        pointers = self._root_pointers(found.top)
+        data = (
+            {
+                path: str(p.oid)
+                for path, p in sorted(pointers.items())
+                if not inherited or path + SUFFIX not in inherited
+            }
+            if pointers
+            else {}
+        )
+        parents: tuple[str, ...] = ()
+        when = 0
+        if not (facts.get("baseline") and facts.get("started")):
+            raw = parse_commit(commit)
+            parents, when = raw.parents, raw.commit_time
+        return summary_fields(oid, facts, parents, when, files, data)
+
+    def _read(self, oids: Iterable[Oid]) -> dict[Oid, tuple[str, bytes]]:
+        wanted = [o.hex() for o in oids]
+        return {bytes.fromhex(o): found for o, found in read_objects(self.git.root, wanted).items()}
+
+    def _load(self, oids: Iterable[Oid | None]) -> None:
+        """Read the trees and blobs ``oids`` names that are not read yet."""
+        wanted = {
+            o for o in oids if o is not None and o not in self._blobs and o not in self._trees
         }
-        return summary_fields(oid, facts, commit.parents, commit.commit_time, files, data)
-
-    def _read(self, oids: Iterable[str]) -> dict[str, tuple[str, bytes]]:
-        return read_objects(self.git.root, oids)
-
-    def _load_trees(self, oids: Iterable[str]) -> None:
-        for oid, (kind, body) in self._read(o for o in oids if o not in self._trees).items():
+        for oid, (kind, body) in self._read(wanted).items():
             if kind == "tree":
                 self._trees[oid] = parse_tree(body)
-
-    def _load_blobs(self, oids: Iterable[str | None]) -> None:
-        wanted = (o for o in oids if o is not None and o not in self._blobs)
-        for oid, (kind, body) in self._read(wanted).items():
-            if kind == "blob":
+            elif kind == "blob":
                 self._blobs[oid] = body
 
-    def _config(self, top: Tree) -> ProjectConfig:
-        blob = _blob_id(top, _CONFIG)
-        if blob is None or blob not in self._blobs:
-            return DEFAULTS
-        config = self._configs.get(blob)
-        if config is None:
-            config = self._configs[blob] = parse_config(self._blobs[blob])
-        return config
-
-    def _locate(self, tree: str, top: Tree, paths: Iterable[str]) -> dict[str, str]:
-        """The blob id of each of ``paths`` in the commit; deeper ones are asked of git later.
-
-        A deeper path is kept as a request (``TREE:PATH``) that `_resolve_deep` turns
-        into its blob id.
-        """
-        found: dict[str, str] = {}
-        for path in paths:
-            if "/" in path:
-                found[path] = f"{tree}:{path}"
-                continue
-            blob = _blob_id(top, path.encode())
-            if blob is not None:
-                found[path] = blob
-        return found
-
-    def _resolve_deep(self, files: dict[str, dict[str, str]]) -> None:
-        """Turn each ``TREE:PATH`` request of `_locate` into its blob id, or drop it."""
-        asked = [blob for found in files.values() for blob in found.values() if ":" in blob]
+    def _resolve_deep(self, found: Iterable[_Found]) -> None:
+        """Turn each ``TREE:PATH`` request of `_find` into its blob id, or drop it."""
+        found = list(found)
+        asked = [b.decode() for f in found for b in f.blobs.values() if len(b) != 20]
         if not asked:
             return
         answers = resolve_paths(self.git.root, asked)
-        for found in files.values():
-            for path, blob in list(found.items()):
-                if ":" in blob:
-                    answer = answers.get(blob)
+        for f in found:
+            for path, blob in list(f.blobs.items()):
+                if len(blob) != 20:
+                    answer = answers.get(blob.decode())
                     if answer is not None and answer[1] == "blob":
-                        found[path] = answer[0]
+                        f.blobs[path] = bytes.fromhex(answer[0])
                     else:
-                        del found[path]
+                        del f.blobs[path]
 
-    def _walk(self, roots: Sequence[Tree]) -> list[Tree]:
+    def _walk(self, roots: Iterable[Tree]) -> list[Tree]:
         """Read every tree under the roots but ``.gitexp/``, a level at a time (pointers)."""
         level = {
-            e[2].hex() for top in roots for e in top.values() if is_tree(e) and e[1] != _RUN_DIR
+            e[2] for top in roots for e in top.values() if e[0] == TREE_MODE and e[1] != _RUN_DIR
         }
         seen = set(level)
         walked: list[Tree] = []
         while level:
-            self._load_trees(level)
-            below: set[str] = set()
+            self._load(level)
+            below: set[Oid] = set()
             for oid in level:
                 tree = self._trees.get(oid)
                 if tree is not None:
                     walked.append(tree)
-                    below.update(e[2].hex() for e in tree.values() if is_tree(e))
+                    below.update(e[2] for e in tree.values() if e[0] == TREE_MODE)
             level = below - seen
             seen |= level
         return walked
 
-    def _files(self, blobs: dict[str, str], paths: Iterable[str]) -> dict[str, object]:
+    def _files(self, blobs: dict[str, Oid], paths: Iterable[str]) -> dict[str, object]:
         found: dict[str, object] = {}
         for path in paths:
             blob = blobs.get(path)
@@ -198,48 +217,38 @@ class StreamReader:
                 found[path] = parsed
         return found
 
-    def _pointer_blobs(self, trees: Iterable[Tree]) -> list[str]:
-        """Every pointer file's blob in ``trees``, not parsed yet."""
-        return [
-            e[2].hex()
-            for tree in trees
-            for name, e in tree.items()
-            if name.endswith(_SUFFIX) and name != _SUFFIX and is_blob(e)
-        ]
-
     def _root_pointers(self, top: Tree) -> dict[str, Pointer]:
         """Every valid pointer under a root tree, ``.gitexp/`` skipped (see `pointers_at`)."""
-        return {
-            path: pointer
-            for path, pointer in self._under(top, skip=_RUN_DIR).items()
-            if self._is_safe(path)
-        }
+        found = self._under(top, skip=_RUN_DIR)
+        if not found:
+            return found
+        return {path: pointer for path, pointer in found.items() if self._is_safe(path)}
 
     def _under(self, tree: Tree, skip: bytes | None = None) -> dict[str, Pointer]:
         found: dict[str, Pointer] = {}
         for name, entry in tree.items():
-            if is_tree(entry):
+            if entry[0] == TREE_MODE:
                 if name == skip:
                     continue
-                inner = self._subtree(entry[2].hex())
+                inner = self._subtree(entry[2])
                 if inner:
                     prefix = name.decode("utf-8", "replace")
                     found.update((f"{prefix}/{path}", p) for path, p in inner.items())
-            elif name.endswith(_SUFFIX) and name != _SUFFIX and is_blob(entry):
+            elif name.endswith(_SUFFIX) and name != _SUFFIX and entry[0] != GITLINK_MODE:
                 text = name.decode("utf-8", "replace")
-                parsed = self._pointer(entry[2].hex(), text)
+                parsed = self._pointer(entry[2], text)
                 if parsed is not None:
                     found[text[: -len(SUFFIX)]] = parsed
         return found
 
-    def _subtree(self, oid: str) -> dict[str, Pointer]:
+    def _subtree(self, oid: Oid) -> dict[str, Pointer]:
         cached = self._pointers.get(oid)
         if cached is None:
             tree = self._trees.get(oid)
             cached = self._pointers[oid] = self._under(tree) if tree is not None else {}
         return cached
 
-    def _pointer(self, blob: str, name: str) -> Pointer | None:
+    def _pointer(self, blob: Oid, name: str) -> Pointer | None:
         if blob not in self._parsed_pointers:
             data = self._blobs.get(blob)
             try:
@@ -256,6 +265,28 @@ class StreamReader:
         return safe
 
 
-def _blob_id(top: Tree, name: bytes) -> str | None:
+def _trailers(commit: bytes) -> dict[str, str] | None:
+    """`parse_trailers` of the message, decoding only its trailers (see `trailers`)."""
+    at = commit.rfind(_TRAILERS)
+    if at < 0 or at <= commit.find(b"\n\n"):  # none, or at the top of the message
+        return None
+    return parse_trailers(commit[at:].decode("utf-8", "replace"))
+
+
+def _pointer_blobs(trees: Iterable[Tree]) -> list[Oid]:
+    """Every pointer file's blob in ``trees``."""
+    return [
+        e[2]
+        for tree in trees
+        for name, e in tree.items()
+        if name.endswith(_SUFFIX) and name != _SUFFIX and e[0] != TREE_MODE
+    ]
+
+
+def _blob_id(top: Tree, name: bytes) -> Oid | None:
     entry = top.get(name)
-    return entry[2].hex() if entry is not None and is_blob(entry) else None
+    return (
+        entry[2]
+        if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE
+        else None
+    )
