@@ -11,8 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pygit2
-
 from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
@@ -21,7 +19,7 @@ from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
 from gitexp.experiments.query.streamed import StreamReader
 from gitexp.experiments.query.summary import Reader
-from gitexp.git.refs import list_refs
+from gitexp.git.refs import list_refs, ref_may_exist
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
 
@@ -49,8 +47,9 @@ def project_experiments(project: Project) -> list[dict[str, object]]:
     change without the commit changing, so they are never kept in the index.
     """
     rows = experiments(project.git, project.layout.index / FILE_NAME)
-    index = project.layout.index / tagindex.FILE_NAME
-    tags.attach(rows, tags.tags_by_commit(project.git, index))
+    if ref_may_exist(project.git, tags.NOTES_REF):  # else libgit2 need not even load
+        index = project.layout.index / tagindex.FILE_NAME
+        tags.attach(rows, tags.tags_by_commit(project.git, index))
     return rows
 
 
@@ -186,6 +185,8 @@ def _passes(row: Row, flt: Filter) -> bool:
 
 
 def _reachable(git: GitRepo, commit: str, tip: str) -> bool:
+    import pygit2  # loaded only for --branch: a plain show reads no git object through it
+
     try:
         return git.is_ancestor(commit, tip)
     except (KeyError, ValueError, pygit2.GitError):

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import orjson
-import pygit2
 
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.formats import load_mapping
 from gitexp.core.pointer import pointer_path
 from gitexp.core.runinfo import LOGGED_PARAMS, RUN_JSON, inherited_paths, parse_trailers
 from gitexp.core.runinfo import VERSION as RUN_VERSION
-from gitexp.data.pointers import pointers_at
 from gitexp.errors import GitexpError
 from gitexp.git.repo import GitRepo
+
+if TYPE_CHECKING:  # loaded when a commit is read through it: the stream reader needs none
+    import pygit2
 
 
 class Reader:
@@ -44,6 +46,8 @@ class Reader:
         are found in that list (a missing one costs no failed lookup), and files
         shared with earlier commits are not parsed again.
         """
+        import pygit2
+
         commit = self.repo[commit_id]
         assert isinstance(commit, pygit2.Commit)  # noqa: S101 - refs point at commits
         tree = commit.tree
@@ -110,6 +114,8 @@ class Reader:
 
         An out the run did not write (its pointer inherited from the baseline) is left out.
         """
+        from gitexp.data.pointers import pointers_at
+
         return {
             path: str(p.oid)
             for path, p in sorted(pointers_at(self.git, tree).items())
@@ -201,6 +207,8 @@ def inherited_in(commit: pygit2.Commit) -> frozenset[str]:
     Read from the commit message's trailers, else from ``run.json``; a commit that is
     not an experiment has none.
     """
+    import pygit2
+
     facts = parse_trailers(commit.message)
     if facts is not None:
         return inherited_paths(facts.get("inherited"))

@@ -237,3 +237,27 @@ def _show(root: Path) -> bytes:
         check=True,
     )
     return proc.stdout
+
+
+def test_tags_show_whether_the_notes_ref_is_loose_or_packed(tmp_path: Path) -> None:
+    """show skips reading notes only when their ref surely does not exist."""
+    import gitexp
+    from gitexp.experiments.tags import NOTES_REF
+    from gitexp.git.refs import ref_may_exist
+
+    root = make_repo(tmp_path / "r", {"params.yaml": "lr: 0.1\n", "gitexp.yaml": "{}\n"})
+    project = gitexp.Repo(root)
+    project.run(["true"], name="one")
+    repo = GitRepo.discover(root)
+    assert not ref_may_exist(repo, NOTES_REF)
+    assert [r.tags for r in project.show().experiments] == [()]
+    project.tag("one", ["best"])
+    assert ref_may_exist(repo, NOTES_REF)
+    git(root, "pack-refs", "--all")
+    assert not (root / ".git" / NOTES_REF).exists()
+    assert ref_may_exist(repo, NOTES_REF)
+    assert [r.tags for r in project.show().experiments] == [("best",)]
+    assert [r.name for r in project.show(filters=["tag==best"]).experiments] == ["one"]
+    git(root, "update-ref", "-d", NOTES_REF)
+    assert not ref_may_exist(repo, NOTES_REF)
+    assert [r.tags for r in project.show().experiments] == [()]
