@@ -14,8 +14,8 @@ equal).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, NamedTuple, TypeVar
 
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig
 from gitexp.core.pointer import SUFFIX, Pointer, parse_pointer, unsafe_reason
@@ -38,6 +38,7 @@ _RUN_DIR = RUN_DIR.encode()
 _CONFIG = PROJECT_CONFIG.encode()
 _TRAILERS = b"\n\nGitexp-Status: "
 _NO_TREE: Tree = {}
+_T = TypeVar("_T")
 
 Oid = bytes
 """An object id as trees hold it: 20 raw bytes (hex only to talk to git)."""
@@ -79,16 +80,27 @@ class StreamReader:
 
         Each is what `Reader.summary` gives for it. Raises `GitexpError` when git fails.
         """
-        commits = {
-            oid: body
-            for oid, (kind, body) in read_objects(self.git.root, commit_ids).items()
-            if kind == "commit"
-        }
+        root = self.git.root
+        ids = list(dict.fromkeys(commit_ids))
+        # three git processes at once, each a stream: the commits, their trees, logged params
+        tops = _Job(lambda: read_objects(root, [f"{oid}^{{tree}}" for oid in ids]))
+        logged = _Job(lambda: resolve_paths(root, [f"{oid}:{LOGGED_PARAMS}" for oid in ids]))
+        raw = read_objects(root, ids)
+        commits = {oid: body for oid, (kind, body) in raw.items() if kind == "commit"}
         trees = {oid: body[5 : body.index(b"\n")].decode() for oid, body in commits.items()}
-        self._load(bytes.fromhex(t) for t in trees.values())
-        roots = {oid: self._trees.get(bytes.fromhex(t), _NO_TREE) for oid, t in trees.items()}
+        roots: dict[str, Tree] = {}
+        top_of = tops.result()
+        for oid, tree in trees.items():
+            top = top_of.get(f"{oid}^{{tree}}")
+            roots[oid] = self._trees.setdefault(
+                bytes.fromhex(tree), parse_tree(top[1]) if top else _NO_TREE
+            )
         self._load(_blob_id(top, _CONFIG) for top in roots.values())
-        found = {oid: self._find(trees[oid], roots[oid], body) for oid, body in commits.items()}
+        logged_at = logged.result()
+        found = {
+            oid: self._find(trees[oid], roots[oid], body, logged_at.get(f"{oid}:{LOGGED_PARAMS}"))
+            for oid, body in commits.items()
+        }
         self._resolve_deep(found.values())
         walked = self._walk(roots.values())
         self._load(
@@ -97,19 +109,25 @@ class StreamReader:
         )
         return {oid: self._summary(oid, commits[oid], f) for oid, f in found.items()}
 
-    def _find(self, tree: str, top: Tree, commit: bytes) -> _Found:
-        """The plan, trailers and blob ids of one commit (deeper files as requests)."""
+    def _find(self, tree: str, top: Tree, commit: bytes, logged: tuple[str, str] | None) -> _Found:
+        """The plan, trailers and blob ids of one commit (deeper files as requests).
+
+        ``logged`` is what git found at `LOGGED_PARAMS` in the commit.
+        """
         plan = self._plan(top)
         facts = _trailers(commit)
         blobs: dict[str, Oid] = {}
         deep: dict[str, Oid] = {}
         for path, name in plan.files if facts is not None else plan.run_json:
-            if name is None:
+            if path == LOGGED_PARAMS:
+                if logged is not None and logged[1] == "blob":
+                    blobs[path] = bytes.fromhex(logged[0])
+            elif name is None:
                 deep[path] = f"{tree}:{path}".encode()
-                continue
-            entry = top.get(name)
-            if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
-                blobs[path] = entry[2]
+            else:
+                entry = top.get(name)
+                if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
+                    blobs[path] = entry[2]
         if deep:
             blobs.update(deep)  # requests: `_resolve_deep` puts ids in their place
         return _Found(tree, top, plan, facts, blobs)
@@ -263,6 +281,37 @@ class StreamReader:
         if safe is None:
             safe = self._safe[path] = unsafe_reason(path) is None
         return safe
+
+
+class _Job(Generic[_T]):
+    """A call made in a thread of its own; `result` waits for it (and raises its error).
+
+    Each call here waits on a git process, so processes started this way run side
+    by side (on a core each when there is one) while Python parses what has come
+    back from the others.
+    """
+
+    def __init__(self, call: Callable[[], _T]) -> None:
+        import threading
+
+        self._call = call
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # given to the caller by `result`
+            self._error = exc
+
+    def result(self) -> _T:
+        """What the call returned, once it has."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set when no error
 
 
 def _trailers(commit: bytes) -> dict[str, str] | None:
