@@ -19,7 +19,6 @@ from gitexp.core.results import JsonResult
 from gitexp.core.tagnote import TagNote, check_tag, merge_notes, parse_note
 from gitexp.errors import ConflictError
 from gitexp.experiments import tagindex
-from gitexp.experiments.manage import experiment_commit
 from gitexp.git import notes
 from gitexp.git.refs import RefUpdate, read_ref, update_refs
 from gitexp.git.repo import GitRepo
@@ -64,9 +63,19 @@ def tags_by_commit(git: GitRepo, index: Path | None = None) -> dict[str, TagNote
     }
 
 
+def _commit_of(git: GitRepo, name: str) -> str:
+    """`manage.experiment_commit`, its module (and pygit2) loaded only when a note changes.
+
+    ``show`` reads tags through this module on every run and needs neither.
+    """
+    from gitexp.experiments.manage import experiment_commit
+
+    return experiment_commit(git, name)
+
+
 def note_of(git: GitRepo, name: str) -> TagState:
     """Experiment ``name``'s tags and note; `NotFoundError` when it does not exist."""
-    commit = experiment_commit(git, name)
+    commit = _commit_of(git, name)
     found = notes.read_notes(git, NOTES_REF).get(commit)
     note = parse_note(found, f"the note on '{name}'") if found is not None else TagNote()
     return TagState(name, commit, note.tags, note.note)
@@ -90,7 +99,7 @@ def set_note(git: GitRepo, name: str, text: str) -> TagState:
 
 def _edit(git: GitRepo, name: str, change: Callable[[TagNote], TagNote], why: str) -> TagState:
     """Apply ``change`` to the note on ``name``'s commit, compare-and-swap, retried."""
-    commit = experiment_commit(git, name)
+    commit = _commit_of(git, name)
     result: list[TagNote] = []
 
     def edit(current: Mapping[str, bytes]) -> dict[str, bytes | None]:

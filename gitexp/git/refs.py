@@ -73,6 +73,25 @@ def has_refs(git: GitRepo, prefix: str) -> bool:
     return (b" " + prefix.encode()) in packed
 
 
+def ref_may_exist(git: GitRepo, name: str) -> bool:
+    """Whether ref ``name`` may exist: False only when it surely does not.
+
+    As `has_refs`, from the files on disk, with no process and no pygit2, so a
+    command can skip loading libgit2 to learn that an optional ref (the notes) is
+    absent. With the reftable backend the answer is always True.
+    """
+    common = git.common_dir
+    if (common / "reftable").is_dir():
+        return True
+    if (common / name).is_file() or (git.git_dir / name).is_file():
+        return True
+    try:
+        packed = (common / "packed-refs").read_bytes()
+    except FileNotFoundError:
+        return False
+    return (b" " + name.encode() + b"\n") in packed
+
+
 def read_ref(git: GitRepo, name: str) -> str | None:
     """The commit ``name`` points to, or None when the ref does not exist."""
     ref = git.repo.references.get(name)

@@ -11,16 +11,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pygit2
-
 from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import NotFoundError
 from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
+from gitexp.experiments.query.streamed import StreamReader
 from gitexp.experiments.query.summary import Reader
-from gitexp.git.refs import list_refs
+from gitexp.git.refs import list_refs, ref_may_exist
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
 
@@ -48,8 +47,9 @@ def project_experiments(project: Project) -> list[dict[str, object]]:
     change without the commit changing, so they are never kept in the index.
     """
     rows = experiments(project.git, project.layout.index / FILE_NAME)
-    index = project.layout.index / tagindex.FILE_NAME
-    tags.attach(rows, tags.tags_by_commit(project.git, index))
+    if ref_may_exist(project.git, tags.NOTES_REF):  # else libgit2 need not even load
+        index = project.layout.index / tagindex.FILE_NAME
+        tags.attach(rows, tags.tags_by_commit(project.git, index))
     return rows
 
 
@@ -67,18 +67,42 @@ def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]
 def _experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
     refs = list_refs(git, EXPERIMENT_REF_PREFIX)
     index = SummaryIndex(index_path) if index_path else None
-    reader = Reader(git)
+    known = index.entries if index else {}
+    unread = [c for c in dict.fromkeys(refs.values()) if c not in known]
+    read = _read(git, unread)
     rows: list[dict[str, object]] = []
     for ref, commit in refs.items():
-        entry = index.entries.get(commit) if index else None
+        entry = known.get(commit)
         if entry is None:
-            entry = reader.summary(commit)
+            entry = read[commit]
             if index:
                 index.add(commit, entry)
         rows.append({"name": name_from_ref(ref), "ref": ref, **entry})
     if index:
         index.save(refs.values())
     return rows
+
+
+STREAM_FROM = 8
+"""From this many unread commits on, they are read as streams (`StreamReader`)."""
+
+
+def _read(git: GitRepo, commits: list[str]) -> dict[str, dict[str, object]]:
+    """The summaries of ``commits``, none of which the index holds.
+
+    Many (a fresh clone's) are read in a few ``git cat-file`` streams; a few (the
+    runs recorded since the last command) through libgit2, which costs no process.
+    A commit the stream did not give (not a commit) goes the other way, which
+    raises as it always has.
+    """
+    found: dict[str, dict[str, object]] = {}
+    if len(commits) >= STREAM_FROM:
+        found = StreamReader(git).summaries(commits)
+    rest = [c for c in commits if c not in found]
+    if rest:
+        reader = Reader(git)
+        found.update((c, reader.summary(c)) for c in rest)
+    return found
 
 
 @dataclass
@@ -161,6 +185,8 @@ def _passes(row: Row, flt: Filter) -> bool:
 
 
 def _reachable(git: GitRepo, commit: str, tip: str) -> bool:
+    import pygit2  # loaded only for --branch: a plain show reads no git object through it
+
     try:
         return git.is_ancestor(commit, tip)
     except (KeyError, ValueError, pygit2.GitError):

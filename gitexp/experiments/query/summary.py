@@ -9,19 +9,21 @@ trailers, so only the commit, its tree and the params and metrics blobs are read
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import orjson
-import pygit2
 
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
 from gitexp.core.formats import load_mapping
 from gitexp.core.pointer import pointer_path
 from gitexp.core.runinfo import LOGGED_PARAMS, RUN_JSON, inherited_paths, parse_trailers
 from gitexp.core.runinfo import VERSION as RUN_VERSION
-from gitexp.data.pointers import pointers_at
 from gitexp.errors import GitexpError
 from gitexp.git.repo import GitRepo
+
+if TYPE_CHECKING:  # loaded when a commit is read through it: the stream reader needs none
+    import pygit2
 
 
 class Reader:
@@ -29,9 +31,13 @@ class Reader:
 
     def __init__(self, git: GitRepo) -> None:
         self.git = git
-        self.repo = git.repo
         self._configs: dict[pygit2.Oid, ProjectConfig] = {}
         self._docs: dict[tuple[pygit2.Oid, str], dict[str, object] | None] = {}
+
+    @property
+    def repo(self) -> pygit2.Repository:
+        """The pygit2 repository, opened on first use (a warm ``show`` needs none)."""
+        return self.git.repo
 
     def summary(self, commit_id: str) -> dict[str, object]:
         """The show fields of one experiment commit (without name and ref).
@@ -40,6 +46,8 @@ class Reader:
         are found in that list (a missing one costs no failed lookup), and files
         shared with earlier commits are not parsed again.
         """
+        import pygit2
+
         commit = self.repo[commit_id]
         assert isinstance(commit, pygit2.Commit)  # noqa: S101 - refs point at commits
         tree = commit.tree
@@ -47,21 +55,12 @@ class Reader:
         facts = parse_trailers(commit.message) or self._run_facts(tree)
         inherited = inherited_paths(facts.get("inherited"))
         config = self._config(top)
-        parents = commit.parent_ids
-        return {
-            "commit": commit_id,
-            "baseline": facts.get("baseline") or (str(parents[0]) if parents else ""),
-            "branch": facts.get("branch") or None,
-            "created": facts.get("started") or _commit_time(commit),
-            "status": facts.get("status") or "unknown",
-            "params": self._files(tree, top, [*config.params, LOGGED_PARAMS]),
-            "metrics": self._files(
-                tree,
-                top,
-                [m for m in config.metrics if m not in inherited] if inherited else config.metrics,
-            ),
-            "data": self._data(tree, inherited),
-        }
+        files = (
+            self._files(tree, top, [*config.params, LOGGED_PARAMS]),
+            self._files(tree, top, metrics_paths(config, inherited)),
+        )
+        data = self._data(tree, inherited)
+        return summary_fields(commit_id, facts, commit.parent_ids, commit.commit_time, files, data)
 
     def params_at(self, commit_id: str) -> dict[str, object]:
         """The params files of any commit (a baseline, say), parsed, by path."""
@@ -82,36 +81,16 @@ class Reader:
     def _run_facts(self, tree: pygit2.Tree) -> dict[str, str]:
         """What show needs from ``run.json``, for commits without gitexp's trailers."""
         found = self._blob(tree, RUN_JSON)
-        if found is None:
-            return {}
-        try:
-            doc = orjson.loads(found[1])
-        except orjson.JSONDecodeError:
-            return {}
-        if not isinstance(doc, dict) or doc.get("version") != RUN_VERSION:
-            return {}
-        baseline = doc.get("baseline") or {}
-        facts = {
-            "status": doc.get("status"),
-            "started": doc.get("started"),
-            "baseline": baseline.get("commit"),
-            "branch": baseline.get("branch"),
-            "inherited": orjson.dumps(doc.get("inherited") or []).decode(),
-        }
-        return {k: str(v) for k, v in facts.items() if v}
+        return run_facts(found[1]) if found is not None else {}
 
     def _config(self, top: dict[str | None, pygit2.Object]) -> ProjectConfig:
         """The commit's ``gitexp.yaml`` (see `config_at`), parsed once per blob."""
         entry = top.get(PROJECT_CONFIG)
         if entry is None or entry.type_str != "blob":
-            return _DEFAULTS
+            return DEFAULTS
         config = self._configs.get(entry.id)
         if config is None:
-            try:
-                config = parse_project_config(self.repo.odb.read(entry.id)[1], PROJECT_CONFIG)
-            except GitexpError:
-                config = _DEFAULTS
-            self._configs[entry.id] = config
+            config = self._configs[entry.id] = parse_config(self.repo.odb.read(entry.id)[1])
         return config
 
     def _files(
@@ -124,13 +103,7 @@ class Reader:
                 continue
             key = (entry.id, path)
             if key not in self._docs:
-                try:
-                    parsed = load_mapping(self.repo.odb.read(entry.id)[1], path)
-                    if not path.endswith(".json"):  # JSON parses to JSON values already
-                        parsed = orjson.loads(orjson.dumps(parsed))
-                    self._docs[key] = parsed
-                except (GitexpError, TypeError, orjson.JSONEncodeError):
-                    self._docs[key] = None
+                self._docs[key] = parse_file(self.repo.odb.read(entry.id)[1], path)
             cached = self._docs[key]
             if cached is not None:
                 found[path] = cached
@@ -141,6 +114,8 @@ class Reader:
 
         An out the run did not write (its pointer inherited from the baseline) is left out.
         """
+        from gitexp.data.pointers import pointers_at
+
         return {
             path: str(p.oid)
             for path, p in sorted(pointers_at(self.git, tree).items())
@@ -148,8 +123,75 @@ class Reader:
         }
 
 
-_DEFAULTS = ProjectConfig()
+def run_facts(data: bytes) -> dict[str, str]:
+    """What show needs from the bytes of ``run.json`` (empty when they do not parse)."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(doc, dict) or doc.get("version") != RUN_VERSION:
+        return {}
+    baseline = doc.get("baseline") or {}
+    facts = {
+        "status": doc.get("status"),
+        "started": doc.get("started"),
+        "baseline": baseline.get("commit"),
+        "branch": baseline.get("branch"),
+        "inherited": orjson.dumps(doc.get("inherited") or []).decode(),
+    }
+    return {k: str(v) for k, v in facts.items() if v}
+
+
+DEFAULTS = ProjectConfig()
 """The config of a commit without ``gitexp.yaml`` (or with one that does not parse)."""
+
+
+def parse_config(data: bytes) -> ProjectConfig:
+    """A commit's ``gitexp.yaml`` from its bytes; the defaults when it does not parse."""
+    try:
+        return parse_project_config(data, PROJECT_CONFIG)
+    except GitexpError:
+        return DEFAULTS
+
+
+def parse_file(data: bytes, path: str) -> dict[str, object] | None:
+    """A params or metrics file as ``show --json`` gives it; None when it does not parse.
+
+    Values are JSON values whatever the format (a YAML date becomes its string).
+    """
+    try:
+        parsed = load_mapping(data, path)
+        if not path.endswith(".json"):  # JSON parses to JSON values already
+            parsed = orjson.loads(orjson.dumps(parsed))
+    except (GitexpError, TypeError, orjson.JSONEncodeError):
+        return None
+    return parsed
+
+
+def summary_fields(
+    commit_id: str,
+    facts: dict[str, str],
+    parents: Sequence[object],
+    commit_time: int,
+    files: tuple[dict[str, object], dict[str, object]],
+    data: dict[str, str],
+) -> dict[str, object]:
+    """The show fields of one commit, in their designed order, from what was read."""
+    return {
+        "commit": commit_id,
+        "baseline": facts.get("baseline") or (str(parents[0]) if parents else ""),
+        "branch": facts.get("branch") or None,
+        "created": facts.get("started") or iso_seconds(commit_time),
+        "status": facts.get("status") or "unknown",
+        "params": files[0],
+        "metrics": files[1],
+        "data": data,
+    }
+
+
+def metrics_paths(config: ProjectConfig, inherited: frozenset[str]) -> Sequence[str]:
+    """The metrics files a commit's run wrote: those it inherited are not its own."""
+    return [m for m in config.metrics if m not in inherited] if inherited else config.metrics
 
 
 def _entry(tree: pygit2.Tree, path: str) -> pygit2.Object | None:
@@ -165,6 +207,8 @@ def inherited_in(commit: pygit2.Commit) -> frozenset[str]:
     Read from the commit message's trailers, else from ``run.json``; a commit that is
     not an experiment has none.
     """
+    import pygit2
+
     facts = parse_trailers(commit.message)
     if facts is not None:
         return inherited_paths(facts.get("inherited"))
@@ -176,6 +220,7 @@ def inherited_in(commit: pygit2.Commit) -> frozenset[str]:
     return inherited_paths(doc.get("inherited") if isinstance(doc, dict) else None)
 
 
-def _commit_time(commit: pygit2.Commit) -> str:
-    moment = dt.datetime.fromtimestamp(commit.commit_time, dt.timezone.utc)
+def iso_seconds(seconds: int) -> str:
+    """A commit time as ``show`` writes it: ISO 8601 in UTC, to the second, with ``Z``."""
+    moment = dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

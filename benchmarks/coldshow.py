@@ -1,0 +1,177 @@
+"""The first `gitexp show --json` in a fresh clone, against git reading the same commits.
+
+    .venv/bin/python benchmarks/coldshow.py [--sizes 1000 10000] [--repeat 7]
+
+Builds projects of N generated experiments (`harness.experiments`: the commits
+`gitexp run` writes, in a pack, the refs loose, as after a fetch), then times whole
+commands, a new process each, round after round:
+
+- floor: ``git for-each-ref refs/experiments | git cat-file --batch``, git itself
+  listing the experiments and reading their commits;
+- cold: ``gitexp show --json`` with no summary index (removed before each run), as in
+  a fresh clone;
+- warm: ``gitexp show --json`` again, the index built.
+
+Each round runs the three back to back, so that one round's ratios see one load;
+the table gives median wall times, the median of the rounds' ratios to the floor,
+and the median CPU time (user and system, git's processes included), with the load
+average before and after, since the machine may be shared. The cold
+output is checked byte for byte against the warm one. gitexp's modules are compiled
+to bytecode first, as an installed package's are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness.experiments import GitexpExperiments  # noqa: E402 - after the path above
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Bench",
+    "GIT_AUTHOR_EMAIL": "bench@example.com",
+    "GIT_COMMITTER_NAME": "Bench",
+    "GIT_COMMITTER_EMAIL": "bench@example.com",
+}
+FLOOR = "git for-each-ref --format='%(objectname)' refs/experiments | git cat-file --batch"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=7, help="timed rounds per size")
+    parser.add_argument("--work", type=Path, help="where the projects are kept (reused)")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        help="time the gitexp package under this folder instead of the installed one "
+        "(an export of an earlier commit, for before and after figures)",
+    )
+    args = parser.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="coldshow-"))
+    env = _env(work)
+    package = _package()
+    if args.source:
+        env["PYTHONPATH"] = str(args.source.resolve())
+        package = str(args.source.resolve() / "gitexp")
+    subprocess.run([sys.executable, "-m", "compileall", "-q", package], check=True, env=env)
+    print(f"gitexp show --json, first and warm, against `{FLOOR}`")
+    print(f"load average before: {_load()}\n")
+    print("| experiments | floor | cold | warm | cold/floor | warm/floor | CPU floor, cold, warm |")
+    print("|---:|---:|---:|---:|---:|---:|---|")
+    for size in args.sizes:
+        project = _project(work / f"n{size}", size, env)
+        row = _measure(project, env, args.repeat)
+        print(
+            f"| {size:,} | {row['floor']:.3f} s | {row['cold']:.3f} s | {row['warm']:.3f} s "
+            f"| {row['cold/floor']:.2f} | {row['warm/floor']:.2f} "
+            f"| {row['floor cpu']:.2f}, {row['cold cpu']:.2f}, {row['warm cpu']:.2f} s |"
+        )
+    print(f"\nload average after: {_load()}; {os.cpu_count()} CPUs; {args.repeat} rounds")
+    return 0
+
+
+def _env(work: Path) -> dict[str, str]:
+    home = work / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(IDENTITY, HOME=str(home), GIT_CONFIG_GLOBAL=str(home / "gitconfig"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def _package() -> str:
+    import gitexp
+
+    return str(Path(gitexp.__file__).parent)
+
+
+def _project(root: Path, size: int, env: dict[str, str]) -> GitexpExperiments:
+    if (root / ".git").is_dir():
+        project = GitexpExperiments.__new__(GitexpExperiments)
+        project.root, project.env, project.count = root, env, size
+        return project
+    print(f"(generating {size:,} experiments in {root.name})", file=sys.stderr)
+    project = GitexpExperiments(root, env)
+    project.grow_to(size)
+    return project
+
+
+def _measure(project: GitexpExperiments, env: dict[str, str], repeat: int) -> dict[str, float]:
+    show = [sys.executable, "-m", "gitexp", "show", "--json"]
+    root = project.root
+    index = project.index_file
+
+    def drop() -> None:
+        index.unlink(missing_ok=True)
+
+    def floor() -> tuple[float, float]:
+        return _timed(["sh", "-c", f"{FLOOR} > /dev/null"], root, env)
+
+    def cold() -> tuple[float, float]:
+        return _timed(show, root, env, before=drop, out=root.parent / f"{root.name}-cold.json")
+
+    def warm() -> tuple[float, float]:
+        return _timed(show, root, env, out=root.parent / f"{root.name}-warm.json")
+
+    cold(), warm(), floor()  # warm-up: the page cache, the index file
+    times: dict[str, list[float]] = {"floor": [], "cold": [], "warm": []}
+    cpu: dict[str, list[float]] = {"floor": [], "cold": [], "warm": []}
+    for _ in range(repeat):
+        for name, step in (("floor", floor), ("cold", cold), ("warm", warm)):
+            wall, used = step()
+            times[name].append(wall)
+            cpu[name].append(used)
+    same = (root.parent / f"{root.name}-cold.json").read_bytes() == (
+        root.parent / f"{root.name}-warm.json"
+    ).read_bytes()
+    if not same:
+        raise SystemExit("the cold show printed something else than the warm one")
+    result = {name: statistics.median(values) for name, values in times.items()}
+    result.update({f"{name} cpu": statistics.median(values) for name, values in cpu.items()})
+    for name in ("cold", "warm"):
+        ratios = [t / f for t, f in zip(times[name], times["floor"], strict=True)]
+        result[f"{name}/floor"] = statistics.median(ratios)
+    return result
+
+
+def _timed(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    *,
+    before: Callable[[], None] | None = None,
+    out: Path | None = None,
+) -> tuple[float, float]:
+    if before is not None:
+        before()
+    with open(out or os.devnull, "wb") as sink:
+        used = _children_cpu()
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, env=env, stdout=sink, check=True)
+        return time.perf_counter() - start, _children_cpu() - used
+
+
+def _children_cpu() -> float:
+    """User and system time of every finished child process (and theirs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,341 @@
+"""Many experiments' summaries at once, read as a few streams of raw git objects.
+
+The first ``show`` in a fresh clone reads every experiment commit. `summary.Reader`
+reads one commit at a time through libgit2; here all commits are read by one
+``git cat-file --batch``, then all their root trees, then the blobs and the
+subtrees they need (`plumbing.read_objects`); files deeper than the root (the
+params a run logged, in ``.gitexp/``) are found by git itself
+(`plumbing.resolve_paths`), so their trees are never parsed here. A handful of git
+processes in all, which decompress on a core of their own while Python parses.
+What is shared (a config, a params file, a data folder's subtree) is read and
+parsed once. The result is `Reader.summary`'s, commit by commit (tests hold them
+equal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Generic, NamedTuple, TypeVar
+
+from gitexp.core.config import PROJECT_CONFIG, ProjectConfig
+from gitexp.core.pointer import SUFFIX, Pointer, parse_pointer, unsafe_reason
+from gitexp.core.runinfo import LOGGED_PARAMS, RUN_DIR, RUN_JSON, inherited_paths, parse_trailers
+from gitexp.errors import GitexpError
+from gitexp.experiments.query.summary import (
+    DEFAULTS,
+    metrics_paths,
+    parse_config,
+    parse_file,
+    run_facts,
+    summary_fields,
+)
+from gitexp.git.plumbing import read_objects, resolve_paths
+from gitexp.git.rawobjects import GITLINK_MODE, TREE_MODE, Tree, parse_commit, parse_tree
+from gitexp.git.repo import GitRepo
+
+_SUFFIX = SUFFIX.encode()
+_RUN_DIR = RUN_DIR.encode()
+_CONFIG = PROJECT_CONFIG.encode()
+_TRAILERS = b"\n\nGitexp-Status: "
+_NO_TREE: Tree = {}
+_T = TypeVar("_T")
+
+Oid = bytes
+"""An object id as trees hold it: 20 raw bytes (hex only to talk to git)."""
+
+
+class _Plan(NamedTuple):
+    """The files a config names, each with its name in a root tree (None: deeper)."""
+
+    config: ProjectConfig
+    files: tuple[tuple[str, bytes | None], ...]
+    run_json: tuple[tuple[str, bytes | None], ...]
+
+
+class _Found(NamedTuple):
+    """What one commit needs, found in its root tree."""
+
+    tree: str
+    top: Tree
+    plan: _Plan
+    facts: dict[str, str] | None
+    blobs: dict[str, Oid]
+
+
+class StreamReader:
+    """Reads the summaries of many commits in a few ``git cat-file`` streams."""
+
+    def __init__(self, git: GitRepo) -> None:
+        self.git = git
+        self._trees: dict[Oid, Tree] = {}
+        self._blobs: dict[Oid, bytes] = {}
+        self._docs: dict[tuple[Oid, str], dict[str, object] | None] = {}
+        self._plans: dict[Oid | None, _Plan] = {}
+        self._pointers: dict[Oid, dict[str, Pointer]] = {}
+        self._parsed_pointers: dict[Oid, Pointer | None] = {}
+        self._safe: dict[str, bool] = {}
+
+    def summaries(self, commit_ids: Sequence[str]) -> dict[str, dict[str, object]]:
+        """The show fields of each of ``commit_ids`` that is a commit, by id.
+
+        Each is what `Reader.summary` gives for it. Raises `GitexpError` when git fails.
+        """
+        root = self.git.root
+        ids = list(dict.fromkeys(commit_ids))
+        # three git processes at once, each a stream: the commits, their trees, logged params
+        tops = _Job(lambda: read_objects(root, [f"{oid}^{{tree}}" for oid in ids]))
+        logged = _Job(lambda: resolve_paths(root, [f"{oid}:{LOGGED_PARAMS}" for oid in ids]))
+        raw = read_objects(root, ids)
+        commits = {oid: body for oid, (kind, body) in raw.items() if kind == "commit"}
+        trees = {oid: body[5 : body.index(b"\n")].decode() for oid, body in commits.items()}
+        roots: dict[str, Tree] = {}
+        top_of = tops.result()
+        for oid, tree in trees.items():
+            top = top_of.get(f"{oid}^{{tree}}")
+            roots[oid] = self._trees.setdefault(
+                bytes.fromhex(tree), parse_tree(top[1]) if top else _NO_TREE
+            )
+        self._load(_blob_id(top, _CONFIG) for top in roots.values())
+        logged_at = logged.result()
+        found = {
+            oid: self._find(trees[oid], roots[oid], body, logged_at.get(f"{oid}:{LOGGED_PARAMS}"))
+            for oid, body in commits.items()
+        }
+        self._resolve_deep(found.values())
+        walked = self._walk(roots.values())
+        self._load(
+            [blob for f in found.values() for blob in f.blobs.values()]
+            + _pointer_blobs([*roots.values(), *walked])
+        )
+        return {oid: self._summary(oid, commits[oid], f) for oid, f in found.items()}
+
+    def _find(self, tree: str, top: Tree, commit: bytes, logged: tuple[str, str] | None) -> _Found:
+        """The plan, trailers and blob ids of one commit (deeper files as requests).
+
+        ``logged`` is what git found at `LOGGED_PARAMS` in the commit.
+        """
+        plan = self._plan(top)
+        facts = _trailers(commit)
+        blobs: dict[str, Oid] = {}
+        deep: dict[str, Oid] = {}
+        for path, name in plan.files if facts is not None else plan.run_json:
+            if path == LOGGED_PARAMS:
+                if logged is not None and logged[1] == "blob":
+                    blobs[path] = bytes.fromhex(logged[0])
+            elif name is None:
+                deep[path] = f"{tree}:{path}".encode()
+            else:
+                entry = top.get(name)
+                if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
+                    blobs[path] = entry[2]
+        if deep:
+            blobs.update(deep)  # requests: `_resolve_deep` puts ids in their place
+        return _Found(tree, top, plan, facts, blobs)
+
+    def _plan(self, top: Tree) -> _Plan:
+        config_blob = _blob_id(top, _CONFIG)
+        key = config_blob if config_blob in self._blobs else None
+        plan = self._plans.get(key)
+        if plan is None:
+            config = parse_config(self._blobs[key]) if key is not None else DEFAULTS
+            paths = dict.fromkeys([*config.params, LOGGED_PARAMS, *config.metrics])
+            files = tuple((p, None if "/" in p else p.encode()) for p in paths)
+            plan = self._plans[key] = _Plan(config, files, (*files, (RUN_JSON, None)))
+        return plan
+
+    def _summary(self, oid: str, commit: bytes, found: _Found) -> dict[str, object]:
+        facts = found.facts
+        if facts is None:
+            run = self._blobs.get(found.blobs.get(RUN_JSON, b""))
+            facts = run_facts(run) if run is not None else {}
+        inherited = inherited_paths(facts.get("inherited"))
+        config = found.plan.config
+        files = (
+            self._files(found.blobs, [*config.params, LOGGED_PARAMS]),
+            self._files(found.blobs, metrics_paths(config, inherited)),
+        )
+        pointers = self._root_pointers(found.top)
+        data = (
+            {
+                path: str(p.oid)
+                for path, p in sorted(pointers.items())
+                if not inherited or path + SUFFIX not in inherited
+            }
+            if pointers
+            else {}
+        )
+        parents: tuple[str, ...] = ()
+        when = 0
+        if not (facts.get("baseline") and facts.get("started")):
+            raw = parse_commit(commit)
+            parents, when = raw.parents, raw.commit_time
+        return summary_fields(oid, facts, parents, when, files, data)
+
+    def _read(self, oids: Iterable[Oid]) -> dict[Oid, tuple[str, bytes]]:
+        wanted = [o.hex() for o in oids]
+        return {bytes.fromhex(o): found for o, found in read_objects(self.git.root, wanted).items()}
+
+    def _load(self, oids: Iterable[Oid | None]) -> None:
+        """Read the trees and blobs ``oids`` names that are not read yet."""
+        wanted = {
+            o for o in oids if o is not None and o not in self._blobs and o not in self._trees
+        }
+        for oid, (kind, body) in self._read(wanted).items():
+            if kind == "tree":
+                self._trees[oid] = parse_tree(body)
+            elif kind == "blob":
+                self._blobs[oid] = body
+
+    def _resolve_deep(self, found: Iterable[_Found]) -> None:
+        """Turn each ``TREE:PATH`` request of `_find` into its blob id, or drop it."""
+        found = list(found)
+        asked = [b.decode() for f in found for b in f.blobs.values() if len(b) != 20]
+        if not asked:
+            return
+        answers = resolve_paths(self.git.root, asked)
+        for f in found:
+            for path, blob in list(f.blobs.items()):
+                if len(blob) != 20:
+                    answer = answers.get(blob.decode())
+                    if answer is not None and answer[1] == "blob":
+                        f.blobs[path] = bytes.fromhex(answer[0])
+                    else:
+                        del f.blobs[path]
+
+    def _walk(self, roots: Iterable[Tree]) -> list[Tree]:
+        """Read every tree under the roots but ``.gitexp/``, a level at a time (pointers)."""
+        level = {
+            e[2] for top in roots for e in top.values() if e[0] == TREE_MODE and e[1] != _RUN_DIR
+        }
+        seen = set(level)
+        walked: list[Tree] = []
+        while level:
+            self._load(level)
+            below: set[Oid] = set()
+            for oid in level:
+                tree = self._trees.get(oid)
+                if tree is not None:
+                    walked.append(tree)
+                    below.update(e[2] for e in tree.values() if e[0] == TREE_MODE)
+            level = below - seen
+            seen |= level
+        return walked
+
+    def _files(self, blobs: dict[str, Oid], paths: Iterable[str]) -> dict[str, object]:
+        found: dict[str, object] = {}
+        for path in paths:
+            blob = blobs.get(path)
+            if blob is None or blob not in self._blobs:
+                continue
+            key = (blob, path)
+            if key not in self._docs:
+                self._docs[key] = parse_file(self._blobs[blob], path)
+            parsed = self._docs[key]
+            if parsed is not None:
+                found[path] = parsed
+        return found
+
+    def _root_pointers(self, top: Tree) -> dict[str, Pointer]:
+        """Every valid pointer under a root tree, ``.gitexp/`` skipped (see `pointers_at`)."""
+        found = self._under(top, skip=_RUN_DIR)
+        if not found:
+            return found
+        return {path: pointer for path, pointer in found.items() if self._is_safe(path)}
+
+    def _under(self, tree: Tree, skip: bytes | None = None) -> dict[str, Pointer]:
+        found: dict[str, Pointer] = {}
+        for name, entry in tree.items():
+            if entry[0] == TREE_MODE:
+                if name == skip:
+                    continue
+                inner = self._subtree(entry[2])
+                if inner:
+                    prefix = name.decode("utf-8", "replace")
+                    found.update((f"{prefix}/{path}", p) for path, p in inner.items())
+            elif name.endswith(_SUFFIX) and name != _SUFFIX and entry[0] != GITLINK_MODE:
+                text = name.decode("utf-8", "replace")
+                parsed = self._pointer(entry[2], text)
+                if parsed is not None:
+                    found[text[: -len(SUFFIX)]] = parsed
+        return found
+
+    def _subtree(self, oid: Oid) -> dict[str, Pointer]:
+        cached = self._pointers.get(oid)
+        if cached is None:
+            tree = self._trees.get(oid)
+            cached = self._pointers[oid] = self._under(tree) if tree is not None else {}
+        return cached
+
+    def _pointer(self, blob: Oid, name: str) -> Pointer | None:
+        if blob not in self._parsed_pointers:
+            data = self._blobs.get(blob)
+            try:
+                parsed = parse_pointer(data, name) if data is not None else None
+            except GitexpError:
+                parsed = None
+            self._parsed_pointers[blob] = parsed
+        return self._parsed_pointers[blob]
+
+    def _is_safe(self, path: str) -> bool:
+        safe = self._safe.get(path)
+        if safe is None:
+            safe = self._safe[path] = unsafe_reason(path) is None
+        return safe
+
+
+class _Job(Generic[_T]):
+    """A call made in a thread of its own; `result` waits for it (and raises its error).
+
+    Each call here waits on a git process, so processes started this way run side
+    by side (on a core each when there is one) while Python parses what has come
+    back from the others.
+    """
+
+    def __init__(self, call: Callable[[], _T]) -> None:
+        import threading
+
+        self._call = call
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call()
+        except BaseException as exc:  # given to the caller by `result`
+            self._error = exc
+
+    def result(self) -> _T:
+        """What the call returned, once it has."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set when no error
+
+
+def _trailers(commit: bytes) -> dict[str, str] | None:
+    """`parse_trailers` of the message, decoding only its trailers (see `trailers`)."""
+    at = commit.rfind(_TRAILERS)
+    if at < 0 or at <= commit.find(b"\n\n"):  # none, or at the top of the message
+        return None
+    return parse_trailers(commit[at:].decode("utf-8", "replace"))
+
+
+def _pointer_blobs(trees: Iterable[Tree]) -> list[Oid]:
+    """Every pointer file's blob in ``trees``."""
+    return [
+        e[2]
+        for tree in trees
+        for name, e in tree.items()
+        if name.endswith(_SUFFIX) and name != _SUFFIX and e[0] != TREE_MODE
+    ]
+
+
+def _blob_id(top: Tree, name: bytes) -> Oid | None:
+    entry = top.get(name)
+    return (
+        entry[2]
+        if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE
+        else None
+    )

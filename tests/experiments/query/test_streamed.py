@@ -1,0 +1,263 @@
+"""The stream reader (a fresh clone's first ``show``) gives what the per-commit reader gives.
+
+Each commit below is a shape an experiment commit can have: with and without the
+message trailers, with ``run.json`` or without, with a config naming files in
+folders, logged params, pointers (valid, broken, unsafe, inherited), files that do
+not parse, a symbolic link and a folder where a file is expected.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pygit2
+import pytest
+
+from gitexp.core.runinfo import RunRecord, trailers
+from gitexp.experiments.query.select import STREAM_FROM
+from gitexp.experiments.query.streamed import StreamReader
+from gitexp.experiments.query.summary import Reader
+from gitexp.git.repo import GitRepo
+from tests.conftest import git, make_repo
+
+HASH = "blake3:" + "ab" * 32
+POINTER = f"version: 1\nhash: {HASH}\nsize: 12\n".encode()
+DIR_POINTER = f"version: 1\nhash: {'blake3:' + 'cd' * 32}\nsize: 40\nkind: dir\nfiles: 2\n"
+SIG = pygit2.Signature("Test User", "user@example.com", 1_767_225_600, 0)
+
+Files = dict[str, bytes | tuple[str, bytes]]
+"""Path to bytes, or to ``("link", target)`` for a symbolic link."""
+
+
+def _tree(repo: pygit2.Repository, files: Files) -> pygit2.Oid:
+    """A tree of ``files``, folders made as the paths say."""
+    here: dict[str, object] = {}
+    for path, content in files.items():
+        *folders, name = path.split("/")
+        node = here
+        for folder in folders:
+            node = node.setdefault(folder, {})  # type: ignore[assignment]
+        node[name] = content
+    return _write(repo, here)
+
+
+def _write(repo: pygit2.Repository, node: dict[str, object]) -> pygit2.Oid:
+    builder = repo.TreeBuilder()
+    for name, value in node.items():
+        if isinstance(value, dict):
+            builder.insert(name, _write(repo, value), pygit2.GIT_FILEMODE_TREE)
+        elif isinstance(value, tuple):
+            builder.insert(name, repo.create_blob(value[1]), pygit2.GIT_FILEMODE_LINK)
+        else:
+            assert isinstance(value, bytes)
+            builder.insert(name, repo.create_blob(value), pygit2.GIT_FILEMODE_BLOB)
+    return builder.write()
+
+
+def _record(name: str, base: str, **extra: object) -> RunRecord:
+    return RunRecord(
+        name=name,
+        command=("python", "train.py"),
+        overrides={},
+        status="success",
+        exit_code=0,
+        started="2026-01-02T03:04:05.000Z",
+        duration_s=1.0,
+        baseline_commit=base,
+        baseline_branch="main",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _commit(repo: pygit2.Repository, files: Files, message: str, parents: list[pygit2.Oid]) -> str:
+    return str(repo.create_commit(None, SIG, SIG, message, _tree(repo, files), parents))
+
+
+def _shapes(root: Path) -> list[str]:
+    """One commit of each shape; returns their ids."""
+    repo = pygit2.Repository(str(root))
+    base = repo.head.target
+    baseline = str(base)
+    params = b"train:\n  lr: 0.01\nseed: 1\n"
+    metrics = b'{"acc": 0.9, "loss": 0.1}\n'
+    rec = _record("plain", baseline)
+    ids = [
+        # a run as gitexp records it: trailers, params, metrics, data at two depths
+        _commit(
+            repo,
+            {
+                "params.yaml": params,
+                "metrics.json": metrics,
+                "model.pkl.gitexp": POINTER,
+                "data/train.csv.gitexp": POINTER,
+                "data/images.gitexp": DIR_POINTER.encode(),
+                "data/deep/more/x.bin.gitexp": POINTER,
+                "data/broken.gitexp": b"not: [a pointer\n",
+                "data/.gitexp": POINTER,
+                "src/train.py": b"print(1)\n",
+                ".gitexp/run.json": rec.to_json(),
+                ".gitexp/params.yaml": b"optimizer: adam\nlayers: [64, 64]\n",
+                ".gitexp/model.gitexp": POINTER,
+            },
+            f"gitexp: plain\n\n{trailers(rec)}",
+            [base],
+        ),
+        # no trailers: the facts come from run.json, which says what was inherited
+        _commit(
+            repo,
+            {
+                "params.yaml": params,
+                "metrics.json": metrics,
+                "model.pkl.gitexp": POINTER,
+                "out.bin.gitexp": POINTER,
+                ".gitexp/run.json": _record(
+                    "old", baseline, inherited=("metrics.json", "model.pkl.gitexp")
+                ).to_json(),
+            },
+            "gitexp: old\n",
+            [base],
+        ),
+        # no trailers and no run.json: unknown status, the commit's own time and parent
+        _commit(repo, {"params.yaml": params}, "a plain commit\n", [base]),
+        # a root commit, nothing of gitexp at all
+        _commit(repo, {"README": b"hello\n"}, "root\n", []),
+        # a config naming files in folders and other formats; a YAML date
+        _commit(
+            repo,
+            {
+                "gitexp.yaml": b"params: [conf/params.yaml, conf/extra.toml]\n"
+                b"metrics: [results/metrics.yaml, results/missing.json]\n",
+                "conf/params.yaml": b"lr: 0.1\nwhen: 2026-01-02\n",
+                "conf/extra.toml": b'name = "x"\n[opt]\nmomentum = 0.9\n',
+                "results/metrics.yaml": b"acc: 0.5\n",
+                "params.yaml": params,
+            },
+            f"gitexp: conf\n\n{trailers(_record('conf', baseline))}",
+            [base],
+        ),
+        # files that do not parse, a config that does not parse, a folder, a link
+        _commit(
+            repo,
+            {
+                "gitexp.yaml": b"params: [params.yaml\n",
+                "params.yaml": b"train: [unclosed\n",
+                "metrics.json": ("link", b"elsewhere.json"),
+                ".gitexp/params.yaml/inner": b"x: 1\n",
+            },
+            f"gitexp: broken\n\n{trailers(_record('broken', baseline))}",
+            [base],
+        ),
+        # unsafe data paths are left out; a folder named like a pointer is not one
+        _commit(
+            repo,
+            {
+                "params.yaml": params,
+                "sub/back\\slash.gitexp": POINTER,
+                "sub/.gitexp/x.gitexp": POINTER,
+                "dir.gitexp/inside.txt": b"x\n",
+            },
+            f"gitexp: unsafe\n\n{trailers(_record('unsafe', baseline))}",
+            [base],
+        ),
+    ]
+    return ids
+
+
+@pytest.fixture
+def shapes(tmp_path: Path) -> tuple[GitRepo, list[str]]:
+    root = make_repo(tmp_path / "p", {"params.yaml": "seed: 1\n", "train.py": "print(1)\n"})
+    return GitRepo.discover(root), _shapes(root)
+
+
+def test_stream_reader_gives_what_the_commit_reader_gives(
+    shapes: tuple[GitRepo, list[str]],
+) -> None:
+    repo, ids = shapes
+    streamed = StreamReader(repo).summaries(ids)
+    one_by_one = {oid: Reader(repo).summary(oid) for oid in ids}
+    assert list(streamed) == ids
+    for oid in ids:  # byte for byte, key order included: show --json prints these
+        assert orjson.dumps(streamed[oid]) == orjson.dumps(one_by_one[oid]), oid
+    plain, old, bare, root, conf, broken, unsafe = (streamed[i] for i in ids)
+    assert plain["data"] == {
+        "data/deep/more/x.bin": HASH,
+        "data/images": "blake3:" + "cd" * 32,
+        "data/train.csv": HASH,
+        "model.pkl": HASH,
+    }
+    assert plain["params"] == {
+        "params.yaml": {"train": {"lr": 0.01}, "seed": 1},
+        ".gitexp/params.yaml": {"optimizer": "adam", "layers": [64, 64]},
+    }
+    assert old["status"] == "success" and old["metrics"] == {} and old["data"] == {"out.bin": HASH}
+    assert bare["status"] == "unknown" and bare["created"] == "2026-01-01T00:00:00Z"
+    assert root["baseline"] == "" and root["params"] == {}
+    assert conf["params"]["conf/params.yaml"] == {"lr": 0.1, "when": "2026-01-02"}  # type: ignore[index]
+    assert conf["metrics"] == {"results/metrics.yaml": {"acc": 0.5}}
+    assert broken["params"] == {} and broken["metrics"] == {}
+    assert unsafe["data"] == {}
+
+
+def test_stream_reader_skips_what_is_not_a_commit(shapes: tuple[GitRepo, list[str]]) -> None:
+    repo, ids = shapes
+    handle = pygit2.Repository(str(repo.root))
+    tree = str(handle.get(ids[0]).tree_id)  # type: ignore[union-attr]
+    blob = str(handle.create_blob(b"x\n"))
+    asked = [ids[0], tree, blob, "0" * 40, "1" * 40]
+    assert list(StreamReader(repo).summaries(asked)) == [ids[0]]
+
+
+def test_a_cold_show_prints_what_a_warm_one_does(shapes: tuple[GitRepo, list[str]]) -> None:
+    """Many experiments and no index: the streams are read; then the index answers."""
+    repo, ids = shapes
+    for number in range(STREAM_FROM + 2):
+        oid = ids[number % len(ids)]
+        git(repo.root, "update-ref", f"refs/experiments/e{number:02d}", oid)
+    index = repo.common_dir / "gitexp" / "index"
+    cold = _show(repo.root)
+    assert index.is_dir() and any(index.iterdir())  # the cold show wrote the index
+    warm = _show(repo.root)
+    assert cold == warm
+    rows = orjson.loads(cold)["experiments"]
+    assert len(rows) == STREAM_FROM + 2
+    by_commit = {oid: Reader(repo).summary(oid) for oid in ids}
+    for row in rows:
+        expected = {"name": row["name"], "ref": row["ref"], **by_commit[row["commit"]]}
+        assert row == orjson.loads(orjson.dumps(expected))
+
+
+def _show(root: Path) -> bytes:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gitexp", "show", "--json"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    )
+    return proc.stdout
+
+
+def test_tags_show_whether_the_notes_ref_is_loose_or_packed(tmp_path: Path) -> None:
+    """show skips reading notes only when their ref surely does not exist."""
+    import gitexp
+    from gitexp.experiments.tags import NOTES_REF
+    from gitexp.git.refs import ref_may_exist
+
+    root = make_repo(tmp_path / "r", {"params.yaml": "lr: 0.1\n", "gitexp.yaml": "{}\n"})
+    project = gitexp.Repo(root)
+    project.run(["true"], name="one")
+    repo = GitRepo.discover(root)
+    assert not ref_may_exist(repo, NOTES_REF)
+    assert [r.tags for r in project.show().experiments] == [()]
+    project.tag("one", ["best"])
+    assert ref_may_exist(repo, NOTES_REF)
+    git(root, "pack-refs", "--all")
+    assert not (root / ".git" / NOTES_REF).exists()
+    assert ref_may_exist(repo, NOTES_REF)
+    assert [r.tags for r in project.show().experiments] == [("best",)]
+    assert [r.name for r in project.show(filters=["tag==best"]).experiments] == ["one"]
+    git(root, "update-ref", "-d", NOTES_REF)
+    assert not ref_may_exist(repo, NOTES_REF)
+    assert [r.tags for r in project.show().experiments] == [()]
