@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import IDENTITY, git, make_repo
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
 
 PY = sys.executable
 
