@@ -2,7 +2,7 @@
 """Searches and the queue's executors, measured.
 
     python3 benchmarks/sweeps.py search [--trials 30] [--seed 1] [-j 1]
-    python3 benchmarks/sweeps.py throughput [--points 100]
+    python3 benchmarks/sweeps.py throughput [--points 100] [--rounds 1]
 
 ``search``: the quickstart (examples/quickstart) in a fresh repository; the full grid
 over a space of 54 points, then a TPE search over the same space (the same ``-S``
@@ -135,24 +135,32 @@ def throughput(args: argparse.Namespace) -> None:
         git(base, "init", "-q", "--bare", "remote.git")
         git(repo, "remote", "add", "origin", (base / "remote.git").as_uri())
         command = [sys.executable, "-c", "import time; time.sleep(0.1)"]
-        walls = {}
+        walls: dict[str, float] = {}
         with _cluster(base) as address:
-            for executor in ("local", "dask", f"dask://{address}"):
-                label = executor.partition("://")[0] + ("://" if "://" in executor else "")
-                points = ",".join(str(n) for n in range(1, args.points + 1))
-                name = label.replace("://", "-cluster")
-                gitexp(repo, "run", "--queue", "-n", name, "-S", f"k={points}", "--", *command)
-                start = time.monotonic()
-                gitexp(repo, "queue", "start", "-j", "2", "--executor", executor)
-                walls[label] = time.monotonic() - start
-                overhead = walls[label] * 2 / args.points - 0.1
-                print(
-                    f"{label:8} {args.points} runs in {walls[label]:.1f} s, "
-                    f"{overhead * 1000:.0f} ms overhead per run",
-                    flush=True,
-                )
+            for round_ in range(1, args.rounds + 1):  # interleaved: load that drifts hits all
+                for executor in ("local", "dask", f"dask://{address}"):
+                    label = executor.partition("://")[0] + ("://" if "://" in executor else "")
+                    name = f"{label.replace('://', '-cluster')}-r{round_}"
+                    wall = _queue_and_start(repo, name, executor, args.points, command)
+                    walls[label] = walls.get(label, 0.0) + wall
+                    overhead = wall * 2 / args.points - 0.1
+                    print(
+                        f"{label:8} {args.points} runs in {wall:.1f} s, "
+                        f"{overhead * 1000:.0f} ms overhead per run "
+                        f"(load {os.getloadavg()[0]:.1f})",
+                        flush=True,
+                    )
         for label in ("dask", "dask://"):
             print(f"{label} / local: {walls[label] / walls['local']:.2f}x")
+
+
+def _queue_and_start(repo: Path, name: str, executor: str, count: int, command: list[str]) -> float:
+    """Queue ``count`` runs of ``command``, then time ``queue start`` on ``executor``."""
+    points = ",".join(str(n) for n in range(1, count + 1))
+    gitexp(repo, "run", "--queue", "-n", name, "-S", f"k={points}", "--", *command)
+    start = time.monotonic()
+    gitexp(repo, "queue", "start", "-j", "2", "--executor", executor)
+    return time.monotonic() - start
 
 
 IDENTITY = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
@@ -207,6 +215,7 @@ def main() -> None:
     s.add_argument("-j", "--jobs", type=int, default=1)
     t = sub.add_parser("throughput")
     t.add_argument("--points", type=int, default=100)
+    t.add_argument("--rounds", type=int, default=1, help="repeat, interleaved; ratios of sums")
     args = parser.parse_args()
     if args.what == "search":
         search(args)

@@ -22,6 +22,7 @@ import pytest
 from tests.conftest import IDENTITY, git, make_repo
 
 distributed = pytest.importorskip("distributed")
+pytestmark = pytest.mark.slow
 
 PY = sys.executable
 
@@ -345,3 +346,30 @@ def test_what_a_cluster_run_needs_is_checked_before_anything_moves(  # type: ign
     assert "gitexp remote add NAME URL --default" in bare.err
     assert refs(project, "refs/exps-queue/") == ["e-1", "e-2"]  # nothing moved
     assert refs(project, "refs/exps-claimed/") == [] and remote_refs(project, "refs/") == []
+
+
+def test_a_driver_killed_mid_run_is_resumed_by_the_next_start(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    assert cli("run", "--queue", "-n", "d", "-S", "n=1,2,3", "--", PY, "sleepy.py").code == 0
+    start = _start(project, "queue", "start", "--executor", cluster.executor)
+    _wait_for("sleepy.py", cluster.ran_log.parent)
+    start.kill()  # SIGKILL: no chance to clean up
+    start.communicate()
+    assert refs(project, "refs/exps-claimed/") == ["d-1", "d-2", "d-3"]  # left stale
+    deadline = time.monotonic() + 60  # the runs it started go on, and are recorded there
+    while time.monotonic() < deadline and (
+        _pids_running("sleepy.py", cluster.ran_log.parent)
+        or len(remote_refs(project, "refs/experiments/")) < len(set(cluster.ran("d")))
+    ):
+        time.sleep(0.1)
+    assert remote_refs(project, "refs/experiments/")
+    again = cli("queue", "start", "--executor", cluster.executor)
+    assert again.code == 0, again.err
+    names = ["d-1", "d-2", "d-3"]
+    assert refs(project, "refs/experiments/") == names
+    assert remote_refs(project, "refs/experiments/") == names
+    assert {record(project, n)["status"] for n in names} == {"success"}
+    assert cluster.ran("d") == names  # the runs recorded meanwhile were adopted, not run again
+    for prefix in ("refs/exps-queue/", "refs/exps-claimed/"):
+        assert refs(project, prefix) == [] and remote_refs(project, prefix) == []
