@@ -325,16 +325,20 @@ def read_objects(root: Path, oids: Iterable[str]) -> dict[str, tuple[str, bytes]
         return {}
     out = _git_batch(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
     found: dict[str, tuple[str, bytes]] = {}
+    kinds = {b"commit": "commit", b"tree": "tree", b"blob": "blob", b"tag": "tag"}
     at = 0
-    for oid in wanted:  # git answers in the order asked
-        end = out.index(b"\n", at)
-        header = out[at:end].split(b" ")
-        at = end + 1
-        if len(header) != 3:
-            continue  # "<id> missing" (or ambiguous)
-        size = int(header[2])
-        found[oid] = (header[1].decode(), out[at : at + size])
-        at += size + 1
+    index = out.index
+    for oid in wanted:  # git answers in the order asked: "<id> <type> <size>\n<body>\n"
+        end = index(b"\n", at)
+        last = out.rfind(b" ", at, end)
+        size = out[last + 1 : end]
+        if not size.isdigit():  # "<request> missing" (or ambiguous)
+            at = end + 1
+            continue
+        kind = kinds[out[out.rfind(b" ", at, last) + 1 : last]]
+        at = end + 1 + int(size)
+        found[oid] = (kind, out[end + 1 : at])
+        at += 1
     return found
 
 

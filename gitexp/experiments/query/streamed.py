@@ -14,6 +14,7 @@ equal).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
@@ -38,6 +39,7 @@ _RUN_DIR = RUN_DIR.encode()
 _CONFIG = PROJECT_CONFIG.encode()
 _TRAILERS = b"\n\nGitexp-Status: "
 _NO_TREE: Tree = {}
+_NONE: frozenset[str] = frozenset()
 _T = TypeVar("_T")
 
 Oid = bytes
@@ -148,7 +150,8 @@ class StreamReader:
         if facts is None:
             run = self._blobs.get(found.blobs.get(RUN_JSON, b""))
             facts = run_facts(run) if run is not None else {}
-        inherited = inherited_paths(facts.get("inherited"))
+        listed = facts.get("inherited")
+        inherited = inherited_paths(listed) if listed else _NONE
         config = found.plan.config
         files = (
             self._files(found.blobs, [*config.params, LOGGED_PARAMS]),
@@ -315,11 +318,34 @@ class _Job(Generic[_T]):
 
 
 def _trailers(commit: bytes) -> dict[str, str] | None:
-    """`parse_trailers` of the message, decoding only its trailers (see `trailers`)."""
+    """`parse_trailers` of the message, decoding only its trailers (see `trailers`).
+
+    The trailers as gitexp writes them (plain ASCII values, in its order, at the end)
+    are read by one match; anything else goes through `parse_trailers` itself.
+    """
     at = commit.rfind(_TRAILERS)
     if at < 0 or at <= commit.find(b"\n\n"):  # none, or at the top of the message
         return None
-    return parse_trailers(commit[at:].decode("utf-8", "replace"))
+    match = _AS_WRITTEN.match(commit, at)
+    if match is None:
+        return parse_trailers(commit[at:].decode("utf-8", "replace"))
+    status, started, baseline, branch, inherited = match.groups()
+    facts = {
+        "status": status.decode().strip(),
+        "started": started.decode().strip(),
+        "baseline": baseline.decode().strip(),
+        "branch": branch.decode().strip(),
+    }
+    if inherited is not None:
+        facts["inherited"] = inherited.decode().strip()
+    return facts
+
+
+_AS_WRITTEN = re.compile(
+    rb"\n\nGitexp-Status: ([ -~]*)\nGitexp-Started: ([ -~]*)\nGitexp-Baseline: ([ -~]*)"
+    rb"\nGitexp-Branch: ([ -~]*)\n(?:Gitexp-Inherited: ([ -~]*)\n)?\Z"
+)
+"""The trailers `trailers` writes, ending the message, with printable ASCII values."""
 
 
 def _pointer_blobs(trees: Iterable[Tree]) -> list[Oid]:

@@ -261,3 +261,29 @@ def test_tags_show_whether_the_notes_ref_is_loose_or_packed(tmp_path: Path) -> N
     git(root, "update-ref", "-d", NOTES_REF)
     assert not ref_may_exist(repo, NOTES_REF)
     assert [r.tags for r in project.show().experiments] == [()]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        trailers(_record("a", "b" * 40)),
+        trailers(_record("a", "b" * 40, inherited=("metrics.json",))),
+        trailers(_record("a", "b" * 40)).replace("Branch: main", "Branch: "),
+        trailers(_record("a", "b" * 40)).replace("Branch: main", "Branch: été"),
+        trailers(_record("a", "b" * 40)).replace("Branch: main", "Branch:"),
+        trailers(_record("a", "b" * 40)).replace("\n", "\r\n"),
+        trailers(_record("a", "b" * 40)) + "Signed-off-by: someone\n",
+        trailers(_record("a", "b" * 40)).replace("Gitexp-Started", "Gitexp-Begun"),
+        "Gitexp-Status: success\n",
+    ],
+)
+def test_the_trailers_read_from_raw_bytes_are_those_of_the_message(tail: str) -> None:
+    """The quick match of the trailers as written agrees with `parse_trailers` always."""
+    from gitexp.core.runinfo import parse_trailers
+    from gitexp.experiments.query.streamed import _trailers
+
+    message = f"gitexp: a\n\npython train.py\n\n{tail}"
+    raw = b"tree " + b"0" * 40 + b"\nauthor A <a> 1 +0000\n\n" + message.encode()
+    assert _trailers(raw) == parse_trailers(message)
+    top = b"tree " + b"0" * 40 + b"\n\n" + tail.encode()  # a message of trailers alone
+    assert _trailers(top) is None and parse_trailers(tail) is None
