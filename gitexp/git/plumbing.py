@@ -323,7 +323,8 @@ def read_objects(root: Path, oids: Iterable[str]) -> dict[str, tuple[str, bytes]
     wanted = [o for o in dict.fromkeys(oids) if o and o not in _NULL_IDS]
     if not wanted:
         return {}
-    out = _git_batch(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
+    # --buffer: git writes in large blocks, not one write (and one wake-up here) an object
+    out = _git_batch(root, ["cat-file", "--batch", "--buffer"], ("\n".join(wanted) + "\n").encode())
     found: dict[str, tuple[str, bytes]] = {}
     kinds = {b"commit": "commit", b"tree": "tree", b"blob": "blob", b"tag": "tag"}
     at = 0
@@ -352,7 +353,9 @@ def resolve_paths(root: Path, requests: Iterable[str]) -> dict[str, tuple[str, s
     wanted = list(dict.fromkeys(requests))
     if not wanted:
         return {}
-    out = _git_batch(root, ["cat-file", "--batch-check"], ("\n".join(wanted) + "\n").encode())
+    out = _git_batch(
+        root, ["cat-file", "--batch-check", "--buffer"], ("\n".join(wanted) + "\n").encode()
+    )
     found: dict[str, tuple[str, str]] = {}
     for request, line in zip(wanted, out.split(b"\n"), strict=False):  # in the order asked
         parts = line.split(b" ")
