@@ -79,7 +79,7 @@ def _commit(repo: pygit2.Repository, files: Files, message: str, parents: list[p
 def _shapes(root: Path) -> list[str]:
     """One commit of each shape; returns their ids."""
     repo = pygit2.Repository(str(root))
-    base = repo.head.target
+    base = repo.head.peel(pygit2.Commit).id
     baseline = str(base)
     params = b"train:\n  lr: 0.01\nseed: 1\n"
     metrics = b'{"acc": 0.9, "loss": 0.1}\n'
