@@ -323,18 +323,23 @@ def read_objects(root: Path, oids: Iterable[str]) -> dict[str, tuple[str, bytes]
     wanted = [o for o in dict.fromkeys(oids) if o and o not in _NULL_IDS]
     if not wanted:
         return {}
-    out = _git_batch(root, ["cat-file", "--batch"], ("\n".join(wanted) + "\n").encode())
+    # --buffer: git writes in large blocks, not one write (and one wake-up here) an object
+    out = _git_batch(root, ["cat-file", "--batch", "--buffer"], ("\n".join(wanted) + "\n").encode())
     found: dict[str, tuple[str, bytes]] = {}
+    kinds = {b"commit": "commit", b"tree": "tree", b"blob": "blob", b"tag": "tag"}
     at = 0
-    for oid in wanted:  # git answers in the order asked
-        end = out.index(b"\n", at)
-        header = out[at:end].split(b" ")
-        at = end + 1
-        if len(header) != 3:
-            continue  # "<id> missing" (or ambiguous)
-        size = int(header[2])
-        found[oid] = (header[1].decode(), out[at : at + size])
-        at += size + 1
+    index = out.index
+    for oid in wanted:  # git answers in the order asked: "<id> <type> <size>\n<body>\n"
+        end = index(b"\n", at)
+        last = out.rfind(b" ", at, end)
+        size = out[last + 1 : end]
+        if not size.isdigit():  # "<request> missing" (or ambiguous)
+            at = end + 1
+            continue
+        kind = kinds[out[out.rfind(b" ", at, last) + 1 : last]]
+        at = end + 1 + int(size)
+        found[oid] = (kind, out[end + 1 : at])
+        at += 1
     return found
 
 
@@ -348,7 +353,9 @@ def resolve_paths(root: Path, requests: Iterable[str]) -> dict[str, tuple[str, s
     wanted = list(dict.fromkeys(requests))
     if not wanted:
         return {}
-    out = _git_batch(root, ["cat-file", "--batch-check"], ("\n".join(wanted) + "\n").encode())
+    out = _git_batch(
+        root, ["cat-file", "--batch-check", "--buffer"], ("\n".join(wanted) + "\n").encode()
+    )
     found: dict[str, tuple[str, str]] = {}
     for request, line in zip(wanted, out.split(b"\n"), strict=False):  # in the order asked
         parts = line.split(b" ")

@@ -1,21 +1,21 @@
 """Many experiments' summaries at once, read as a few streams of raw git objects.
 
 The first ``show`` in a fresh clone reads every experiment commit. `summary.Reader`
-reads one commit at a time through libgit2; here all commits are read by one
-``git cat-file --batch``, then all their root trees, then the blobs and the
-subtrees they need (`plumbing.read_objects`); files deeper than the root (the
-params a run logged, in ``.gitexp/``) are found by git itself
-(`plumbing.resolve_paths`), so their trees are never parsed here. A handful of git
-processes in all, which decompress on a core of their own while Python parses.
-What is shared (a config, a params file, a data folder's subtree) is read and
-parsed once. The result is `Reader.summary`'s, commit by commit (tests hold them
-equal).
+reads one commit at a time through libgit2; here each round is one
+``git cat-file --batch`` (`plumbing.read_objects`) for every commit at once: the
+commits, then their root trees, then the configs with each run's ``.gitexp/``
+folder (for the params a run logged), then the blobs and any data folders' subtrees
+they need. Objects are asked for by id, the cheapest request for git; files named
+deeper by a config are found by git itself (`plumbing.resolve_paths`). What is
+shared (a config, a params file, a data folder's subtree) is read and parsed once.
+The result is `Reader.summary`'s, commit by commit (tests hold them equal).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Generic, NamedTuple, TypeVar
+import re
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from gitexp.core.config import PROJECT_CONFIG, ProjectConfig
 from gitexp.core.pointer import SUFFIX, Pointer, parse_pointer, unsafe_reason
@@ -38,7 +38,12 @@ _RUN_DIR = RUN_DIR.encode()
 _CONFIG = PROJECT_CONFIG.encode()
 _TRAILERS = b"\n\nGitexp-Status: "
 _NO_TREE: Tree = {}
-_T = TypeVar("_T")
+_NONE: frozenset[str] = frozenset()
+_FOLDER, _, _LOGGED_FILE = LOGGED_PARAMS.partition("/")
+assert _FOLDER == RUN_DIR  # noqa: S101 - the logged params live in the run folder
+_LOGGED_NAME = _LOGGED_FILE.encode()
+_LOGGED_ENTRY = b" " + _LOGGED_NAME + b"\0"
+"""How the logged params' entry shows in a raw tree: after its mode, before its id."""
 
 Oid = bytes
 """An object id as trees hold it: 20 raw bytes (hex only to talk to git)."""
@@ -80,25 +85,18 @@ class StreamReader:
 
         Each is what `Reader.summary` gives for it. Raises `GitexpError` when git fails.
         """
-        root = self.git.root
         ids = list(dict.fromkeys(commit_ids))
-        # three git processes at once, each a stream: the commits, their trees, logged params
-        tops = _Job(lambda: read_objects(root, [f"{oid}^{{tree}}" for oid in ids]))
-        logged = _Job(lambda: resolve_paths(root, [f"{oid}:{LOGGED_PARAMS}" for oid in ids]))
-        raw = read_objects(root, ids)
-        commits = {oid: body for oid, (kind, body) in raw.items() if kind == "commit"}
+        commits = {
+            oid: body
+            for oid, (kind, body) in read_objects(self.git.root, ids).items()
+            if kind == "commit"
+        }
         trees = {oid: body[5 : body.index(b"\n")].decode() for oid, body in commits.items()}
-        roots: dict[str, Tree] = {}
-        top_of = tops.result()
-        for oid, tree in trees.items():
-            top = top_of.get(f"{oid}^{{tree}}")
-            roots[oid] = self._trees.setdefault(
-                bytes.fromhex(tree), parse_tree(top[1]) if top else _NO_TREE
-            )
-        self._load(_blob_id(top, _CONFIG) for top in roots.values())
-        logged_at = logged.result()
+        self._load(bytes.fromhex(t) for t in trees.values())
+        roots = {oid: self._trees.get(bytes.fromhex(t), _NO_TREE) for oid, t in trees.items()}
+        logged = self._logged_and_configs(roots)
         found = {
-            oid: self._find(trees[oid], roots[oid], body, logged_at.get(f"{oid}:{LOGGED_PARAMS}"))
+            oid: self._find(trees[oid], roots[oid], body, logged.get(oid))
             for oid, body in commits.items()
         }
         self._resolve_deep(found.values())
@@ -109,10 +107,33 @@ class StreamReader:
         )
         return {oid: self._summary(oid, commits[oid], f) for oid, f in found.items()}
 
-    def _find(self, tree: str, top: Tree, commit: bytes, logged: tuple[str, str] | None) -> _Found:
+    def _logged_and_configs(self, roots: dict[str, Tree]) -> dict[str, Oid]:
+        """Read the configs, and find the params each run logged: its blob id, by commit.
+
+        One stream reads every config blob and every root's run folder (``.gitexp/``,
+        a tree of its own per run); a folder is parsed only if it names the file.
+        """
+        folders = {oid: _tree_id(top, _RUN_DIR) for oid, top in roots.items()}
+        configs = (_blob_id(top, _CONFIG) for top in roots.values())
+        wanted = {o for o in configs if o is not None and o not in self._blobs}
+        raw = self._read(wanted | {f for f in folders.values() if f is not None})
+        for oid in wanted:
+            kind, body = raw.get(oid, ("", b""))
+            if kind == "blob":
+                self._blobs[oid] = body
+        logged: dict[str, Oid] = {}
+        for commit, folder in folders.items():
+            kind, body = raw.get(folder, ("", b"")) if folder is not None else ("", b"")
+            if kind == "tree" and _LOGGED_ENTRY in body:
+                entry = parse_tree(body).get(_LOGGED_NAME)
+                if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
+                    logged[commit] = entry[2]
+        return logged
+
+    def _find(self, tree: str, top: Tree, commit: bytes, logged: Oid | None) -> _Found:
         """The plan, trailers and blob ids of one commit (deeper files as requests).
 
-        ``logged`` is what git found at `LOGGED_PARAMS` in the commit.
+        ``logged`` is the blob of `LOGGED_PARAMS` in the commit, if it has one.
         """
         plan = self._plan(top)
         facts = _trailers(commit)
@@ -120,8 +141,8 @@ class StreamReader:
         deep: dict[str, Oid] = {}
         for path, name in plan.files if facts is not None else plan.run_json:
             if path == LOGGED_PARAMS:
-                if logged is not None and logged[1] == "blob":
-                    blobs[path] = bytes.fromhex(logged[0])
+                if logged is not None:
+                    blobs[path] = logged
             elif name is None:
                 deep[path] = f"{tree}:{path}".encode()
             else:
@@ -148,7 +169,8 @@ class StreamReader:
         if facts is None:
             run = self._blobs.get(found.blobs.get(RUN_JSON, b""))
             facts = run_facts(run) if run is not None else {}
-        inherited = inherited_paths(facts.get("inherited"))
+        listed = facts.get("inherited")
+        inherited = inherited_paths(listed) if listed else _NONE
         config = found.plan.config
         files = (
             self._files(found.blobs, [*config.params, LOGGED_PARAMS]),
@@ -283,43 +305,35 @@ class StreamReader:
         return safe
 
 
-class _Job(Generic[_T]):
-    """A call made in a thread of its own; `result` waits for it (and raises its error).
-
-    Each call here waits on a git process, so processes started this way run side
-    by side (on a core each when there is one) while Python parses what has come
-    back from the others.
-    """
-
-    def __init__(self, call: Callable[[], _T]) -> None:
-        import threading
-
-        self._call = call
-        self._value: _T | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._value = self._call()
-        except BaseException as exc:  # given to the caller by `result`
-            self._error = exc
-
-    def result(self) -> _T:
-        """What the call returned, once it has."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value  # type: ignore[return-value]  # set when no error
-
-
 def _trailers(commit: bytes) -> dict[str, str] | None:
-    """`parse_trailers` of the message, decoding only its trailers (see `trailers`)."""
+    """`parse_trailers` of the message, decoding only its trailers (see `trailers`).
+
+    The trailers as gitexp writes them (plain ASCII values, in its order, at the end)
+    are read by one match; anything else goes through `parse_trailers` itself.
+    """
     at = commit.rfind(_TRAILERS)
     if at < 0 or at <= commit.find(b"\n\n"):  # none, or at the top of the message
         return None
-    return parse_trailers(commit[at:].decode("utf-8", "replace"))
+    match = _AS_WRITTEN.match(commit, at)
+    if match is None:
+        return parse_trailers(commit[at:].decode("utf-8", "replace"))
+    status, started, baseline, branch, inherited = match.groups()
+    facts = {
+        "status": status.decode().strip(),
+        "started": started.decode().strip(),
+        "baseline": baseline.decode().strip(),
+        "branch": branch.decode().strip(),
+    }
+    if inherited is not None:
+        facts["inherited"] = inherited.decode().strip()
+    return facts
+
+
+_AS_WRITTEN = re.compile(
+    rb"\n\nGitexp-Status: ([ -~]*)\nGitexp-Started: ([ -~]*)\nGitexp-Baseline: ([ -~]*)"
+    rb"\nGitexp-Branch: ([ -~]*)\n(?:Gitexp-Inherited: ([ -~]*)\n)?\Z"
+)
+"""The trailers `trailers` writes, ending the message, with printable ASCII values."""
 
 
 def _pointer_blobs(trees: Iterable[Tree]) -> list[Oid]:
@@ -330,6 +344,11 @@ def _pointer_blobs(trees: Iterable[Tree]) -> list[Oid]:
         for name, e in tree.items()
         if name.endswith(_SUFFIX) and name != _SUFFIX and e[0] != TREE_MODE
     ]
+
+
+def _tree_id(top: Tree, name: bytes) -> Oid | None:
+    entry = top.get(name)
+    return entry[2] if entry is not None and entry[0] == TREE_MODE else None
 
 
 def _blob_id(top: Tree, name: bytes) -> Oid | None:

@@ -79,7 +79,7 @@ def _commit(repo: pygit2.Repository, files: Files, message: str, parents: list[p
 def _shapes(root: Path) -> list[str]:
     """One commit of each shape; returns their ids."""
     repo = pygit2.Repository(str(root))
-    base = repo.head.target
+    base = repo.head.peel(pygit2.Commit).id
     baseline = str(base)
     params = b"train:\n  lr: 0.01\nseed: 1\n"
     metrics = b'{"acc": 0.9, "loss": 0.1}\n'
@@ -261,3 +261,29 @@ def test_tags_show_whether_the_notes_ref_is_loose_or_packed(tmp_path: Path) -> N
     git(root, "update-ref", "-d", NOTES_REF)
     assert not ref_may_exist(repo, NOTES_REF)
     assert [r.tags for r in project.show().experiments] == [()]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        trailers(_record("a", "b" * 40)),
+        trailers(_record("a", "b" * 40, inherited=("metrics.json",))),
+        trailers(_record("a", "b" * 40)).replace("Branch: main", "Branch: "),
+        trailers(_record("a", "b" * 40)).replace("Branch: main", "Branch: été"),
+        trailers(_record("a", "b" * 40)).replace("Branch: main", "Branch:"),
+        trailers(_record("a", "b" * 40)).replace("\n", "\r\n"),
+        trailers(_record("a", "b" * 40)) + "Signed-off-by: someone\n",
+        trailers(_record("a", "b" * 40)).replace("Gitexp-Started", "Gitexp-Begun"),
+        "Gitexp-Status: success\n",
+    ],
+)
+def test_the_trailers_read_from_raw_bytes_are_those_of_the_message(tail: str) -> None:
+    """The quick match of the trailers as written agrees with `parse_trailers` always."""
+    from gitexp.core.runinfo import parse_trailers
+    from gitexp.experiments.query.streamed import _trailers
+
+    message = f"gitexp: a\n\npython train.py\n\n{tail}"
+    raw = b"tree " + b"0" * 40 + b"\nauthor A <a> 1 +0000\n\n" + message.encode()
+    assert _trailers(raw) == parse_trailers(message)
+    top = b"tree " + b"0" * 40 + b"\n\n" + tail.encode()  # a message of trailers alone
+    assert _trailers(top) is None and parse_trailers(tail) is None
