@@ -2,13 +2,14 @@
 
 The chunk list names the chunks in file order; the packs' indexes say where each
 lies, so the chunks come in the same coalesced ranged reads as small objects
-(`gitexp.storage.unpacking`), in the order of the file. Each chunk is hashed
-before it is written into a temporary file at every offset where the file holds it.
-The whole file is hashed as it grows: whenever every chunk up to some point is
-written, the bytes up to there are read back (from the page cache, while other
-reads are still on the network) and fed to the file's hash, which must match before
-the file enters the cache. A chunk list or chunk that fails is refused by name and
-nothing enters the cache.
+(`gitexp.storage.unpacking`), in the order of the file, and each is written into a
+temporary file at every offset where the file holds it. The whole file is hashed as
+it grows: whenever every chunk up to some point is written, the bytes up to there
+are read back (from the page cache, while other reads are still on the network) and
+fed to the file's hash. Only a file whose hash matches its id enters the cache, so
+every chunk in it is verified with it, at the cost of one hash of the file's bytes.
+When it does not match, each chunk is hashed on its own to name the pack at fault
+(or, if every chunk is right, the chunk list); nothing enters the cache.
 """
 
 from __future__ import annotations
@@ -62,7 +63,8 @@ def download_chunked(
         outcome = _fill(whole, backend, todo, jobs, result)
         if outcome == "stored":
             if whole.hexdigest(name) != oid.hex:
-                result.damaged.append(chunk_list_key(oid))
+                blamed = _blame(fd, whole, packs) or [chunk_list_key(oid)]
+                result.damaged.extend(k for k in blamed if k not in result.damaged)
                 return "corrupt"
             os.close(fd)
             fd = -1
@@ -73,6 +75,18 @@ def download_chunked(
             os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(name)
+
+
+def _blame(fd: int, whole: _Whole, packs: PackMap) -> list[str]:
+    """The packs holding a chunk whose bytes, as written, do not match its id."""
+    from blake3 import blake3
+
+    bad = set()
+    for chunk, offsets in whole.places.items():
+        where = packs.objects[chunk]
+        if blake3(os.pread(fd, where.size, offsets[0])).hexdigest() != chunk.hex:
+            bad.add(where.pack)
+    return sorted(bad)
 
 
 class _Whole:
@@ -128,10 +142,10 @@ def _fill(
 ) -> Outcome:
     """Fetch every span, writing each verified chunk at its offsets in the file.
 
-    Each worker fetches a span, verifies its chunks and writes them, so the network
-    reads of some spans overlap the hashing and writing of others; a span's bytes
-    live only while its worker handles them. The reading thread feeds the file's
-    hash as its beginning fills up.
+    Each worker fetches a span and writes its chunks, so the network reads of some
+    spans overlap the writing of others; a span's bytes live only while its worker
+    handles them. The reading thread feeds the file's hash as its beginning fills
+    up. A span cut short is damage of its pack.
     """
 
     def fetch(span: Span) -> tuple[str, tuple[bool, list[int]]]:
@@ -158,24 +172,19 @@ def _fill(
 def _write_span(
     fd: int, span: Span, data: memoryview, where: dict[Oid, list[int]]
 ) -> tuple[bool, list[int]]:
-    """Verify each chunk of ``span`` in ``data`` and write it where the file holds it.
+    """Write each chunk of ``span`` (its bytes in ``data``) where the file holds it.
 
     Chunks that lie one after another both in the pack and in the file (the usual
     case: a push packs a file's new chunks in order) go out in one write. Returns
-    False if any chunk's bytes do not match its id (those are not written), and the
-    file offsets written.
+    False if the read came back short, and the file offsets written. The chunks are
+    verified with the whole file (see the module docstring).
     """
-    from blake3 import blake3
-
-    good = True
+    if len(data) != span.end - span.start:
+        return False, []
     written: list[int] = []
     run_at, run_from, run_to = -1, 0, 0  # a run of file bytes [run_at, …) = data[run_from:run_to]
     for chunk, loc in span.objects:
         begin = loc.offset - span.start
-        blob = data[begin : begin + loc.size]
-        if len(blob) != loc.size or blake3(blob).hexdigest() != chunk.hex:
-            good = False
-            continue
         offsets = where[chunk]
         written.extend(offsets)
         follows = run_at + run_to - run_from
@@ -188,7 +197,7 @@ def _write_span(
             run_at, run_from, run_to = offsets[0], begin, begin + loc.size
             rest = offsets[1:]
         for at in rest:
-            os.pwrite(fd, blob, at)
+            os.pwrite(fd, data[begin : begin + loc.size], at)
     if run_at >= 0:
         os.pwrite(fd, data[run_from:run_to], run_at)
-    return good, written
+    return True, written

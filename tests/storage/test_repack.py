@@ -56,10 +56,11 @@ def test_sparse_packs_are_repacked_and_the_remote_shrinks(tmp_path: Path) -> Non
 
 def test_in_two_phases_the_old_packs_stay_readable_until_the_grace_period(tmp_path: Path) -> None:
     store, remote, small, big = filled(tmp_path)
-    keep = [*small[:8], big]
     held = read_pack_map(remote, list_packs(remote), 1).objects
     old = {held[oid].pack for oid in small}
     assert len(old) == 2
+    keep = [*[o for o in small if held[o].pack == min(old)][:4], big]
+    keep += [o for o in small if held[o].pack == max(old)][:4]
     first = sweep_remote(remote, set(keep), clock=lambda: 1000.0)
     assert first.repacked == 2 and first.removed == []
     assert old <= set(list_packs(remote))  # still there, beside the new pack
