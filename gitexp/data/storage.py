@@ -130,7 +130,8 @@ class RemoteGcResult(JsonResult):
 
     ``removed``: keys removed now (plans older than the grace period, or ``now``);
     ``planned``: keys newly marked, to go in a later gc; ``waiting``: keys marked,
-    not yet removed; ``kept``: keys something needs.
+    not yet removed; ``kept``: keys something needs; ``repacked``: sparse packs whose
+    needed objects were copied into new packs (``copied_bytes``), the old ones marked.
     """
 
     remote: str
@@ -140,6 +141,8 @@ class RemoteGcResult(JsonResult):
     planned: int
     waiting: int
     kept: int
+    repacked: int = 0
+    copied_bytes: int = 0
 
     def to_json(self) -> dict[str, object]:
         """The ``gc --remote --json`` document."""
@@ -191,4 +194,6 @@ def gc_remote(
         len(swept.planned),
         swept.waiting,
         swept.kept,
+        swept.repacked,
+        swept.copied_bytes,
     )

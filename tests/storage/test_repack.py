@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from gitexp.cache.objects import ObjectStore
@@ -129,9 +130,12 @@ def test_removing_most_experiments_then_gc_twice_shrinks_the_remote(
     before = remote_bytes(storage)
     kept = {name: git(a, "rev-parse", f"refs/experiments/{name}").strip() for name in names[:2]}
     assert cli("remove", *names[2:]).code == 0
+    said = ""
     for _ in range(2):
         swept = cli("gc", "--remote", "shared", "-e", "-w", "--now")
         assert swept.code == 0, swept.err
+        said += swept.err
+    assert re.search(r"repacked [1-9]\d* sparse pack\(s\)", said), said
     assert remote_bytes(storage) < before - 7 * 200_000  # eight models' bytes and more
     assert remote_faults(storage) == []
     b = clone(origin, tmp_path / "b")

@@ -73,6 +73,11 @@ def remote(args: argparse.Namespace) -> int:
         f"{result.remote}; kept {result.kept}; marked {result.planned} more for a later gc"
         + (f"; {result.waiting} marked, waiting for the grace period" if result.waiting else "")
     )
+    if result.repacked:
+        say(
+            f"repacked {result.repacked} sparse pack(s): "
+            f"{format_size(result.copied_bytes)} of needed objects copied into new packs"
+        )
     return 0
 
 
