@@ -131,7 +131,7 @@ class Bench:
         ratio: float | None = None,
         spread: str = "",
     ) -> None:
-        formats = {"s": "{:.2f} s", "x": "{:.2f}x", "n": "{:,.0f}"}
+        formats = {"s": "{:.2f} s", "x": "{:.2f}x", "n": "{:,.0f}", "%": "{:.2f}%"}
         fmt = formats[unit].format
         if ratio is None and dvc:
             ratio = gitexp / dvc
@@ -206,65 +206,112 @@ class Bench:
             spread=f"{len(mine)} rounds, gitexp {min(mine):.2f}-{max(mine):.2f} s",
         )
 
-    def big(self, mib: int) -> None:
-        sent: dict[str, float] = {}
-        second: dict[str, float] = {}
-        for tool in self.tools_():
-            project = self.project(tool, "big", self.proxy.url)
+    def big(self, mib: int, repeat: int) -> None:
+        """A big file, then new versions of it with 1% changed in 10 places each.
+
+        ``repeat`` versions are pushed straight to the server, each tool back to back
+        (the timed rounds); one more goes through the proxy, which counts the bytes
+        each tool sends for it. The cache is emptied after each push.
+        """
+        projects = {tool: self.project(tool, "big", None) for tool in self.tools_()}
+        for project in projects.values():
             big_file(project.root / "data" / "big.bin", mib * MIB)
             project.track("data/big.bin")
             project.push()
+            project.drop_cache()
+        times: dict[str, dict[str, list[float]]] = {t: {"push": []} for t in projects}
+        for round_ in range(repeat):
+            for tool, project in projects.items():
+                edit(project.root / "data" / "big.bin", 10, 0.01)
+                project.track("data/big.bin")
+                times[tool]["push"].append(project.push())
+                project.drop_cache()
+            print(
+                f"round {round_ + 1}: "
+                + ", ".join(f"{t} {times[t]['push'][-1]:.2f} s" for t in projects)
+                + f" (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+        sent: dict[str, float] = {}
+        for tool, project in projects.items():
+            project.point_at(self.proxy.url)
             edit(project.root / "data" / "big.bin", 10, 0.01)
             project.track("data/big.bin")
             self.proxy.reset()
-            second[tool] = project.push()
+            project.push()
             sent[tool] = self.proxy.sent
-            print(
-                f"{tool}: new version pushed in {second[tool]:.2f} s, {sent[tool]:,} bytes sent",
-                flush=True,
-            )
+            project.drop_cache()
+            print(f"{tool}: a new version sent {sent[tool]:,} bytes", flush=True)
         name = f"push a new version of a {mib} MiB file, 1% changed in 10 places"
-        self.row(name + " (time, via proxy)", second["gitexp"], second.get("dvc"), "s")
+        self.timed_row(name + " (time)", times, "push")
         self.row(name + " (bytes sent)", sent["gitexp"], sent.get("dvc"), "n")
         self.row(
             f"  bytes sent as a share of the file ({mib} MiB)",
             100 * sent["gitexp"] / (mib * MIB),
             100 * sent["dvc"] / (mib * MIB) if "dvc" in sent else None,
-            "n",
+            "%",
         )
-        self.new_file(mib)
+        for project in projects.values():
+            shutil.rmtree(project.root, ignore_errors=True)
 
-    def new_file(self, mib: int) -> None:
-        """One new big file to a layout-2 remote (chunks) and to a layout-1 one (loose)."""
-        found: dict[str, tuple[float, float]] = {}
+    def new_file(self, mib: int, repeat: int) -> None:
+        """One new big file to a layout-2 remote (chunks) and to a layout-1 one (loose).
+
+        Each round pushes into an emptied remote and pulls into an emptied cache, the
+        two layouts back to back; the ratio is layout 2's time over layout 1's.
+        """
+        projects = {}
         for layout in (2, 1):
             project = self.project("gitexp", f"new-l{layout}", None)
-            if layout == 1:  # a remote made before layout 2: loose objects only
-                marker = project.root / "marker.json"
-                marker.write_text('{"layout": 1}\n')
-                run(
-                    [
-                        sys.executable,
-                        "-c",
-                        _PUT_MARKER,
-                        self.server.endpoint,
-                        "bench/new-l1-gitexp/gitexp-remote.json",
-                        str(marker),
-                    ],
-                    project.root,
-                    self.env,
-                )
-                marker.unlink()
             big_file(project.root / "data" / "big.bin", mib * MIB)
             project.track("data/big.bin")
-            found[f"l{layout}"] = (project.push(), project.pull())
-        for i, op in enumerate(("push", "pull")):
-            self.row(
-                f"{op} one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)",
-                found["l2"][i],
-                found["l1"][i],
-                "s",
+            projects[f"l{layout}"] = project
+        times: dict[str, dict[str, list[float]]] = {t: {"push": [], "pull": []} for t in projects}
+        for round_ in range(repeat):
+            for op in ("push", "pull"):
+                for name, project in projects.items():
+                    if op == "push":
+                        self.server.empty(f"new-{name}-gitexp")
+                        project.forget_remote()
+                        if name == "l1":  # a remote made before layout 2: loose objects only
+                            self.put_marker(project, f"new-{name}-gitexp", 1)
+                        times[name][op].append(project.push())
+                    else:
+                        times[name][op].append(project.pull())
+            print(
+                f"round {round_ + 1}: "
+                + ", ".join(
+                    f"{t} {times[t]['push'][-1]:.2f}/{times[t]['pull'][-1]:.2f} s" for t in projects
+                )
+                + f" (push/pull; load {os.getloadavg()[0]:.1f})",
+                flush=True,
             )
+        for op in ("push", "pull"):
+            renamed = {"gitexp": times["l2"], "dvc": times["l1"]}
+            self.timed_row(
+                f"{op} one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)",
+                renamed,
+                op,
+            )
+        for project in projects.values():
+            shutil.rmtree(project.root, ignore_errors=True)
+
+    def put_marker(self, project: Project, prefix: str, layout: int) -> None:
+        marker = project.root / "marker.json"
+        marker.write_text(f'{{"layout": {layout}}}\n')
+        run(
+            [
+                sys.executable,
+                "-c",
+                _PUT_MARKER,
+                self.server.endpoint,
+                f"bench/{prefix}/gitexp-remote.json",
+                str(marker),
+            ],
+            project.root,
+            self.env,
+        )
+        marker.unlink()
 
     def versions(self, mib: int, count: int) -> None:
         """``count`` versions of a ``mib`` MiB dataset, each pushed: what the remote holds.
@@ -359,19 +406,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--big-mib", type=int, default=1024)
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of the small-file case")
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds of each case")
     parser.add_argument("--versions", type=int, default=50)
     parser.add_argument("--versions-mib", type=int, default=256)
     parser.add_argument("--no-dvc", action="store_true")
     parser.add_argument("--work", default=str(HERE / "work"))
-    parser.add_argument("--only", choices=["small", "big", "versions"])
+    parser.add_argument("--only", choices=["small", "big", "new", "versions"])
     args = parser.parse_args()
     bench = Bench(args)
     try:
         if args.only in (None, "small"):
             bench.small(args.files, args.repeat)
         if args.only in (None, "big"):
-            bench.big(args.big_mib)
+            bench.big(args.big_mib, args.repeat)
+        if args.only in (None, "big", "new"):
+            bench.new_file(args.big_mib, args.repeat)
         if args.only in (None, "versions"):
             bench.versions(args.versions_mib, args.versions)
     finally:
