@@ -1,18 +1,23 @@
 """Storage at scale, gitexp against DVC on a real S3 server on loopback (SeaweedFS).
 
     python benchmarks/storage.py [--files N] [--big-mib M] [--versions V]
-                                 [--versions-mib D] [--no-dvc] [--only CASE] [--work DIR]
+                                 [--versions-mib D] [--repeat R] [--no-dvc]
+                                 [--only small|big|new|versions] [--work DIR]
 
-1. N small files (1-4 KiB): push into an empty remote, pull into an empty cache; wall
-   time of each, and the requests each costs (counted by a proxy, in runs of their own).
-2. One file of M MiB, pushed; then a version with 1% of it changed in 10 places,
-   pushed after it: the bytes that second push sends (counted by the proxy) and its
-   time. gitexp's remote is layout 2 (packs and chunks); the same file pushed and
-   pulled whole to a layout-1 remote (loose objects) shows what chunking costs a new file.
-3. V versions of a dataset of D MiB (``--versions``, ``--versions-mib``), each with 1%
-   of it edited in 5 places (the same edits for both tools, from fixed seeds), each
-   added, committed and pushed: the bytes the remote holds at the end, against the
-   unique bytes (the first version plus every edit) and against one version.
+1. ``small``: N small files (1-4 KiB) pushed into an emptied remote and pulled into an
+   emptied cache, R rounds, gitexp then DVC back to back in each (the ratio is the
+   median of the rounds'); the requests each costs, counted by a proxy in runs of
+   their own.
+2. ``big``: one file of M MiB, pushed; then R versions, each with 1% of it changed in
+   10 places, pushed straight to the server (the time, back to back per round), and
+   one more through the proxy (the bytes each tool sends).
+3. ``new``: one new file of M MiB pushed and pulled by gitexp to a layout-2 remote
+   (chunks) and to a layout-1 remote (loose objects), back to back per round: what
+   chunking costs a new file.
+4. ``versions``: V versions of a dataset of D MiB, each with 1% of it edited in 5
+   places (the same edits for both tools, from fixed seeds), each added, committed and
+   pushed: the bytes the remote holds at the end, against the unique bytes (the first
+   version plus every edit) and against one version.
 
 Prints a table with gitexp/DVC ratios (below 1: gitexp is faster or smaller) and
 writes it to ``benchmarks/results/storage.md``. DVC and SeaweedFS are installed by the
