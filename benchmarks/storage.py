@@ -1,13 +1,23 @@
 """Storage at scale, gitexp against DVC on a real S3 server on loopback (SeaweedFS).
 
-    python benchmarks/storage.py [--files N] [--big-mib M] [--no-dvc] [--work DIR]
+    python benchmarks/storage.py [--files N] [--big-mib M] [--versions V]
+                                 [--versions-mib D] [--repeat R] [--no-dvc]
+                                 [--only small|big|new|versions] [--work DIR]
 
-1. N small files (1-4 KiB): push into an empty remote, pull into an empty cache; wall
-   time of each, and the requests each costs (counted by a proxy, in runs of their own).
-2. One file of M MiB, pushed; then a version with 1% of it changed in 10 places,
-   pushed after it: the bytes that second push sends (counted by the proxy) and its
-   time. gitexp's remote is layout 2 (packs and chunks); the same file pushed and
-   pulled whole to a layout-1 remote (loose objects) shows what chunking costs a new file.
+1. ``small``: N small files (1-4 KiB) pushed into an emptied remote and pulled into an
+   emptied cache, R rounds, gitexp then DVC back to back in each (the ratio is the
+   median of the rounds'); the requests each costs, counted by a proxy in runs of
+   their own.
+2. ``big``: one file of M MiB, pushed; then R versions, each with 1% of it changed in
+   10 places, pushed straight to the server (the time, back to back per round), and
+   one more through the proxy (the bytes each tool sends).
+3. ``new``: one new file of M MiB pushed and pulled by gitexp to a layout-2 remote
+   (chunks) and to a layout-1 remote (loose objects), back to back per round: what
+   chunking costs a new file.
+4. ``versions``: V versions of a dataset of D MiB, each with 1% of it edited in 5
+   places (the same edits for both tools, from fixed seeds), each added, committed and
+   pushed: the bytes the remote holds at the end, against the unique bytes (the first
+   version plus every edit) and against one version.
 
 Prints a table with gitexp/DVC ratios (below 1: gitexp is faster or smaller) and
 writes it to ``benchmarks/results/storage.md``. DVC and SeaweedFS are installed by the
@@ -20,6 +30,8 @@ import argparse
 import os
 import random
 import shutil
+import statistics
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from harness import tools  # noqa: E402
+from harness.data import empty_trash, use_trash  # noqa: E402
 from harness.servers import SeaweedS3, credentials  # noqa: E402
 from storagebench.projects import Project, dvc_project, gitexp_project, run  # noqa: E402
 from storagebench.proxy import CountingProxy  # noqa: E402
@@ -60,6 +73,34 @@ def edit(path: Path, places: int, fraction: float) -> None:
             f.write(os.urandom(run_length))
 
 
+def seeded_file(path: Path, size: int, seed: int) -> None:
+    """``size`` pseudo-random bytes from ``seed``: the same file on every run."""
+    rng = random.Random(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        for start in range(0, size, 16 * MIB):
+            out.write(rng.randbytes(min(16 * MIB, size - start)))
+
+
+def edits(size: int, version: int, places: int, fraction: float) -> list[tuple[int, bytes]]:
+    """The edits that make ``version`` from the one before: ``places`` runs, ``fraction`` in all.
+
+    From a seed per version, so both tools store the same versions; the runs may fall
+    anywhere (not aligned to anything either tool knows).
+    """
+    rng = random.Random(1000 + version)
+    length = int(size * fraction / places)
+    return [(rng.randrange(0, size - length), rng.randbytes(length)) for _ in range(places)]
+
+
+def apply_edits(path: Path, changes: list[tuple[int, bytes]]) -> None:
+    path.chmod(0o644)  # a checkout may leave it read-only
+    with open(path, "r+b") as f:
+        for offset, data in changes:
+            f.seek(offset)
+            f.write(data)
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace) -> None:
         self.work = Path(args.work).resolve()
@@ -72,7 +113,8 @@ class Bench:
         shutil.rmtree(self.work / "storage-bench", ignore_errors=True)
         self.server = SeaweedS3(weed, self.work / "storage-bench" / "s3", self.env)
         self.proxy = CountingProxy(self.server.endpoint)
-        self.rows: list[tuple[str, str, str, str]] = []
+        self.rows: list[tuple[str, str, str, str, str]] = []
+        use_trash(self.work / "storage-bench-trash")
 
     def project(self, tool: str, tag: str, endpoint: str | None = None) -> Project:
         root = self.work / "storage-bench" / tag / tool
@@ -85,20 +127,36 @@ class Bench:
     def tools_(self) -> list[str]:
         return ["gitexp"] + (["dvc"] if self.dvc else [])
 
-    def row(self, what: str, gitexp: float, dvc: float | None, unit: str) -> None:
-        fmt = (lambda v: f"{v:.2f} s") if unit == "s" else (lambda v: f"{v:,.0f}")
-        ratio = f"{gitexp / dvc:.3f}x" if dvc else "-"
-        self.rows.append((what, fmt(gitexp), fmt(dvc) if dvc is not None else "-", ratio))
-        print(f"{what}: gitexp {fmt(gitexp)}, DVC {fmt(dvc) if dvc else '-'}, {ratio}", flush=True)
+    def row(
+        self,
+        what: str,
+        gitexp: float,
+        dvc: float | None,
+        unit: str,
+        ratio: float | None = None,
+        spread: str = "",
+    ) -> None:
+        formats = {"s": "{:.2f} s", "x": "{:.2f}x", "n": "{:,.0f}", "%": "{:.2f}%"}
+        fmt = formats[unit].format
+        if ratio is None and dvc:
+            ratio = gitexp / dvc
+        shown = f"{ratio:.3f}x" if ratio is not None else "-"
+        other = fmt(dvc) if dvc is not None else "-"
+        self.rows.append((what, fmt(gitexp), other, shown, spread))
+        print(f"{what}: gitexp {fmt(gitexp)}, DVC {other}, {shown} {spread}", flush=True)
 
-    def small(self, count: int) -> None:
-        times: dict[str, dict[str, float]] = {}
+    def small(self, count: int, repeat: int) -> None:
+        """Push into an emptied remote and pull into an emptied cache, ``repeat`` rounds.
+
+        Each round runs gitexp then DVC back to back, push then pull, and the ratio of
+        the round is taken: on a shared machine both tools in a round see the same load.
+        """
+        projects: dict[str, Project] = {}
         requests: dict[str, dict[str, float]] = {}
         for tool in self.tools_():
-            timed = self.project(tool, "small", None)
+            projects[tool] = timed = self.project(tool, "small", None)
             small_files(timed.root / "data", count)
             timed.track()
-            times[tool] = {"push": timed.push(), "pull": timed.pull()}
             counted = self.project(tool, "small-count", self.proxy.url)
             shutil.copytree(timed.root / "data", counted.root / "data")
             counted.track()
@@ -108,85 +166,239 @@ class Bench:
             self.proxy.reset()
             counted.pull()
             requests[tool] = {"push": pushed, "pull": self.proxy.total()}
+            print(f"{tool}: {count:,} small files: {requests[tool]} requests", flush=True)
+        empty_trash(print)
+        times: dict[str, dict[str, list[float]]] = {t: {"push": [], "pull": []} for t in projects}
+        for round_ in range(repeat):
+            for op in ("push", "pull"):
+                for tool, project in projects.items():
+                    if op == "push":
+                        self.server.empty(f"small-{tool}")
+                        project.forget_remote()
+                        times[tool][op].append(project.push())
+                    else:
+                        times[tool][op].append(project.pull())
             print(
-                f"{tool}: {count:,} small files: {times[tool]} s, {requests[tool]} requests",
+                f"round {round_ + 1}: "
+                + ", ".join(
+                    f"{t} {times[t]['push'][-1]:.2f}/{times[t]['pull'][-1]:.2f} s" for t in projects
+                )
+                + f" (push/pull; load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
-        dvc = times.get("dvc", {})
-        counts = requests.get("dvc", {})
         for op in ("push", "pull"):
-            self.row(f"{op} {count:,} small files to S3", times["gitexp"][op], dvc.get(op), "s")
-            self.row(f"{op} requests, {count:,} files", requests["gitexp"][op], counts.get(op), "n")
+            self.timed_row(f"{op} {count:,} small files to S3", times, op)
+            self.row(
+                f"{op} requests, {count:,} files",
+                requests["gitexp"][op],
+                requests.get("dvc", {}).get(op),
+                "n",
+            )
 
-    def big(self, mib: int) -> None:
-        sent: dict[str, float] = {}
-        second: dict[str, float] = {}
-        for tool in self.tools_():
-            project = self.project(tool, "big", self.proxy.url)
+    def timed_row(self, what: str, times: dict[str, dict[str, list[float]]], op: str) -> None:
+        """A row of median times, with the median of the round-by-round ratios."""
+        mine = times["gitexp"][op]
+        theirs = times.get("dvc", {}).get(op)
+        ratio = None
+        if theirs:
+            ratio = statistics.median(a / b for a, b in zip(mine, theirs, strict=True))
+        self.row(
+            what,
+            statistics.median(mine),
+            statistics.median(theirs) if theirs else None,
+            "s",
+            ratio=ratio,
+            spread=f"{len(mine)} rounds, gitexp {min(mine):.2f}-{max(mine):.2f} s",
+        )
+
+    def big(self, mib: int, repeat: int) -> None:
+        """A big file, then new versions of it with 1% changed in 10 places each.
+
+        ``repeat`` versions are pushed straight to the server, each tool back to back
+        (the timed rounds); one more goes through the proxy, which counts the bytes
+        each tool sends for it. The cache is emptied after each push.
+        """
+        projects = {tool: self.project(tool, "big", None) for tool in self.tools_()}
+        for project in projects.values():
             big_file(project.root / "data" / "big.bin", mib * MIB)
             project.track("data/big.bin")
             project.push()
+            project.drop_cache()
+        times: dict[str, dict[str, list[float]]] = {t: {"push": []} for t in projects}
+        for round_ in range(repeat):
+            for tool, project in projects.items():
+                edit(project.root / "data" / "big.bin", 10, 0.01)
+                project.track("data/big.bin")
+                times[tool]["push"].append(project.push())
+                project.drop_cache()
+            print(
+                f"round {round_ + 1}: "
+                + ", ".join(f"{t} {times[t]['push'][-1]:.2f} s" for t in projects)
+                + f" (load {os.getloadavg()[0]:.1f})",
+                flush=True,
+            )
+        sent: dict[str, float] = {}
+        for tool, project in projects.items():
+            project.point_at(self.proxy.url)
             edit(project.root / "data" / "big.bin", 10, 0.01)
             project.track("data/big.bin")
             self.proxy.reset()
-            second[tool] = project.push()
+            project.push()
             sent[tool] = self.proxy.sent
-            print(
-                f"{tool}: new version pushed in {second[tool]:.2f} s, {sent[tool]:,} bytes sent",
-                flush=True,
-            )
+            project.drop_cache()
+            print(f"{tool}: a new version sent {sent[tool]:,} bytes", flush=True)
         name = f"push a new version of a {mib} MiB file, 1% changed in 10 places"
-        self.row(name + " (time, via proxy)", second["gitexp"], second.get("dvc"), "s")
+        self.timed_row(name + " (time)", times, "push")
         self.row(name + " (bytes sent)", sent["gitexp"], sent.get("dvc"), "n")
         self.row(
             f"  bytes sent as a share of the file ({mib} MiB)",
             100 * sent["gitexp"] / (mib * MIB),
             100 * sent["dvc"] / (mib * MIB) if "dvc" in sent else None,
-            "n",
+            "%",
         )
-        self.new_file(mib)
+        for project in projects.values():
+            shutil.rmtree(project.root, ignore_errors=True)
 
-    def new_file(self, mib: int) -> None:
-        """One new big file to a layout-2 remote (chunks) and to a layout-1 one (loose)."""
-        found: dict[str, tuple[float, float]] = {}
+    def new_file(self, mib: int, repeat: int) -> None:
+        """One new big file to a layout-2 remote (chunks) and to a layout-1 one (loose).
+
+        Each round pushes into an emptied remote and pulls into an emptied cache, the
+        two layouts back to back; the ratio is layout 2's time over layout 1's.
+        """
+        projects = {}
         for layout in (2, 1):
             project = self.project("gitexp", f"new-l{layout}", None)
-            if layout == 1:  # a remote made before layout 2: loose objects only
-                marker = project.root / "marker.json"
-                marker.write_text('{"layout": 1}\n')
-                run(
-                    [
-                        sys.executable,
-                        "-c",
-                        _PUT_MARKER,
-                        self.server.endpoint,
-                        "bench/new-l1-gitexp/gitexp-remote.json",
-                        str(marker),
-                    ],
-                    project.root,
-                    self.env,
-                )
-                marker.unlink()
             big_file(project.root / "data" / "big.bin", mib * MIB)
             project.track("data/big.bin")
-            found[f"l{layout}"] = (project.push(), project.pull())
-        for i, op in enumerate(("push", "pull")):
-            self.row(
-                f"{op} one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)",
-                found["l2"][i],
-                found["l1"][i],
-                "s",
+            projects[f"l{layout}"] = project
+        times: dict[str, dict[str, list[float]]] = {t: {"push": [], "pull": []} for t in projects}
+        for round_ in range(repeat):
+            for op in ("push", "pull"):
+                for name, project in projects.items():
+                    if op == "push":
+                        self.server.empty(f"new-{name}-gitexp")
+                        project.forget_remote()
+                        if name == "l1":  # a remote made before layout 2: loose objects only
+                            self.put_marker(project, f"new-{name}-gitexp", 1)
+                        times[name][op].append(project.push())
+                    else:
+                        times[name][op].append(project.pull())
+            print(
+                f"round {round_ + 1}: "
+                + ", ".join(
+                    f"{t} {times[t]['push'][-1]:.2f}/{times[t]['pull'][-1]:.2f} s" for t in projects
+                )
+                + f" (push/pull; load {os.getloadavg()[0]:.1f})",
+                flush=True,
             )
+        for op in ("push", "pull"):
+            renamed = {"gitexp": times["l2"], "dvc": times["l1"]}
+            self.timed_row(
+                f"{op} one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)",
+                renamed,
+                op,
+            )
+        for project in projects.values():
+            shutil.rmtree(project.root, ignore_errors=True)
+
+    def put_marker(self, project: Project, prefix: str, layout: int) -> None:
+        marker = project.root / "marker.json"
+        marker.write_text(f'{{"layout": {layout}}}\n')
+        run(
+            [
+                sys.executable,
+                "-c",
+                _PUT_MARKER,
+                self.server.endpoint,
+                f"bench/{prefix}/gitexp-remote.json",
+                str(marker),
+            ],
+            project.root,
+            self.env,
+        )
+        marker.unlink()
+
+    def versions(self, mib: int, count: int) -> None:
+        """``count`` versions of a ``mib`` MiB dataset, each pushed: what the remote holds.
+
+        The local cache is emptied after each push (neither tool needs it to push the
+        next version), so the disk holds one version per tool, not ``count``.
+        """
+        size = mib * MIB
+        places, fraction = 5, 0.01
+        edited = places * int(size * fraction / places)
+        unique = size + (count - 1) * edited
+        held: dict[str, float] = {}
+        pushes: dict[str, list[float]] = {}
+        for tool in self.tools_():
+            project = self.project(tool, "versions", None)
+            path = project.root / "data" / "dataset.bin"
+            seeded_file(path, size, 7)
+            pushes[tool] = []
+            for version in range(count):
+                if version:
+                    apply_edits(path, edits(size, version, places, fraction))
+                project.track("data/dataset.bin")
+                pushes[tool].append(project.push())
+                project.drop_cache()
+            held[tool] = self.remote_bytes(f"versions-{tool}")
+            shutil.rmtree(project.root, ignore_errors=True)
+            print(
+                f"{tool}: {count} versions of {mib} MiB: remote holds {held[tool]:,.0f} bytes "
+                f"({held[tool] / unique:.2f}x the unique {unique:,} bytes); pushes "
+                f"{statistics.median(pushes[tool][1:] or pushes[tool]):.2f} s each (median)",
+                flush=True,
+            )
+        name = f"{count} versions of a {mib} MiB dataset, 1% edited in 5 places each"
+        self.row(name + ": bytes on the remote", held["gitexp"], held.get("dvc"), "n")
+        self.row(
+            "  as a multiple of the unique bytes (first version + every edit)",
+            held["gitexp"] / unique,
+            held["dvc"] / unique if "dvc" in held else None,
+            "x",
+        )
+        self.row(
+            "  as a multiple of one version",
+            held["gitexp"] / size,
+            held["dvc"] / size if "dvc" in held else None,
+            "x",
+        )
+        self.row(
+            "  push of each later version (median)",
+            statistics.median(pushes["gitexp"][1:] or pushes["gitexp"]),
+            statistics.median(pushes["dvc"][1:] or pushes["dvc"]) if "dvc" in pushes else None,
+            "s",
+        )
+
+    def remote_bytes(self, prefix: str) -> float:
+        """The total size of every object under ``prefix`` in the bucket."""
+        out = subprocess.run(
+            [sys.executable, "-c", _DU, self.server.endpoint, self.server.url(prefix)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return float(out.stdout.strip())
 
     def report(self) -> str:
-        lines = ["| operation | gitexp | DVC (or as said) | ratio |", "|---|---|---|---|"]
-        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        lines = [
+            "| operation | gitexp | DVC (or as said) | ratio | notes |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in self.rows]
         return "\n".join(lines) + "\n"
 
     def stop(self) -> None:
         self.proxy.stop()
         self.server.stop()
 
+
+_DU = """
+import sys, s3fs
+fs = s3fs.S3FileSystem(endpoint_url=sys.argv[1])
+print(fs.du(sys.argv[2]))
+"""
 
 _PUT_MARKER = """
 import sys, s3fs
@@ -199,18 +411,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--big-mib", type=int, default=1024)
+    parser.add_argument("--repeat", type=int, default=3, help="timed rounds of each case")
+    parser.add_argument("--versions", type=int, default=50)
+    parser.add_argument("--versions-mib", type=int, default=256)
     parser.add_argument("--no-dvc", action="store_true")
     parser.add_argument("--work", default=str(HERE / "work"))
-    parser.add_argument("--only", choices=["small", "big"])
+    parser.add_argument("--only", choices=["small", "big", "new", "versions"])
     args = parser.parse_args()
     bench = Bench(args)
     try:
         if args.only in (None, "small"):
-            bench.small(args.files)
+            bench.small(args.files, args.repeat)
         if args.only in (None, "big"):
-            bench.big(args.big_mib)
+            bench.big(args.big_mib, args.repeat)
+        if args.only in (None, "new"):
+            bench.new_file(args.big_mib, args.repeat)
+        if args.only in (None, "versions"):
+            bench.versions(args.versions_mib, args.versions)
     finally:
         bench.stop()
+        empty_trash()
     table = bench.report()
     out = HERE / "results"
     out.mkdir(exist_ok=True)

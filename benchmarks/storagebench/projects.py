@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.data import discard
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -36,16 +39,27 @@ class Project:
         run(["git", "commit", "-q", "-m", f"track {what}"], self.root, self.env)
 
     def push(self) -> float:
+        os.sync()  # the last command's writeback is not this one's to pay
         return run([*self.command, "push"], self.root, self.env)
 
     def pull(self) -> float:
-        """Pull into an empty cache and workspace."""
+        """Pull into an empty cache and workspace (the old copies moved aside, not deleted)."""
         for path in self._local_state():
             if path.is_dir():
-                shutil.rmtree(path)
+                discard(path)
             else:
                 path.unlink(missing_ok=True)
+        os.sync()
         return run([*self.command, "pull"], self.root, self.env)
+
+    def forget_remote(self) -> None:
+        """Forget what this clone knows of the remote (for a push into an emptied one)."""
+        if self.tool == "gitexp":
+            shutil.rmtree(self.root / ".git" / "gitexp" / "remote-objects", ignore_errors=True)
+
+    def drop_cache(self) -> None:
+        """Empty the local cache (the workspace copy stays)."""
+        shutil.rmtree(self._local_state()[0], ignore_errors=True)
 
     def _local_state(self) -> list[Path]:
         if self.tool == "gitexp":

@@ -10,7 +10,11 @@ says a pack holds them, so a pack removed by remote gc is never vouched for.
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gitexp.core.hashing import Oid
@@ -21,6 +25,14 @@ from gitexp.storage.transfer import LocalObjects, closing
 
 PACK_JOBS = 4
 """Packs uploaded at once: each is one big request."""
+READ_JOBS = 4
+"""Threads reading small objects from the cache for packs."""
+READ_BATCH = 128
+"""Objects each of those threads reads in one go."""
+READ_AHEAD = 2 * READ_JOBS
+"""Batches read ahead of the packing (each object is under 1 MiB: bounded memory)."""
+READ_SIZE = 1 << 20
+"""Bytes asked for per read of an object's file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,18 +44,24 @@ class _Pack:
     sizes: tuple[int, ...]
 
 
-def read_verified(objects: LocalObjects, oid: Oid) -> bytes | None:
-    """A small object's bytes from the cache, checked against its id; None if absent.
+def _read_verified(path: str, oid: Oid) -> bytes | None:
+    """The bytes of the cache file ``path``, checked against ``oid``; None if absent.
 
     Raises `IntegrityError` for a cache object whose bytes hash differently.
     """
     from blake3 import blake3
 
     try:
-        with open(objects.path(oid), "rb", buffering=0) as handle:
-            data = handle.read()
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, READ_SIZE):
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     if blake3(data).hexdigest() != oid.hex:
         raise IntegrityError(
             f"cache object {oid} is corrupt (its bytes hash differently); "
@@ -56,16 +74,37 @@ def read_verified(objects: LocalObjects, oid: Oid) -> bytes | None:
 def cached_items(
     objects: LocalObjects, oids: Iterable[Oid], missing: Callable[[Oid], None]
 ) -> Iterator[tuple[Oid, bytes]]:
-    """Each of ``oids`` with its bytes, read from the cache and verified (`read_verified`).
+    """Each of ``oids`` with its bytes, in order, read from the cache and verified.
 
-    ``missing`` is called for each the cache lacks.
+    Read `READ_JOBS` batches at a time by threads (the reads release the GIL, so a
+    push of many small files is not bound by one core's system calls), at most
+    `READ_AHEAD` batches ahead of the caller, so memory stays bounded. ``missing``
+    is called for each the cache lacks. Raises `IntegrityError` for a corrupt one.
     """
-    for oid in oids:
-        data = read_verified(objects, oid)
-        if data is None:
-            missing(oid)
-        else:
-            yield oid, data
+    root = f"{objects.root}/"
+
+    def read(batch: list[Oid]) -> list[tuple[Oid, bytes | None]]:
+        return [(oid, _read_verified(root + oid.relpath, oid)) for oid in batch]
+
+    source = iter(oids)
+    batches = iter(lambda: list(itertools.islice(source, READ_BATCH)), [])
+    with ThreadPoolExecutor(max_workers=READ_JOBS) as pool:
+        pending: deque[Future[list[tuple[Oid, bytes | None]]]] = deque()
+        try:
+            for batch in itertools.islice(batches, READ_AHEAD):
+                pending.append(pool.submit(read, batch))
+            while pending:
+                found = pending.popleft().result()
+                for batch in itertools.islice(batches, 1):
+                    pending.append(pool.submit(read, batch))
+                for oid, data in found:
+                    if data is None:
+                        missing(oid)
+                    else:
+                        yield oid, data
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 def upload_packs(

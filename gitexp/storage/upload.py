@@ -164,7 +164,7 @@ def push(
         if result.missing:
             break
     result.transferred.sort()
-    result.missing.sort()
+    result.missing = sorted(set(result.missing))  # a size looked up twice notes it twice
     return result
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid, hash_bytes
+from gitexp.errors import IntegrityError
 from gitexp.storage.download import pull
 from gitexp.storage.layout import MARKER, PACKED
 from gitexp.storage.local import LocalBackend
@@ -223,3 +224,33 @@ def test_a_packed_remote_served_read_only_over_http_pulls_whole(
     finally:
         server.stop()
     assert (b / "data" / "train.csv").read_bytes() == (a / "data" / "train.csv").read_bytes()
+
+
+def test_a_pack_of_many_objects_read_at_once_keeps_their_order_and_names_what_is_absent(
+    tmp_path: Path,
+) -> None:
+    source = ObjectStore(tmp_path / "a")
+    oids = small_objects(source, 1500)  # several read batches
+    gone = oids[700]
+    os.unlink(source.path(gone))
+    remote = LocalBackend(tmp_path / "remote")
+    pushed = push(source, remote, [oids], layout=PACKED)
+    assert pushed.missing == [gone]
+    assert len(pushed.transferred) == 1499
+    index = next((tmp_path / "remote" / FOLDER).rglob("*.idx"))
+    entries = parse_index(index.read_bytes(), str(index.relative_to(tmp_path / "remote")))
+    assert entries is not None
+    assert [oid for oid, _, _ in entries] == sorted(o for o in oids if o != gone)
+
+
+def test_a_corrupt_object_among_many_stops_the_pack_and_nothing_is_indexed(tmp_path: Path) -> None:
+    source = ObjectStore(tmp_path / "a")
+    oids = small_objects(source, 1500)
+    victim = sorted(oids)[1200]
+    path = source.path(victim)
+    os.chmod(path, 0o644)
+    path.write_bytes(b"rotten" + path.read_bytes()[6:])
+    remote = LocalBackend(tmp_path / "remote")
+    with pytest.raises(IntegrityError, match=f"cache object {victim} is corrupt"):
+        push(source, remote, [oids], layout=PACKED)
+    assert not list((tmp_path / "remote").rglob("*.idx"))
