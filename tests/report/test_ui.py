@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import time
@@ -145,6 +146,13 @@ def test_the_data_and_event_stream_answer_in_plain_http(ui) -> None:
         "feat-2",
     ]
     assert data["ui"]["version"] == 1
+    columns = request(ui.base + "/api/data?form=columns", headers={"Accept-Encoding": "gzip"})
+    assert {k.lower(): v for k, v in columns.headers.items()}["content-encoding"] == "gzip"
+    compact = json.loads(gzip.decompress(columns.body))
+    assert "rows" not in compact
+    assert compact["cols"]["n"] == [r["n"] for r in data["rows"]]
+    assert compact["cols"]["m"] == [[r["m"][k] for r in data["rows"]] for k in range(2)]
+    assert len(columns.body) < len(answer.body) / 3
 
 
 def test_another_origin_cannot_write_and_a_foreign_host_cannot_read(ui) -> None:

@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("data").textContent);
+  if (window.gitexpDecode) D = window.gitexpDecode(D);  // the live page sends columns
   var PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951",
     "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0"];
   // WebGL charts drawn at the screen's own pixel ratio: plotly.js draws them at 2 by
@@ -42,7 +43,7 @@
   }
   function beats(goal, a, b) { return goal.dir === "max" ? a > b : a < b; }
 
-  var columns, haystack;
+  var columns, haystack, filled;
   function buildColumns() {
     columns = [
       { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
@@ -67,9 +68,23 @@
     columns = columns.filter(function (c) { return c.group === "exp" && c.cls === "name" || !hidden[c.group + ":" + c.label]; });
     var firsts = {};
     columns.forEach(function (c) { c.first = c.group !== "exp" && !firsts[c.group]; firsts[c.group] = true; });
-    haystack = rows.map(function (r) {
-      return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
-    });
+    haystack = [];
+    filled = 0;
+  }
+  // The text each row is searched in, made only when a text filter needs it (or while
+  // the page is idle): at 10,000 experiments it is a tenth of a second the table need
+  // not wait for.
+  function hay(i) {
+    var text = haystack[i];
+    if (text === undefined) {
+      var r = rows[i];
+      text = haystack[i] = columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
+    }
+    return text;
+  }
+  function fillHaystack(deadline) {
+    while (filled < rows.length && deadline.timeRemaining() > 2) hay(filled++);
+    if (filled < rows.length) requestIdleCallback(fillHaystack);
   }
   buildColumns();
 
@@ -230,7 +245,7 @@
     var needle = text.trim().toLowerCase();
     var view = [];
     for (var i = 0; i < rows.length; i++) {
-      if (expr ? expr(rows[i]) : (!needle || haystack[i].indexOf(needle) >= 0)) view.push(i);
+      if (expr ? expr(rows[i]) : (!needle || hay(i).indexOf(needle) >= 0)) view.push(i);
     }
     if (state.sort !== null) {
       var col = columns[state.sort];
@@ -611,7 +626,8 @@
   function refilter() {
     applyView();
     clearTimeout(timer);
-    timer = setTimeout(renderParcoords, 200);
+    // The chart follows once typing pauses and the page is idle: it is the slow part.
+    timer = setTimeout(function () { (window.requestIdleCallback || setTimeout)(renderParcoords); }, 200);
   }
 
   // The table needs no chart library, so it is drawn before plotly.js is parsed;
@@ -676,6 +692,7 @@
       renderParcoords();
       document.body.setAttribute("data-ready", "1");
       window.gitexpReadyAt = times.parcoords = performance.now();
+      if (window.requestIdleCallback) requestIdleCallback(fillHaystack);
     }, 0);
   };
 

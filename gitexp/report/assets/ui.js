@@ -63,13 +63,14 @@
   function fetchData() {
     if (fetching) return;
     fetching = true;
-    fetch("/api/data", { credentials: "same-origin", cache: "no-store" })
+    fetch("/api/data?form=columns", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (!response.ok) throw new Error("the server answered " + response.status);
         return response.json();
       })
       .then(function (data) {
         fetching = false;
+        data = window.gitexpDecode(data);
         version = data.ui.version;
         fillSeries(data);
         R.reload(data, false);

@@ -12,9 +12,10 @@ the recorded rows and replaces its running rows with each live payload.
 
 from __future__ import annotations
 
+import gzip
 import math
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -23,6 +24,7 @@ from gitexp.core.runinfo import iso_utc, utc_now
 from gitexp.report.best import column_goals, goal_data
 from gitexp.report.data import CurveLike
 from gitexp.report.page import MAX_POINTS, report_data
+from gitexp.report.ui.columns import to_columns
 from gitexp.report.ui.source import UiSource
 
 Data = dict[str, object]
@@ -57,8 +59,8 @@ class PageState:
         self.source = source
         self.snapshot = Snapshot()
         self._stamps: tuple[Hashable, Hashable] | None = None
-        self._lock = threading.Lock()
-        self._page: tuple[tuple[int, int], bytes] | None = None
+        self._lock = threading.RLock()
+        self._made: tuple[tuple[int, int], dict[str, tuple[bytes, bytes]]] | None = None
 
     def refresh(self) -> bool:
         """Read what changed since the last call; whether anything did."""
@@ -95,13 +97,33 @@ class PageState:
         return found
 
     def page_json(self) -> bytes:
-        """The page data of the current snapshot as JSON, made once per snapshot."""
+        """The page data of the current snapshot as JSON (rows form), made once per snapshot."""
+        return self.rows_json()[0]
+
+    def rows_json(self) -> tuple[bytes, bytes]:
+        """The page data in the rows form, as JSON and gzipped."""
+        return self.made("rows", lambda snapshot: orjson.dumps(snapshot.page()))
+
+    def columns_json(self) -> tuple[bytes, bytes]:
+        """The page data in the columns form (`columns`), as JSON and gzipped."""
+        return self.made("cols", lambda snapshot: orjson.dumps(to_columns(snapshot.page())))
+
+    def made(self, name: str, make: Callable[[Snapshot], bytes]) -> tuple[bytes, bytes]:
+        """``make(snapshot)`` and its gzip, made once per snapshot and kept until the next.
+
+        A page asked for by several browsers at once, or again and again, costs one
+        serialisation and one compression; a new snapshot drops all of them.
+        """
         snapshot = self.snapshot
         key = (snapshot.version, snapshot.live_version)
         with self._lock:
-            if self._page is None or self._page[0] != key:
-                self._page = (key, orjson.dumps(snapshot.page()))
-            return self._page[1]
+            if self._made is None or self._made[0] != key:
+                self._made = (key, {})
+            found = self._made[1].get(name)
+            if found is None:
+                body = make(snapshot)
+                found = self._made[1][name] = (body, gzip.compress(body, compresslevel=5))
+            return found
 
 
 def thin(curve: CurveLike, limit: int = MAX_POINTS) -> list[list[float | int | None]]:
