@@ -28,6 +28,8 @@ from gitexp.experiments.run import journal
 from gitexp.git.refs import list_refs, read_ref
 from gitexp.project import Project
 
+CRASHED = "crashed"
+"""The status of a run whose process died before it was recorded."""
 SERIES = "series"
 """In a run's journal folder: the series logged so far, one TSV per key."""
 
@@ -131,18 +133,31 @@ class LiveSource:
         return query.project_experiments(self.project)
 
     def running_stamp(self) -> Stamp:
-        """Changes whenever a run starts or ends, or logs a metric or a series point."""
+        """Changes whenever a run starts, ends or dies, or logs a metric or a series point."""
         stamps = []
         for folder in _folders(self.project.layout.runs):
             files = [folder / journal.RUNNING, folder / journal.METRICS]
             files += sorted(_series_files(folder / SERIES))
-            stamps.append((folder.name, *(_stat(path) for path in files)))
+            found = journal.read(folder)
+            alive = "-" if found is None else str(found.alive())
+            stamps.append((folder.name, alive, *(_stat(path) for path in files)))
         return tuple(stamps)
 
     def running(self) -> overview_mod.Overview:
-        """The experiments running now: params as run, metrics and series logged so far."""
-        found = [j for j in journal.journals(self.project.layout.runs) if j.alive()]
-        rows = [journal.running_row(j) for j in found]
+        """The runs going on now, and those whose process died, not yet recorded.
+
+        Params as run, metrics and series logged so far. A run whose process is gone
+        (SIGKILL, the machine down) shows as ``crashed`` until a gitexp command records
+        it so (`gitexp.experiments.run.crashed`): the UI writes nothing but tags and
+        notes, so it does not record it itself, but it does not hide it either.
+        """
+        found = list(journal.journals(self.project.layout.runs))
+        rows = []
+        for run in found:
+            row = journal.running_row(run)
+            if not run.alive():
+                row["status"] = CRASHED
+            rows.append(row)
         lines = [journal_series(j.folder) for j in found]
         return overview_mod.Overview(overview_mod.runs_of(rows, lines), [])
 

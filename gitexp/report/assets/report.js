@@ -717,7 +717,7 @@
     reload: function (data, live) {
       var names = this.selected();
       var running = function () {
-        return state.selected.some(function (i) { return rows[i].s === "running"; });
+        return state.selected.some(function (i) { return rows[i].s === "running" || rows[i].lv; });
       };
       var touched = !live || running();
       var metric = D.metrics[state.metric], sortLabel = state.sort === null ? null : columns[state.sort].label;

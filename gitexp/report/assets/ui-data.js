@@ -19,6 +19,7 @@
         p: pick(c.p, i, []), m: pick(c.m, i, []), f: pick(c.f, i, []),
         x: c.x[key] || {}, tg: c.tg[key] || [], nt: c.nt[key] || "", im: c.im[key] || {}
       };
+      if (c.lv && c.lv[key]) rows[i].lv = 1;
     }
     var out = {};
     Object.keys(data).forEach(function (k) { if (k !== "cols") out[k] = data[k]; });

@@ -14,7 +14,8 @@ Format (``"cols"`` in place of ``"rows"``, every other key as in the rows form):
      "t": [created…], "b": [branch number | -1…], "bv": [branch…], "c": [commit…],
      "p": [[value per row] per params column], "m": [[value per row] per metrics column],
      "f": [[blob index per row] per path],
-     "x": {row: series}, "tg": {row: [tag…]}, "nt": {row: note}, "im": {row: images}}
+     "x": {row: series}, "tg": {row: [tag…]}, "nt": {row: note}, "im": {row: images},
+     "lv": {row: 1}: the rows of runs not recorded yet (running, or crashed)}
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from collections.abc import Mapping, Sequence
 
 Data = dict[str, object]
 Row = Mapping[str, object]
-SPARSE = ("x", "tg", "nt", "im")
+SPARSE = ("x", "tg", "nt", "im", "lv")
 """Row fields kept only for the rows where they hold something."""
 
 

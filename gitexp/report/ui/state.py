@@ -29,6 +29,8 @@ from gitexp.report.ui.source import UiSource
 
 Data = dict[str, object]
 RUNNING = "running"
+KEPT = frozenset({"crashed"})
+"""Statuses a journal's row keeps: a run whose process died shows as crashed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +155,9 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
     """The running rows renumbered into the recorded data's columns (extended).
 
     Columns the running experiments add come after the recorded ones; a running row
-    has no code files (it has no commit yet) and is never the best of a column.
+    has no code files (it has no commit yet) and is never the best of a column. Each
+    carries ``"lv": 1`` (it comes from a journal, not a ref): running, or ``crashed``
+    when its process died and no command recorded it yet.
     """
     params, p_at = _extend(_labels(recorded, "params"), _labels(running, "params"))
     metrics, m_at = _extend(_labels(recorded, "metrics"), _labels(running, "metrics"))
@@ -166,7 +170,8 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
         rows.append(
             {
                 **row,
-                "s": RUNNING,
+                "s": row["s"] if row["s"] in KEPT else RUNNING,
+                "lv": 1,
                 "p": _place(row["p"], p_at, len(params)),
                 "m": _place(row["m"], m_at, len(metrics)),
                 "f": [],
