@@ -66,14 +66,21 @@ class LiveSource:
         """
         common = self.project.git.common_dir
         seen = tuple(
-            _stat(common / path)
-            for path in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/"), tags.NOTES_REF)
+            _stat(common / path) for path in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/"))
         )
         if seen != self._refs_seen:
             refs = list_refs(self.project.git, EXPERIMENT_REF_PREFIX)
-            notes = read_ref(self.project.git, tags.NOTES_REF) or ""
-            self._refs, self._refs_seen = (*refs.items(), (tags.NOTES_REF, notes)), seen
+            self._refs, self._refs_seen = tuple(refs.items()), seen
         return self._refs
+
+    def notes_stamp(self) -> str:
+        """Changes whenever a tag or note is added, edited or removed: the notes ref."""
+        return read_ref(self.project.git, tags.NOTES_REF) or ""
+
+    def notes(self) -> dict[str, tuple[tuple[str, ...], str]]:
+        """Every experiment commit's tags and note, by commit id."""
+        found = tags.tags_by_commit(self.project.git)
+        return {commit: (tuple(note.tags), note.note) for commit, note in found.items()}
 
     def recorded(self) -> overview_mod.Overview:
         """Every recorded experiment as the report shows it (empty when there is none).

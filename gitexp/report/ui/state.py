@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import math
 import threading
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -60,19 +60,27 @@ class PageState:
     def __init__(self, source: UiSource) -> None:
         self.source = source
         self.snapshot = Snapshot()
-        self._stamps: tuple[Hashable, Hashable] | None = None
+        self._stamps: tuple[Hashable, Hashable, Hashable] | None = None
         self._lock = threading.RLock()
         self._made: tuple[tuple[int, int], dict[str, tuple[bytes, bytes]]] | None = None
 
     def refresh(self) -> bool:
-        """Read what changed since the last call; whether anything did."""
-        recorded_stamp = self.source.recorded_stamp()
-        running_stamp = self.source.running_stamp()
+        """Read what changed since the last call; whether anything did.
+
+        New, moved or removed experiments rebuild the recorded rows; a tag or note
+        edited alone changes only the rows it is on (at 10,000 experiments, a
+        rebuild takes seconds and an edit should show at once).
+        """
+        stamps = (
+            self.source.recorded_stamp(),
+            self.source.notes_stamp(),
+            self.source.running_stamp(),
+        )
         old = self.snapshot
-        if self._stamps == (recorded_stamp, running_stamp):
+        if self._stamps == stamps:
             return False
         version, recorded = old.version, old.recorded
-        if self._stamps is None or self._stamps[0] != recorded_stamp:
+        if self._stamps is None or self._stamps[0] != stamps[0]:
             recorded = report_data(
                 self.source.recorded(),
                 title=self.source.title,
@@ -80,9 +88,12 @@ class PageState:
                 goals=self.source.goals,
             )
             version += 1
+        elif self._stamps[1] != stamps[1]:
+            recorded = with_notes(recorded, self.source.notes())
+            version += 1
         live = live_payload(recorded, self._running_data(), self.source.goals)
         self.snapshot = Snapshot(version, old.live_version + 1, recorded, live)
-        self._stamps = (recorded_stamp, running_stamp)
+        self._stamps = stamps
         return True
 
     def _running_data(self) -> Data:
@@ -126,6 +137,22 @@ class PageState:
                 body = make(snapshot)
                 found = self._made[1][name] = (body, gzip.compress(body, compresslevel=5))
             return found
+
+
+def with_notes(recorded: Data, notes: Mapping[str, tuple[Sequence[str], str]]) -> Data:
+    """``recorded`` with each row's tags and note as ``notes`` (by commit) has them.
+
+    Rows whose tags and note did not change are the same objects as before.
+    """
+    rows = recorded.get("rows")
+    assert isinstance(rows, list)  # noqa: S101 - built by report_data
+    changed = []
+    for row in rows:
+        tags, text = notes.get(str(row.get("c")), ((), ""))
+        if list(tags) != row.get("tg") or text != row.get("nt"):
+            row = {**row, "tg": list(tags), "nt": text}
+        changed.append(row)
+    return {**recorded, "rows": changed}
 
 
 def thin(curve: CurveLike, limit: int = MAX_POINTS) -> list[list[float | int | None]]:
