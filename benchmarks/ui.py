@@ -10,6 +10,9 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
 - table: from asking the browser to open the page until the table is drawn and usable
   (``body[data-table-ready]``), and the page's own clock for the same (navigation start
   to the table);
+- first sort: a column clicked the moment the table is ready, until the table is
+  sorted (wall clock, so it includes waiting for whatever the page was busy with);
+- page bytes: what the browser received for the page (compressed) and its size unpacked;
 - charts: until the parallel coordinates and series are drawn too;
 - filter and sort: from the input event (typing an expression, clicking a column)
   until the table is drawn again, on the page's clock; median of ``--repeat``.
@@ -81,6 +84,14 @@ def measure(project: Path, repeat: int) -> dict[str, object]:
         page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
         table = time.monotonic() - opened
         page_table = page.evaluate("() => window.gitexpTableAt")
+        clicked = time.monotonic()
+        page.click("#table thead th[title='sort by loss']")
+        page.wait_for_selector("#table thead th.sorted[title='sort by loss']", timeout=60_000)
+        first_sort = time.monotonic() - clicked
+        sizes = page.evaluate(
+            "() => { const n = performance.getEntriesByType('navigation')[0];"
+            " return [n.transferSize, n.decodedBodySize]; }"
+        )
         page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         charts = time.monotonic() - opened
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
@@ -96,6 +107,9 @@ def measure(project: Path, repeat: int) -> dict[str, object]:
         "start_s": round(started, 3),
         "table_s": round(table, 3),
         "table_page_ms": round(page_table, 1),
+        "first_sort_s": round(first_sort, 3),
+        "page_bytes": sizes[0],
+        "page_bytes_unpacked": sizes[1],
         "charts_s": round(charts, 3),
         "rows_in_dom": rows_in_dom,
         "filter_ms": round(statistics.median(filters), 1),
@@ -121,7 +135,8 @@ def main() -> None:
             build(work, args.experiments)
             print(f"built {args.experiments} experiments in {time.monotonic() - began:.1f} s")
         figures = measure(project, args.repeat)
-    print(json.dumps({"experiments": args.experiments, **figures}, indent=2))
+    load = os.getloadavg()[0]
+    print(json.dumps({"experiments": args.experiments, **figures, "load": load}, indent=2))
 
 
 if __name__ == "__main__":

@@ -310,11 +310,40 @@
       tickvals: names.map(function (_, i) { return i; }), ticktext: names };
   }
 
+  // A parallel-coordinates chart draws every line through WebGL, which costs seconds
+  // per few thousand lines without a GPU, and 10,000 lines are a solid block anyway.
+  // Past PARCOORDS_MAX it shows the best half by the metric (its goal, else highest)
+  // and an even spread of the others, and says so.
+  var PARCOORDS_MAX = 2000;
+  function chartSample(chosen, m) {
+    if (chosen.length <= PARCOORDS_MAX) return chosen;
+    var goal = GOALS[m], sign = goal && goal.dir === "min" ? 1 : -1;
+    var ranked = chosen.slice().sort(function (i, j) { return sign * (rows[i].m[m] - rows[j].m[m]) || i - j; });
+    var best = PARCOORDS_MAX / 2, rest = ranked.length - best, picked = [];
+    for (var k = 0; k < PARCOORDS_MAX - best; k++) picked.push(ranked[best + Math.floor(k * rest / (PARCOORDS_MAX - best))]);
+    return picked.concat(ranked.slice(0, best).reverse());  // the best drawn last, on top
+  }
+  function parcoordsNote(box, shown, all, m) {
+    var note = document.getElementById("parcoords-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "parcoords-note";
+      note.className = "help";
+      box.parentNode.insertBefore(note, box);
+    }
+    note.textContent = shown < all ? "Showing " + shown + " of " + all + " experiments: the " + shown / 2 +
+      " best by " + D.metrics[m] + " and an even spread of the others. Filter the table to see fewer." : "";
+    note.hidden = shown >= all;
+  }
+
   function renderParcoords() {
     if (!state.charts) return;
     var box = document.getElementById("parcoords");
     var m = state.metric;
     var chosen = state.view.filter(function (i) { return m >= 0 && isNum(rows[i].m[m]); });
+    var all = chosen.length;
+    chosen = chartSample(chosen, m);
+    parcoordsNote(box, chosen.length, all, m);
     if (!chosen.length) {
       Plotly.purge(box);
       box.innerHTML = '<p class="empty">' + (m < 0 ? "No numeric metric to chart." :
