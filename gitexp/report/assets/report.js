@@ -651,12 +651,23 @@
   }
 
   // ---- wiring ---------------------------------------------------------------------------
-  var timer = null;
+  // The parallel coordinates follow the table once it has been left alone for a moment
+  // and the page is idle: drawing them holds the page (seconds without a GPU), so they
+  // must not start between two keystrokes or while a live page takes in new rows.
+  var timer = null, CHART_QUIET_MS = 600;
+  function chartLater() {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      timer = null;
+      (window.requestIdleCallback || setTimeout)(renderParcoords);
+    }, CHART_QUIET_MS);
+  }
+  ["pointerdown", "keydown", "wheel"].forEach(function (name) {
+    window.addEventListener(name, function () { if (timer !== null) chartLater(); }, true);
+  });
   function refilter() {
     applyView();
-    clearTimeout(timer);
-    // The chart follows once typing pauses and the page is idle: it is the slow part.
-    timer = setTimeout(function () { (window.requestIdleCallback || setTimeout)(renderParcoords); }, 200);
+    chartLater();
   }
 
   // The table needs no chart library, so it is drawn before plotly.js is parsed;
@@ -769,7 +780,7 @@
         renderDiff();
         renderImages();
       }
-      if (!live) renderParcoords();
+      if (!live) chartLater();
       document.dispatchEvent(new CustomEvent("gitexp-reload"));
     }
   };
