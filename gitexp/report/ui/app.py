@@ -59,40 +59,59 @@ Send = Callable[[Message], Awaitable[None]]
 
 
 class Watcher:
-    """Refreshes the page state every `POLL_S` on a thread of its own until stopped.
+    """Refreshes the page state every `POLL_S` on threads of its own until stopped.
 
-    A refresh that fails (a broken series file, say) keeps the last good state and
-    says why in ``problem``, which the page shows.
+    One thread follows the running experiments, another the recorded ones, so a
+    rebuild of many recorded rows (seconds at 10,000) never holds up live values. A
+    refresh that fails (a broken series file, say) keeps the last good state and says
+    why in ``problem``, which the page shows.
     """
 
     def __init__(self, state: PageState) -> None:
         self.state = state
-        self.problem: str | None = None
+        self._problems: dict[str, str | None] = {}
         self.stopping = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="gitexp-ui-watch", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
+            for step, name in (
+                (state.refresh_running, "gitexp-ui-running"),
+                (state.refresh_recorded, "gitexp-ui-recorded"),
+            )
+        ]
 
     def start(self) -> None:
         """Begin watching (the first refresh has normally been made already)."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
-        """Stop and wait for the thread."""
+        """Stop and wait for the threads."""
         self.stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=5)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the page is not up to date, or None."""
+        return next((said for said in self._problems.values() if said), None)
 
     def refresh(self) -> None:
-        """One refresh, its problem kept."""
-        try:
-            self.state.refresh()
-        except GitexpError as exc:
-            self.problem = exc.message
-        else:
-            self.problem = None
+        """One refresh of both, its problem kept."""
+        self._step(self.state.refresh_recorded)
+        self._step(self.state.refresh_running)
 
-    def _loop(self) -> None:
+    def _step(self, step: Callable[[], bool]) -> None:
+        try:
+            step()
+        except GitexpError as exc:
+            self._problems[step.__name__] = exc.message
+        else:
+            self._problems[step.__name__] = None
+
+    def _loop(self, step: Callable[[], bool]) -> None:
         while not self.stopping.wait(POLL_S):
-            self.refresh()
+            self._step(step)
 
 
 def build_app(state: PageState, guard: Guard, watcher: Watcher) -> Callable[..., Awaitable[None]]:

@@ -60,41 +60,68 @@ class PageState:
     def __init__(self, source: UiSource) -> None:
         self.source = source
         self.snapshot = Snapshot()
-        self._stamps: tuple[Hashable, Hashable, Hashable] | None = None
+        self._recorded_stamps: tuple[Hashable, Hashable] | None = None
+        self._running_stamp: Hashable = None
+        self._running: Data = {"params": [], "metrics": [], "keys": [], "rows": []}
         self._lock = threading.RLock()
+        self._recording = threading.Lock()
+        self._watching = threading.Lock()
+        self._swap = threading.Lock()
         self._made: tuple[tuple[int, int], dict[str, tuple[bytes, bytes]]] | None = None
 
     def refresh(self) -> bool:
-        """Read what changed since the last call; whether anything did.
+        """Read what changed since the last call, recorded and running; whether anything did."""
+        recorded = self.refresh_recorded()
+        return self.refresh_running() or recorded
 
-        New, moved or removed experiments rebuild the recorded rows; a tag or note
-        edited alone changes only the rows it is on (at 10,000 experiments, a
-        rebuild takes seconds and an edit should show at once).
+    def refresh_recorded(self) -> bool:
+        """Bring the recorded rows up to date; whether they changed.
+
+        New, moved or removed experiments rebuild them; a tag or note edited alone
+        changes only the rows it is on (at 10,000 experiments a rebuild takes seconds,
+        and an edit should show at once). The running rows are refreshed on their own
+        meanwhile (`refresh_running`), so a rebuild never holds up live values.
         """
-        stamps = (
-            self.source.recorded_stamp(),
-            self.source.notes_stamp(),
-            self.source.running_stamp(),
-        )
-        old = self.snapshot
-        if self._stamps == stamps:
-            return False
-        version, recorded = old.version, old.recorded
-        if self._stamps is None or self._stamps[0] != stamps[0]:
-            recorded = report_data(
-                self.source.recorded(),
-                title=self.source.title,
-                generated=iso_utc(utc_now()),
-                goals=self.source.goals,
-            )
-            version += 1
-        elif self._stamps[1] != stamps[1]:
-            recorded = with_notes(recorded, self.source.notes())
-            version += 1
-        live = live_payload(recorded, self._running_data(), self.source.goals)
-        self.snapshot = Snapshot(version, old.live_version + 1, recorded, live)
-        self._stamps = stamps
-        return True
+        with self._recording:
+            stamps = (self.source.recorded_stamp(), self.source.notes_stamp())
+            if self._recorded_stamps == stamps:
+                return False
+            if self._recorded_stamps is None or self._recorded_stamps[0] != stamps[0]:
+                recorded = report_data(
+                    self.source.recorded(),
+                    title=self.source.title,
+                    generated=iso_utc(utc_now()),
+                    goals=self.source.goals,
+                )
+            else:
+                recorded = with_notes(self.snapshot.recorded, self.source.notes())
+            with self._swap:
+                old = self.snapshot
+                live = live_payload(recorded, self._running, self.source.goals)
+                self.snapshot = Snapshot(old.version + 1, old.live_version + 1, recorded, live)
+            self._recorded_stamps = stamps
+            return True
+
+    def refresh_running(self) -> bool:
+        """Bring the running rows (from the runs' journals) up to date; whether they changed."""
+        with self._watching:
+            stamp = self.source.running_stamp()
+            if stamp == self._running_stamp and self.snapshot.live:
+                return False
+            running = self._running_data()
+            if _names(self._running) - _names(running):
+                # A run ended: its record goes in first, so its row never leaves the page.
+                self.refresh_recorded()
+            with self._swap:
+                self._running = running
+                old = self.snapshot
+                if not old.recorded:  # the first recorded rows take these in
+                    self._running_stamp = stamp
+                    return True
+                live = live_payload(old.recorded, running, self.source.goals)
+                self.snapshot = Snapshot(old.version, old.live_version + 1, old.recorded, live)
+            self._running_stamp = stamp
+            return True
 
     def _running_data(self) -> Data:
         return report_data(self.source.running(), title="", generated="", goals=self.source.goals)
@@ -137,6 +164,11 @@ class PageState:
                 body = make(snapshot)
                 found = self._made[1][name] = (body, gzip.compress(body, compresslevel=5))
             return found
+
+
+def _names(data: Data) -> set[object]:
+    rows = data.get("rows")
+    return {row["n"] for row in rows} if isinstance(rows, list) else set()
 
 
 def with_notes(recorded: Data, notes: Mapping[str, tuple[Sequence[str], str]]) -> Data:
