@@ -10,6 +10,12 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
 - table: from asking the browser to open the page until the table is drawn and usable
   (``body[data-table-ready]``), and the page's own clock for the same (navigation start
   to the table);
+- first sort: a column clicked the moment the table is ready, until the table is
+  sorted (wall clock, so it includes waiting for whatever the page was busy with);
+- page bytes: what the browser received for the page (compressed) and its size unpacked;
+- clicks while loading: a sort clicked once a second for the first ``--probe`` seconds
+  after the table, each timed until the table is sorted; the longest wait is what a
+  user meets while the charts are drawn;
 - charts: until the parallel coordinates and series are drawn too;
 - filter and sort: from the input event (typing an expression, clicking a column)
   until the table is drawn again, on the page's clock; median of ``--repeat``.
@@ -29,6 +35,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from playwright.sync_api import Page
 
 from tests.report.conftest import CHROMIUM, CONFIG, FLAGS, TRAIN_PY, make_many, make_repo
 from tests.report.uihelp import running_ui
@@ -67,7 +75,22 @@ def build(root: Path, count: int) -> Path:
     return project
 
 
-def measure(project: Path, repeat: int) -> dict[str, object]:
+def probe(page: Page, seconds: float) -> list[float]:
+    """Click a sort once a second for ``seconds``; how long each took to answer (ms)."""
+    waits = []
+    until = time.monotonic() + seconds
+    columns = ["acc", "loss"]
+    while time.monotonic() < until:
+        column = columns[len(waits) % 2]
+        clicked = time.monotonic()
+        page.click(f"#table thead th[title='sort by {column}']")
+        page.wait_for_selector(f"#table thead th.sorted[title='sort by {column}']", timeout=120_000)
+        waits.append(round((time.monotonic() - clicked) * 1000, 1))
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - clicked)))
+    return waits
+
+
+def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
     launched = time.monotonic()
@@ -81,6 +104,15 @@ def measure(project: Path, repeat: int) -> dict[str, object]:
         page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
         table = time.monotonic() - opened
         page_table = page.evaluate("() => window.gitexpTableAt")
+        clicked = time.monotonic()
+        page.click("#table thead th[title='sort by loss']")
+        page.wait_for_selector("#table thead th.sorted[title='sort by loss']", timeout=60_000)
+        first_sort = time.monotonic() - clicked
+        sizes = page.evaluate(
+            "() => { const n = performance.getEntriesByType('navigation')[0];"
+            " return [n.transferSize, n.decodedBodySize]; }"
+        )
+        waits = probe(page, probe_s)
         page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         charts = time.monotonic() - opened
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
@@ -96,6 +128,10 @@ def measure(project: Path, repeat: int) -> dict[str, object]:
         "start_s": round(started, 3),
         "table_s": round(table, 3),
         "table_page_ms": round(page_table, 1),
+        "first_sort_s": round(first_sort, 3),
+        "page_bytes": sizes[0],
+        "page_bytes_unpacked": sizes[1],
+        "click_waits_ms": waits,
         "charts_s": round(charts, 3),
         "rows_in_dom": rows_in_dom,
         "filter_ms": round(statistics.median(filters), 1),
@@ -110,6 +146,7 @@ def main() -> None:
     parser.add_argument("--experiments", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--work", type=Path, help="build the project here, or reuse it")
+    parser.add_argument("--probe", type=float, default=0.0, help="seconds of clicks while loading")
     args = parser.parse_args()
     for name, value in IDENTITY.items():
         os.environ.setdefault(name, value)
@@ -120,8 +157,9 @@ def main() -> None:
             began = time.monotonic()
             build(work, args.experiments)
             print(f"built {args.experiments} experiments in {time.monotonic() - began:.1f} s")
-        figures = measure(project, args.repeat)
-    print(json.dumps({"experiments": args.experiments, **figures}, indent=2))
+        figures = measure(project, args.repeat, args.probe)
+    load = os.getloadavg()[0]
+    print(json.dumps({"experiments": args.experiments, **figures, "load": load}, indent=2))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -145,6 +148,13 @@ def test_the_data_and_event_stream_answer_in_plain_http(ui) -> None:
         "feat-2",
     ]
     assert data["ui"]["version"] == 1
+    columns = request(ui.base + "/api/data?form=columns", headers={"Accept-Encoding": "gzip"})
+    assert {k.lower(): v for k, v in columns.headers.items()}["content-encoding"] == "gzip"
+    compact = json.loads(gzip.decompress(columns.body))
+    assert "rows" not in compact
+    assert compact["cols"]["n"] == [r["n"] for r in data["rows"]]
+    assert compact["cols"]["m"] == [[r["m"][k] for r in data["rows"]] for k in range(2)]
+    assert len(columns.body) < len(answer.body) / 3
 
 
 def test_another_origin_cannot_write_and_a_foreign_host_cannot_read(ui) -> None:
@@ -312,3 +322,55 @@ def test_two_branches_side_by_side_and_their_bests_diffed(chromium, ui) -> None:
     finally:
         context.close()
     assert seen["errors"] == []
+
+
+def test_a_run_killed_without_a_word_shows_as_crashed_not_gone(
+    chromium, ui, project: Path, tmp_path: Path
+) -> None:
+    (project / "live.py").write_text(LIVE_PY)
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    context, page, seen = _open(chromium, ui)
+    run = subprocess.Popen(
+        [PY, "-m", "gitexp", "run", "-n", "doomed", "--", PY, "live.py", str(signals)],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        page.wait_for_function(ROW_TEXT, arg=["doomed", "0.5"], timeout=30_000)
+        os.killpg(run.pid, signal.SIGKILL)  # gitexp and its command, as a machine would
+        run.wait(timeout=30)
+        page.wait_for_function(ROW_TEXT, arg=["doomed", "crashed"], timeout=30_000)
+        assert page.locator("#table tbody tr[data-i]").count() == 6
+        # the UI records nothing; the next command does, and the page shows that record
+        assert _experiments(project, "doomed") == []
+        shown = subprocess.run(
+            [PY, "-m", "gitexp", "show", "--json"], cwd=project, capture_output=True, check=True
+        )
+        statuses = {e["name"]: e["status"] for e in json.loads(shown.stdout)["experiments"]}
+        assert statuses["doomed"] == "crashed"
+        page.wait_for_function(
+            "() => (window.gitexpReport.data().rows.find(r => r.n === 'doomed') || {}).c",
+            timeout=30_000,
+        )
+        page.wait_for_function(ROW_TEXT, arg=["doomed", "crashed"], timeout=30_000)
+        assert page.locator("#table tbody tr[data-i]").count() == 6
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait(timeout=30)
+        context.close()
+    assert seen["errors"] == []
+
+
+def _experiments(project: Path, name: str) -> list[str]:
+    refs = subprocess.run(
+        ["git", "for-each-ref", "--format=%(refname)", f"refs/experiments/{name}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return refs.stdout.split()

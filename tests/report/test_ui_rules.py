@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from gitexp.report.ui.guard import Guard, is_loopback
-from gitexp.report.ui.state import live_payload
+from gitexp.report.ui.state import live_payload, with_notes
 
 TOKEN = "s3cret-token"
 LOCAL = Guard(TOKEN, loopback=True, port=8765)
@@ -124,3 +124,20 @@ def test_a_port_out_of_range_is_a_usage_error(repo) -> None:
     done = _gitexp(repo, "ui", "--port", "70000")
     assert done.returncode == 2
     assert "--port 70000 is not a port" in done.stderr
+
+
+def test_a_tag_edit_changes_only_the_rows_it_is_on() -> None:
+    rows = [
+        {"n": "a", "c": "c1", "tg": [], "nt": ""},
+        {"n": "b", "c": "c2", "tg": ["old"], "nt": "kept?"},
+        {"n": "c", "c": "c3", "tg": [], "nt": ""},
+    ]
+    recorded = {"params": [], "rows": rows}
+    after = with_notes(recorded, {"c1": (("best",), "looks right")})
+    assert [(r["tg"], r["nt"]) for r in after["rows"]] == [
+        (["best"], "looks right"),
+        ([], ""),
+        ([], ""),
+    ]
+    assert after["rows"][2] is rows[2]
+    assert rows[0]["tg"] == [], "the snapshot a page may still read is not edited"

@@ -28,6 +28,8 @@ from gitexp.experiments.run import journal
 from gitexp.git.refs import list_refs, read_ref
 from gitexp.project import Project
 
+CRASHED = "crashed"
+"""The status of a run whose process died before it was recorded."""
 SERIES = "series"
 """In a run's journal folder: the series logged so far, one TSV per key."""
 
@@ -64,14 +66,21 @@ class LiveSource:
         """
         common = self.project.git.common_dir
         seen = tuple(
-            _stat(common / path)
-            for path in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/"), tags.NOTES_REF)
+            _stat(common / path) for path in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/"))
         )
         if seen != self._refs_seen:
             refs = list_refs(self.project.git, EXPERIMENT_REF_PREFIX)
-            notes = read_ref(self.project.git, tags.NOTES_REF) or ""
-            self._refs, self._refs_seen = (*refs.items(), (tags.NOTES_REF, notes)), seen
+            self._refs, self._refs_seen = tuple(refs.items()), seen
         return self._refs
+
+    def notes_stamp(self) -> str:
+        """Changes whenever a tag or note is added, edited or removed: the notes ref."""
+        return read_ref(self.project.git, tags.NOTES_REF) or ""
+
+    def notes(self) -> dict[str, tuple[tuple[str, ...], str]]:
+        """Every experiment commit's tags and note, by commit id."""
+        found = tags.tags_by_commit(self.project.git)
+        return {commit: (tuple(note.tags), note.note) for commit, note in found.items()}
 
     def recorded(self) -> overview_mod.Overview:
         """Every recorded experiment as the report shows it (empty when there is none).
@@ -131,18 +140,31 @@ class LiveSource:
         return query.project_experiments(self.project)
 
     def running_stamp(self) -> Stamp:
-        """Changes whenever a run starts or ends, or logs a metric or a series point."""
+        """Changes whenever a run starts, ends or dies, or logs a metric or a series point."""
         stamps = []
         for folder in _folders(self.project.layout.runs):
             files = [folder / journal.RUNNING, folder / journal.METRICS]
             files += sorted(_series_files(folder / SERIES))
-            stamps.append((folder.name, *(_stat(path) for path in files)))
+            found = journal.read(folder)
+            alive = "-" if found is None else str(found.alive())
+            stamps.append((folder.name, alive, *(_stat(path) for path in files)))
         return tuple(stamps)
 
     def running(self) -> overview_mod.Overview:
-        """The experiments running now: params as run, metrics and series logged so far."""
-        found = [j for j in journal.journals(self.project.layout.runs) if j.alive()]
-        rows = [journal.running_row(j) for j in found]
+        """The runs going on now, and those whose process died, not yet recorded.
+
+        Params as run, metrics and series logged so far. A run whose process is gone
+        (SIGKILL, the machine down) shows as ``crashed`` until a gitexp command records
+        it so (`gitexp.experiments.run.crashed`): the UI writes nothing but tags and
+        notes, so it does not record it itself, but it does not hide it either.
+        """
+        found = list(journal.journals(self.project.layout.runs))
+        rows = []
+        for run in found:
+            row = journal.running_row(run)
+            if not run.alive():
+                row["status"] = CRASHED
+            rows.append(row)
         lines = [journal_series(j.folder) for j in found]
         return overview_mod.Overview(overview_mod.runs_of(rows, lines), [])
 

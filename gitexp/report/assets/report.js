@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var D = JSON.parse(document.getElementById("data").textContent);
+  if (window.gitexpDecode) D = window.gitexpDecode(D);  // the live page sends columns
   var PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951",
     "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0"];
   // WebGL charts drawn at the screen's own pixel ratio: plotly.js draws them at 2 by
@@ -42,7 +43,7 @@
   }
   function beats(goal, a, b) { return goal.dir === "max" ? a > b : a < b; }
 
-  var columns, haystack;
+  var columns, haystack, filled;
   function buildColumns() {
     columns = [
       { label: "Experiment", group: "exp", get: function (r) { return r.n; }, cls: "name" },
@@ -67,9 +68,23 @@
     columns = columns.filter(function (c) { return c.group === "exp" && c.cls === "name" || !hidden[c.group + ":" + c.label]; });
     var firsts = {};
     columns.forEach(function (c) { c.first = c.group !== "exp" && !firsts[c.group]; firsts[c.group] = true; });
-    haystack = rows.map(function (r) {
-      return columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
-    });
+    haystack = [];
+    filled = 0;
+  }
+  // The text each row is searched in, made only when a text filter needs it (or while
+  // the page is idle): at 10,000 experiments it is a tenth of a second the table need
+  // not wait for.
+  function hay(i) {
+    var text = haystack[i];
+    if (text === undefined) {
+      var r = rows[i];
+      text = haystack[i] = columns.map(function (c) { return fmt(c.get(r)); }).join("\u0001").toLowerCase();
+    }
+    return text;
+  }
+  function fillHaystack(deadline) {
+    while (filled < rows.length && deadline.timeRemaining() > 2) hay(filled++);
+    if (filled < rows.length) requestIdleCallback(fillHaystack);
   }
   buildColumns();
 
@@ -230,7 +245,7 @@
     var needle = text.trim().toLowerCase();
     var view = [];
     for (var i = 0; i < rows.length; i++) {
-      if (expr ? expr(rows[i]) : (!needle || haystack[i].indexOf(needle) >= 0)) view.push(i);
+      if (expr ? expr(rows[i]) : (!needle || hay(i).indexOf(needle) >= 0)) view.push(i);
     }
     if (state.sort !== null) {
       var col = columns[state.sort];
@@ -295,11 +310,40 @@
       tickvals: names.map(function (_, i) { return i; }), ticktext: names };
   }
 
+  // A parallel-coordinates chart draws every line through WebGL, which costs seconds
+  // per few thousand lines without a GPU, and 10,000 lines are a solid block anyway.
+  // Past PARCOORDS_MAX it shows the best half by the metric (its goal, else highest)
+  // and an even spread of the others, and says so.
+  var PARCOORDS_MAX = 2000;
+  function chartSample(chosen, m) {
+    if (chosen.length <= PARCOORDS_MAX) return chosen;
+    var goal = GOALS[m], sign = goal && goal.dir === "min" ? 1 : -1;
+    var ranked = chosen.slice().sort(function (i, j) { return sign * (rows[i].m[m] - rows[j].m[m]) || i - j; });
+    var best = PARCOORDS_MAX / 2, rest = ranked.length - best, picked = [];
+    for (var k = 0; k < PARCOORDS_MAX - best; k++) picked.push(ranked[best + Math.floor(k * rest / (PARCOORDS_MAX - best))]);
+    return picked.concat(ranked.slice(0, best).reverse());  // the best drawn last, on top
+  }
+  function parcoordsNote(box, shown, all, m) {
+    var note = document.getElementById("parcoords-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "parcoords-note";
+      note.className = "help";
+      box.parentNode.insertBefore(note, box);
+    }
+    note.textContent = shown < all ? "Showing " + shown + " of " + all + " experiments: the " + shown / 2 +
+      " best by " + D.metrics[m] + " and an even spread of the others. Filter the table to see fewer." : "";
+    note.hidden = shown >= all;
+  }
+
   function renderParcoords() {
     if (!state.charts) return;
     var box = document.getElementById("parcoords");
     var m = state.metric;
     var chosen = state.view.filter(function (i) { return m >= 0 && isNum(rows[i].m[m]); });
+    var all = chosen.length;
+    chosen = chartSample(chosen, m);
+    parcoordsNote(box, chosen.length, all, m);
     if (!chosen.length) {
       Plotly.purge(box);
       box.innerHTML = '<p class="empty">' + (m < 0 ? "No numeric metric to chart." :
@@ -607,11 +651,23 @@
   }
 
   // ---- wiring ---------------------------------------------------------------------------
-  var timer = null;
+  // The parallel coordinates follow the table once it has been left alone for a moment
+  // and the page is idle: drawing them holds the page (seconds without a GPU), so they
+  // must not start between two keystrokes or while a live page takes in new rows.
+  var timer = null, CHART_QUIET_MS = 600;
+  function chartLater() {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      timer = null;
+      (window.requestIdleCallback || setTimeout)(renderParcoords);
+    }, CHART_QUIET_MS);
+  }
+  ["pointerdown", "keydown", "wheel"].forEach(function (name) {
+    window.addEventListener(name, function () { if (timer !== null) chartLater(); }, true);
+  });
   function refilter() {
     applyView();
-    clearTimeout(timer);
-    timer = setTimeout(renderParcoords, 200);
+    chartLater();
   }
 
   // The table needs no chart library, so it is drawn before plotly.js is parsed;
@@ -676,6 +732,7 @@
       renderParcoords();
       document.body.setAttribute("data-ready", "1");
       window.gitexpReadyAt = times.parcoords = performance.now();
+      if (window.requestIdleCallback) requestIdleCallback(fillHaystack);
     }, 0);
   };
 
@@ -700,7 +757,7 @@
     reload: function (data, live) {
       var names = this.selected();
       var running = function () {
-        return state.selected.some(function (i) { return rows[i].s === "running"; });
+        return state.selected.some(function (i) { return rows[i].s === "running" || rows[i].lv; });
       };
       var touched = !live || running();
       var metric = D.metrics[state.metric], sortLabel = state.sort === null ? null : columns[state.sort].label;
@@ -723,7 +780,7 @@
         renderDiff();
         renderImages();
       }
-      if (!live) renderParcoords();
+      if (!live) chartLater();
       document.dispatchEvent(new CustomEvent("gitexp-reload"));
     }
   };

@@ -22,7 +22,7 @@
   var seriesCache = {}, asking = false;
   function fillSeries(data) {
     data.rows.forEach(function (r) {
-      if (r.s === "running") return;
+      if (r.lv) return;  // a running (or crashed, unrecorded) run: its series come live
       var cached = seriesCache[r.n + "@" + r.c];
       if (!cached) return;
       var x = {};
@@ -39,7 +39,7 @@
     D.rows.forEach(function (r) { at[r.n] = r; });
     var missing = R.selected().filter(function (n) {
       var r = at[n];
-      return r && r.s !== "running" && !seriesCache[r.n + "@" + r.c];
+      return r && !r.lv && !seriesCache[r.n + "@" + r.c];
     });
     if (!missing.length || asking) return;
     asking = true;
@@ -63,13 +63,14 @@
   function fetchData() {
     if (fetching) return;
     fetching = true;
-    fetch("/api/data", { credentials: "same-origin", cache: "no-store" })
+    fetch("/api/data?form=columns", { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
         if (!response.ok) throw new Error("the server answered " + response.status);
         return response.json();
       })
       .then(function (data) {
         fetching = false;
+        data = window.gitexpDecode(data);
         version = data.ui.version;
         fillSeries(data);
         R.reload(data, false);
@@ -91,7 +92,7 @@
     Object.keys(D).forEach(function (k) { next[k] = D[k]; });
     ["params", "metrics", "keys", "goals", "best"].forEach(function (k) { next[k] = live[k]; });
     next.keys = live.keys.slice();
-    next.rows = D.rows.filter(function (r) { return r.s !== "running"; }).concat(live.rows);
+    next.rows = D.rows.filter(function (r) { return !r.lv; }).concat(live.rows);
     fillSeries(next);
     R.reload(next, true);
     showProblem(live.problem);
@@ -110,7 +111,7 @@
     var D = R.data(), at = {};
     D.rows.forEach(function (r) { at[r.n] = r; });
     return R.selected().map(function (n) { return at[n]; })
-      .filter(function (r) { return r && r.s !== "running"; }).slice(0, 4);
+      .filter(function (r) { return r && !r.lv; }).slice(0, 4);
   }
   // Drawn again only when the experiments or their tags and notes changed, so a note
   // being typed is not wiped by a live update.

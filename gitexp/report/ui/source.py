@@ -25,7 +25,13 @@ class UiSource(Protocol):
         """``goals:`` of gitexp.yaml: which way each metric is better."""
 
     def recorded_stamp(self) -> Hashable:
-        """A value that changes whenever the recorded experiments do."""
+        """A value that changes whenever the recorded experiments do (not their notes)."""
+
+    def notes_stamp(self) -> Hashable:
+        """A value that changes whenever a tag or note on an experiment does."""
+
+    def notes(self) -> Mapping[str, tuple[Sequence[str], str]]:
+        """Every experiment commit's tags and note text, by commit id."""
 
     def recorded(self) -> OverviewLike:
         """Every recorded experiment, as the report shows them."""

@@ -12,9 +12,10 @@ the recorded rows and replaces its running rows with each live payload.
 
 from __future__ import annotations
 
+import gzip
 import math
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -23,10 +24,13 @@ from gitexp.core.runinfo import iso_utc, utc_now
 from gitexp.report.best import column_goals, goal_data
 from gitexp.report.data import CurveLike
 from gitexp.report.page import MAX_POINTS, report_data
+from gitexp.report.ui.columns import to_columns
 from gitexp.report.ui.source import UiSource
 
 Data = dict[str, object]
 RUNNING = "running"
+KEPT = frozenset({"crashed"})
+"""Statuses a journal's row keeps: a run whose process died shows as crashed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,30 +60,68 @@ class PageState:
     def __init__(self, source: UiSource) -> None:
         self.source = source
         self.snapshot = Snapshot()
-        self._stamps: tuple[Hashable, Hashable] | None = None
-        self._lock = threading.Lock()
-        self._page: tuple[tuple[int, int], bytes] | None = None
+        self._recorded_stamps: tuple[Hashable, Hashable] | None = None
+        self._running_stamp: Hashable = None
+        self._running: Data = {"params": [], "metrics": [], "keys": [], "rows": []}
+        self._lock = threading.RLock()
+        self._recording = threading.Lock()
+        self._watching = threading.Lock()
+        self._swap = threading.Lock()
+        self._made: tuple[tuple[int, int], dict[str, tuple[bytes, bytes]]] | None = None
 
     def refresh(self) -> bool:
-        """Read what changed since the last call; whether anything did."""
-        recorded_stamp = self.source.recorded_stamp()
-        running_stamp = self.source.running_stamp()
-        old = self.snapshot
-        if self._stamps == (recorded_stamp, running_stamp):
-            return False
-        version, recorded = old.version, old.recorded
-        if self._stamps is None or self._stamps[0] != recorded_stamp:
-            recorded = report_data(
-                self.source.recorded(),
-                title=self.source.title,
-                generated=iso_utc(utc_now()),
-                goals=self.source.goals,
-            )
-            version += 1
-        live = live_payload(recorded, self._running_data(), self.source.goals)
-        self.snapshot = Snapshot(version, old.live_version + 1, recorded, live)
-        self._stamps = (recorded_stamp, running_stamp)
-        return True
+        """Read what changed since the last call, recorded and running; whether anything did."""
+        recorded = self.refresh_recorded()
+        return self.refresh_running() or recorded
+
+    def refresh_recorded(self) -> bool:
+        """Bring the recorded rows up to date; whether they changed.
+
+        New, moved or removed experiments rebuild them; a tag or note edited alone
+        changes only the rows it is on (at 10,000 experiments a rebuild takes seconds,
+        and an edit should show at once). The running rows are refreshed on their own
+        meanwhile (`refresh_running`), so a rebuild never holds up live values.
+        """
+        with self._recording:
+            stamps = (self.source.recorded_stamp(), self.source.notes_stamp())
+            if self._recorded_stamps == stamps:
+                return False
+            if self._recorded_stamps is None or self._recorded_stamps[0] != stamps[0]:
+                recorded = report_data(
+                    self.source.recorded(),
+                    title=self.source.title,
+                    generated=iso_utc(utc_now()),
+                    goals=self.source.goals,
+                )
+            else:
+                recorded = with_notes(self.snapshot.recorded, self.source.notes())
+            with self._swap:
+                old = self.snapshot
+                live = live_payload(recorded, self._running, self.source.goals)
+                self.snapshot = Snapshot(old.version + 1, old.live_version + 1, recorded, live)
+            self._recorded_stamps = stamps
+            return True
+
+    def refresh_running(self) -> bool:
+        """Bring the running rows (from the runs' journals) up to date; whether they changed."""
+        with self._watching:
+            stamp = self.source.running_stamp()
+            if stamp == self._running_stamp and self.snapshot.live:
+                return False
+            running = self._running_data()
+            if _names(self._running) - _names(running):
+                # A run ended: its record goes in first, so its row never leaves the page.
+                self.refresh_recorded()
+            with self._swap:
+                self._running = running
+                old = self.snapshot
+                if not old.recorded:  # the first recorded rows take these in
+                    self._running_stamp = stamp
+                    return True
+                live = live_payload(old.recorded, running, self.source.goals)
+                self.snapshot = Snapshot(old.version, old.live_version + 1, old.recorded, live)
+            self._running_stamp = stamp
+            return True
 
     def _running_data(self) -> Data:
         return report_data(self.source.running(), title="", generated="", goals=self.source.goals)
@@ -95,13 +137,54 @@ class PageState:
         return found
 
     def page_json(self) -> bytes:
-        """The page data of the current snapshot as JSON, made once per snapshot."""
+        """The page data of the current snapshot as JSON (rows form), made once per snapshot."""
+        return self.rows_json()[0]
+
+    def rows_json(self) -> tuple[bytes, bytes]:
+        """The page data in the rows form, as JSON and gzipped."""
+        return self.made("rows", lambda snapshot: orjson.dumps(snapshot.page()))
+
+    def columns_json(self) -> tuple[bytes, bytes]:
+        """The page data in the columns form (`columns`), as JSON and gzipped."""
+        return self.made("cols", lambda snapshot: orjson.dumps(to_columns(snapshot.page())))
+
+    def made(self, name: str, make: Callable[[Snapshot], bytes]) -> tuple[bytes, bytes]:
+        """``make(snapshot)`` and its gzip, made once per snapshot and kept until the next.
+
+        A page asked for by several browsers at once, or again and again, costs one
+        serialisation and one compression; a new snapshot drops all of them.
+        """
         snapshot = self.snapshot
         key = (snapshot.version, snapshot.live_version)
         with self._lock:
-            if self._page is None or self._page[0] != key:
-                self._page = (key, orjson.dumps(snapshot.page()))
-            return self._page[1]
+            if self._made is None or self._made[0] != key:
+                self._made = (key, {})
+            found = self._made[1].get(name)
+            if found is None:
+                body = make(snapshot)
+                found = self._made[1][name] = (body, gzip.compress(body, compresslevel=5))
+            return found
+
+
+def _names(data: Data) -> set[object]:
+    rows = data.get("rows")
+    return {row["n"] for row in rows} if isinstance(rows, list) else set()
+
+
+def with_notes(recorded: Data, notes: Mapping[str, tuple[Sequence[str], str]]) -> Data:
+    """``recorded`` with each row's tags and note as ``notes`` (by commit) has them.
+
+    Rows whose tags and note did not change are the same objects as before.
+    """
+    rows = recorded.get("rows")
+    assert isinstance(rows, list)  # noqa: S101 - built by report_data
+    changed = []
+    for row in rows:
+        tags, text = notes.get(str(row.get("c")), ((), ""))
+        if list(tags) != row.get("tg") or text != row.get("nt"):
+            row = {**row, "tg": list(tags), "nt": text}
+        changed.append(row)
+    return {**recorded, "rows": changed}
 
 
 def thin(curve: CurveLike, limit: int = MAX_POINTS) -> list[list[float | int | None]]:
@@ -131,7 +214,9 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
     """The running rows renumbered into the recorded data's columns (extended).
 
     Columns the running experiments add come after the recorded ones; a running row
-    has no code files (it has no commit yet) and is never the best of a column.
+    has no code files (it has no commit yet) and is never the best of a column. Each
+    carries ``"lv": 1`` (it comes from a journal, not a ref): running, or ``crashed``
+    when its process died and no command recorded it yet.
     """
     params, p_at = _extend(_labels(recorded, "params"), _labels(running, "params"))
     metrics, m_at = _extend(_labels(recorded, "metrics"), _labels(running, "metrics"))
@@ -144,7 +229,8 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
         rows.append(
             {
                 **row,
-                "s": RUNNING,
+                "s": row["s"] if row["s"] in KEPT else RUNNING,
+                "lv": 1,
                 "p": _place(row["p"], p_at, len(params)),
                 "m": _place(row["m"], m_at, len(metrics)),
                 "f": [],
