@@ -46,6 +46,18 @@ def ui(project: Path):
         yield server
 
 
+def _live_run(project: Path, name: str, signals: Path, **popen) -> subprocess.Popen:
+    """``gitexp run -n NAME`` of the live script, which logs when told through ``signals``."""
+    (project / "live.py").write_text(LIVE_PY)
+    signals.mkdir()
+    return subprocess.Popen(
+        [PY, "-m", "gitexp", "run", "-n", name, "--", PY, "live.py", str(signals)],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        **popen,
+    )
+
+
 def _open(chromium, ui: Ui, url: str | None = None):
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
@@ -88,17 +100,9 @@ def test_the_page_shows_the_experiments_and_fetches_nothing_from_elsewhere(chrom
 def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
     chromium, ui, project: Path, tmp_path: Path
 ) -> None:
-    (project / "live.py").write_text(LIVE_PY)
     signals = tmp_path / "signals"
-    signals.mkdir()
     context, page, seen = _open(chromium, ui)
-    run = subprocess.Popen(
-        [PY, "-m", "gitexp", "run", "-n", "live", "--", PY, "live.py", str(signals)],
-        cwd=project,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    run = _live_run(project, "live", signals, stderr=subprocess.PIPE, text=True)
     try:
         page.evaluate("() => { window.notReloaded = true; }")
         page.wait_for_function(ROW_TEXT, arg=["live", "running"], timeout=20_000)
@@ -327,17 +331,9 @@ def test_two_branches_side_by_side_and_their_bests_diffed(chromium, ui) -> None:
 def test_a_run_killed_without_a_word_shows_as_crashed_not_gone(
     chromium, ui, project: Path, tmp_path: Path
 ) -> None:
-    (project / "live.py").write_text(LIVE_PY)
     signals = tmp_path / "signals"
-    signals.mkdir()
     context, page, seen = _open(chromium, ui)
-    run = subprocess.Popen(
-        [PY, "-m", "gitexp", "run", "-n", "doomed", "--", PY, "live.py", str(signals)],
-        cwd=project,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    run = _live_run(project, "doomed", signals, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         page.wait_for_function(ROW_TEXT, arg=["doomed", "0.5"], timeout=30_000)
         os.killpg(run.pid, signal.SIGKILL)  # gitexp and its command, as a machine would
