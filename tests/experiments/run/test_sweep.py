@@ -310,3 +310,18 @@ def test_ctrl_c_stops_a_search_and_resume_finishes_it(project: Path, cli) -> Non
     result = cli("run", "-n", "c", "--resume")
     assert result.code == 0, result.err
     assert experiments(project) == ["c-1", "c-2", "c-3", "c-4"]
+
+
+def test_a_finite_space_is_not_drawn_twice_until_every_point_ran(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # 4 points; random draws would repeat one within 4 trials 9 times in 10
+    result = cli(
+        "run", "-n", "d", "-S", "opt=adam,sgd", "-S", "steps=1,2", "--trials", "5",
+        "--sampler", "random", "--seed", "5", "--", PY, "-c", "import gitexp; gitexp.log_metric('acc', 1)",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    points = [
+        tuple(sorted(run_json(project, f"d-{n}")["sweep"]["values"].items()))  # type: ignore[union-attr]
+        for n in range(1, 6)
+    ]
+    assert len(set(points[:4])) == 4  # every point once before any repeats
+    assert points[4] in points[:4]  # the fifth trial: the space has no fifth point
