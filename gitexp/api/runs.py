@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.lifecycle.bisect import BisectResult
     from gitexp.experiments.lifecycle.reproduce import ReproduceResult
     from gitexp.experiments.run.process import OutputSink
+    from gitexp.experiments.run.progress import Board
     from gitexp.experiments.run.queue import QueuedRun
     from gitexp.experiments.run.record import RunResult
     from gitexp.experiments.run.runner import Notify
@@ -88,6 +89,15 @@ class RunCalls(Calls):
         )
         callbacks = Callbacks(on_output, notify, on_result)
         return run_sweep(self.project, request, callbacks, stop=stop)
+
+    def live_board(self, goal: str | None = None) -> Board:
+        """The runs this process started that go on now, and counts of those ended.
+
+        For a live display: hand `Board.ended_run` every result, read `Board.lines`.
+        """
+        from gitexp.experiments.run.progress import Board
+
+        return Board(self.project, goal)
 
     def enqueue(
         self,

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gitexp.cli.console import out, say, warn
+from gitexp.cli.liveruns import live_runs
 
 if TYPE_CHECKING:
     from gitexp.api import RunResult
@@ -143,8 +144,9 @@ def main(args: argparse.Namespace) -> int:
         return _search(args, words, options)
     if args.goal is not None:
         raise UsageError("--goal is for searches", hint="add --trials N and a space in -S")
-    with deferred() as stop:
-        results = Repo(".").run(
+    repo = Repo(".")
+    with deferred() as stop, live_runs(repo, report_result, shown=args.jobs > 1) as on_result:
+        results = repo.run(
             words or None,
             overrides=[parse_override(spec) for spec in args.overrides],
             name=args.name,
@@ -154,7 +156,7 @@ def main(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             on_output=_echo,
             notify=say,
-            on_result=report_result,
+            on_result=on_result,
             stop=stop,
         )
         if stop.is_set():
@@ -193,13 +195,13 @@ def _on_executor(args: argparse.Namespace, words: list[str], options: SweepOptio
         )
     repo = Repo(".")
     queued = repo.enqueue(words or None, overrides=args.overrides, name=args.name)
-    with deferred() as stop:
+    with deferred() as stop, live_runs(repo, report_result) as on_result:
         results = repo.queue_start(
             args.jobs,
             executor=args.executor,
             names=[run.name for run in queued],
             notify=say,
-            on_result=report_result,
+            on_result=on_result,
             stop=stop,
         )
     return _summary(results)
@@ -209,8 +211,10 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
 
-    with deferred() as stop:
-        results = Repo(".").sweep(
+    repo = Repo(".")
+    shown = args.jobs > 1  # one trial at a time streams its output instead
+    with deferred() as stop, live_runs(repo, report_result, args.goal, shown) as on_result:
+        results = repo.sweep(
             words or None,
             overrides=args.overrides,
             name=args.name,
@@ -221,7 +225,7 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
             cwd=".",
             on_output=_echo,
             notify=say,
-            on_result=report_result,
+            on_result=on_result,
             stop=stop,
         )
         if results:
