@@ -70,12 +70,15 @@ class RunCalls(Calls):
         message: str | None = None,
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
+        executor: str = "local",
         on_output: OutputSink | None = None,
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         stop: threading.Event | None = None,
     ) -> list[RunResult]:
         """Search the space of ``overrides`` (``lr=loguniform(1e-4,1e-1)``), one experiment a trial.
+
+        ``executor="dask"`` runs the trials on a local Dask cluster of ``jobs`` workers.
 
         >>> repo.sweep(overrides=["lr=loguniform(1e-4,1e-1)"],
         ...            options=SweepOptions(trials=20, goal="acc:max"))  # doctest: +SKIP
@@ -85,8 +88,9 @@ class RunCalls(Calls):
 
         where = Path(cwd).resolve() if cwd is not None else None
         request = SweepRequest(
-            command, overrides, name, options or SweepOptions(), jobs, message, force, where
-        )
+            command, overrides, name, options or SweepOptions(), jobs, message, force, where,
+            executor,
+        )  # fmt: skip
         callbacks = Callbacks(on_output, notify, on_result)
         return run_sweep(self.project, request, callbacks, stop=stop)
 

@@ -54,8 +54,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--executor",
         metavar="E",
-        help="where a grid's points run: local (worktrees with -j) or dask "
-        "(a Dask cluster on this machine, -j workers; pip install 'gitexp[dask]')",
+        help="where a grid's points or a search's trials run: local (worktrees with -j) "
+        "or dask (a Dask cluster on this machine, -j workers; pip install 'gitexp[dask]')",
     )
     parser.add_argument(
         "--queue",
@@ -183,16 +183,12 @@ def _enqueue(args: argparse.Namespace, words: list[str], options: SweepOptions) 
 
 
 def _on_executor(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
-    """A grid on another executor: its points queued, then run there, and only them."""
+    """On another executor: a grid's points queued, then run there; a search's trials as tasks."""
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
-    from gitexp.errors import UsageError
 
     if options.searching(args.overrides):
-        raise UsageError(
-            f"searches run in local worktrees; --executor {args.executor} takes grids",
-            hint="drop --executor (use -j N), or queue a grid",
-        )
+        return _search(args, words, options)
     repo = Repo(".")
     queued = repo.enqueue(words or None, overrides=args.overrides, name=args.name)
     with deferred() as stop, live_runs(repo, report_result) as on_result:
@@ -212,7 +208,7 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
     from gitexp.cli.signals import deferred
 
     repo = Repo(".")
-    shown = args.jobs > 1  # one trial at a time streams its output instead
+    shown = args.jobs > 1 or args.executor not in (None, "local")  # else output streams
     with deferred() as stop, live_runs(repo, report_result, args.goal, shown) as on_result:
         results = repo.sweep(
             words or None,
@@ -223,6 +219,7 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
             message=args.message,
             force=args.force,
             cwd=".",
+            executor=args.executor or "local",
             on_output=_echo,
             notify=say,
             on_result=on_result,

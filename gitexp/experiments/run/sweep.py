@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from gitexp.core.params import format_value
 from gitexp.core.search import Dimension, SweepOptions, grid_size
-from gitexp.errors import GitexpError, Interrupted
+from gitexp.errors import GitexpError, Interrupted, UsageError
 from gitexp.experiments.query.summary import Reader
 from gitexp.experiments.run import pruning
 from gitexp.experiments.run.crashed import recover
@@ -42,6 +42,8 @@ from gitexp.project import Project
 
 if TYPE_CHECKING:
     import optuna
+
+    from gitexp.experiments.run.sweepdask import DaskTrials
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class SweepRequest:
     message: str | None = None
     force: bool = False
     cwd: Path | None = None
+    executor: str = "local"
+    """Where trials run: ``local`` (this machine; worktrees with ``-j``) or ``dask``."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +87,7 @@ def run_sweep(
     recorded; any other error in a trial stops the others and is raised.
     """
     request.options.check()
-    if request.jobs < 1:
-        from gitexp.errors import UsageError
-
-        raise UsageError("-j needs a number of jobs from 1 up")
+    _check_where(request)
     if request.options.resume:
         for message in recover(project):  # a killed driver's last trials: recorded crashed
             if callbacks.notify is not None:
@@ -101,7 +102,31 @@ def run_sweep(
         )
     study = build_study(plan)
     driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
-    return driver.run()
+    if request.executor == "local" or not plan.numbers:
+        return driver.run()
+    from gitexp.experiments.run.sweepdask import DaskTrials
+
+    driver.cluster = DaskTrials(project, request.jobs)
+    try:
+        return driver.run()
+    finally:
+        driver.cluster.close()
+
+
+def _check_where(request: SweepRequest) -> None:
+    """`UsageError` for ``-j`` below one or an executor a search cannot use."""
+    if request.jobs < 1:
+        raise UsageError("-j needs a number of jobs from 1 up")
+    if request.executor.startswith("dask://"):
+        raise UsageError(
+            f"executor '{request.executor}': searches on an existing Dask cluster "
+            "are not supported yet",
+            hint="use --executor dask (a cluster on this machine) or local",
+        )
+    if request.executor not in ("local", "dask"):
+        raise UsageError(
+            f"unknown executor '{request.executor}'", hint="use --executor local or dask"
+        )
 
 
 def _optuna() -> object:
@@ -240,6 +265,7 @@ class _Driver:
         if plan.prune:
             self.env[pruning.ENV_PRUNE] = plan.goal
         self.points = _Points(plan)
+        self.cluster: DaskTrials | None = None
 
     def run(self) -> list[RunResult]:
         workers = max(1, min(self.request.jobs, len(self.numbers)))
@@ -314,20 +340,12 @@ class _Driver:
             message=self.request.message,
             force=self.request.force,
             cwd=self.request.cwd,
-            jobs=2 if self.request.jobs > 1 else 1,
+            jobs=2 if self.request.jobs > 1 or self.request.executor != "local" else 1,
             sweep=plan.trial_info(number, values),
         )
         watch = _PruneWatch(self, plan.trial_name(number), trial) if plan.prune else None
         try:
-            results = run(
-                self.project,
-                request,
-                on_output=self.callbacks.on_output if self.request.jobs == 1 else None,
-                notify=self.callbacks.notify,
-                on_result=self.callbacks.on_result,
-                env=self.env,
-                stop=self.stop,
-            )
+            result = self._run_trial(request)
         except BaseException:
             with self.lock:
                 self.study.tell(trial, state=_state("FAIL"))
@@ -335,7 +353,26 @@ class _Driver:
         finally:
             if watch is not None:
                 watch.close()
-        self._tell(trial, number, results[0])
+        self._tell(trial, number, result)
+
+    def _run_trial(self, request: RunRequest) -> RunResult:
+        """Run one trial here, or as a task on the Dask cluster; its recorded result."""
+        if self.cluster is None:
+            return run(
+                self.project,
+                request,
+                on_output=self.callbacks.on_output if self.request.jobs == 1 else None,
+                notify=self.callbacks.notify,
+                on_result=self.callbacks.on_result,
+                env=self.env,
+                stop=self.stop,
+            )[0]
+        result = self.cluster.run(request, self.env, self.stop)
+        if result is None:
+            raise Interrupted(f"interrupted before experiment '{request.name}' started")
+        if self.callbacks.on_result is not None:
+            self.callbacks.on_result(result)
+        return result
 
     def _decode(self, label: str, value: object) -> object:
         choices = self.choices.get(label)
