@@ -98,7 +98,9 @@ def trial_task(
             request = _forced(request)
     stop = threading.Event()
     finished = threading.Event()
-    watch = threading.Thread(target=_watch_stop, args=(stop_name, stop, finished), daemon=True)
+    # made here, where the worker's client is known; the watch thread only waits on it
+    event = _distributed().Event(stop_name, client=_distributed().get_client())
+    watch = threading.Thread(target=_watch_stop, args=(event, stop, finished), daemon=True)
     watch.start()
     recorded: list[RunResult] = []
     try:
@@ -110,8 +112,8 @@ def trial_task(
     return recorded[0] if recorded else None
 
 
-def _watch_stop(name: str, stop: threading.Event, finished: threading.Event) -> None:
-    event = _distributed().Event(name)
+def _watch_stop(event: Any, stop: threading.Event, finished: threading.Event) -> None:
+    """Set ``stop`` once the driver sets the Dask event; end when the trial has."""
     while not finished.is_set():
         if event.wait(timeout=WAIT_S):
             stop.set()

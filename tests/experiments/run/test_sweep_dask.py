@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -84,3 +87,35 @@ def test_a_search_refuses_an_existing_cluster_for_now(project: Path, cli) -> Non
     )  # fmt: skip
     assert result.code == 2
     assert result.err.splitlines()[0].startswith("error: executor 'dask://127.0.0.1:8786'")
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_trials_on_the_workers_and_records_them_interrupted(
+    project: Path,
+) -> None:
+    stay = "import time, gitexp; gitexp.log_metric('acc', 1, step=0); time.sleep(120)"
+    driver = subprocess.Popen(
+        [
+            PY, "-m", "gitexp", "run", "-n", "ci", "-S", "x=uniform(0,1)", "--trials", "4",
+            "--executor", "dask", "-j", "2", "--", PY, "-c", stay,
+        ],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    runs = project / ".git" / "gitexp" / "runs"
+    deadline = time.monotonic() + 120
+    while len(list(runs.glob("*/command.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(list(runs.glob("*/command.json"))) == 2  # both trials' commands are running
+    driver.send_signal(signal.SIGINT)
+    _out, err = driver.communicate(timeout=120)
+    assert driver.returncode == 130, err
+    assert "gitexp run -n ci --resume" in err
+    names = git(project, "for-each-ref", "--format=%(refname:lstrip=2)", "refs/experiments/")
+    assert names.split() == ["ci-1", "ci-2"]  # the two not started were not run
+    for name in names.split():
+        commit = pygit2.Repository(str(project)).references[f"refs/experiments/{name}"]
+        blob = pygit2.Repository(str(project)).revparse_single(f"{commit.target}:.gitexp/run.json")
+        assert orjson.loads(blob.data)["status"] == "interrupted"  # type: ignore[attr-defined]
