@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitexp.core.params import format_value
-from gitexp.core.search import Dimension, SweepOptions, grid_size
+from gitexp.core.search import SweepOptions, grid_size
 from gitexp.errors import GitexpError, Interrupted, UsageError
 from gitexp.experiments.query.summary import Reader
 from gitexp.experiments.run import pruning
@@ -38,6 +38,7 @@ from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest, run
 from gitexp.experiments.run.runner import Notify
 from gitexp.experiments.run.sweepplan import SweepPlan, goal_value, new_plan, resume_plan
+from gitexp.experiments.run.sweepspace import Codec
 from gitexp.project import Project
 
 if TYPE_CHECKING:
@@ -141,18 +142,6 @@ def _optuna() -> object:
     return optuna
 
 
-def distribution(dim: Dimension) -> optuna.distributions.BaseDistribution:
-    """The Optuna distribution of a space; choices are drawn as their ``-S`` text."""
-    from optuna import distributions as d
-
-    if dim.kind == "choice":
-        return d.CategoricalDistribution([format_value(c) for c in dim.choices])
-    if dim.integer:
-        step = int(dim.step or 1)
-        return d.IntDistribution(int(dim.low), int(dim.high), log=dim.log, step=step)
-    return d.FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
-
-
 def build_study(plan: SweepPlan) -> optuna.Study:
     """A new in-memory study with the plan's sampler and pruner, its past trials told."""
     _optuna()
@@ -211,11 +200,15 @@ def _replay(study: optuna.Study, plan: SweepPlan) -> None:
     import optuna
     from optuna.trial import TrialState, create_trial
 
-    dists = {k.label: distribution(k.dimension) for k in plan.keys}
+    codecs = {k.label: Codec(k.dimension) for k in plan.keys}
+    dists = {label: codec.distribution() for label, codec in codecs.items()}
     for past in plan.past:
-        params = {
-            label: _encode(dists[label], v) for label, v in past.values.items() if label in dists
-        }
+        try:
+            params = {
+                label: codecs[label].encode(v) for label, v in past.values.items() if label in dists
+            }
+        except ValueError:
+            continue  # a value the space no longer has
         state, value = TrialState.FAIL, None
         if past.status == "success" and past.value is not None:
             state, value = TrialState.COMPLETE, past.value
@@ -231,12 +224,6 @@ def _replay(study: optuna.Study, plan: SweepPlan) -> None:
                 intermediate_values=steps,
             )
             study.add_trial(trial)
-
-
-def _encode(dist: object, value: object) -> object:
-    from optuna.distributions import CategoricalDistribution
-
-    return format_value(value) if isinstance(dist, CategoricalDistribution) else value
 
 
 class _Driver:
@@ -257,10 +244,8 @@ class _Driver:
         self.lock = threading.Lock()
         self.numbers = deque(plan.numbers)
         self.results: dict[int, RunResult] = {}
-        self.dists = {k.label: distribution(k.dimension) for k in plan.keys}
-        self.choices = {
-            k.label: {format_value(c): c for c in k.dimension.choices} for k in plan.keys
-        }
+        self.codecs = {k.label: Codec(k.dimension) for k in plan.keys}
+        self.dists = {label: codec.distribution() for label, codec in self.codecs.items()}
         self.env = dict(os.environ if env is None else env)
         if plan.prune:
             self.env[pruning.ENV_PRUNE] = plan.goal
@@ -319,7 +304,7 @@ class _Driver:
         untried = self.points.untried()
         if untried is not None:
             self.study.enqueue_trial(
-                {label: _encode(self.dists[label], v) for label, v in untried.items()}
+                {label: self.codecs[label].encode(v) for label, v in untried.items()}
             )
             self.points.take(untried)
         return self.study.ask(self.dists)
@@ -375,8 +360,7 @@ class _Driver:
         return result
 
     def _decode(self, label: str, value: object) -> object:
-        choices = self.choices.get(label)
-        return choices[str(value)] if choices else value
+        return self.codecs[label].decode(value)
 
     def _tell(self, trial: optuna.Trial, number: int, result: RunResult) -> None:
         value = None

@@ -325,3 +325,20 @@ def test_a_finite_space_is_not_drawn_twice_until_every_point_ran(project: Path, 
     ]
     assert len(set(points[:4])) == 4  # every point once before any repeats
     assert points[4] in points[:4]  # the fifth trial: the space has no fifth point
+
+
+def test_numeric_choices_are_an_ordered_scale_to_the_sampler() -> None:
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    from gitexp.core.search import parse_dimension
+    from gitexp.experiments.run.sweepspace import Codec
+
+    numbers = Codec(parse_dimension("choice(0.1,0.001,0.01)"))
+    assert numbers.distribution() == IntDistribution(0, 2)  # sorted: 0.001, 0.01, 0.1
+    assert [numbers.decode(i) for i in (0, 1, 2)] == [0.001, 0.01, 0.1]
+    assert numbers.encode(0.01) == 1 and numbers.decode(numbers.encode(0.1)) == 0.1
+    with pytest.raises(ValueError, match="not one of the choices"):
+        numbers.encode(0.5)
+    words = Codec(parse_dimension("choice(adam,sgd,1)"))
+    assert isinstance(words.distribution(), CategoricalDistribution)
+    assert words.decode(words.encode(1)) == 1 and words.decode("sgd") == "sgd"
