@@ -15,9 +15,7 @@ stops the running trials (recorded ``interrupted``), asks for no more and raises
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
-import random
 import threading
 import warnings
 from collections import deque
@@ -28,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitexp.core.params import format_value
-from gitexp.core.search import SweepOptions, grid_size
+from gitexp.core.search import SweepOptions
 from gitexp.errors import GitexpError, Interrupted, UsageError
 from gitexp.experiments.query.summary import Reader
 from gitexp.experiments.run import pruning
@@ -38,7 +36,7 @@ from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest, run
 from gitexp.experiments.run.runner import Notify
 from gitexp.experiments.run.sweepplan import SweepPlan, goal_value, new_plan, resume_plan
-from gitexp.experiments.run.sweepspace import Codec
+from gitexp.experiments.run.sweepspace import Codec, TriedPoints
 from gitexp.project import Project
 
 if TYPE_CHECKING:
@@ -249,7 +247,7 @@ class _Driver:
         self.env = dict(os.environ if env is None else env)
         if plan.prune:
             self.env[pruning.ENV_PRUNE] = plan.goal
-        self.points = _Points(plan)
+        self.points = TriedPoints(plan)
         self.cluster: DaskTrials | None = None
 
     def run(self) -> list[RunResult]:
@@ -379,54 +377,6 @@ class _Driver:
 
 ASK_AGAIN = 30
 """How often a point already tried is drawn again before an untried one is chosen."""
-
-
-class _Points:
-    """The points of a finite space (choices, ranges, ints) a sweep has tried.
-
-    A continuous space never repeats a point, so it is not tracked. Once every
-    point was tried, repeats are allowed: ``--trials`` may exceed the space.
-    """
-
-    def __init__(self, plan: SweepPlan) -> None:
-        self.labels = [k.label for k in plan.keys]
-        self.values = [k.dimension.grid_values() for k in plan.keys]
-        self.size = grid_size([k.dimension for k in plan.keys])
-        self.seen: set[tuple[str, ...]] = set()
-        self.rng = random.Random(plan.seed)  # noqa: S311 -- picks a point to try, no secret
-        for past in plan.past:
-            if set(past.values) == set(self.labels):
-                self.seen.add(self._key(past.values))
-
-    def take(self, values: Mapping[str, object]) -> bool:
-        """Mark ``values`` tried; False when it was already and untried points remain."""
-        if self.size is None:
-            return True
-        key = self._key(values)
-        if key in self.seen and len(self.seen) < self.size:
-            return False
-        self.seen.add(key)
-        return True
-
-    def untried(self) -> dict[str, object] | None:
-        """A point not tried yet, chosen by the seed; None when none is left (or too many)."""
-        if self.size is None or self.size > MAX_ENUMERATED or len(self.seen) >= self.size:
-            return None
-        left = [c for c in itertools.product(*self.values) if self._key(c) not in self.seen]
-        return dict(zip(self.labels, self.rng.choice(left), strict=True))
-
-    def _key(self, values: Mapping[str, object] | Sequence[object]) -> tuple[str, ...]:
-        if isinstance(values, Mapping):
-            values = [values[label] for label in self.labels]
-        return tuple(_same(v) for v in values)
-
-
-MAX_ENUMERATED = 100_000
-
-
-def _same(value: object) -> str:
-    """A value's text, floats rounded as a grid's are, so one point has one key."""
-    return format_value(round(value, 12) if isinstance(value, float) else value)
 
 
 def _state(name: str) -> optuna.trial.TrialState:

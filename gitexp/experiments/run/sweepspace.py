@@ -4,18 +4,24 @@ A choice of numbers only (``-S lr=0.001,0.01,0.1``, ``choice(16,32,64)``) is an
 ordered scale: Optuna draws its index among the sorted numbers, so TPE learns that
 neighbours score alike, as it does for a range. Any other choice is categorical,
 drawn as its ``-S`` text. Values go to the study and come back through one `Codec`
-per key, so trials told again on ``--resume`` meet the same encoding.
+per key, so trials told again on ``--resume`` meet the same encoding. `TriedPoints`
+keeps a finite space's points from being run twice.
 """
 
 from __future__ import annotations
 
+import itertools
+import random
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from gitexp.core.params import format_value
-from gitexp.core.search import Dimension
+from gitexp.core.search import Dimension, grid_size
 
 if TYPE_CHECKING:
     import optuna
+
+    from gitexp.experiments.run.sweepplan import SweepPlan
 
 
 class Codec:
@@ -61,3 +67,51 @@ class Codec:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class TriedPoints:
+    """The points of a finite space (choices, ranges, ints) a sweep has tried.
+
+    A continuous space never repeats a point, so it is not tracked. Once every
+    point was tried, repeats are allowed: ``--trials`` may exceed the space.
+    """
+
+    def __init__(self, plan: SweepPlan) -> None:
+        self.labels = [k.label for k in plan.keys]
+        self.values = [k.dimension.grid_values() for k in plan.keys]
+        self.size = grid_size([k.dimension for k in plan.keys])
+        self.seen: set[tuple[str, ...]] = set()
+        self.rng = random.Random(plan.seed)  # noqa: S311 -- picks a point to try, no secret
+        for past in plan.past:
+            if set(past.values) == set(self.labels):
+                self.seen.add(self._key(past.values))
+
+    def take(self, values: Mapping[str, object]) -> bool:
+        """Mark ``values`` tried; False when it was already and untried points remain."""
+        if self.size is None:
+            return True
+        key = self._key(values)
+        if key in self.seen and len(self.seen) < self.size:
+            return False
+        self.seen.add(key)
+        return True
+
+    def untried(self) -> dict[str, object] | None:
+        """A point not tried yet, chosen by the seed; None when none is left (or too many)."""
+        if self.size is None or self.size > MAX_ENUMERATED or len(self.seen) >= self.size:
+            return None
+        left = [c for c in itertools.product(*self.values) if self._key(c) not in self.seen]
+        return dict(zip(self.labels, self.rng.choice(left), strict=True))
+
+    def _key(self, values: Mapping[str, object] | Sequence[object]) -> tuple[str, ...]:
+        if isinstance(values, Mapping):
+            values = [values[label] for label in self.labels]
+        return tuple(_same(v) for v in values)
+
+
+MAX_ENUMERATED = 100_000
+
+
+def _same(value: object) -> str:
+    """A value's text, floats rounded as a grid's are, so one point has one key."""
+    return format_value(round(value, 12) if isinstance(value, float) else value)
