@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.query.results import ExperimentRow as ExperimentRow
     from gitexp.experiments.query.results import ListRow as ListRow
     from gitexp.experiments.query.results import ShowResult as ShowResult
+    from gitexp.experiments.run.progress import Board as Board
     from gitexp.experiments.run.queue import QueuedRun as QueuedRun
     from gitexp.experiments.run.record import RunResult as RunResult
     from gitexp.experiments.sync import SyncSummary as SyncSummary
@@ -74,6 +75,7 @@ _HOMES = {
     "gitexp.experiments.lifecycle.reproduce": "ReproduceResult",
     "gitexp.experiments.query.compare": "CompareBest CompareResult CompareSide",
     "gitexp.experiments.query.results": "DiffResult ExperimentRow ListRow ShowResult",
+    "gitexp.experiments.run.progress": "Board",
     "gitexp.experiments.run.record": "RunResult",
     "gitexp.experiments.sync": "SyncSummary",
     "gitexp.experiments.tags": "TagState",

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from gitexp.experiments.lifecycle.bisect import BisectResult
     from gitexp.experiments.lifecycle.reproduce import ReproduceResult
     from gitexp.experiments.run.process import OutputSink
+    from gitexp.experiments.run.progress import Board
     from gitexp.experiments.run.queue import QueuedRun
     from gitexp.experiments.run.record import RunResult
     from gitexp.experiments.run.runner import Notify
@@ -69,12 +70,15 @@ class RunCalls(Calls):
         message: str | None = None,
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
+        executor: str = "local",
         on_output: OutputSink | None = None,
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         stop: threading.Event | None = None,
     ) -> list[RunResult]:
         """Search the space of ``overrides`` (``lr=loguniform(1e-4,1e-1)``), one experiment a trial.
+
+        ``executor="dask"`` runs the trials on a local Dask cluster of ``jobs`` workers.
 
         >>> repo.sweep(overrides=["lr=loguniform(1e-4,1e-1)"],
         ...            options=SweepOptions(trials=20, goal="acc:max"))  # doctest: +SKIP
@@ -84,10 +88,20 @@ class RunCalls(Calls):
 
         where = Path(cwd).resolve() if cwd is not None else None
         request = SweepRequest(
-            command, overrides, name, options or SweepOptions(), jobs, message, force, where
-        )
+            command, overrides, name, options or SweepOptions(), jobs, message, force, where,
+            executor,
+        )  # fmt: skip
         callbacks = Callbacks(on_output, notify, on_result)
         return run_sweep(self.project, request, callbacks, stop=stop)
+
+    def live_board(self, goal: str | None = None) -> Board:
+        """The runs this process started that go on now, and counts of those ended.
+
+        For a live display: hand `Board.ended_run` every result, read `Board.lines`.
+        """
+        from gitexp.experiments.run.progress import Board
+
+        return Board(self.project, goal)
 
     def enqueue(
         self,

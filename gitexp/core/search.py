@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -71,6 +72,21 @@ class Dimension:
             count = round((self.high - self.low) / self.step) + 1
             return tuple(round(self.low + i * self.step, 12) for i in range(count))
         return ()
+
+
+def grid_size(dims: Sequence[Dimension]) -> int | None:
+    """How many points the spaces make together; None when one is continuous.
+
+    >>> grid_size([parse_dimension("choice(a,b)"), parse_dimension("int(1,3)")])
+    6
+    """
+    size = 1
+    for dim in dims:
+        values = dim.grid_values()
+        if not values:
+            return None
+        size *= len(values)
+    return size
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ import pytest
 
 from gitexp.core.search import (
     SweepOptions,
+    grid_size,
     is_search,
     parse_dimension,
     parse_goal_flag,
@@ -104,3 +105,12 @@ def test_goal_flag_and_options() -> None:
     for bad in (SweepOptions(trials=0), SweepOptions(sampler="grid"), SweepOptions(prune="x")):
         with pytest.raises(UsageError):
             bad.check()
+
+
+def test_grid_size_counts_finite_spaces_only() -> None:
+    dims = [
+        parse_search(s).dimension for s in ("a=choice(x,y,z)", "b=int(1,4)", "c=range(0,1,0.25)")
+    ]
+    assert grid_size(dims) == 3 * 4 * 4
+    assert grid_size([*dims, parse_search("d=uniform(0,1)").dimension]) is None
+    assert grid_size([]) == 1

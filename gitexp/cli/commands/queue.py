@@ -78,11 +78,12 @@ def _list(repo: Repo, as_json: bool) -> int:
 
 def _start(repo: Repo, jobs: int, executor: str) -> int:
     from gitexp.cli.commands.run import report_result
+    from gitexp.cli.liveruns import live_runs
     from gitexp.cli.signals import deferred
 
-    with deferred() as stop:
+    with deferred() as stop, live_runs(repo, report_result) as on_result:
         results = repo.queue_start(
-            jobs, executor=executor, notify=say, on_result=report_result, stop=stop
+            jobs, executor=executor, notify=say, on_result=on_result, stop=stop
         )
     failed = sum(r.status not in ("success", "pruned") for r in results)
     say(f"ran {len(results)} queued run(s), {failed} failed")

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gitexp.cli.console import out, say, warn
+from gitexp.cli.liveruns import live_runs
 
 if TYPE_CHECKING:
     from gitexp.api import RunResult
@@ -53,9 +54,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--executor",
         metavar="E",
-        help="where a grid's points run: local (worktrees with -j), dask "
-        "(a Dask cluster on this machine, -j workers) or dask://HOST:PORT (an existing "
-        "Dask scheduler; workers use origin and the storage remote); "
+        help="where a grid's points or a search's trials run: local (worktrees with -j), "
+        "dask (a Dask cluster on this machine, -j workers) or, for grids, dask://HOST:PORT "
+        "(an existing Dask scheduler; workers use origin and the storage remote); "
         "pip install 'gitexp[dask]'",
     )
     parser.add_argument(
@@ -145,8 +146,9 @@ def main(args: argparse.Namespace) -> int:
         return _search(args, words, options)
     if args.goal is not None:
         raise UsageError("--goal is for searches", hint="add --trials N and a space in -S")
-    with deferred() as stop:
-        results = Repo(".").run(
+    repo = Repo(".")
+    with deferred() as stop, live_runs(repo, report_result, shown=args.jobs > 1) as on_result:
+        results = repo.run(
             words or None,
             overrides=[parse_override(spec) for spec in args.overrides],
             name=args.name,
@@ -156,7 +158,7 @@ def main(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             on_output=_echo,
             notify=say,
-            on_result=report_result,
+            on_result=on_result,
             stop=stop,
         )
         if stop.is_set():
@@ -183,25 +185,21 @@ def _enqueue(args: argparse.Namespace, words: list[str], options: SweepOptions) 
 
 
 def _on_executor(args: argparse.Namespace, words: list[str], options: SweepOptions) -> int:
-    """A grid on another executor: its points queued, then run there, and only them."""
+    """On another executor: a grid's points queued, then run there; a search's trials as tasks."""
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
-    from gitexp.errors import UsageError
 
     if options.searching(args.overrides):
-        raise UsageError(
-            f"searches run in local worktrees; --executor {args.executor} takes grids",
-            hint="drop --executor (use -j N), or queue a grid",
-        )
+        return _search(args, words, options)
     repo = Repo(".")
     queued = repo.enqueue(words or None, overrides=args.overrides, name=args.name)
-    with deferred() as stop:
+    with deferred() as stop, live_runs(repo, report_result) as on_result:
         results = repo.queue_start(
             args.jobs,
             executor=args.executor,
             names=[run.name for run in queued],
             notify=say,
-            on_result=report_result,
+            on_result=on_result,
             stop=stop,
         )
     return _summary(results)
@@ -211,8 +209,10 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
     from gitexp.api import Repo
     from gitexp.cli.signals import deferred
 
-    with deferred() as stop:
-        results = Repo(".").sweep(
+    repo = Repo(".")
+    shown = args.jobs > 1 or args.executor not in (None, "local")  # else output streams
+    with deferred() as stop, live_runs(repo, report_result, args.goal, shown) as on_result:
+        results = repo.sweep(
             words or None,
             overrides=args.overrides,
             name=args.name,
@@ -221,9 +221,10 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
             message=args.message,
             force=args.force,
             cwd=".",
+            executor=args.executor or "local",
             on_output=_echo,
             notify=say,
-            on_result=report_result,
+            on_result=on_result,
             stop=stop,
         )
         if results:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitexp.core.params import format_value
-from gitexp.core.search import Dimension, SweepOptions
-from gitexp.errors import GitexpError, Interrupted
+from gitexp.core.search import SweepOptions
+from gitexp.errors import GitexpError, Interrupted, UsageError
 from gitexp.experiments.query.summary import Reader
 from gitexp.experiments.run import pruning
 from gitexp.experiments.run.crashed import recover
@@ -35,10 +36,13 @@ from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest, run
 from gitexp.experiments.run.runner import Notify
 from gitexp.experiments.run.sweepplan import SweepPlan, goal_value, new_plan, resume_plan
+from gitexp.experiments.run.sweepspace import Codec, TriedPoints
 from gitexp.project import Project
 
 if TYPE_CHECKING:
     import optuna
+
+    from gitexp.experiments.run.sweepdask import DaskTrials
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,8 @@ class SweepRequest:
     message: str | None = None
     force: bool = False
     cwd: Path | None = None
+    executor: str = "local"
+    """Where trials run: ``local`` (this machine; worktrees with ``-j``) or ``dask``."""
 
 
 @dataclass(frozen=True)
@@ -80,10 +86,7 @@ def run_sweep(
     recorded; any other error in a trial stops the others and is raised.
     """
     request.options.check()
-    if request.jobs < 1:
-        from gitexp.errors import UsageError
-
-        raise UsageError("-j needs a number of jobs from 1 up")
+    _check_where(request)
     if request.options.resume:
         for message in recover(project):  # a killed driver's last trials: recorded crashed
             if callbacks.notify is not None:
@@ -98,7 +101,31 @@ def run_sweep(
         )
     study = build_study(plan)
     driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
-    return driver.run()
+    if request.executor == "local" or not plan.numbers:
+        return driver.run()
+    from gitexp.experiments.run.sweepdask import DaskTrials
+
+    driver.cluster = DaskTrials(project, request.jobs)
+    try:
+        return driver.run()
+    finally:
+        driver.cluster.close()
+
+
+def _check_where(request: SweepRequest) -> None:
+    """`UsageError` for ``-j`` below one or an executor a search cannot use."""
+    if request.jobs < 1:
+        raise UsageError("-j needs a number of jobs from 1 up")
+    if request.executor.startswith("dask://"):
+        raise UsageError(
+            f"executor '{request.executor}': searches on an existing Dask cluster "
+            "are not supported yet",
+            hint="use --executor dask (a cluster on this machine) or local",
+        )
+    if request.executor not in ("local", "dask"):
+        raise UsageError(
+            f"unknown executor '{request.executor}'", hint="use --executor local or dask"
+        )
 
 
 def _optuna() -> object:
@@ -113,18 +140,6 @@ def _optuna() -> object:
     return optuna
 
 
-def distribution(dim: Dimension) -> optuna.distributions.BaseDistribution:
-    """The Optuna distribution of a space; choices are drawn as their ``-S`` text."""
-    from optuna import distributions as d
-
-    if dim.kind == "choice":
-        return d.CategoricalDistribution([format_value(c) for c in dim.choices])
-    if dim.integer:
-        step = int(dim.step or 1)
-        return d.IntDistribution(int(dim.low), int(dim.high), log=dim.log, step=step)
-    return d.FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
-
-
 def build_study(plan: SweepPlan) -> optuna.Study:
     """A new in-memory study with the plan's sampler and pruner, its past trials told."""
     _optuna()
@@ -136,7 +151,7 @@ def build_study(plan: SweepPlan) -> optuna.Study:
     if plan.sampler == "random":
         sampler = optuna.samplers.RandomSampler(seed=seed)
     else:
-        sampler = optuna.samplers.TPESampler(seed=seed)
+        sampler = _tpe(seed, plan.trials)
     pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
     if plan.prune == "median":
         pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
@@ -150,16 +165,48 @@ def build_study(plan: SweepPlan) -> optuna.Study:
     return study
 
 
+def startup_trials(trials: int) -> int:
+    """How many random trials TPE draws before it models: a fifth of the budget, 4 to 10.
+
+    Optuna's default of 10 spends a third of a 30-trial budget on random points; too
+    few, and the model fits noise. A fifth keeps both sides of that trade.
+    """
+    return max(4, min(10, trials // 5))
+
+
+def _tpe(seed: int | None, trials: int) -> optuna.samplers.BaseSampler:
+    """TPE that models the keys jointly and, with ``-j``, lies about running trials.
+
+    ``multivariate`` lets it learn that two keys matter together (a learning rate
+    and a penalty); ``constant_liar`` keeps parallel asks from drawing one point.
+    Both are defaults from Optuna 4 on, and experimental (warned) before it.
+    """
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=seed,
+            n_startup_trials=startup_trials(trials),
+            multivariate=True,
+            constant_liar=True,
+        )
+
+
 def _replay(study: optuna.Study, plan: SweepPlan) -> None:
     """Tell the study every past trial, as it ended; one that no longer fits is skipped."""
     import optuna
     from optuna.trial import TrialState, create_trial
 
-    dists = {k.label: distribution(k.dimension) for k in plan.keys}
+    codecs = {k.label: Codec(k.dimension) for k in plan.keys}
+    dists = {label: codec.distribution() for label, codec in codecs.items()}
     for past in plan.past:
-        params = {
-            label: _encode(dists[label], v) for label, v in past.values.items() if label in dists
-        }
+        try:
+            params = {
+                label: codecs[label].encode(v) for label, v in past.values.items() if label in dists
+            }
+        except ValueError:
+            continue  # a value the space no longer has
         state, value = TrialState.FAIL, None
         if past.status == "success" and past.value is not None:
             state, value = TrialState.COMPLETE, past.value
@@ -175,12 +222,6 @@ def _replay(study: optuna.Study, plan: SweepPlan) -> None:
                 intermediate_values=steps,
             )
             study.add_trial(trial)
-
-
-def _encode(dist: object, value: object) -> object:
-    from optuna.distributions import CategoricalDistribution
-
-    return format_value(value) if isinstance(dist, CategoricalDistribution) else value
 
 
 class _Driver:
@@ -201,13 +242,13 @@ class _Driver:
         self.lock = threading.Lock()
         self.numbers = deque(plan.numbers)
         self.results: dict[int, RunResult] = {}
-        self.dists = {k.label: distribution(k.dimension) for k in plan.keys}
-        self.choices = {
-            k.label: {format_value(c): c for c in k.dimension.choices} for k in plan.keys
-        }
+        self.codecs = {k.label: Codec(k.dimension) for k in plan.keys}
+        self.dists = {label: codec.distribution() for label, codec in self.codecs.items()}
         self.env = dict(os.environ if env is None else env)
         if plan.prune:
             self.env[pruning.ENV_PRUNE] = plan.goal
+        self.points = TriedPoints(plan)
+        self.cluster: DaskTrials | None = None
 
     def run(self) -> list[RunResult]:
         workers = max(1, min(self.request.jobs, len(self.numbers)))
@@ -242,8 +283,29 @@ class _Driver:
                 if not self.numbers:
                     return
                 number = self.numbers.popleft()
-                trial = self.study.ask(self.dists)
+                trial = self._ask()
             self._trial(number, trial)
+
+    def _ask(self) -> optuna.Trial:
+        """A trial at a point this sweep has not tried, while a finite space has one left.
+
+        A point drawn again is told failed (which teaches the sampler nothing) and
+        the sampler asked again; one that keeps drawing tried points gets an untried
+        point, chosen by the seed, to evaluate instead. Called under ``lock``.
+        """
+        for _ in range(ASK_AGAIN):
+            trial = self.study.ask(self.dists)
+            values = {label: self._decode(label, v) for label, v in trial.params.items()}
+            if self.points.take(values):
+                return trial
+            self.study.tell(trial, state=_state("FAIL"))
+        untried = self.points.untried()
+        if untried is not None:
+            self.study.enqueue_trial(
+                {label: self.codecs[label].encode(v) for label, v in untried.items()}
+            )
+            self.points.take(untried)
+        return self.study.ask(self.dists)
 
     def _trial(self, number: int, trial: optuna.Trial) -> None:
         values = {label: self._decode(label, v) for label, v in trial.params.items()}
@@ -261,20 +323,12 @@ class _Driver:
             message=self.request.message,
             force=self.request.force,
             cwd=self.request.cwd,
-            jobs=2 if self.request.jobs > 1 else 1,
+            jobs=2 if self.request.jobs > 1 or self.request.executor != "local" else 1,
             sweep=plan.trial_info(number, values),
         )
         watch = _PruneWatch(self, plan.trial_name(number), trial) if plan.prune else None
         try:
-            results = run(
-                self.project,
-                request,
-                on_output=self.callbacks.on_output if self.request.jobs == 1 else None,
-                notify=self.callbacks.notify,
-                on_result=self.callbacks.on_result,
-                env=self.env,
-                stop=self.stop,
-            )
+            result = self._run_trial(request)
         except BaseException:
             with self.lock:
                 self.study.tell(trial, state=_state("FAIL"))
@@ -282,11 +336,29 @@ class _Driver:
         finally:
             if watch is not None:
                 watch.close()
-        self._tell(trial, number, results[0])
+        self._tell(trial, number, result)
+
+    def _run_trial(self, request: RunRequest) -> RunResult:
+        """Run one trial here, or as a task on the Dask cluster; its recorded result."""
+        if self.cluster is None:
+            return run(
+                self.project,
+                request,
+                on_output=self.callbacks.on_output if self.request.jobs == 1 else None,
+                notify=self.callbacks.notify,
+                on_result=self.callbacks.on_result,
+                env=self.env,
+                stop=self.stop,
+            )[0]
+        result = self.cluster.run(request, self.env, self.stop)
+        if result is None:
+            raise Interrupted(f"interrupted before experiment '{request.name}' started")
+        if self.callbacks.on_result is not None:
+            self.callbacks.on_result(result)
+        return result
 
     def _decode(self, label: str, value: object) -> object:
-        choices = self.choices.get(label)
-        return choices[str(value)] if choices else value
+        return self.codecs[label].decode(value)
 
     def _tell(self, trial: optuna.Trial, number: int, result: RunResult) -> None:
         value = None
@@ -301,6 +373,10 @@ class _Driver:
                 self.study.tell(trial, state=_state("PRUNED"))
             else:
                 self.study.tell(trial, state=_state("FAIL"))
+
+
+ASK_AGAIN = 30
+"""How often a point already tried is drawn again before an untried one is chosen."""
 
 
 def _state(name: str) -> optuna.trial.TrialState:

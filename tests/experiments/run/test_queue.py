@@ -151,8 +151,8 @@ def test_a_grid_runs_on_a_dask_cluster_and_leaves_the_queue_alone(project: Path,
     assert refs(project, "refs/experiments/") == ["g-1", "g-2"]
     assert refs(project, "refs/exps-queue/") == ["waits"]  # not one of this grid's points
     assert "point 13" in git(project, "show", "refs/experiments/g-2:.gitexp/output.log")
-    search = cli("run", "-S", "n=int(1,3)", "--trials", "2", "--executor", "dask")
-    assert search.code == 2 and "searches run in local worktrees" in search.err
+    search = cli("run", "-S", "n=int(1,3)", "--trials", "2", "--executor", "spark")
+    assert search.code == 2 and "unknown executor 'spark'" in search.err
 
 
 SLEEPY = """\

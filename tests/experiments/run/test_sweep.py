@@ -310,3 +310,35 @@ def test_ctrl_c_stops_a_search_and_resume_finishes_it(project: Path, cli) -> Non
     result = cli("run", "-n", "c", "--resume")
     assert result.code == 0, result.err
     assert experiments(project) == ["c-1", "c-2", "c-3", "c-4"]
+
+
+def test_a_finite_space_is_not_drawn_twice_until_every_point_ran(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    # 4 points; random draws would repeat one within 4 trials 9 times in 10
+    result = cli(
+        "run", "-n", "d", "-S", "opt=adam,sgd", "-S", "steps=1,2", "--trials", "5",
+        "--sampler", "random", "--seed", "5", "--", PY, "-c", "import gitexp; gitexp.log_metric('acc', 1)",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    points = [
+        tuple(sorted(run_json(project, f"d-{n}")["sweep"]["values"].items()))  # type: ignore[union-attr]
+        for n in range(1, 6)
+    ]
+    assert len(set(points[:4])) == 4  # every point once before any repeats
+    assert points[4] in points[:4]  # the fifth trial: the space has no fifth point
+
+
+def test_numeric_choices_are_an_ordered_scale_to_the_sampler() -> None:
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    from gitexp.core.search import parse_dimension
+    from gitexp.experiments.run.sweepspace import Codec
+
+    numbers = Codec(parse_dimension("choice(0.1,0.001,0.01)"))
+    assert numbers.distribution() == IntDistribution(0, 2)  # sorted: 0.001, 0.01, 0.1
+    assert [numbers.decode(i) for i in (0, 1, 2)] == [0.001, 0.01, 0.1]
+    assert numbers.encode(0.01) == 1 and numbers.decode(numbers.encode(0.1)) == 0.1
+    with pytest.raises(ValueError, match="not one of the choices"):
+        numbers.encode(0.5)
+    words = Codec(parse_dimension("choice(adam,sgd,1)"))
+    assert isinstance(words.distribution(), CategoricalDistribution)
+    assert words.decode(words.encode(1)) == 1 and words.decode("sgd") == "sgd"

@@ -58,13 +58,7 @@ def start_dask(
     token = secrets.token_hex(4)
     keys = {name: f"gitexp-{token}-{name}" for name in names}
     with (
-        distributed.LocalCluster(
-            n_workers=jobs,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,  # the cluster's chatter is not the user's output
-        ) as cluster,
+        local_cluster(distributed, jobs) as cluster,
         distributed.Client(cluster) as client,
     ):
         pending = {
@@ -111,6 +105,22 @@ def run_task(root: str, name: str, key: str) -> RunResult | None:
             return run_named(project, name, None, stop)
         except Interrupted:  # stopped before its command began: it stays queued
             return None
+
+
+def local_cluster(distributed: ModuleType, jobs: int) -> Any:
+    """A cluster of ``jobs`` single-threaded worker processes on this machine, quiet.
+
+    No dashboard is wanted, but the scheduler's HTTP server starts anyway, on 8787
+    unless told otherwise: any free loopback port, so two clusters never collide.
+    """
+    return distributed.LocalCluster(
+        n_workers=jobs,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        silence_logs=logging.CRITICAL,  # the cluster's chatter is not the user's output
+    )
 
 
 def distributed_module() -> ModuleType:
