@@ -100,13 +100,22 @@ def trial_task(
         pass  # recorded interrupted (or stopped before it began): the driver tells the study
     finally:
         finished.set()
+        watch.join()  # a wait still open when the cluster closes would print its failure
     return recorded[0] if recorded else None
 
 
 def _watch_stop(event: Any, stop: threading.Event, finished: threading.Event) -> None:
-    """Set ``stop`` once the driver sets the Dask event; end when the trial has."""
+    """Set ``stop`` once the driver sets the Dask event; end when the trial has.
+
+    A scheduler that went away can no longer say stop: the watch ends quietly and the
+    trial runs on to its record.
+    """
     while not finished.is_set():
-        if event.wait(timeout=WAIT_S):
+        try:
+            heard = event.wait(timeout=WAIT_S)
+        except Exception:  # any failure of the connection: nothing more to hear
+            return
+        if heard:
             stop.set()
             return
 
