@@ -136,6 +136,9 @@ def test_a_dask_cluster_and_a_local_start_run_each_point_once(
     ]
     assert refs(project, "refs/experiments/") == [f"d-{n}" for n in range(1, 7)]
     assert refs(project, "refs/exps-queue/") == [] and refs(project, "refs/exps-claimed/") == []
+    # each start reports only the runs it ran: none claims another's record as its own
+    said = result.err + err
+    assert said.count("recorded experiment 'd-") == 6, said
     unknown = cli("queue", "start", "--executor", "spark")
     assert unknown.code == 2 and "unknown executor 'spark'" in unknown.err
 

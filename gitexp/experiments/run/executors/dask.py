@@ -102,7 +102,7 @@ def run_task(root: str, name: str, key: str) -> RunResult | None:
             return None
         project = Project.open(Path(root))
         try:
-            return run_named(project, name, None, stop)
+            return run_named(project, name, None, stop, owner=key)
         except Interrupted:  # stopped before its command began: it stays queued
             return None
 

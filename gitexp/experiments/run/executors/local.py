@@ -16,9 +16,11 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pygit2
 
+from gitexp.cache.atomic import atomic_write
 from gitexp.core.names import CLAIMED_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentName
 from gitexp.core.params import Override, format_value
 from gitexp.core.runinfo import RUN_JSON, RunRecord, parse_run_json
@@ -133,12 +135,17 @@ def _next_claim(project: Project, names: Sequence[str] | None) -> Iterator[Claim
 
 
 def run_named(
-    project: Project, name: str, notify: Notify | None, stop: threading.Event
+    project: Project,
+    name: str,
+    notify: Notify | None,
+    stop: threading.Event,
+    owner: str | None = None,
 ) -> RunResult | None:
     """Take the queued run ``name`` and run it; None when another process has it.
 
-    Safe to call again for the same run (an executor's retry): a run recorded
-    already is adopted, not run twice.
+    Safe to call again for the same run (an executor's retry, with the same
+    ``owner``): a run that an attempt of ``owner`` recorded is adopted, not run
+    twice. A run recorded by anyone else (another ``queue start``) is theirs: None.
     """
     for prefix, status in ((QUEUE_REF_PREFIX, "queued"), (CLAIMED_REF_PREFIX, "running")):
         commit = read_ref(project.git, prefix + name)
@@ -147,9 +154,25 @@ def run_named(
         run = QueuedRun(name, commit, status, "", (), {})  # one ref read: no queue listing
         with taken(project, run) as held:
             if held:
+                if owner is not None:
+                    atomic_write(_owner_file(project, name), owner.encode())
                 return run_claimed(project, Claim(name, commit), notify, stop)
     done = read_ref(project.git, ExperimentName(name).ref)
-    return adopted(project, name, done) if done is not None else None
+    if done is None or (owner is not None and _owner_of(project, name) != owner):
+        return None
+    return adopted(project, name, done)
+
+
+def _owner_file(project: Project, name: str) -> Path:
+    """Where the last taker of run ``name`` that named itself is written."""
+    return project.layout.queue / f"{name}.owner"
+
+
+def _owner_of(project: Project, name: str) -> str | None:
+    try:
+        return _owner_file(project, name).read_text()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
 
 
 def candidates(project: Project) -> list[QueuedRun]:
