@@ -18,7 +18,8 @@ from gitexp.core.hashing import Oid
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, bounded
 from gitexp.storage.chunks import chunk_list_key, cut, dump_chunk_list
-from gitexp.storage.packing import upload_packs
+from gitexp.storage.packing import Pack, upload_made
+from gitexp.storage.packs import PACK_TARGET
 from gitexp.storage.transfer import LocalObjects, closing
 
 
@@ -51,9 +52,12 @@ def upload_chunked(
 ) -> int:
     """Store the file ``oid`` as chunks and a chunk list; the bytes sent.
 
-    Raises `IntegrityError` (no chunk list written) when the cached file's bytes do
-    not match its id, `StorageError` when the remote fails, `FileNotFoundError` when
-    the cache lacks it.
+    Each chunk is hashed once, as it is cut from a mapping of the file; a pack of
+    new chunks that lie one after another in the file (all of a new file's, most of
+    a new version's) is a view of the mapping, not a copy, named by the thread that
+    uploads it while the next is cut. Raises `IntegrityError` (no chunk list
+    written) when the cached file's bytes do not match its id, `StorageError` when
+    the remote fails, `FileNotFoundError` when the cache lacks it.
     """
     from blake3 import blake3
 
@@ -64,20 +68,26 @@ def upload_chunked(
     chunks: list[tuple[Oid, int]] = []
     sent = 0
 
-    def new_chunks() -> Iterator[tuple[Oid, bytes]]:
-        for view in cut(state.cutter, objects.path(oid)):
+    def new_packs() -> Iterator[Pack]:
+        run = _Run()
+        for offset, view in cut(state.cutter, objects.path(oid)):
             whole.update(view)
             chunk = Oid(str(blake3(view).hexdigest()))
             chunks.append((chunk, len(view)))
             if chunk not in state.present:
                 state.present.add(chunk)
-                yield chunk, bytes(view)
+                run.add(chunk, offset, view)
+                if run.size >= PACK_TARGET:
+                    yield run.pack()
+                    run = _Run()
+        if run.oids:
+            yield run.pack()
 
     def stored(_chunk: Oid, size: int) -> None:
         nonlocal sent
         sent += size
 
-    upload_packs(backend, new_chunks(), jobs, stored)
+    upload_made(backend, new_packs(), jobs, stored)
     if whole.hexdigest() != oid.hex:
         raise IntegrityError(
             f"cache object {oid} is corrupt (its bytes hash differently); "
@@ -87,3 +97,33 @@ def upload_chunked(
     listing = dump_chunk_list(sum(size for _, size in chunks), chunks)
     backend.put_bytes(listing, chunk_list_key(oid))
     return sent + len(listing)
+
+
+@dataclass
+class _Run:
+    """The new chunks of one pack being gathered, and whether they lie end to end."""
+
+    oids: list[Oid] = field(default_factory=list)
+    views: list[memoryview] = field(default_factory=list)
+    start: int = 0
+    end: int = 0
+    size: int = 0
+    contiguous: bool = True
+
+    def add(self, chunk: Oid, offset: int, view: memoryview) -> None:
+        if not self.oids:
+            self.start = self.end = offset
+        self.contiguous = self.contiguous and offset == self.end
+        self.oids.append(chunk)
+        self.views.append(view)
+        self.end = offset + len(view)
+        self.size += len(view)
+
+    def pack(self) -> Pack:
+        """The pack: a view of the file's mapping when the chunks are end to end."""
+        sizes = tuple(len(view) for view in self.views)
+        if self.contiguous:
+            data: bytes | memoryview = memoryview(self.views[0].obj)[self.start : self.end]
+        else:
+            data = b"".join(self.views)
+        return Pack(data, tuple(self.oids), sizes)
