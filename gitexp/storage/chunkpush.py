@@ -3,9 +3,13 @@
 What the remote holds is what its packs' indexes list (read once per push), plus
 the chunks this push has just stored: a new version of a file shares most chunks
 with the versions before it, so it moves only the chunks around its edits, without
-any listing of chunks. The file's hash is checked as it is cut, and its chunk list is
-written only after every chunk is in an indexed pack, and only if the file's bytes
-match its id: a corrupt cache object never becomes a chunk list.
+any listing of chunks. The file's hash is checked as it is cut (unless the stat
+index vouches that the cache file is unchanged since its bytes were checked), and
+its chunk list is written only after every chunk is in an indexed pack, and only if
+the file's bytes match its id: a corrupt cache object never becomes a chunk list.
+Each chunk is hashed once; a pack of new chunks lying end to end in the file is a
+view of the file's mapping, named by the thread that uploads it while the next pack
+is cut.
 """
 
 from __future__ import annotations
