@@ -23,6 +23,7 @@ from gitexp.data.storage import open_storage
 from gitexp.errors import GitexpError, IntegrityError, NotFoundError
 from gitexp.project import Project
 from gitexp.storage.backend import Backend, ReadOnlyError
+from gitexp.storage.chunks import CHUNKED
 from gitexp.storage.download import pull as pull_objects
 from gitexp.storage.transfer import Progress, TransferResult
 from gitexp.storage.upload import push as push_objects
@@ -175,6 +176,7 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
             always_check=needs.manifests,
             progress=_progress(storage, "upload"),
             layout=layout,
+            intact=_intact(project, needs),
         )
     finally:
         backend.close()
@@ -192,6 +194,21 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
             f"{backend.describe()}: {_describe_objects(pushed.missing, wants, store)}",
             hint="push from the clone that made them",
         )
+
+
+def _intact(project: Project, needs: _Needs) -> dict[Oid, tuple[int, int, int]]:
+    """The stat index's stamps of the big files to push whose bytes were checked.
+
+    Only files that would be chunked: a push hashes every other object as it reads it.
+    """
+    big = [oid.hex for oid in needs.objects if needs.sizes.get(oid, 0) >= CHUNKED]
+    if not big:
+        return {}
+    index = project.stat_index()
+    try:
+        return {Oid(hex_): stamp for hex_, stamp in index.verified_objects(big).items()}
+    finally:
+        index.close()
 
 
 def push_pointers(

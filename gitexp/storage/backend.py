@@ -140,6 +140,8 @@ class Backend(abc.ABC):
     def put_bytes(self, data: bytes, key: str) -> None:
         """Store ``data`` under ``key``: atomic and idempotent, like `put`.
 
+        ``data`` may be any bytes-like object (a pack of chunks is a view of a file).
+
         This default goes through a temporary file; backends override it.
         """
         with tempfile.TemporaryDirectory(prefix=TMP_MARK) as folder:

@@ -57,10 +57,14 @@ def chunker() -> Any:
     return FastCDC(AVERAGE, min_size=MINIMUM, max_size=MAXIMUM)
 
 
-def cut(cutter: Any, path: Path) -> Iterator[memoryview]:
-    """The chunks of the file at ``path``, in order (views into a mapping of the file)."""
+def cut(cutter: Any, path: Path) -> Iterator[tuple[int, memoryview]]:
+    """The chunks of the file at ``path``, in order: each one's offset, and its bytes.
+
+    The bytes are views into a mapping of the file, nothing copied; the mapping
+    stays open as long as any view of it is held.
+    """
     for chunk in cutter.cut_file(str(path)):
-        yield chunk.data
+        yield chunk.offset, chunk.data
 
 
 def dump_chunk_list(size: int, chunks: list[tuple[Oid, int]]) -> bytes:

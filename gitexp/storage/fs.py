@@ -142,6 +142,8 @@ class FsspecBackend(Backend):
 
     def put_bytes(self, data: bytes, key: str) -> None:
         """See `Backend.put_bytes`."""
+        if not isinstance(data, bytes):
+            data = bytes(data)  # a view (a pack of chunks); clients want bytes
         self._store(key, lambda path: self.fs.pipe_file(path, data, timeout=self.timeout))
 
     def _store(self, key: str, write: Callable[[str], object]) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from gitexp.core.hashing import Oid
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
-from gitexp.storage.packs import PACK_TARGET, build_pack, index_key, keep_index
+from gitexp.storage.packs import PACK_TARGET, dump_index, index_key, keep_index, pack_key
 from gitexp.storage.transfer import LocalObjects, closing
 
 PACK_JOBS = 4
@@ -36,10 +36,10 @@ READ_SIZE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
-class _Pack:
-    key: str
-    data: bytes
-    index: bytes
+class Pack:
+    """A pack's bytes before it is named, and the objects in it, in order."""
+
+    data: bytes | memoryview
     oids: tuple[Oid, ...]
     sizes: tuple[int, ...]
 
@@ -120,25 +120,41 @@ def upload_packs(
     raises); packs already indexed stay.
     """
 
-    def packs() -> Iterator[_Pack]:
+    def packs() -> Iterator[Pack]:
         batch: list[tuple[Oid, bytes]] = []
         size = 0
         for oid, data in items:
             batch.append((oid, data))
             size += len(data)
             if size >= PACK_TARGET:
-                yield _made(batch)
+                yield _filled(batch)
                 batch, size = [], 0
         if batch:
-            yield _made(batch)
+            yield _filled(batch)
 
-    def upload(pack: _Pack) -> tuple[str, _Pack]:
-        backend.put_bytes(pack.data, pack.key)
-        backend.put_bytes(pack.index, index_key(pack.key))
-        keep_index(backend, index_key(pack.key), pack.index)
-        return pack.key, pack
+    upload_made(backend, packs(), jobs, stored)
 
-    with closing(bounded(upload, packs(), min(jobs, PACK_JOBS), key=lambda p: p.key)) as done:
+
+def upload_made(
+    backend: Backend, packs: Iterable[Pack], jobs: int, stored: Callable[[Oid, int], None]
+) -> None:
+    """Name, upload and index each of ``packs``, as `upload_packs` does.
+
+    Each pack is named (the BLAKE3 of its bytes) and indexed by the thread that
+    uploads it, and there are two threads or more even at ``jobs`` 1 (one uploads
+    while another makes the next pack, reading ``packs``): the making of one pack
+    runs beside the hashing and upload of the one before.
+    """
+
+    def upload(pack: Pack) -> tuple[str, Pack]:
+        key, index = _named(pack)
+        backend.put_bytes(pack.data, key)  # type: ignore[arg-type]  # any bytes-like
+        backend.put_bytes(index, index_key(key))
+        keep_index(backend, index_key(key), index)
+        return key, pack
+
+    threads = max(2, min(jobs, PACK_JOBS))
+    with closing(bounded(upload, packs, threads, key=lambda p: p.oids[0].hex)) as done:
         for _key, outcome in done:
             if isinstance(outcome, Failure):
                 raise outcome
@@ -146,7 +162,16 @@ def upload_packs(
                 stored(oid, size)
 
 
-def _made(items: list[tuple[Oid, bytes]]) -> _Pack:
-    key, data, index = build_pack(items)
-    oids = tuple(oid for oid, _ in items)
-    return _Pack(key, data, index, oids, tuple(len(blob) for _, blob in items))
+def _filled(items: list[tuple[Oid, bytes]]) -> Pack:
+    data = b"".join(blob for _, blob in items)
+    return Pack(data, tuple(oid for oid, _ in items), tuple(len(blob) for _, blob in items))
+
+
+def _named(pack: Pack) -> tuple[str, bytes]:
+    """The key of ``pack`` (the BLAKE3 of its bytes) and its index's bytes."""
+    from blake3 import blake3
+
+    # One thread: the hasher's own threads bought nothing on 2 busy cores (measured),
+    # and the making of the next pack already runs beside this.
+    hex_ = str(blake3(pack.data).hexdigest())
+    return pack_key(hex_), dump_index(hex_, zip(pack.oids, pack.sizes, strict=True))

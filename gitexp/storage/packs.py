@@ -75,17 +75,17 @@ def build_pack(items: Sequence[tuple[Oid, bytes]]) -> tuple[str, bytes, bytes]:
 
     data = b"".join(blob for _, blob in items)
     hex_ = str(blake3(data).hexdigest())
+    return pack_key(hex_), data, dump_index(hex_, [(oid, len(blob)) for oid, blob in items])
+
+
+def dump_index(hex_: str, objects: Iterable[tuple[Oid, int]]) -> bytes:
+    """The index of the pack whose bytes hash to ``hex_``: ``objects`` (id, size) in order."""
     entries, offset = [], 0
-    for oid, blob in items:
-        entries.append([oid.hex, offset, len(blob)])
-        offset += len(blob)
-    index = {
-        "version": VERSION,
-        "pack": f"{ALGORITHM}:{hex_}",
-        "size": len(data),
-        "objects": entries,
-    }
-    return pack_key(hex_), data, json.dumps(index, separators=(",", ":")).encode()
+    for oid, size in objects:
+        entries.append([oid.hex, offset, size])
+        offset += size
+    index = {"version": VERSION, "pack": f"{ALGORITHM}:{hex_}", "size": offset, "objects": entries}
+    return json.dumps(index, separators=(",", ":")).encode()
 
 
 def parse_index(data: bytes, key: str) -> list[tuple[Oid, int, int]] | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from gitexp.core.hashing import ALGORITHM, Oid, oid_from_relpath
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
-from gitexp.storage.chunkpush import Chunked, upload_chunked, with_chunk_lists
+from gitexp.storage.chunkpush import Chunked, Stamp, upload_chunked, with_chunk_lists
 from gitexp.storage.chunks import CHUNKED, chunk_list_key, chunker
 from gitexp.storage.known import record_of
 from gitexp.storage.layout import LOOSE, PACKED
@@ -55,6 +55,7 @@ class _Upload:
     meter: Meter
     result: TransferResult
     sizes: Mapping[Oid, int]
+    intact: Mapping[Oid, Stamp]
 
 
 def missing_on_remote(
@@ -124,6 +125,7 @@ def push(
     always_check: Collection[Oid] = (),
     progress: ProgressFn | None = None,
     layout: int = LOOSE,
+    intact: Mapping[Oid, Stamp] | None = None,
 ) -> TransferResult:
     """Upload every object of ``groups`` that the remote lacks, one group after another.
 
@@ -131,7 +133,10 @@ def push(
     local cache lacks are reported in ``missing`` (not uploaded), and the push stops
     after their group; the caller decides whether that is an error. ``sizes`` spares
     a stat per object. On a `PACKED` remote, objects under `PACKABLE` bytes go into
-    packs (`gitexp.storage.packing`); the rest stay loose. Raises `StorageError`
+    packs (`gitexp.storage.packing`), big files are chunked, and the rest stay loose.
+    ``intact`` holds the stamps of cache objects whose bytes were found to match
+    their id (the stat index's record): a big file whose stamp still matches is not
+    hashed whole again when chunked. Raises `StorageError`
     when the remote fails (after the backend's retries) and `IntegrityError` for a
     corrupt cache object; what was uploaded stays uploaded (and noted in the record).
     """
@@ -151,7 +156,7 @@ def push(
         todo = missing_on_remote(backend, wanted, jobs, always_check)
     result.present = len(wanted) - len(todo)
     meter = Meter(progress, len(todo), sum(sized.get(o, 0) for o in todo))
-    job = _Upload(objects, backend, jobs, meter, result, sized)
+    job = _Upload(objects, backend, jobs, meter, result, sized, intact or {})
     for part in parts:
         batch = sorted(part & todo)
         small, big = split_by_size(batch, lambda o: _local_size(objects, o, sized, result))
@@ -220,7 +225,9 @@ def _upload_chunked(job: _Upload, oids: list[Oid], chunked: Chunked) -> list[Oid
             rest.append(oid)
             continue
         try:
-            sent = upload_chunked(job.objects, job.backend, oid, chunked, job.jobs)
+            sent = upload_chunked(
+                job.objects, job.backend, oid, chunked, job.jobs, job.intact.get(oid)
+            )
         except FileNotFoundError:
             job.result.missing.append(oid)
             continue

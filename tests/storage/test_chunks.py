@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gitexp.cache.objects import ObjectStore
+from gitexp.errors import IntegrityError
 from gitexp.storage.chunks import CHUNKED, chunk_list_key, parse_chunk_list
 from gitexp.storage.download import pull
 from gitexp.storage.layout import PACKED
@@ -94,6 +95,40 @@ def test_a_damaged_chunk_list_or_chunk_is_refused_by_name(
     assert pulled.corrupt == [oid] and damaged in pulled.damaged
     assert not target.has(oid)
     assert not (tmp_path / "tmp").exists() or not any((tmp_path / "tmp").iterdir())
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    info = os.stat(path)
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def test_a_big_cache_object_changed_since_it_was_checked_is_never_pushed(
+    stores, tmp_path: Path
+) -> None:
+    source, remote, _ = stores
+    oid, _ = source.put_file(_write(tmp_path / "f", os.urandom(SIZE)))
+    checked = _stamp(source.path(oid))  # what the stat index recorded
+    _rewrite(source.path(oid), lambda data: data[:1000] + b"rot" + data[1003:])
+    with pytest.raises(IntegrityError, match=f"cache object {oid} is corrupt"):
+        push(source, remote, [[oid]], layout=PACKED, intact={oid: checked})
+    assert not remote.exists(chunk_list_key(oid)) and not remote.exists(oid.relpath)
+
+
+def test_a_big_file_the_index_vouches_for_is_not_hashed_again_and_pull_still_verifies(
+    stores, tmp_path: Path
+) -> None:
+    source, remote, target = stores
+    oid, _ = source.put_file(_write(tmp_path / "f", os.urandom(SIZE)))
+    path = source.path(oid)
+    ino, size, mtime_ns = _stamp(path)
+    # Bit rot that keeps the stat data: only `gitexp fsck` (which hashes) can see it.
+    _rewrite(path, lambda data: data[:1000] + b"rot" + data[1003:])
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+    assert _stamp(path) == (ino, size, mtime_ns)
+    pushed = push(source, remote, [[oid]], layout=PACKED, intact={oid: (ino, size, mtime_ns)})
+    assert pushed.transferred == [oid] and remote.exists(chunk_list_key(oid))
+    pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert pulled.corrupt == [oid] and not target.has(oid)
 
 
 def _write(path: Path, data: bytes) -> Path:
