@@ -70,13 +70,19 @@ class DataCalls(Calls):
         dry_run: bool = False,
         now: bool = False,
         notify: Notify | None = None,
+        compact: bool = False,
     ) -> GcResult:
-        """Remove cache objects nothing needs (`gitexp gc`); what was freed."""
+        """Remove cache objects nothing needs (`gitexp gc`); what was freed.
+
+        With ``compact``, big files that remain and that no working tree needs are
+        then kept as shared chunks (``gc --compact``), reassembled when needed again.
+        """
         from gitexp.experiments import manage
 
         return manage.gc(
             self.project, workspace=workspace, all_branches=all_branches,
             experiments=experiments, dry_run=dry_run, now=now, notify=notify,
+            compact=compact,
         )  # fmt: skip
 
     def gc_remote(

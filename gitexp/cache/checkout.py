@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gitexp.cache.chunkstore import SMALLEST
 from gitexp.cache.links import Linker
 from gitexp.cache.objects import ObjectStore
 from gitexp.cache.scan import Hashes, Listing, WorkspaceFile, list_folder, stale_tmp, tmp_name
@@ -186,7 +187,9 @@ def apply_plan(
     for the file (or, for a whole path, entirely).
     """
     manifest = plan.pointer.oid if plan.pointer.kind == "dir" else None
-    linker.prepare((e.oid for e in (plan.target if plan.rebuild else plan.writes)), manifest)
+    entries = plan.target if plan.rebuild else plan.writes
+    linker.store.restore_many(e.oid for e in entries if e.size >= SMALLEST)
+    linker.prepare((e.oid for e in entries), manifest)
     _clean_stale_siblings(plan.full)
     if plan.rebuild:
         return _rebuild(plan, linker, index, on_file)

@@ -5,6 +5,7 @@ module only sweeps. Objects whose file was written (or re-stored) within the gra
 period are kept whatever the caller says, so a sweep never races an ``add`` that has
 stored objects but not yet written their pointer. Temporary files that killed
 processes left behind are removed once they are older than the grace period.
+Compacted objects go the same way, and with them every chunk no list names.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 
+from gitexp.cache.compact import sweep_compacted
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
 
@@ -57,8 +59,15 @@ def sweep(
             continue
         result.removed.append(oid)
         result.freed_bytes += info.st_size
+    compacted = sweep_compacted(
+        store, keep, set(result.removed), dry_run=dry_run, now=now, limit=limit
+    )
+    result.removed += compacted.removed
+    result.freed_bytes += compacted.freed_bytes
+    result.kept += compacted.kept
+    result.recent += compacted.recent
     if not dry_run:
-        store.remove_many(result.removed)
+        store.remove_many(result.removed)  # the compacted ones have no whole copy: a no-op
         for path in store.stale_tmp_files(limit):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

@@ -3,7 +3,10 @@
 ``<cache>/gitexp-cache.json`` holds ``{"layout": 1}``: loose objects
 ``blake3/<2 hex>/<62 hex>``, whole files, as `gitexp.cache.objects` writes them. The
 marker is written when the cache makes its first folder (a new cache, or one made
-before markers existed, which is layout 1 by construction). A marker of another
+before markers existed, which is layout 1 by construction). Layout 2 adds compacted
+objects (`gitexp.cache.chunkstore`): the first ``gc --compact`` moves the marker to 2
+before it writes a chunk list, so a gitexp that knows only layout 1 refuses the cache
+instead of taking compacted objects for missing ones. A marker of another
 layout, or one that cannot be read, makes every command refuse the cache before it
 writes anything: a newer gitexp may have changed what the folder holds.
 """
@@ -18,7 +21,10 @@ from gitexp.errors import LayoutError
 
 MARKER = "gitexp-cache.json"
 LAYOUT = 1
-"""The only layout this gitexp reads and writes."""
+"""The layout of a new cache."""
+COMPACTED = 2
+"""Layout 1 plus compacted objects."""
+KNOWN = (LAYOUT, COMPACTED)
 
 
 def check_cache(root: Path) -> None:
@@ -37,8 +43,8 @@ def check_cache(root: Path) -> None:
     layout = parse_marker(data)
     if layout is None:
         raise _refusal(path, "is not a layout marker gitexp can read")
-    if layout != LAYOUT:
-        raise _refusal(path, f"says layout {layout}; this gitexp knows layout {LAYOUT} only")
+    if layout not in KNOWN:
+        raise _refusal(path, f"says layout {layout}; this gitexp knows layouts 1 and 2 only")
 
 
 def mark_cache(root: Path) -> None:
@@ -49,6 +55,17 @@ def mark_cache(root: Path) -> None:
     path = root / MARKER
     if not path.exists():
         atomic_write(path, marker_bytes(LAYOUT))
+
+
+def upgrade_cache(root: Path) -> None:
+    """Mark the cache ``root`` layout 2 (`COMPACTED`); idempotent, atomic."""
+    path = root / MARKER
+    try:
+        current = parse_marker(path.read_bytes())
+    except FileNotFoundError:
+        current = None
+    if current != COMPACTED:
+        atomic_write(path, marker_bytes(COMPACTED))
 
 
 def _refusal(path: Path, why: str) -> LayoutError:

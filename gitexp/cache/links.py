@@ -93,10 +93,7 @@ class Linker:
             self._share(oid, src, dst, where)
             return None
         mode = 0o777 if executable else 0o666
-        try:
-            fd_in = os.open(src, os.O_RDONLY)
-        except FileNotFoundError as exc:
-            raise _missing(oid, where) from exc
+        fd_in = self._open(oid, src, where)
         try:
             info = os.fstat(fd_in)
             fd_out = os.open(dst, _CREATE, mode)
@@ -139,8 +136,9 @@ class Linker:
             dst = f"{folder}/{entry.path}"
             try:
                 fd_in = open_(f"{objects}{hx[:2]}/{hx[2:]}", os.O_RDONLY)
-            except FileNotFoundError as exc:
-                raise _missing(entry.oid, f" (for {rel}/{entry.path})") from exc
+            except FileNotFoundError:
+                src, where = f"{objects}{hx[:2]}/{hx[2:]}", f" (for {rel}/{entry.path})"
+                fd_in = self._open(entry.oid, src, where)
             try:
                 info = fstat(fd_in)
                 size = info.st_size
@@ -267,11 +265,30 @@ class Linker:
     def _trusted(self, oid: Oid, info: os.stat_result) -> bool:
         return self._verified.get(oid.hex) == Stamp.of(info)
 
+    def _open(self, oid: Oid, src: str, where: str) -> int:
+        """Open the object for reading, reassembling it first if it is compacted."""
+        try:
+            return os.open(src, os.O_RDONLY)
+        except FileNotFoundError as exc:
+            if not self._restored(oid):
+                raise _missing(oid, where) from exc
+        return os.open(src, os.O_RDONLY)
+
+    def _restored(self, oid: Oid) -> bool:
+        """Whether a compacted object was made whole (its stamp is then known intact)."""
+        if not self.store.restore(oid):
+            return False
+        if self.store.index is not None:
+            self._verified.update(self.store.index.verified_objects([oid.hex]))
+        return True
+
     def _share(self, oid: Oid, src: str, dst: str, where: str) -> None:
         try:
             info = os.stat(src)
         except FileNotFoundError as exc:
-            raise _missing(oid, where) from exc
+            if not self._restored(oid):
+                raise _missing(oid, where) from exc
+            info = os.stat(src)
         if not self._trusted(oid, info):
             self._verify(oid, src, info, where)
         if self.link == "symlink":

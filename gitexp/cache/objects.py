@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from gitexp.cache.chunkstore import LISTS_DIR, reassemble
 from gitexp.cache.statindex import StatIndex
 from gitexp.cache.writes import BUFFER as BUFFER
 from gitexp.cache.writes import TMP_DIR as TMP_DIR
@@ -51,6 +52,7 @@ class ObjectStore:
         self.index_folder = index_folder
         """Where the stat index lives, for work that opens its own (no ``index`` given)."""
         self._writes = Writes(self.root, index, self.touch)
+        self._compacted = False
 
     @property
     def _tmpfiles(self) -> bool:
@@ -66,11 +68,62 @@ class ObjectStore:
         return self.root / oid.relpath
 
     def has(self, oid: Oid) -> bool:
-        """Whether the object is in the cache (its bytes are not checked)."""
+        """Whether the object is in the cache, whole or compacted (its bytes are not checked)."""
+        return self.has_whole(oid) or self.is_compacted(oid)
+
+    def has_whole(self, oid: Oid) -> bool:
+        """Whether the object is in the cache as a whole file, ready to link or read."""
         try:
             return os.stat(self.path(oid)).st_size >= 0
         except (FileNotFoundError, NotADirectoryError):
             return False
+
+    def is_compacted(self, oid: Oid) -> bool:
+        """Whether the object has a chunk list (see `gitexp.cache.chunkstore`)."""
+        if not self.compaction_seen():
+            return False
+        try:
+            return os.stat(self.root / LISTS_DIR / oid.hex[:2] / oid.hex[2:]).st_size >= 0
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def compaction_seen(self) -> bool:
+        """Whether this cache has ever held a compacted object (a ``stat`` until it has)."""
+        if not self._compacted:
+            self._compacted = os.path.isdir(self.root / LISTS_DIR)
+        return self._compacted
+
+    def restore(self, oid: Oid) -> bool:
+        """Make sure the object is whole in the cache; whether it is now.
+
+        A compacted object is reassembled from its chunks, verified against its id
+        and renamed into place (recorded as verified in the stat index); a kill
+        meanwhile leaves only a temporary file. False when the object is neither
+        whole nor compacted. Raises `IntegrityError` when its chunks are damaged.
+        """
+        if self.has_whole(oid):
+            return True
+        if not self.compaction_seen():
+            return False
+        tmp = reassemble(self.root, oid, self.root / TMP_DIR)
+        if tmp is None:
+            return self.has_whole(oid)  # dropped meanwhile by gc, or made whole by another
+        self.adopt_verified(tmp, oid)
+        return True
+
+    def restore_many(self, oids: Iterable[Oid]) -> list[Oid]:
+        """`restore` those of ``oids`` that are compacted and not whole; the ones restored.
+
+        Costs one ``stat`` in all until the cache has held a compacted object, then
+        one or two per oid.
+        """
+        if not self.compaction_seen():
+            return []
+        done = []
+        for oid in oids:
+            if not self.has_whole(oid) and self.is_compacted(oid) and self.restore(oid):
+                done.append(oid)
+        return done
 
     def is_linked(self, path: str | os.PathLike[str], oid: Oid) -> bool:
         """Whether ``path`` is a symbolic link to ``oid``'s object (``symlink`` link type)."""
@@ -181,6 +234,8 @@ class ObjectStore:
                 info = os.fstat(handle.fileno())
                 data = handle.read()
         except FileNotFoundError as exc:
+            if self.is_compacted(oid) and self.restore(oid):
+                return self.read_bytes(oid)
             raise NotFoundError(
                 f"object {oid} is not in the cache", hint="run `gitexp pull` to fetch it"
             ) from exc

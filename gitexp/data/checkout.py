@@ -182,6 +182,7 @@ def _check_not_git_files(project: Project, plan: Plan) -> None:
 def _check_size(store: ObjectStore, rel: str, pointer: Pointer) -> None:
     from gitexp.errors import FormatError
 
+    store.restore(pointer.oid)  # a compacted object is made whole: it is about to be used
     size = os.stat(store.path(pointer.oid)).st_size
     if size != pointer.size:
         raise FormatError(

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from gitexp.cache.chunkstore import SMALLEST
 from gitexp.cache.locks import storing
 from gitexp.cache.objects import TMP_DIR, ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer
+from gitexp.data.compaction import compact_again
 from gitexp.data.pointers import pointers_at, workspace_pointers
 from gitexp.data.storage import open_storage
 from gitexp.errors import GitexpError, IntegrityError, NotFoundError
@@ -166,6 +168,8 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
             f"storage remote {backend.describe()} is read-only: nothing can be pushed to it",
             hint="push to a directory, s3://, gs://, az:// or ssh:// remote (-r NAME)",
         )
+    big = [oid for oid in needs.objects if needs.sizes.get(oid, SMALLEST) >= SMALLEST]
+    restored = store.restore_many(big)  # compacted ones are pushed from whole files
     try:
         pushed = push_objects(
             store,
@@ -180,6 +184,7 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
         )
     finally:
         backend.close()
+    compact_again(project, store, restored)
     _merge(result.objects, pushed)
     files = [oid for oid in pushed.missing if oid not in needs.manifests]
     if files:
@@ -287,7 +292,8 @@ def _fetch_data(
         first = _needs(store, wants.pointers)
         fetch(first.absent)
         needs = _needs(store, wants.pointers) if first.absent else first
-        fetch(needs.objects - set(first.absent), needs.sizes)
+        wanted = needs.objects - set(first.absent)
+        fetch({oid for oid in wanted if not store.is_compacted(oid)}, needs.sizes)
     finally:
         backend.close()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from gitexp.cache.compact import Compaction, check_compacted
 from gitexp.cache.fsck import check_objects
 from gitexp.cache.gc import sweep
 from gitexp.cache.locks import sweeping
 from gitexp.core.hashing import Oid
 from gitexp.core.results import JsonResult
+from gitexp.data.compaction import compact_cache
 from gitexp.data.pointers import GcScope, kept_pointers, needed_objects, workspace_pointers
 from gitexp.data.status import Workspace
 from gitexp.errors import GitexpError
@@ -33,6 +35,12 @@ class GcResult(JsonResult):
     commits: int
     objects: tuple[str, ...]
     missing_manifests: tuple[str, ...]
+    compacted: int = 0
+    """With ``compact``: files now kept as chunks (or, in a dry run, that would be)."""
+    compacted_bytes: int = 0
+    """What those files took whole."""
+    compacted_into: int = 0
+    """What they take as chunks: the new chunks and their lists."""
 
     def to_json(self) -> dict[str, object]:
         """The ``gc --json`` document."""
@@ -70,6 +78,7 @@ def gc(
     dry_run: bool = False,
     now: bool = False,
     notify: Callable[[str], None] | None = None,
+    compact: bool = False,
 ) -> GcResult:
     """Remove cache objects that no kept pointer needs; what was (or would be) freed.
 
@@ -78,12 +87,17 @@ def gc(
     data is always kept). Objects written in the last hour are kept unless ``now``.
     (The API removes the worktrees of runs killed outright first, not in a dry run.)
     Commands still storing objects are waited for, and those objects kept (`sweeping`).
+    With ``compact``, big objects that remain and that no working tree needs are then
+    kept as chunks (`gitexp.data.compaction`).
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
     with Workspace.open(project) as ws, sweeping(ws.store.root, _waiting(notify)):
         kept, commits = kept_pointers(project, scope)
         keep, missing = needed_objects(ws.store, kept)
         result = sweep(ws.store, keep, dry_run=dry_run, now=now)
+        packed = Compaction()
+        if compact:
+            packed = compact_cache(project, ws.store, result.removed, dry_run=dry_run)
     return GcResult(
         dry_run=dry_run,
         removed=len(result.removed),
@@ -93,6 +107,9 @@ def gc(
         commits=commits,
         objects=tuple(str(o) for o in result.removed),
         missing_manifests=tuple(str(o) for o in missing),
+        compacted=len(packed.compacted),
+        compacted_bytes=packed.whole_bytes,
+        compacted_into=packed.stored_bytes,
     )
 
 
@@ -109,11 +126,16 @@ def fsck(
 ) -> FsckResult:
     """Re-hash every cache object; move corrupt ones aside; list what the workspace lacks.
 
+    A compacted object is reassembled from its chunks in memory and hashed; a
+    corrupt chunk, or the list of an object that does not reassemble, is moved aside.
+
     ``missing`` names, per workspace data path, the objects it needs that are not in
     the cache (after corrupt ones were moved aside).
     """
     with Workspace.open(project) as ws:
         check = check_objects(ws.store, jobs=jobs or project.local.jobs, on_object=on_object)
+        listed = check_compacted(ws.store, on_object=on_object)
+        check.corrupt += listed.corrupt
         missing: list[tuple[str, tuple[str, ...]]] = []
         for rel, pointer in sorted(workspace_pointers(project).items()):
             try:
@@ -125,7 +147,7 @@ def fsck(
             if absent:
                 missing.append((rel, tuple(absent)))
     return FsckResult(
-        checked=check.checked,
+        checked=check.checked + listed.checked,
         corrupt=tuple((str(o), str(p)) for o, p in check.corrupt),
         missing=tuple(missing),
     )

@@ -100,6 +100,7 @@ def gc(
     dry_run: bool,
     now: bool,
     notify: Notify | None,
+    compact: bool = False,
 ) -> GcResult:
     """``gitexp gc``: worktrees of runs long dead first, then the cache by `gc_scope`."""
     from gitexp.data import upkeep
@@ -108,4 +109,4 @@ def gc(
     if not dry_run:
         remove_abandoned_worktrees(project)
     scope = gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments)
-    return upkeep.gc(project, scope, dry_run=dry_run, now=now, notify=notify)
+    return upkeep.gc(project, scope, dry_run=dry_run, now=now, notify=notify, compact=compact)

@@ -142,6 +142,21 @@ def workspace_pointers(root: Path) -> list[str]:
     return sorted(p for p in set(_split(out)) if os.path.isfile(root / p))
 
 
+def worktree_roots(root: Path) -> list[Path]:
+    """The working trees of the repository at ``root`` (its main one and every linked one).
+
+    Those whose folder is gone are left out; a bare repository has none.
+    """
+    out = _git(root, ["worktree", "list", "--porcelain", "-z"])
+    found: list[Path] = []
+    for line in _split(out):
+        if line.startswith("worktree "):
+            found.append(Path(line[len("worktree ") :]))
+        elif line == "bare" and found:
+            found.pop()
+    return [path for path in found if path.is_dir()]
+
+
 def hooks_dir(root: Path) -> Path:
     """The folder git runs this working tree's hooks from.
 

@@ -36,6 +36,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-e", "--experiments", action="store_true", help="keep the data of every experiment"
     )
+    parser.add_argument(
+        "--compact",
+        action="store_true",
+        help="then keep big files (16 MiB and more) that no workspace needs as chunks "
+        "shared between versions; they are made whole again when checked out or pushed",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
         "-r",
@@ -89,6 +95,9 @@ def main(args: argparse.Namespace) -> int:
     from gitexp.core.sizes import format_size
 
     if args.remote:
+        if args.compact:
+            say("error: --compact works on the local cache, not on a storage remote; drop one")
+            return 2
         return remote(args)
     result = Repo(".").gc(
         workspace=args.workspace,
@@ -97,6 +106,7 @@ def main(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         now=args.now,
         notify=say,
+        compact=args.compact,
     )
     if args.json:
         out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
@@ -106,6 +116,12 @@ def main(args: argparse.Namespace) -> int:
         f"{verb} {result.removed} objects ({freed}); kept {result.kept}"
         + (f", and {result.recent} written in the last hour" if result.recent else "")
     )
+    if args.compact:
+        verb = "would compact" if result.dry_run else "compacted"
+        say(
+            f"{verb} {result.compacted} files, {format_size(result.compacted_bytes)} -> "
+            f"{format_size(result.compacted_into)}"
+        )
     missing = result.missing_manifests
     if missing:
         warn(

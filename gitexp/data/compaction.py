@@ -1,0 +1,82 @@
+"""Which cache objects ``gc --compact`` may keep as chunks, and the cutting it uses.
+
+An object stays whole while any working tree of the repository (the main one, and
+every linked one: runs in isolated worktrees among them) has a pointer to it: its
+files may be links to the object. The cutting is the storage remotes' (FastCDC with
+the settings of `gitexp.storage.chunks`), so a compacted file and its copy on a
+layout-2 remote are cut into the same chunks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from gitexp.cache.compact import Compaction, compact, drop_restored
+from gitexp.cache.objects import ObjectStore
+from gitexp.core.hashing import Oid
+from gitexp.core.pointer import Pointer, parse_pointer
+from gitexp.data.pointers import needed_objects
+from gitexp.errors import GitexpError
+from gitexp.git import plumbing
+from gitexp.project import Project
+
+
+def in_use(project: Project, store: ObjectStore) -> set[Oid]:
+    """Every object the pointers of any working tree need (what compaction leaves whole).
+
+    A pointer file another working tree cannot parse is skipped there; this one's
+    raises `FormatError` (then nothing is compacted).
+    """
+    pointers: list[Pointer] = []
+    for root in {project.root, *plumbing.worktree_roots(project.root)}:
+        for path in plumbing.workspace_pointers(root):
+            try:
+                data = (root / path).read_bytes()
+                pointers.append(parse_pointer(data, path))
+            except FileNotFoundError:
+                continue
+            except GitexpError:
+                if root == project.root:
+                    raise
+    needed, _missing = needed_objects(store, pointers)
+    return needed
+
+
+def compact_cache(
+    project: Project, store: ObjectStore, removed: Iterable[Oid], *, dry_run: bool
+) -> Compaction:
+    """Compact every whole big object of the cache that no working tree needs.
+
+    ``removed``: objects the gc that ran just before removed (or, in a dry run, would).
+    The caller holds the store lock.
+    """
+    from gitexp.storage.chunks import CHUNKED, CHUNKER
+
+    skip = in_use(project, store) | set(removed)
+    candidates = (oid for oid in store.oids() if oid not in skip)
+    return compact(store, candidates, _cut(), CHUNKER, smallest=CHUNKED, dry_run=dry_run)
+
+
+def _cut() -> Callable[[Path], Iterator[memoryview]]:
+    from gitexp.storage.chunks import chunker, cut
+
+    cutter = chunker()
+
+    def chunks(path: Path) -> Iterator[memoryview]:
+        for _offset, data in cut(cutter, path):
+            yield data
+
+    return chunks
+
+
+def compact_again(project: Project, store: ObjectStore, oids: list[Oid]) -> None:
+    """Drop again the whole copies a push made of compacted objects (``oids``).
+
+    Unless a workspace may link to them:
+
+    with the ``symlink`` link type a workspace file may point at the copy by name,
+    so the copies stay (the next ``gc --compact`` drops those nothing needs).
+    """
+    if oids and project.local.link != "symlink":
+        drop_restored(store, [o for o in oids if o not in in_use(project, store)])
