@@ -18,7 +18,7 @@ from gitexp.api import Repo
 from gitexp.cache.chunkstore import read_chunks, read_list
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid, hash_bytes
-from tests.conftest import commit_all, git
+from tests.conftest import commit_all, git, run_gitexp
 
 MIB = 1 << 20
 SIZE = 17 * MIB
@@ -227,3 +227,47 @@ def test_a_killed_compaction_or_checkout_leaves_every_version_readable(repo: Pat
         [sys.executable, "-m", "gitexp", "fsck"], cwd=repo, capture_output=True, check=False
     )
     assert fsck.returncode == 0, fsck.stderr
+
+
+TRAIN_BIG = """\
+import random, gitexp
+seed = gitexp.params()["train"]["seed"]
+data = bytearray(random.Random(0).randbytes(17 << 20))
+data[seed * 1000 : seed * 1000 + 100000] = random.Random(seed).randbytes(100000)
+open("big.bin", "wb").write(data)
+gitexp.log_metric("acc", 0.5)
+"""
+
+
+def test_a_compacted_experiment_is_pushed_pulled_and_applied_whole(
+    repo: Path, cli, tmp_path: Path
+) -> None:
+    (repo / "params.yaml").write_text("train:\n  seed: 1\n")
+    (repo / "train.py").write_text(TRAIN_BIG)
+    (repo / "gitexp.yaml").write_text(
+        f"command: {sys.executable} train.py\nouts: [big.bin]\n"
+        "remote: shared\nremotes:\n  shared: ../storage\n"
+    )
+    commit_all(repo, "a training that writes a big out")
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(origin))
+    git(repo, "remote", "add", "origin", str(origin))
+    git(repo, "push", "-q", "origin", "main")
+    for seed in (1, 2):
+        assert cli("run", "-n", f"e{seed}", "-S", f"train.seed={seed}").code == 0
+    wanted = (repo / "big.bin").read_bytes()  # e2's
+    assert "compacted 2 files" in cli("gc", "--compact", "--now").err
+    compacted = cache_bytes(repo)
+    pushed = cli("push", "origin", "e2")
+    assert pushed.code == 0, pushed.err
+    assert cache_bytes(repo) == compacted  # made whole for the push, then compacted again
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    pulled = run_gitexp(other, "pull", "origin", "e2")
+    assert pulled.returncode == 0, pulled.stderr
+    assert run_gitexp(other, "apply", "e2").returncode == 0
+    assert (other / "big.bin").read_bytes() == wanted
+    (repo / "big.bin").unlink()
+    applied = cli("apply", "--force", "e2")
+    assert applied.code == 0, applied.err
+    assert (repo / "big.bin").read_bytes() == wanted
