@@ -11,7 +11,10 @@ A push reads the plans (one listing of ``gc/``, empty as a rule) and, before it
 relies on any key a plan names, writes a keep note, ``gc/keep-<unix time>-<random>.json``
 (same shape), naming those keys. A push that began before a plan was written never
 saw it: the grace period (an hour) is the time it has to finish. ``now`` sweeps at
-once (no plan, no grace): only when nothing else writes to the remote. A pack some
+once (no plan, no grace): only when nothing else writes to the remote. A keep note
+also lists the objects the push relied on (``"objects": [hex…]``), so a pack it saved
+still goes in the next ripe sweep once every such object it holds is in a pack that
+stays: after a repack, the copies are all that is left. A pack some
 of whose objects are needed is kept whole, unless they are less than half its bytes:
 then they are first copied into new packs (`gitexp.storage.repack`), and the old
 pack becomes garbage like any other key. An index is removed before its pack, so a
@@ -23,14 +26,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Set
 from dataclasses import dataclass, field
 
 from gitexp.core.hashing import ALGORITHM, Oid, oid_from_relpath
 from gitexp.errors import NotFoundError
 from gitexp.storage.backend import Backend
 from gitexp.storage.chunks import FOLDER as CHUNKS
-from gitexp.storage.chunks import file_of, parse_chunk_list
+from gitexp.storage.chunks import chunk_list_key, file_of, parse_chunk_list
 from gitexp.storage.packs import FOLDER as PACKS
 from gitexp.storage.packs import index_key, is_pack_key, parse_index
 from gitexp.storage.repack import Entries, copy_live, plan_repack
@@ -38,6 +41,7 @@ from gitexp.storage.repack import Entries, copy_live, plan_repack
 FOLDER = "gc"
 GRACE_SECONDS = 3600.0
 VERSION = 1
+_HEX = frozenset("0123456789abcdef")
 
 
 @dataclass
@@ -62,6 +66,8 @@ class _Note:
     key: str
     created: float
     keys: frozenset[str]
+    objects: frozenset[Oid] | None = None
+    """A keep note's objects the push relied on; None in notes that do not list them."""
 
 
 def read_notes(backend: Backend, kind: str) -> list[_Note]:
@@ -79,14 +85,30 @@ def read_notes(backend: Backend, kind: str) -> list[_Note]:
             keys = value.get("keys")
             created = value.get("created")
             if isinstance(keys, list) and isinstance(created, (int, float)):
-                notes.append(_Note(key, float(created), frozenset(map(str, keys))))
+                objects = _objects(value.get("objects"))
+                notes.append(_Note(key, float(created), frozenset(map(str, keys)), objects))
     return sorted(notes, key=lambda n: n.created)
 
 
-def write_note(backend: Backend, kind: str, keys: Iterable[str], created: float) -> str:
-    """Store a plan or keep note naming ``keys``; its key."""
+def _objects(value: object) -> frozenset[Oid] | None:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    found = frozenset(Oid(v) for v in value if len(v) == 64 and set(v) <= _HEX)
+    return found if len(found) == len(set(value)) else None
+
+
+def write_note(
+    backend: Backend,
+    kind: str,
+    keys: Iterable[str],
+    created: float,
+    objects: Iterable[Oid] | None = None,
+) -> str:
+    """Store a plan or keep note naming ``keys`` (and, in a keep note, ``objects``); its key."""
     key = f"{FOLDER}/{kind}-{int(created)}-{os.urandom(4).hex()}.json"
-    body = {"version": VERSION, "created": created, "keys": sorted(keys)}
+    body: dict[str, object] = {"version": VERSION, "created": created, "keys": sorted(keys)}
+    if objects is not None:
+        body["objects"] = sorted(oid.hex for oid in objects)
     backend.put_bytes(json.dumps(body, separators=(",", ":")).encode(), key)
     return key
 
@@ -109,6 +131,7 @@ def sweep_remote(
     sizes.update(backend.sizes(CHUNKS))
     garbage, live, kept = _unneeded(backend, keep, sizes)
     indexes = _read_indexes(backend, sizes, garbage)
+    entries = dict(indexes)  # `_repack` leaves out the dead packs
     retired, repacked, copied_bytes = _repack(backend, indexes, sizes, live, dry_run=dry_run)
     kept += sum(1 for pack, entries in indexes.items() if pack not in retired and entries)
     garbage.update(retired)
@@ -119,9 +142,12 @@ def sweep_remote(
     start = clock()
     ripe = [p for p in plans if now or p.created <= start - GRACE_SECONDS]
     doomed: set[str] = set(garbage) if now else set()
+    stays = _Holders(backend, sizes, entries, garbage)
     for plan in ripe:
-        saved = set().union(*(n.keys for n in notes if n.created >= plan.created))
+        savers = [n for n in notes if n.created >= plan.created]
+        saved = set().union(*(n.keys for n in savers))
         doomed |= (plan.keys & garbage) - saved
+        doomed |= stays.released(plan.keys & garbage & saved, savers)
     pending = set().union(*(p.keys for p in plans if p not in ripe))
     new = sorted(garbage - doomed - pending)
     result.waiting = len(pending & garbage) + (0 if now else len(new))
@@ -233,10 +259,69 @@ def _remove(backend: Backend, keys: set[str]) -> None:
 def protect(
     backend: Backend, needed: Iterable[str], clock: Callable[[], float] = time.time
 ) -> None:
-    """Before a push relies on ``needed`` keys: a keep note for those a gc plan names."""
+    """Before a push relies on ``needed`` keys: a keep note for those a gc plan names.
+
+    The note also lists the objects among ``needed`` (their loose keys name them), so
+    a gc can tell a pack the push found an object in from one it relies on: after a
+    repack the same object is in the old pack and in the new one, and the old pack
+    may still go once the new one holds every object the push relied on.
+    """
     plans = read_notes(backend, "plan")
     if not plans:
         return
-    held = set().union(*(p.keys for p in plans)) & set(needed)
+    needed = set(needed)
+    held = set().union(*(p.keys for p in plans)) & needed
     if held:
-        write_note(backend, "keep", held, clock())
+        objects = {oid for oid in map(oid_from_relpath, needed) if oid is not None}
+        write_note(backend, "keep", held, clock(), objects)
+
+
+class _Holders:
+    """Which objects stay on the remote after this gc: in a pack or loose key it keeps.
+
+    `released` lets a ripe plan's pack go although a keep note saved it, when every
+    object the saving pushes relied on that the pack holds is held by a key that stays
+    (typically the pack a repack copied them into), and the chunks of the files they
+    relied on too. A note that lists no objects (an older gitexp's) releases nothing.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        sizes: dict[str, int],
+        entries: dict[str, Entries],
+        garbage: set[str],
+    ) -> None:
+        self.backend, self.sizes, self.entries = backend, sizes, entries
+        self.held: set[Oid] = set()
+        for pack, found in entries.items():
+            if pack not in garbage:
+                self.held.update(oid for oid, _, _ in found)
+        for key in sizes:
+            oid = oid_from_relpath(key) if key not in garbage else None
+            if oid is not None:
+                self.held.add(oid)
+
+    def released(self, saved: Set[str], savers: list[_Note]) -> set[str]:
+        """The saved packs (with their indexes) that no saving push needs any more."""
+        free: set[str] = set()
+        for pack in sorted(k for k in saved if is_pack_key(k) and k in self.entries):
+            naming = [n for n in savers if pack in n.keys]
+            if any(n.objects is None for n in naming):
+                continue
+            relied = self._relied(naming)
+            inside = {oid for oid, _, _ in self.entries[pack]} & relied
+            if inside <= self.held:
+                free |= {pack, index_key(pack)}
+        return free
+
+    def _relied(self, notes: list[_Note]) -> set[Oid]:
+        relied: set[Oid] = set().union(*(n.objects or () for n in notes))
+        for oid in list(relied):
+            key = chunk_list_key(oid)
+            if key in self.sizes:
+                try:
+                    relied.update(c for c, _ in parse_chunk_list(self.backend.get_bytes(key)) or [])
+                except NotFoundError:
+                    continue
+        return relied
