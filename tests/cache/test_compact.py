@@ -176,6 +176,21 @@ def test_a_version_another_worktree_points_to_stays_whole(repo: Path, cli) -> No
     assert readable(repo, versions) == []
 
 
+def test_a_version_a_workspace_file_is_hard_linked_to_stays_whole(repo: Path, cli) -> None:
+    (repo / ".git" / "gitexp").mkdir(parents=True, exist_ok=True)
+    (repo / ".git" / "gitexp" / "config.yaml").write_text("link: hardlink\n")
+    versions = make_versions(repo, count=2)
+    git(repo, "checkout", "-q", versions[0][0])
+    assert cli("checkout").code == 0  # big.bin is now a hard link to the first version
+    git(repo, "checkout", "-q", "main")  # its pointer names the second; the file is as it was
+    kept = cli("gc", "--compact", "--now", "--json")
+    assert json.loads(kept.out)["compacted"] == 0
+    assert (repo / "big.bin").read_bytes() == versions[0][1]
+    assert cli("checkout").code == 0
+    assert "compacted 1 files" in cli("gc", "--compact", "--now").err
+    assert readable(repo, versions) == []
+
+
 def test_compact_is_for_the_local_cache_only(repo: Path, cli) -> None:
     result = cli("gc", "--remote", "shared", "--compact")
     assert result.code == 2
