@@ -56,7 +56,9 @@ def make_versions(root: Path, versions: int, size: int) -> tuple[list[str], int]
     from gitexp.api import Repo
 
     rng = random.Random(50)
-    data = bytearray(rng.randbytes(size))
+    data = bytearray()
+    while len(data) < size:  # in pieces: one call makes at most 256 MiB
+        data += rng.randbytes(min(16 * MIB, size - len(data)))
     edit = max(1, size // 100 // EDITS)
     commits, unique = [], size
     for version in range(versions):
