@@ -9,6 +9,10 @@ object's name. Storing what is already there leaves it as it is (only its mtime 
 refreshed, so ``gc`` keeps it). Nothing here calls fsync: a killed process loses
 nothing, and an object that a power cut truncates is caught by its hash
 (``checkout`` and ``fsck`` verify).
+
+An object may also be compacted (``gc --compact``): kept as a chunk list and shared
+chunks instead of a whole file (`gitexp.cache.chunkstore`). `has` counts it as
+present; `restore` makes it whole again, verified, before anything reads the file.
 """
 
 from __future__ import annotations
