@@ -293,7 +293,12 @@ def _fetch_data(
         fetch(first.absent)
         needs = _needs(store, wants.pointers) if first.absent else first
         wanted = needs.objects - set(first.absent)
-        fetch({oid for oid in wanted if not store.is_compacted(oid)}, needs.sizes)
+        compacted = {
+            oid
+            for oid in wanted
+            if needs.sizes.get(oid, SMALLEST) >= SMALLEST and store.is_compacted(oid)
+        }
+        fetch(wanted - compacted, needs.sizes)  # a compacted file is here, as chunks
     finally:
         backend.close()
 
