@@ -121,6 +121,25 @@ def test_each_version_checks_out_byte_identical_from_the_compacted_cache(repo: P
     assert readable(repo, versions) == []
 
 
+def test_a_big_file_in_a_tracked_folder_is_compacted_and_checked_out(repo: Path, cli) -> None:
+    folder = repo / "data"
+    folder.mkdir()
+    (folder / "small.csv").write_text("a,b\n1,2\n")
+    first = random.Random(3).randbytes(SIZE)
+    (folder / "big.bin").write_bytes(first)
+    Repo(repo).add(["data"])
+    old = commit_all(repo, "first")
+    (folder / "big.bin").unlink()
+    (folder / "big.bin").write_bytes(first[:1000] + b"edited" + first[1006:])
+    Repo(repo).add(["data"])
+    commit_all(repo, "second")
+    assert "compacted 1 files" in cli("gc", "--compact", "--now").err
+    git(repo, "checkout", "-q", old)
+    assert cli("checkout").code == 0
+    assert (folder / "big.bin").read_bytes() == first
+    assert (folder / "small.csv").read_text() == "a,b\n1,2\n"
+
+
 def test_gc_drops_compacted_versions_nothing_needs_and_their_chunks(repo: Path, cli) -> None:
     versions = make_versions(repo, count=3)
     git(repo, "checkout", "-q", "-b", "side", versions[0][0])
