@@ -16,6 +16,7 @@ import pytest
 
 from gitexp.api import Repo
 from gitexp.cache.chunkstore import read_chunks, read_list
+from gitexp.cache.links import Linker
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid, hash_bytes
 from tests.conftest import commit_all, git, run_gitexp
@@ -119,6 +120,25 @@ def test_each_version_checks_out_byte_identical_from_the_compacted_cache(repo: P
     assert "compacted 2 files" in cli("gc", "--compact", "--now").err
     assert cache_bytes(repo) < 2 * SIZE + 4 * MIB
     assert readable(repo, versions) == []
+
+
+def test_a_compacted_object_counts_as_cached_and_a_link_to_it_reassembles_it(
+    repo: Path, cli, tmp_path: Path
+) -> None:
+    versions = make_versions(repo, count=2)
+    assert "compacted 1 files" in cli("gc", "--compact", "--now").err
+    store = ObjectStore(cache_dir(repo))
+    oid = oid_of(versions[0][1])
+    assert not store.has_whole(oid) and store.has(oid)
+    git(repo, "checkout", "-q", versions[0][0])
+    (repo / "big.bin").unlink()
+    states = json.loads(cli("status", "--json").out)["data"]
+    assert [row["state"] for row in states] == ["missing"]  # not "not_in_cache"
+    # what a checkout that planned while the object was whole meets if a compaction
+    # drops the whole copy before it links: the link reassembles it
+    Linker(store, "copy").write(oid, str(tmp_path / "copy.bin"))
+    assert (tmp_path / "copy.bin").read_bytes() == versions[0][1]
+    assert store.has_whole(oid)
 
 
 def test_a_big_file_in_a_tracked_folder_is_compacted_and_checked_out(repo: Path, cli) -> None:
