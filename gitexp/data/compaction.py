@@ -9,13 +9,14 @@ layout-2 remote are cut into the same chunks.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from gitexp.cache.compact import Compaction, compact, drop_restored
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
-from gitexp.core.pointer import Pointer, parse_pointer
+from gitexp.core.pointer import Pointer, data_path, parse_pointer
 from gitexp.data.pointers import needed_objects
 from gitexp.errors import GitexpError
 from gitexp.git import plumbing
@@ -25,22 +26,60 @@ from gitexp.project import Project
 def in_use(project: Project, store: ObjectStore) -> set[Oid]:
     """Every object the pointers of any working tree need (what compaction leaves whole).
 
+    With the ``symlink`` link type, the objects data paths link to are kept whole too.
     A pointer file another working tree cannot parse is skipped there; this one's
     raises `FormatError` (then nothing is compacted).
     """
     pointers: list[Pointer] = []
-    for root in {project.root, *plumbing.worktree_roots(project.root)}:
+    roots = {project.root, *plumbing.worktree_roots(project.root)}
+    pointers_by_root: dict[Path, list[str]] = {}
+    for root in roots:
         for path in plumbing.workspace_pointers(root):
             try:
                 data = (root / path).read_bytes()
                 pointers.append(parse_pointer(data, path))
+                pointers_by_root.setdefault(root, []).append(data_path(path))
             except FileNotFoundError:
                 continue
             except GitexpError:
                 if root == project.root:
                     raise
     needed, _missing = needed_objects(store, pointers)
+    if project.local.link == "symlink":
+        needed |= _linked(store, roots, pointers_by_root)
     return needed
+
+
+def _linked(store: ObjectStore, roots: set[Path], paths: dict[Path, list[str]]) -> set[Oid]:
+    """Objects that data paths of the working trees are symbolic links to (any version).
+
+    A data path whose pointer changed (a ``git checkout`` without ``gitexp checkout``)
+    still links to the old version's object: it must stay whole, or the link dangles.
+    """
+    from gitexp.core.hashing import oid_from_relpath
+
+    prefix = f"{store.root}{os.sep}"
+    found: set[Oid] = set()
+    for root in roots:
+        for rel in paths.get(root, []):
+            for link in _links_under(root / rel):
+                target = os.readlink(link)
+                if target.startswith(prefix):
+                    oid = oid_from_relpath(target[len(prefix) :])
+                    if oid is not None:
+                        found.add(oid)
+    return found
+
+
+def _links_under(path: Path) -> Iterator[str]:
+    if path.is_symlink():
+        yield str(path)
+    elif path.is_dir():
+        for folder, _dirs, files in os.walk(path):
+            for name in files:
+                full = os.path.join(folder, name)
+                if os.path.islink(full):
+                    yield full
 
 
 def compact_cache(

@@ -215,12 +215,13 @@ def test_a_version_another_worktree_points_to_stays_whole(repo: Path, cli) -> No
     assert readable(repo, versions) == []
 
 
-def test_a_version_a_workspace_file_is_hard_linked_to_stays_whole(repo: Path, cli) -> None:
+@pytest.mark.parametrize("link", ["hardlink", "symlink"])
+def test_a_version_a_workspace_file_links_to_stays_whole(repo: Path, cli, link: str) -> None:
     (repo / ".git" / "gitexp").mkdir(parents=True, exist_ok=True)
-    (repo / ".git" / "gitexp" / "config.yaml").write_text("link: hardlink\n")
+    (repo / ".git" / "gitexp" / "config.yaml").write_text(f"link: {link}\n")
     versions = make_versions(repo, count=2)
     git(repo, "checkout", "-q", versions[0][0])
-    assert cli("checkout").code == 0  # big.bin is now a hard link to the first version
+    assert cli("checkout").code == 0  # big.bin is now a link to the first version
     git(repo, "checkout", "-q", "main")  # its pointer names the second; the file is as it was
     kept = cli("gc", "--compact", "--now", "--json")
     assert json.loads(kept.out)["compacted"] == 0
