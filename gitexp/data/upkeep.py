@@ -41,12 +41,15 @@ class GcResult(JsonResult):
     """What those files took whole."""
     compacted_into: int = 0
     """What they take as chunks: the new chunks and their lists."""
+    corrupt: tuple[str, ...] = ()
+    """Big objects compaction left whole because their bytes do not match their id."""
 
     def to_json(self) -> dict[str, object]:
         """The ``gc --json`` document."""
         doc = asdict(self)
         doc["objects"] = list(self.objects)
         doc["missing_manifests"] = list(self.missing_manifests)
+        doc["corrupt"] = list(self.corrupt)
         return doc
 
 
@@ -110,6 +113,7 @@ def gc(
         compacted=len(packed.compacted),
         compacted_bytes=packed.whole_bytes,
         compacted_into=packed.stored_bytes,
+        corrupt=tuple(str(o) for o in packed.corrupt),
     )
 
 

@@ -231,6 +231,25 @@ def test_a_version_a_workspace_file_links_to_stays_whole(repo: Path, cli, link: 
     assert readable(repo, versions) == []
 
 
+def test_a_corrupt_version_is_never_compacted(repo: Path, cli) -> None:
+    versions = make_versions(repo, count=2)
+    oid = oid_of(versions[0][1])
+    path = ObjectStore(cache_dir(repo)).path(oid)
+    path.chmod(0o644)
+    with open(path, "r+b") as handle:
+        handle.seek(5 * MIB)
+        handle.write(b"rot")
+    result = cli("gc", "--compact", "--now")
+    assert result.code == 0
+    assert "compacted 0 files" in result.err
+    assert f"1 big files were left whole: their bytes do not match their id ({oid})" in result.err
+    assert not (cache_dir(repo) / "chunklists").exists() or not any(
+        (cache_dir(repo) / "chunklists").rglob(oid.hex[2:])
+    )
+    fsck = cli("fsck")
+    assert fsck.code == 1 and f"corrupt: {oid}" in fsck.err
+
+
 def test_compact_is_for_the_local_cache_only(repo: Path, cli) -> None:
     result = cli("gc", "--remote", "shared", "--compact")
     assert result.code == 2

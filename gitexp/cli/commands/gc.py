@@ -122,6 +122,11 @@ def main(args: argparse.Namespace) -> int:
             f"{verb} {result.compacted} files, {format_size(result.compacted_bytes)} -> "
             f"{format_size(result.compacted_into)}"
         )
+    if result.corrupt:
+        warn(
+            f"{len(result.corrupt)} big files were left whole: their bytes do not match "
+            f"their id ({result.corrupt[0]}); run `gitexp fsck` to set them aside"
+        )
     missing = result.missing_manifests
     if missing:
         warn(
