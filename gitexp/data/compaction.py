@@ -21,6 +21,7 @@ from gitexp.data.pointers import needed_objects
 from gitexp.errors import GitexpError
 from gitexp.git import plumbing
 from gitexp.project import Project
+from gitexp.storage.backend import Backend
 
 
 def in_use(project: Project, store: ObjectStore) -> set[Oid]:
@@ -107,6 +108,21 @@ def _cut() -> Callable[[Path], Iterator[memoryview]]:
             yield data
 
     return chunks
+
+
+def absent_from(backend: Backend, layout: int, oids: list[Oid], jobs: int) -> list[Oid]:
+    """Those of ``oids`` the storage remote holds neither as a chunk list nor loose.
+
+    A push need not reassemble a compacted file the remote has already (a few
+    requests per file: compacted files are big and few). Raises `StorageError`.
+    """
+    if not oids:
+        return []
+    from gitexp.storage.chunkpush import with_chunk_lists
+    from gitexp.storage.layout import PACKED
+
+    listed = with_chunk_lists(backend, oids, jobs) if layout == PACKED else set()
+    return [oid for oid in oids if oid not in listed and not backend.exists(oid.relpath)]
 
 
 def compact_again(project: Project, store: ObjectStore, oids: list[Oid]) -> None:

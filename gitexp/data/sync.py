@@ -19,7 +19,7 @@ from gitexp.cache.objects import TMP_DIR, ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer
-from gitexp.data.compaction import compact_again
+from gitexp.data.compaction import absent_from, compact_again
 from gitexp.data.pointers import pointers_at, workspace_pointers
 from gitexp.data.storage import open_storage
 from gitexp.errors import GitexpError, IntegrityError, NotFoundError
@@ -169,8 +169,12 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
             hint="push to a directory, s3://, gs://, az:// or ssh:// remote (-r NAME)",
         )
     big = [oid for oid in needs.objects if needs.sizes.get(oid, SMALLEST) >= SMALLEST]
-    restored = store.restore_many(big)  # compacted ones are pushed from whole files
+    compacted = [oid for oid in big if not store.has_whole(oid) and store.is_compacted(oid)]
+    restored: list[Oid] = []
     try:
+        jobs = storage.jobs or project.local.jobs or backend.default_jobs
+        # pushed from whole files, then dropped again
+        restored = store.restore_many(absent_from(backend, layout, compacted, jobs))
         pushed = push_objects(
             store,
             backend,

@@ -335,6 +335,9 @@ def test_a_compacted_experiment_is_pushed_pulled_and_applied_whole(
     pushed = cli("push", "origin", "e2")
     assert pushed.code == 0, pushed.err
     assert cache_bytes(repo) == compacted  # made whole for the push, then compacted again
+    again = cli("push", "origin", "e2")  # the remote has its chunk list: nothing to rebuild
+    assert again.code == 0, again.err
+    assert "uploaded 0 object(s)" in again.err and cache_bytes(repo) == compacted
     other = tmp_path / "other"
     git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
     pulled = run_gitexp(other, "pull", "origin", "e2")
