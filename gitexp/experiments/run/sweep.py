@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gitexp.core.params import format_value
 from gitexp.core.search import SweepOptions
@@ -42,7 +42,8 @@ from gitexp.project import Project
 if TYPE_CHECKING:
     import optuna
 
-    from gitexp.experiments.run.sweepdask import DaskTrials
+Verdict = Callable[[int, float], bool]
+"""Pruning on the driver: report a trial's goal value at a step; True to stop the trial."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def run_sweep(
         for message in recover(project):  # a killed driver's last trials: recorded crashed
             if callbacks.notify is not None:
                 callbacks.notify(message)
+        _finish_leftovers(project, request, callbacks, stop)
         plan = resume_plan(project, request.overrides, request.name, request.options)
     else:
         plan = new_plan(project, request.overrides, request.name, request.options, request.force)
@@ -103,13 +105,67 @@ def run_sweep(
     driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
     if request.executor == "local" or not plan.numbers:
         return driver.run()
-    from gitexp.experiments.run.sweepdask import DaskTrials
-
-    driver.cluster = DaskTrials(project, request.jobs)
+    driver.cluster = _trials(project, request, plan, callbacks)
     try:
         return driver.run()
     finally:
         driver.cluster.close()
+
+
+class Trials(Protocol):
+    """Where a search's trials run when not here: a Dask cluster."""
+
+    slots: int
+    """How many trials go at once."""
+
+    def run(
+        self, request: RunRequest, env: Mapping[str, str], stop: threading.Event
+    ) -> RunResult | None:
+        """Run one trial; its result, or None when stopped before it began."""
+
+    def watch(self, name: str, verdict: Verdict) -> Closable | None:
+        """Answer trial ``name``'s ``should_prune()``; None: its folder is on this machine."""
+
+    def close(self) -> None:
+        """Let go of the cluster."""
+
+
+class Closable(Protocol):
+    """A watch that ends when closed."""
+
+    def close(self) -> None:
+        """Stop watching."""
+
+
+def _trials(
+    project: Project, request: SweepRequest, plan: SweepPlan, callbacks: Callbacks
+) -> Trials:
+    if request.executor.startswith("dask://"):
+        from gitexp.experiments.run.sweepcluster import ClusterTrials
+
+        names = [plan.trial_name(n) for n in plan.numbers]
+        return ClusterTrials(project, request.executor, request.jobs, names, callbacks.notify)
+    from gitexp.experiments.run.sweepdask import DaskTrials
+
+    return DaskTrials(project, request.jobs)
+
+
+def _finish_leftovers(
+    project: Project,
+    request: SweepRequest,
+    callbacks: Callbacks,
+    stop: threading.Event | None,
+) -> None:
+    """On a cluster, the trials a killed driver left queued or claimed: run or adopted first."""
+    if not request.executor.startswith("dask://") or request.name is None:
+        return
+    from gitexp.experiments.run.sweepcluster import finish_leftovers
+
+    for result in finish_leftovers(
+        project, request.executor, request.name, notify=callbacks.notify, stop=stop
+    ):
+        if callbacks.on_result is not None:
+            callbacks.on_result(result)
 
 
 def _check_where(request: SweepRequest) -> None:
@@ -117,14 +173,17 @@ def _check_where(request: SweepRequest) -> None:
     if request.jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
     if request.executor.startswith("dask://"):
-        raise UsageError(
-            f"executor '{request.executor}': searches on an existing Dask cluster "
-            "are not supported yet",
-            hint="use --executor dask (a cluster on this machine) or local",
-        )
+        if request.force:
+            raise UsageError(
+                "--force cannot replace a sweep's trials on a Dask cluster: the git remote "
+                "keeps each experiment it recorded",
+                hint="pick another -n, or continue this sweep with --resume",
+            )
+        return
     if request.executor not in ("local", "dask"):
         raise UsageError(
-            f"unknown executor '{request.executor}'", hint="use --executor local or dask"
+            f"unknown executor '{request.executor}'",
+            hint="use --executor local, dask or dask://HOST:PORT",
         )
 
 
@@ -248,10 +307,11 @@ class _Driver:
         if plan.prune:
             self.env[pruning.ENV_PRUNE] = plan.goal
         self.points = TriedPoints(plan)
-        self.cluster: DaskTrials | None = None
+        self.cluster: Trials | None = None
 
     def run(self) -> list[RunResult]:
-        workers = max(1, min(self.request.jobs, len(self.numbers)))
+        slots = self.request.jobs if self.cluster is None else self.cluster.slots
+        workers = max(1, min(slots, len(self.numbers)))
         errors: list[BaseException] = []
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self._work) for _ in range(workers)]
@@ -326,7 +386,7 @@ class _Driver:
             jobs=2 if self.request.jobs > 1 or self.request.executor != "local" else 1,
             sweep=plan.trial_info(number, values),
         )
-        watch = _PruneWatch(self, plan.trial_name(number), trial) if plan.prune else None
+        watch = self._watch(plan.trial_name(number), trial) if plan.prune else None
         try:
             result = self._run_trial(request)
         except BaseException:
@@ -337,6 +397,20 @@ class _Driver:
             if watch is not None:
                 watch.close()
         self._tell(trial, number, result)
+
+    def _watch(self, name: str, trial: optuna.Trial) -> Closable:
+        """What answers trial ``name``'s ``should_prune()``: a watch of its run folder."""
+        reported: set[int] = set()
+
+        def verdict(step: int, value: float) -> bool:
+            with self.lock:
+                if step not in reported:  # a step logged twice is reported once
+                    reported.add(step)
+                    trial.report(value, step)
+                return bool(trial.should_prune())
+
+        remote = None if self.cluster is None else self.cluster.watch(name, verdict)
+        return remote or _PruneWatch(self.project.layout.runs, name, self.plan.goal, verdict)
 
     def _run_trial(self, request: RunRequest) -> RunResult:
         """Run one trial here, or as a task on the Dask cluster; its recorded result."""
@@ -386,10 +460,10 @@ def _state(name: str) -> optuna.trial.TrialState:
 
 
 class _PruneWatch:
-    """Reads one trial's goal steps as they are logged and answers ``should_prune``."""
+    """Reads one trial's goal steps as they are logged here and answers ``should_prune``."""
 
-    def __init__(self, driver: _Driver, name: str, trial: optuna.Trial) -> None:
-        self.driver, self.name, self.trial = driver, name, trial
+    def __init__(self, runs: Path, name: str, goal: str, verdict: Verdict) -> None:
+        self.runs, self.name, self.goal, self.verdict = runs, name, goal, verdict
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._watch, name=f"prune-{name}", daemon=True)
         self.thread.start()
@@ -399,22 +473,15 @@ class _PruneWatch:
         self.thread.join()
 
     def _watch(self) -> None:
-        runs, key = self.driver.project.layout.runs, self.driver.plan.goal
         folder: Path | None = None
         seen = 0
-        reported: set[int] = set()
         while not self.done.wait(0.01):
-            folder = folder or pruning.find_run_dir(runs, self.name)
+            folder = folder or pruning.find_run_dir(self.runs, self.name)
             if folder is None:
                 continue
-            rows = list(pruning.read_steps(folder, key))
+            rows = list(pruning.read_steps(folder, self.goal))
             for step, value in rows[seen:]:
-                if int(step) in reported:
-                    continue
-                reported.add(int(step))
-                with self.driver.lock:
-                    self.trial.report(value, int(step))
-                    prune = bool(self.trial.should_prune())
+                prune = self.verdict(int(step), value)
                 with contextlib.suppress(OSError):  # the run ended and its folder went
                     pruning.answer(folder, step, prune)
                 if prune:

@@ -123,6 +123,11 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
     return Outcome(task.name, mine, notes=tuple(notes))
 
 
+def task_repository(task: Task) -> GitRepo:
+    """This worker's repository for ``task``'s git remote, where its runs go (made once)."""
+    return _repository(_folder(task), task.git_url)
+
+
 def _folder(task: Task) -> Path:
     if task.folder:
         return Path(task.folder)
