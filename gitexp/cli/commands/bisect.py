@@ -33,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--executor",
         metavar="E",
         default="local",
-        help="where to run: local (a worktree; default), dask (a Dask cluster here) or "
+        help="where to run: local (worktrees; default), dask (a Dask cluster here) or "
         "dask://HOST:PORT (an existing Dask scheduler; its workers use origin and the storage "
         "remote)",
     )
