@@ -215,15 +215,16 @@ def _run_queued(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
     """Queue ``rerun`` under a free name and run it on ``ctx.executor``; the experiment.
 
     The data is in the cache already (`_ensure_data`): the executor pushes it to the
-    storage remote for a cluster's workers. Raises `Interrupted` when stopped before
-    the run began (nothing is left queued) and what the executor raises.
+    storage remote for a cluster's workers. The command is not looked for here: it
+    runs on a worker, and a run whose command is missing there is recorded failed.
+    Raises `Interrupted` when stopped before the run began (nothing is left queued),
+    and what the executor raises.
     """
     from gitexp.experiments.run.executors import start
     from gitexp.experiments.run.queue import enqueue_tree
 
     git, holder = project.git, str(rerun.start.id)
     with claimed_name(git, rerun.name, rerun.numbered, holder) as name:
-        check_command(rerun.command, project.root)
         record = RunRecord(
             name=name, command=rerun.command.recorded,
             overrides={f: dict(keys) for f, keys in rerun.overrides.items()}, status="queued",
