@@ -43,7 +43,7 @@ def with_paths_from(
 def with_file(git: GitRepo, tree: pygit2.Tree, path: str, data: bytes) -> str:
     """``tree`` with the file ``path`` holding ``data`` (added or replaced); the new tree's id.
 
-    Nothing else is written: no ref moves, no index or file changes.
+    Only objects are written: no ref moves, no index or file changes.
     """
     index = pygit2.Index()
     index.read_tree(tree)
