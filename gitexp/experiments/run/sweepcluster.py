@@ -40,6 +40,7 @@ from gitexp.experiments.run.executors.cluster import (
 )
 from gitexp.experiments.run.executors.dask import distributed_module
 from gitexp.experiments.run.executors.worker import Outcome, Task, run_task, task_repository
+from gitexp.experiments.run.journal import journals
 from gitexp.experiments.run.queue import enqueue, list_queue, queued_record
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest
@@ -164,8 +165,27 @@ def finish_leftovers(
     """Run (or adopt) sweep ``sweep``'s trials that a killed driver left queued or claimed.
 
     Their points were asked for already; each is recorded once, as the cluster records
-    any queued run: one its worker recorded meanwhile is fetched, not run again.
+    any queued run: one its worker recorded meanwhile is fetched, not run again. A
+    trial the killed driver's task still runs on a worker is waited for first
+    (`_wait_for_orphans`), so that it is adopted once it ends rather than run twice.
+    Raises `Interrupted` when ``stop`` is set while waiting.
     """
+    names = _leftovers(project, sweep)
+    if not names:
+        return []
+    stop = stop or threading.Event()
+    client = connect(executor)
+    try:
+        if notify is not None:
+            notify(f"finishing {len(names)} trial(s) a stopped driver left: {', '.join(names)}")
+        _wait_for_orphans(client, git_remote_url(project), names, notify, stop)
+        return start_cluster(project, executor, names, notify=notify, stop=stop, client=client)
+    finally:
+        client.close()
+
+
+def _leftovers(project: Project, sweep: str) -> list[str]:
+    """The names of sweep ``sweep``'s trials queued or claimed here, not recorded."""
     names = []
     for run in list_queue(project):
         match = _NUMBERED.match(run.name)
@@ -175,11 +195,40 @@ def finish_leftovers(
             info = queued_record(project, run.commit, run.name).sweep or {}
             if info.get("name") == sweep:
                 names.append(run.name)
-    if not names:
-        return []
-    if notify is not None:
-        notify(f"finishing {len(names)} trial(s) a stopped driver left: {', '.join(names)}")
-    return start_cluster(project, executor, names, notify=notify, stop=stop)
+    return names
+
+
+ORPHAN_WAIT_S = 0.5
+"""How often a resumed driver asks the workers whether a stopped driver's trials still run."""
+
+
+def _wait_for_orphans(
+    client: Any, git_url: str, names: list[str], notify: Notify | None, stop: threading.Event
+) -> None:
+    """Wait while any of ``names`` runs on a worker (a task whose driver was killed goes on)."""
+    probe = Task("", "", "", git_url, {})
+    said = False
+    while True:
+        answers = client.run(running_here, probe, names, on_error="ignore")
+        running = sorted(
+            {n for found in answers.values() if isinstance(found, list) for n in found}
+        )
+        if not running:
+            return
+        if not said and notify is not None:
+            said = True
+            notify(
+                f"waiting for {', '.join(running)}: still running on the cluster, started by "
+                "the stopped driver; each is adopted once it ends"
+            )
+        if stop.wait(ORPHAN_WAIT_S):
+            raise Interrupted("interrupted while waiting; continue with --resume")
+
+
+def running_here(probe: Task, names: list[str]) -> list[str]:
+    """On a worker (``client.run``): which of ``names`` run now in its repository for the remote."""
+    runs = Project(task_repository(probe), ProjectConfig()).layout.runs
+    return sorted({j.name for j in journals(runs) if j.name in names and j.alive()})
 
 
 class _RelayWatch:

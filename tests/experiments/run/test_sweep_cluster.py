@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import orjson
@@ -157,21 +156,17 @@ def test_a_driver_killed_mid_search_resumes_and_repeats_no_trial(  # type: ignor
 ) -> None:
     driver = _start(
         project, "run", "-n", "d", "-S", "x=uniform(0,1)", "--seed", "4", "--trials", "3",
-        "--executor", cluster.executor, "--", PY, "trial.py", "1.5",
+        "--executor", cluster.executor, "--", PY, "trial.py", "2.5",
     )  # fmt: skip
-    _wait_for("1.5", cluster.ran_log.parent)
+    _wait_for("2.5", cluster.ran_log.parent)
     driver.kill()  # SIGKILL: no chance to clean up
     driver.communicate()
     left = refs(project, "refs/exps-claimed/")
     assert left and set(left) <= {"d-1", "d-2"}
-    deadline = time.monotonic() + 60  # the trials it started go on, and are recorded there
-    while time.monotonic() < deadline and (
-        _pids_running("1.5", cluster.ran_log.parent)
-        or len(remote_refs(project, "refs/experiments/")) < len(set(cluster.ran("d")))
-    ):
-        time.sleep(0.1)
+    # at once: the trials it started go on on the workers, to be waited for and adopted
     again = cli("run", "-n", "d", "--resume", "--executor", cluster.executor)
     assert again.code == 0, again.err
+    assert "still running on the cluster" in again.err
     names = ["d-1", "d-2", "d-3"]
     assert refs(project, "refs/experiments/") == names
     assert remote_refs(project, "refs/experiments/") == names
