@@ -209,7 +209,7 @@ def _wait_for_orphans(
     probe = Task("", "", "", git_url, {})
     said = False
     while True:
-        answers = client.run(running_here, probe, names, on_error="ignore")
+        answers = client.run(running_here, probe, names, on_error="return")
         running = sorted(
             {n for found in answers.values() if isinstance(found, list) for n in found}
         )
@@ -225,9 +225,13 @@ def _wait_for_orphans(
             raise Interrupted("interrupted while waiting; continue with --resume")
 
 
-def running_here(probe: Task, names: list[str]) -> list[str]:
-    """On a worker (``client.run``): which of ``names`` run now in its repository for the remote."""
-    runs = Project(task_repository(probe), ProjectConfig()).layout.runs
+def running_here(probe: Task, names: list[str], dask_worker: Any = None) -> list[str]:
+    """On a worker (``client.run``): which of ``names`` run now in its repository for the remote.
+
+    ``client.run`` hands in ``dask_worker``: no task runs to say which worker this is.
+    """
+    where = None if dask_worker is None else str(dask_worker.local_directory)
+    runs = Project(task_repository(probe, where), ProjectConfig()).layout.runs
     return sorted({j.name for j in journals(runs) if j.name in names and j.alive()})
 
 
