@@ -160,6 +160,8 @@ class RunCalls(Calls):
         """Run experiment ``name`` again from its own commit and data, in a worktree.
 
         ``tolerance``: absolute per metric, or ``"X%"`` relative (default: exact).
+        ``executor``: ``local`` (default), ``dask`` or ``dask://HOST:PORT`` (a cluster's
+        worker runs it; the experiment is fetched back).
 
         >>> repo.reproduce("lr-3", tolerance="1%").reproduced  # doctest: +SKIP
         True
@@ -168,8 +170,7 @@ class RunCalls(Calls):
         from gitexp.experiments.lifecycle import rerun
         from gitexp.experiments.lifecycle.reproduce import reproduce
 
-        rerun.check_executor(executor)
-        ctx = rerun.context(remote, credentials, notify, env, stop, on_output)
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output, executor)
         return reproduce(self.project, name, parse_tolerance(tolerance), ctx, new_name)
 
     def bisect(
@@ -192,14 +193,14 @@ class RunCalls(Calls):
         """The first commit after ``good`` (up to ``bad``) whose ``metric`` crosses ``threshold``.
 
         Commits with a successful experiment without overrides are judged by it; the
-        others are run in worktrees (``command``, else gitexp.yaml's) and recorded.
+        others are run in worktrees (``command``, else gitexp.yaml's) and recorded;
+        with ``executor`` ``dask`` or ``dask://HOST:PORT``, on that cluster's workers.
 
         >>> repo.bisect("v1.0", "main", metric="acc", threshold=0.9).first_bad  # doctest: +SKIP
         """
         from gitexp.experiments.lifecycle import rerun
         from gitexp.experiments.lifecycle.bisect import Search, bisect
 
-        rerun.check_executor(executor)
         search = Search(metric, float(threshold), rerun.check_goal(goal), tuple(command))
-        ctx = rerun.context(remote, credentials, notify, env, stop, on_output)
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output, executor)
         return bisect(self.project, good, bad, search, ctx)

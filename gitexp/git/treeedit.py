@@ -38,3 +38,15 @@ def with_paths_from(
         if covered(entry.path):
             index.add(pygit2.IndexEntry(entry.path, entry.id, entry.mode))
     return str(index.write_tree(git.repo))
+
+
+def with_file(git: GitRepo, tree: pygit2.Tree, path: str, data: bytes) -> str:
+    """``tree`` with the file ``path`` holding ``data`` (added or replaced); the new tree's id.
+
+    Only objects are written: no ref moves, no index or file changes.
+    """
+    index = pygit2.Index()
+    index.read_tree(tree)
+    blob = git.repo.create_blob(data)
+    index.add(pygit2.IndexEntry(path, blob, pygit2.enums.FileMode.BLOB))
+    return str(index.write_tree(git.repo))

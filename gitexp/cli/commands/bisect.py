@@ -30,7 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(default: goals: in gitexp.yaml, else the metric's name)",
     )
     parser.add_argument(
-        "--executor", metavar="E", default="local", help="where to run: local (worktrees; default)"
+        "--executor",
+        metavar="E",
+        default="local",
+        help="where to run: local (worktrees; default), dask (a Dask cluster here) or "
+        "dask://HOST:PORT (an existing Dask scheduler; its workers use origin and the storage "
+        "remote)",
     )
     parser.add_argument(
         "-r", "--remote", metavar="NAME", help="storage remote for missing data (default: default)"

@@ -31,7 +31,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="storage remote for missing data (default: the default)",
     )
     parser.add_argument(
-        "--executor", metavar="E", default="local", help="where to run: local (a worktree; default)"
+        "--executor",
+        metavar="E",
+        default="local",
+        help="where to run: local (a worktree; default), dask (a Dask cluster here) or "
+        "dask://HOST:PORT (an existing Dask scheduler; its workers use origin and the storage "
+        "remote)",
     )
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.set_defaults(func=main)

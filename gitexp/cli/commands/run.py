@@ -55,9 +55,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--executor",
         metavar="E",
         help="where a grid's points or a search's trials run: local (worktrees with -j), "
-        "dask (a Dask cluster on this machine, -j workers) or, for grids, dask://HOST:PORT "
-        "(an existing Dask scheduler; workers use origin and the storage remote); "
-        "pip install 'gitexp[dask]'",
+        "dask (a Dask cluster on this machine, -j workers) or dask://HOST:PORT "
+        "(an existing Dask scheduler; workers use origin and the storage remote; a search "
+        "runs a trial per worker thread at a time); pip install 'gitexp[dask]'",
     )
     parser.add_argument(
         "--queue",

@@ -5,6 +5,12 @@ it is the one place to change when that machinery changes. The run is the same a
 ``gitexp run -j`` point: an isolated worktree checked out from ``start``, the
 tracked data brought from the cache (pulled from the storage remote first when the
 cache lacks it), and the experiment recorded with ``base`` as its parent.
+
+On another executor (``dask``, ``dask://HOST:PORT``) the run is queued instead, as
+a commit of ``start``'s tree with its record, and run the way that executor runs
+any queued run (`executors.start`): on a cluster's worker, in its own clone, with
+the data from the storage remote; the experiment it records is fetched back and
+compared or judged here as a local one.
 """
 
 from __future__ import annotations
@@ -19,13 +25,22 @@ import pygit2
 
 from gitexp.core.config import ProjectConfig
 from gitexp.core.goals import DIRECTIONS, Direction
-from gitexp.core.names import ExperimentName
+from gitexp.core.names import QUEUE_REF_PREFIX, ExperimentName
 from gitexp.core.params import Override
 from gitexp.core.pointer import Pointer
+from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
 from gitexp.data.pointers import pointers_at, read_manifest
 from gitexp.data.sync import Storage, pull_pointers
-from gitexp.errors import CommandError, ConflictError, GitexpError, NotFoundError, UsageError
+from gitexp.errors import (
+    CommandError,
+    ConflictError,
+    GitexpError,
+    Interrupted,
+    NotFoundError,
+    UsageError,
+)
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
+from gitexp.experiments.run.environment import host_facts
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
@@ -39,17 +54,23 @@ from gitexp.project import Project
 
 CLAIM_PREFIX = "refs/gitexp/claims/"
 """Where a command holds the name of the experiment it is running (see `claimed_name`)."""
-EXECUTORS = ("local",)
-"""Where ``reproduce`` and ``bisect`` can run: local worktrees (more come with sweeps)."""
+EXECUTORS = ("local", "dask", "dask://HOST:PORT")
+"""Where ``reproduce`` and ``bisect`` can run: local worktrees, a local or existing Dask cluster."""
 
 
-def check_executor(executor: str | None) -> None:
-    """`UsageError` for an executor this gitexp cannot use for these commands."""
-    if executor not in (None, *EXECUTORS):
-        raise UsageError(
-            f"executor '{executor}' is not available for reproduce and bisect",
-            hint="use --executor local (runs in local worktrees, the default)",
-        )
+def check_executor(executor: str | None) -> str:
+    """The executor to use (default ``local``); `UsageError` for one these commands cannot use."""
+    if executor is None or executor in ("local", "dask"):
+        return executor or "local"
+    if executor.startswith("dask://"):
+        from gitexp.experiments.run.executors.cluster import scheduler_address
+
+        scheduler_address(executor)
+        return executor
+    raise UsageError(
+        f"executor '{executor}' is not available for reproduce and bisect",
+        hint="use --executor local (local worktrees, the default), dask or dask://HOST:PORT",
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,8 @@ class Context:
     stop: threading.Event = field(default_factory=threading.Event)
     on_output: OutputSink | None = None
     """Receives the command's output as it comes (None: kept in the record only)."""
+    executor: str = "local"
+    """Where runs go (`check_executor`): local worktrees, or queued for a Dask cluster."""
 
 
 def check_goal(goal: str | None) -> Direction | None:
@@ -96,14 +119,16 @@ def context(
     env: Mapping[str, str] | None,
     stop: threading.Event | None,
     on_output: OutputSink | None = None,
+    executor: str | None = None,
 ) -> Context:
-    """The `Context` of the API's keywords."""
+    """The `Context` of the API's keywords; `UsageError` for an executor not available."""
     return Context(
         Storage(remote, None, dict(credentials or {})),
         notify or (lambda _message: None),
         env,
         stop or threading.Event(),
         on_output,
+        check_executor(executor),
     )
 
 
@@ -164,10 +189,12 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
     storage remote (nothing runs then), `CommandError` when the command is gone, and
     `Interrupted` when ``ctx.stop`` is set before it starts.
     """
-    remove_abandoned_worktrees(project)
     place_project = Project(project.git, rerun.config, project.local)
     pointers = pointers_at(project.git, rerun.start.tree)
     _ensure_data(place_project, pointers, ctx.storage, rerun.name)
+    if ctx.executor != "local":
+        return _run_queued(project, rerun, ctx)
+    remove_abandoned_worktrees(project)
     runner = Runner(
         place_project, rerun.base, rerun.command, rerun.message, False, ctx.say, ctx.env,
         stop=ctx.stop, reproduces=rerun.reproduces,
@@ -182,6 +209,47 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
             place = Place(git=worktree, start=rerun.start.tree, cwd=worktree.root, restore=False)
             ctx.say(f"running {rerun.start.short_id} in a worktree as experiment '{name}'")
             return runner.run_point(plan, name, place, on_output=ctx.on_output)
+
+
+def _run_queued(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
+    """Queue ``rerun`` under a free name and run it on ``ctx.executor``; the experiment.
+
+    The data is in the cache already (`_ensure_data`): the executor pushes it to the
+    storage remote for a cluster's workers. The command is not looked for here: it
+    runs on a worker, and a run whose command is missing there is recorded failed.
+    Raises `Interrupted` when stopped before the run began (nothing is left queued),
+    and what the executor raises.
+    """
+    from gitexp.experiments.run.executors import start
+    from gitexp.experiments.run.queue import enqueue_tree
+
+    git, holder = project.git, str(rerun.start.id)
+    with claimed_name(git, rerun.name, rerun.numbered, holder) as name:
+        record = RunRecord(
+            name=name, command=rerun.command.recorded,
+            overrides={f: dict(keys) for f, keys in rerun.overrides.items()}, status="queued",
+            exit_code=None, started=iso_utc(utc_now()), duration_s=0.0,
+            baseline_commit=str(rerun.base.id), baseline_branch=git.head_branch(),
+            reproduces=rerun.reproduces, **host_facts(),
+        )  # fmt: skip
+        queued = enqueue_tree(project, rerun.start.tree, record)
+        ctx.say(f"running {rerun.start.short_id} on {ctx.executor} as experiment '{name}'")
+        results: list[RunResult] = []
+        try:
+            start(project, 1, ctx.executor, [name], notify=ctx.say, on_result=results.append,
+                  stop=ctx.stop)  # fmt: skip
+        except Interrupted:
+            if not results:
+                raise
+        finally:
+            with contextlib.suppress(GitexpError):  # not run: not left in the queue
+                delete_refs(git, [(QUEUE_REF_PREFIX + name, queued.commit)])
+        if not results:
+            raise ConflictError(
+                f"experiment '{name}' was taken by another `gitexp queue start`",
+                hint="see `gitexp show`, or run again",
+            )
+        return results[0]
 
 
 def _as_overrides(overrides: Mapping[str, Mapping[str, object]]) -> tuple[Override, ...]:

@@ -16,8 +16,10 @@ runs it again (an experiment already recorded under its name is adopted instead)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import pygit2
 
 from gitexp.core.names import (
     CLAIMED_REF_PREFIX,
@@ -37,6 +39,7 @@ from gitexp.experiments.run.parallel import users_params
 from gitexp.experiments.run.process import check_command, parse_command
 from gitexp.git.refs import create_ref, delete_refs, list_refs, read_ref
 from gitexp.git.snapshot import snapshot
+from gitexp.git.treeedit import with_file
 from gitexp.project import Project
 
 
@@ -70,11 +73,13 @@ def enqueue(
     command: Sequence[str] | None,
     overrides: Sequence[str | Override],
     name: str | None,
+    sweep: Mapping[str, object] | None = None,
 ) -> list[QueuedRun]:
     """Queue every point of the overrides' grid; nothing runs. One run per point.
 
     Checked first, as ``gitexp run`` checks: the command exists, every key exists,
-    every name is valid and free (among experiments and queued runs).
+    every name is valid and free (among experiments and queued runs). ``sweep``:
+    the search trial this one run is (`SweepPlan.trial_info`), kept in its record.
     """
     base = project.git.head_commit()
     workspace_pointers(project)
@@ -96,6 +101,7 @@ def enqueue(
             duration_s=0.0,
             baseline_commit=str(base.id),
             baseline_branch=project.git.head_branch(),
+            sweep=sweep,
             **host_facts(),
         )
         extra = {**given, **plan.changed, RUN_JSON: record.to_json()}
@@ -105,6 +111,21 @@ def enqueue(
         create_ref(project.git, QUEUE_REF_PREFIX + run_name, commit)
         queued.append(_queued(run_name, commit, record, "queued"))
     return queued
+
+
+def enqueue_tree(project: Project, tree: pygit2.Tree, record: RunRecord) -> QueuedRun:
+    """Queue a run prepared elsewhere: ``tree`` as it is to run, with ``record`` as its run.json.
+
+    For runs done again (``reproduce``, ``bisect``) on an executor: the commit's
+    parent is the record's baseline, so it runs and records as any queued run.
+    `ConflictError` when the name is taken (an experiment or a queued run).
+    """
+    _names(project, record.name, 1)
+    commit_tree = with_file(project.git, tree, RUN_JSON, record.to_json())
+    message = f"gitexp: queued {record.name}\n\n{trailers(record)}"
+    commit = project.git.write_commit(commit_tree, [record.baseline_commit], message)
+    create_ref(project.git, QUEUE_REF_PREFIX + record.name, commit)
+    return _queued(record.name, commit, record, "queued")
 
 
 def _names(project: Project, name: str | None, count: int) -> list[str]:

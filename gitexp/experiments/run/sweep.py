@@ -17,17 +17,16 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import warnings
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gitexp.core.params import format_value
 from gitexp.core.search import SweepOptions
-from gitexp.errors import GitexpError, Interrupted, UsageError
+from gitexp.errors import Interrupted, UsageError
 from gitexp.experiments.query.summary import Reader
 from gitexp.experiments.run import pruning
 from gitexp.experiments.run.crashed import recover
@@ -37,12 +36,14 @@ from gitexp.experiments.run.request import RunRequest, run
 from gitexp.experiments.run.runner import Notify
 from gitexp.experiments.run.sweepplan import SweepPlan, goal_value, new_plan, resume_plan
 from gitexp.experiments.run.sweepspace import Codec, TriedPoints
+from gitexp.experiments.run.sweepstudy import build_study, trial_state
 from gitexp.project import Project
 
 if TYPE_CHECKING:
     import optuna
 
-    from gitexp.experiments.run.sweepdask import DaskTrials
+Verdict = Callable[[int, float], bool]
+"""Pruning on the driver: report a trial's goal value at a step; True to stop the trial."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def run_sweep(
         for message in recover(project):  # a killed driver's last trials: recorded crashed
             if callbacks.notify is not None:
                 callbacks.notify(message)
+        _finish_leftovers(project, request, callbacks, stop)
         plan = resume_plan(project, request.overrides, request.name, request.options)
     else:
         plan = new_plan(project, request.overrides, request.name, request.options, request.force)
@@ -103,13 +105,67 @@ def run_sweep(
     driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
     if request.executor == "local" or not plan.numbers:
         return driver.run()
-    from gitexp.experiments.run.sweepdask import DaskTrials
-
-    driver.cluster = DaskTrials(project, request.jobs)
+    driver.cluster = _trials(project, request, plan, callbacks)
     try:
         return driver.run()
     finally:
         driver.cluster.close()
+
+
+class Trials(Protocol):
+    """Where a search's trials run when not here: a Dask cluster."""
+
+    slots: int
+    """How many trials go at once."""
+
+    def run(
+        self, request: RunRequest, env: Mapping[str, str], stop: threading.Event
+    ) -> RunResult | None:
+        """Run one trial; its result, or None when stopped before it began."""
+
+    def watch(self, name: str, verdict: Verdict) -> Closable | None:
+        """Answer trial ``name``'s ``should_prune()``; None: its folder is on this machine."""
+
+    def close(self) -> None:
+        """Let go of the cluster."""
+
+
+class Closable(Protocol):
+    """A watch that ends when closed."""
+
+    def close(self) -> None:
+        """Stop watching."""
+
+
+def _trials(
+    project: Project, request: SweepRequest, plan: SweepPlan, callbacks: Callbacks
+) -> Trials:
+    if request.executor.startswith("dask://"):
+        from gitexp.experiments.run.sweepcluster import ClusterTrials
+
+        names = [plan.trial_name(n) for n in plan.numbers]
+        return ClusterTrials(project, request.executor, request.jobs, names, callbacks.notify)
+    from gitexp.experiments.run.sweepdask import DaskTrials
+
+    return DaskTrials(project, request.jobs)
+
+
+def _finish_leftovers(
+    project: Project,
+    request: SweepRequest,
+    callbacks: Callbacks,
+    stop: threading.Event | None,
+) -> None:
+    """On a cluster, the trials a killed driver left queued or claimed: run or adopted first."""
+    if not request.executor.startswith("dask://") or request.name is None:
+        return
+    from gitexp.experiments.run.sweepcluster import finish_leftovers
+
+    for result in finish_leftovers(
+        project, request.executor, request.name, notify=callbacks.notify, stop=stop
+    ):
+        if callbacks.on_result is not None:
+            callbacks.on_result(result)
 
 
 def _check_where(request: SweepRequest) -> None:
@@ -117,111 +173,18 @@ def _check_where(request: SweepRequest) -> None:
     if request.jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
     if request.executor.startswith("dask://"):
-        raise UsageError(
-            f"executor '{request.executor}': searches on an existing Dask cluster "
-            "are not supported yet",
-            hint="use --executor dask (a cluster on this machine) or local",
-        )
+        if request.force:
+            raise UsageError(
+                "--force cannot replace a sweep's trials on a Dask cluster: the git remote "
+                "keeps each experiment it recorded",
+                hint="pick another -n, or continue this sweep with --resume",
+            )
+        return
     if request.executor not in ("local", "dask"):
         raise UsageError(
-            f"unknown executor '{request.executor}'", hint="use --executor local or dask"
+            f"unknown executor '{request.executor}'",
+            hint="use --executor local, dask or dask://HOST:PORT",
         )
-
-
-def _optuna() -> object:
-    try:
-        import optuna
-    except ImportError as exc:
-        raise GitexpError(
-            "searching needs Optuna, which is not installed",
-            hint="pip install 'gitexp[sweep]'",
-        ) from exc
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna
-
-
-def build_study(plan: SweepPlan) -> optuna.Study:
-    """A new in-memory study with the plan's sampler and pruner, its past trials told."""
-    _optuna()
-    import optuna
-
-    sampler: optuna.samplers.BaseSampler
-    # A resumed study must not draw the first trials' points again: its seed moves on.
-    seed = None if plan.seed is None else (plan.seed * 1_000_003 + len(plan.past)) % 2**32
-    if plan.sampler == "random":
-        sampler = optuna.samplers.RandomSampler(seed=seed)
-    else:
-        sampler = _tpe(seed, plan.trials)
-    pruner: optuna.pruners.BasePruner = optuna.pruners.NopPruner()
-    if plan.prune == "median":
-        pruner = optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1)
-    elif plan.prune == "hyperband":
-        pruner = optuna.pruners.HyperbandPruner()
-    direction = optuna.study.StudyDirection.MAXIMIZE
-    if plan.direction == "min":
-        direction = optuna.study.StudyDirection.MINIMIZE
-    study = optuna.create_study(direction=direction, sampler=sampler, pruner=pruner)
-    _replay(study, plan)
-    return study
-
-
-def startup_trials(trials: int) -> int:
-    """How many random trials TPE draws before it models: a fifth of the budget, 4 to 10.
-
-    Optuna's default of 10 spends a third of a 30-trial budget on random points; too
-    few, and the model fits noise. A fifth keeps both sides of that trade.
-    """
-    return max(4, min(10, trials // 5))
-
-
-def _tpe(seed: int | None, trials: int) -> optuna.samplers.BaseSampler:
-    """TPE that models the keys jointly and, with ``-j``, lies about running trials.
-
-    ``multivariate`` lets it learn that two keys matter together (a learning rate
-    and a penalty); ``constant_liar`` keeps parallel asks from drawing one point.
-    Both are defaults from Optuna 4 on, and experimental (warned) before it.
-    """
-    import optuna
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(
-            seed=seed,
-            n_startup_trials=startup_trials(trials),
-            multivariate=True,
-            constant_liar=True,
-        )
-
-
-def _replay(study: optuna.Study, plan: SweepPlan) -> None:
-    """Tell the study every past trial, as it ended; one that no longer fits is skipped."""
-    import optuna
-    from optuna.trial import TrialState, create_trial
-
-    codecs = {k.label: Codec(k.dimension) for k in plan.keys}
-    dists = {label: codec.distribution() for label, codec in codecs.items()}
-    for past in plan.past:
-        try:
-            params = {
-                label: codecs[label].encode(v) for label, v in past.values.items() if label in dists
-            }
-        except ValueError:
-            continue  # a value the space no longer has
-        state, value = TrialState.FAIL, None
-        if past.status == "success" and past.value is not None:
-            state, value = TrialState.COMPLETE, past.value
-        elif past.status == "pruned":
-            state = TrialState.PRUNED
-        steps = {int(step): value for step, value in past.steps}
-        with contextlib.suppress(ValueError, optuna.exceptions.OptunaError):
-            trial = create_trial(
-                params=params,
-                distributions={k: dists[k] for k in params},
-                value=value,
-                state=state,
-                intermediate_values=steps,
-            )
-            study.add_trial(trial)
 
 
 class _Driver:
@@ -248,10 +211,11 @@ class _Driver:
         if plan.prune:
             self.env[pruning.ENV_PRUNE] = plan.goal
         self.points = TriedPoints(plan)
-        self.cluster: DaskTrials | None = None
+        self.cluster: Trials | None = None
 
     def run(self) -> list[RunResult]:
-        workers = max(1, min(self.request.jobs, len(self.numbers)))
+        slots = self.request.jobs if self.cluster is None else self.cluster.slots
+        workers = max(1, min(slots, len(self.numbers)))
         errors: list[BaseException] = []
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self._work) for _ in range(workers)]
@@ -298,7 +262,7 @@ class _Driver:
             values = {label: self._decode(label, v) for label, v in trial.params.items()}
             if self.points.take(values):
                 return trial
-            self.study.tell(trial, state=_state("FAIL"))
+            self.study.tell(trial, state=trial_state("FAIL"))
         untried = self.points.untried()
         if untried is not None:
             self.study.enqueue_trial(
@@ -326,17 +290,31 @@ class _Driver:
             jobs=2 if self.request.jobs > 1 or self.request.executor != "local" else 1,
             sweep=plan.trial_info(number, values),
         )
-        watch = _PruneWatch(self, plan.trial_name(number), trial) if plan.prune else None
+        watch = self._watch(plan.trial_name(number), trial) if plan.prune else None
         try:
             result = self._run_trial(request)
         except BaseException:
             with self.lock:
-                self.study.tell(trial, state=_state("FAIL"))
+                self.study.tell(trial, state=trial_state("FAIL"))
             raise
         finally:
             if watch is not None:
                 watch.close()
         self._tell(trial, number, result)
+
+    def _watch(self, name: str, trial: optuna.Trial) -> Closable:
+        """What answers trial ``name``'s ``should_prune()``: a watch of its run folder."""
+        reported: set[int] = set()
+
+        def verdict(step: int, value: float) -> bool:
+            with self.lock:
+                if step not in reported:  # a step logged twice is reported once
+                    reported.add(step)
+                    trial.report(value, step)
+                return bool(trial.should_prune())
+
+        remote = None if self.cluster is None else self.cluster.watch(name, verdict)
+        return remote or _PruneWatch(self.project.layout.runs, name, self.plan.goal, verdict)
 
     def _run_trial(self, request: RunRequest) -> RunResult:
         """Run one trial here, or as a task on the Dask cluster; its recorded result."""
@@ -370,26 +348,20 @@ class _Driver:
             if value is not None:
                 self.study.tell(trial, value)
             elif result.status == "pruned":
-                self.study.tell(trial, state=_state("PRUNED"))
+                self.study.tell(trial, state=trial_state("PRUNED"))
             else:
-                self.study.tell(trial, state=_state("FAIL"))
+                self.study.tell(trial, state=trial_state("FAIL"))
 
 
 ASK_AGAIN = 30
 """How often a point already tried is drawn again before an untried one is chosen."""
 
 
-def _state(name: str) -> optuna.trial.TrialState:
-    from optuna.trial import TrialState
-
-    return TrialState[name]
-
-
 class _PruneWatch:
-    """Reads one trial's goal steps as they are logged and answers ``should_prune``."""
+    """Reads one trial's goal steps as they are logged here and answers ``should_prune``."""
 
-    def __init__(self, driver: _Driver, name: str, trial: optuna.Trial) -> None:
-        self.driver, self.name, self.trial = driver, name, trial
+    def __init__(self, runs: Path, name: str, goal: str, verdict: Verdict) -> None:
+        self.runs, self.name, self.goal, self.verdict = runs, name, goal, verdict
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._watch, name=f"prune-{name}", daemon=True)
         self.thread.start()
@@ -399,22 +371,15 @@ class _PruneWatch:
         self.thread.join()
 
     def _watch(self) -> None:
-        runs, key = self.driver.project.layout.runs, self.driver.plan.goal
         folder: Path | None = None
         seen = 0
-        reported: set[int] = set()
         while not self.done.wait(0.01):
-            folder = folder or pruning.find_run_dir(runs, self.name)
+            folder = folder or pruning.find_run_dir(self.runs, self.name)
             if folder is None:
                 continue
-            rows = list(pruning.read_steps(folder, key))
+            rows = list(pruning.read_steps(folder, self.goal))
             for step, value in rows[seen:]:
-                if int(step) in reported:
-                    continue
-                reported.add(int(step))
-                with self.driver.lock:
-                    self.trial.report(value, int(step))
-                    prune = bool(self.trial.should_prune())
+                prune = self.verdict(int(step), value)
                 with contextlib.suppress(OSError):  # the run ended and its folder went
                     pruning.answer(folder, step, prune)
                 if prune:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ class DaskTrials:
         self.client = distributed.Client(self.cluster)
         self.stop_event = distributed.Event(f"gitexp-stop-{self.token}", client=self.client)
         self.stopped = False
+        self.slots = jobs
+        """How many trials go at once: one per worker."""
 
     def run(
         self, request: RunRequest, env: Mapping[str, str], stop: threading.Event
@@ -65,6 +67,10 @@ class DaskTrials:
             if stop.is_set() and not self.stopped:
                 self.stopped = True
                 self.stop_event.set()
+
+    def watch(self, name: str, verdict: Callable[[int, float], bool]) -> None:
+        """None: the trials' run folders are on this machine, where the driver watches them."""
+        del name, verdict
 
     def close(self) -> None:
         """Close the client and the cluster (its workers end)."""

@@ -115,9 +115,9 @@ def test_bad_not_worse_blames_nothing(tmp_path: Path, cli, monkeypatch) -> None:
         "--threshold",
         "0.5",
         "--executor",
-        "dask://h:1",
+        "dask://h",
     )
-    assert executor.code == 2
+    assert executor.code == 2 and "give the Dask scheduler as dask://HOST:PORT" in executor.err
 
 
 def test_a_commit_without_a_command_says_how_to_give_one(tmp_path: Path, cli, monkeypatch) -> None:

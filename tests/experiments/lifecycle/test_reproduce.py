@@ -92,8 +92,8 @@ def test_drift_is_reported_and_exits_1(tmp_path: Path, cli, monkeypatch) -> None
     assert loose.code == 0, loose.err
     assert cli("reproduce", "noisy", "--tolerance", "-1").code == 2
     assert cli("reproduce", "nope").code == 1
-    other = cli("reproduce", "noisy", "--executor", "dask")
-    assert other.code == 2 and "executor 'dask' is not available" in other.err
+    other = cli("reproduce", "noisy", "--executor", "ray")
+    assert other.code == 2 and "executor 'ray' is not available" in other.err
 
 
 def test_missing_data_comes_from_the_storage_remote(tmp_path: Path, cli, monkeypatch) -> None:

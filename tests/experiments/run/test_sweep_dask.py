@@ -81,12 +81,15 @@ def test_a_search_runs_its_trials_on_a_dask_cluster(project: Path, cli, tmp_path
     assert "started" in more.err and "trial 5/5" in more.err
 
 
-def test_a_search_refuses_an_existing_cluster_for_now(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
+def test_a_search_on_an_existing_cluster_needs_a_git_remote(project: Path, cli) -> None:  # type: ignore[no-untyped-def]
     result = cli(
         "run", "-S", "x=uniform(0,1)", "--trials", "2", "--executor", "dask://127.0.0.1:8786"
     )  # fmt: skip
-    assert result.code == 2
-    assert result.err.splitlines()[0].startswith("error: executor 'dask://127.0.0.1:8786'")
+    assert result.code == 1
+    assert result.err.splitlines()[0].startswith("error: no git remote 'origin'")
+    assert git(project, "for-each-ref", "refs/e") == ""  # nothing queued, nothing run
+    bad = cli("run", "-S", "x=uniform(0,1)", "--trials", "2", "--executor", "dask://nowhere")
+    assert bad.code == 2 and "give the Dask scheduler as dask://HOST:PORT" in bad.err
 
 
 @pytest.mark.slow

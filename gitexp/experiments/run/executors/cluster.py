@@ -81,6 +81,8 @@ def start_cluster(
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     stop: threading.Event | None = None,
+    client: Any = None,
+    task: Callable[[Task], Outcome] = run_task,
 ) -> list[RunResult]:
     """Run the runs queued now (or ``only`` those) on the cluster at ``executor``.
 
@@ -88,21 +90,25 @@ def start_cluster(
     distributed (`MissingExtraError`), the git remote and the storage remote
     (`NotFoundError`), the scheduler (`TransportError`). Raises `Interrupted` after a
     stop, once the runs going on are recorded; the runs not started stay queued.
+    ``client``: one connected already, kept open (a search's driver runs one trial a
+    call); ``task``: what a worker runs, `run_task` or a function that calls it.
     """
     address = scheduler_address(executor)
     distributed = _distributed()
     git_url = git_remote_url(project)
     storage = storage_settings(project)
-    client = _connect(distributed, address, executor)
+    own = client is None
+    client = _connect(distributed, address, executor) if own else client
     try:
         with _Claims.taken(project, only) as claims:
             if not claims.runs:
                 return []
             driver = _Driver(project, distributed, client, claims, git_url, storage)
-            driver.notify, driver.on_result = notify, on_result
+            driver.notify, driver.on_result, driver.task = notify, on_result, task
             return driver.run(stop or threading.Event())
     finally:
-        client.close()
+        if own:
+            client.close()
 
 
 def _distributed() -> ModuleType:
@@ -141,6 +147,11 @@ def storage_settings(project: Project) -> dict[str, object]:
         url = str(local_folder(url, project.root).resolve())
     options = {k: v for k, v in remote.options.items() if k not in SECRET_OPTIONS}
     return {**options, "name": remote.name, "url": url}
+
+
+def connect(executor: str) -> Any:
+    """A client of the scheduler at ``executor`` (``dask://HOST:PORT``), checked first."""
+    return _connect(_distributed(), scheduler_address(executor), executor)
 
 
 def _connect(distributed: ModuleType, address: str, executor: str) -> Any:
@@ -261,6 +272,7 @@ class _Driver:
         self.token = secrets.token_hex(4)
         self.notify: Notify | None = None
         self.on_result: Callable[[RunResult], None] | None = None
+        self.task: Callable[[Task], Outcome] = run_task
         self.results: list[RunResult] = []
         self.noted: set[str] = set()
 
@@ -273,7 +285,7 @@ class _Driver:
         self._publish(runs)
         futures = {
             self.client.submit(
-                run_task,
+                self.task,
                 Task(self.key(r.name), r.name, r.commit, self.git_url, self.storage),
                 key=self.key(r.name),
                 pure=False,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +30,7 @@ from gitexp.errors import ConflictError, GitexpError, Interrupted
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.process import parse_command
+from gitexp.experiments.run.pruning import ENV_PRUNE
 from gitexp.experiments.run.queue import QueuedRun, list_queue, queued_record
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, Place, Runner
@@ -236,9 +238,10 @@ def run_claimed(
     if done is not None:  # recorded by a queue start killed before it let go of the claim
         return adopted(project, claim.name, done)
     runner = Runner(
-        project, base, parse_command(record.command), None, False, notify or _quiet, None
+        project, base, parse_command(record.command), None, False, notify or _quiet, _env(record)
     )
     runner.stop = stop
+    runner.sweep, runner.reproduces = record.sweep, record.reproduces  # a trial, a run again
     pointers = pointers_at(git, commit.tree)
     check_data(project, pointers)
     path = project.layout.worktrees / f"{claim.name}-{secrets.token_hex(3)}"
@@ -246,6 +249,15 @@ def run_claimed(
         bring_data(project, worktree, pointers)
         place = Place(git=worktree, start=commit.tree, cwd=worktree.root, restore=False)
         return runner.run_point(_plan(project, base, commit, record), claim.name, place, None)
+
+
+def _env(record: RunRecord) -> dict[str, str] | None:
+    """A trial of a sweep that prunes asks its driver (`pruning`): the goal it watches."""
+    sweep = record.sweep or {}
+    goal = sweep.get("goal")
+    if not sweep.get("prune") or not isinstance(goal, dict):
+        return None
+    return {**os.environ, ENV_PRUNE: str(goal.get("key"))}
 
 
 def _plan(

@@ -123,15 +123,25 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
     return Outcome(task.name, mine, notes=tuple(notes))
 
 
-def _folder(task: Task) -> Path:
+def task_repository(task: Task, local_directory: str | None = None) -> GitRepo:
+    """This worker's repository for ``task``'s git remote, where its runs go (made once).
+
+    ``local_directory``: the Dask worker's, given where no task runs (``client.run``).
+    """
+    return _repository(_folder(task, local_directory), task.git_url)
+
+
+def _folder(task: Task, local_directory: str | None = None) -> Path:
     if task.folder:
         return Path(task.folder)
     given = os.environ.get(ENV_WORKER_DIR)
     if given:
         return Path(given)
-    from distributed import get_worker
+    if local_directory is None:
+        from distributed import get_worker
 
-    return Path(get_worker().local_directory) / "gitexp"
+        local_directory = get_worker().local_directory
+    return Path(local_directory) / "gitexp"
 
 
 def _repository(folder: Path, url: str) -> GitRepo:

@@ -1,0 +1,341 @@
+"""A search's trials on an existing Dask cluster (``--executor dask://HOST:PORT``).
+
+The driver keeps the study (ask and tell), as on every executor; only where a trial
+runs changes. Each trial it asks for is queued as a commit whose ``run.json``
+carries the trial (its ``sweep`` field), then run the way the cluster runs any
+queued run (`cluster.start_cluster`, one trial a call, on one client): claimed here,
+pushed to the git remote, run by a worker in its own clone, recorded there
+create-only, fetched back and told. So a trial is recorded once whatever happens to
+a worker. A driver killed mid-search leaves its trials queued or claimed here;
+``--resume`` runs those first (`finish_leftovers`), adopting what the workers
+recorded meanwhile, so no trial is run again.
+
+Pruning: a trial's run folder is on its worker. The task a worker runs for a trial
+of a pruning sweep (`trial_task`) relays each goal step the trial logs to the
+driver through a Dask `Queue`, and the driver's verdict back through another,
+written where the trial's ``should_prune()`` reads it (`pruning`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from gitexp.core.config import ProjectConfig
+from gitexp.core.names import QUEUE_REF_PREFIX, ExperimentName
+from gitexp.errors import ConflictError, GitexpError, Interrupted
+from gitexp.experiments.run import pruning
+from gitexp.experiments.run.executors.cluster import (
+    connect,
+    git_remote_url,
+    scheduler_address,
+    start_cluster,
+    storage_settings,
+)
+from gitexp.experiments.run.executors.dask import distributed_module
+from gitexp.experiments.run.executors.worker import Outcome, Task, run_task, task_repository
+from gitexp.experiments.run.journal import journals
+from gitexp.experiments.run.queue import enqueue, list_queue, queued_record
+from gitexp.experiments.run.record import RunResult
+from gitexp.experiments.run.request import RunRequest
+from gitexp.experiments.run.runner import Notify
+from gitexp.git import transport
+from gitexp.git.refs import delete_refs, read_ref
+from gitexp.project import Project
+
+Verdict = Callable[[int, float], bool]
+"""The driver's side of pruning: report a trial's value at a step; True to stop it."""
+WAIT_S = 0.1
+"""How long a relay waits on a Dask queue before it looks at its trial again."""
+
+
+class ClusterTrials:
+    """Runs a search's trials on the scheduler at ``executor``, one queued run each."""
+
+    def __init__(
+        self,
+        project: Project,
+        executor: str,
+        jobs: int,
+        trial_names: list[str],
+        notify: Notify | None = None,
+    ) -> None:
+        scheduler_address(executor)
+        self.git_url = git_remote_url(project)
+        storage_settings(project)  # the remote the workers need, checked before anything moves
+        self.project, self.executor, self.notify = project, executor, notify
+        self.distributed = distributed_module()
+        self.client = connect(executor)
+        try:
+            _check_free_there(project, self.git_url, trial_names)
+        except BaseException:
+            self.client.close()
+            raise
+        self.channel = f"gitexp-prune-{secrets.token_hex(4)}"
+        threads = sum(self.client.nthreads().values())
+        self.slots = max(jobs, threads, 1)
+        """How many trials go at once: one per worker thread, or ``-j`` if more."""
+
+    def run(
+        self, request: RunRequest, env: Mapping[str, str], stop: threading.Event
+    ) -> RunResult | None:
+        """Run one trial on the cluster; its result, or None when stopped before it began.
+
+        ``env`` is the driver's: a worker runs the trial in its own environment.
+        """
+        del env
+        name = str(request.name)
+        enqueue(self.project, request.command, request.overrides, name, sweep=request.sweep)
+        results: list[RunResult] = []
+        task: Callable[[Task], Outcome] = run_task
+        if request.sweep and request.sweep.get("prune"):
+            goal = request.sweep.get("goal")
+            key = str(goal.get("key")) if isinstance(goal, dict) else ""
+            task = functools.partial(trial_task, channel=self.channel, goal=key)
+        try:
+            start_cluster(
+                self.project, self.executor, [name], notify=self.notify,
+                on_result=results.append, stop=stop, client=self.client, task=task,
+            )  # fmt: skip
+        except Interrupted:
+            if not results:
+                return None
+        finally:
+            _drop_queued(self.project, name)  # not run (stopped, or failed): not a trial
+        if not results:
+            raise GitexpError(
+                f"trial '{name}' was taken by another `gitexp queue start`",
+                hint=f"continue the sweep with `gitexp run -n {name.rpartition('-')[0]} --resume`",
+            )
+        return results[0]
+
+    def watch(self, name: str, verdict: Verdict) -> _RelayWatch:
+        """Answer trial ``name``'s ``should_prune()`` from here, through the scheduler."""
+        return _RelayWatch(self.distributed, self.client, f"{self.channel}-{name}", verdict)
+
+    def close(self) -> None:
+        """Let go of the scheduler (the cluster runs on)."""
+        self.client.close()
+
+
+def _check_free_there(project: Project, git_url: str, names: list[str]) -> None:
+    """`ConflictError` when the git remote has an experiment a new trial would be named as.
+
+    A worker adopts an experiment it finds recorded there under its run's name, so a
+    trial of that name would take another run's result.
+    """
+    if not names:
+        return
+    stem = names[0].rpartition("-")[0]
+    there = transport.ls_remote(project.git, git_url, ExperimentName(stem).ref + "-")
+    taken = [n for n in names if ExperimentName(n).ref in there]
+    if taken:
+        raise ConflictError(
+            f"experiment '{taken[0]}' exists on the git remote, not here: a trial of that "
+            "name would take its result",
+            hint=f"pull them with `gitexp pull origin {' '.join(taken[:3])}` and resume, "
+            "or pick another -n",
+        )
+
+
+def _drop_queued(project: Project, name: str) -> None:
+    commit = read_ref(project.git, QUEUE_REF_PREFIX + name)
+    if commit is not None:
+        with contextlib.suppress(GitexpError):
+            delete_refs(project.git, [(QUEUE_REF_PREFIX + name, commit)])
+
+
+_NUMBERED = re.compile(r"^(?P<name>.+)-[1-9][0-9]*$")
+
+
+def finish_leftovers(
+    project: Project,
+    executor: str,
+    sweep: str,
+    *,
+    notify: Notify | None = None,
+    stop: threading.Event | None = None,
+) -> list[RunResult]:
+    """Run (or adopt) sweep ``sweep``'s trials that a killed driver left queued or claimed.
+
+    Their points were asked for already; each is recorded once, as the cluster records
+    any queued run: one its worker recorded meanwhile is fetched, not run again. A
+    trial the killed driver's task still runs on a worker is waited for first
+    (`_wait_for_orphans`), so that it is adopted once it ends rather than run twice.
+    Raises `Interrupted` when ``stop`` is set while waiting.
+    """
+    names = _leftovers(project, sweep)
+    if not names:
+        return []
+    stop = stop or threading.Event()
+    client = connect(executor)
+    try:
+        if notify is not None:
+            notify(f"finishing {len(names)} trial(s) a stopped driver left: {', '.join(names)}")
+        _wait_for_orphans(client, git_remote_url(project), names, notify, stop)
+        return start_cluster(project, executor, names, notify=notify, stop=stop, client=client)
+    finally:
+        client.close()
+
+
+def _leftovers(project: Project, sweep: str) -> list[str]:
+    """The names of sweep ``sweep``'s trials queued or claimed here, not recorded."""
+    names = []
+    for run in list_queue(project):
+        match = _NUMBERED.match(run.name)
+        if match is None or match.group("name") != sweep:
+            continue
+        with contextlib.suppress(GitexpError):
+            info = queued_record(project, run.commit, run.name).sweep or {}
+            if info.get("name") == sweep:
+                names.append(run.name)
+    return names
+
+
+ORPHAN_WAIT_S = 0.5
+"""How often a resumed driver asks the workers whether a stopped driver's trials still run."""
+
+
+def _wait_for_orphans(
+    client: Any, git_url: str, names: list[str], notify: Notify | None, stop: threading.Event
+) -> None:
+    """Wait while any of ``names`` runs on a worker (a task whose driver was killed goes on)."""
+    probe = Task("", "", "", git_url, {})
+    said = False
+    while True:
+        answers = client.run(running_here, probe, names, on_error="return")
+        running = sorted(
+            {n for found in answers.values() if isinstance(found, list) for n in found}
+        )
+        if not running:
+            return
+        if not said and notify is not None:
+            said = True
+            notify(
+                f"waiting for {', '.join(running)}: still running on the cluster, started by "
+                "the stopped driver; each is adopted once it ends"
+            )
+        if stop.wait(ORPHAN_WAIT_S):
+            raise Interrupted("interrupted while waiting; continue with --resume")
+
+
+def running_here(probe: Task, names: list[str], dask_worker: Any = None) -> list[str]:
+    """On a worker (``client.run``): which of ``names`` run now in its repository for the remote.
+
+    ``client.run`` hands in ``dask_worker``: no task runs to say which worker this is.
+    """
+    where = None if dask_worker is None else str(dask_worker.local_directory)
+    runs = Project(task_repository(probe, where), ProjectConfig()).layout.runs
+    return sorted({j.name for j in journals(runs) if j.name in names and j.alive()})
+
+
+class _RelayWatch:
+    """The driver's side of a trial's pruning: steps in from its worker, verdicts out."""
+
+    def __init__(self, distributed: Any, client: Any, channel: str, verdict: Verdict) -> None:
+        self.steps = distributed.Queue(f"{channel}-steps", client=client)
+        self.answers = distributed.Queue(f"{channel}-answers", client=client)
+        self.verdict = verdict
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name=channel, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()
+        for queue in (self.steps, self.answers):
+            with contextlib.suppress(Exception):  # a scheduler gone has nothing to release
+                queue.close()
+
+    def _watch(self) -> None:
+        while not self.done.is_set():
+            try:
+                step, value = self.steps.get(timeout=WAIT_S)
+            except TimeoutError:
+                continue
+            except Exception:  # the scheduler went away: nothing more will come
+                return
+            prune = self.verdict(int(step), float(value))
+            with contextlib.suppress(Exception):
+                self.answers.put([step, prune])
+
+
+def trial_task(task: Task, channel: str, goal: str) -> Outcome:
+    """What a worker runs for a trial of a pruning sweep: the run, with its steps relayed.
+
+    The run itself is `run_task`'s (recorded once, adopted on a retry); beside it, a
+    thread sends each ``goal`` step the trial logs to the driver and writes back
+    the driver's verdict, so the trial's ``should_prune()`` hears it.
+    """
+    distributed = distributed_module()
+    client = distributed.get_client()  # made here, where the worker's client is known
+    queues = tuple(
+        distributed.Queue(f"{channel}-{task.name}-{end}", client=client)
+        for end in ("steps", "answers")
+    )
+    runs = Project(task_repository(task), ProjectConfig()).layout.runs
+    relay = _Relay(runs, task.name, goal, queues)
+    try:
+        return run_task(task)
+    finally:
+        relay.close()
+        for queue in queues:
+            with contextlib.suppress(Exception):
+                queue.close()
+
+
+class _Relay:
+    """The worker's side: the trial's goal steps to the driver, its verdicts to the trial."""
+
+    def __init__(self, runs: Path, name: str, goal: str, queues: tuple[Any, Any]) -> None:
+        self.runs, self.name, self.goal = runs, name, goal
+        self.steps, self.answers = queues
+        self.before = set(self._folders())  # a killed attempt's folder is not this trial's
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._relay, name=f"relay-{name}", daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.done.set()
+        self.thread.join()
+
+    def _folders(self) -> list[Path]:
+        with contextlib.suppress(OSError):
+            return list(self.runs.glob(f"{self.name}-*"))
+        return []
+
+    def _folder(self) -> Path | None:
+        for folder in self._folders():
+            if folder not in self.before and (folder / "context.json").exists():
+                return folder
+        return None
+
+    def _relay(self) -> None:
+        folder: Path | None = None
+        seen = 0
+        waiting = 0
+        while not self.done.wait(0.02):
+            folder = folder or self._folder()
+            if folder is None:
+                continue
+            rows = list(pruning.read_steps(folder, self.goal))
+            try:
+                for step, value in rows[seen:]:
+                    self.steps.put([step, value])
+                    waiting += 1
+                seen = max(seen, len(rows))
+                while waiting:
+                    step, prune = self.answers.get(timeout=WAIT_S)
+                    waiting -= 1
+                    with contextlib.suppress(OSError):  # the run ended and its folder went
+                        pruning.answer(folder, float(step), bool(prune))
+            except TimeoutError:
+                continue
+            except Exception:  # the scheduler went away: the trial runs on unpruned
+                return

@@ -1,0 +1,213 @@
+"""Searches on an existing Dask cluster: a real scheduler and two workers on loopback.
+
+The driver asks and tells; each trial is a queued run that a worker runs in its own
+clone, records on the bare git remote, and the driver fetches. The cluster fixture
+is the one of the cluster runs' tests (each worker in its own folder).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import git, make_repo
+from tests.experiments.run.test_dask_cluster import (
+    PY,
+    Cluster,
+    _parent,
+    _pids_running,
+    _start,
+    _wait_for,
+    cluster,
+    record,
+    refs,
+    remote_refs,
+)
+
+pytest.importorskip("distributed")
+pytest.importorskip("optuna")
+pytestmark = pytest.mark.slow
+__all__ = ["cluster"]  # the module's fixture: a scheduler and two workers
+
+TRIAL = """\
+import os, sys, time, gitexp
+name = os.environ["GITEXP_EXPERIMENT"]
+with open(os.environ["RAN_LOG"], "a") as log:
+    log.write(name + "\\n")
+x = gitexp.params()["x"]
+late = int(name.rpartition("-")[2]) >= 7  # trials 7 and up log a poor goal from step 1
+time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 0)
+for step in range(3):
+    gitexp.log_metric("acc", 0.0 if late and step else 1 + x * (step + 1), step=step)
+    if gitexp.should_prune():
+        break
+"""
+
+CONFIG = f"""\
+command: {PY} trial.py
+goals: {{acc: max}}
+remote: storage
+remotes:
+  storage: ../storage
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project whose origin is a bare repository and whose storage is a folder beside it."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    root = make_repo(
+        tmp_path / "project",
+        {
+            "params.yaml": "x: 0.5\n",
+            "trial.py": TRIAL,
+            "gitexp.yaml": CONFIG,
+            ".gitignore": "metrics.json\n",
+        },
+    )
+    git(root, "remote", "add", "origin", remote.as_uri())
+    monkeypatch.chdir(root)
+    return root
+
+
+def sweep_info(root: Path, name: str) -> dict[str, object]:
+    info = record(root, name)["sweep"]
+    assert isinstance(info, dict)
+    return info
+
+
+def no_runs_left(root: Path) -> None:
+    for prefix in ("refs/exps-queue/", "refs/exps-claimed/"):
+        assert refs(root, prefix) == [] and remote_refs(root, prefix) == []
+
+
+def test_a_search_runs_each_trial_once_on_the_cluster_and_resumes(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    search = ("run", "-n", "s", "-S", "x=uniform(0,1)", "--seed", "3", "--sampler", "random")
+    result = cli(*search, "--trials", "5", "--executor", cluster.executor)
+    assert result.code == 0, result.err
+    names = [f"s-{n}" for n in range(1, 6)]
+    assert refs(project, "refs/experiments/") == names
+    assert remote_refs(project, "refs/experiments/") == names
+    assert cluster.ran("s") == names  # each trial ran once, on a worker
+    infos = [sweep_info(project, name) for name in names]
+    assert [i["trial"] for i in infos] == [1, 2, 3, 4, 5]
+    assert len({orjson.dumps(i["values"]) for i in infos}) == 5
+    for name, info in zip(names, infos, strict=True):
+        x = info["values"]["x"]  # type: ignore[index]
+        assert record(project, name, "metrics.json") == {"acc": 1 + x * 3}
+        assert record(project, name)["overrides"] == {"params.yaml": {"x": x}}
+        assert record(project, name)["status"] == "success"
+    assert "5 trial(s): 5 done, 0 failed, 0 pruned" in result.err
+    no_runs_left(project)
+    assert (project / "params.yaml").read_text() == "x: 0.5\n"  # the workspace is untouched
+
+    more = cli("run", "-n", "s", "--resume", "--trials", "6", "--executor", cluster.executor)
+    assert more.code == 0, more.err
+    assert sweep_info(project, "s-6")["trial"] == 6
+    assert cluster.ran("s") == [*names, "s-6"]  # the study came from the refs: nothing again
+    no_runs_left(project)
+
+
+def test_pruning_reaches_the_driver_from_the_workers(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    result = cli(
+        "run", "-n", "p", "-S", "x=uniform(0,1)", "--seed", "1", "--trials", "7",
+        "--prune", "median", "--executor", cluster.executor,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    statuses = {f"p-{n}": record(project, f"p-{n}")["status"] for n in range(1, 8)}
+    # two at a time: trial 7 starts once five ended, enough for the median to judge
+    assert statuses == {**{f"p-{n}": "success" for n in range(1, 7)}, "p-7": "pruned"}
+    assert record(project, "p-7", "metrics.json") == {"acc": 0.0}  # stopped at step 1
+    assert "7 trial(s): 6 done, 0 failed, 1 pruned" in result.err
+    assert cluster.ran("p") == sorted(statuses)
+    no_runs_left(project)
+
+
+def test_a_worker_killed_mid_trial_records_the_trial_once(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    driver = _start(
+        project, "run", "-n", "k", "-S", "x=uniform(0,1)", "--seed", "2", "--trials", "2",
+        "--executor", cluster.executor, "--", PY, "trial.py", "1.5",
+    )  # fmt: skip
+    running = _wait_for("1.5", cluster.ran_log.parent)
+    os.kill(_parent(running[0]), signal.SIGKILL)  # the Dask worker process running it
+    _out, err = driver.communicate(timeout=300)
+    assert driver.returncode == 0, err
+    names = ["k-1", "k-2"]
+    assert refs(project, "refs/experiments/") == names
+    assert remote_refs(project, "refs/experiments/") == names
+    assert {record(project, n)["status"] for n in names} == {"success"}
+    assert len(cluster.ran("k")) == 3 and sorted(set(cluster.ran("k"))) == names  # one again
+    no_runs_left(project)
+
+
+def test_a_driver_killed_mid_search_resumes_and_repeats_no_trial(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    driver = _start(
+        project, "run", "-n", "d", "-S", "x=uniform(0,1)", "--seed", "4", "--trials", "3",
+        "--executor", cluster.executor, "--", PY, "trial.py", "2.5",
+    )  # fmt: skip
+    _wait_for("2.5", cluster.ran_log.parent)
+    driver.kill()  # SIGKILL: no chance to clean up
+    driver.communicate()
+    left = refs(project, "refs/exps-claimed/")
+    assert left and set(left) <= {"d-1", "d-2"}
+    # at once: the trials it started go on on the workers, to be waited for and adopted
+    again = cli("run", "-n", "d", "--resume", "--executor", cluster.executor)
+    assert again.code == 0, again.err
+    assert "still running on the cluster" in again.err
+    names = ["d-1", "d-2", "d-3"]
+    assert refs(project, "refs/experiments/") == names
+    assert remote_refs(project, "refs/experiments/") == names
+    assert {record(project, n)["status"] for n in names} == {"success"}
+    assert cluster.ran("d") == names  # what the workers recorded was adopted, not run again
+    assert [sweep_info(project, n)["trial"] for n in names] == [1, 2, 3]
+    no_runs_left(project)
+
+
+def test_stopping_the_driver_records_the_running_trials_interrupted(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster
+) -> None:
+    driver = _start(
+        project, "run", "-n", "c", "-S", "x=uniform(0,1)", "--trials", "4",
+        "--executor", cluster.executor, "--", "sleep", "30",
+    )  # fmt: skip
+    _wait_for("30", cluster.ran_log.parent, count=2)  # one trial on each worker
+    driver.send_signal(signal.SIGTERM)
+    _out, err = driver.communicate(timeout=120)
+    assert driver.returncode == 130, err
+    assert "continue the sweep with `gitexp run -n c --resume`" in err
+    assert not _pids_running("30", cluster.ran_log.parent), "a trial's command runs on"
+    assert refs(project, "refs/experiments/") == ["c-1", "c-2"]
+    assert {record(project, n)["status"] for n in ("c-1", "c-2")} == {"interrupted"}
+    no_runs_left(project)  # the trials not started are not left queued
+
+
+def test_what_a_cluster_search_cannot_do_is_refused_before_anything_moves(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("RAN_LOG", str(tmp_path / "here.log"))
+    search = ("run", "-n", "f", "-S", "x=uniform(0,1)", "--trials", "2")
+    forced = cli(*search, "--force", "--executor", cluster.executor)
+    assert forced.code == 2 and "--force cannot replace a sweep's trials" in forced.err
+    down = cli(*search, "--executor", "dask://127.0.0.1:9")
+    assert down.code == 1 and "cannot reach the Dask scheduler" in down.err.splitlines()[0]
+    # an experiment the remote keeps under a trial's name would be adopted: refused
+    assert cli("run", "-n", "f-2", "--", PY, "trial.py").code == 0
+    git(project, "push", "-q", "origin", "refs/experiments/f-2")
+    git(project, "update-ref", "-d", "refs/experiments/f-2")
+    taken = cli(*search, "--executor", cluster.executor)
+    assert taken.code == 1 and "experiment 'f-2' exists on the git remote" in taken.err
+    assert refs(project, "refs/experiments/") == [] and cluster.ran("f") == []
+    no_runs_left(project)
