@@ -13,9 +13,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gitexp.core.filters import Filter, parse_filter
-from gitexp.core.names import QUEUE_REF_PREFIX
+from gitexp.core.names import EXPERIMENT_REF_PREFIX, QUEUE_REF_PREFIX
 from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments.query import select as query
+from gitexp.experiments.query import showjson
 from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
 from gitexp.experiments.run import crashed, journal
 from gitexp.git.refs import has_refs
@@ -73,6 +74,84 @@ def show(
     rows = with_running(project, notify)
     query.check_keys(rows, [f.key for f in parsed] + ([q.sort_by] if q.sort_by else []))
     return ShowResult.of(query.select(project.git, rows, replace(q, filters=parsed)))
+
+
+def show_json(
+    project: Project,
+    filters: Sequence[str | Filter],
+    q: query.Query,
+    notify: Notify | None,
+) -> bytes:
+    """``show --json``: `show`'s ``to_json()`` as `orjson` dumps it with a 2-space indent.
+
+    The experiments the index holds are printed from its JSON as it is (`showjson`);
+    with no filter, sort or branch none of it is even parsed. The entries read from
+    commits are kept in the index once the document is made. Raises as `show`.
+    """
+    parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
+    if q.limit is not None and q.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    for message in crashed.recover(project):
+        if notify is not None:
+            notify(message)
+    running = journal.running_rows(project.layout.runs)
+    listed = query.project_listing(project)
+    others = running + _queued(project)
+    if parsed or q.sort_by or q.branches:
+        rows = _selected(project, listed, others, replace(q, filters=parsed))
+    else:
+        rows = _newest_first(listed, others, q.limit)
+    data = showjson.document(rows)
+    listed.save()
+    return data
+
+
+_NAME_AT = len(EXPERIMENT_REF_PREFIX)
+"""Where an experiment's name starts in its ref."""
+
+
+def _newest_first(
+    listed: query.Listing, others: list[dict[str, object]], limit: int | None
+) -> list[bytes]:
+    """The rows in `query.select`'s default order (newest first), none of them parsed."""
+    entries, notes = listed.entries, listed.notes
+    order: list[tuple[str, str, str, dict[str, object] | None]] = [
+        (entries[commit].created, ref[_NAME_AT:], ref, None) for ref, commit in listed.refs.items()
+    ]
+    order += [(str(doc.get("created") or ""), str(doc["name"]), "", doc) for doc in others]
+    order.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    if limit is not None:
+        order = order[:limit]
+    refs = listed.refs
+    return [
+        showjson.doc_row(doc)
+        if doc is not None
+        else showjson.indexed_row(name, ref, entries[refs[ref]].shown, notes.get(refs[ref]))
+        for _created, name, ref, doc in order
+    ]
+
+
+def _selected(
+    project: Project, listed: query.Listing, others: list[dict[str, object]], q: query.Query
+) -> list[bytes]:
+    """The rows `show` gives for ``q``, those of the index printed from its JSON."""
+    docs = listed.docs()
+    indexed = {id(doc) for doc in docs}
+    rows = docs + others
+    query.check_keys(rows, [f.key for f in q.filters] + ([q.sort_by] if q.sort_by else []))
+    entries, notes = listed.entries, listed.notes
+    picked = query.select(project.git, rows, q)
+    return [
+        showjson.indexed_row(
+            str(doc["name"]),
+            str(doc["ref"]),
+            entries[str(doc["commit"])].shown,
+            notes.get(str(doc["commit"])),
+        )
+        if id(doc) in indexed
+        else showjson.doc_row(doc)
+        for doc in picked
+    ]
 
 
 def listing(project: Project, notify: Notify | None) -> tuple[ListRow, ...]:
