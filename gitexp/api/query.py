@@ -58,11 +58,15 @@ class QueryCalls(Calls):
         branches: Sequence[str] = (),
         limit: int | None = None,
         notify: Notify | None = None,
+        background_index: bool = False,
     ) -> bytes:
         """``gitexp show --json``: the bytes of `show`'s ``to_json()``, indented by 2.
 
         The same as ``orjson.dumps(repo.show(...).to_json(), option=orjson.OPT_INDENT_2)``,
         made without a row object per experiment, for ten thousand experiments.
+        ``background_index``: experiments read from their commits (a fresh clone's)
+        are written to the summary index by a process of its own that nobody waits
+        for, as the CLI does, instead of before this returns.
 
         >>> data = repo.show_json(sort_by="loss", limit=3)  # doctest: +SKIP
         """
@@ -70,7 +74,7 @@ class QueryCalls(Calls):
         from gitexp.experiments.query.select import Query
 
         q = Query((), sort_by, descending, branches, limit)
-        return views.show_json(self.project, filters, q, notify)
+        return views.show_json(self.project, filters, q, notify, background=background_index)
 
     def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
         """What differs between ``a`` and ``b`` (or ``a``'s baseline), as ``diff --json``."""

@@ -64,6 +64,7 @@ def main(args: argparse.Namespace) -> int:
                 branches=args.branch,
                 limit=args.limit,
                 notify=say,
+                background_index=True,
             )
         )
         return 0

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,14 +43,21 @@ class Entry(NamedTuple):
     """The fields as ``show --json`` prints them in an experiment's object: its lines
     from ``"commit"`` to the end of ``"data"``, indented, without braces or a last
     newline."""
-    compact: bytes
-    """The fields as one compact JSON object."""
+    source: bytes | Mapping[str, object]
+    """The fields as one compact JSON object, or as read from the commit (dumped
+    when first needed: a first ``show --json`` prints before it writes the index)."""
+
+    @property
+    def compact(self) -> bytes:
+        """The fields as one compact JSON object."""
+        source = self.source
+        return source if isinstance(source, bytes) else orjson.dumps(source)
 
 
 def entry_of(summary: Mapping[str, object]) -> Entry:
     """The entry of a summary (`summary.Reader.summary`'s fields, in their order)."""
     text = orjson.dumps(summary, option=_INDENT)
-    return Entry(str(summary.get("created") or ""), shown(text), orjson.dumps(summary))
+    return Entry(str(summary.get("created") or ""), shown(text), summary)
 
 
 def shown(indented: bytes) -> bytes:
@@ -100,23 +108,66 @@ class SummaryIndex:
             self._new.append(commit)
         self.entries[commit] = entry
 
+    def pending(self, live: Iterable[str] | None = None) -> bool:
+        """Whether `save` with ``live`` would write anything."""
+        return self._plan(live) is not None
+
+    def _plan(self, live: Iterable[str] | None) -> tuple[bool, dict[str, Entry]] | None:
+        """What `save` writes: whether it rewrites the file, and the entries; or None."""
+        if live is not None:
+            live_set = set(live)
+            dead = sum(1 for c in self.entries if c not in live_set)
+            if dead * 4 > max(len(self.entries), 16):
+                return True, {c: e for c, e in self.entries.items() if c in live_set}
+        if not self._whole and (self._new or self.entries):
+            return True, self.entries
+        if self._new:
+            return False, {c: self.entries[c] for c in self._new}
+        return None
+
     def save(self, live: Iterable[str] | None = None) -> None:
         """Append what is new; rewrite the file when it is damaged or ``live`` shows many dead.
 
         Failures to write are ignored: the index is only a cache.
         """
-        live_set = set(live) if live is not None else None
-        dead = 0 if live_set is None else sum(1 for c in self.entries if c not in live_set)
-        with contextlib.suppress(OSError):
-            if live_set is not None and dead * 4 > max(len(self.entries), 16):
-                keep = {c: e for c, e in self.entries.items() if c in live_set}
-                _replace(self.path, keep)
-            elif not self._whole and (self._new or self.entries):
-                _replace(self.path, self.entries)
-            elif self._new:
-                _append(self.path, {c: self.entries[c] for c in self._new})
+        plan = self._plan(live)
+        if plan is not None:
+            rewrite, entries = plan
+            with contextlib.suppress(OSError):
+                (_replace if rewrite else _append)(self.path, entries)
         self._whole = True
         self._new = []
+
+
+def in_background(work: Callable[[], None]) -> bool:
+    """Run ``work`` in a process of its own that nobody waits for; whether it could.
+
+    A command that has its answer out keeps its cache this way without making its
+    caller (or a shell pipeline, whose reader sees the end of the output) wait, as
+    ``git gc --auto`` does. The process forks twice, so that nothing is left to reap,
+    starts a session of its own (a Ctrl-C to the terminal does not cut it short), and
+    reads and writes /dev/null, not the command's output. Only a process with one
+    thread forks: a lock another thread held would stay held in the copy. Failures in
+    ``work`` are ignored, as they are for any write of a cache.
+    """
+    if not hasattr(os, "fork") or threading.active_count() != 1:
+        return False
+    try:
+        middle = os.fork()
+    except OSError:
+        return False
+    if middle:
+        os.waitpid(middle, 0)
+        return True
+    try:  # the middle process, then the one that works
+        if os.fork() == 0:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null, fd)
+            work()
+    finally:
+        os._exit(0)
 
 
 def _records(entries: Mapping[str, Entry]) -> bytes:

@@ -20,10 +20,16 @@ from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import NotFoundError
 from gitexp.experiments import tagindex, tags
-from gitexp.experiments.query.index import FILE_NAME, Entry, SummaryIndex, entry_of
+from gitexp.experiments.query.index import (
+    FILE_NAME,
+    Entry,
+    SummaryIndex,
+    entry_of,
+    in_background,
+)
 from gitexp.experiments.query.streamed import StreamReader
 from gitexp.experiments.query.summary import Reader
-from gitexp.git.refs import list_refs, ref_may_exist
+from gitexp.git.refs import ref_may_exist, start_listing
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
 
@@ -111,10 +117,18 @@ class Listing:
             tags.attach(rows, self.notes)
         return rows
 
-    def save(self) -> None:
-        """Keep the entries read from commits in the index, for the next command."""
-        if self.index is not None:
-            self.index.save(self.refs.values())
+    def save(self, *, background: bool = False) -> None:
+        """Keep the entries read from commits in the index, for the next command.
+
+        ``background``: in a process of its own that nobody waits for
+        (`index.in_background`), when there is anything to write.
+        """
+        index = self.index
+        if index is None:
+            return
+        live = self.refs.values()
+        if not (background and index.pending(live) and in_background(lambda: index.save(live))):
+            index.save(live)
 
 
 def listing(git: GitRepo, index_path: Path | None) -> Listing:
@@ -123,8 +137,9 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     What was read is kept in the index only by `Listing.save`, which a command calls
     once its answer is out.
     """
-    refs = list_refs(git, EXPERIMENT_REF_PREFIX)
+    listed = start_listing(git, EXPERIMENT_REF_PREFIX)  # git reads the refs meanwhile
     index = SummaryIndex(index_path) if index_path else None
+    refs = listed()
     known = index.entries if index else {}
     unread = [c for c in dict.fromkeys(refs.values()) if c not in known]
     if not unread:

@@ -81,12 +81,15 @@ def show_json(
     filters: Sequence[str | Filter],
     q: query.Query,
     notify: Notify | None,
+    *,
+    background: bool = False,
 ) -> bytes:
     """``show --json``: `show`'s ``to_json()`` as `orjson` dumps it with a 2-space indent.
 
     The experiments the index holds are printed from its JSON as it is (`showjson`);
     with no filter, sort or branch none of it is even parsed. The entries read from
-    commits are kept in the index once the document is made. Raises as `show`.
+    commits are kept in the index once the document is made, with ``background`` by
+    a process nobody waits for (`index.in_background`). Raises as `show`.
     """
     parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
     if q.limit is not None and q.limit < 0:
@@ -102,7 +105,7 @@ def show_json(
     else:
         rows = _newest_first(listed, others, q.limit)
     data = showjson.document(rows)
-    listed.save()
+    listed.save(background=background)
     return data
 
 
