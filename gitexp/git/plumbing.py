@@ -343,38 +343,6 @@ def read_objects(root: Path, oids: Iterable[str]) -> dict[str, tuple[str, bytes]
     return found
 
 
-def read_named(root: Path, names: Sequence[str]) -> list[tuple[bytes, str, bytes] | None]:
-    """The object each of ``names`` names, in order: its raw id, type and bytes, or None.
-
-    A name is what ``git cat-file`` takes: an id, ``<commit>^{tree}``, or
-    ``<tree or commit>:<path>`` (git walks the trees itself). One process reads them
-    all, so a caller can ask for a commit, its tree and files in it in one round.
-    Raises `GitexpError` when git fails.
-    """
-    if not names:
-        return []
-    out = _git_batch(root, ["cat-file", "--batch", "--buffer"], ("\n".join(names) + "\n").encode())
-    found: list[tuple[bytes, str, bytes] | None] = []
-    kinds = {b"commit": "commit", b"tree": "tree", b"blob": "blob", b"tag": "tag"}
-    at = 0
-    index = out.index
-    for _name in names:  # "<id> <type> <size>\n<body>\n", or "<name> missing\n"
-        end = index(b"\n", at)
-        last = out.rfind(b" ", at, end)
-        size = out[last + 1 : end]
-        if not size.isdigit():
-            at = end + 1
-            found.append(None)
-            continue
-        space = out.index(b" ", at)
-        kind = kinds[out[space + 1 : last]]
-        oid = bytes.fromhex(out[at:space].decode())
-        at = end + 1 + int(size)
-        found.append((oid, kind, out[end + 1 : at]))
-        at += 1
-    return found
-
-
 def resolve_paths(root: Path, requests: Iterable[str]) -> dict[str, tuple[str, str]]:
     """The id and type of each ``<tree or commit>:<path>`` that names an object.
 

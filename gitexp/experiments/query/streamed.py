@@ -2,11 +2,11 @@
 
 The first ``show`` in a fresh clone reads every experiment commit. `summary.Reader`
 reads one commit at a time through libgit2; here each round is one
-``git cat-file --batch`` for every commit at once. The first asks of each commit for
-itself, its root tree, its config and its run's ``.gitexp/`` folder (for the params
-a run logged), git walking to them (`plumbing.read_named`); the next rounds read the
-blobs and any data folders' subtrees they need, by id, the cheapest request for git;
-files named deeper by a config are found by git itself (`plumbing.resolve_paths`). What is
+``git cat-file --batch`` (`plumbing.read_objects`) for every commit at once: the
+commits, then their root trees, then the configs with each run's ``.gitexp/``
+folder (for the params a run logged), then the blobs and any data folders' subtrees
+they need. Objects are asked for by id, the cheapest request for git; files named
+deeper by a config are found by git itself (`plumbing.resolve_paths`). What is
 shared (a config, a params file, a data folder's subtree) is read and parsed once.
 The result is `Reader.summary`'s, commit by commit (tests hold them equal).
 """
@@ -29,7 +29,7 @@ from gitexp.experiments.query.summary import (
     run_facts,
     summary_fields,
 )
-from gitexp.git.plumbing import read_named, read_objects, resolve_paths
+from gitexp.git.plumbing import read_objects, resolve_paths
 from gitexp.git.rawobjects import GITLINK_MODE, TREE_MODE, Tree, parse_commit, parse_tree
 from gitexp.git.repo import GitRepo
 
@@ -44,9 +44,6 @@ assert _FOLDER == RUN_DIR  # noqa: S101 - the logged params live in the run fold
 _LOGGED_NAME = _LOGGED_FILE.encode()
 _LOGGED_ENTRY = b" " + _LOGGED_NAME + b"\0"
 """How the logged params' entry shows in a raw tree: after its mode, before its id."""
-_ASKED = ("", "^{tree}", f":{RUN_DIR}", f":{PROJECT_CONFIG}")
-"""What the first stream asks of each commit: itself, its root tree, its run folder
-(for the params the run logged) and its config."""
 
 Oid = bytes
 """An object id as trees hold it: 20 raw bytes (hex only to talk to git)."""
@@ -89,7 +86,15 @@ class StreamReader:
         Each is what `Reader.summary` gives for it. Raises `GitexpError` when git fails.
         """
         ids = list(dict.fromkeys(commit_ids))
-        commits, trees, roots, logged = self._first_round(ids)
+        commits = {
+            oid: body
+            for oid, (kind, body) in read_objects(self.git.root, ids).items()
+            if kind == "commit"
+        }
+        trees = {oid: body[5 : body.index(b"\n")].decode() for oid, body in commits.items()}
+        self._load(bytes.fromhex(t) for t in trees.values())
+        roots = {oid: self._trees.get(bytes.fromhex(t), _NO_TREE) for oid, t in trees.items()}
+        logged = self._logged_and_configs(roots)
         found = {
             oid: self._find(trees[oid], roots[oid], body, logged.get(oid))
             for oid, body in commits.items()
@@ -102,43 +107,28 @@ class StreamReader:
         )
         return {oid: self._summary(oid, commits[oid], f) for oid, f in found.items()}
 
-    def _first_round(
-        self, ids: list[str]
-    ) -> tuple[dict[str, bytes], dict[str, str], dict[str, Tree], dict[str, Oid]]:
-        """Each commit, its root tree, its config and its run folder, in one stream.
+    def _logged_and_configs(self, roots: dict[str, Tree]) -> dict[str, Oid]:
+        """Read the configs, and find the params each run logged: its blob id, by commit.
 
-        Gives the commits (objects of another type are left out), their root trees'
-        ids (hex) and entries, and the blob of the params each run logged, if any.
-        The configs land among the blobs read; a run folder is parsed only if it
-        names the logged params.
+        One stream reads every config blob and every root's run folder (``.gitexp/``,
+        a tree of its own per run); a folder is parsed only if it names the file.
         """
-        asked = [f"{c}{suffix}" for c in ids for suffix in _ASKED]
-        answers = read_named(self.git.root, asked)
-        commits: dict[str, bytes] = {}
-        trees: dict[str, str] = {}
-        roots: dict[str, Tree] = {}
+        folders = {oid: _tree_id(top, _RUN_DIR) for oid, top in roots.items()}
+        configs = (_blob_id(top, _CONFIG) for top in roots.values())
+        wanted = {o for o in configs if o is not None and o not in self._blobs}
+        raw = self._read(wanted | {f for f in folders.values() if f is not None})
+        for oid in wanted:
+            kind, body = raw.get(oid, ("", b""))
+            if kind == "blob":
+                self._blobs[oid] = body
         logged: dict[str, Oid] = {}
-        parsed = self._trees
-        for at, oid in enumerate(ids):
-            commit, root, folder, config = answers[4 * at : 4 * at + 4]
-            if commit is None or commit[1] != "commit":
-                continue
-            body = commits[oid] = commit[2]
-            if root is None:
-                trees[oid], roots[oid] = body[5 : body.index(b"\n")].decode(), _NO_TREE
-            else:
-                trees[oid] = root[0].hex()
-                top = parsed.get(root[0])
-                if top is None:
-                    top = parsed[root[0]] = parse_tree(root[2])
-                roots[oid] = top
-            if config is not None and config[1] == "blob":
-                self._blobs[config[0]] = config[2]
-            if folder is not None and folder[1] == "tree" and _LOGGED_ENTRY in folder[2]:
-                entry = parse_tree(folder[2]).get(_LOGGED_NAME)
+        for commit, folder in folders.items():
+            kind, body = raw.get(folder, ("", b"")) if folder is not None else ("", b"")
+            if kind == "tree" and _LOGGED_ENTRY in body:
+                entry = parse_tree(body).get(_LOGGED_NAME)
                 if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
-                    logged[oid] = entry[2]
-        return commits, trees, roots, logged
+                    logged[commit] = entry[2]
+        return logged
 
     def _find(self, tree: str, top: Tree, commit: bytes, logged: Oid | None) -> _Found:
         """The plan, trailers and blob ids of one commit (deeper files as requests).
@@ -354,6 +344,11 @@ def _pointer_blobs(trees: Iterable[Tree]) -> list[Oid]:
         for name, e in tree.items()
         if name.endswith(_SUFFIX) and name != _SUFFIX and e[0] != TREE_MODE
     ]
+
+
+def _tree_id(top: Tree, name: bytes) -> Oid | None:
+    entry = top.get(name)
+    return entry[2] if entry is not None and entry[0] == TREE_MODE else None
 
 
 def _blob_id(top: Tree, name: bytes) -> Oid | None:
