@@ -27,8 +27,6 @@ from gitexp.experiments.query.index import (
     entry_of,
     in_background,
 )
-from gitexp.experiments.query.streamed import StreamReader
-from gitexp.experiments.query.summary import Reader
 from gitexp.git.refs import ref_may_exist, start_listing
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
@@ -168,6 +166,9 @@ def _read(git: GitRepo, commits: list[str]) -> dict[str, dict[str, object]]:
     A commit the stream did not give (not a commit) goes the other way, which
     raises as it always has.
     """
+    from gitexp.experiments.query.streamed import StreamReader
+    from gitexp.experiments.query.summary import Reader
+
     found: dict[str, dict[str, object]] = {}
     if len(commits) >= STREAM_FROM:
         found = StreamReader(git).summaries(commits)

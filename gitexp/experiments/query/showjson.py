@@ -11,12 +11,14 @@ to the byte (tests hold them equal).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import orjson
 
-from gitexp.core.tagnote import TagNote
 from gitexp.experiments.query.index import shown
-from gitexp.experiments.query.results import ExperimentRow
+
+if TYPE_CHECKING:
+    from gitexp.core.tagnote import TagNote
 
 _INDENT = orjson.OPT_INDENT_2
 _EMPTY = orjson.dumps({"experiments": []}, option=_INDENT)
@@ -44,5 +46,7 @@ def indexed_row(name: str, ref: str, fields: bytes, note: TagNote | None) -> byt
 
 def doc_row(doc: Mapping[str, object]) -> bytes:
     """The object of an experiment the index does not hold (a running or queued run)."""
+    from gitexp.experiments.query.results import ExperimentRow
+
     text = orjson.dumps(ExperimentRow.of(doc).to_json(), option=_INDENT)
     return b"    " + text.replace(b"\n", b"\n    ")

@@ -8,6 +8,7 @@ of the design: the next command that finds its journal records it).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -17,23 +18,39 @@ from gitexp.core.names import EXPERIMENT_REF_PREFIX, QUEUE_REF_PREFIX
 from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments.query import select as query
 from gitexp.experiments.query import showjson
-from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
-from gitexp.experiments.run import crashed, journal
 from gitexp.git.refs import has_refs
 from gitexp.project import Project
 
 if TYPE_CHECKING:
     from gitexp.experiments.query import overview as overview_mod
+    from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
     from gitexp.experiments.run.runner import Notify
 
 
 def with_running(project: Project, notify: Notify | None) -> list[dict[str, object]]:
     """Every experiment, crashed runs recorded first, then the runs going on now."""
+    running = _running(project, notify)
+    return query.project_experiments(project) + running + _queued(project)
+
+
+def _running(project: Project, notify: Notify | None) -> list[dict[str, object]]:
+    """The rows of the runs going on now, once those whose process died are recorded.
+
+    With nothing in the runs folder there is neither, and the run machinery's modules
+    are not even loaded.
+    """
+    try:
+        with os.scandir(project.layout.runs) as found:
+            if next(found, None) is None:
+                return []
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    from gitexp.experiments.run import crashed, journal
+
     for message in crashed.recover(project):
         if notify is not None:
             notify(message)
-    running = journal.running_rows(project.layout.runs)
-    return query.project_experiments(project) + running + _queued(project)
+    return journal.running_rows(project.layout.runs)
 
 
 def _queued(project: Project) -> list[dict[str, object]]:
@@ -51,6 +68,8 @@ def _queued(project: Project) -> list[dict[str, object]]:
 
 def experiments(project: Project) -> tuple[ExperimentRow, ...]:
     """Every recorded experiment, in ref-name order."""
+    from gitexp.experiments.query.results import ExperimentRow
+
     return tuple(ExperimentRow.of(doc) for doc in query.project_experiments(project))
 
 
@@ -73,6 +92,8 @@ def show(
         raise UsageError("--limit must be 0 or more")
     rows = with_running(project, notify)
     query.check_keys(rows, [f.key for f in parsed] + ([q.sort_by] if q.sort_by else []))
+    from gitexp.experiments.query.results import ShowResult
+
     return ShowResult.of(query.select(project.git, rows, replace(q, filters=parsed)))
 
 
@@ -94,10 +115,7 @@ def show_json(
     parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
     if q.limit is not None and q.limit < 0:
         raise UsageError("--limit must be 0 or more")
-    for message in crashed.recover(project):
-        if notify is not None:
-            notify(message)
-    running = journal.running_rows(project.layout.runs)
+    running = _running(project, notify)
     listed = query.project_listing(project)
     others = running + _queued(project)
     if parsed or q.sort_by or q.branches:
@@ -159,6 +177,8 @@ def _selected(
 
 def listing(project: Project, notify: Notify | None) -> tuple[ListRow, ...]:
     """``gitexp list``: every experiment, running ones too, newest first."""
+    from gitexp.experiments.query.results import ExperimentRow, ListRow
+
     rows = query.select(project.git, with_running(project, notify), query.Query())
     return tuple(ListRow.of(ExperimentRow.of(row)) for row in rows)
 
