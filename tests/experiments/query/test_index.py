@@ -103,3 +103,20 @@ def test_processes_saving_at_once_leave_a_whole_index(tmp_path: Path) -> None:
     assert len(entries) == 50
     assert all(orjson.loads(e.compact)["commit"] == c for c, e in entries.items())
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_process_with_threads_keeps_its_index_in_the_foreground(tmp_path: Path) -> None:
+    import threading
+
+    from gitexp.experiments.query.index import in_background
+
+    done = tmp_path / "done"
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:  # a fork now could copy a lock another thread holds: it is not done
+        assert not in_background(lambda: done.write_text("written"))
+    finally:
+        release.set()
+        other.join()
+    assert not done.exists()
