@@ -9,7 +9,8 @@ commands, a new process each, round after round:
 - floor: ``git for-each-ref refs/experiments | git cat-file --batch``, git itself
   listing the experiments and reading their commits;
 - cold: ``gitexp show --json`` with no summary index (removed before each run), as in
-  a fresh clone;
+  a fresh clone (the index it writes in a process of its own afterwards is waited
+  for, untimed, before the next command);
 - warm: ``gitexp show --json`` again, the index built.
 
 Each round runs the three back to back, so that one round's ratios see one load;
@@ -111,16 +112,25 @@ def _project(root: Path, size: int, env: dict[str, str]) -> GitexpExperiments:
 def _measure(project: GitexpExperiments, env: dict[str, str], repeat: int) -> dict[str, float]:
     show = [sys.executable, "-m", "gitexp", "show", "--json"]
     root = project.root
-    index = project.index_file
+    folder = project.index_file.parent
 
-    def drop() -> None:
-        index.unlink(missing_ok=True)
+    def drop() -> None:  # every version's file, for a --source of another version
+        for index in folder.glob("experiments-*"):
+            index.unlink()
+
+    def written() -> None:
+        """Wait for the index a cold show writes (by a process of its own, after it)."""
+        deadline = time.monotonic() + 60
+        while not any(folder.glob("experiments-*")) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def floor() -> tuple[float, float]:
         return _timed(["sh", "-c", f"{FLOOR} > /dev/null"], root, env)
 
     def cold() -> tuple[float, float]:
-        return _timed(show, root, env, before=drop, out=root.parent / f"{root.name}-cold.json")
+        timed = _timed(show, root, env, before=drop, out=root.parent / f"{root.name}-cold.json")
+        written()
+        return timed
 
     def warm() -> tuple[float, float]:
         return _timed(show, root, env, out=root.parent / f"{root.name}-warm.json")

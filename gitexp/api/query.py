@@ -49,6 +49,33 @@ class QueryCalls(Calls):
         q = Query((), sort_by, descending, branches, limit)
         return views.show(self.project, filters, q, notify)
 
+    def show_json(
+        self,
+        *,
+        filters: Sequence[str | Filter] = (),
+        sort_by: str | None = None,
+        descending: bool = False,
+        branches: Sequence[str] = (),
+        limit: int | None = None,
+        notify: Notify | None = None,
+        background_index: bool = False,
+    ) -> bytes:
+        """``gitexp show --json``: the bytes of `show`'s ``to_json()``, indented by 2.
+
+        The same as ``orjson.dumps(repo.show(...).to_json(), option=orjson.OPT_INDENT_2)``,
+        made without a row object per experiment, for ten thousand experiments.
+        ``background_index``: experiments read from their commits (a fresh clone's)
+        are written to the summary index by a process of its own that nobody waits
+        for, as the CLI does, instead of before this returns.
+
+        >>> data = repo.show_json(sort_by="loss", limit=3)  # doctest: +SKIP
+        """
+        from gitexp.experiments.query import views
+        from gitexp.experiments.query.select import Query
+
+        q = Query((), sort_by, descending, branches, limit)
+        return views.show_json(self.project, filters, q, notify, background=background_index)
+
     def diff(self, a: str | None = None, b: str | None = None) -> DiffResult:
         """What differs between ``a`` and ``b`` (or ``a``'s baseline), as ``diff --json``."""
         from gitexp.experiments.query import views

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -191,6 +190,8 @@ def uninstall(folder: Path) -> list[tuple[HookState, str]]:
 
 def _write_executable(path: Path, text: str) -> None:
     """Write ``path`` (mode 0755) through a temporary file and a rename."""
+    import tempfile  # loaded when a hook is written: every command imports this module
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.gitexp-tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from gitexp.core.names import EXPERIMENT_REF_PREFIX
@@ -36,21 +36,38 @@ def list_refs(git: GitRepo, prefix: str) -> dict[str, str]:
     ``git for-each-ref`` lists 100,000 refs several times faster than walking them
     through libgit2, and reads only the refs under ``prefix``.
     """
-    proc = subprocess.run(
-        ["git", "for-each-ref", "--format=%(objectname) %(symref) %(refname)", prefix],
-        cwd=git.root,
-        capture_output=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.decode(errors="replace").strip()
-        raise GitexpError(f"could not list the refs under {prefix}: {detail}")
-    found: dict[str, str] = {}
-    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-        target, symref, name = line.split(" ", 2)
-        if not symref:
-            found[name] = target
-    return found
+    return start_listing(git, prefix)()
+
+
+def start_listing(git: GitRepo, prefix: str) -> Callable[[], dict[str, str]]:
+    """`list_refs`, begun now and given by the call it returns: git lists while you work.
+
+    Reading ten thousand loose refs is most of what a warm ``show`` waits for; started
+    first, it runs on another core while the caller loads its index.
+    """
+    try:
+        proc = subprocess.Popen(
+            ["git", "for-each-ref", "--format=%(objectname) %(symref) %(refname)", prefix],
+            cwd=git.root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    except FileNotFoundError as exc:
+        raise GitexpError("the git executable was not found", hint="install git") from exc
+
+    def listed() -> dict[str, str]:
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            detail = err.decode(errors="replace").strip()
+            raise GitexpError(f"could not list the refs under {prefix}: {detail}")
+        found: dict[str, str] = {}
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            target, symref, name = line.split(" ", 2)
+            if not symref:
+                found[name] = target
+        return found
+
+    return listed
 
 
 def has_refs(git: GitRepo, prefix: str) -> bool:

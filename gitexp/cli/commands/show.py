@@ -52,18 +52,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import orjson
-
     from gitexp.api import Repo
 
     repo = Repo(".")
+    if args.json and not args.series:
+        out_bytes(
+            repo.show_json(
+                filters=args.filter,
+                sort_by=args.sort_by,
+                descending=args.desc,
+                branches=args.branch,
+                limit=args.limit,
+                notify=say,
+                background_index=True,
+            )
+        )
+        return 0
     rows = _select(repo, args, args.limit)
     lines = _series(repo, rows, args.series) if args.series else {}
     if args.json:
+        import orjson
+
         docs = [row.to_json() for row in rows]
-        if args.series:
-            for doc, row in zip(docs, rows, strict=True):
-                doc["series"] = lines.get(row.name, {})
+        for doc, row in zip(docs, rows, strict=True):
+            doc["series"] = lines.get(row.name, {})
         out_bytes(orjson.dumps({"experiments": docs}, option=orjson.OPT_INDENT_2))
         return 0
     # Which columns vary is a property of every matching experiment, not only of those

@@ -1,27 +1,38 @@
 """``gitexp show``: every experiment's params, metrics and data, filtered and ordered.
 
-Each experiment commit is read once per machine (`summary.Reader`); its summary is
-kept in the index (`index.SummaryIndex`) for every later command.
+Each experiment commit is read once per machine (`summary.Reader`, or many at once
+`streamed.StreamReader`); its summary is kept in the index (`index.SummaryIndex`) for
+every later command.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
 
 from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import NotFoundError
 from gitexp.experiments import tagindex, tags
-from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
-from gitexp.experiments.query.streamed import StreamReader
-from gitexp.experiments.query.summary import Reader
-from gitexp.git.refs import list_refs, ref_may_exist
+from gitexp.experiments.query.index import (
+    FILE_NAME,
+    Entry,
+    SummaryIndex,
+    entry_of,
+    in_background,
+)
+from gitexp.git.refs import ref_may_exist, start_listing
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
+
+if TYPE_CHECKING:
+    from gitexp.core.tagnote import TagNote
 
 _MISSING = object()
 BUILTIN_KEYS = ("name", "status", "created", "branch", "commit", "baseline", "note")
@@ -46,41 +57,101 @@ def project_experiments(project: Project) -> list[dict[str, object]]:
     Each row carries its ``tags`` and ``note`` too: they live in git notes, which
     change without the commit changing, so they are never kept in the index.
     """
-    rows = experiments(project.git, project.layout.index / FILE_NAME)
+    listed = project_listing(project)
+    rows = listed.docs()
+    listed.save()
+    return rows
+
+
+def project_listing(project: Project) -> Listing:
+    """Every experiment of ``project`` as its index entry, with its tags and note."""
+    listed = listing(project.git, project.layout.index / FILE_NAME)
     if ref_may_exist(project.git, tags.NOTES_REF):  # else libgit2 need not even load
         index = project.layout.index / tagindex.FILE_NAME
-        tags.attach(rows, tags.tags_by_commit(project.git, index))
-    return rows
+        listed.notes = tags.tags_by_commit(project.git, index)
+    return listed
 
 
 def experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
     """Every experiment as the JSON objects of ``show --json``, in ref-name order."""
-    gc.disable()  # many small objects that all live on: collections would find nothing
-    try:
-        rows = _experiments(git, index_path)
-    finally:
-        gc.freeze()  # and later collections need not look at them again
-        gc.enable()
+    listed = listing(git, index_path)
+    rows = listed.docs()
+    listed.save()
     return rows
 
 
-def _experiments(git: GitRepo, index_path: Path | None) -> list[dict[str, object]]:
-    refs = list_refs(git, EXPERIMENT_REF_PREFIX)
+@dataclass
+class Listing:
+    """Every experiment ref, its commit's index entry, and the notes on the commits.
+
+    What ``show --json`` prints is put together from the entries' JSON as it is
+    (`showjson`); the other readers parse it (`docs`), all at once.
+    """
+
+    refs: dict[str, str]
+    """Commit id by ref name, in name order."""
+    entries: dict[str, Entry]
+    """The entry of every commit of ``refs``."""
+    index: SummaryIndex | None = None
+    notes: Mapping[str, TagNote] = field(default_factory=dict)
+
+    def docs(self) -> list[dict[str, object]]:
+        """Each experiment's ``show --json`` object, tags and note attached, in ref order."""
+        if not self.refs:
+            return []
+        entries = self.entries
+        parts = [
+            b'{"name":%s,"ref":%s,%s'
+            % (orjson.dumps(name_from_ref(ref)), orjson.dumps(ref), entries[commit].compact[1:])
+            for ref, commit in self.refs.items()
+        ]
+        gc.disable()  # many small objects that all live on: collections would find nothing
+        try:
+            rows: list[dict[str, object]] = orjson.loads(b"[" + b",".join(parts) + b"]")
+        finally:
+            gc.freeze()  # and later collections need not look at them again
+            gc.enable()
+        if self.notes:
+            tags.attach(rows, self.notes)
+        return rows
+
+    def save(self, *, background: bool = False) -> None:
+        """Keep the entries read from commits in the index, for the next command.
+
+        ``background``: in a process of its own that nobody waits for
+        (`index.in_background`), when there is anything to write.
+        """
+        index = self.index
+        if index is None:
+            return
+        live = self.refs.values()
+        if not (background and index.pending(live) and in_background(lambda: index.save(live))):
+            index.save(live)
+
+
+def listing(git: GitRepo, index_path: Path | None) -> Listing:
+    """Every experiment ref with its entry: from the index, else read from its commit.
+
+    What was read is kept in the index only by `Listing.save`, which a command calls
+    once its answer is out.
+    """
+    listed = start_listing(git, EXPERIMENT_REF_PREFIX)  # git reads the refs meanwhile
     index = SummaryIndex(index_path) if index_path else None
+    refs = listed()
     known = index.entries if index else {}
     unread = [c for c in dict.fromkeys(refs.values()) if c not in known]
-    read = _read(git, unread)
-    rows: list[dict[str, object]] = []
-    for ref, commit in refs.items():
-        entry = known.get(commit)
-        if entry is None:
-            entry = read[commit]
-            if index:
-                index.add(commit, entry)
-        rows.append({"name": name_from_ref(ref), "ref": ref, **entry})
-    if index:
-        index.save(refs.values())
-    return rows
+    if not unread:
+        return Listing(refs, known, index)
+    gc.disable()  # many small objects, none of them garbage yet
+    try:
+        read = _read(git, unread)
+    finally:
+        gc.enable()
+    if index is None:
+        return Listing(refs, {c: entry_of(s) for c, s in read.items()})
+    for commit, summary in read.items():
+        index.add(commit, entry_of(summary))
+    return Listing(refs, index.entries, index)
 
 
 STREAM_FROM = 8
@@ -95,6 +166,9 @@ def _read(git: GitRepo, commits: list[str]) -> dict[str, dict[str, object]]:
     A commit the stream did not give (not a commit) goes the other way, which
     raises as it always has.
     """
+    from gitexp.experiments.query.streamed import StreamReader
+    from gitexp.experiments.query.summary import Reader
+
     found: dict[str, dict[str, object]] = {}
     if len(commits) >= STREAM_FROM:
         found = StreamReader(git).summaries(commits)

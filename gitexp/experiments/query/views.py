@@ -8,31 +8,49 @@ of the design: the next command that finds its journal records it).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from gitexp.core.filters import Filter, parse_filter
-from gitexp.core.names import QUEUE_REF_PREFIX
+from gitexp.core.names import EXPERIMENT_REF_PREFIX, QUEUE_REF_PREFIX
 from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments.query import select as query
-from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
-from gitexp.experiments.run import crashed, journal
+from gitexp.experiments.query import showjson
 from gitexp.git.refs import has_refs
 from gitexp.project import Project
 
 if TYPE_CHECKING:
     from gitexp.experiments.query import overview as overview_mod
+    from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
     from gitexp.experiments.run.runner import Notify
 
 
 def with_running(project: Project, notify: Notify | None) -> list[dict[str, object]]:
     """Every experiment, crashed runs recorded first, then the runs going on now."""
+    running = _running(project, notify)
+    return query.project_experiments(project) + running + _queued(project)
+
+
+def _running(project: Project, notify: Notify | None) -> list[dict[str, object]]:
+    """The rows of the runs going on now, once those whose process died are recorded.
+
+    With nothing in the runs folder there is neither, and the run machinery's modules
+    are not even loaded.
+    """
+    try:
+        with os.scandir(project.layout.runs) as found:
+            if next(found, None) is None:
+                return []
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    from gitexp.experiments.run import crashed, journal
+
     for message in crashed.recover(project):
         if notify is not None:
             notify(message)
-    running = journal.running_rows(project.layout.runs)
-    return query.project_experiments(project) + running + _queued(project)
+    return journal.running_rows(project.layout.runs)
 
 
 def _queued(project: Project) -> list[dict[str, object]]:
@@ -50,6 +68,8 @@ def _queued(project: Project) -> list[dict[str, object]]:
 
 def experiments(project: Project) -> tuple[ExperimentRow, ...]:
     """Every recorded experiment, in ref-name order."""
+    from gitexp.experiments.query.results import ExperimentRow
+
     return tuple(ExperimentRow.of(doc) for doc in query.project_experiments(project))
 
 
@@ -72,11 +92,93 @@ def show(
         raise UsageError("--limit must be 0 or more")
     rows = with_running(project, notify)
     query.check_keys(rows, [f.key for f in parsed] + ([q.sort_by] if q.sort_by else []))
+    from gitexp.experiments.query.results import ShowResult
+
     return ShowResult.of(query.select(project.git, rows, replace(q, filters=parsed)))
+
+
+def show_json(
+    project: Project,
+    filters: Sequence[str | Filter],
+    q: query.Query,
+    notify: Notify | None,
+    *,
+    background: bool = False,
+) -> bytes:
+    """``show --json``: `show`'s ``to_json()`` as `orjson` dumps it with a 2-space indent.
+
+    The experiments the index holds are printed from its JSON as it is (`showjson`);
+    with no filter, sort or branch none of it is even parsed. The entries read from
+    commits are kept in the index once the document is made, with ``background`` by
+    a process nobody waits for (`index.in_background`). Raises as `show`.
+    """
+    parsed = [f if isinstance(f, Filter) else parse_filter(f) for f in filters]
+    if q.limit is not None and q.limit < 0:
+        raise UsageError("--limit must be 0 or more")
+    running = _running(project, notify)
+    listed = query.project_listing(project)
+    others = running + _queued(project)
+    if parsed or q.sort_by or q.branches:
+        rows = _selected(project, listed, others, replace(q, filters=parsed))
+    else:
+        rows = _newest_first(listed, others, q.limit)
+    data = showjson.document(rows)
+    listed.save(background=background)
+    return data
+
+
+_NAME_AT = len(EXPERIMENT_REF_PREFIX)
+"""Where an experiment's name starts in its ref."""
+
+
+def _newest_first(
+    listed: query.Listing, others: list[dict[str, object]], limit: int | None
+) -> list[bytes]:
+    """The rows in `query.select`'s default order (newest first), none of them parsed."""
+    entries, notes = listed.entries, listed.notes
+    order: list[tuple[str, str, str, dict[str, object] | None]] = [
+        (entries[commit].created, ref[_NAME_AT:], ref, None) for ref, commit in listed.refs.items()
+    ]
+    order += [(str(doc.get("created") or ""), str(doc["name"]), "", doc) for doc in others]
+    order.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    if limit is not None:
+        order = order[:limit]
+    refs = listed.refs
+    return [
+        showjson.doc_row(doc)
+        if doc is not None
+        else showjson.indexed_row(name, ref, entries[refs[ref]].shown, notes.get(refs[ref]))
+        for _created, name, ref, doc in order
+    ]
+
+
+def _selected(
+    project: Project, listed: query.Listing, others: list[dict[str, object]], q: query.Query
+) -> list[bytes]:
+    """The rows `show` gives for ``q``, those of the index printed from its JSON."""
+    docs = listed.docs()
+    indexed = {id(doc) for doc in docs}
+    rows = docs + others
+    query.check_keys(rows, [f.key for f in q.filters] + ([q.sort_by] if q.sort_by else []))
+    entries, notes = listed.entries, listed.notes
+    picked = query.select(project.git, rows, q)
+    return [
+        showjson.indexed_row(
+            str(doc["name"]),
+            str(doc["ref"]),
+            entries[str(doc["commit"])].shown,
+            notes.get(str(doc["commit"])),
+        )
+        if id(doc) in indexed
+        else showjson.doc_row(doc)
+        for doc in picked
+    ]
 
 
 def listing(project: Project, notify: Notify | None) -> tuple[ListRow, ...]:
     """``gitexp list``: every experiment, running ones too, newest first."""
+    from gitexp.experiments.query.results import ExperimentRow, ListRow
+
     rows = query.select(project.git, with_running(project, notify), query.Query())
     return tuple(ListRow.of(ExperimentRow.of(row)) for row in rows)
 

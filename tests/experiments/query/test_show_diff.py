@@ -8,6 +8,7 @@ import pytest
 
 import gitexp
 from gitexp.errors import NotFoundError, UsageError
+from gitexp.experiments.query.index import FILE_NAME
 from tests.conftest import commit_all, git, names
 
 PY = sys.executable
@@ -95,7 +96,7 @@ def test_show_branch_keeps_experiments_whose_baseline_is_on_it(
 
 
 def test_show_index_is_reused_and_survives_deletion(three: gitexp.Repo, repo: Path) -> None:
-    index = repo / ".git" / "gitexp" / "index" / "experiments-v1.jsonl"
+    index = repo / ".git" / "gitexp" / "index" / FILE_NAME
     first = three.show()
     assert index.is_file()
     assert gitexp.Repo().show() == first
