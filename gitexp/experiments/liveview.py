@@ -1,0 +1,293 @@
+"""The live UI's recorded experiments, read once per commit and kept while it runs.
+
+`gitexp.experiments.query.live.LiveSource` reads every experiment again whenever one
+is added, moved or removed: at 10,000 experiments that is seconds for one new run.
+`CachedSource` answers the same questions but keeps, per experiment commit (a commit
+never changes), what the page shows of it: its ``show`` fields, its params and metrics
+flattened, its code files' blobs where they differ from one reference tree, how many
+params differ from its baseline and the images it logged. A change reads only the
+commits not seen before; the rest is put together from what is kept, in one pass.
+
+Column labels, the code paths that differ and the image numbering depend on the whole
+set, so they are worked out again on each change from the kept parts (cheap: no git
+reads). Tags and notes change without their commit changing, so they are never kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pygit2
+from pygit2.enums import DeltaStatus
+
+from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.media import MEDIA_FILE, MediaEntry, parse_media
+from gitexp.core.names import name_from_ref
+from gitexp.core.runinfo import RUN_DIR
+from gitexp.errors import GitexpError
+from gitexp.experiments import tags
+from gitexp.experiments.query import overview as overview_mod
+from gitexp.experiments.query import select as query
+from gitexp.experiments.query.gallery import Frames
+from gitexp.experiments.query.live import IMAGE_URL, LiveSource
+from gitexp.experiments.query.summary import Reader
+from gitexp.git.refs import ref_may_exist
+from gitexp.project import Project
+
+Doc = dict[str, object]
+Flat = dict[tuple[str, str], object]
+_ABSENT = object()
+TEXT_LIMIT = overview_mod.TEXT_LIMIT
+TEXT_BUDGET = overview_mod.TEXT_BUDGET
+
+
+@dataclass(slots=True)
+class Kept:
+    """What the page shows of one experiment commit, read once."""
+
+    summary: Doc
+    params: Flat
+    metrics: Flat
+    changes: dict[str, str | None] | None = None
+    """Code path → blob id (None: deleted) where the commit differs from the reference
+    (None: not compared yet)."""
+    images: list[MediaEntry] = field(default_factory=list)
+    changed: int | None = None
+    """How many params differ from its baseline's (None: not worked out yet)."""
+
+
+class CachedSource(LiveSource):
+    """`LiveSource` whose recorded experiments are read once per commit."""
+
+    def __init__(self, project: Project) -> None:
+        super().__init__(project)
+        self._kept: dict[str, Kept] = {}
+        self._reference: pygit2.Tree | None = None
+        self._reference_commit = ""
+        self._excluded: dict[str, tuple[set[str], tuple[str, ...]]] = {}
+        self._texts: dict[str, tuple[str | None, int]] = {}
+        self._diffs: dict[tuple[tuple[str, str], ...], dict[str, str | None]] = {}
+        self._baselines: dict[str, Flat] = {}
+
+    def experiments(self) -> list[Doc]:
+        """Every recorded experiment as a ``show --json`` object, new commits read alone.
+
+        The first call goes through the summary index (`query.project_experiments`);
+        later ones take the refs of `recorded_stamp` and read only unseen commits.
+        """
+        if not self._kept:
+            rows = query.project_experiments(self.project)
+            self._keep_summaries(rows)
+            return rows
+        git = self.project.git
+        reader = Reader(git)
+        rows = []
+        for ref, commit in self.recorded_stamp():
+            kept = self._kept.get(commit)
+            summary = kept.summary if kept is not None else reader.summary(commit)
+            rows.append({"name": name_from_ref(ref), "ref": ref, **summary})
+        self._keep_summaries(rows)
+        if ref_may_exist(git, tags.NOTES_REF):
+            tags.attach(rows, tags.tags_by_commit(git))
+        return rows
+
+    def recorded(self) -> overview_mod.Overview:
+        """Every recorded experiment as the report shows it, unseen commits read alone.
+
+        Newest first, as `query.select` orders them.
+        """
+        rows = self.experiments()
+        rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
+        live = {str(row["commit"]) for row in rows}
+        for commit in [c for c in self._kept if c not in live]:
+            del self._kept[commit]  # removed: its summary is read again if it comes back
+        if rows and self._reference_commit not in live:
+            self._reset_reference(str(rows[0]["commit"]))
+        kept = [self._complete(row) for row in rows]
+        return self._assemble(rows, kept)
+
+    def _keep_summaries(self, rows: Sequence[Doc]) -> None:
+        for row in rows:
+            commit = str(row["commit"])
+            if commit not in self._kept:
+                summary = {k: v for k, v in row.items() if k not in ("name", "ref", "tags", "note")}
+                wrapped = query.Row(row)
+                self._kept[commit] = Kept(
+                    summary, _flat(wrapped, "params"), _flat(wrapped, "metrics")
+                )
+
+    def _reset_reference(self, commit: str) -> None:
+        """Diff every kept commit again, against ``commit``'s tree."""
+        self._reference_commit = commit
+        self._diffs.clear()
+        self._reference = self.project.git.lookup_commit(commit).tree
+        for kept in self._kept.values():
+            kept.changes = None
+
+    def _complete(self, row: Doc) -> Kept:
+        """The kept parts of ``row``'s commit, read now where they are missing."""
+        commit = str(row["commit"])
+        kept = self._kept[commit]
+        if kept.changes is None:
+            git = self.project.git
+            tree = git.lookup_commit(commit).tree
+            kept.changes = self._changes(tree)
+            media = git.read_blob(tree, MEDIA_FILE)
+            with contextlib.suppress(GitexpError):  # a broken list shows no images
+                kept.images = parse_media(media, f"{MEDIA_FILE} of {commit[:12]}") if media else []
+        if kept.changed is None:
+            kept.changed = self._changed_params(kept, str(row.get("baseline") or ""))
+        return kept
+
+    def _changed_params(self, kept: Kept, baseline: str) -> int:
+        """How many params of ``kept`` differ from its baseline commit's (each read once)."""
+        if baseline not in self._baselines:
+            try:
+                files = Reader(self.project.git).params_at(baseline)
+            except (KeyError, ValueError, GitexpError):
+                files = {}
+            self._baselines[baseline] = _flat(query.Row({"params": files}), "params")
+        base = self._baselines[baseline]
+        mine = kept.params
+        return sum(
+            1
+            for key in mine.keys() | base.keys()
+            if mine.get(key, _ABSENT) != base.get(key, _ABSENT)
+        )
+
+    def _changes(self, tree: pygit2.Tree) -> dict[str, str | None]:
+        """Code path → blob where ``tree`` differs from the reference tree.
+
+        Trees whose code entries at the top are the same (experiments of one baseline
+        differ in params, metrics and their run record only) share one diff.
+        """
+        reference = self._reference
+        if reference is None or reference.id == tree.id:
+            return {}
+        skip, folders = self._excluded_paths(tree)
+        top = tuple(
+            (name, str(entry.id))
+            for entry in tree
+            if (name := str(entry.name)) not in skip and not (name + "/").startswith(folders)
+        )
+        if top in self._diffs:
+            return self._diffs[top]
+        found: dict[str, str | None] = {}
+        for delta in reference.diff_to_tree(tree).deltas:
+            deleted = delta.status == DeltaStatus.DELETED
+            path = delta.old_file.path if deleted else delta.new_file.path
+            if path in skip or path.startswith(folders):
+                continue
+            found[path] = None if deleted else str(delta.new_file.id)
+        self._diffs[top] = found
+        return found
+
+    def _excluded_paths(self, tree: pygit2.Tree) -> tuple[set[str], tuple[str, ...]]:
+        """Paths shown elsewhere (params, metrics, series, the run record), not as code."""
+        git = self.project.git
+        blob = git.blob_id(tree, PROJECT_CONFIG) or ""
+        if blob not in self._excluded:
+            config = ProjectConfig()
+            if blob:
+                with contextlib.suppress(GitexpError):
+                    config = parse_project_config(git.read_blob(tree, PROJECT_CONFIG) or b"")
+            skip = {*config.params, *config.metrics, *(p.rstrip("/") for p in config.plots)}
+            folders = (RUN_DIR + "/", *(p.rstrip("/") + "/" for p in config.plots))
+            self._excluded[blob] = (skip, folders)
+        return self._excluded[blob]
+
+    def _assemble(self, rows: Sequence[Doc], kept: Sequence[Kept]) -> overview_mod.Overview:
+        params = _labels(k.params for k in kept)
+        metrics = _labels(k.metrics for k in kept)
+        changes = [k.changes or {} for k in kept]
+        paths = list(dict.fromkeys(p for change in changes for p in change))
+        base = {p: self._base_blob(p) for p in paths}
+        blob_index: dict[str, int] = {}
+        images: dict[str, MediaEntry] = {}
+        image_index: dict[str, int] = {}
+        runs = []
+        for row, k, change in zip(rows, kept, changes, strict=True):
+            files = {}
+            for path in paths:
+                blob = change[path] if path in change else base[path]
+                if blob is not None:
+                    files[path] = blob_index.setdefault(blob, len(blob_index))
+            frames: Frames = {}
+            for entry in k.images:
+                digest = entry.oid.hex
+                if digest not in image_index:
+                    image_index[digest] = len(image_index)
+                    images[digest] = entry
+                frames.setdefault(entry.key, []).append((entry.step, image_index[digest]))
+            branch = row.get("branch")
+            runs.append(
+                overview_mod.Run(
+                    name=str(row.get("name")),
+                    status=str(row.get("status") or "unknown"),
+                    created=str(row.get("created") or ""),
+                    branch=branch if isinstance(branch, str) else None,
+                    commit=str(row.get("commit") or ""),
+                    baseline=str(row.get("baseline") or ""),
+                    params={params[key]: value for key, value in k.params.items()},
+                    metrics={metrics[key]: value for key, value in k.metrics.items()},
+                    series={},
+                    files=files,
+                    tags=[str(t) for t in row.get("tags") or ()],  # type: ignore[attr-defined]
+                    note=str(row.get("note") or ""),
+                    images=frames,
+                    changed=k.changed or 0,
+                )
+            )
+        self._images = images
+        return overview_mod.Overview(
+            runs, self._blob_texts(blob_index), [IMAGE_URL + d for d in images]
+        )
+
+    def _base_blob(self, path: str) -> str | None:
+        reference = self._reference
+        return None if reference is None else self.project.git.blob_id(reference, path)
+
+    def _blob_texts(self, blob_index: dict[str, int]) -> list[str | None]:
+        """The text of each blob, up to the report's size budget (read once each)."""
+        texts: list[str | None] = [None] * len(blob_index)
+        budget = TEXT_BUDGET
+        for blob, index in blob_index.items():
+            if blob not in self._texts:
+                self._texts[blob] = _text(self.project.git.repo.get(blob))
+            text, size = self._texts[blob]
+            if text is None or size > min(TEXT_LIMIT, budget):
+                continue
+            texts[index] = text
+            budget -= size
+        return texts
+
+
+def _flat(row: query.Row, section: str) -> Flat:
+    return {
+        (file, key): value
+        for file, values in row.flat(section).items()
+        for key, value in values.items()
+    }
+
+
+def _labels(flats: Iterable[Flat]) -> dict[tuple[str, str], str]:
+    """Flat key → column label: the key, or ``FILE:KEY`` where files share the key."""
+    pairs: dict[tuple[str, str], None] = {}
+    for flat in flats:
+        pairs.update(dict.fromkeys(flat))
+    counts: dict[str, int] = {}
+    for _file, key in pairs:
+        counts[key] = counts.get(key, 0) + 1
+    return {(f, k): k if counts[k] == 1 else f"{f}:{k}" for f, k in pairs}
+
+
+def _text(obj: object) -> tuple[str | None, int]:
+    """A blob's text and size in bytes (None: too large, binary or not UTF-8)."""
+    if not isinstance(obj, pygit2.Blob) or obj.size > TEXT_LIMIT or obj.is_binary:
+        return None, 0
+    try:
+        return obj.data.decode("utf-8"), obj.size
+    except UnicodeDecodeError:
+        return None, 0
