@@ -39,6 +39,8 @@ from gitexp.project import Project
 Doc = dict[str, object]
 Flat = dict[tuple[str, str], object]
 _ABSENT = object()
+_SAME: dict[str, str | None] = {}
+"""The changes of a commit whose code is the reference's (one mapping, never written)."""
 TEXT_LIMIT = overview_mod.TEXT_LIMIT
 TEXT_BUDGET = overview_mod.TEXT_BUDGET
 
@@ -56,6 +58,8 @@ class Kept:
     images: list[MediaEntry] = field(default_factory=list)
     changed: int | None = None
     """How many params differ from its baseline's (None: not worked out yet)."""
+    labelled: tuple[int, dict[str, object], dict[str, object]] | None = None
+    """Its params and metrics by column label, and the labels' generation they follow."""
 
 
 class CachedSource(LiveSource):
@@ -70,6 +74,8 @@ class CachedSource(LiveSource):
         self._texts: dict[str, tuple[str | None, int]] = {}
         self._diffs: dict[tuple[tuple[str, str], ...], dict[str, str | None]] = {}
         self._baselines: dict[str, Flat] = {}
+        self._labelled: tuple[dict[tuple[str, str], str], ...] = ({}, {})
+        self._generation = 0
 
     def experiments(self) -> list[Doc]:
         """Every recorded experiment as a ``show --json`` object, new commits read alone.
@@ -199,21 +205,37 @@ class CachedSource(LiveSource):
         return self._excluded[blob]
 
     def _assemble(self, rows: Sequence[Doc], kept: Sequence[Kept]) -> overview_mod.Overview:
-        params = _labels(k.params for k in kept)
-        metrics = _labels(k.metrics for k in kept)
-        changes = [k.changes or {} for k in kept]
+        """The overview of ``rows`` from their kept parts, in one pass.
+
+        Runs whose code differs alike share one ``files`` mapping, and a run's
+        labelled params and metrics are kept until the column labels change.
+        """
+        labels = (_labels(k.params for k in kept), _labels(k.metrics for k in kept))
+        if labels != self._labelled:
+            self._labelled, self._generation = labels, self._generation + 1
+        params, metrics = self._labelled
+        changes = [k.changes or _SAME for k in kept]
         paths = list(dict.fromkeys(p for change in changes for p in change))
         base = {p: self._base_blob(p) for p in paths}
         blob_index: dict[str, int] = {}
+        shared: dict[int, dict[str, int]] = {}
         images: dict[str, MediaEntry] = {}
         image_index: dict[str, int] = {}
         runs = []
         for row, k, change in zip(rows, kept, changes, strict=True):
-            files = {}
-            for path in paths:
-                blob = change[path] if path in change else base[path]
-                if blob is not None:
-                    files[path] = blob_index.setdefault(blob, len(blob_index))
+            files = shared.get(id(change))
+            if files is None:
+                files = shared[id(change)] = {}
+                for path in paths:
+                    blob = change[path] if path in change else base[path]
+                    if blob is not None:
+                        files[path] = blob_index.setdefault(blob, len(blob_index))
+            if k.labelled is None or k.labelled[0] != self._generation:
+                k.labelled = (
+                    self._generation,
+                    {params[key]: value for key, value in k.params.items()},
+                    {metrics[key]: value for key, value in k.metrics.items()},
+                )
             frames: Frames = {}
             for entry in k.images:
                 digest = entry.oid.hex
@@ -230,8 +252,8 @@ class CachedSource(LiveSource):
                     branch=branch if isinstance(branch, str) else None,
                     commit=str(row.get("commit") or ""),
                     baseline=str(row.get("baseline") or ""),
-                    params={params[key]: value for key, value in k.params.items()},
-                    metrics={metrics[key]: value for key, value in k.metrics.items()},
+                    params=k.labelled[1],
+                    metrics=k.labelled[2],
                     series={},
                     files=files,
                     tags=[str(t) for t in row.get("tags") or ()],  # type: ignore[attr-defined]
