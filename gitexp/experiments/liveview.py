@@ -31,13 +31,16 @@ from gitexp.experiments import tags
 from gitexp.experiments.query import overview as overview_mod
 from gitexp.experiments.query import select as query
 from gitexp.experiments.query.gallery import Frames
-from gitexp.experiments.query.live import IMAGE_URL, LiveSource
+from gitexp.experiments.query.live import IMAGE_URL, LiveSource, Stamp
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.refs import ref_may_exist
 from gitexp.project import Project
 
 Doc = dict[str, object]
 Flat = dict[tuple[str, str], object]
+QUICK_FROM = 500
+"""From this many commits not looked into, `CachedSource.recorded` first leaves out
+their code files and images (at 10,000 reading them takes seconds)."""
 _ABSENT = object()
 _SAME: dict[str, str | None] = {}
 """The changes of a commit whose code is the reference's (one mapping, never written)."""
@@ -65,6 +68,8 @@ class Kept:
 class CachedSource(LiveSource):
     """`LiveSource` whose recorded experiments are read once per commit."""
 
+    quick_from = QUICK_FROM
+
     def __init__(self, project: Project) -> None:
         super().__init__(project)
         self._kept: dict[str, Kept] = {}
@@ -76,6 +81,8 @@ class CachedSource(LiveSource):
         self._baselines: dict[str, Flat] = {}
         self._labelled: tuple[dict[tuple[str, str], str], ...] = ({}, {})
         self._generation = 0
+        self._quick = 0
+        self._was_quick = False
 
     def experiments(self) -> list[Doc]:
         """Every recorded experiment as a ``show --json`` object, new commits read alone.
@@ -90,7 +97,7 @@ class CachedSource(LiveSource):
         git = self.project.git
         reader = Reader(git)
         rows = []
-        for ref, commit in self.recorded_stamp():
+        for ref, commit in super().recorded_stamp():
             kept = self._kept.get(commit)
             summary = kept.summary if kept is not None else reader.summary(commit)
             rows.append({"name": name_from_ref(ref), "ref": ref, **summary})
@@ -99,10 +106,17 @@ class CachedSource(LiveSource):
             tags.attach(rows, tags.tags_by_commit(git))
         return rows
 
+    def recorded_stamp(self) -> tuple[Stamp, int]:  # type: ignore[override]
+        """Changes whenever an experiment ref does, and after a quick `recorded`."""
+        return (super().recorded_stamp(), self._quick)
+
     def recorded(self) -> overview_mod.Overview:
         """Every recorded experiment as the report shows it, unseen commits read alone.
 
-        Newest first, as `query.select` orders them.
+        Newest first, as `query.select` orders them. When `quick_from` or more commits
+        have not been looked into yet (a server starting), their code files and images
+        are left out this once and the stamp changes, so that the next call reads them:
+        the table shows first, the code diff and images of those a moment later.
         """
         rows = self.experiments()
         rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
@@ -111,7 +125,12 @@ class CachedSource(LiveSource):
             del self._kept[commit]  # removed: its summary is read again if it comes back
         if rows and self._reference_commit not in live:
             self._reset_reference(str(rows[0]["commit"]))
-        kept = [self._complete(row) for row in rows]
+        unread = sum(1 for row in rows if self._kept[str(row["commit"])].changes is None)
+        quick = unread >= self.quick_from and not self._was_quick
+        self._was_quick = quick
+        if quick:
+            self._quick += 1
+        kept = [self._complete(row, quick=quick) for row in rows]
         return self._assemble(rows, kept)
 
     def _keep_summaries(self, rows: Sequence[Doc]) -> None:
@@ -132,11 +151,14 @@ class CachedSource(LiveSource):
         for kept in self._kept.values():
             kept.changes = None
 
-    def _complete(self, row: Doc) -> Kept:
-        """The kept parts of ``row``'s commit, read now where they are missing."""
+    def _complete(self, row: Doc, *, quick: bool = False) -> Kept:
+        """The kept parts of ``row``'s commit, read now where they are missing.
+
+        With ``quick`` its code files and images are not read (no git reads).
+        """
         commit = str(row["commit"])
         kept = self._kept[commit]
-        if kept.changes is None:
+        if kept.changes is None and not quick:
             git = self.project.git
             tree = git.lookup_commit(commit).tree
             kept.changes = self._changes(tree)

@@ -134,9 +134,9 @@ def test_a_new_run_shows_with_its_values_and_a_removed_one_goes(chromium, crowd:
 
 
 def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> None:
-    """After runs on new code, a name given to a known commit and removals (the newest
-    too, which the code diffs are taken against), the kept reading still gives the
-    page data a reading from scratch gives."""
+    """After a quick first look, runs on new code, a name given to a known commit and
+    removals (the newest too, which the code diffs are taken against), the kept reading
+    gives the page data a reading from scratch gives."""
     from gitexp.experiments.liveview import CachedSource
     from gitexp.experiments.query.live import LiveSource
     from gitexp.project import Project
@@ -144,6 +144,12 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
 
     project = Project.open(crowd)
     kept = CachedSource(project)
+    kept.quick_from = 10  # as a server starting at 10,000 does
+    stamp = kept.recorded_stamp()
+    quick = report_data(kept.recorded(), title="t", generated="g")
+    assert len(quick["rows"]) == MANY  # type: ignore[arg-type]
+    assert quick["paths"] == [], "the first look leaves the code files out"
+    assert kept.recorded_stamp() != stamp, "and says that there is more to read"
 
     def same() -> None:
         fresh = report_data(LiveSource(project).recorded(), title="t", generated="g")
