@@ -27,7 +27,7 @@ from gitexp.core.media import MEDIA_FILE, MediaEntry, parse_media
 from gitexp.core.names import name_from_ref
 from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError
-from gitexp.experiments import tags
+from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query import overview as overview_mod
 from gitexp.experiments.query import select as query
 from gitexp.experiments.query.gallery import Frames
@@ -103,7 +103,8 @@ class CachedSource(LiveSource):
             rows.append({"name": name_from_ref(ref), "ref": ref, **summary})
         self._keep_summaries(rows)
         if ref_may_exist(git, tags.NOTES_REF):
-            tags.attach(rows, tags.tags_by_commit(git))
+            index = self.project.layout.index / tagindex.FILE_NAME
+            tags.attach(rows, tags.tags_by_commit(git, index))
         return rows
 
     def recorded_stamp(self) -> tuple[Stamp, int]:  # type: ignore[override]

@@ -134,8 +134,8 @@ def test_a_new_run_shows_with_its_values_and_a_removed_one_goes(chromium, crowd:
 
 
 def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> None:
-    """After a quick first look, runs on new code, a name given to a known commit and
-    removals (the newest too, which the code diffs are taken against), the kept reading
+    """After a quick first look, runs on new code, a name given to a known commit, a
+    tag and removals (the newest too, which the code diffs are taken against), the kept reading
     gives the page data a reading from scratch gives."""
     from gitexp.experiments.liveview import CachedSource
     from gitexp.experiments.query.live import LiveSource
@@ -165,6 +165,8 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
     newest = git(crowd, "rev-parse", "refs/experiments/newer").strip()
     git(crowd, "update-ref", "refs/experiments/again", newest)
     same()
+    subprocess.run([PY, "-m", "gitexp", "tag", "gen-00001", "best"], cwd=crowd, check=True)
+    same()
     git(crowd, "update-ref", "-d", "refs/experiments/newer")
     git(crowd, "update-ref", "-d", "refs/experiments/gen-00010")
     same()
@@ -172,3 +174,4 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
     names = [row["n"] for row in rows]  # type: ignore[index]
     assert "again" in names and "newer" not in names and "gen-00010" not in names
     assert len(names) == MANY
+    assert rows[names.index("gen-00001")]["tg"] == ["best"]  # type: ignore[index]
