@@ -41,6 +41,8 @@ Flat = dict[tuple[str, str], object]
 QUICK_FROM = 500
 """From this many commits not looked into, `CachedSource.recorded` first leaves out
 their code files and images (at 10,000 reading them takes seconds)."""
+READ_ALONE = 8
+"""Fewer unseen commits than this are read one by one, more through the summary index."""
 _ABSENT = object()
 _SAME: dict[str, str | None] = {}
 """The changes of a commit whose code is the reference's (one mapping, never written)."""
@@ -87,17 +89,20 @@ class CachedSource(LiveSource):
     def experiments(self) -> list[Doc]:
         """Every recorded experiment as a ``show --json`` object, new commits read alone.
 
-        The first call goes through the summary index (`query.project_experiments`);
-        later ones take the refs of `recorded_stamp` and read only unseen commits.
+        The first call goes through the summary index (`query.project_experiments`),
+        as do later ones with many unseen commits (a pull); otherwise the refs of
+        `recorded_stamp` are taken and only the unseen commits read, each alone.
         """
-        if not self._kept:
+        refs = super().recorded_stamp()
+        unseen = sum(1 for _ref, commit in refs if commit not in self._kept)
+        if not self._kept or unseen >= READ_ALONE:
             rows = query.project_experiments(self.project)
             self._keep_summaries(rows)
             return rows
         git = self.project.git
         reader = Reader(git)
         rows = []
-        for ref, commit in super().recorded_stamp():
+        for ref, commit in refs:
             kept = self._kept.get(commit)
             summary = kept.summary if kept is not None else reader.summary(commit)
             rows.append({"name": name_from_ref(ref), "ref": ref, **summary})

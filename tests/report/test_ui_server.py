@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pygit2
 import pytest
 
 from tests.report.conftest import commit_all, git
@@ -74,6 +75,25 @@ def _rows_until(ui: Ui, done: Callable[[dict[str, dict[str, object]]], bool]) ->
 def _value(row: dict, section: str, label: str) -> object:
     data = row["_data"]
     return row["m" if section == "metrics" else "p"][data[section].index(label)]
+
+
+def _copies(root: Path, name: str, count: int) -> None:
+    """``count`` new experiment commits ``pulled-N``: ``name``'s with other metrics."""
+    repo = pygit2.Repository(str(root))
+    source = repo.references[f"refs/experiments/{name}"].peel(pygit2.Commit)
+    for number in range(count):
+        builder = repo.TreeBuilder(source.tree)
+        metrics = repo.create_blob(f'{{"acc": 0.{number + 1}, "loss": 1}}\n'.encode())
+        builder.insert("metrics.json", metrics, pygit2.enums.FileMode.BLOB)
+        commit = repo.create_commit(
+            None,
+            source.author,
+            source.committer,
+            f"gitexp: pulled-{number}\n",
+            builder.write(),
+            list(source.parent_ids),
+        )
+        repo.references.create(f"refs/experiments/pulled-{number}", commit)
 
 
 def test_a_new_run_shows_with_its_values_and_a_removed_one_goes(chromium, crowd: Path) -> None:
@@ -167,11 +187,13 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
     same()
     subprocess.run([PY, "-m", "gitexp", "tag", "gen-00001", "best"], cwd=crowd, check=True)
     same()
+    _copies(crowd, "gen-00002", 9)  # as a pull brings: many unseen at once
+    same()
     git(crowd, "update-ref", "-d", "refs/experiments/newer")
     git(crowd, "update-ref", "-d", "refs/experiments/gen-00010")
     same()
     rows = report_data(kept.recorded(), title="t", generated="g")["rows"]
     names = [row["n"] for row in rows]  # type: ignore[index]
     assert "again" in names and "newer" not in names and "gen-00010" not in names
-    assert len(names) == MANY
+    assert len(names) == MANY + 9 and "pulled-8" in names
     assert rows[names.index("gen-00001")]["tg"] == ["best"]  # type: ignore[index]
