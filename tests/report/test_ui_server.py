@@ -161,6 +161,7 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
     from gitexp.experiments.query.live import LiveSource
     from gitexp.project import Project
     from gitexp.report.page import report_data
+    from gitexp.report.ui.rows import RowCache
 
     project = Project.open(crowd)
     kept = CachedSource(project)
@@ -171,9 +172,13 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
     assert quick["paths"] == [], "the first look leaves the code files out"
     assert kept.recorded_stamp() != stamp, "and says that there is more to read"
 
+    rows = RowCache()
+
     def same() -> None:
         fresh = report_data(LiveSource(project).recorded(), title="t", generated="g")
-        assert report_data(kept.recorded(), title="t", generated="g") == fresh
+        view = kept.recorded()
+        assert report_data(view, title="t", generated="g") == fresh
+        assert rows.page_data(view, title="t", generated="g") == fresh
         assert kept.experiments() == LiveSource(project).experiments()
 
     same()
@@ -192,8 +197,8 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
     git(crowd, "update-ref", "-d", "refs/experiments/newer")
     git(crowd, "update-ref", "-d", "refs/experiments/gen-00010")
     same()
-    rows = report_data(kept.recorded(), title="t", generated="g")["rows"]
-    names = [row["n"] for row in rows]  # type: ignore[index]
+    last = report_data(kept.recorded(), title="t", generated="g")["rows"]
+    names = [row["n"] for row in last]  # type: ignore[index]
     assert "again" in names and "newer" not in names and "gen-00010" not in names
     assert len(names) == MANY + 9 and "pulled-8" in names
-    assert rows[names.index("gen-00001")]["tg"] == ["best"]  # type: ignore[index]
+    assert last[names.index("gen-00001")]["tg"] == ["best"]  # type: ignore[index]

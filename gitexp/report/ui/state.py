@@ -1,7 +1,9 @@
 """The page data the UI serves, kept current while runs go on.
 
-The recorded experiments are the report's page data (`gitexp.report.page.report_data`),
-rebuilt only when their stamp changes; ``version`` counts those rebuilds. The running
+The recorded experiments are the report's page data (`gitexp.report.page.report_data`,
+made through `gitexp.report.ui.rows.RowCache`, which makes again only the rows of the
+experiments that changed), rebuilt only when their stamp changes; ``version`` counts
+those rebuilds. The running
 experiments are a small ``live`` payload on top: the same row format, their columns
 appended after the recorded ones (so a page can add them without renumbering), rebuilt
 whenever a journal changes; ``live_version`` counts those. A page holds one version of
@@ -25,6 +27,7 @@ from gitexp.report.best import column_goals, goal_data
 from gitexp.report.data import CurveLike
 from gitexp.report.page import MAX_POINTS, report_data
 from gitexp.report.ui.columns import to_columns
+from gitexp.report.ui.rows import RowCache
 from gitexp.report.ui.source import UiSource
 
 Data = dict[str, object]
@@ -68,6 +71,7 @@ class PageState:
         self._watching = threading.Lock()
         self._swap = threading.Lock()
         self._made: tuple[tuple[int, int], dict[str, tuple[bytes, bytes]]] | None = None
+        self._rows = RowCache()
         self.ready = threading.Event()
         """Set once the first recorded rows are built, or their build failed."""
 
@@ -107,7 +111,7 @@ class PageState:
         if self._recorded_stamps == stamps:
             return False
         if self._recorded_stamps is None or self._recorded_stamps[0] != stamps[0]:
-            recorded = report_data(
+            recorded = self._rows.page_data(
                 self.source.recorded(),
                 title=self.source.title,
                 generated=iso_utc(utc_now()),
