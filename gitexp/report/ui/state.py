@@ -3,11 +3,11 @@
 The recorded experiments are the report's page data (`gitexp.report.page.report_data`,
 made through `gitexp.report.ui.rows.RowCache`, which makes again only the rows of the
 experiments that changed), rebuilt only when their stamp changes; ``version`` counts
-those rebuilds. The running
-experiments are a small ``live`` payload on top: the same row format, their columns
-appended after the recorded ones (so a page can add them without renumbering), rebuilt
-whenever a journal changes; ``live_version`` counts those. A page holds one version of
-the recorded rows and replaces its running rows with each live payload.
+those rebuilds. The running experiments are a small ``live`` payload on top: the same
+row format, their columns appended after the recorded ones (so a page can add them
+without renumbering), rebuilt whenever a journal changes; ``live_version`` counts
+those. A page holds one version of the recorded rows and replaces its running rows
+with each live payload.
 
 `refresh` is called from one thread; readers on other threads get whole snapshots.
 """
@@ -86,10 +86,11 @@ class PageState:
         The first call sets `ready` however it ends: a failed first build leaves
         an empty table (the page names the problem) rather than none.
 
-        New, moved or removed experiments rebuild them; a tag or note edited alone
-        changes only the rows it is on (at 10,000 experiments a rebuild takes seconds,
-        and an edit should show at once). The running rows are refreshed on their own
-        meanwhile (`refresh_running`), so a rebuild never holds up live values.
+        New, moved or removed experiments rebuild them (the rows of the experiments
+        that did not change are kept, `RowCache`); a tag or note edited alone changes
+        only the rows it is on, without reading the experiments. The running rows are
+        refreshed on their own meanwhile (`refresh_running`), so a rebuild never holds
+        up live values.
         """
         with self._recording:
             try:
