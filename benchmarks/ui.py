@@ -6,7 +6,8 @@ Builds a project of N generated experiment commits (as `gitexp run` writes them:
 params, metrics, a 50-point loss series, a run record), starts a real `gitexp ui` on a
 free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Prints:
 
-- start: from launching `gitexp ui` until it prints its address (page data built);
+- start: from launching `gitexp ui` until it prints its address (it listens);
+- data: from launching `gitexp ui` until ``/api/data`` answers (the page data built);
 - table: from asking the browser to open the page until the table is drawn and usable
   (``body[data-table-ready]``), and the page's own clock for the same (navigation start
   to the table);
@@ -17,6 +18,8 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
   after the table, each timed until the table is sorted; the longest wait is what a
   user meets while the charts are drawn;
 - charts: until the parallel coordinates and series are drawn too;
+- new experiment: from writing one more experiment commit and ref until the open page
+  shows it (the table counts one row more);
 - filter and sort: from the input event (typing an expression, clicking a column)
   until the table is drawn again, on the page's clock; median of ``--repeat``.
 
@@ -39,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import Page
 
 from tests.report.conftest import CHROMIUM, CONFIG, FLAGS, TRAIN_PY, make_many, make_repo
-from tests.report.uihelp import running_ui
+from tests.report.uihelp import request, running_ui
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Bench",
@@ -90,12 +93,36 @@ def probe(page: Page, seconds: float) -> list[float]:
     return waits
 
 
+def add_experiment(project: Path, page: Page) -> float:
+    """Seconds from writing one more experiment (a commit and its ref) until ``page``
+    counts it in its table."""
+    import pygit2
+
+    repo = pygit2.Repository(str(project))
+    rows = int(page.get_attribute("#table", "data-rows") or 0)
+    last = repo.references["refs/experiments/gen-00000"].peel(pygit2.Commit)
+    metrics = repo.create_blob(b'{"acc": 0.999, "loss": 0.001}\n')
+    builder = repo.TreeBuilder(last.tree)
+    builder.insert("metrics.json", metrics, pygit2.enums.FileMode.BLOB)
+    sig = pygit2.Signature("Bench", "bench@example.com")
+    name = f"bench-{time.time_ns()}"  # a new one each time a --work project is measured
+    written = time.monotonic()
+    commit = repo.create_commit(
+        None, sig, sig, f"gitexp: {name}\n", builder.write(), list(last.parent_ids)
+    )
+    repo.references.create(f"refs/experiments/{name}", commit)
+    page.wait_for_selector(f"#table[data-rows='{rows + 1}']", timeout=120_000)
+    return time.monotonic() - written
+
+
 def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, object]:
     from playwright.sync_api import sync_playwright
 
     launched = time.monotonic()
     with running_ui(project) as ui, sync_playwright() as driver:
         started = time.monotonic() - launched
+        request(ui.base + "/api/data?form=columns", headers={"Accept-Encoding": "gzip"})
+        data_ready = time.monotonic() - launched
         browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto("about:blank")
@@ -116,6 +143,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         charts = time.monotonic() - opened
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
+        new_run = add_experiment(project, page)
         filters, sorts = [], []
         for _ in range(repeat):
             filters.append(page.evaluate(TIMED, ["#filter", "fill", "train.lr>0.01"])[0])
@@ -126,6 +154,8 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         browser.close()
     return {
         "start_s": round(started, 3),
+        "data_s": round(data_ready, 3),
+        "new_experiment_s": round(new_run, 3),
         "table_s": round(table, 3),
         "table_page_ms": round(page_table, 1),
         "first_sort_s": round(first_sort, 3),

@@ -155,7 +155,7 @@ class QueryCalls(Calls):
 
         >>> repo.ui(port=0).serve()  # doctest: +SKIP
         """
-        from gitexp.experiments.query.live import LiveSource
+        from gitexp.experiments.liveview import CachedSource
         from gitexp.report.ui.server import open_ui
 
-        return open_ui(LiveSource(self.project), host=host, port=port)
+        return open_ui(CachedSource(self.project), host=host, port=port)

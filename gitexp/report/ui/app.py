@@ -50,6 +50,8 @@ MAX_SERIES = 50
 POLL_S = 0.25
 """How often the journals and refs are looked at: a logged value shows within 2 s."""
 STREAM_S = 0.1
+READY_S = 0.02
+"""How often a request that needs the first page data looks whether it is built."""
 PING_S = 15.0
 
 Scope = MutableMapping[str, Any]
@@ -62,7 +64,9 @@ class Watcher:
     """Refreshes the page state every `POLL_S` on threads of its own until stopped.
 
     One thread follows the running experiments, another the recorded ones, so a
-    rebuild of many recorded rows (seconds at 10,000) never holds up live values. A
+    rebuild of many recorded rows never holds up live values. The first build
+    starts with the server: the port answers at once, and what needs the page
+    data waits for it (`PageState.ready`). A
     refresh that fails (a broken series file, say) keeps the last good state and says
     why in ``problem``, which the page shows.
     """
@@ -80,7 +84,7 @@ class Watcher:
         ]
 
     def start(self) -> None:
-        """Begin watching (the first refresh has normally been made already)."""
+        """Begin watching; the first refresh (the page data) is built on these threads."""
         for thread in self._threads:
             thread.start()
 
@@ -110,6 +114,7 @@ class Watcher:
             self._problems[step.__name__] = None
 
     def _loop(self, step: Callable[[], bool]) -> None:
+        self._step(step)  # at once: the first page waits for this
         while not self.stopping.wait(POLL_S):
             self._step(step)
 
@@ -143,7 +148,11 @@ class _Handlers:
     def __init__(self, state: PageState, guard: Guard, watcher: Watcher) -> None:
         self.state, self.guard, self.watcher = state, guard, watcher
 
-    def page(self, request: Request) -> Response:
+    async def page(self, request: Request) -> Response:
+        await _ready(self.state)
+        return await anyio.to_thread.run_sync(self._page, request)
+
+    def _page(self, request: Request) -> Response:
         state = self.state
 
         def make(snapshot: Snapshot) -> bytes:
@@ -166,16 +175,24 @@ class _Handlers:
         response.headers.update({"Cache-Control": "no-cache", "ETag": tag})
         return response
 
-    def data(self, request: Request) -> Response:
+    async def data(self, request: Request) -> Response:
+        await _ready(self.state)
+        return await anyio.to_thread.run_sync(self._data, request)
+
+    def _data(self, request: Request) -> Response:
         if request.query_params.get("form") == "columns":
             return _encoded(request, self.state.columns_json(), "application/json")
         return _encoded(request, self.state.rows_json(), "application/json")
 
-    def series(self, request: Request) -> Response:
+    async def series(self, request: Request) -> Response:
         """``?n=NAME…``: those recorded experiments' series, ``{name: {key: [steps, values]}}``.
 
         Thinned as the report thins them; names of no recorded experiment are left out.
         """
+        await _ready(self.state)
+        return await anyio.to_thread.run_sync(self._series, request)
+
+    def _series(self, request: Request) -> Response:
         commits = self.state.commits(request.query_params.getlist("n")[:MAX_SERIES])
         try:
             found = self.state.source.series(commits)
@@ -214,11 +231,18 @@ class _Handlers:
         )
 
 
+async def _ready(state: PageState) -> None:
+    """Return once the first page data is built (at once after that)."""
+    while not state.ready.is_set():
+        await asyncio.sleep(READY_S)
+
+
 async def _stream(state: PageState, watcher: Watcher) -> AsyncIterator[bytes]:
     """Server-sent events: the versions first, then each change as it comes."""
     sent: tuple[int, int] | None = None
     quiet = 0.0
     yield b"retry: 1000\n\n"
+    await _ready(state)
     while not watcher.stopping.is_set():
         snapshot = state.snapshot
         now = (snapshot.version, snapshot.live_version)

@@ -1,8 +1,10 @@
 """``gitexp ui``'s server: binds the port, then serves the app under uvicorn until stopped.
 
 The socket is bound before anything is served, so the URL (with a free port when 0
-was asked for) is known and can be printed first; the page data is built once before
-the first request, so the first page shows the table at once. uvicorn comes with the
+was asked for) is known and can be printed first. The page data is built as the
+server starts, on a thread of its own: the port answers at once (a browser opened
+with ``--open`` starts meanwhile) and the first page is sent when its data is ready,
+with the table in it. uvicorn comes with the
 ``ui`` extra and is imported only by `UiServer.serve`; without it, `require_ui` names
 the install. Ctrl-C (or SIGTERM) stops the server, closes the port and ends the live
 streams within about a second.
@@ -93,7 +95,7 @@ class UiServer:
 
 
 def open_ui(source: UiSource, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> UiServer:
-    """Bind ``host:port`` (0: any free port) and build the first page data.
+    """Bind ``host:port`` (0: any free port); the page data is built once it serves.
 
     Raises `MissingExtraError` without the ``ui`` extra, `UsageError` for a port out of
     range, `UiPortError` when the address cannot be bound (in use, not this machine's).
@@ -102,12 +104,7 @@ def open_ui(source: UiSource, *, host: str = DEFAULT_HOST, port: int = DEFAULT_P
     if not 0 <= port <= 65535:
         raise UsageError(f"--port {port} is not a port", hint="give 0 to 65535 (0: any free port)")
     sock = _bind(host, port)
-    try:
-        state = PageState(source)
-        state.refresh()
-    except BaseException:
-        sock.close()
-        raise
+    state = PageState(source)
     return UiServer(
         host=host,
         port=sock.getsockname()[1],

@@ -1,11 +1,13 @@
 """The page data the UI serves, kept current while runs go on.
 
-The recorded experiments are the report's page data (`gitexp.report.page.report_data`),
-rebuilt only when their stamp changes; ``version`` counts those rebuilds. The running
-experiments are a small ``live`` payload on top: the same row format, their columns
-appended after the recorded ones (so a page can add them without renumbering), rebuilt
-whenever a journal changes; ``live_version`` counts those. A page holds one version of
-the recorded rows and replaces its running rows with each live payload.
+The recorded experiments are the report's page data (`gitexp.report.page.report_data`,
+made through `gitexp.report.ui.rows.RowCache`, which makes again only the rows of the
+experiments that changed), rebuilt only when their stamp changes; ``version`` counts
+those rebuilds. The running experiments are a small ``live`` payload on top: the same
+row format, their columns appended after the recorded ones (so a page can add them
+without renumbering), rebuilt whenever a journal changes; ``live_version`` counts
+those. A page holds one version of the recorded rows and replaces its running rows
+with each live payload.
 
 `refresh` is called from one thread; readers on other threads get whole snapshots.
 """
@@ -25,6 +27,7 @@ from gitexp.report.best import column_goals, goal_data
 from gitexp.report.data import CurveLike
 from gitexp.report.page import MAX_POINTS, report_data
 from gitexp.report.ui.columns import to_columns
+from gitexp.report.ui.rows import RowCache
 from gitexp.report.ui.source import UiSource
 
 Data = dict[str, object]
@@ -68,6 +71,9 @@ class PageState:
         self._watching = threading.Lock()
         self._swap = threading.Lock()
         self._made: tuple[tuple[int, int], dict[str, tuple[bytes, bytes]]] | None = None
+        self._rows = RowCache()
+        self.ready = threading.Event()
+        """Set once the first recorded rows are built, or their build failed."""
 
     def refresh(self) -> bool:
         """Read what changed since the last call, recorded and running; whether anything did."""
@@ -77,30 +83,49 @@ class PageState:
     def refresh_recorded(self) -> bool:
         """Bring the recorded rows up to date; whether they changed.
 
-        New, moved or removed experiments rebuild them; a tag or note edited alone
-        changes only the rows it is on (at 10,000 experiments a rebuild takes seconds,
-        and an edit should show at once). The running rows are refreshed on their own
-        meanwhile (`refresh_running`), so a rebuild never holds up live values.
+        The first call sets `ready` however it ends: a failed first build leaves
+        an empty table (the page names the problem) rather than none.
+
+        New, moved or removed experiments rebuild them (the rows of the experiments
+        that did not change are kept, `RowCache`); a tag or note edited alone changes
+        only the rows it is on, without reading the experiments. The running rows are
+        refreshed on their own meanwhile (`refresh_running`), so a rebuild never holds
+        up live values.
         """
         with self._recording:
-            stamps = (self.source.recorded_stamp(), self.source.notes_stamp())
-            if self._recorded_stamps == stamps:
-                return False
-            if self._recorded_stamps is None or self._recorded_stamps[0] != stamps[0]:
-                recorded = report_data(
-                    self.source.recorded(),
-                    title=self.source.title,
-                    generated=iso_utc(utc_now()),
-                    goals=self.source.goals,
-                )
-            else:
-                recorded = with_notes(self.snapshot.recorded, self.source.notes())
-            with self._swap:
-                old = self.snapshot
-                live = live_payload(recorded, self._running, self.source.goals)
-                self.snapshot = Snapshot(old.version + 1, old.live_version + 1, recorded, live)
-            self._recorded_stamps = stamps
-            return True
+            try:
+                return self._refresh_recorded()
+            finally:
+                if not self.ready.is_set():
+                    if not self.snapshot.recorded:
+                        self._set_empty()
+                    self.ready.set()
+
+    def _set_empty(self) -> None:
+        recorded = report_data(_NOTHING, title=self.source.title, generated=iso_utc(utc_now()))
+        with self._swap:
+            live = live_payload(recorded, self._running, self.source.goals)
+            self.snapshot = Snapshot(1, self.snapshot.live_version + 1, recorded, live)
+
+    def _refresh_recorded(self) -> bool:
+        stamps = (self.source.recorded_stamp(), self.source.notes_stamp())
+        if self._recorded_stamps == stamps:
+            return False
+        if self._recorded_stamps is None or self._recorded_stamps[0] != stamps[0]:
+            recorded = self._rows.page_data(
+                self.source.recorded(),
+                title=self.source.title,
+                generated=iso_utc(utc_now()),
+                goals=self.source.goals,
+            )
+        else:
+            recorded = with_notes(self.snapshot.recorded, self.source.notes())
+        with self._swap:
+            old = self.snapshot
+            live = live_payload(recorded, self._running, self.source.goals)
+            self.snapshot = Snapshot(old.version + 1, old.live_version + 1, recorded, live)
+        self._recorded_stamps = stamps
+        return True
 
     def refresh_running(self) -> bool:
         """Bring the running rows (from the runs' journals) up to date; whether they changed."""
@@ -164,6 +189,16 @@ class PageState:
                 body = make(snapshot)
                 found = self._made[1][name] = (body, gzip.compress(body, compresslevel=5))
             return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Nothing:
+    experiments: tuple[()] = ()
+    blobs: tuple[()] = ()
+    images: tuple[()] = ()
+
+
+_NOTHING = _Nothing()
 
 
 def _names(data: Data) -> set[object]:

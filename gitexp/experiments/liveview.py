@@ -1,0 +1,343 @@
+"""The live UI's recorded experiments, read once per commit and kept while it runs.
+
+`gitexp.experiments.query.live.LiveSource` reads every experiment again whenever one
+is added, moved or removed: at 10,000 experiments that is seconds for one new run.
+`CachedSource` answers the same questions but keeps, per experiment commit (a commit
+never changes), what the page shows of it: its ``show`` fields, its params and metrics
+flattened, its code files' blobs where they differ from one reference tree, how many
+params differ from its baseline and the images it logged. A change reads only the
+commits not seen before; the rest is put together from what is kept, in one pass.
+
+Column labels, the code paths that differ and the image numbering depend on the whole
+set, so they are worked out again on each change from the kept parts (cheap: no git
+reads). Tags and notes change without their commit changing, so they are never kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import pygit2
+from pygit2.enums import DeltaStatus
+
+from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.media import MEDIA_FILE, MediaEntry, parse_media
+from gitexp.core.names import name_from_ref
+from gitexp.core.runinfo import RUN_DIR
+from gitexp.errors import GitexpError
+from gitexp.experiments import tagindex, tags
+from gitexp.experiments.query import overview as overview_mod
+from gitexp.experiments.query import select as query
+from gitexp.experiments.query.gallery import Frames
+from gitexp.experiments.query.live import IMAGE_URL, LiveSource, Stamp
+from gitexp.experiments.query.summary import Reader
+from gitexp.git.refs import ref_may_exist
+from gitexp.project import Project
+
+Doc = dict[str, object]
+Flat = dict[tuple[str, str], object]
+QUICK_FROM = 500
+"""From this many commits not looked into, `CachedSource.recorded` first leaves out
+their code files and images (at 10,000 reading them takes seconds)."""
+READ_ALONE = 8
+"""Fewer unseen commits than this are read one by one, more through the summary index."""
+_ABSENT = object()
+_SAME: dict[str, str | None] = {}
+"""The changes of a commit whose code is the reference's (one mapping, never written)."""
+TEXT_LIMIT = overview_mod.TEXT_LIMIT
+TEXT_BUDGET = overview_mod.TEXT_BUDGET
+
+
+@dataclass(slots=True)
+class Kept:
+    """What the page shows of one experiment commit, read once."""
+
+    summary: Doc
+    params: Flat
+    metrics: Flat
+    changes: dict[str, str | None] | None = None
+    """Code path → blob id (None: deleted) where the commit differs from the reference
+    (None: not compared yet)."""
+    images: list[MediaEntry] = field(default_factory=list)
+    changed: int | None = None
+    """How many params differ from its baseline's (None: not worked out yet)."""
+    labelled: tuple[int, dict[str, object], dict[str, object]] | None = None
+    """Its params and metrics by column label, and the labels' generation they follow."""
+
+
+class CachedSource(LiveSource):
+    """`LiveSource` whose recorded experiments are read once per commit."""
+
+    quick_from = QUICK_FROM
+
+    def __init__(self, project: Project) -> None:
+        super().__init__(project)
+        self._kept: dict[str, Kept] = {}
+        self._reference: pygit2.Tree | None = None
+        self._reference_commit = ""
+        self._excluded: dict[str, tuple[set[str], tuple[str, ...]]] = {}
+        self._texts: dict[str, tuple[str | None, int]] = {}
+        self._diffs: dict[tuple[tuple[str, str], ...], dict[str, str | None]] = {}
+        self._baselines: dict[str, Flat] = {}
+        self._labelled: tuple[dict[tuple[str, str], str], ...] = ({}, {})
+        self._generation = 0
+        self._quick = 0
+        self._was_quick = False
+
+    def experiments(self) -> list[Doc]:
+        """Every recorded experiment as a ``show --json`` object, new commits read alone.
+
+        The first call goes through the summary index (`query.project_experiments`),
+        as do later ones with many unseen commits (a pull); otherwise the refs of
+        `recorded_stamp` are taken and only the unseen commits read, each alone.
+        """
+        refs = super().recorded_stamp()
+        unseen = sum(1 for _ref, commit in refs if commit not in self._kept)
+        if not self._kept or unseen >= READ_ALONE:
+            rows = query.project_experiments(self.project)
+            self._keep_summaries(rows)
+            return rows
+        git = self.project.git
+        reader = Reader(git)
+        rows = []
+        for ref, commit in refs:
+            kept = self._kept.get(commit)
+            summary = kept.summary if kept is not None else reader.summary(commit)
+            rows.append({"name": name_from_ref(ref), "ref": ref, **summary})
+        self._keep_summaries(rows)
+        if ref_may_exist(git, tags.NOTES_REF):
+            index = self.project.layout.index / tagindex.FILE_NAME
+            tags.attach(rows, tags.tags_by_commit(git, index))
+        return rows
+
+    def recorded_stamp(self) -> tuple[Stamp, int]:  # type: ignore[override]
+        """Changes whenever an experiment ref does, and after a quick `recorded`."""
+        return (super().recorded_stamp(), self._quick)
+
+    def recorded(self) -> overview_mod.Overview:
+        """Every recorded experiment as the report shows it, unseen commits read alone.
+
+        Newest first, as `query.select` orders them. When `quick_from` or more commits
+        have not been looked into yet (a server starting), their code files and images
+        are left out this once and the stamp changes, so that the next call reads them:
+        the table shows first, the code diff and images of those a moment later.
+        """
+        rows = self.experiments()
+        rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
+        live = {str(row["commit"]) for row in rows}
+        for commit in [c for c in self._kept if c not in live]:
+            del self._kept[commit]  # removed: its summary is read again if it comes back
+        if rows and self._reference_commit not in live:
+            self._reset_reference(str(rows[0]["commit"]))
+        unread = sum(1 for row in rows if self._kept[str(row["commit"])].changes is None)
+        quick = unread >= self.quick_from and not self._was_quick
+        self._was_quick = quick
+        if quick:
+            self._quick += 1
+        kept = [self._complete(row, quick=quick) for row in rows]
+        return self._assemble(rows, kept)
+
+    def _keep_summaries(self, rows: Sequence[Doc]) -> None:
+        for row in rows:
+            commit = str(row["commit"])
+            if commit not in self._kept:
+                summary = {k: v for k, v in row.items() if k not in ("name", "ref", "tags", "note")}
+                wrapped = query.Row(row)
+                self._kept[commit] = Kept(
+                    summary, _flat(wrapped, "params"), _flat(wrapped, "metrics")
+                )
+
+    def _reset_reference(self, commit: str) -> None:
+        """Diff every kept commit again, against ``commit``'s tree."""
+        self._reference_commit = commit
+        self._diffs.clear()
+        self._reference = self.project.git.lookup_commit(commit).tree
+        for kept in self._kept.values():
+            kept.changes = None
+
+    def _complete(self, row: Doc, *, quick: bool = False) -> Kept:
+        """The kept parts of ``row``'s commit, read now where they are missing.
+
+        With ``quick`` its code files and images are not read (no git reads).
+        """
+        commit = str(row["commit"])
+        kept = self._kept[commit]
+        if kept.changes is None and not quick:
+            git = self.project.git
+            tree = git.lookup_commit(commit).tree
+            kept.changes = self._changes(tree)
+            media = git.read_blob(tree, MEDIA_FILE)
+            with contextlib.suppress(GitexpError):  # a broken list shows no images
+                kept.images = parse_media(media, f"{MEDIA_FILE} of {commit[:12]}") if media else []
+        if kept.changed is None:
+            kept.changed = self._changed_params(kept, str(row.get("baseline") or ""))
+        return kept
+
+    def _changed_params(self, kept: Kept, baseline: str) -> int:
+        """How many params of ``kept`` differ from its baseline commit's (each read once)."""
+        if baseline not in self._baselines:
+            try:
+                files = Reader(self.project.git).params_at(baseline)
+            except (KeyError, ValueError, GitexpError):
+                files = {}
+            self._baselines[baseline] = _flat(query.Row({"params": files}), "params")
+        base = self._baselines[baseline]
+        mine = kept.params
+        return sum(
+            1
+            for key in mine.keys() | base.keys()
+            if mine.get(key, _ABSENT) != base.get(key, _ABSENT)
+        )
+
+    def _changes(self, tree: pygit2.Tree) -> dict[str, str | None]:
+        """Code path → blob where ``tree`` differs from the reference tree.
+
+        Trees whose code entries at the top are the same (experiments of one baseline
+        differ in params, metrics and their run record only) share one diff.
+        """
+        reference = self._reference
+        if reference is None or reference.id == tree.id:
+            return {}
+        skip, folders = self._excluded_paths(tree)
+        top = tuple(
+            (name, str(entry.id))
+            for entry in tree
+            if (name := str(entry.name)) not in skip and not (name + "/").startswith(folders)
+        )
+        if top in self._diffs:
+            return self._diffs[top]
+        found: dict[str, str | None] = {}
+        for delta in reference.diff_to_tree(tree).deltas:
+            deleted = delta.status == DeltaStatus.DELETED
+            path = delta.old_file.path if deleted else delta.new_file.path
+            if path in skip or path.startswith(folders):
+                continue
+            found[path] = None if deleted else str(delta.new_file.id)
+        self._diffs[top] = found
+        return found
+
+    def _excluded_paths(self, tree: pygit2.Tree) -> tuple[set[str], tuple[str, ...]]:
+        """Paths shown elsewhere (params, metrics, series, the run record), not as code."""
+        git = self.project.git
+        blob = git.blob_id(tree, PROJECT_CONFIG) or ""
+        if blob not in self._excluded:
+            config = ProjectConfig()
+            if blob:
+                with contextlib.suppress(GitexpError):
+                    config = parse_project_config(git.read_blob(tree, PROJECT_CONFIG) or b"")
+            skip = {*config.params, *config.metrics, *(p.rstrip("/") for p in config.plots)}
+            folders = (RUN_DIR + "/", *(p.rstrip("/") + "/" for p in config.plots))
+            self._excluded[blob] = (skip, folders)
+        return self._excluded[blob]
+
+    def _assemble(self, rows: Sequence[Doc], kept: Sequence[Kept]) -> overview_mod.Overview:
+        """The overview of ``rows`` from their kept parts, in one pass.
+
+        Runs whose code differs alike share one ``files`` mapping, and a run's
+        labelled params and metrics are kept until the column labels change.
+        """
+        labels = (_labels(k.params for k in kept), _labels(k.metrics for k in kept))
+        if labels != self._labelled:
+            self._labelled, self._generation = labels, self._generation + 1
+        params, metrics = self._labelled
+        changes = [k.changes or _SAME for k in kept]
+        paths = list(dict.fromkeys(p for change in changes for p in change))
+        base = {p: self._base_blob(p) for p in paths}
+        blob_index: dict[str, int] = {}
+        shared: dict[int, dict[str, int]] = {}
+        images: dict[str, MediaEntry] = {}
+        image_index: dict[str, int] = {}
+        runs = []
+        for row, k, change in zip(rows, kept, changes, strict=True):
+            files = shared.get(id(change))
+            if files is None:
+                files = shared[id(change)] = {}
+                for path in paths:
+                    blob = change[path] if path in change else base[path]
+                    if blob is not None:
+                        files[path] = blob_index.setdefault(blob, len(blob_index))
+            if k.labelled is None or k.labelled[0] != self._generation:
+                k.labelled = (
+                    self._generation,
+                    {params[key]: value for key, value in k.params.items()},
+                    {metrics[key]: value for key, value in k.metrics.items()},
+                )
+            frames: Frames = {}
+            for entry in k.images:
+                digest = entry.oid.hex
+                if digest not in image_index:
+                    image_index[digest] = len(image_index)
+                    images[digest] = entry
+                frames.setdefault(entry.key, []).append((entry.step, image_index[digest]))
+            branch = row.get("branch")
+            runs.append(
+                overview_mod.Run(
+                    name=str(row.get("name")),
+                    status=str(row.get("status") or "unknown"),
+                    created=str(row.get("created") or ""),
+                    branch=branch if isinstance(branch, str) else None,
+                    commit=str(row.get("commit") or ""),
+                    baseline=str(row.get("baseline") or ""),
+                    params=k.labelled[1],
+                    metrics=k.labelled[2],
+                    series={},
+                    files=files,
+                    tags=[str(t) for t in row.get("tags") or ()],  # type: ignore[attr-defined]
+                    note=str(row.get("note") or ""),
+                    images=frames,
+                    changed=k.changed or 0,
+                )
+            )
+        self._images = images
+        return overview_mod.Overview(
+            runs, self._blob_texts(blob_index), [IMAGE_URL + d for d in images]
+        )
+
+    def _base_blob(self, path: str) -> str | None:
+        reference = self._reference
+        return None if reference is None else self.project.git.blob_id(reference, path)
+
+    def _blob_texts(self, blob_index: dict[str, int]) -> list[str | None]:
+        """The text of each blob, up to the report's size budget (read once each)."""
+        texts: list[str | None] = [None] * len(blob_index)
+        budget = TEXT_BUDGET
+        for blob, index in blob_index.items():
+            if blob not in self._texts:
+                self._texts[blob] = _text(self.project.git.repo.get(blob))
+            text, size = self._texts[blob]
+            if text is None or size > min(TEXT_LIMIT, budget):
+                continue
+            texts[index] = text
+            budget -= size
+        return texts
+
+
+def _flat(row: query.Row, section: str) -> Flat:
+    return {
+        (file, key): value
+        for file, values in row.flat(section).items()
+        for key, value in values.items()
+    }
+
+
+def _labels(flats: Iterable[Flat]) -> dict[tuple[str, str], str]:
+    """Flat key → column label: the key, or ``FILE:KEY`` where files share the key."""
+    pairs: dict[tuple[str, str], None] = {}
+    for flat in flats:
+        pairs.update(dict.fromkeys(flat))
+    counts: dict[str, int] = {}
+    for _file, key in pairs:
+        counts[key] = counts.get(key, 0) + 1
+    return {(f, k): k if counts[k] == 1 else f"{f}:{k}" for f, k in pairs}
+
+
+def _text(obj: object) -> tuple[str | None, int]:
+    """A blob's text and size in bytes (None: too large, binary or not UTF-8)."""
+    if not isinstance(obj, pygit2.Blob) or obj.size > TEXT_LIMIT or obj.is_binary:
+        return None, 0
+    try:
+        return obj.data.decode("utf-8"), obj.size
+    except UnicodeDecodeError:
+        return None, 0
