@@ -49,6 +49,26 @@ with open("model.bin", "w") as model:
 gitexp.log_metric("acc", gitexp.params()["n"] / 100)
 """
 
+ORPHANING = """\
+import os, subprocess, sys, time
+name = os.environ["GITEXP_EXPERIMENT"]
+late = os.path.join(os.environ["OUT_DIR"], f"late-{name}-{os.getpid()}")
+if sys.argv[1:] == ["child"]:  # started by the run, in its process group
+    time.sleep(30)
+    open(late, "w").close()
+    sys.exit()
+log = os.environ["RAN_LOG"]
+again = os.path.exists(log) and name in open(log).read().split()
+with open(log, "a") as ran:
+    ran.write(name + "\\n")
+if not again:  # the first attempt outlives its worker unless killed with it
+    subprocess.Popen([sys.executable, "orphaning.py", "child"])
+    time.sleep(30)
+    open(late, "w").close()
+with open("model.bin", "w") as model:
+    model.write("done\\n")
+"""
+
 CONFIG = """\
 outs: [model.bin]
 remote: storage
@@ -165,6 +185,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Path:  # ty
             "params.yaml": "n: 0\n",
             "count.py": COUNTING,
             "sleepy.py": SLEEPY,
+            "orphaning.py": ORPHANING,
             "gitexp.yaml": CONFIG,
             ".gitignore": "metrics.json\n",
         },
@@ -273,6 +294,24 @@ def _start(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _experiment(pid: int) -> str:
+    """The experiment whose command process ``pid`` is."""
+    env = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+    return next(e for e in env if e.startswith(b"GITEXP_EXPERIMENT=")).decode().partition("=")[2]
+
+
+def _logged(cluster: Cluster, script: str, prefix: str) -> int:
+    """A process running ``script`` whose experiment has written its line in the run log."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for pid in _pids_running(script, cluster.ran_log.parent):
+            with contextlib.suppress(OSError, StopIteration):
+                if _experiment(pid) in cluster.ran(prefix):
+                    return pid
+        time.sleep(0.05)
+    raise AssertionError(f"{script} did not start")
+
+
 def _wait_for(script: str, where: Path, count: int = 1) -> list[int]:
     deadline = time.monotonic() + 120
     while len(running := _pids_running(script, where)) < count and time.monotonic() < deadline:
@@ -286,17 +325,44 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(  # type: ignore[n
 ) -> None:
     assert cli("run", "--queue", "-n", "k", "-S", "n=1,2,3", "--", PY, "sleepy.py").code == 0
     start = _start(project, "queue", "start", "--executor", cluster.executor)
-    running = _wait_for("sleepy.py", cluster.ran_log.parent)
-    os.kill(_parent(running[0]), signal.SIGKILL)  # the Dask worker process running it
+    killed = _logged(cluster, "sleepy.py", "k")
+    name = _experiment(killed)
+    os.kill(_parent(killed), signal.SIGKILL)  # the Dask worker process running it
     _out, err = start.communicate(timeout=300)
     assert start.returncode == 0, err
     names = ["k-1", "k-2", "k-3"]
     assert refs(project, "refs/experiments/") == names
     assert remote_refs(project, "refs/experiments/") == names
     assert {record(project, n)["status"] for n in names} == {"success"}
-    assert len(cluster.ran("k")) == 4 and sorted(set(cluster.ran("k"))) == names  # one ran again
+    assert cluster.ran("k") == sorted([*names, name])  # it ran again, elsewhere
     for prefix in ("refs/exps-queue/", "refs/exps-claimed/"):
         assert refs(project, prefix) == [] and remote_refs(project, prefix) == []
+
+
+def test_a_killed_workers_command_and_what_it_started_die_with_it(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    assert cli("run", "--queue", "-n", "o", "--", PY, "orphaning.py").code == 0
+    start = _start(project, "queue", "start", "--executor", cluster.executor)
+    (command,) = _wait_for("orphaning.py", cluster.ran_log.parent)
+    _wait_for("child", cluster.ran_log.parent)  # what the command started runs too
+    os.kill(_parent(command), signal.SIGKILL)  # the Dask worker process running it
+    _out, err = start.communicate(timeout=300)
+    assert start.returncode == 0, err
+    assert refs(project, "refs/experiments/") == ["o"]
+    assert remote_refs(project, "refs/experiments/") == ["o"]
+    assert record(project, "o")["status"] == "success"
+    assert cluster.ran_log.read_text().split().count("o") == 2  # killed once, recorded once
+    # the killed worker's nanny started it again: it ends what the command had started
+    deadline = time.monotonic() + 20  # well before either would write its file
+    while time.monotonic() < deadline and (
+        _pids_running("orphaning.py", cluster.ran_log.parent)
+        or _pids_running("child", cluster.ran_log.parent)
+    ):
+        time.sleep(0.1)
+    assert not _pids_running("orphaning.py", cluster.ran_log.parent), "the command ran on"
+    assert not _pids_running("child", cluster.ran_log.parent), "what it started ran on"
+    assert not [p.name for p in cluster.out_dir.iterdir() if p.name.startswith("late-o-")]
 
 
 def test_stopping_the_driver_stops_the_commands_on_the_workers(  # type: ignore[no-untyped-def]

@@ -95,6 +95,7 @@ def start_cluster(
     storage = storage_settings(project)
     client = _connect(distributed, address, executor)
     try:
+        _register_sweep(client)
         with _Claims.taken(project, only) as claims:
             if not claims.runs:
                 return []
@@ -103,6 +104,13 @@ def start_cluster(
             return driver.run(stop or threading.Event())
     finally:
         client.close()
+
+
+def _register_sweep(client: Any) -> None:
+    """Have every worker end, as it (re)starts, the commands a killed worker left running."""
+    from gitexp.experiments.run.executors.workerplugin import OrphanSweep
+
+    client.register_plugin(OrphanSweep())
 
 
 def _distributed() -> ModuleType:

@@ -35,12 +35,14 @@ from gitexp.data.sync import DataResult, Storage, Wants, pull_data, push_data
 from gitexp.errors import ConflictError, GitexpError, Interrupted
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.executors.local import Claim, run_claimed
+from gitexp.experiments.run.executors.orphans import REPO_PREFIX, end_orphans_of
 from gitexp.experiments.run.executors.stopping import registered
+from gitexp.experiments.run.process import tethered
 from gitexp.experiments.run.queue import queued_record
 from gitexp.git import transport
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
-from gitexp.project import Project, config_at
+from gitexp.project import Layout, Project, config_at
 
 ENV_WORKER_DIR = "GITEXP_WORKER_DIR"
 """Where a worker keeps its repositories (default: under the Dask worker's local directory)."""
@@ -87,11 +89,21 @@ _SWEPT: set[Path] = set()
 """Repositories whose abandoned worktrees this process removed (once each)."""
 
 
-def _run(task: Task, stop: threading.Event) -> Outcome:
-    git = _repository(_folder(task), task.git_url)
-    if git.common_dir not in _SWEPT:  # a worker killed mid-run left its worktree
+def _tidy(git: GitRepo) -> None:
+    """End what a killed worker left running here, then remove the worktrees it left.
+
+    The journals are looked at before every run (one listing); the worktrees once
+    per process, and again whenever a killed worker's run was found.
+    """
+    ended = end_orphans_of(Layout.of(git.common_dir).runs)
+    if ended or git.common_dir not in _SWEPT:
         _SWEPT.add(git.common_dir)
         remove_abandoned_worktrees(Project(git, ProjectConfig()))
+
+
+def _run(task: Task, stop: threading.Event) -> Outcome:
+    git = _repository(_folder(task), task.git_url)
+    _tidy(git)
     ref = ExperimentName(task.name).ref
     recorded = _remote_ref(git, task.git_url, ref)
     if recorded is not None:  # a task of this run ran before (a worker died after pushing)
@@ -108,7 +120,8 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
     if mine is None:
         _bring(project, task)
         try:
-            result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
+            with tethered():
+                result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
         except Interrupted:  # stopped before its command started: nothing recorded
             return Outcome(task.name, None)
         mine = result.commit
@@ -124,19 +137,24 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
 
 
 def _folder(task: Task) -> Path:
-    if task.folder:
-        return Path(task.folder)
+    return Path(task.folder) if task.folder else worker_folder()
+
+
+def worker_folder(local_directory: str | None = None) -> Path:
+    """Where this worker keeps its repositories: `ENV_WORKER_DIR`, else under Dask's folder."""
     given = os.environ.get(ENV_WORKER_DIR)
     if given:
         return Path(given)
-    from distributed import get_worker
+    if local_directory is None:
+        from distributed import get_worker
 
-    return Path(get_worker().local_directory) / "gitexp"
+        local_directory = get_worker().local_directory
+    return Path(local_directory) / "gitexp"
 
 
 def _repository(folder: Path, url: str) -> GitRepo:
     """This worker's repository for the git remote ``url``: made once, reused after."""
-    path = folder / ("repo-" + hashlib.sha256(url.encode()).hexdigest()[:16])
+    path = folder / (REPO_PREFIX + hashlib.sha256(url.encode()).hexdigest()[:16])
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{path.name}.lock", "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
