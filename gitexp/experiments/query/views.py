@@ -18,6 +18,7 @@ from gitexp.errors import NotFoundError, UsageError
 from gitexp.experiments.query import select as query
 from gitexp.experiments.query.results import DiffResult, ExperimentRow, ListRow, ShowResult
 from gitexp.experiments.run import crashed, journal
+from gitexp.experiments.run.executors import clusterjournal
 from gitexp.git.refs import has_refs
 from gitexp.project import Project
 
@@ -31,7 +32,7 @@ def with_running(project: Project, notify: Notify | None) -> list[dict[str, obje
     for message in crashed.recover(project):
         if notify is not None:
             notify(message)
-    running = journal.running_rows(project.layout.runs)
+    running = journal.running_rows(project.layout.runs) + clusterjournal.rows(project)
     return query.project_experiments(project) + running + _queued(project)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from gitexp.experiments.query.live import LiveSource
+from gitexp.project import Project
 from tests.conftest import IDENTITY, git, make_repo
 
 distributed = pytest.importorskip("distributed")
@@ -67,6 +69,18 @@ if not again:  # the first attempt outlives its worker unless killed with it
     open(late, "w").close()
 with open("model.bin", "w") as model:
     model.write("done\\n")
+"""
+
+LOGGING = """\
+import os, time, gitexp
+n = gitexp.params()["n"]
+for step in range(3):
+    gitexp.log_metric("loss", n + step / 10, step=step)
+go = os.path.join(os.environ["OUT_DIR"], "go-" + os.environ["GITEXP_EXPERIMENT"])
+while not os.path.exists(go):  # until the test has seen it running
+    time.sleep(0.05)
+with open("model.bin", "w") as model:
+    model.write("logged\\n")
 """
 
 CONFIG = """\
@@ -186,6 +200,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Path:  # ty
             "count.py": COUNTING,
             "sleepy.py": SLEEPY,
             "orphaning.py": ORPHANING,
+            "logs.py": LOGGING,
             "gitexp.yaml": CONFIG,
             ".gitignore": "metrics.json\n",
         },
@@ -363,6 +378,56 @@ def test_a_killed_workers_command_and_what_it_started_die_with_it(  # type: igno
     assert not _pids_running("orphaning.py", cluster.ran_log.parent), "the command ran on"
     assert not _pids_running("child", cluster.ran_log.parent), "what it started ran on"
     assert not [p.name for p in cluster.out_dir.iterdir() if p.name.startswith("late-o-")]
+
+
+def _shown(cli) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    result = cli("show", "--json")
+    assert result.code == 0, result.err
+    return {e["name"]: e for e in orjson.loads(result.out)["experiments"]}
+
+
+def test_show_lists_the_cluster_runs_while_they_run(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    assert cli("run", "--queue", "-n", "v", "-S", "n=1,2,3", "--", PY, "logs.py").code == 0
+    start = _start(project, "queue", "start", "--executor", cluster.executor)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert start.poll() is None, start.communicate()[1]
+            shown = _shown(cli)
+            running = {n: e for n, e in shown.items() if e["status"] == "running"}
+            if len(running) == 2 and all(
+                e["metrics"] == {"metrics.json": {"loss": e["params"]["params.yaml"]["n"] + 0.2}}
+                for e in running.values()
+            ):
+                break
+            time.sleep(0.2)
+        # two one-thread workers: two run, with their params and latest values; one waits
+        assert sorted(running) in (["v-1", "v-2"], ["v-1", "v-3"], ["v-2", "v-3"]), shown
+        for name, row in running.items():
+            assert row["commit"] is None and row["params"]["params.yaml"]["n"] == int(name[-1])
+            assert row["metrics"] == {"metrics.json": {"loss": int(name[-1]) + 0.2}}
+        (waiting,) = set(shown) - set(running)
+        assert shown[waiting]["status"] == "queued"
+        assert shown[waiting]["params"] == {"params.yaml": {"n": int(waiting[-1])}}
+        live = LiveSource(Project.open(project)).running().experiments  # what the UI shows
+        assert sorted(r.name for r in live) == sorted(running)
+        assert {r.name: list(r.series["loss"].steps) for r in live} == {
+            name: [0, 1, 2] for name in running
+        }
+    finally:
+        for name in ("v-1", "v-2", "v-3"):
+            (cluster.out_dir / f"go-{name}").touch()
+        _out, err = start.communicate(timeout=300)
+    assert start.returncode == 0, err
+    shown = _shown(cli)  # each once, recorded
+    assert {n: e["status"] for n, e in shown.items()} == dict.fromkeys(
+        ["v-1", "v-2", "v-3"], "success"
+    )
+    assert not (project / ".git" / "gitexp" / "cluster-runs").exists() or not list(
+        (project / ".git" / "gitexp" / "cluster-runs").iterdir()
+    )
 
 
 def test_stopping_the_driver_stops_the_commands_on_the_workers(  # type: ignore[no-untyped-def]

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from gitexp.errors import UsageError
-from gitexp.experiments.run.record import RunResult
-from gitexp.experiments.run.runner import Notify
-from gitexp.project import Project
+
+if TYPE_CHECKING:  # the run machinery loads with an executor, not with this package
+    from gitexp.experiments.run.record import RunResult
+    from gitexp.experiments.run.runner import Notify
+    from gitexp.project import Project
 
 EXECUTORS = ("local", "dask")
 

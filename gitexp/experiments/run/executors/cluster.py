@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import re
 import secrets
 import socket
@@ -37,6 +38,7 @@ from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, push_data
 from gitexp.data.targets import storage_config
 from gitexp.errors import ConflictError, GitexpError, Interrupted, NotFoundError, UsageError
+from gitexp.experiments.run.executors.clusterjournal import ClusterJournal, ClusterRun
 from gitexp.experiments.run.executors.local import (
     adopted,
     candidates,
@@ -46,7 +48,7 @@ from gitexp.experiments.run.executors.local import (
 )
 from gitexp.experiments.run.executors.stopping import stop_all
 from gitexp.experiments.run.executors.worker import Outcome, Task, run_task
-from gitexp.experiments.run.queue import QueuedRun
+from gitexp.experiments.run.queue import QueuedRun, queued_record
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, remember
 from gitexp.experiments.run.worktreedata import check_data
@@ -271,6 +273,13 @@ class _Driver:
         self.on_result: Callable[[RunResult], None] | None = None
         self.results: list[RunResult] = []
         self.noted: set[str] = set()
+        self.journal = ClusterJournal(project, self.token)
+        self.events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+
+    @property
+    def topic(self) -> str:
+        """The Dask event topic the workers report this driver's runs on."""
+        return f"gitexp-{self.token}"
 
     def key(self, name: str) -> str:
         """The Dask key of run ``name``'s task, unique to this driver."""
@@ -279,22 +288,56 @@ class _Driver:
     def run(self, stop: threading.Event) -> list[RunResult]:
         runs = list(self.claims.runs.values())
         self._publish(runs)
-        futures = {
-            self.client.submit(
-                run_task,
-                Task(self.key(r.name), r.name, r.commit, self.git_url, self.storage),
-                key=self.key(r.name),
-                pure=False,
-            ): r.name
-            for r in runs
-        }
+        self.client.subscribe_topic(self.topic, lambda event: self.events.put(event[1]))
         try:
+            self.journal.open({r.name: (r.commit, self._journaled(r)) for r in runs})
+            futures = {
+                self.client.submit(
+                    run_task, self._task(r), key=self.key(r.name), pure=False
+                ): r.name
+                for r in runs
+            }
             self._collect(futures, stop)
         finally:
+            self.client.unsubscribe_topic(self.topic)
+            self.journal.close()
             self._unpublish(runs)
         if stop.is_set():
             raise Interrupted("interrupted; the runs not started stay queued (`gitexp queue list`)")
         return self.results
+
+    def _task(self, run: QueuedRun) -> Task:
+        key = self.key(run.name)
+        return Task(key, run.name, run.commit, self.git_url, self.storage, topic=self.topic)
+
+    def _journaled(self, run: QueuedRun) -> ClusterRun:
+        """What `show` lists of ``run`` while it waits and runs (see `clusterjournal`)."""
+        git, config = self.project.git, self.project.config
+        tree = git.lookup_commit(run.commit).tree
+        params = {p: data for p in config.params if (data := git.read_blob(tree, p)) is not None}
+        record = queued_record(self.project, run.commit, run.name)
+        metrics = config.metrics[0] if config.metrics else None
+        return ClusterRun(record, str(tree.id), params, metrics)
+
+    def _take_events(self) -> None:
+        """What the workers reported since the last look, into the cluster journal."""
+        while True:
+            try:
+                message = self.events.get_nowait()
+            except queue.Empty:
+                return
+            name = message.get("name") if isinstance(message, dict) else None
+            if not isinstance(name, str):
+                continue
+            if "host" in message:
+                self.journal.started(name, str(message["host"]))
+            else:
+                metrics, series = message.get("metrics"), message.get("series")
+                self.journal.logged(
+                    name,
+                    metrics if isinstance(metrics, dict) else None,
+                    series if isinstance(series, dict) else {},
+                )
 
     def _publish(self, runs: Sequence[QueuedRun]) -> None:
         """Data first, then the commits: a worker that sees a run finds its data."""
@@ -334,6 +377,7 @@ class _Driver:
         waiting: list[Outcome] = []
         since = 0.0
         while pending:
+            self._take_events()
             if stop.is_set():
                 self._record(waiting)
                 self._stop(pending)
@@ -387,6 +431,7 @@ class _Driver:
         finally:
             transport.clear_incoming(git)
         self.claims.unlock(list(made))
+        self.journal.end(list(made))
         for name, commit in made.items():
             remember(self.project, commit)
             result = adopted(self.project, name, commit)

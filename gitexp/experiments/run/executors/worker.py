@@ -36,6 +36,7 @@ from gitexp.errors import ConflictError, GitexpError, Interrupted
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.executors.local import Claim, run_claimed
 from gitexp.experiments.run.executors.orphans import REPO_PREFIX, end_orphans_of
+from gitexp.experiments.run.executors.reporting import Reporter
 from gitexp.experiments.run.executors.stopping import registered
 from gitexp.experiments.run.process import tethered
 from gitexp.experiments.run.queue import queued_record
@@ -63,6 +64,8 @@ class Task:
     git_url: str
     storage: Mapping[str, object]
     folder: str | None = None
+    topic: str | None = None
+    """The Dask event topic to report the run's start and logged values on (`reporting`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,7 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
     if mine is None:
         _bring(project, task)
         try:
-            with tethered():
+            with tethered(), _reported(task, project):
                 result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
         except Interrupted:  # stopped before its command started: nothing recorded
             return Outcome(task.name, None)
@@ -134,6 +137,18 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
             raise
         return Outcome(task.name, other, adopted=True, notes=tuple(notes))
     return Outcome(task.name, mine, notes=tuple(notes))
+
+
+def _reported(task: Task, project: Project) -> contextlib.AbstractContextManager[object]:
+    """Tell the driver, on the task's topic, that the run started and what it logs."""
+    if task.topic is None:
+        return contextlib.nullcontext()
+    from distributed import get_worker
+
+    worker, topic = get_worker(), task.topic
+    return Reporter(
+        lambda message: worker.log_event(topic, message), project.layout.runs, task.name
+    )
 
 
 def _folder(task: Task) -> Path:
