@@ -251,6 +251,8 @@ def test_a_grid_on_the_cluster_is_recorded_once_each_with_its_data(  # type: ign
     assert "recorded experiment 'g-1'" in result.err
     for prefix in ("refs/exps-queue/", "refs/exps-claimed/"):
         assert refs(project, prefix) == [] and remote_refs(project, prefix) == []
+    workers = sorted(g.parent for g in cluster.ran_log.parent.glob("worker*/gitexp/repo-*/.git"))
+    assert workers and all(refs(w, "refs/experiments/") == [] for w in workers)  # none piles up
     shown = orjson.loads(cli("show", "--json").out)["experiments"]
     assert {e["name"]: e["status"] for e in shown} == dict(
         zip(names, ["success", "success", "success", "failed"], strict=True)
@@ -466,11 +468,15 @@ def test_what_a_cluster_run_needs_is_checked_before_anything_moves(  # type: ign
         cwd=project, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert hidden.returncode == 1 and "pip install 'gitexp[dask]'" in hidden.stderr
-    git(project, "remote", "remove", "origin")
+    git(project, "remote", "rename", "origin", "upstream")  # never a fallback to another one
     lost = cli("queue", "start", "--executor", "dask://127.0.0.1:9")
-    assert lost.code == 1 and "no git remote 'origin'" in lost.err
-    assert "git remote add origin URL" in lost.err
-    git(project, "remote", "add", "origin", (tmp_path / "remote.git").as_uri())
+    assert lost.code == 1
+    assert lost.err.splitlines()[0].startswith(
+        "error: no git remote 'origin'; known: upstream (see `git remote -v`): "
+        "a Dask cluster's workers get the runs through it"
+    )
+    assert "git remote add NAME URL" in lost.err
+    git(project, "remote", "rename", "upstream", "origin")
     (project / "gitexp.yaml").write_text("outs: [model.bin]\n")
     bare = cli("queue", "start", "--executor", "dask://127.0.0.1:9")
     assert bare.code == 1 and "no storage remote is set" in bare.err

@@ -36,7 +36,7 @@ from gitexp.core.names import CLAIMED_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentNa
 from gitexp.core.remotes import SECRET_OPTIONS
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, push_data
-from gitexp.data.targets import storage_config
+from gitexp.data.targets import check_remotes, storage_config
 from gitexp.errors import ConflictError, GitexpError, Interrupted, NotFoundError, UsageError
 from gitexp.experiments.run.executors.clusterjournal import ClusterJournal, ClusterRun
 from gitexp.experiments.run.executors.local import (
@@ -58,7 +58,7 @@ from gitexp.project import Project
 from gitexp.storage.hosts import local_folder
 
 GIT_REMOTE = "origin"
-"""The git remote the workers clone and record on."""
+"""The git remote the workers clone and record on when none is named (as for push)."""
 BATCH_WAIT = 0.5
 """Seconds a finished run waits for others, so that one fetch brings them all."""
 _ADDRESS = re.compile(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
@@ -83,17 +83,19 @@ def start_cluster(
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     stop: threading.Event | None = None,
+    git_remote: str | None = None,
 ) -> list[RunResult]:
     """Run the runs queued now (or ``only`` those) on the cluster at ``executor``.
 
-    Checks first, before anything moves: the address (`UsageError`), Dask's
-    distributed (`MissingExtraError`), the git remote and the storage remote
+    The workers use ``git_remote`` (default: origin, as for ``push``) and the default
+    storage remote. Checks first, before anything moves: the address (`UsageError`),
+    Dask's distributed (`MissingExtraError`), the git remote and the storage remote
     (`NotFoundError`), the scheduler (`TransportError`). Raises `Interrupted` after a
     stop, once the runs going on are recorded; the runs not started stay queued.
     """
     address = scheduler_address(executor)
     distributed = _distributed()
-    git_url = git_remote_url(project)
+    git_url = git_remote_url(project, git_remote)
     storage = storage_settings(project)
     client = _connect(distributed, address, executor)
     try:
@@ -121,17 +123,22 @@ def _distributed() -> ModuleType:
     return distributed_module()
 
 
-def git_remote_url(project: Project) -> str:
-    """The URL of the project's git remote, a local path made absolute; `NotFoundError` if none."""
+def git_remote_url(project: Project, git_remote: str | None = None) -> str:
+    """The URL of the git remote the workers use, a local path made absolute.
+
+    The remote is chosen as `push` and `pull` choose it: ``git_remote`` (a remote's
+    name, a URL or a path), else origin; a name that is not one of the project's
+    remotes is `NotFoundError`, never a fallback to another remote.
+    """
     try:
-        url = str(project.git.repo.remotes[GIT_REMOTE].url or "")
-    except (KeyError, ValueError):
-        url = ""
-    if not url:
+        check_remotes(project, git_remote, None, refs=True)
+    except NotFoundError as exc:
         raise NotFoundError(
-            f"no git remote '{GIT_REMOTE}': a Dask cluster's workers get the runs through it",
-            hint=f"add one they can reach: `git remote add {GIT_REMOTE} URL`",
-        )
+            f"{exc.message}: a Dask cluster's workers get the runs through it",
+            hint=exc.hint,
+        ) from exc
+    name = git_remote or GIT_REMOTE
+    url = name if transport.is_location(name) else str(project.git.repo.remotes[name].url or "")
     if "://" in url or re.match(r"[^/]+:", url):  # a URL, or scp-like host:path
         return url
     return str((project.root / url).resolve())

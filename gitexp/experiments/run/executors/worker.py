@@ -41,6 +41,7 @@ from gitexp.experiments.run.executors.stopping import registered
 from gitexp.experiments.run.process import tethered
 from gitexp.experiments.run.queue import queued_record
 from gitexp.git import transport
+from gitexp.git.maintenance import gc_auto
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
 from gitexp.project import Layout, Project, config_at
@@ -90,18 +91,27 @@ def run_task(task: Task) -> Outcome:
 
 _SWEPT: set[Path] = set()
 """Repositories whose abandoned worktrees this process removed (once each)."""
+_TASKS: dict[Path, int] = {}
+"""Tasks this process began in each repository."""
+HOUSEKEEPING_EVERY = 50
+"""Tasks between two looks at whether git's housekeeping is due in a worker's repository."""
 
 
 def _tidy(git: GitRepo) -> None:
     """End what a killed worker left running here, then remove the worktrees it left.
 
     The journals are looked at before every run (one listing); the worktrees once
-    per process, and again whenever a killed worker's run was found.
+    per process, and again whenever a killed worker's run was found. Every
+    `HOUSEKEEPING_EVERY` tasks (and at the first), git packs what its runs left
+    loose, so a repository that serves thousands of runs stays quick.
     """
     ended = end_orphans_of(Layout.of(git.common_dir).runs)
     if ended or git.common_dir not in _SWEPT:
         _SWEPT.add(git.common_dir)
         remove_abandoned_worktrees(Project(git, ProjectConfig()))
+    count = _TASKS[git.common_dir] = _TASKS.get(git.common_dir, 0) + 1
+    if count % HOUSEKEEPING_EVERY == 1:
+        gc_auto(git)
 
 
 def _run(task: Task, stop: threading.Event) -> Outcome:
@@ -135,8 +145,19 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
         other = _remote_ref(git, task.git_url, ref)
         if other is None:
             raise
+        _forget(git, ref, mine)
         return Outcome(task.name, other, adopted=True, notes=tuple(notes))
+    _forget(git, ref, mine)
     return Outcome(task.name, mine, notes=tuple(notes))
+
+
+def _forget(git: GitRepo, ref: str, commit: str) -> None:
+    """Drop this repository's ref of a run the git remote now holds: refs do not pile up.
+
+    Until the remote holds it, the ref stays: a retried task adopts it (`_own_attempt`).
+    """
+    with contextlib.suppress(GitexpError):
+        delete_refs(git, [(ref, commit)])
 
 
 def _reported(task: Task, project: Project) -> contextlib.AbstractContextManager[object]:
