@@ -32,7 +32,12 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gitexp.core.names import CLAIMED_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentName
+from gitexp.core.names import (
+    CLAIMED_REF_PREFIX,
+    EXPERIMENT_REF_PREFIX,
+    QUEUE_REF_PREFIX,
+    ExperimentName,
+)
 from gitexp.core.remotes import SECRET_OPTIONS
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, push_data
@@ -293,7 +298,11 @@ class _Driver:
         return f"gitexp-{self.token}-{name}"
 
     def run(self, stop: threading.Event) -> list[RunResult]:
-        runs = list(self.claims.runs.values())
+        taken = list(self.claims.runs.values())
+        runs = self._not_recorded(taken)
+        if not runs:
+            self._unpublish(taken)  # what a driver killed outright left there
+            return self.results
         self._publish(runs)
         self.client.subscribe_topic(self.topic, lambda event: self.events.put(event[1]))
         try:
@@ -308,14 +317,28 @@ class _Driver:
         finally:
             self.client.unsubscribe_topic(self.topic)
             self.journal.close()
-            self._unpublish(runs)
+            self._unpublish(taken)
         if stop.is_set():
             raise Interrupted("interrupted; the runs not started stay queued (`gitexp queue list`)")
         return self.results
 
     def _task(self, run: QueuedRun) -> Task:
-        key = self.key(run.name)
-        return Task(key, run.name, run.commit, self.git_url, self.storage, topic=self.topic)
+        key, url = self.key(run.name), self.git_url
+        return Task(key, run.name, run.commit, url, self.storage, topic=self.topic)
+
+    def _not_recorded(self, runs: list[QueuedRun]) -> list[QueuedRun]:
+        """Adopt the runs whose experiment the git remote holds already; the others.
+
+        A driver killed outright left its claims while its workers went on and
+        recorded some: those are adopted at once, with no task. (A task looks again
+        before it runs: Dask may run it again after its first worker pushed.)
+        """
+        there = transport.ls_remote(self.project.git, self.git_url, EXPERIMENT_REF_PREFIX)
+        found = {r.name: there.get(ExperimentName(r.name).ref) for r in runs}
+        adopted = [Outcome(n, c, adopted=True) for n, c in found.items() if c is not None]
+        if adopted:
+            self._record(adopted)
+        return [r for r in runs if found[r.name] is None]
 
     def _journaled(self, run: QueuedRun) -> ClusterRun:
         """What `show` lists of ``run`` while it waits and runs (see `clusterjournal`)."""
@@ -370,10 +393,18 @@ class _Driver:
         transport.push_refs(git, self.git_url, pushes)
 
     def _unpublish(self, runs: Sequence[QueuedRun]) -> None:
-        """Drop the runs' commits from the git remote (their experiments hold what counts)."""
-        pushes = [transport.RefPush(CLAIMED_REF_PREFIX + r.name, "", r.commit) for r in runs]
+        """Drop the runs' commits from the git remote (their experiments hold what counts).
+
+        Only those there at the commit this driver took: one push for all, atomic.
+        """
+        git = self.project.git
         with contextlib.suppress(GitexpError):
-            transport.push_refs(self.project.git, self.git_url, pushes)
+            there = transport.ls_remote(git, self.git_url, CLAIMED_REF_PREFIX)
+            refs = {CLAIMED_REF_PREFIX + r.name: r.commit for r in runs}
+            pushes = [
+                transport.RefPush(ref, "", c) for ref, c in refs.items() if there.get(ref) == c
+            ]
+            transport.push_refs(git, self.git_url, pushes)
 
     def _collect(self, futures: dict[Any, str], stop: threading.Event) -> None:
         """Record results as tasks end, a few at a time: one fetch brings a whole batch.

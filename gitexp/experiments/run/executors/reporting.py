@@ -54,8 +54,7 @@ class Reporter:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.stop.set()
-        self.thread.join()
+        self.stop.set()  # not waited for: a word that comes after the record is ignored
 
     def _loop(self) -> None:
         while not self.stop.wait(POLL):
