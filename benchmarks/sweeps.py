@@ -2,7 +2,7 @@
 """Searches and the queue's executors, measured.
 
     python3 benchmarks/sweeps.py search [--trials 30] [--seeds 1,2,3] [-j 2]
-    python3 benchmarks/sweeps.py throughput [--points 100] [--rounds 1]
+    python3 benchmarks/sweeps.py throughput [--points 100] [--rounds 1] [--executors …]
 
 ``search``: the quickstart (examples/quickstart) in a fresh repository; the full grid
 over a space of 4 x 4 x 4 = 64 points, then one TPE search per seed over the same
@@ -149,10 +149,13 @@ def throughput(args: argparse.Namespace) -> None:
         git(repo, "remote", "add", "origin", (base / "remote.git").as_uri())
         command = [sys.executable, "-c", "import time; time.sleep(0.1)"]
         walls: dict[str, float] = {}
+        chosen = args.executors.split(",")
         with _cluster(base) as address:
             for round_ in range(1, args.rounds + 1):  # interleaved: load that drifts hits all
                 for executor in ("local", "dask", f"dask://{address}"):
                     label = executor.partition("://")[0] + ("://" if "://" in executor else "")
+                    if label not in chosen:
+                        continue
                     name = f"{label.replace('://', '-cluster')}-r{round_}"
                     wall = _queue_and_start(repo, name, executor, args.points, command)
                     walls[label] = walls.get(label, 0.0) + wall
@@ -164,7 +167,8 @@ def throughput(args: argparse.Namespace) -> None:
                         flush=True,
                     )
         for label in ("dask", "dask://"):
-            print(f"{label} / local: {walls[label] / walls['local']:.2f}x")
+            if label in walls and "local" in walls:
+                print(f"{label} / local: {walls[label] / walls['local']:.2f}x")
 
 
 def _queue_and_start(repo: Path, name: str, executor: str, count: int, command: list[str]) -> float:
@@ -229,6 +233,9 @@ def main() -> None:
     t = sub.add_parser("throughput")
     t.add_argument("--points", type=int, default=100)
     t.add_argument("--rounds", type=int, default=1, help="repeat, interleaved; ratios of sums")
+    t.add_argument(
+        "--executors", default="local,dask,dask://", help="which to time, comma-separated"
+    )
     args = parser.parse_args()
     if args.what == "search":
         search(args)

@@ -63,6 +63,11 @@ class Layout:
         return self.state / "runs"
 
     @property
+    def cluster_runs(self) -> Path:
+        """One folder per ``dask://`` driver going on: the runs it took, as they run."""
+        return self.state / "cluster-runs"
+
+    @property
     def worktrees(self) -> Path:
         """The isolated worktrees that parallel runs use."""
         return self.state / "worktrees"

@@ -25,6 +25,7 @@ from gitexp.experiments.query import select as query
 from gitexp.experiments.query.media import image_data, images_of
 from gitexp.experiments.query.series import Line, SeriesReader
 from gitexp.experiments.run import journal
+from gitexp.experiments.run.executors import clusterjournal
 from gitexp.git.refs import list_refs, read_ref
 from gitexp.project import Project
 
@@ -142,7 +143,7 @@ class LiveSource:
     def running_stamp(self) -> Stamp:
         """Changes whenever a run starts, ends or dies, or logs a metric or a series point."""
         stamps = []
-        for folder in _folders(self.project.layout.runs):
+        for folder in _folders(self.project.layout.runs) + clusterjournal.folders(self.project):
             files = [folder / journal.RUNNING, folder / journal.METRICS]
             files += sorted(_series_files(folder / SERIES))
             found = journal.read(folder)
@@ -156,7 +157,9 @@ class LiveSource:
         Params as run, metrics and series logged so far. A run whose process is gone
         (SIGKILL, the machine down) shows as ``crashed`` until a gitexp command records
         it so (`gitexp.experiments.run.crashed`): the UI writes nothing but tags and
-        notes, so it does not record it itself, but it does not hide it either.
+        notes, so it does not record it itself, but it does not hide it either. Runs
+        that a ``dask://`` driver's workers run are listed from the driver's journal
+        of them, with what the workers reported.
         """
         found = list(journal.journals(self.project.layout.runs))
         rows = []
@@ -165,6 +168,9 @@ class LiveSource:
             if not run.alive():
                 row["status"] = CRASHED
             rows.append(row)
+        on_cluster = clusterjournal.running(self.project)  # what a `dask://` driver's workers run
+        rows += [journal.running_row(run) for run in on_cluster]
+        found += on_cluster
         lines = [journal_series(j.folder) for j in found]
         return overview_mod.Overview(overview_mod.runs_of(rows, lines), [])
 

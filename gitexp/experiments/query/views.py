@@ -36,21 +36,31 @@ def with_running(project: Project, notify: Notify | None) -> list[dict[str, obje
 def _running(project: Project, notify: Notify | None) -> list[dict[str, object]]:
     """The rows of the runs going on now, once those whose process died are recorded.
 
-    With nothing in the runs folder there is neither, and the run machinery's modules
-    are not even loaded.
+    Local runs come from the runs folder, a ``dask://`` driver's from its own folder
+    (`clusterjournal`). With nothing in either there is nothing, and the run
+    machinery's modules are not even loaded.
     """
-    try:
-        with os.scandir(project.layout.runs) as found:
-            if next(found, None) is None:
-                return []
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    from gitexp.experiments.run import crashed, journal
+    rows: list[dict[str, object]] = []
+    if _holds_something(project.layout.runs):
+        from gitexp.experiments.run import crashed, journal
 
-    for message in crashed.recover(project):
-        if notify is not None:
-            notify(message)
-    return journal.running_rows(project.layout.runs)
+        for message in crashed.recover(project):
+            if notify is not None:
+                notify(message)
+        rows = journal.running_rows(project.layout.runs)
+    if _holds_something(project.layout.cluster_runs):
+        from gitexp.experiments.run.executors import clusterjournal
+
+        rows += clusterjournal.rows(project)
+    return rows
+
+
+def _holds_something(folder: os.PathLike[str]) -> bool:
+    try:
+        with os.scandir(folder) as found:
+            return next(found, None) is not None
+    except (FileNotFoundError, NotADirectoryError):
+        return False
 
 
 def _queued(project: Project) -> list[dict[str, object]]:

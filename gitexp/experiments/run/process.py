@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import functools
 import os
 import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -23,6 +26,8 @@ _SHELL_CHARS = set("|&;<>()$`*?[]{}~\\\"'\n")
 STOP_GRACE = 1.0
 """Seconds an interrupted command has to end by itself before gitexp signals it."""
 _SHELL_WORDS = {"cd", "export", "source", ".", "set", "if", "for", "while", "exec"}
+_TETHERED: contextvars.ContextVar[bool] = contextvars.ContextVar("gitexp_tethered", default=False)
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +121,7 @@ def run_command(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=own_group,
+            preexec_fn=_death_wish() if own_group and _TETHERED.get() else None,
         )
     except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
         raise CommandError(
@@ -145,6 +151,62 @@ def run_command(
         for reader in readers:
             reader.join(timeout=5)
     return code
+
+
+@contextlib.contextmanager
+def tethered() -> Iterator[None]:
+    """Commands started by this thread in the block die with this process (Linux).
+
+    A cluster's worker killed outright (SIGKILL, out of memory) must not leave its
+    runs' commands running on as orphans: the task runs again elsewhere, and the
+    orphan would go on writing and using the machine. Each command (in a session
+    of its own) is started with a parent-death signal, SIGKILL, so the kernel ends
+    it with the thread that started it; that thread waits for it, so it lives as
+    long as the command does. What the command started itself, in its process
+    group, is left to the worker that next starts in the same folder (see
+    ``executors.orphans``). Where the call is not available, nothing changes.
+    """
+    token = _TETHERED.set(True)
+    try:
+        yield
+    finally:
+        _TETHERED.reset(token)
+
+
+def _death_wish() -> Callable[[], None] | None:
+    """What the child runs before exec: ask for SIGKILL when its parent dies; None if unsupported.
+
+    Only a foreign call to ``prctl``, resolved here in the parent, runs in the child
+    (no import, no lock). A parent that died before the wish was made is seen at
+    once (the child was moved to another parent): the child ends itself.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        return None
+    parent = os.getpid()
+
+    def wish() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return wish
+
+
+@functools.cache
+def _prctl() -> Callable[..., int] | None:
+    """Linux's ``prctl`` through ctypes, or None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
+    function.restype = ctypes.c_int
+    return function
 
 
 def _wait(proc: subprocess.Popen[bytes], stop: threading.Event | None, group: bool) -> int:

@@ -19,6 +19,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from gitexp.experiments.query.live import LiveSource
+from gitexp.project import Project
 from tests.conftest import IDENTITY, git, make_repo
 
 distributed = pytest.importorskip("distributed")
@@ -47,6 +49,38 @@ time.sleep(1.5)
 with open("model.bin", "w") as model:
     model.write("slept\\n")
 gitexp.log_metric("acc", gitexp.params()["n"] / 100)
+"""
+
+ORPHANING = """\
+import os, subprocess, sys, time
+name = os.environ["GITEXP_EXPERIMENT"]
+late = os.path.join(os.environ["OUT_DIR"], f"late-{name}-{os.getpid()}")
+if sys.argv[1:] == ["child"]:  # started by the run, in its process group
+    time.sleep(30)
+    open(late, "w").close()
+    sys.exit()
+log = os.environ["RAN_LOG"]
+again = os.path.exists(log) and name in open(log).read().split()
+with open(log, "a") as ran:
+    ran.write(name + "\\n")
+if not again:  # the first attempt outlives its worker unless killed with it
+    subprocess.Popen([sys.executable, "orphaning.py", "child"])
+    time.sleep(30)
+    open(late, "w").close()
+with open("model.bin", "w") as model:
+    model.write("done\\n")
+"""
+
+LOGGING = """\
+import os, time, gitexp
+n = gitexp.params()["n"]
+for step in range(3):
+    gitexp.log_metric("loss", n + step / 10, step=step)
+go = os.path.join(os.environ["OUT_DIR"], "go-" + os.environ["GITEXP_EXPERIMENT"])
+while not os.path.exists(go):  # until the test has seen it running
+    time.sleep(0.05)
+with open("model.bin", "w") as model:
+    model.write("logged\\n")
 """
 
 CONFIG = """\
@@ -165,6 +199,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> Path:  # ty
             "params.yaml": "n: 0\n",
             "count.py": COUNTING,
             "sleepy.py": SLEEPY,
+            "orphaning.py": ORPHANING,
+            "logs.py": LOGGING,
             "gitexp.yaml": CONFIG,
             ".gitignore": "metrics.json\n",
         },
@@ -215,6 +251,8 @@ def test_a_grid_on_the_cluster_is_recorded_once_each_with_its_data(  # type: ign
     assert "recorded experiment 'g-1'" in result.err
     for prefix in ("refs/exps-queue/", "refs/exps-claimed/"):
         assert refs(project, prefix) == [] and remote_refs(project, prefix) == []
+    workers = sorted(g.parent for g in cluster.ran_log.parent.glob("worker*/gitexp/repo-*/.git"))
+    assert workers and all(refs(w, "refs/experiments/") == [] for w in workers)  # none piles up
     shown = orjson.loads(cli("show", "--json").out)["experiments"]
     assert {e["name"]: e["status"] for e in shown} == dict(
         zip(names, ["success", "success", "success", "failed"], strict=True)
@@ -273,6 +311,24 @@ def _start(project: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
+def _experiment(pid: int) -> str:
+    """The experiment whose command process ``pid`` is."""
+    env = (Path("/proc") / str(pid) / "environ").read_bytes().split(b"\0")
+    return next(e for e in env if e.startswith(b"GITEXP_EXPERIMENT=")).decode().partition("=")[2]
+
+
+def _logged(cluster: Cluster, script: str, prefix: str) -> int:
+    """A process running ``script`` whose experiment has written its line in the run log."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        for pid in _pids_running(script, cluster.ran_log.parent):
+            with contextlib.suppress(OSError, StopIteration):
+                if _experiment(pid) in cluster.ran(prefix):
+                    return pid
+        time.sleep(0.05)
+    raise AssertionError(f"{script} did not start")
+
+
 def _wait_for(script: str, where: Path, count: int = 1) -> list[int]:
     deadline = time.monotonic() + 120
     while len(running := _pids_running(script, where)) < count and time.monotonic() < deadline:
@@ -286,17 +342,94 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(  # type: ignore[n
 ) -> None:
     assert cli("run", "--queue", "-n", "k", "-S", "n=1,2,3", "--", PY, "sleepy.py").code == 0
     start = _start(project, "queue", "start", "--executor", cluster.executor)
-    running = _wait_for("sleepy.py", cluster.ran_log.parent)
-    os.kill(_parent(running[0]), signal.SIGKILL)  # the Dask worker process running it
+    killed = _logged(cluster, "sleepy.py", "k")
+    name = _experiment(killed)
+    os.kill(_parent(killed), signal.SIGKILL)  # the Dask worker process running it
     _out, err = start.communicate(timeout=300)
     assert start.returncode == 0, err
     names = ["k-1", "k-2", "k-3"]
     assert refs(project, "refs/experiments/") == names
     assert remote_refs(project, "refs/experiments/") == names
     assert {record(project, n)["status"] for n in names} == {"success"}
-    assert len(cluster.ran("k")) == 4 and sorted(set(cluster.ran("k"))) == names  # one ran again
+    assert cluster.ran("k") == sorted([*names, name])  # it ran again, elsewhere
     for prefix in ("refs/exps-queue/", "refs/exps-claimed/"):
         assert refs(project, prefix) == [] and remote_refs(project, prefix) == []
+
+
+def test_a_killed_workers_command_and_what_it_started_die_with_it(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    assert cli("run", "--queue", "-n", "o", "--", PY, "orphaning.py").code == 0
+    start = _start(project, "queue", "start", "--executor", cluster.executor)
+    (command,) = _wait_for("orphaning.py", cluster.ran_log.parent)
+    _wait_for("child", cluster.ran_log.parent)  # what the command started runs too
+    os.kill(_parent(command), signal.SIGKILL)  # the Dask worker process running it
+    _out, err = start.communicate(timeout=300)
+    assert start.returncode == 0, err
+    assert refs(project, "refs/experiments/") == ["o"]
+    assert remote_refs(project, "refs/experiments/") == ["o"]
+    assert record(project, "o")["status"] == "success"
+    assert cluster.ran_log.read_text().split().count("o") == 2  # killed once, recorded once
+    # the killed worker's nanny started it again: it ends what the command had started
+    deadline = time.monotonic() + 20  # well before either would write its file
+    while time.monotonic() < deadline and (
+        _pids_running("orphaning.py", cluster.ran_log.parent)
+        or _pids_running("child", cluster.ran_log.parent)
+    ):
+        time.sleep(0.1)
+    assert not _pids_running("orphaning.py", cluster.ran_log.parent), "the command ran on"
+    assert not _pids_running("child", cluster.ran_log.parent), "what it started ran on"
+    assert not [p.name for p in cluster.out_dir.iterdir() if p.name.startswith("late-o-")]
+
+
+def _shown(cli) -> dict[str, dict[str, object]]:  # type: ignore[no-untyped-def]
+    result = cli("show", "--json")
+    assert result.code == 0, result.err
+    return {e["name"]: e for e in orjson.loads(result.out)["experiments"]}
+
+
+def test_show_lists_the_cluster_runs_while_they_run(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    assert cli("run", "--queue", "-n", "v", "-S", "n=1,2,3", "--", PY, "logs.py").code == 0
+    start = _start(project, "queue", "start", "--executor", cluster.executor)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert start.poll() is None, start.communicate()[1]
+            shown = _shown(cli)
+            running = {n: e for n, e in shown.items() if e["status"] == "running"}
+            if len(running) == 2 and all(
+                e["metrics"] == {"metrics.json": {"loss": e["params"]["params.yaml"]["n"] + 0.2}}
+                for e in running.values()
+            ):
+                break
+            time.sleep(0.2)
+        # two one-thread workers: two run, with their params and latest values; one waits
+        assert sorted(running) in (["v-1", "v-2"], ["v-1", "v-3"], ["v-2", "v-3"]), shown
+        for name, row in running.items():
+            assert row["commit"] is None and row["params"]["params.yaml"]["n"] == int(name[-1])
+            assert row["metrics"] == {"metrics.json": {"loss": int(name[-1]) + 0.2}}
+        (waiting,) = set(shown) - set(running)
+        assert shown[waiting]["status"] == "queued"
+        assert shown[waiting]["params"] == {"params.yaml": {"n": int(waiting[-1])}}
+        live = LiveSource(Project.open(project)).running().experiments  # what the UI shows
+        assert sorted(r.name for r in live) == sorted(running)
+        assert {r.name: list(r.series["loss"].steps) for r in live} == {
+            name: [0, 1, 2] for name in running
+        }
+    finally:
+        for name in ("v-1", "v-2", "v-3"):
+            (cluster.out_dir / f"go-{name}").touch()
+        _out, err = start.communicate(timeout=300)
+    assert start.returncode == 0, err
+    shown = _shown(cli)  # each once, recorded
+    assert {n: e["status"] for n, e in shown.items()} == dict.fromkeys(
+        ["v-1", "v-2", "v-3"], "success"
+    )
+    assert not (project / ".git" / "gitexp" / "cluster-runs").exists() or not list(
+        (project / ".git" / "gitexp" / "cluster-runs").iterdir()
+    )
 
 
 def test_stopping_the_driver_stops_the_commands_on_the_workers(  # type: ignore[no-untyped-def]
@@ -335,11 +468,15 @@ def test_what_a_cluster_run_needs_is_checked_before_anything_moves(  # type: ign
         cwd=project, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert hidden.returncode == 1 and "pip install 'gitexp[dask]'" in hidden.stderr
-    git(project, "remote", "remove", "origin")
+    git(project, "remote", "rename", "origin", "upstream")  # never a fallback to another one
     lost = cli("queue", "start", "--executor", "dask://127.0.0.1:9")
-    assert lost.code == 1 and "no git remote 'origin'" in lost.err
-    assert "git remote add origin URL" in lost.err
-    git(project, "remote", "add", "origin", (tmp_path / "remote.git").as_uri())
+    assert lost.code == 1
+    assert lost.err.splitlines()[0].startswith(
+        "error: no git remote 'origin'; known: upstream (see `git remote -v`): "
+        "a Dask cluster's workers get the runs through it"
+    )
+    assert "git remote add NAME URL" in lost.err
+    git(project, "remote", "rename", "upstream", "origin")
     (project / "gitexp.yaml").write_text("outs: [model.bin]\n")
     bare = cli("queue", "start", "--executor", "dask://127.0.0.1:9")
     assert bare.code == 1 and "no storage remote is set" in bare.err

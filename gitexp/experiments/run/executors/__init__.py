@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from gitexp.errors import UsageError
-from gitexp.experiments.run.record import RunResult
-from gitexp.experiments.run.runner import Notify
-from gitexp.project import Project
+
+if TYPE_CHECKING:  # the run machinery loads with an executor, not with this package
+    from gitexp.experiments.run.record import RunResult
+    from gitexp.experiments.run.runner import Notify
+    from gitexp.project import Project
 
 EXECUTORS = ("local", "dask")
 
@@ -31,8 +34,13 @@ def start(
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     stop: threading.Event | None = None,
+    git_remote: str | None = None,
 ) -> list[RunResult]:
-    """Run the queue (or only ``names``) on ``executor``; `UsageError` for an unknown one."""
+    """Run the queue (or only ``names``) on ``executor``; `UsageError` for an unknown one.
+
+    ``git_remote`` is the git remote a ``dask://`` cluster's workers use (default:
+    origin, as for ``push``); other executors need none.
+    """
     if jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
     if executor == "local":
@@ -47,8 +55,9 @@ def start(
         from gitexp.experiments.run.executors.cluster import start_cluster
 
         return start_cluster(
-            project, executor, names, notify=notify, on_result=on_result, stop=stop
-        )
+            project, executor, names, notify=notify, on_result=on_result, stop=stop,
+            git_remote=git_remote,
+        )  # fmt: skip
     raise UsageError(
         f"unknown executor '{executor}'", hint="use --executor local, dask or dask://HOST:PORT"
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import re
 import secrets
 import socket
@@ -31,12 +32,18 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gitexp.core.names import CLAIMED_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentName
+from gitexp.core.names import (
+    CLAIMED_REF_PREFIX,
+    EXPERIMENT_REF_PREFIX,
+    QUEUE_REF_PREFIX,
+    ExperimentName,
+)
 from gitexp.core.remotes import SECRET_OPTIONS
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, push_data
-from gitexp.data.targets import storage_config
+from gitexp.data.targets import check_remotes, storage_config
 from gitexp.errors import ConflictError, GitexpError, Interrupted, NotFoundError, UsageError
+from gitexp.experiments.run.executors.clusterjournal import ClusterJournal, ClusterRun
 from gitexp.experiments.run.executors.local import (
     adopted,
     candidates,
@@ -46,7 +53,7 @@ from gitexp.experiments.run.executors.local import (
 )
 from gitexp.experiments.run.executors.stopping import stop_all
 from gitexp.experiments.run.executors.worker import Outcome, Task, run_task
-from gitexp.experiments.run.queue import QueuedRun
+from gitexp.experiments.run.queue import QueuedRun, queued_record
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, remember
 from gitexp.experiments.run.worktreedata import check_data
@@ -56,7 +63,7 @@ from gitexp.project import Project
 from gitexp.storage.hosts import local_folder
 
 GIT_REMOTE = "origin"
-"""The git remote the workers clone and record on."""
+"""The git remote the workers clone and record on when none is named (as for push)."""
 BATCH_WAIT = 0.5
 """Seconds a finished run waits for others, so that one fetch brings them all."""
 _ADDRESS = re.compile(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})")
@@ -81,13 +88,15 @@ def start_cluster(
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     stop: threading.Event | None = None,
+    git_remote: str | None = None,
     client: Any = None,
     task: Callable[[Task], Outcome] = run_task,
 ) -> list[RunResult]:
     """Run the runs queued now (or ``only`` those) on the cluster at ``executor``.
 
-    Checks first, before anything moves: the address (`UsageError`), Dask's
-    distributed (`MissingExtraError`), the git remote and the storage remote
+    The workers use ``git_remote`` (default: origin, as for ``push``) and the default
+    storage remote. Checks first, before anything moves: the address (`UsageError`),
+    Dask's distributed (`MissingExtraError`), the git remote and the storage remote
     (`NotFoundError`), the scheduler (`TransportError`). Raises `Interrupted` after a
     stop, once the runs going on are recorded; the runs not started stay queued.
     ``client``: one connected already, kept open (a search's driver runs one trial a
@@ -95,11 +104,13 @@ def start_cluster(
     """
     address = scheduler_address(executor)
     distributed = _distributed()
-    git_url = git_remote_url(project)
+    git_url = git_remote_url(project, git_remote)
     storage = storage_settings(project)
     own = client is None
     client = _connect(distributed, address, executor) if own else client
     try:
+        if own:  # `connect` registered it on a client given
+            _register_sweep(client)
         with _Claims.taken(project, only) as claims:
             if not claims.runs:
                 return []
@@ -111,23 +122,35 @@ def start_cluster(
             client.close()
 
 
+def _register_sweep(client: Any) -> None:
+    """Have every worker end, as it (re)starts, the commands a killed worker left running."""
+    from gitexp.experiments.run.executors.workerplugin import OrphanSweep
+
+    client.register_plugin(OrphanSweep())
+
+
 def _distributed() -> ModuleType:
     from gitexp.experiments.run.executors.dask import distributed_module
 
     return distributed_module()
 
 
-def git_remote_url(project: Project) -> str:
-    """The URL of the project's git remote, a local path made absolute; `NotFoundError` if none."""
+def git_remote_url(project: Project, git_remote: str | None = None) -> str:
+    """The URL of the git remote the workers use, a local path made absolute.
+
+    The remote is chosen as `push` and `pull` choose it: ``git_remote`` (a remote's
+    name, a URL or a path), else origin; a name that is not one of the project's
+    remotes is `NotFoundError`, never a fallback to another remote.
+    """
     try:
-        url = str(project.git.repo.remotes[GIT_REMOTE].url or "")
-    except (KeyError, ValueError):
-        url = ""
-    if not url:
+        check_remotes(project, git_remote, None, refs=True)
+    except NotFoundError as exc:
         raise NotFoundError(
-            f"no git remote '{GIT_REMOTE}': a Dask cluster's workers get the runs through it",
-            hint=f"add one they can reach: `git remote add {GIT_REMOTE} URL`",
-        )
+            f"{exc.message}: a Dask cluster's workers get the runs through it",
+            hint=exc.hint,
+        ) from exc
+    name = git_remote or GIT_REMOTE
+    url = name if transport.is_location(name) else str(project.git.repo.remotes[name].url or "")
     if "://" in url or re.match(r"[^/]+:", url):  # a URL, or scp-like host:path
         return url
     return str((project.root / url).resolve())
@@ -151,7 +174,9 @@ def storage_settings(project: Project) -> dict[str, object]:
 
 def connect(executor: str) -> Any:
     """A client of the scheduler at ``executor`` (``dask://HOST:PORT``), checked first."""
-    return _connect(_distributed(), scheduler_address(executor), executor)
+    client = _connect(_distributed(), scheduler_address(executor), executor)
+    _register_sweep(client)
+    return client
 
 
 def _connect(distributed: ModuleType, address: str, executor: str) -> Any:
@@ -275,30 +300,89 @@ class _Driver:
         self.task: Callable[[Task], Outcome] = run_task
         self.results: list[RunResult] = []
         self.noted: set[str] = set()
+        self.journal = ClusterJournal(project, self.token)
+        self.events: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+
+    @property
+    def topic(self) -> str:
+        """The Dask event topic the workers report this driver's runs on."""
+        return f"gitexp-{self.token}"
 
     def key(self, name: str) -> str:
         """The Dask key of run ``name``'s task, unique to this driver."""
         return f"gitexp-{self.token}-{name}"
 
     def run(self, stop: threading.Event) -> list[RunResult]:
-        runs = list(self.claims.runs.values())
+        taken = list(self.claims.runs.values())
+        runs = self._not_recorded(taken)
+        if not runs:
+            self._unpublish(taken)  # what a driver killed outright left there
+            return self.results
         self._publish(runs)
-        futures = {
-            self.client.submit(
-                self.task,
-                Task(self.key(r.name), r.name, r.commit, self.git_url, self.storage),
-                key=self.key(r.name),
-                pure=False,
-            ): r.name
-            for r in runs
-        }
+        self.client.subscribe_topic(self.topic, lambda event: self.events.put(event[1]))
         try:
+            self.journal.open({r.name: (r.commit, self._journaled(r)) for r in runs})
+            futures = {
+                self.client.submit(
+                    self.task, self._task(r), key=self.key(r.name), pure=False
+                ): r.name
+                for r in runs
+            }
             self._collect(futures, stop)
         finally:
-            self._unpublish(runs)
+            self.client.unsubscribe_topic(self.topic)
+            self.journal.close()
+            self._unpublish(taken)
         if stop.is_set():
             raise Interrupted("interrupted; the runs not started stay queued (`gitexp queue list`)")
         return self.results
+
+    def _task(self, run: QueuedRun) -> Task:
+        key, url = self.key(run.name), self.git_url
+        return Task(key, run.name, run.commit, url, self.storage, topic=self.topic)
+
+    def _not_recorded(self, runs: list[QueuedRun]) -> list[QueuedRun]:
+        """Adopt the runs whose experiment the git remote holds already; the others.
+
+        A driver killed outright left its claims while its workers went on and
+        recorded some: those are adopted at once, with no task. (A task looks again
+        before it runs: Dask may run it again after its first worker pushed.)
+        """
+        there = transport.ls_remote(self.project.git, self.git_url, EXPERIMENT_REF_PREFIX)
+        found = {r.name: there.get(ExperimentName(r.name).ref) for r in runs}
+        adopted = [Outcome(n, c, adopted=True) for n, c in found.items() if c is not None]
+        if adopted:
+            self._record(adopted)
+        return [r for r in runs if found[r.name] is None]
+
+    def _journaled(self, run: QueuedRun) -> ClusterRun:
+        """What `show` lists of ``run`` while it waits and runs (see `clusterjournal`)."""
+        git, config = self.project.git, self.project.config
+        tree = git.lookup_commit(run.commit).tree
+        params = {p: data for p in config.params if (data := git.read_blob(tree, p)) is not None}
+        record = queued_record(self.project, run.commit, run.name)
+        metrics = config.metrics[0] if config.metrics else None
+        return ClusterRun(record, str(tree.id), params, metrics)
+
+    def _take_events(self) -> None:
+        """What the workers reported since the last look, into the cluster journal."""
+        while True:
+            try:
+                message = self.events.get_nowait()
+            except queue.Empty:
+                return
+            name = message.get("name") if isinstance(message, dict) else None
+            if not isinstance(name, str):
+                continue
+            if "host" in message:
+                self.journal.started(name, str(message["host"]))
+            else:
+                metrics, series = message.get("metrics"), message.get("series")
+                self.journal.logged(
+                    name,
+                    metrics if isinstance(metrics, dict) else None,
+                    series if isinstance(series, dict) else {},
+                )
 
     def _publish(self, runs: Sequence[QueuedRun]) -> None:
         """Data first, then the commits: a worker that sees a run finds its data."""
@@ -324,10 +408,18 @@ class _Driver:
         transport.push_refs(git, self.git_url, pushes)
 
     def _unpublish(self, runs: Sequence[QueuedRun]) -> None:
-        """Drop the runs' commits from the git remote (their experiments hold what counts)."""
-        pushes = [transport.RefPush(CLAIMED_REF_PREFIX + r.name, "", r.commit) for r in runs]
+        """Drop the runs' commits from the git remote (their experiments hold what counts).
+
+        Only those there at the commit this driver took: one push for all, atomic.
+        """
+        git = self.project.git
         with contextlib.suppress(GitexpError):
-            transport.push_refs(self.project.git, self.git_url, pushes)
+            there = transport.ls_remote(git, self.git_url, CLAIMED_REF_PREFIX)
+            refs = {CLAIMED_REF_PREFIX + r.name: r.commit for r in runs}
+            pushes = [
+                transport.RefPush(ref, "", c) for ref, c in refs.items() if there.get(ref) == c
+            ]
+            transport.push_refs(git, self.git_url, pushes)
 
     def _collect(self, futures: dict[Any, str], stop: threading.Event) -> None:
         """Record results as tasks end, a few at a time: one fetch brings a whole batch.
@@ -338,6 +430,7 @@ class _Driver:
         waiting: list[Outcome] = []
         since = 0.0
         while pending:
+            self._take_events()
             if stop.is_set():
                 self._record(waiting)
                 self._stop(pending)
@@ -391,6 +484,7 @@ class _Driver:
         finally:
             transport.clear_incoming(git)
         self.claims.unlock(list(made))
+        self.journal.end(list(made))
         for name, commit in made.items():
             remember(self.project, commit)
             result = adopted(self.project, name, commit)

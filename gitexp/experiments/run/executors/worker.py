@@ -35,12 +35,16 @@ from gitexp.data.sync import DataResult, Storage, Wants, pull_data, push_data
 from gitexp.errors import ConflictError, GitexpError, Interrupted
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
 from gitexp.experiments.run.executors.local import Claim, run_claimed
+from gitexp.experiments.run.executors.orphans import REPO_PREFIX, end_orphans_of
+from gitexp.experiments.run.executors.reporting import Reporter
 from gitexp.experiments.run.executors.stopping import registered
+from gitexp.experiments.run.process import tethered
 from gitexp.experiments.run.queue import queued_record
 from gitexp.git import transport
+from gitexp.git.maintenance import gc_auto
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
-from gitexp.project import Project, config_at
+from gitexp.project import Layout, Project, config_at
 
 ENV_WORKER_DIR = "GITEXP_WORKER_DIR"
 """Where a worker keeps its repositories (default: under the Dask worker's local directory)."""
@@ -61,6 +65,8 @@ class Task:
     git_url: str
     storage: Mapping[str, object]
     folder: str | None = None
+    topic: str | None = None
+    """The Dask event topic to report the run's start and logged values on (`reporting`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +91,32 @@ def run_task(task: Task) -> Outcome:
 
 _SWEPT: set[Path] = set()
 """Repositories whose abandoned worktrees this process removed (once each)."""
+_TASKS: dict[Path, int] = {}
+"""Tasks this process began in each repository."""
+HOUSEKEEPING_EVERY = 50
+"""Tasks between two looks at whether git's housekeeping is due in a worker's repository."""
+
+
+def _tidy(git: GitRepo) -> None:
+    """End what a killed worker left running here, then remove the worktrees it left.
+
+    The journals are looked at before every run (one listing); the worktrees once
+    per process, and again whenever a killed worker's run was found. Every
+    `HOUSEKEEPING_EVERY` tasks (and at the first), git packs what its runs left
+    loose, so a repository that serves thousands of runs stays quick.
+    """
+    ended = end_orphans_of(Layout.of(git.common_dir).runs)
+    if ended or git.common_dir not in _SWEPT:
+        _SWEPT.add(git.common_dir)
+        remove_abandoned_worktrees(Project(git, ProjectConfig()))
+    count = _TASKS[git.common_dir] = _TASKS.get(git.common_dir, 0) + 1
+    if count % HOUSEKEEPING_EVERY == 1:
+        gc_auto(git)
 
 
 def _run(task: Task, stop: threading.Event) -> Outcome:
     git = _repository(_folder(task), task.git_url)
-    if git.common_dir not in _SWEPT:  # a worker killed mid-run left its worktree
-        _SWEPT.add(git.common_dir)
-        remove_abandoned_worktrees(Project(git, ProjectConfig()))
+    _tidy(git)
     ref = ExperimentName(task.name).ref
     recorded = _remote_ref(git, task.git_url, ref)
     if recorded is not None:  # a task of this run ran before (a worker died after pushing)
@@ -108,7 +133,8 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
     if mine is None:
         _bring(project, task)
         try:
-            result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
+            with tethered(), _reported(task, project):
+                result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
         except Interrupted:  # stopped before its command started: nothing recorded
             return Outcome(task.name, None)
         mine = result.commit
@@ -119,7 +145,9 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
         other = _remote_ref(git, task.git_url, ref)
         if other is None:
             raise
+        _forget(git, ref, mine)
         return Outcome(task.name, other, adopted=True, notes=tuple(notes))
+    _forget(git, ref, mine)
     return Outcome(task.name, mine, notes=tuple(notes))
 
 
@@ -131,9 +159,33 @@ def task_repository(task: Task, local_directory: str | None = None) -> GitRepo:
     return _repository(_folder(task, local_directory), task.git_url)
 
 
+def _forget(git: GitRepo, ref: str, commit: str) -> None:
+    """Drop this repository's ref of a run the git remote now holds: refs do not pile up.
+
+    Until the remote holds it, the ref stays: a retried task adopts it (`_own_attempt`).
+    """
+    with contextlib.suppress(GitexpError):
+        delete_refs(git, [(ref, commit)])
+
+
+def _reported(task: Task, project: Project) -> contextlib.AbstractContextManager[object]:
+    """Tell the driver, on the task's topic, that the run started and what it logs."""
+    if task.topic is None:
+        return contextlib.nullcontext()
+    from distributed import get_worker
+
+    worker, topic = get_worker(), task.topic
+    return Reporter(
+        lambda message: worker.log_event(topic, message), project.layout.runs, task.name
+    )
+
+
 def _folder(task: Task, local_directory: str | None = None) -> Path:
-    if task.folder:
-        return Path(task.folder)
+    return Path(task.folder) if task.folder else worker_folder(local_directory)
+
+
+def worker_folder(local_directory: str | None = None) -> Path:
+    """Where this worker keeps its repositories: `ENV_WORKER_DIR`, else under Dask's folder."""
     given = os.environ.get(ENV_WORKER_DIR)
     if given:
         return Path(given)
@@ -146,7 +198,7 @@ def _folder(task: Task, local_directory: str | None = None) -> Path:
 
 def _repository(folder: Path, url: str) -> GitRepo:
     """This worker's repository for the git remote ``url``: made once, reused after."""
-    path = folder / ("repo-" + hashlib.sha256(url.encode()).hexdigest()[:16])
+    path = folder / (REPO_PREFIX + hashlib.sha256(url.encode()).hexdigest()[:16])
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{path.name}.lock", "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
