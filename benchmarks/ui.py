@@ -7,9 +7,14 @@ params, metrics, a 50-point loss series, a run record), starts a real `gitexp ui
 free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Prints:
 
 - start: from launching `gitexp ui` until it prints its address (page data built);
-- table: from asking the browser to open the page until the table is drawn and usable
-  (``body[data-table-ready]``), and the page's own clock for the same (navigation start
-  to the table);
+- answer: the page's clock when the server's first byte came (the page is made on the
+  first request after a change);
+- table: from asking the browser to open the page until its scripts have run and the
+  table is drawn and usable (``body[data-table-ready]``), and the page's own clock for
+  the same (navigation start to the table, and to the browser painting it);
+- stages: the page's clock at each stage of its first drawing (``window.gitexpTimes``:
+  script start, data parsed, decoded, table built, painted, parallel coordinates all
+  drawn, plotly.js run, series drawn);
 - first sort: a column clicked the moment the table is ready, until the table is
   sorted (wall clock, so it includes waiting for whatever the page was busy with);
 - page bytes: what the browser received for the page (compressed) and its size unpacked;
@@ -100,7 +105,10 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto("about:blank")
         opened = time.monotonic()
-        page.goto(ui.url, wait_until="commit")
+        # Nothing asks the page anything before its scripts ran (the page's scripts are
+        # deferred, so they have run by DOMContentLoaded): a question asked earlier
+        # makes the browser run the driver's own scripts first, on the same thread.
+        page.goto(ui.url, wait_until="domcontentloaded", timeout=60_000)
         page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
         table = time.monotonic() - opened
         page_table = page.evaluate("() => window.gitexpTableAt")
@@ -110,11 +118,12 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         first_sort = time.monotonic() - clicked
         sizes = page.evaluate(
             "() => { const n = performance.getEntriesByType('navigation')[0];"
-            " return [n.transferSize, n.decodedBodySize]; }"
+            " return [n.transferSize, n.decodedBodySize, n.responseStart]; }"
         )
         waits = probe(page, probe_s)
         page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         charts = time.monotonic() - opened
+        stages = page.evaluate("() => window.gitexpTimes")
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
         filters, sorts = [], []
         for _ in range(repeat):
@@ -127,7 +136,10 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
     return {
         "start_s": round(started, 3),
         "table_s": round(table, 3),
+        "answer_page_ms": round(sizes[2], 1),
         "table_page_ms": round(page_table, 1),
+        "painted_page_ms": round(stages.get("painted", 0), 1),
+        "stages_ms": {name: round(at) for name, at in stages.items()},
         "first_sort_s": round(first_sort, 3),
         "page_bytes": sizes[0],
         "page_bytes_unpacked": sizes[1],

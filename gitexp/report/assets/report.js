@@ -786,14 +786,18 @@
     }
   }
 
-  // gitexpCharts() runs once plotly.js is there: the series charts need it.
+  // gitexpCharts() runs once plotly.js is there: the series charts need it. They are
+  // drawn in a task of their own, after the one that ran plotly.js (each holds the page
+  // for a while without a GPU; a click can come in between).
   window.gitexpCharts = function () {
     TIMES.plotly = performance.now();
-    state.charts = true;
-    renderSeries();
-    TIMES.series = performance.now();
-    seriesDone = true;
-    ready();
+    setTimeout(function () {
+      state.charts = true;
+      renderSeries();
+      TIMES.series = performance.now();
+      seriesDone = true;
+      ready();
+    }, 0);
   };
 
   // The live page (gitexp ui) hands newer data to the same views: the table keeps its
