@@ -22,6 +22,9 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
   after the table, each timed until the table is sorted; the longest wait is what a
   user meets while the charts are drawn;
 - charts: until the parallel coordinates and series are drawn too;
+- longest task after the table: of the tasks that held the page's thread 50 ms or more
+  from the table until the charts were drawn and the clicks ended (the Long Tasks API),
+  the longest: what a click landing then waits at most, whoever clicks;
 - filter and sort: from the input event (typing an expression, clicking a column)
   until the table is drawn again, on the page's clock; median of ``--repeat``.
 
@@ -65,6 +68,15 @@ TIMED = """([selector, action, value]) => {
   return [performance.now() - start, drawn, +document.getElementById("table").dataset.rows];
 }"""
 
+# Every task that held the page's thread 50 ms or more, as [start, duration] on the
+# page's clock: the longest after the table is the longest a click can wait.
+LONG_TASKS = """
+window.longTasks = [];
+new PerformanceObserver(list => list.getEntries().forEach(
+  e => window.longTasks.push([e.startTime, e.duration])
+)).observe({type: "longtask"});
+"""
+
 
 def build(root: Path, count: int) -> Path:
     project = make_repo(
@@ -103,6 +115,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         started = time.monotonic() - launched
         browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(LONG_TASKS)
         page.goto("about:blank")
         opened = time.monotonic()
         # Nothing asks the page anything before its scripts ran (the page's scripts are
@@ -124,6 +137,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         charts = time.monotonic() - opened
         stages = page.evaluate("() => window.gitexpTimes")
+        after = [d for at, d in page.evaluate("() => window.longTasks") if at >= page_table]
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
         filters, sorts = [], []
         for _ in range(repeat):
@@ -144,6 +158,8 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         "page_bytes": sizes[0],
         "page_bytes_unpacked": sizes[1],
         "click_waits_ms": waits,
+        "longest_task_after_table_ms": round(max(after, default=0)),
+        "long_tasks_after_table": len(after),
         "charts_s": round(charts, 3),
         "rows_in_dom": rows_in_dom,
         "filter_ms": round(statistics.median(filters), 1),
