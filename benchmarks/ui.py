@@ -136,7 +136,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         waits = probe(page, probe_s)
         page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         charts = time.monotonic() - opened
-        stages = page.evaluate("() => window.gitexpTimes")
+        stages = page.evaluate("() => window.gitexpTimes || {}")
         after = [d for at, d in page.evaluate("() => window.longTasks") if at >= page_table]
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
         filters, sorts = [], []

@@ -364,6 +364,7 @@
   var parcoordsDone = false;
   function renderParcoords() {
     clearTimeout(timer);  // a redraw asked for while typing is this one
+    timer = null;
     var box = document.getElementById("parcoords");
     var m = state.metric;
     var chosen = state.base.filter(function (i) { return m >= 0 && isNum(rows[i].m[m]); });
@@ -683,12 +684,18 @@
 
   // ---- wiring ---------------------------------------------------------------------------
   // The parallel coordinates draw a slice of their lines per frame, so they never hold
-  // the page; they are laid out again once typing in the filter pauses.
-  var timer = null, CHART_QUIET_MS = 250;
-  function chartLater() {
+  // the page for long; still, they start (and are laid out again after typing in the
+  // filter) only once the page has been left alone for a moment, so the first clicks
+  // on a fresh table get the page to themselves.
+  var timer = null, quiet = 0, CHART_QUIET_MS = 250, FIRST_QUIET_MS = 600;
+  function chartLater(ms) {
     clearTimeout(timer);
-    timer = setTimeout(function () { timer = null; renderParcoords(); }, CHART_QUIET_MS);
+    quiet = ms || CHART_QUIET_MS;
+    timer = setTimeout(function () { timer = null; renderParcoords(); }, quiet);
   }
+  ["pointerdown", "keydown", "wheel"].forEach(function (name) {
+    window.addEventListener(name, function () { if (timer !== null) chartLater(quiet); }, true);
+  });
   function refilter() {
     applyView();
     chartLater();
@@ -727,8 +734,7 @@
     document.body.setAttribute("data-table-ready", "1");
     window.gitexpTableAt = TIMES.table = performance.now();
     paintedAt();
-    // The chart is laid out once the table is on the screen.
-    requestAnimationFrame(function () { setTimeout(renderParcoords, 0); });
+    chartLater(FIRST_QUIET_MS);
     document.getElementById("parcoords-panel").addEventListener("click", function (event) {
       if (event.target.id !== "clear-ranges") return;
       state.brush = {};
