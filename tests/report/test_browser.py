@@ -226,3 +226,22 @@ def test_the_experiments_ticked_are_drawn_over_the_rest_in_their_colours(
     page.click("#table tbody tr:has(td.name:text-is('feat-1'))")
     assert chart.get_attribute("data-highlighted") == "1"
     assert _pixels_of(chart.screenshot(), blue) > 50
+
+
+def test_pointing_at_a_line_names_its_experiment_and_a_click_ticks_it(visit, report: Path) -> None:
+    page = visit(report).page
+    page.select_option("#metric", label="acc (higher is better)")
+    page.click("#clear")
+    lr = page.locator("#parcoords .pc-axis[data-label='train.lr'] .pc-hit").bounding_box()
+    acc = page.locator("#parcoords .pc-axis[data-label='acc'] .pc-hit").bounding_box()
+    # base-3 has the highest lr and the highest acc: its line runs along the top
+    x, y = (lr["x"] + acc["x"]) / 2 + lr["width"] / 2, lr["y"] + 6
+    page.mouse.move(x, y)
+    tip = page.locator("#parcoords .pc-tip")
+    tip.wait_for(state="visible")
+    assert tip.text_content() == "base-3 · acc 0.8"
+    page.mouse.click(x, y)
+    assert page.locator("#diff").text_content().startswith("Tick two experiments")
+    assert page.locator("#table tbody tr.selected td.name").all_text_contents() == ["base-3"]
+    page.mouse.move(x, y + 200)
+    assert tip.is_hidden()

@@ -6,14 +6,15 @@
 //
 //   var chart = window.gitexpParcoords(box);
 //   chart.draw({dims: [{label, values, ticktext?}], colour: {values, reverse, title},
-//               ids, brush, onBrush, onDrawn});
+//               ids, brush, onBrush, onDrawn, describe, onPick});
 //   chart.highlight([{id, colour}]);
 //
 // dims[k].values holds one number per line (NaN where missing); a dim with ticktext is
 // categorical and its values index ticktext. ids names each line (the caller's row).
 // Dragging along an axis keeps a range on it (brush); onBrush receives every range as
 // {label: {lo, hi}} or {label: {names: [...]}}, and a click on an axis outside its range
-// clears it. The chart marks its element with data-lines (lines to draw), data-drawn
+// clears it. Pointing at a line shows describe(id); clicking it calls onPick(id).
+// The chart marks its element with data-lines (lines to draw), data-drawn
 // (drawn so far), data-slices (frames used so far) and data-done="1" once every line
 // is on the canvas.
 (function () {
@@ -129,6 +130,10 @@
     this.svg = el("svg", { class: "pc-axes", role: "img" }, root);
     this.svg.style.position = "absolute";
     this.svg.style.left = this.svg.style.top = "0";
+    this.tip = document.createElement("div");
+    this.tip.className = "pc-tip";
+    this.tip.hidden = true;
+    root.appendChild(this.tip);
     box.appendChild(root);
     var self = this, width = 0;
     this.resized = function () {
@@ -288,7 +293,42 @@
         ctx.stroke();
       });
     });
+    if (this.hover !== undefined && this.hover !== null) {
+      ctx.beginPath();
+      ctx.strokeStyle = "#1f2328";
+      ctx.lineWidth = 1.5;
+      this.trace(ctx, this.hover, n);
+      ctx.stroke();
+    }
     this.root.setAttribute("data-highlighted", shown);
+  };
+
+  // The line nearest to (x, y) between the two axes around x, if within 6 px.
+  Chart.prototype.nearest = function (x, y) {
+    var xs = this.xs, n = xs.length, k = 0;
+    if (n < 2 || x < xs[0] || x > xs[n - 1]) return null;
+    while (k < n - 2 && x > xs[k + 1]) k++;
+    var f = (x - xs[k]) / (xs[k + 1] - xs[k]), best = null, gap = 6, at = this.at;
+    for (var i = 0; i < this.spec.ids.length; i++) {
+      var a = at[i * n + k], b = at[i * n + k + 1];
+      if (a !== a || b !== b) continue;
+      var d = Math.abs(this.y0 + (1 - (a + (b - a) * f)) * this.h - y);
+      if (d < gap) { gap = d; best = i; }
+    }
+    return best;
+  };
+
+  // Pointing at a line names its experiment; a click on it hands it to onPick.
+  Chart.prototype.point = function (event) {
+    var box = this.svg.getBoundingClientRect(), spec = this.spec;
+    var i = this.nearest(event.clientX - box.left, event.clientY - box.top);
+    if (i !== this.hover) { this.hover = i; this.highlight(this.chosen); }
+    this.tip.hidden = i === null;
+    this.root.setAttribute("data-hover", i === null ? "" : spec.ids[i]);
+    if (i === null) return;
+    this.tip.textContent = spec.describe ? spec.describe(spec.ids[i]) : String(spec.ids[i]);
+    this.tip.style.left = Math.min(event.clientX - box.left + 12, this.width - 220) + "px";
+    this.tip.style.top = Math.max(0, event.clientY - box.top - 30) + "px";
   };
 
   // Axes with their names, ticks and brushed ranges, and the colour bar.
@@ -297,6 +337,25 @@
     svg.innerHTML = "";
     svg.setAttribute("width", this.width);
     svg.setAttribute("height", HEIGHT);
+    this.hover = null;
+    this.tip.hidden = true;
+    var area = el("rect", { class: "pc-area", x: 0, y: this.y0 - 6, width: this.width, height: this.h + 12 }, svg);
+    var waiting = null;
+    area.addEventListener("pointermove", function (event) {
+      if (waiting) { waiting = event; return; }
+      waiting = event;
+      requestAnimationFrame(function () { self.point(waiting); waiting = null; });
+    });
+    area.addEventListener("pointerleave", function () {
+      waiting = null;
+      self.hover = null;
+      self.tip.hidden = true;
+      self.highlight(self.chosen);
+    });
+    area.addEventListener("click", function (event) {
+      var i = self.nearest(event.clientX - svg.getBoundingClientRect().left, event.clientY - svg.getBoundingClientRect().top);
+      if (i !== null && spec.onPick) spec.onPick(spec.ids[i]);
+    });
     var gap = this.xs.length > 1 ? this.xs[1] - this.xs[0] : this.width;
     var longest = Math.max.apply(null, spec.dims.map(function (d) { return d.label.length; }));
     var stagger = longest * 7 > gap - 8;

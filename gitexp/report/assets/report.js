@@ -393,7 +393,8 @@
     var goal = GOALS[m];
     if (!chart) chart = window.gitexpParcoords(box);
     chart.draw({
-      dims: dims, ids: chosen, brush: state.brush, onBrush: brushed, onDrawn: chartDrawn,
+      dims: dims, ids: chosen, brush: state.brush, onBrush: brushed, onDrawn: chartDrawn, onPick: toggle,
+      describe: function (i) { return rows[i].n + " · " + D.metrics[m] + " " + fmt(rows[i].m[m]); },
       colour: { values: metricValues, reverse: !!goal && goal.dir === "min",
         title: goal ? [D.metrics[m], better(goal)] : [D.metrics[m]] }
     });
