@@ -8,9 +8,14 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
 
 - start: from launching `gitexp ui` until it prints its address (it listens);
 - data: from launching `gitexp ui` until ``/api/data`` answers (the page data built);
-- table: from asking the browser to open the page until the table is drawn and usable
-  (``body[data-table-ready]``), and the page's own clock for the same (navigation start
-  to the table);
+- answer: the page's clock when the server's first byte came (the page is made on the
+  first request after a change);
+- table: from asking the browser to open the page until its scripts have run and the
+  table is drawn and usable (``body[data-table-ready]``), and the page's own clock for
+  the same (navigation start to the table, and to the browser painting it);
+- stages: the page's clock at each stage of its first drawing (``window.gitexpTimes``:
+  script start, data parsed, decoded, table built, painted, parallel coordinates all
+  drawn, plotly.js run, series drawn);
 - first sort: a column clicked the moment the table is ready, until the table is
   sorted (wall clock, so it includes waiting for whatever the page was busy with);
 - page bytes: what the browser received for the page (compressed) and its size unpacked;
@@ -20,6 +25,9 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
 - charts: until the parallel coordinates and series are drawn too;
 - new experiment: from writing one more experiment commit and ref until the open page
   shows it (the table counts one row more);
+- longest task after the table: of the tasks that held the page's thread 50 ms or more
+  from the table until the charts were drawn and the clicks ended (the Long Tasks API),
+  the longest: what a click landing then waits at most, whoever clicks;
 - filter and sort: from the input event (typing an expression, clicking a column)
   until the table is drawn again, on the page's clock; median of ``--repeat``.
 
@@ -62,6 +70,15 @@ TIMED = """([selector, action, value]) => {
   const drawn = document.querySelectorAll("#table tbody tr[data-i]").length;
   return [performance.now() - start, drawn, +document.getElementById("table").dataset.rows];
 }"""
+
+# Every task that held the page's thread 50 ms or more, as [start, duration] on the
+# page's clock: the longest after the table is the longest a click can wait.
+LONG_TASKS = """
+window.longTasks = [];
+new PerformanceObserver(list => list.getEntries().forEach(
+  e => window.longTasks.push([e.startTime, e.duration])
+)).observe({type: "longtask"});
+"""
 
 
 def build(root: Path, count: int) -> Path:
@@ -125,9 +142,13 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         data_ready = time.monotonic() - launched
         browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.add_init_script(LONG_TASKS)
         page.goto("about:blank")
         opened = time.monotonic()
-        page.goto(ui.url, wait_until="commit")
+        # Nothing asks the page anything before its scripts ran (the page's scripts are
+        # deferred, so they have run by DOMContentLoaded): a question asked earlier
+        # makes the browser run the driver's own scripts first, on the same thread.
+        page.goto(ui.url, wait_until="domcontentloaded", timeout=60_000)
         page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
         table = time.monotonic() - opened
         page_table = page.evaluate("() => window.gitexpTableAt")
@@ -137,11 +158,13 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         first_sort = time.monotonic() - clicked
         sizes = page.evaluate(
             "() => { const n = performance.getEntriesByType('navigation')[0];"
-            " return [n.transferSize, n.decodedBodySize]; }"
+            " return [n.transferSize, n.decodedBodySize, n.responseStart]; }"
         )
         waits = probe(page, probe_s)
         page.wait_for_selector("body[data-ready='1']", timeout=120_000)
         charts = time.monotonic() - opened
+        stages = page.evaluate("() => window.gitexpTimes || {}")
+        after = [d for at, d in page.evaluate("() => window.longTasks") if at >= page_table]
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
         new_run = add_experiment(project, page)
         filters, sorts = [], []
@@ -157,11 +180,16 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         "data_s": round(data_ready, 3),
         "new_experiment_s": round(new_run, 3),
         "table_s": round(table, 3),
+        "answer_page_ms": round(sizes[2], 1),
         "table_page_ms": round(page_table, 1),
+        "painted_page_ms": round(stages.get("painted", 0), 1),
+        "stages_ms": {name: round(at) for name, at in stages.items()},
         "first_sort_s": round(first_sort, 3),
         "page_bytes": sizes[0],
         "page_bytes_unpacked": sizes[1],
         "click_waits_ms": waits,
+        "longest_task_after_table_ms": round(max(after, default=0)),
+        "long_tasks_after_table": len(after),
         "charts_s": round(charts, 3),
         "rows_in_dom": rows_in_dom,
         "filter_ms": round(statistics.median(filters), 1),

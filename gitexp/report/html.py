@@ -32,9 +32,16 @@ def plotly_js() -> str:
     return asset("plotly.min.js")
 
 
+SCRIPT_NEEDS = {"report.js": ("parcoords.js",)}
+"""Scripts that go in front of another wherever it is served or inlined: report.js draws
+its parallel coordinates with parcoords.js, and both pages get the two in one piece."""
+
+
 def asset(name: str) -> str:
-    """A file shipped in ``gitexp/report/assets``."""
-    return (resources.files("gitexp.report") / "assets" / name).read_text(encoding="utf-8")
+    """A file shipped in ``gitexp/report/assets``, with the scripts it needs in front."""
+    folder = resources.files("gitexp.report") / "assets"
+    parts = [*SCRIPT_NEEDS.get(name, ()), name]
+    return "\n".join((folder / part).read_text(encoding="utf-8") for part in parts)
 
 
 def json_script(value: object) -> str:

@@ -10,7 +10,7 @@ const InlineCSSPlugin = require('esbuild-plugin-inline-css');
 const out = process.argv[2];
 const version = require('plotly.js/package.json').version;
 const header = `/**
-* plotly.js v${version}, scatter and parcoords traces only (built by gitexp's scripts/build-plotly)
+* plotly.js v${version}, scatter trace only (built by gitexp's scripts/build-plotly)
 * Copyright 2012-2026, Plotly, Inc.
 * All rights reserved.
 * Licensed under the MIT license

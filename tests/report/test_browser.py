@@ -148,3 +148,100 @@ def test_experiments_without_metrics_or_series_still_make_a_working_page(
     )
     page.click("#table tbody tr:has(td.name:text-is('fails'))")
     assert page.locator("#series").text_content() == "The selected experiments logged no series."
+
+
+AXES = "() => [...document.querySelectorAll('#parcoords .pc-title')].map(t => t.textContent)"
+
+
+def _drag_axis(page, label: str, top: float, bottom: float) -> None:
+    """Drag along an axis of the chart, from ``top`` to ``bottom`` (0 its top, 1 its foot)."""
+    hit = page.locator(f"#parcoords .pc-axis[data-label='{label}'] .pc-hit").bounding_box()
+    x, y, length = hit["x"] + hit["width"] / 2, hit["y"] + 6, hit["height"] - 12
+    page.mouse.move(x, y + top * length)
+    page.mouse.down()
+    page.mouse.move(x, y + bottom * length, steps=4)
+    page.mouse.up()
+
+
+def _pixels_of(png: bytes, colour: tuple[int, int, int]) -> int:
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return sum(n for n, c in image.getcolors(maxcolors=1 << 20) or [] if c == colour)
+
+
+def test_the_chart_has_a_named_axis_per_param_that_varies_and_the_metric(
+    visit, report: Path
+) -> None:
+    page = visit(report).page
+    chart = page.locator("#parcoords .parcoords[data-done='1']")
+    assert chart.get_attribute("data-lines") == chart.get_attribute("data-drawn") == "5"
+    # train.epochs and seed are the same everywhere: no axis for them
+    metrics = page.locator("#metric option").all_text_contents()
+    assert "acc (higher is better)" in metrics and "loss (lower is better)" in metrics
+    page.select_option("#metric", label="acc (higher is better)")
+    assert page.evaluate(AXES) == ["train.lr", "acc"]
+    ticks = page.locator("#parcoords .pc-axis[data-label='train.lr'] .pc-tick")
+    assert ticks.all_text_contents() == ["0.001", "0.01", "0.02", "0.03"]
+    page.select_option("#metric", label="loss (lower is better)")
+    assert page.evaluate(AXES) == ["train.lr", "loss"]
+
+
+def test_dragging_along_an_axis_keeps_a_range_that_filters_the_table(visit, report: Path) -> None:
+    page = visit(report).page
+    _drag_axis(page, "train.lr", 0.0, 0.1)  # the top tenth: lr 0.03 only
+    assert _names(page) == ["base-3"]
+    assert page.locator("#count").text_content() == "1 of 5 experiments"
+    assert "train.lr" in page.locator("#parcoords-ranges").text_content()
+    # the chart still draws every line the filter lets through, those outside in grey
+    assert page.get_attribute("#parcoords .parcoords", "data-lines") == "5"
+    page.wait_for_selector("#parcoords .parcoords[data-done='1'][data-inside='1']")
+    # with a filter too, a row must pass both
+    page.fill("#filter", "feat")
+    assert page.locator("#count").text_content() == "0 of 5 experiments"
+    # a click on the axis outside the range lets it go
+    hit = page.locator("#parcoords .pc-axis[data-label='train.lr'] .pc-hit").bounding_box()
+    page.mouse.click(hit["x"] + hit["width"] / 2, hit["y"] + hit["height"] - 8)
+    assert sorted(_names(page)) == ["feat-1", "feat-2"]
+    assert page.locator("#parcoords-ranges").is_hidden()
+    page.fill("#filter", "")
+    page.select_option("#metric", label="acc (higher is better)")
+    _drag_axis(page, "acc", 1.0, 0.6)  # upwards: the lower accuracies, 0.51 to 0.63
+    assert sorted(_names(page)) == ["base-1", "base-2", "feat-1"]
+    page.click("#clear-ranges")
+    assert page.locator("#count").text_content() == "5 experiments"
+
+
+def test_the_experiments_ticked_are_drawn_over_the_rest_in_their_colours(
+    visit, report: Path
+) -> None:
+    page = visit(report).page
+    blue = (0x42, 0x69, 0xD0)  # the first ticked experiment's colour, as its dot in the table
+    chart = page.locator("#parcoords .parcoords")
+    assert chart.get_attribute("data-highlighted") == "2"
+    assert _pixels_of(chart.screenshot(), blue) > 50
+    page.click("#clear")
+    assert chart.get_attribute("data-highlighted") == "0"
+    assert _pixels_of(chart.screenshot(), blue) == 0
+    page.click("#table tbody tr:has(td.name:text-is('feat-1'))")
+    assert chart.get_attribute("data-highlighted") == "1"
+    assert _pixels_of(chart.screenshot(), blue) > 50
+
+
+def test_pointing_at_a_line_names_its_experiment_and_a_click_ticks_it(visit, report: Path) -> None:
+    page = visit(report).page
+    page.select_option("#metric", label="acc (higher is better)")
+    page.click("#clear")
+    lr = page.locator("#parcoords .pc-axis[data-label='train.lr'] .pc-hit").bounding_box()
+    acc = page.locator("#parcoords .pc-axis[data-label='acc'] .pc-hit").bounding_box()
+    # base-3 has the highest lr and the highest acc: its line runs along the top
+    x, y = (lr["x"] + acc["x"]) / 2 + lr["width"] / 2, lr["y"] + 6
+    page.mouse.move(x, y)
+    tip = page.locator("#parcoords .pc-tip")
+    tip.wait_for(state="visible")
+    assert tip.text_content() == "base-3 · acc 0.8"
+    page.mouse.click(x, y)
+    assert page.locator("#diff").text_content().startswith("Tick two experiments")
+    assert page.locator("#table tbody tr.selected td.name").all_text_contents() == ["base-3"]
+    page.mouse.move(x, y + 200)
+    assert tip.is_hidden()

@@ -22,6 +22,13 @@ gitexp.log_metrics({"acc": 0.999, "loss": 0.001})
 print("logged", flush=True)
 time.sleep(60)
 """
+COLOUR_BAR = """() => {
+  const bar = document.querySelector("#parcoords .pc-colorbar");
+  const stops = [...bar.querySelectorAll("stop")].map(s => s.getAttribute("stop-color"));
+  const title = [...bar.querySelectorAll(".pc-colorbar-title tspan")].map(t => t.textContent);
+  return {top: stops[0], bottom: stops[stops.length - 1], title: title.join(" ")};
+}"""
+YELLOW = "rgb(253,231,37)"
 BY_NAME_MAX = {"dir": "max", "by": "name"}
 BY_NAME_MIN = {"dir": "min", "by": "name"}
 
@@ -234,17 +241,17 @@ def test_parallel_coordinates_colour_better_the_same_way_whatever_the_goal(
     visit, cli, out: Path
 ) -> None:
     page = visit(_report(cli, out)).page
-    line = "() => document.getElementById('parcoords').data[0].line"
     assert page.locator("#metric").input_value() == "0", "the first metric with a goal"
-    acc = page.evaluate(line)
+    acc = page.evaluate(COLOUR_BAR)
     page.select_option("#metric", "1")
-    loss = page.evaluate(line)
-    assert (acc["reversescale"], loss["reversescale"]) == (False, True), "better is yellow"
-    assert "higher is better" in acc["colorbar"]["title"]["text"]
-    assert "lower is better" in loss["colorbar"]["title"]["text"]
+    loss = page.evaluate(COLOUR_BAR)
+    # the bar runs from the highest value (top) to the lowest: better is yellow
+    assert (acc["top"], loss["bottom"]) == (YELLOW, YELLOW)
+    assert acc["title"] == "acc higher is better"
+    assert loss["title"] == "loss lower is better"
     page.select_option("#metric", "2")
-    speed = page.evaluate(line)
-    assert not speed["reversescale"] and "better" not in speed["colorbar"]["title"]["text"]
+    speed = page.evaluate(COLOUR_BAR)
+    assert speed["top"] == YELLOW and speed["title"] == "speed"
 
 
 def test_a_metric_goal_in_gitexp_yaml_orders_the_colour_scale(
@@ -253,9 +260,9 @@ def test_a_metric_goal_in_gitexp_yaml_orders_the_colour_scale(
     config = scored / "gitexp.yaml"
     config.write_text(config.read_text() + "goals: {acc: min}\n")
     page = visit(_report(cli, out)).page
-    acc = page.evaluate("() => document.getElementById('parcoords').data[0].line")
-    assert acc["reversescale"] is True
-    assert "lower is better" in acc["colorbar"]["title"]["text"]
+    acc = page.evaluate(COLOUR_BAR)
+    assert acc["bottom"] == YELLOW
+    assert acc["title"] == "acc lower is better"
     marked = sorted(m[:2] for m in page.evaluate(MARKED))
     assert marked == [["better", "loss"], ["worse", "acc"]]
 

@@ -2,8 +2,14 @@
 // selected experiments and a side-by-side diff from the JSON blob in #data.
 (function () {
   "use strict";
+  // Stages of the first drawing, in milliseconds from the page's start (tests and the
+  // benchmark print them): script, parsed, decoded, table, painted, then parcoords and
+  // plotly and series once they are drawn.
+  var TIMES = window.gitexpTimes = { script: performance.now() };
   var D = JSON.parse(document.getElementById("data").textContent);
+  TIMES.parsed = performance.now();
   if (window.gitexpDecode) D = window.gitexpDecode(D);  // the live page sends columns
+  TIMES.decoded = performance.now();
   var PALETTE = ["#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951",
     "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0"];
   // WebGL charts drawn at the screen's own pixel ratio: plotly.js draws them at 2 by
@@ -17,7 +23,10 @@
   // Per metrics column, which way is better ({dir: "max"|"min", by}) or null: a metric
   // with no known goal is never ranked.
   var GOALS = D.goals;
-  var state = { sort: null, dir: 1, view: [], selected: [], metric: -1, charts: false, best: [] };
+  // view: the rows the table shows; base: those the filter lets through, before the
+  // ranges kept on the chart's axes (brush), which the chart draws.
+  var state = { sort: null, dir: 1, view: [], base: [], selected: [], metric: -1, charts: false, best: [],
+    brush: {} };
 
   // ---- values -------------------------------------------------------------------
   function esc(text) {
@@ -243,10 +252,13 @@
     var expr = parseFilter(text);
     document.getElementById("filter").classList.toggle("expr", !!expr);
     var needle = text.trim().toLowerCase();
-    var view = [];
+    var base = [], view = [], ranged = Object.keys(state.brush).length > 0;
     for (var i = 0; i < rows.length; i++) {
-      if (expr ? expr(rows[i]) : (!needle || hay(i).indexOf(needle) >= 0)) view.push(i);
+      if (!(expr ? expr(rows[i]) : (!needle || hay(i).indexOf(needle) >= 0))) continue;
+      base.push(i);
+      if (!ranged || inBrush(rows[i])) view.push(i);
     }
+    state.base = base;
     if (state.sort !== null) {
       var col = columns[state.sort];
       view.sort(function (i, j) {
@@ -272,6 +284,7 @@
     var at = state.selected.indexOf(index);
     if (at >= 0) state.selected.splice(at, 1); else state.selected.push(index);
     renderBody(true);
+    highlightChart();
     renderSeries();
     renderDiff();
     renderImages();
@@ -297,81 +310,101 @@
     select.parentNode.style.display = options.length ? "" : "none";
   }
 
-  function dimension(label, values) {
+  // One axis: numbers as they are (booleans as 0 and 1), or up to 40 names in order.
+  function dimension(label, values, get) {
     var numeric = values.every(function (v) { return isNum(v) || typeof v === "boolean"; });
     if (numeric) {
-      return { label: label, values: values.map(function (v) { return +v; }) };
+      return { label: label, get: get, values: values.map(function (v) { return +v; }) };
     }
-    var names = [];
-    values.forEach(function (v) { var t = fmt(v); if (names.indexOf(t) < 0) names.push(t); });
+    var texts = values.map(fmt), seen = Object.create(null), names = [];
+    for (var k = 0; k < texts.length && names.length <= 40; k++) {
+      if (!(texts[k] in seen)) { seen[texts[k]] = 1; names.push(texts[k]); }
+    }
     if (names.length > 40) return null;
     names.sort();
-    return { label: label, values: values.map(function (v) { return names.indexOf(fmt(v)); }),
-      tickvals: names.map(function (_, i) { return i; }), ticktext: names };
+    names.forEach(function (t, k) { seen[t] = k; });
+    return { label: label, get: get, values: texts.map(function (t) { return seen[t]; }), ticktext: names };
   }
 
-  // A parallel-coordinates chart draws every line through WebGL, which costs seconds
-  // per few thousand lines without a GPU, and 10,000 lines are a solid block anyway.
-  // Past PARCOORDS_MAX it shows the best half by the metric (its goal, else highest)
-  // and an even spread of the others, and says so.
-  var PARCOORDS_MAX = 2000;
-  function chartSample(chosen, m) {
-    if (chosen.length <= PARCOORDS_MAX) return chosen;
-    var goal = GOALS[m], sign = goal && goal.dir === "min" ? 1 : -1;
-    var ranked = chosen.slice().sort(function (i, j) { return sign * (rows[i].m[m] - rows[j].m[m]) || i - j; });
-    var best = PARCOORDS_MAX / 2, rest = ranked.length - best, picked = [];
-    for (var k = 0; k < PARCOORDS_MAX - best; k++) picked.push(ranked[best + Math.floor(k * rest / (PARCOORDS_MAX - best))]);
-    return picked.concat(ranked.slice(0, best).reverse());  // the best drawn last, on top
-  }
-  function parcoordsNote(box, shown, all, m) {
-    var note = document.getElementById("parcoords-note");
-    if (!note) {
-      note = document.createElement("p");
-      note.id = "parcoords-note";
-      note.className = "help";
-      box.parentNode.insertBefore(note, box);
+  // The ranges kept on the chart's axes ({label: {lo, hi} or {names}}) filter the table
+  // as an expression does; an experiment without the metric charted is not in the chart,
+  // so not inside any range.
+  var chart = null, brushGet = {};
+  function inBrush(r) {
+    for (var label in state.brush) {
+      var range = state.brush[label], get = brushGet[label];
+      if (!get) continue;
+      var v = get(r);
+      if (v === null || v === undefined) return false;
+      if (range.names ? range.names.indexOf(fmt(v)) < 0 : !(+v >= range.lo && +v <= range.hi)) return false;
     }
-    note.textContent = shown < all ? "Showing " + shown + " of " + all + " experiments: the " + shown / 2 +
-      " best by " + D.metrics[m] + " and an even spread of the others. Filter the table to see fewer." : "";
-    note.hidden = shown >= all;
+    return !Object.keys(state.brush).length || isNum(r.m[state.metric]);
+  }
+  function rangeWords(range) {
+    if (range.names) return range.names.join(", ") || "nothing";
+    if (range.lo === -Infinity) return "≤ " + fmt(+range.hi.toPrecision(4));
+    if (range.hi === Infinity) return "≥ " + fmt(+range.lo.toPrecision(4));
+    return fmt(+range.lo.toPrecision(4)) + " – " + fmt(+range.hi.toPrecision(4));
+  }
+  function showRanges() {
+    var box = document.getElementById("parcoords-ranges");
+    var labels = Object.keys(state.brush);
+    box.hidden = !labels.length;
+    box.innerHTML = labels.length ? "Kept on the axes: " + labels.map(function (label) {
+      return "<b>" + esc(label) + "</b> " + esc(rangeWords(state.brush[label]));
+    }).join(" · ") + ' — the table shows only what is inside every range. <button type="button" ' +
+      'class="link" id="clear-ranges">Clear the ranges</button>' : "";
+  }
+  function brushed(ranges) {
+    state.brush = ranges;
+    showRanges();
+    applyView();
   }
 
+  var parcoordsDone = false;
   function renderParcoords() {
-    if (!state.charts) return;
+    clearTimeout(timer);  // a redraw asked for while typing is this one
+    timer = null;
     var box = document.getElementById("parcoords");
     var m = state.metric;
-    var chosen = state.view.filter(function (i) { return m >= 0 && isNum(rows[i].m[m]); });
-    var all = chosen.length;
-    chosen = chartSample(chosen, m);
-    parcoordsNote(box, chosen.length, all, m);
+    var chosen = state.base.filter(function (i) { return m >= 0 && isNum(rows[i].m[m]); });
     if (!chosen.length) {
-      Plotly.purge(box);
+      if (chart) { chart.destroy(); chart = null; }
       box.innerHTML = '<p class="empty">' + (m < 0 ? "No numeric metric to chart." :
         "No experiment in view has this metric.") + "</p>";
+      chartDrawn();
       return;
     }
     var dims = [];
+    brushGet = {};
     D.params.forEach(function (label, i) {
       var values = chosen.map(function (r) { return rows[r].p[i]; });
-      var distinct = {};
-      values.forEach(function (v) { distinct[fmt(v)] = 1; });
-      if (Object.keys(distinct).length < 2 && D.params.length > 1) return;
-      var dim = dimension(label, values);
+      var first = values[0], same = values.every(function (v) { return v === first; });
+      if (same && D.params.length > 1) return;  // an axis with one value says nothing
+      var dim = dimension(label, values, function (r) { return r.p[i]; });
       if (dim) dims.push(dim);
     });
     var metricValues = chosen.map(function (r) { return rows[r].m[m]; });
-    dims.push({ label: D.metrics[m], values: metricValues });
-    // Viridis runs dark to yellow; reversed for a metric where lower is better, so the
+    dims.push({ label: D.metrics[m], values: metricValues, get: function (r) { return r.m[m]; } });
+    dims.forEach(function (d) { brushGet[d.label] = d.get; });
+    Object.keys(state.brush).forEach(function (label) { if (!brushGet[label]) delete state.brush[label]; });
+    // Viridis runs dark to yellow, reversed for a metric where lower is better: the
     // better experiments are yellow whichever way their metric goes.
     var goal = GOALS[m];
-    var trace = { type: "parcoords", dimensions: dims,
-      line: { color: metricValues, colorscale: "Viridis", showscale: true,
-        reversescale: !!goal && goal.dir === "min",
-        colorbar: { title: { text: D.metrics[m] + (goal ? "<br>" + better(goal) : "") }, thickness: 12 } },
-      labelfont: { size: 12 }, tickfont: { size: 11 } };
-    if (box.querySelector(".empty")) box.innerHTML = "";
-    Plotly.react(box, [trace], { font: FONT, margin: { l: 70, r: 110, t: 50, b: 30 }, height: 420,
-      paper_bgcolor: "#fff" }, CONFIG);
+    if (!chart) chart = window.gitexpParcoords(box);
+    chart.draw({
+      dims: dims, ids: chosen, brush: state.brush, onBrush: brushed, onDrawn: chartDrawn, onPick: toggle,
+      describe: function (i) { return rows[i].n + " · " + D.metrics[m] + " " + fmt(rows[i].m[m]); },
+      colour: { values: metricValues, reverse: !!goal && goal.dir === "min",
+        title: goal ? [D.metrics[m], better(goal)] : [D.metrics[m]] }
+    });
+    highlightChart();
+    showRanges();
+  }
+  function highlightChart() {
+    if (!chart) return;
+    var colour = selectionColours();
+    chart.highlight(state.selected.map(function (i) { return { id: i, colour: colour[i] }; }));
   }
 
   // ---- series -------------------------------------------------------------------------
@@ -651,23 +684,37 @@
   }
 
   // ---- wiring ---------------------------------------------------------------------------
-  // The parallel coordinates follow the table once it has been left alone for a moment
-  // and the page is idle: drawing them holds the page (seconds without a GPU), so they
-  // must not start between two keystrokes or while a live page takes in new rows.
-  var timer = null, CHART_QUIET_MS = 600;
-  function chartLater() {
+  // The parallel coordinates draw a slice of their lines per frame, so they never hold
+  // the page for long; still, they start (and are laid out again after typing in the
+  // filter) only once the page has been left alone for a moment, so the first clicks
+  // on a fresh table get the page to themselves.
+  var timer = null, quiet = 0, CHART_QUIET_MS = 250, FIRST_QUIET_MS = 600;
+  function chartLater(ms) {
     clearTimeout(timer);
-    timer = setTimeout(function () {
-      timer = null;
-      (window.requestIdleCallback || setTimeout)(renderParcoords);
-    }, CHART_QUIET_MS);
+    quiet = ms || CHART_QUIET_MS;
+    timer = setTimeout(function () { timer = null; renderParcoords(); }, quiet);
   }
   ["pointerdown", "keydown", "wheel"].forEach(function (name) {
-    window.addEventListener(name, function () { if (timer !== null) chartLater(); }, true);
+    window.addEventListener(name, function () { if (timer !== null) chartLater(quiet); }, true);
   });
   function refilter() {
     applyView();
     chartLater();
+  }
+
+  // window.gitexpTimes: milliseconds from the page's start to each stage (tests print
+  // them); body[data-ready] once the series and the parallel coordinates are drawn.
+  var seriesDone = false;
+  function chartDrawn() {
+    if (!parcoordsDone) TIMES.parcoords = performance.now();
+    parcoordsDone = true;
+    ready();
+  }
+  function ready() {
+    if (!seriesDone || !parcoordsDone || document.body.hasAttribute("data-ready")) return;
+    document.body.setAttribute("data-ready", "1");
+    window.gitexpReadyAt = performance.now();
+    if (window.requestIdleCallback) requestIdleCallback(fillHaystack);
   }
 
   // The table needs no chart library, so it is drawn before plotly.js is parsed;
@@ -686,7 +733,16 @@
       showStep(box.getAttribute("data-key"), +box.getAttribute("data-n"), +event.target.value);
     });
     document.body.setAttribute("data-table-ready", "1");
-    window.gitexpTableAt = performance.now();
+    window.gitexpTableAt = TIMES.table = performance.now();
+    paintedAt();
+    chartLater(FIRST_QUIET_MS);
+    document.getElementById("parcoords-panel").addEventListener("click", function (event) {
+      if (event.target.id !== "clear-ranges") return;
+      state.brush = {};
+      if (chart) chart.setRanges({});
+      showRanges();
+      applyView();
+    });
     document.getElementById("filter").addEventListener("input", refilter);
     document.querySelector("#table thead").addEventListener("click", function (event) {
       var th = event.target.closest("th[data-col]");
@@ -716,27 +772,42 @@
     document.getElementById("clear").addEventListener("click", function () {
       state.selected = [];
       renderBody(true);
+      highlightChart();
       renderSeries();
       renderDiff();
       renderImages();
     });
   }
 
-  // window.gitexpTimes: milliseconds from the page's start to each stage (tests print them).
+  // When the browser painted the count above the table (the Element Timing API; where
+  // it is missing, the frame after the table).
+  function paintedAt() {
+    var seen = function (at) { if (!TIMES.painted) TIMES.painted = at; };
+    if (window.PerformanceObserver && PerformanceObserver.supportedEntryTypes.indexOf("element") >= 0) {
+      new PerformanceObserver(function (list, observer) {
+        list.getEntries().forEach(function (e) { if (e.identifier === "count") seen(e.renderTime || e.loadTime); });
+        observer.disconnect();
+      }).observe({ type: "element", buffered: true });
+    } else {
+      requestAnimationFrame(function () { setTimeout(function () { seen(performance.now()); }, 0); });
+    }
+  }
+
+  // gitexpCharts() runs once plotly.js is there: the series charts need it. They are
+  // drawn in a task of their own, after the one that ran plotly.js (each holds the page
+  // for a while without a GPU; a click can come in between).
   window.gitexpCharts = function () {
-    var times = window.gitexpTimes = { table: window.gitexpTableAt, plotly: performance.now() };
-    state.charts = true;
-    renderSeries();
-    times.series = performance.now();
+    TIMES.plotly = performance.now();
     setTimeout(function () {
-      renderParcoords();
-      document.body.setAttribute("data-ready", "1");
-      window.gitexpReadyAt = times.parcoords = performance.now();
-      if (window.requestIdleCallback) requestIdleCallback(fillHaystack);
+      state.charts = true;
+      renderSeries();
+      TIMES.series = performance.now();
+      seriesDone = true;
+      ready();
     }, 0);
   };
 
-    // The live page (gitexp ui) hands newer data to the same views: the table keeps its
+  // The live page (gitexp ui) hands newer data to the same views: the table keeps its
   // sort, filter and scroll, the selection follows the experiments by name, and
   // ``live`` updates (values of running experiments) skip redrawing the charts that
   // do not show them.
@@ -749,6 +820,7 @@
       rows.forEach(function (r, i) { at[r.n] = i; });
       state.selected = names.filter(function (n) { return n in at; }).map(function (n) { return at[n]; });
       renderBody(true);
+      highlightChart();
       renderSeries();
       renderDiff();
       renderImages();
@@ -780,7 +852,7 @@
         renderDiff();
         renderImages();
       }
-      if (!live) chartLater();
+      if (!live) chartLater(); else highlightChart();
       document.dispatchEvent(new CustomEvent("gitexp-reload"));
     }
   };

@@ -92,7 +92,11 @@
     Object.keys(D).forEach(function (k) { next[k] = D[k]; });
     ["params", "metrics", "keys", "goals", "best"].forEach(function (k) { next[k] = live[k]; });
     next.keys = live.keys.slice();
-    next.rows = D.rows.filter(function (r) { return !r.lv; }).concat(live.rows);
+    // A crashed run shows until a command records it; from then on its record stands
+    // for it, even if the server's next live rows still carry it.
+    var recorded = {};
+    var kept = D.rows.filter(function (r) { if (!r.lv) recorded[r.n] = true; return !r.lv; });
+    next.rows = kept.concat(live.rows.filter(function (r) { return r.s === "running" || !recorded[r.n]; }));
     fillSeries(next);
     R.reload(next, true);
     showProblem(live.problem);
