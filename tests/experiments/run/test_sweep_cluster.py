@@ -18,6 +18,7 @@ from tests.conftest import git, make_repo
 from tests.experiments.run.test_dask_cluster import (
     PY,
     Cluster,
+    _logged,
     _parent,
     _pids_running,
     _start,
@@ -139,8 +140,9 @@ def test_a_worker_killed_mid_trial_records_the_trial_once(  # type: ignore[no-un
         project, "run", "-n", "k", "-S", "x=uniform(0,1)", "--seed", "2", "--trials", "2",
         "--executor", cluster.executor, "--", PY, "trial.py", "1.5",
     )  # fmt: skip
-    running = _wait_for("1.5", cluster.ran_log.parent)
-    os.kill(_parent(running[0]), signal.SIGKILL)  # the Dask worker process running it
+    # once the trial has begun (its line in the log): the worker's death ends its command
+    running = _logged(cluster, "1.5", "k")
+    os.kill(_parent(running), signal.SIGKILL)  # the Dask worker process running it
     _out, err = driver.communicate(timeout=300)
     assert driver.returncode == 0, err
     names = ["k-1", "k-2"]
