@@ -86,11 +86,11 @@ def test_compacting_five_versions_keeps_near_the_unique_bytes(repo: Path, cli) -
     dry = cli("gc", "--compact", "--now", "--dry-run", "--json")
     assert dry.code == 0, dry.err
     assert json.loads(dry.out)["compacted"] == 4
-    assert "would compact 4 files, 68.0 MiB -> " in dry.err
+    assert "would compact 4 file(s), 68.0 MiB -> " in dry.err
     assert cache_bytes(repo) == before
     done = cli("gc", "--compact", "--now")
     assert done.code == 0, done.err
-    assert "compacted 4 files, 68.0 MiB -> " in done.err
+    assert "compacted 4 file(s), 68.0 MiB -> " in done.err
     after = cache_bytes(repo)
     # the workspace's version stays whole; the four others share one version's chunks
     # plus the chunks around each version's edits
@@ -103,7 +103,7 @@ def test_compacting_five_versions_keeps_near_the_unique_bytes(repo: Path, cli) -
     assert "0 corrupt" in fsck.err
     assert json.loads((cache_dir(repo) / "gitexp-cache.json").read_bytes()) == {"layout": 2}
     again = cli("gc", "--compact", "--now")
-    assert "compacted 0 files" in again.err and cache_bytes(repo) == after
+    assert "compacted 0 file(s)" in again.err and cache_bytes(repo) == after
 
 
 def test_each_version_checks_out_byte_identical_from_the_compacted_cache(repo: Path, cli) -> None:
@@ -117,7 +117,7 @@ def test_each_version_checks_out_byte_identical_from_the_compacted_cache(repo: P
         states = json.loads(cli("status", "--json").out)["data"]
         assert [row["state"] for row in states] == ["unchanged"]
     # what the checkouts made whole again is compacted again, all but the workspace's
-    assert "compacted 2 files" in cli("gc", "--compact", "--now").err
+    assert "compacted 2 file(s)" in cli("gc", "--compact", "--now").err
     assert cache_bytes(repo) < 2 * SIZE + 4 * MIB
     assert readable(repo, versions) == []
 
@@ -126,7 +126,7 @@ def test_a_compacted_object_counts_as_cached_and_a_link_to_it_reassembles_it(
     repo: Path, cli, tmp_path: Path
 ) -> None:
     versions = make_versions(repo, count=2)
-    assert "compacted 1 files" in cli("gc", "--compact", "--now").err
+    assert "compacted 1 file(s)" in cli("gc", "--compact", "--now").err
     store = ObjectStore(cache_dir(repo))
     oid = oid_of(versions[0][1])
     assert not store.has_whole(oid) and store.has(oid)
@@ -153,7 +153,7 @@ def test_a_big_file_in_a_tracked_folder_is_compacted_and_checked_out(repo: Path,
     (folder / "big.bin").write_bytes(first[:1000] + b"edited" + first[1006:])
     Repo(repo).add(["data"])
     commit_all(repo, "second")
-    assert "compacted 1 files" in cli("gc", "--compact", "--now").err
+    assert "compacted 1 file(s)" in cli("gc", "--compact", "--now").err
     git(repo, "checkout", "-q", old)
     assert cli("checkout").code == 0
     assert (folder / "big.bin").read_bytes() == first
@@ -170,7 +170,7 @@ def test_gc_drops_compacted_versions_nothing_needs_and_their_chunks(repo: Path, 
     commit_all(repo, "side")
     git(repo, "checkout", "-q", "main")
     assert cli("checkout").code == 0
-    assert "compacted 3 files" in cli("gc", "--compact", "--now").err
+    assert "compacted 3 file(s)" in cli("gc", "--compact", "--now").err
     compacted = cache_bytes(repo)
     git(repo, "branch", "-q", "-D", "side")
     result = cli("gc", "--now")
@@ -209,9 +209,9 @@ def test_a_version_another_worktree_points_to_stays_whole(repo: Path, cli) -> No
     versions = make_versions(repo, count=2)
     worktree = repo.parent / "other"
     git(repo, "worktree", "add", "-q", "--detach", str(worktree), versions[0][0])
-    assert cli("gc", "--compact", "--now").err.count("compacted 0 files") == 1
+    assert cli("gc", "--compact", "--now").err.count("compacted 0 file(s)") == 1
     git(repo, "worktree", "remove", "--force", str(worktree))
-    assert "compacted 1 files" in cli("gc", "--compact", "--now").err
+    assert "compacted 1 file(s)" in cli("gc", "--compact", "--now").err
     assert readable(repo, versions) == []
 
 
@@ -227,7 +227,7 @@ def test_a_version_a_workspace_file_links_to_stays_whole(repo: Path, cli, link: 
     assert json.loads(kept.out)["compacted"] == 0
     assert (repo / "big.bin").read_bytes() == versions[0][1]
     assert cli("checkout").code == 0
-    assert "compacted 1 files" in cli("gc", "--compact", "--now").err
+    assert "compacted 1 file(s)" in cli("gc", "--compact", "--now").err
     assert readable(repo, versions) == []
 
 
@@ -241,7 +241,7 @@ def test_a_corrupt_version_is_never_compacted(repo: Path, cli) -> None:
         handle.write(b"rot")
     result = cli("gc", "--compact", "--now")
     assert result.code == 0
-    assert "compacted 0 files" in result.err
+    assert "compacted 0 file(s)" in result.err
     assert f"1 big files were left whole: their bytes do not match their id ({oid})" in result.err
     assert not (cache_dir(repo) / "chunklists").exists() or not any(
         (cache_dir(repo) / "chunklists").rglob(oid.hex[2:])
@@ -330,7 +330,7 @@ def test_a_compacted_experiment_is_pushed_pulled_and_applied_whole(
     for seed in (1, 2):
         assert cli("run", "-n", f"e{seed}", "-S", f"train.seed={seed}").code == 0
     wanted = (repo / "big.bin").read_bytes()  # e2's
-    assert "compacted 2 files" in cli("gc", "--compact", "--now").err
+    assert "compacted 2 file(s)" in cli("gc", "--compact", "--now").err
     compacted = cache_bytes(repo)
     pushed = cli("push", "origin", "e2")
     assert pushed.code == 0, pushed.err

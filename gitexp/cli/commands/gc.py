@@ -119,7 +119,7 @@ def main(args: argparse.Namespace) -> int:
     if args.compact:
         verb = "would compact" if result.dry_run else "compacted"
         say(
-            f"{verb} {result.compacted} files, {format_size(result.compacted_bytes)} -> "
+            f"{verb} {result.compacted} file(s), {format_size(result.compacted_bytes)} -> "
             f"{format_size(result.compacted_into)}"
         )
     if result.corrupt:
