@@ -18,7 +18,7 @@ import orjson
 from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
-from gitexp.errors import NotFoundError
+from gitexp.errors import FormatError, NotFoundError
 from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query.index import (
     FILE_NAME,
@@ -142,9 +142,17 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     unread = [c for c in dict.fromkeys(refs.values()) if c not in known]
     if not unread:
         return Listing(refs, known, index)
+    from gitexp.experiments.query.summary import NotACommitError
+
     gc.disable()  # many small objects, none of them garbage yet
     try:
         read = _read(git, unread)
+    except NotACommitError as exc:
+        ref = min(r for r, c in refs.items() if c == exc.oid)
+        raise FormatError(
+            f"{ref} points at a {exc.kind}, not a commit: it is no experiment",
+            hint=f"remove the ref with `git update-ref -d {ref}`",
+        ) from None
     finally:
         gc.enable()
     if index is None:

@@ -19,11 +19,19 @@ from gitexp.core.formats import load_mapping
 from gitexp.core.pointer import pointer_path
 from gitexp.core.runinfo import LOGGED_PARAMS, RUN_JSON, inherited_paths, parse_trailers
 from gitexp.core.runinfo import VERSION as RUN_VERSION
-from gitexp.errors import GitexpError
+from gitexp.errors import FormatError, GitexpError
 from gitexp.git.repo import GitRepo
 
 if TYPE_CHECKING:  # loaded when a commit is read through it: the stream reader needs none
     import pygit2
+
+
+class NotACommitError(FormatError):
+    """An experiment ref that names a blob, tree or tag instead of a commit."""
+
+    def __init__(self, oid: str, kind: str) -> None:
+        super().__init__(f"object {oid} is a {kind}, not an experiment commit")
+        self.oid, self.kind = oid, kind
 
 
 class Reader:
@@ -49,7 +57,8 @@ class Reader:
         import pygit2
 
         commit = self.repo[commit_id]
-        assert isinstance(commit, pygit2.Commit)  # noqa: S101 - refs point at commits
+        if not isinstance(commit, pygit2.Commit):  # a ref set by hand, or a hostile one
+            raise NotACommitError(commit_id, commit.type_str)
         tree = commit.tree
         top = {entry.name: entry for entry in tree}
         facts = parse_trailers(commit.message) or self._run_facts(tree)

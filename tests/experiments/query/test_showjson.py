@@ -8,6 +8,7 @@ note (with text outside ASCII), a queued run (no index entry), and each query sh
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -101,3 +102,21 @@ def test_a_torn_index_is_read_up_to_the_tear_and_written_whole(
     index.write_bytes(b"garbage\n" + whole)
     assert gitexp.Repo().show_json() == expected
     assert index.read_bytes() == whole or set(SummaryIndex(index).entries) == commits
+
+
+def test_an_experiment_ref_at_a_blob_is_named_not_a_traceback(
+    project: gitexp.Repo, repo: Path
+) -> None:
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], cwd=repo, input="not a commit\n",
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    subprocess.run(["git", "update-ref", "refs/experiments/odd", blob], cwd=repo, check=True)
+    for args in (("show",), ("show", "--json")):
+        done = run_gitexp(repo, *args)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        first = done.stderr.splitlines()[0]
+        assert "refs/experiments/odd points at a blob, not a commit" in first
+        assert "git update-ref -d refs/experiments/odd" in done.stderr
+    subprocess.run(["git", "update-ref", "-d", "refs/experiments/odd"], cwd=repo, check=True)
+    assert run_gitexp(repo, "show", "--json").returncode == 0
