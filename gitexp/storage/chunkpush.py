@@ -22,7 +22,7 @@ from typing import Any
 from gitexp.core.hashing import Oid
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, bounded
-from gitexp.storage.chunks import chunk_list_key, cut, dump_chunk_list
+from gitexp.storage.chunks import chunk_list_key, cut_hashed, dump_chunk_list, mapped
 from gitexp.storage.packing import Pack, upload_made
 from gitexp.storage.packs import PACK_TARGET
 from gitexp.storage.transfer import LocalObjects, closing
@@ -80,26 +80,25 @@ def upload_chunked(
 
     path = objects.path(oid)
     info = os.stat(path)
-    # One thread: fed a chunk (about 64 KiB) at a time, a multi-threaded hasher
-    # spends more on handing out work than on hashing (measured: 1.35 s against
-    # 0.83 s to cut and hash 512 MiB).
+    data = mapped(path)
     whole = None if intact == (info.st_ino, info.st_size, info.st_mtime_ns) else blake3()
     chunks: list[tuple[Oid, int]] = []
     sent = 0
 
     def new_packs() -> Iterator[Pack]:
-        run = _Run()
-        for offset, view in cut(state.cutter, path):
+        run = _Run(data)
+        for pieces in cut_hashed(data):
             if whole is not None:
-                whole.update(view)
-            chunk = Oid(str(blake3(view).hexdigest()))
-            chunks.append((chunk, len(view)))
-            if chunk not in state.present:
-                state.present.add(chunk)
-                run.add(chunk, offset, view)
-                if run.size >= PACK_TARGET:
-                    yield run.pack()
-                    run = _Run()
+                whole.update(data[pieces[0][0] : pieces[-1][0] + pieces[-1][1]])
+            for offset, length, hex_ in pieces:
+                chunk = Oid(hex_)
+                chunks.append((chunk, length))
+                if chunk not in state.present:
+                    state.present.add(chunk)
+                    run.add(chunk, offset, length)
+                    if run.size >= PACK_TARGET:
+                        yield run.pack()
+                        run = _Run(data)
         if run.oids:
             yield run.pack()
 
@@ -123,27 +122,25 @@ def upload_chunked(
 class _Run:
     """The new chunks of one pack being gathered, and whether they lie end to end."""
 
+    data: memoryview
     oids: list[Oid] = field(default_factory=list)
-    views: list[memoryview] = field(default_factory=list)
-    start: int = 0
-    end: int = 0
+    spans: list[tuple[int, int]] = field(default_factory=list)
     size: int = 0
     contiguous: bool = True
 
-    def add(self, chunk: Oid, offset: int, view: memoryview) -> None:
-        if not self.oids:
-            self.start = self.end = offset
-        self.contiguous = self.contiguous and offset == self.end
+    def add(self, chunk: Oid, offset: int, length: int) -> None:
+        if self.spans:
+            self.contiguous = self.contiguous and offset == sum(self.spans[-1])
         self.oids.append(chunk)
-        self.views.append(view)
-        self.end = offset + len(view)
-        self.size += len(view)
+        self.spans.append((offset, length))
+        self.size += length
 
     def pack(self) -> Pack:
         """The pack: a view of the file's mapping when the chunks are end to end."""
-        sizes = tuple(len(view) for view in self.views)
+        sizes = tuple(length for _, length in self.spans)
         if self.contiguous:
-            data: bytes | memoryview = memoryview(self.views[0].obj)[self.start : self.end]
+            start, (last, length) = self.spans[0][0], self.spans[-1]
+            body: bytes | memoryview = self.data[start : last + length]
         else:
-            data = b"".join(self.views)
-        return Pack(data, tuple(self.oids), sizes)
+            body = b"".join(self.data[offset : offset + length] for offset, length in self.spans)
+        return Pack(body, tuple(self.oids), sizes)
