@@ -19,7 +19,8 @@
    pushed: the bytes the remote holds at the end, against the unique bytes (the first
    version plus every edit) and against one version.
 
-Prints a table with gitexp/DVC ratios (below 1: gitexp is faster or smaller) and
+The cases run in the order big, new, small, versions; each row is printed as it is
+measured, with the load average then. Prints a table with gitexp/DVC ratios (below 1: gitexp is faster or smaller) and
 writes it to ``benchmarks/results/storage.md``. DVC and SeaweedFS are installed by the
 harness into ``benchmarks/work`` (see README.md), never as dependencies of gitexp.
 """
@@ -33,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -142,6 +144,8 @@ class Bench:
             ratio = gitexp / dvc
         shown = f"{ratio:.3f}x" if ratio is not None else "-"
         other = fmt(dvc) if dvc is not None else "-"
+        load = f"load {os.getloadavg()[0]:.1f}"
+        spread = f"{spread}; {load}" if spread else load
         self.rows.append((what, fmt(gitexp), other, shown, spread))
         print(f"{what}: gitexp {fmt(gitexp)}, DVC {other}, {shown} {spread}", flush=True)
 
@@ -419,19 +423,24 @@ def main() -> int:
     parser.add_argument("--only", choices=["small", "big", "new", "versions"])
     args = parser.parse_args()
     bench = Bench(args)
+    started = time.monotonic()
+    print(f"started {time.strftime('%H:%M:%S', time.gmtime())} UTC", flush=True)
     try:
-        if args.only in (None, "small"):
-            bench.small(args.files, args.repeat)
+        # The big-file cases first: they are the shortest, and each row is printed
+        # as soon as it is measured, so a run cut short still tells the most.
         if args.only in (None, "big"):
             bench.big(args.big_mib, args.repeat)
         if args.only in (None, "new"):
             bench.new_file(args.big_mib, args.repeat)
+        if args.only in (None, "small"):
+            bench.small(args.files, args.repeat)
         if args.only in (None, "versions"):
             bench.versions(args.versions_mib, args.versions)
     finally:
         bench.stop()
         empty_trash()
-    table = bench.report()
+    took = (time.monotonic() - started) / 60
+    table = bench.report() + f"\nThe whole run took {took:.0f} minutes.\n"
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "storage.md").write_text(table)
