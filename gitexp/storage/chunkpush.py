@@ -7,9 +7,10 @@ any listing of chunks. The file's hash is checked as it is cut (unless the stat
 index vouches that the cache file is unchanged since its bytes were checked), and
 its chunk list is written only after every chunk is in an indexed pack, and only if
 the file's bytes match its id: a corrupt cache object never becomes a chunk list.
-Each chunk is hashed once; a pack of new chunks lying end to end in the file is a
-view of the file's mapping, named by the thread that uploads it while the next pack
-is cut.
+Each chunk is hashed once, by the thread that cuts its segment of the file (see
+`gitexp.storage.chunks.cut_hashed`: two segments at once, the chunks those of one
+cut); a pack of new chunks lying end to end in the file is a view of the file's
+mapping, named by the thread that uploads it while the next pack is made.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from gitexp.core.hashing import Oid
 from gitexp.errors import IntegrityError
@@ -30,9 +30,8 @@ from gitexp.storage.transfer import LocalObjects, closing
 
 @dataclass
 class Chunked:
-    """What chunked pushes share: the cutter, and every chunk known to be on the remote."""
+    """What chunked pushes share: every chunk known to be on the remote."""
 
-    cutter: Any
     present: set[Oid] = field(default_factory=set)
 
 
@@ -66,15 +65,15 @@ def upload_chunked(
 ) -> int:
     """Store the file ``oid`` as chunks and a chunk list; the bytes sent.
 
-    Each chunk is hashed once, as it is cut from a mapping of the file; a pack of
-    new chunks that lie one after another in the file (all of a new file's, most of
-    a new version's) is a view of the mapping, not a copy, named by the thread that
-    uploads it while the next is cut. The whole file is hashed too, unless
-    ``intact`` is its stamp when its bytes were last found to match its id and the
-    file still has it (`gitexp fsck` is what vouches for such a file). Raises
-    `IntegrityError` (no chunk list written) when the cached file's bytes do not
-    match its id, `StorageError` when the remote fails, `FileNotFoundError` when
-    the cache lacks it.
+    Each chunk is hashed once, as it is cut from a mapping of the file (segments
+    of it on two threads at once); a pack of new chunks that lie one after another
+    in the file (all of a new file's, most of a new version's) is a view of the
+    mapping, not a copy, named by the thread that uploads it while the next is made.
+    The whole file is hashed too, unless ``intact`` is its stamp when its bytes
+    were last found to match its id and the file still has it (`gitexp fsck` is
+    what vouches for such a file). Raises `IntegrityError` (no chunk list written)
+    when the cached file's bytes do not match its id, `StorageError` when the
+    remote fails, `FileNotFoundError` when the cache lacks it.
     """
     from blake3 import blake3
 

@@ -63,16 +63,6 @@ def chunker() -> Any:
     return FastCDC(AVERAGE, min_size=MINIMUM, max_size=MAXIMUM)
 
 
-def cut(cutter: Any, path: Path) -> Iterator[tuple[int, memoryview]]:
-    """The chunks of the file at ``path``, in order: each one's offset, and its bytes.
-
-    The bytes are views into a mapping of the file, nothing copied; the mapping
-    stays open as long as any view of it is held.
-    """
-    for chunk in cutter.cut_file(str(path)):
-        yield chunk.offset, chunk.data
-
-
 def mapped(path: Path) -> memoryview:
     """A read-only view of the whole file at ``path`` (a mapping: nothing read yet).
 
