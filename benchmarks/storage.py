@@ -19,9 +19,11 @@
    pushed: the bytes the remote holds at the end, against the unique bytes (the first
    version plus every edit) and against one version.
 
-Prints a table with gitexp/DVC ratios (below 1: gitexp is faster or smaller) and
-writes it to ``benchmarks/results/storage.md``. DVC and SeaweedFS are installed by the
-harness into ``benchmarks/work`` (see README.md), never as dependencies of gitexp.
+The cases run in the order big, new, small, versions, each on a newly started server;
+each row is printed as it is measured, with the load average then. Prints a table with
+gitexp/DVC ratios (below 1: gitexp is faster or smaller) and writes it to
+``benchmarks/results/storage.md``. DVC and SeaweedFS are installed by the harness into
+``benchmarks/work`` (see README.md), never as dependencies of gitexp.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -111,6 +114,7 @@ class Bench:
             self.work, print
         )
         shutil.rmtree(self.work / "storage-bench", ignore_errors=True)
+        self.weed = weed
         self.server = SeaweedS3(weed, self.work / "storage-bench" / "s3", self.env)
         self.proxy = CountingProxy(self.server.endpoint)
         self.rows: list[tuple[str, str, str, str, str]] = []
@@ -142,6 +146,8 @@ class Bench:
             ratio = gitexp / dvc
         shown = f"{ratio:.3f}x" if ratio is not None else "-"
         other = fmt(dvc) if dvc is not None else "-"
+        load = f"load {os.getloadavg()[0]:.1f}"
+        spread = f"{spread}; {load}" if spread else load
         self.rows.append((what, fmt(gitexp), other, shown, spread))
         print(f"{what}: gitexp {fmt(gitexp)}, DVC {other}, {shown} {spread}", flush=True)
 
@@ -389,6 +395,19 @@ class Bench:
         lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in self.rows]
         return "\n".join(lines) + "\n"
 
+    def fresh_server(self) -> None:
+        """A new, empty server for the next case.
+
+        The server keeps the space of deleted objects until it compacts its volumes, so
+        one server through every case ran out of volumes in the last (DVC's side of the
+        50 versions holds 13 GB).
+        """
+        self.stop()
+        folder = self.work / "storage-bench" / "s3"
+        shutil.rmtree(folder, ignore_errors=True)
+        self.server = SeaweedS3(self.weed, folder, self.env)
+        self.proxy = CountingProxy(self.server.endpoint)
+
     def stop(self) -> None:
         self.proxy.stop()
         self.server.stop()
@@ -419,19 +438,27 @@ def main() -> int:
     parser.add_argument("--only", choices=["small", "big", "new", "versions"])
     args = parser.parse_args()
     bench = Bench(args)
+    started = time.monotonic()
+    print(f"started {time.strftime('%H:%M:%S', time.gmtime())} UTC", flush=True)
     try:
-        if args.only in (None, "small"):
-            bench.small(args.files, args.repeat)
+        # The big-file cases first: they are the shortest, and each row is printed
+        # as soon as it is measured, so a run cut short still tells the most.
         if args.only in (None, "big"):
             bench.big(args.big_mib, args.repeat)
         if args.only in (None, "new"):
+            bench.fresh_server()
             bench.new_file(args.big_mib, args.repeat)
+        if args.only in (None, "small"):
+            bench.fresh_server()
+            bench.small(args.files, args.repeat)
         if args.only in (None, "versions"):
+            bench.fresh_server()
             bench.versions(args.versions_mib, args.versions)
     finally:
         bench.stop()
         empty_trash()
-    table = bench.report()
+    took = (time.monotonic() - started) / 60
+    table = bench.report() + f"\nThe whole run took {took:.0f} minutes.\n"
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "storage.md").write_text(table)

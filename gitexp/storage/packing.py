@@ -141,9 +141,10 @@ def upload_made(
     """Name, upload and index each of ``packs``, as `upload_packs` does.
 
     Each pack is named (the BLAKE3 of its bytes) and indexed by the thread that
-    uploads it, and there are two threads or more even at ``jobs`` 1 (one uploads
-    while another makes the next pack, reading ``packs``): the making of one pack
-    runs beside the hashing and upload of the one before.
+    uploads it. There is one thread more than the uploads that run at once (up to
+    `PACK_JOBS`, as many requests as a big loose object's parts in flight): the
+    free one makes the next pack, reading ``packs``, while the others upload, so
+    the uploads in flight never wait for the making.
     """
 
     def upload(pack: Pack) -> tuple[str, Pack]:
@@ -153,7 +154,7 @@ def upload_made(
         keep_index(backend, index_key(key), index)
         return key, pack
 
-    threads = max(2, min(jobs, PACK_JOBS))
+    threads = max(1, min(jobs, PACK_JOBS)) + 1
     with closing(bounded(upload, packs, threads, key=lambda p: p.oids[0].hex)) as done:
         for _key, outcome in done:
             if isinstance(outcome, Failure):

@@ -20,7 +20,7 @@ from gitexp.core.hashing import ALGORITHM, Oid, oid_from_relpath
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
 from gitexp.storage.chunkpush import Chunked, Stamp, upload_chunked, with_chunk_lists
-from gitexp.storage.chunks import CHUNKED, chunk_list_key, chunker
+from gitexp.storage.chunks import CHUNKED, chunk_list_key
 from gitexp.storage.known import record_of
 from gitexp.storage.layout import LOOSE, PACKED
 from gitexp.storage.packing import cached_items, upload_packs
@@ -214,7 +214,7 @@ def _chunking(
     """
     big = [o for o in todo if (_local_size(objects, o, sizes, result) or 0) >= CHUNKED]
     todo -= with_chunk_lists(backend, big, jobs)
-    return Chunked(chunker(), in_packs)
+    return Chunked(in_packs)
 
 
 def _upload_chunked(job: _Upload, oids: list[Oid], chunked: Chunked) -> list[Oid]:

@@ -9,7 +9,15 @@ import pytest
 
 from gitexp.cache.objects import ObjectStore
 from gitexp.errors import IntegrityError
-from gitexp.storage.chunks import CHUNKED, chunk_list_key, parse_chunk_list
+from gitexp.storage.chunks import (
+    CHUNKED,
+    MAXIMUM,
+    chunk_list_key,
+    chunker,
+    cut_hashed,
+    mapped,
+    parse_chunk_list,
+)
 from gitexp.storage.download import pull
 from gitexp.storage.layout import PACKED
 from gitexp.storage.local import LocalBackend
@@ -95,6 +103,27 @@ def test_a_damaged_chunk_list_or_chunk_is_refused_by_name(
     assert pulled.corrupt == [oid] and damaged in pulled.damaged
     assert not target.has(oid)
     assert not (tmp_path / "tmp").exists() or not any((tmp_path / "tmp").iterdir())
+
+
+@pytest.mark.parametrize("segment", [1 << 20, 777_777, MAXIMUM, MAXIMUM + 1])
+def test_a_file_cut_in_segments_at_once_gives_the_chunks_of_one_cut(
+    tmp_path: Path, segment: int
+) -> None:
+    from blake3 import blake3
+
+    # Random runs resynchronise at once; zeros and a repeated block cut at fixed
+    # lengths that a segment's own cut may never meet, so those are cut again.
+    data = (
+        os.urandom(3 << 20)
+        + bytes(5 << 20)
+        + os.urandom(100_003) * 30
+        + b"ab" * (1 << 20)
+        + os.urandom(12_345)
+    )
+    path = _write(tmp_path / "f", data)
+    whole = [(c.offset, len(c.data), blake3(c.data).hexdigest()) for c in chunker().cut_file(path)]
+    pieces = [piece for run in cut_hashed(mapped(path), 2, segment) for piece in run]
+    assert pieces == whole
 
 
 def _stamp(path: Path) -> tuple[int, int, int]:
