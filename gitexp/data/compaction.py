@@ -99,13 +99,14 @@ def compact_cache(
 
 
 def _cut() -> Callable[[Path], Iterator[memoryview]]:
-    from gitexp.storage.chunks import chunker, cut
-
-    cutter = chunker()
+    """The chunks of a file as a push to a layout-2 remote cuts them: the same ids."""
+    from gitexp.storage.chunks import cut_hashed, mapped
 
     def chunks(path: Path) -> Iterator[memoryview]:
-        for _offset, data in cut(cutter, path):
-            yield data
+        data = mapped(path) if path.stat().st_size else memoryview(b"")
+        for run in cut_hashed(data):
+            for offset, length, _hex in run:
+                yield data[offset : offset + length]
 
     return chunks
 
