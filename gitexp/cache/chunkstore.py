@@ -22,24 +22,22 @@ object readable; a chunk no list names is removed by the next ``gc``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from gitexp.core import chunklist
 from gitexp.core.hashing import ALGORITHM, Hasher, Oid
 from gitexp.errors import IntegrityError
 
 LISTS_DIR = "chunklists"
 CHUNKS_DIR = "chunks"
-VERSION = 1
 SMALLEST = 1 << 20
 """No object smaller than this is ever compacted (checkout looks for no smaller one)."""
 TMP_PREFIX = ".tmp-"
 _HEX = frozenset("0123456789abcdef")
 
-Chunks = list[tuple[Oid, int]]
-"""A file's chunks in order: each chunk's id and length."""
+Chunks = chunklist.Chunks
 
 
 def list_path(root: Path, oid: Oid) -> Path:
@@ -52,43 +50,8 @@ def chunk_path(root: Path, chunk: Oid) -> str:
     return f"{root}/{CHUNKS_DIR}/{chunk.relpath}"
 
 
-def dump_list(size: int, chunker: str, chunks: Chunks) -> bytes:
-    """The chunk list of a file of ``size`` bytes cut by ``chunker`` into ``chunks``."""
-    value = {
-        "version": VERSION,
-        "size": size,
-        "chunker": chunker,
-        "chunks": [[oid.hex, length] for oid, length in chunks],
-    }
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def parse_list(data: bytes) -> Chunks | None:
-    """The chunks a list names, in order; None if it is damaged.
-
-    Damaged: not JSON of this version, a malformed chunk id or length, or lengths
-    that do not add up to the size it states.
-    """
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or value.get("version") != VERSION:
-        return None
-    rows, size = value.get("chunks"), value.get("size")
-    if not isinstance(rows, list) or not isinstance(size, int):
-        return None
-    found: Chunks = []
-    for row in rows:
-        if not (isinstance(row, list) and len(row) == 2):
-            return None
-        hex_, length = row
-        if not (isinstance(hex_, str) and len(hex_) == 64 and set(hex_) <= _HEX):
-            return None
-        if not isinstance(length, int) or length <= 0:
-            return None
-        found.append((Oid(hex_), length))
-    return found if sum(length for _, length in found) == size else None
+dump_list = chunklist.dump
+parse_list = chunklist.parse
 
 
 def read_list(root: Path, oid: Oid) -> Chunks | None:

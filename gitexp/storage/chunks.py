@@ -17,17 +17,17 @@ another way reads the same.
 
 from __future__ import annotations
 
-import json
 import mmap
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gitexp.core import chunklist
 from gitexp.core.hashing import Oid
 
 FOLDER = "chunks"
-VERSION = 1
+VERSION = chunklist.VERSION
 CHUNKED = 16 << 20
 """Files of this many bytes or more are chunked."""
 AVERAGE = 48 << 10
@@ -158,40 +158,9 @@ def _stitched(data: memoryview, at: int, pieces: list[Piece]) -> tuple[list[Piec
     return run, at
 
 
-def dump_chunk_list(size: int, chunks: list[tuple[Oid, int]]) -> bytes:
-    """The chunk list of a file of ``size`` bytes cut into ``chunks``."""
-    value = {
-        "version": VERSION,
-        "size": size,
-        "chunker": CHUNKER,
-        "chunks": [[oid.hex, length] for oid, length in chunks],
-    }
-    return json.dumps(value, separators=(",", ":")).encode()
+def dump_chunk_list(size: int, chunks: chunklist.Chunks) -> bytes:
+    """The chunk list of a file of ``size`` bytes cut into ``chunks`` (`CHUNKER`)."""
+    return chunklist.dump(size, CHUNKER, chunks)
 
 
-def parse_chunk_list(data: bytes) -> list[tuple[Oid, int]] | None:
-    """The chunks a list names, in order; None if the list is damaged.
-
-    Damaged: not JSON of this version, a malformed chunk id or length, or lengths
-    that do not add up to the size it states.
-    """
-    try:
-        value = json.loads(data)
-    except ValueError:
-        return None
-    if not isinstance(value, dict) or value.get("version") != VERSION:
-        return None
-    rows, size = value.get("chunks"), value.get("size")
-    if not isinstance(rows, list) or not isinstance(size, int):
-        return None
-    found: list[tuple[Oid, int]] = []
-    for row in rows:
-        if not (isinstance(row, list) and len(row) == 2):
-            return None
-        hex_, length = row
-        if not (isinstance(hex_, str) and len(hex_) == 64 and set(hex_) <= _HEX):
-            return None
-        if not isinstance(length, int) or length <= 0:
-            return None
-        found.append((Oid(hex_), length))
-    return found if sum(length for _, length in found) == size else None
+parse_chunk_list = chunklist.parse
