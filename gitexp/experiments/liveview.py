@@ -20,12 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
-from pygit2.enums import DeltaStatus
 
-from gitexp.core.config import PROJECT_CONFIG, ProjectConfig, parse_project_config
+from gitexp.core.config import PROJECT_CONFIG
 from gitexp.core.media import MEDIA_FILE, MediaEntry, parse_media
 from gitexp.core.names import name_from_ref
-from gitexp.core.runinfo import RUN_DIR
 from gitexp.errors import GitexpError
 from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query import overview as overview_mod
@@ -208,28 +206,15 @@ class CachedSource(LiveSource):
         )
         if top in self._diffs:
             return self._diffs[top]
-        found: dict[str, str | None] = {}
-        for delta in reference.diff_to_tree(tree).deltas:
-            deleted = delta.status == DeltaStatus.DELETED
-            path = delta.old_file.path if deleted else delta.new_file.path
-            if path in skip or path.startswith(folders):
-                continue
-            found[path] = None if deleted else str(delta.new_file.id)
+        found = overview_mod.code_changes(reference, tree, (skip, folders))
         self._diffs[top] = found
         return found
 
-    def _excluded_paths(self, tree: pygit2.Tree) -> tuple[set[str], tuple[str, ...]]:
+    def _excluded_paths(self, tree: pygit2.Tree) -> overview_mod.Excluded:
         """Paths shown elsewhere (params, metrics, series, the run record), not as code."""
-        git = self.project.git
-        blob = git.blob_id(tree, PROJECT_CONFIG) or ""
+        blob = self.project.git.blob_id(tree, PROJECT_CONFIG) or ""
         if blob not in self._excluded:
-            config = ProjectConfig()
-            if blob:
-                with contextlib.suppress(GitexpError):
-                    config = parse_project_config(git.read_blob(tree, PROJECT_CONFIG) or b"")
-            skip = {*config.params, *config.metrics, *(p.rstrip("/") for p in config.plots)}
-            folders = (RUN_DIR + "/", *(p.rstrip("/") + "/" for p in config.plots))
-            self._excluded[blob] = (skip, folders)
+            self._excluded[blob] = overview_mod.excluded_paths(self.project.git, tree, blob)
         return self._excluded[blob]
 
     def _assemble(self, rows: Sequence[Doc], kept: Sequence[Kept]) -> overview_mod.Overview:

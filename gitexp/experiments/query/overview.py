@@ -219,29 +219,12 @@ class _CodeFiles:
     def _changes(self, reference: pygit2.Tree, tree: pygit2.Tree) -> dict[str, str | None]:
         if reference.id == tree.id:
             return {}
-        skip, folders = self._excluded(tree)
-        found: dict[str, str | None] = {}
-        for delta in reference.diff_to_tree(tree).deltas:
-            deleted = delta.status == DeltaStatus.DELETED
-            path = delta.old_file.path if deleted else delta.new_file.path
-            if path in skip or path.startswith(folders):
-                continue
-            found[path] = None if deleted else str(delta.new_file.id)
-        return found
+        return code_changes(reference, tree, self._excluded(tree))
 
-    def _excluded(self, tree: pygit2.Tree) -> tuple[set[str], tuple[str, ...]]:
-        """Paths shown elsewhere (params, metrics, series, the run record) and not as code."""
+    def _excluded(self, tree: pygit2.Tree) -> Excluded:
         blob = self.git.blob_id(tree, PROJECT_CONFIG) or ""
         if blob not in self._configs:
-            config = ProjectConfig()
-            if blob:
-                try:
-                    config = parse_project_config(self.git.read_blob(tree, PROJECT_CONFIG) or b"")
-                except GitexpError:
-                    config = ProjectConfig()
-            skip = {*config.params, *config.metrics, *(p.rstrip("/") for p in config.plots)}
-            folders = (RUN_DIR + "/", *(p.rstrip("/") + "/" for p in config.plots))
-            self._configs[blob] = (skip, folders)
+            self._configs[blob] = excluded_paths(self.git, tree, blob)
         return self._configs[blob]
 
     def _texts(self, blob_index: dict[str, int]) -> list[str | None]:
@@ -259,3 +242,39 @@ class _CodeFiles:
                 continue
             budget -= obj.size
         return texts
+
+
+Excluded = tuple[set[str], tuple[str, ...]]
+"""Paths shown apart from the code (params, metrics, series files) and folders (the
+run record, series folders): what a code diff leaves out."""
+
+
+def excluded_paths(git: GitRepo, tree: pygit2.Tree, config_blob: str) -> Excluded:
+    """What the code diff of ``tree`` leaves out, by the gitexp.yaml at ``config_blob``.
+
+    Callers keep the answer by that blob: commits of one project mostly share it.
+    """
+    config = ProjectConfig()
+    if config_blob:
+        try:
+            config = parse_project_config(git.read_blob(tree, PROJECT_CONFIG) or b"")
+        except GitexpError:
+            config = ProjectConfig()
+    skip = {*config.params, *config.metrics, *(p.rstrip("/") for p in config.plots)}
+    folders = (RUN_DIR + "/", *(p.rstrip("/") + "/" for p in config.plots))
+    return skip, folders
+
+
+def code_changes(
+    reference: pygit2.Tree, tree: pygit2.Tree, excluded: Excluded
+) -> dict[str, str | None]:
+    """Code path -> blob where ``tree`` differs from ``reference`` (None: deleted)."""
+    skip, folders = excluded
+    found: dict[str, str | None] = {}
+    for delta in reference.diff_to_tree(tree).deltas:
+        deleted = delta.status == DeltaStatus.DELETED
+        path = delta.old_file.path if deleted else delta.new_file.path
+        if path in skip or path.startswith(folders):
+            continue
+        found[path] = None if deleted else str(delta.new_file.id)
+    return found
