@@ -123,6 +123,23 @@ def flatten(tree: Mapping[str, object], prefix: str = "") -> dict[str, object]:
     return flat
 
 
+def unflatten(flat: Mapping[str, object]) -> dict[str, object]:
+    """Dotted keys as nested mappings: what `flatten` undoes.
+
+    >>> unflatten({"train.lr": 0.1, "seed": 1})
+    {'train': {'lr': 0.1}, 'seed': 1}
+    """
+    out: dict[str, object] = {}
+    for key, value in flat.items():
+        node = out
+        *parents, last = key.split(".")
+        for part in parents:
+            child = node.setdefault(part, {})
+            node = child if isinstance(child, dict) else {}
+        node[last] = value
+    return out
+
+
 def merge_nested(base: Mapping[str, object], extra: Mapping[str, object]) -> dict[str, object]:
     """``base`` with ``extra`` laid over it, nested mappings merged key by key."""
     out = dict(base)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import pygit2
 
+from gitexp.core.formats import unflatten
 from gitexp.core.names import (
     CLAIMED_REF_PREFIX,
     QUEUE_REF_PREFIX,
@@ -187,24 +188,12 @@ def queued_rows(project: Project) -> list[dict[str, object]]:
                 "branch": None,
                 "created": run.created,
                 "status": "queued",
-                "params": {f: _nested(v) for f, v in run.overrides.items()},
+                "params": {f: unflatten(v) for f, v in run.overrides.items()},
                 "metrics": {},
                 "data": {},
             }
         )
     return rows
-
-
-def _nested(flat: dict[str, object]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in flat.items():
-        node = out
-        *parents, last = key.split(".")
-        for part in parents:
-            child = node.setdefault(part, {})
-            node = child if isinstance(child, dict) else {}
-        node[last] = value
-    return out
 
 
 def remove_queued(project: Project, names: Sequence[str], every: bool = False) -> list[str]:

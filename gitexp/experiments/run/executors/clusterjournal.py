@@ -31,6 +31,7 @@ from pathlib import Path
 import orjson
 
 from gitexp.cache.atomic import atomic_write
+from gitexp.core.formats import unflatten
 from gitexp.core.names import CLAIMED_REF_PREFIX, ExperimentName
 from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
 from gitexp.experiments.run import journal
@@ -63,7 +64,7 @@ class ClusterRun:
             "branch": self.record.baseline_branch,
             "created": self.record.started,
             "status": "queued",
-            "params": {f: _nested(v) for f, v in self.record.overrides.items()},
+            "params": {f: unflatten(v) for f, v in self.record.overrides.items()},
             "metrics": {},
             "data": {},
         }
@@ -210,15 +211,3 @@ def _remove_dead(root: Path) -> None:
             doc = _driver(Path(entry.path))
             if doc is not None and doc.get("host") == socket.gethostname() and not _alive(doc):
                 shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _nested(flat: Mapping[str, object]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in flat.items():
-        node = out
-        *parents, last = key.split(".")
-        for part in parents:
-            child = node.setdefault(part, {})
-            node = child if isinstance(child, dict) else {}
-        node[last] = value
-    return out
