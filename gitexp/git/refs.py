@@ -139,8 +139,9 @@ def create_ref(git: GitRepo, name: str, target: str, *, force: bool = False) -> 
         failure = _try_update(git, [RefUpdate(name, target, current)], "gitexp")
         if failure is None or read_ref(git, name) == target:
             return True  # (git may report a failure after committing, if it was killed)
-        if "cannot lock ref" not in failure:  # not a race: retrying would not help
+        if "cannot lock ref" not in failure and not failure.startswith(_STOPPED):
             raise GitexpError(f"could not create {_describe(name)}: {failure}")
+        # a race, or git stopped by a signal before it committed: look again and retry
         time.sleep(min(0.005 * (attempt + 1), 0.1))
     raise ConflictError(
         f"could not create {_describe(name)}: its ref stays locked by another process",
@@ -177,6 +178,9 @@ def update_refs(git: GitRepo, updates: Sequence[RefUpdate], message: str = "gite
         )
 
 
+_STOPPED = "git update-ref was stopped by signal"
+
+
 def _try_update(git: GitRepo, updates: Sequence[RefUpdate], message: str) -> str | None:
     """Run the updates as one ``git update-ref --stdin`` transaction; why it failed, or None."""
     lines = ["start"]
@@ -194,9 +198,11 @@ def _try_update(git: GitRepo, updates: Sequence[RefUpdate], message: str) -> str
         check=False,
         start_new_session=True,  # a Ctrl-C to the terminal's group must not cut it short
     )
+    if proc.returncode < 0:
+        return f"{_STOPPED} {-proc.returncode}"
     if proc.returncode != 0:
         detail = proc.stderr.decode(errors="replace").strip().splitlines()
-        return detail[-1] if detail else "failed"
+        return detail[-1] if detail else f"git update-ref failed (exit {proc.returncode})"
     _check_done(proc.stdout)
     return None
 
