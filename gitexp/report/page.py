@@ -37,7 +37,7 @@ from gitexp.core.goals import Direction
 from gitexp.core.runinfo import iso_utc, utc_now
 from gitexp.report import html
 from gitexp.report.best import default_selection, ranking_data
-from gitexp.report.data import CurveLike, OverviewLike
+from gitexp.report.data import CurveLike, ExperimentLike, OverviewLike
 from gitexp.report.output import ReportResult, write_output
 
 VERSION = 3
@@ -93,6 +93,31 @@ def render_report(
     return page.encode()
 
 
+def page_row(
+    run: ExperimentLike,
+    params: Sequence[str],
+    values: list[object],
+    paths: Sequence[str],
+    series: dict[str, object],
+) -> dict[str, object]:
+    """One experiment's row of the page data, given its metrics' values and thinned series."""
+    return {
+        "n": run.name,
+        "s": run.status,
+        "t": run.created,
+        "b": run.branch,
+        "c": run.commit,
+        "base": run.baseline,
+        "p": [_value(run.params.get(c)) for c in params],
+        "m": values,
+        "f": [run.files.get(path, -1) for path in paths],
+        "x": series,
+        "tg": list(run.tags),
+        "nt": run.note,
+        "im": {key: [[step, at] for step, at in frames] for key, frames in run.images.items()},
+    }
+
+
 def report_data(
     overview: OverviewLike,
     *,
@@ -117,21 +142,13 @@ def report_data(
     scores = [[_value(run.metrics.get(c)) for c in metrics] for run in runs]
     statuses = [run.status for run in runs]
     rows = [
-        {
-            "n": run.name,
-            "s": run.status,
-            "t": run.created,
-            "b": run.branch,
-            "c": run.commit,
-            "base": run.baseline,
-            "p": [_value(run.params.get(c)) for c in params],
-            "m": values,
-            "f": [run.files.get(path, -1) for path in paths],
-            "x": {str(key_index[k]): _thin(curve, limit) for k, curve in run.series.items()},
-            "tg": list(run.tags),
-            "nt": run.note,
-            "im": {key: [[step, at] for step, at in frames] for key, frames in run.images.items()},
-        }
+        page_row(
+            run,
+            params,
+            values,
+            paths,
+            {str(key_index[k]): _thin(curve, limit) for k, curve in run.series.items()},
+        )
         for run, values in zip(runs, scores, strict=True)
     ]
     return {

@@ -16,7 +16,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from gitexp.core.goals import Direction
 from gitexp.report.best import default_selection, ranking_data
 from gitexp.report.data import ExperimentLike, OverviewLike
-from gitexp.report.page import VERSION, _value, report_data
+from gitexp.report.page import VERSION, _value, page_row, report_data
 
 Data = dict[str, object]
 
@@ -99,21 +99,8 @@ def _row(
     run: ExperimentLike, params: list[str], metrics: list[str], paths: list[str]
 ) -> dict[str, object]:
     """The row `report_data` makes of ``run`` (without series)."""
-    return {
-        "n": run.name,
-        "s": run.status,
-        "t": run.created,
-        "b": run.branch,
-        "c": run.commit,
-        "base": run.baseline,
-        "p": [_value(run.params.get(c)) for c in params],
-        "m": [_value(run.metrics.get(c)) for c in metrics],
-        "f": [run.files.get(path, -1) for path in paths],
-        "x": {},
-        "tg": list(run.tags),
-        "nt": run.note,
-        "im": {key: [[step, at] for step, at in frames] for key, frames in run.images.items()},
-    }
+    values = [_value(run.metrics.get(c)) for c in metrics]
+    return page_row(run, params, values, paths, {})
 
 
 def _columns(maps: Iterable[Mapping[str, object]]) -> list[str]:
