@@ -4,19 +4,24 @@
 is added, moved or removed: at 10,000 experiments that is seconds for one new run.
 `CachedSource` answers the same questions but keeps, per experiment commit (a commit
 never changes), what the page shows of it: its ``show`` fields, its params and metrics
-flattened, its code files' blobs where they differ from one reference tree, how many
-params differ from its baseline and the images it logged. A change reads only the
+flattened and how many params differ from its baseline. A change reads only the
 commits not seen before; the rest is put together from what is kept, in one pass.
 
-Column labels, the code paths that differ and the image numbering depend on the whole
-set, so they are worked out again on each change from the kept parts (cheap: no git
-reads). Tags and notes change without their commit changing, so they are never kept.
+The code files and images of an experiment are read only when a page compares it
+(`CachedSource.details`, for the experiments ticked), and kept then: reading them for
+every experiment costs three git objects per commit, about 2 s of CPU at 10,000, which
+neither the table nor a new run should wait for.
+
+Column labels depend on the whole set, so they are worked out again on each change
+from the kept parts (cheap: no git reads). Tags and notes change without their commit
+changing, so they are never kept.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
@@ -28,17 +33,13 @@ from gitexp.errors import GitexpError
 from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query import overview as overview_mod
 from gitexp.experiments.query import select as query
-from gitexp.experiments.query.gallery import Frames
-from gitexp.experiments.query.live import IMAGE_URL, LiveSource, Stamp
+from gitexp.experiments.query.live import IMAGE_URL, LiveSource
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.refs import ref_may_exist
 from gitexp.project import Project
 
 Doc = dict[str, object]
 Flat = dict[tuple[str, str], object]
-QUICK_FROM = 500
-"""From this many commits not looked into, `CachedSource.recorded` first leaves out
-their code files and images (at 10,000 reading them takes seconds)."""
 READ_ALONE = 8
 """Fewer unseen commits than this are read one by one, more through the summary index."""
 _ABSENT = object()
@@ -59,6 +60,8 @@ class Kept:
     """Code path → blob id (None: deleted) where the commit differs from the reference
     (None: not compared yet)."""
     images: list[MediaEntry] = field(default_factory=list)
+    media_read: bool = False
+    """Whether ``images`` was read (they do not depend on the reference)."""
     changed: int | None = None
     """How many params differ from its baseline's (None: not worked out yet)."""
     labelled: tuple[int, dict[str, object], dict[str, object]] | None = None
@@ -66,9 +69,11 @@ class Kept:
 
 
 class CachedSource(LiveSource):
-    """`LiveSource` whose recorded experiments are read once per commit."""
+    """`LiveSource` whose recorded experiments are read once per commit.
 
-    quick_from = QUICK_FROM
+    `recorded` (the watcher's thread) and `details` (a page's request) may run at
+    once; one lock keeps what is kept consistent between them.
+    """
 
     def __init__(self, project: Project) -> None:
         super().__init__(project)
@@ -81,8 +86,7 @@ class CachedSource(LiveSource):
         self._baselines: dict[str, Flat] = {}
         self._labelled: tuple[dict[tuple[str, str], str], ...] = ({}, {})
         self._generation = 0
-        self._quick = 0
-        self._was_quick = False
+        self._lock = threading.RLock()
 
     def experiments(self) -> list[Doc]:
         """Every recorded experiment as a ``show --json`` object, new commits read alone.
@@ -110,32 +114,64 @@ class CachedSource(LiveSource):
             tags.attach(rows, tags.tags_by_commit(git, index))
         return rows
 
-    def recorded_stamp(self) -> tuple[Stamp, int]:  # type: ignore[override]
-        """Changes whenever an experiment ref does, and after a quick `recorded`."""
-        return (super().recorded_stamp(), self._quick)
-
     def recorded(self) -> overview_mod.Overview:
         """Every recorded experiment as the report shows it, unseen commits read alone.
 
-        Newest first, as `query.select` orders them. When `quick_from` or more commits
-        have not been looked into yet (a server starting), their code files and images
-        are left out this once and the stamp changes, so that the next call reads them:
-        the table shows first, the code diff and images of those a moment later.
+        Newest first, as `query.select` orders them. No code files and no images: a
+        page asks for those of the experiments it compares (`details`).
         """
-        rows = self.experiments()
-        rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
-        live = {str(row["commit"]) for row in rows}
-        for commit in [c for c in self._kept if c not in live]:
-            del self._kept[commit]  # removed: its summary is read again if it comes back
-        if rows and self._reference_commit not in live:
-            self._reset_reference(str(rows[0]["commit"]))
-        unread = sum(1 for row in rows if self._kept[str(row["commit"])].changes is None)
-        quick = unread >= self.quick_from and not self._was_quick
-        self._was_quick = quick
-        if quick:
-            self._quick += 1
-        kept = [self._complete(row, quick=quick) for row in rows]
-        return self._assemble(rows, kept)
+        with self._lock:
+            rows = self.experiments()
+            rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
+            live = {str(row["commit"]) for row in rows}
+            for commit in [c for c in self._kept if c not in live]:
+                del self._kept[commit]  # removed: its summary is read again if it comes back
+            if rows and self._reference_commit not in live:
+                self._reset_reference(str(rows[0]["commit"]))
+            kept = [self._complete(row) for row in rows]
+            return self._assemble(rows, kept)
+
+    def details(self, commits: Mapping[str, str]) -> dict[str, object]:
+        """The code files and images of the recorded experiments ``commits`` (name → commit).
+
+        In the page data's own form, for just these experiments: ``paths`` (where any
+        of them differs from the newest experiment's code), ``blobs`` (each file's
+        text, None when binary or too large), ``files`` (name → blob index per path,
+        -1: absent), ``images`` (their addresses) and ``frames`` (name → image key →
+        ``[step, image index]`` in the order logged). What is read is kept, and the
+        images listed become servable (`image`). A commit not recorded (any more) is
+        left out.
+        """
+        with self._lock:
+            found = {name: self._kept[c] for name, c in commits.items() if c in self._kept}
+            for commit in {c for c in commits.values() if c in self._kept}:
+                self._read_details(commit, self._kept[commit])
+            changes = [k.changes or _SAME for k in found.values()]
+            paths = list(dict.fromkeys(p for change in changes for p in change))
+            base = {p: self._base_blob(p) for p in paths}
+            blob_index: dict[str, int] = {}
+            files: dict[str, list[int]] = {}
+            for name, change in zip(found, changes, strict=True):
+                blobs = [change[p] if p in change else base[p] for p in paths]
+                files[name] = [
+                    -1 if b is None else blob_index.setdefault(b, len(blob_index)) for b in blobs
+                ]
+            image_index: dict[str, int] = {}
+            frames: dict[str, dict[str, list[tuple[float | None, int]]]] = {}
+            for name, kept in found.items():
+                frames[name] = {}
+                for entry in kept.images:
+                    digest = entry.oid.hex
+                    self._images.setdefault(digest, entry)
+                    at = image_index.setdefault(digest, len(image_index))
+                    frames[name].setdefault(entry.key, []).append((entry.step, at))
+            return {
+                "paths": paths,
+                "blobs": self._blob_texts(blob_index),
+                "files": files,
+                "images": [IMAGE_URL + digest for digest in image_index],
+                "frames": frames,
+            }
 
     def _keep_summaries(self, rows: Sequence[Doc]) -> None:
         for row in rows:
@@ -155,23 +191,26 @@ class CachedSource(LiveSource):
         for kept in self._kept.values():
             kept.changes = None
 
-    def _complete(self, row: Doc, *, quick: bool = False) -> Kept:
-        """The kept parts of ``row``'s commit, read now where they are missing.
-
-        With ``quick`` its code files and images are not read (no git reads).
-        """
-        commit = str(row["commit"])
-        kept = self._kept[commit]
-        if kept.changes is None and not quick:
-            git = self.project.git
-            tree = git.lookup_commit(commit).tree
-            kept.changes = self._changes(tree)
-            media = git.read_blob(tree, MEDIA_FILE)
-            with contextlib.suppress(GitexpError):  # a broken list shows no images
-                kept.images = parse_media(media, f"{MEDIA_FILE} of {commit[:12]}") if media else []
+    def _complete(self, row: Doc) -> Kept:
+        """The kept parts of ``row``'s commit, its params changed worked out if missing."""
+        kept = self._kept[str(row["commit"])]
         if kept.changed is None:
             kept.changed = self._changed_params(kept, str(row.get("baseline") or ""))
         return kept
+
+    def _read_details(self, commit: str, kept: Kept) -> None:
+        """Read ``commit``'s code changes and images into ``kept``, if not read yet."""
+        if kept.changes is not None:
+            return
+        git = self.project.git
+        tree = git.lookup_commit(commit).tree
+        kept.changes = self._changes(tree)
+        if kept.media_read:
+            return
+        kept.media_read = True
+        media = git.read_blob(tree, MEDIA_FILE)
+        with contextlib.suppress(GitexpError):  # a broken list shows no images
+            kept.images = parse_media(media, f"{MEDIA_FILE} of {commit[:12]}") if media else []
 
     def _changed_params(self, kept: Kept, baseline: str) -> int:
         """How many params of ``kept`` differ from its baseline commit's (each read once)."""
@@ -218,44 +257,22 @@ class CachedSource(LiveSource):
         return self._excluded[blob]
 
     def _assemble(self, rows: Sequence[Doc], kept: Sequence[Kept]) -> overview_mod.Overview:
-        """The overview of ``rows`` from their kept parts, in one pass.
+        """The overview of ``rows`` from their kept parts, in one pass (no code, no images).
 
-        Runs whose code differs alike share one ``files`` mapping, and a run's
-        labelled params and metrics are kept until the column labels change.
+        A run's labelled params and metrics are kept until the column labels change.
         """
         labels = (_labels(k.params for k in kept), _labels(k.metrics for k in kept))
         if labels != self._labelled:
             self._labelled, self._generation = labels, self._generation + 1
         params, metrics = self._labelled
-        changes = [k.changes or _SAME for k in kept]
-        paths = list(dict.fromkeys(p for change in changes for p in change))
-        base = {p: self._base_blob(p) for p in paths}
-        blob_index: dict[str, int] = {}
-        shared: dict[int, dict[str, int]] = {}
-        images: dict[str, MediaEntry] = {}
-        image_index: dict[str, int] = {}
         runs = []
-        for row, k, change in zip(rows, kept, changes, strict=True):
-            files = shared.get(id(change))
-            if files is None:
-                files = shared[id(change)] = {}
-                for path in paths:
-                    blob = change[path] if path in change else base[path]
-                    if blob is not None:
-                        files[path] = blob_index.setdefault(blob, len(blob_index))
+        for row, k in zip(rows, kept, strict=True):
             if k.labelled is None or k.labelled[0] != self._generation:
                 k.labelled = (
                     self._generation,
                     {params[key]: value for key, value in k.params.items()},
                     {metrics[key]: value for key, value in k.metrics.items()},
                 )
-            frames: Frames = {}
-            for entry in k.images:
-                digest = entry.oid.hex
-                if digest not in image_index:
-                    image_index[digest] = len(image_index)
-                    images[digest] = entry
-                frames.setdefault(entry.key, []).append((entry.step, image_index[digest]))
             branch = row.get("branch")
             runs.append(
                 overview_mod.Run(
@@ -268,17 +285,14 @@ class CachedSource(LiveSource):
                     params=k.labelled[1],
                     metrics=k.labelled[2],
                     series={},
-                    files=files,
+                    files={},
                     tags=[str(t) for t in row.get("tags") or ()],  # type: ignore[attr-defined]
                     note=str(row.get("note") or ""),
-                    images=frames,
+                    images={},
                     changed=k.changed or 0,
                 )
             )
-        self._images = images
-        return overview_mod.Overview(
-            runs, self._blob_texts(blob_index), [IMAGE_URL + d for d in images]
-        )
+        return overview_mod.Overview(runs, [], [])
 
     def _base_blob(self, path: str) -> str | None:
         reference = self._reference

@@ -159,7 +159,20 @@ def test_the_data_and_event_stream_answer_in_plain_http(ui) -> None:
     assert "rows" not in compact
     assert compact["cols"]["n"] == [r["n"] for r in data["rows"]]
     assert compact["cols"]["m"] == [[r["m"][k] for r in data["rows"]] for k in range(2)]
-    assert len(columns.body) < len(answer.body) / 3
+    assert len(columns.body) < len(answer.body) / 2
+    assert data["paths"] == [] and all(r["f"] == [] for r in data["rows"])
+    asked = request(ui.base + "/api/details?n=base-3&n=feat-2&n=nobody")
+    details = json.loads(asked.body)
+    assert sorted(details["files"]) == ["base-3", "feat-2"]  # no such experiment: left out
+    differ = [
+        path
+        for path, a, b in zip(details["paths"], *details["files"].values(), strict=True)
+        if a != b
+    ]
+    assert "train.py" in differ
+    at = details["paths"].index("train.py")
+    texts = {details["blobs"][files[at]] for files in details["files"].values()}
+    assert len(texts) == 2 and all("\n" in text for text in texts)
 
 
 def test_another_origin_cannot_write_and_a_foreign_host_cannot_read(ui) -> None:
@@ -293,7 +306,8 @@ def test_images_show_side_by_side_with_a_step_slider(chromium, project: Path) ->
             page.click("#clear")
             for name in ("red", "blue"):
                 page.click(f"#table tbody tr[data-i]:has(td.name:text-is('{name}'))")
-            page.wait_for_function(f"() => ({FRAMES})().every(f => f[2] === 48)", timeout=30_000)
+            shown = f"() => (frames => frames.length === 2 && frames.every(f => f[2] === 48))(({FRAMES})())"
+            page.wait_for_function(shown, timeout=30_000)  # read when ticked, then shown
             frames = page.evaluate(FRAMES)
             assert [f[0] for f in frames] == ["2", "2"]
             assert all(f[1].startswith("/api/image/") for f in frames)
@@ -323,7 +337,7 @@ def test_two_branches_side_by_side_and_their_bests_diffed(chromium, ui) -> None:
             "#diff .side .nm", "n => n.map(x => x.firstChild.textContent)"
         )
         assert sides == ["base-3", "feat-2"]
-        assert page.locator("#diff details.file").count() >= 1  # train.py differs
+        page.wait_for_selector("#diff details.file summary:has-text('train.py')")  # it differs
     finally:
         context.close()
     assert seen["errors"] == []

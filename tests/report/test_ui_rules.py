@@ -94,6 +94,29 @@ def test_running_rows_join_the_recorded_columns_after_them() -> None:
     assert row["x"] == {"1": [[0], [1]], "0": [[0, 1], [2, 3]]}
 
 
+def test_a_crashed_run_already_recorded_is_sent_once_and_a_rerun_beside_its_record() -> None:
+    recorded = {
+        "params": [],
+        "metrics": ["acc"],
+        "keys": [],
+        "best": [[]],
+        "rows": [{"n": "doomed", "s": "crashed"}, {"n": "again", "s": "success"}],
+    }
+    journal_row = {"p": [], "m": [0.5], "x": {}}
+    running = {
+        "params": [],
+        "metrics": ["acc"],
+        "keys": [],
+        "rows": [
+            {**journal_row, "n": "doomed", "s": "crashed"},  # recorded between the two reads
+            {**journal_row, "n": "again", "s": "unknown"},  # run again under its name
+            {**journal_row, "n": "lost", "s": "crashed"},  # nobody recorded it yet
+        ],
+    }
+    live = live_payload(recorded, running, {})
+    assert [(r["n"], r["s"]) for r in live["rows"]] == [("again", "running"), ("lost", "crashed")]
+
+
 def _gitexp(repo, *args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
     code = f"import sys\n{prelude}\nfrom gitexp.cli.main import main\nsys.exit(main(sys.argv[1:]))"
     return subprocess.run(

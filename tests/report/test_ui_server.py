@@ -153,10 +153,47 @@ def test_a_new_run_shows_with_its_values_and_a_removed_one_goes(chromium, crowd:
     assert errors == []
 
 
+def _without_details(data: dict) -> dict:
+    """Page data as the UI serves it: no code files and no images (asked for apart)."""
+    rows = [{**row, "f": [], "im": {}} for row in data["rows"]]
+    return {**data, "paths": [], "blobs": [], "images": [], "rows": rows}
+
+
+def _compared(data: dict, a: str, b: str) -> tuple[dict, dict]:
+    """What a page shows comparing ``a`` and ``b``: the code files that differ (path →
+    both texts) and each one's images (key → [step, address]…)."""
+    rows = {row["n"]: row for row in data["rows"]}
+    texts = []
+    for name in (a, b):
+        files = rows[name]["f"]
+        blobs = [files[i] if i < len(files) else -1 for i in range(len(data["paths"]))]
+        texts.append([None if at < 0 else data["blobs"][at] for at in blobs])
+    code = {
+        path: (x, y) for path, x, y in zip(data["paths"], texts[0], texts[1], strict=True) if x != y
+    }
+    images = {
+        name: {key: [[s, data["images"][at]] for s, at in f] for key, f in rows[name]["im"].items()}
+        for name in (a, b)
+    }
+    return code, images
+
+
+def _details_data(found: dict) -> dict:
+    """The details answer in the page data's form, as the page fills it in."""
+    rows = [{"n": n, "f": f, "im": found["frames"][n]} for n, f in found["files"].items()]
+    return {
+        "paths": found["paths"],
+        "blobs": found["blobs"],
+        "images": found["images"],
+        "rows": rows,
+    }
+
+
 def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> None:
-    """After a quick first look, runs on new code, a name given to a known commit, a
-    tag and removals (the newest too, which the code diffs are taken against), the kept reading
-    gives the page data a reading from scratch gives."""
+    """Through runs on new code, a name given to a known commit, a tag and removals (the
+    newest too, which the code diffs are taken against), the kept reading gives the page
+    data a reading from scratch gives, less the code files and images, and those of two
+    experiments compared, asked for apart, are what the fresh page data shows of them."""
     from gitexp.experiments.liveview import CachedSource
     from gitexp.experiments.query.live import LiveSource
     from gitexp.project import Project
@@ -165,28 +202,34 @@ def test_the_kept_reading_gives_the_page_a_fresh_reading_gives(crowd: Path) -> N
 
     project = Project.open(crowd)
     kept = CachedSource(project)
-    kept.quick_from = 10  # as a server starting at 10,000 does
-    stamp = kept.recorded_stamp()
-    quick = report_data(kept.recorded(), title="t", generated="g")
-    assert len(quick["rows"]) == MANY  # type: ignore[arg-type]
-    assert quick["paths"] == [], "the first look leaves the code files out"
-    assert kept.recorded_stamp() != stamp, "and says that there is more to read"
+    first = report_data(kept.recorded(), title="t", generated="g")
+    assert len(first["rows"]) == MANY  # type: ignore[arg-type]
+    assert first["paths"] == [], "the code files are read only for the experiments compared"
 
     rows = RowCache()
 
-    def same() -> None:
+    def same() -> int:
+        """Checks; how many code files differed in the pairs compared."""
         fresh = report_data(LiveSource(project).recorded(), title="t", generated="g")
         view = kept.recorded()
-        assert report_data(view, title="t", generated="g") == fresh
-        assert rows.page_data(view, title="t", generated="g") == fresh
+        assert report_data(view, title="t", generated="g") == _without_details(fresh)
+        assert rows.page_data(view, title="t", generated="g") == _without_details(fresh)
         assert kept.experiments() == LiveSource(project).experiments()
+        names = [str(row["n"]) for row in fresh["rows"]]  # type: ignore[union-attr]
+        differed = 0
+        for a, b in ((names[0], names[-1]), (names[-1], names[len(names) // 2])):
+            commits = {n: str(r["c"]) for r in fresh["rows"] if (n := r["n"]) in (a, b)}  # type: ignore[union-attr]
+            compared = _compared(_details_data(kept.details(commits)), a, b)
+            assert compared == _compared(fresh, a, b)
+            differed += len(compared[0])
+        return differed
 
     same()
     (crowd / "quick.py").write_text(QUICK_PY + "# another version\n")
     (crowd / "extra.py").write_text("print('a new file')\n")
     commit_all(crowd, "new code")
     _run(crowd, "newer", "train.lr=0.2")
-    same()
+    assert same() >= 2, "the newest run's code (quick.py, extra.py) differs from the oldest's"
     newest = git(crowd, "rev-parse", "refs/experiments/newer").strip()
     git(crowd, "update-ref", "refs/experiments/again", newest)
     same()

@@ -518,6 +518,8 @@
   }
 
   function codeDiff(a, b) {
+    // The live page reads the code files of the experiments compared when they are ticked.
+    if (D.detailsPending) return '<p class="empty">Reading their code files…</p>';
     var parts = [];
     D.paths.forEach(function (path, i) {
       var x = a.f[i], y = b.f[i];
@@ -814,7 +816,7 @@
   window.gitexpReport = {
     data: function () { return D; },
     selected: function () { return state.selected.map(function (i) { return rows[i].n; }); },
-    redraw: function () { renderSeries(); renderDiff(); },
+    redraw: function () { renderSeries(); renderDiff(); renderImages(); },
     select: function (names) {
       var at = {};
       rows.forEach(function (r, i) { at[r.n] = i; });

@@ -6,6 +6,7 @@
   var R = window.gitexpReport;
   var version = R.data().ui ? R.data().ui.version : 0;
   var fetching = false, waiting = null;
+  var shownLive = false;  // whether the page shows rows of runs not recorded yet
   var badge = document.getElementById("live");
 
   function mark(name, value) { document.body.setAttribute("data-" + name, String(value)); }
@@ -60,6 +61,54 @@
       .catch(function (error) { asking = false; showProblem(String(error)); });
   }
 
+  // ---- code files and images of the two experiments compared: fetched when ticked ------
+  // The page data carries neither (reading every experiment's costs the server seconds
+  // at 10,000); the first two recorded experiments ticked are asked for together (their
+  // code is diffed against each other), and the answer kept by their names and commits.
+  var detailCache = {}, detailAsking = false;
+  function pairOf(data) {
+    var at = {};
+    data.rows.forEach(function (r) { at[r.n] = r; });
+    var pair = R.selected().slice(0, 2).map(function (n) { return at[n]; })
+      .filter(function (r) { return r && !r.lv; });
+    return { rows: pair, key: pair.map(function (r) { return r.n + "@" + r.c; }).join("|") };
+  }
+  function detailState(pair) { return pair.key + (detailCache[pair.key] ? "+" : "-"); }
+  function fillDetails(data) {
+    var pair = pairOf(data), found = pair.key ? detailCache[pair.key] : null;
+    data.paths = found ? found.paths : [];
+    data.blobs = found ? found.blobs : [];
+    data.images = found ? found.images : [];
+    data.detailsPending = !!pair.key && !found;
+    data.detailsFilled = detailState(pair);
+    pair.rows.forEach(function (r) {
+      r.f = found ? found.files[r.n] || [] : [];
+      r.im = found ? found.frames[r.n] || {} : {};
+    });
+  }
+  function loadDetails() {
+    var D = R.data(), pair = pairOf(D);
+    if (D.detailsFilled !== detailState(pair)) {
+      fillDetails(D);
+      R.redraw();
+    }
+    if (!pair.key || detailCache[pair.key] || detailAsking) return;
+    detailAsking = true;
+    var query = pair.rows.map(function (r) { return "n=" + encodeURIComponent(r.n); }).join("&");
+    fetch("/api/details?" + query, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("the server answered " + response.status);
+        return response.json();
+      })
+      .then(function (found) {
+        detailAsking = false;
+        detailCache[pair.key] = found;
+        mark("details", Object.keys(detailCache).length);
+        loadDetails();
+      })
+      .catch(function (error) { detailAsking = false; showProblem(String(error)); });
+  }
+
   function fetchData() {
     if (fetching) return;
     fetching = true;
@@ -73,6 +122,8 @@
         data = window.gitexpDecode(data);
         version = data.ui.version;
         fillSeries(data);
+        fillDetails(data);
+        shownLive = data.rows.some(function (r) { return r.lv; });
         R.reload(data, false);
         mark("version", version);
         if (waiting && waiting.version === version) applyLive(waiting);
@@ -88,6 +139,12 @@
       return;
     }
     var D = R.data();
+    mark("running", live.rows.length);
+    if (!live.rows.length && !shownLive) {  // nothing running, nothing shown: no redrawing
+      showProblem(live.problem);
+      mark("live-seen", (+document.body.getAttribute("data-live-seen") || 0) + 1);
+      return;
+    }
     var next = {};
     Object.keys(D).forEach(function (k) { next[k] = D[k]; });
     ["params", "metrics", "keys", "goals", "best"].forEach(function (k) { next[k] = live[k]; });
@@ -97,10 +154,11 @@
     var recorded = {};
     var kept = D.rows.filter(function (r) { if (!r.lv) recorded[r.n] = true; return !r.lv; });
     next.rows = kept.concat(live.rows.filter(function (r) { return r.s === "running" || !recorded[r.n]; }));
+    shownLive = next.rows.length > kept.length;
     fillSeries(next);
+    fillDetails(next);
     R.reload(next, true);
     showProblem(live.problem);
-    mark("running", live.rows.length);
     mark("live-seen", (+document.body.getAttribute("data-live-seen") || 0) + 1);
   }
 
@@ -179,10 +237,11 @@
       edit(card, { note: card.querySelector(".note-text").value });
     }
   });
-  document.addEventListener("gitexp-reload", function () { renderNotes(); loadSeries(); });
-  document.addEventListener("gitexp-select", function () { renderNotes(); loadSeries(); });
+  document.addEventListener("gitexp-reload", function () { renderNotes(); loadSeries(); loadDetails(); });
+  document.addEventListener("gitexp-select", function () { renderNotes(); loadSeries(); loadDetails(); });
   renderNotes();
   loadSeries();
+  loadDetails();
 
   // ---- column chooser: which columns the table shows, kept in this browser -----------
   var HIDDEN_KEY = "gitexp-ui-hidden:" + location.host + location.pathname;

@@ -1,11 +1,13 @@
 """The UI's ASGI application: the report page, its data, and a stream of changes.
 
-Routes: ``/`` the page (the report's views with the current data embedded, in the
-columns form of `gitexp.report.ui.columns`), ``/assets/NAME`` its scripts and style
-(everything local: the page fetches nothing from elsewhere), ``/api/data`` the page
-data (``?form=columns``: in columns, as the page loads it), ``/api/events`` server-sent events:
-``data`` when the recorded experiments changed (the page fetches ``/api/data`` again)
-and ``live`` with the running experiments' rows each time a journal changes. Every
+Routes: ``/`` the page (the report's views with the recorded experiments embedded, in
+the columns form of `gitexp.report.ui.columns`), ``/assets/NAME`` its scripts and
+style (everything local: the page fetches nothing from elsewhere), ``/api/data`` the
+page data (``?form=columns``: in columns, as the page loads it), ``/api/details`` the
+code files and images of the experiments a page compares, ``/api/events`` server-sent
+events: ``data`` when the recorded experiments changed (the page fetches
+``/api/data`` again) and ``live`` with the running experiments' rows, first on
+connecting and then each time a journal changes. Every
 request passes `gitexp.report.ui.guard.Guard` first.
 
 The page, its data and its assets are made once per change and kept gzipped: a browser
@@ -35,7 +37,7 @@ from starlette.routing import Route
 from gitexp.errors import GitexpError
 from gitexp.report import html
 from gitexp.report.ui.guard import COOKIE, Guard
-from gitexp.report.ui.state import PageState, Snapshot, thin
+from gitexp.report.ui.state import PageState, thin
 
 ASSETS = {
     "ui-data.js": "text/javascript",
@@ -47,6 +49,8 @@ ASSETS = {
 }
 MAX_SERIES = 50
 """The most experiments one series request names."""
+MAX_DETAILS = 4
+"""The most experiments one request for code files and images names (a page compares two)."""
 POLL_S = 0.25
 """How often the journals and refs are looked at: a logged value shows within 2 s."""
 STREAM_S = 0.1
@@ -136,6 +140,7 @@ def build_app(state: PageState, guard: Guard, watcher: Watcher) -> Callable[...,
         Route("/api/events", handlers.events),
         Route("/api/image/{digest}", handlers.image),
         Route("/api/series", handlers.series),
+        Route("/api/details", handlers.details),
         Route("/api/notes/{name}", handlers.annotate, methods=["POST"]),
     ]
     inner = Starlette(routes=routes, lifespan=lifespan)
@@ -153,14 +158,7 @@ class _Handlers:
         return await anyio.to_thread.run_sync(self._page, request)
 
     def _page(self, request: Request) -> Response:
-        state = self.state
-
-        def make(snapshot: Snapshot) -> bytes:
-            data = _script_text(state.columns_json()[0])
-            parts = {"TITLE": html.escape(state.source.title), "DATA": data}
-            return html.fill(html.asset("ui.html"), parts).encode()
-
-        response = _encoded(request, state.made("page", make), "text/html; charset=utf-8")
+        response = _encoded(request, self.state.page_html(), "text/html; charset=utf-8")
         _remember_token(request, response, self.guard)
         return response
 
@@ -201,6 +199,19 @@ class _Handlers:
         return _json(
             {name: {k: thin(c) for k, c in lines.items()} for name, lines in found.items()}
         )
+
+    async def details(self, request: Request) -> Response:
+        """``?n=NAME…``: those recorded experiments' code files and images (`UiSource.details`)."""
+        await _ready(self.state)
+        return await anyio.to_thread.run_sync(self._details, request)
+
+    def _details(self, request: Request) -> Response:
+        commits = self.state.commits(request.query_params.getlist("n")[:MAX_DETAILS])
+        try:
+            found = self.state.source.details(commits)
+        except GitexpError as exc:
+            return _json({"error": exc.kind, "message": exc.message, "hint": exc.hint}, 400)
+        return _json(found)
 
     def image(self, request: Request) -> Response:
         found = self.state.source.image(request.path_params["digest"])
@@ -301,11 +312,6 @@ def _asset(name: str) -> tuple[bytes, bytes, str]:
 
 def _json(value: object, status: int = 200) -> Response:
     return Response(orjson.dumps(value), status_code=status, media_type="application/json")
-
-
-def _script_text(data: bytes) -> str:
-    """JSON that is safe inside a ``<script>`` element (as `html.json_script` makes)."""
-    return data.decode().replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
 def _event(name: str, payload: object) -> bytes:

@@ -49,6 +49,16 @@ class UiSource(Protocol):
         for those of the experiments it shows.
         """
 
+    def details(self, commits: Mapping[str, str]) -> Mapping[str, object]:
+        """The code files and images of recorded experiments (name → commit).
+
+        The page data of the recorded experiments carries neither (reading them all
+        costs seconds at 10,000): a page asks for those of the experiments it
+        compares. ``{"paths", "blobs", "files": {name: [blob index per path]},
+        "images", "frames": {name: {key: [[step, image index]…]}}}``, as the page
+        data holds them.
+        """
+
     def image(self, digest: str) -> tuple[bytes, str] | None:
         """An image a recorded experiment logged: its bytes and MIME type, else None."""
 

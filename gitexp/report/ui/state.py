@@ -9,6 +9,11 @@ without renumbering), rebuilt whenever a journal changes; ``live_version`` count
 those. A page holds one version of the recorded rows and replaces its running rows
 with each live payload.
 
+The page itself (`page_html`) embeds the recorded rows only, in columns: it is made
+once per recorded version, as soon as the rows are (`refresh_recorded`), so the first
+request after a change is answered at once. Its running rows come with the event
+stream's first ``live`` event, as every later change of them does.
+
 `refresh` is called from one thread; readers on other threads get whole snapshots.
 """
 
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from gitexp.core.runinfo import iso_utc, utc_now
+from gitexp.report import html
 from gitexp.report.best import column_goals, goal_data
 from gitexp.report.data import CurveLike
 from gitexp.report.page import MAX_POINTS, report_data
@@ -56,6 +62,10 @@ class Snapshot:
         data["ui"] = {"version": self.version, "live": self.live_version}
         return data
 
+    def recorded_page(self) -> Data:
+        """The recorded rows alone, as the page embeds them (its running rows come live)."""
+        return {**self.recorded, "ui": {"version": self.version, "live": 0}}
+
 
 class PageState:
     """The latest `Snapshot` of ``source``; ``refresh`` brings it up to date."""
@@ -71,6 +81,7 @@ class PageState:
         self._watching = threading.Lock()
         self._swap = threading.Lock()
         self._made: tuple[tuple[int, int], dict[str, tuple[bytes, bytes]]] | None = None
+        self._page: tuple[int, tuple[bytes, bytes]] | None = None
         self._rows = RowCache()
         self.ready = threading.Event()
         """Set once the first recorded rows are built, or their build failed."""
@@ -94,7 +105,10 @@ class PageState:
         """
         with self._recording:
             try:
-                return self._refresh_recorded()
+                changed = self._refresh_recorded()
+                if changed:
+                    self.page_html()  # made now, while nobody waits for it
+                return changed
             finally:
                 if not self.ready.is_set():
                     if not self.snapshot.recorded:
@@ -172,6 +186,18 @@ class PageState:
     def columns_json(self) -> tuple[bytes, bytes]:
         """The page data in the columns form (`columns`), as JSON and gzipped."""
         return self.made("cols", lambda snapshot: orjson.dumps(to_columns(snapshot.page())))
+
+    def page_html(self) -> tuple[bytes, bytes]:
+        """The page with the recorded rows embedded, and gzipped: made once per version."""
+        snapshot = self.snapshot
+        with self._lock:
+            if self._page is None or self._page[0] != snapshot.version:
+                data = orjson.dumps(to_columns(snapshot.recorded_page())).decode()
+                data = data.replace("</", "<\\/").replace("<!--", "<\\!--")  # in a <script>
+                parts = {"TITLE": html.escape(self.source.title), "DATA": data}
+                body = html.fill(html.asset("ui.html"), parts).encode()
+                self._page = (snapshot.version, (body, gzip.compress(body, compresslevel=5)))
+            return self._page[1]
 
     def made(self, name: str, make: Callable[[Snapshot], bytes]) -> tuple[bytes, bytes]:
         """``make(snapshot)`` and its gzip, made once per snapshot and kept until the next.
@@ -251,7 +277,9 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
     Columns the running experiments add come after the recorded ones; a running row
     has no code files (it has no commit yet) and is never the best of a column. Each
     carries ``"lv": 1`` (it comes from a journal, not a ref): running, or ``crashed``
-    when its process died and no command recorded it yet.
+    when its process died and no command recorded it yet. A crashed run already in
+    ``recorded`` (a command recorded it between the two reads) is left out: its record
+    stands for it, so a page never shows it twice.
     """
     params, p_at = _extend(_labels(recorded, "params"), _labels(running, "params"))
     metrics, m_at = _extend(_labels(recorded, "metrics"), _labels(running, "metrics"))
@@ -260,7 +288,11 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
     best += [[] for _ in range(len(metrics) - len(best))]
     declared = goals if isinstance(goals, dict) else {}
     rows = []
+    ended = [row for row in running["rows"] if row["s"] in KEPT]  # type: ignore[attr-defined]
+    recorded_names = _names(recorded) if ended else set()
     for row in running["rows"]:  # type: ignore[attr-defined]
+        if row["s"] in KEPT and row["n"] in recorded_names:
+            continue
         rows.append(
             {
                 **row,
