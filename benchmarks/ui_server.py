@@ -6,20 +6,21 @@ Builds a project of N generated experiments (as `benchmarks/ui.py` does), then, 
 this process, round after round and back to back so that each round's ratio sees one
 load:
 
-- start: the page data from nothing, as a new ``gitexp ui`` builds it (the recorded
-  experiments read, their rows, the columns form and its gzip), the summary index
-  already built;
-- complete: then until the code files and images are in too (the server's next look;
-  the kept reading leaves them out of its first page data at many experiments);
-- new experiment: one more experiment commit and ref written, then the page data
-  brought up to date, as the server does on its next look at the refs.
+- start: the page from nothing, as a new ``gitexp ui`` builds it before its first
+  request (the recorded experiments read, their rows, the page with them in columns,
+  gzipped), the summary index already built;
+- new experiment: one more experiment commit and ref written, then the page brought
+  up to date, as the server does on its next look at the refs;
+- compare (kept reading only): the code files and images of two experiments, the
+  newest and the oldest, as a page asks for them when they are ticked.
 
 Each is done with the kept reading the server uses (``now``:
-`gitexp.experiments.liveview.CachedSource`) and with the reading from scratch it used
-before (``before``: `gitexp.experiments.query.live.LiveSource`). Prints the median CPU
-seconds of this process (git's own processes not counted: the ref listing is the same
-for both) and wall seconds, the median of the rounds' ratios now/before, and the load
-average before and after.
+`gitexp.experiments.liveview.CachedSource`, which reads code files and images only
+for the experiments compared) and with the reading from scratch (``before``:
+`gitexp.experiments.query.live.LiveSource`, which reads them for every experiment).
+Prints the median CPU seconds of this process (git's own processes not counted: the
+ref listing is the same for both) and wall seconds, the median of the rounds' ratios
+now/before, and the load average before and after.
 """
 
 from __future__ import annotations
@@ -61,9 +62,16 @@ def timed(work: Callable[[], object]) -> Timing:
 
 
 def first_page(state: PageState) -> None:
-    """What a new server does before its first page: the data, in columns, gzipped."""
+    """What a new server does before its first page: the data, the page, gzipped."""
     state.refresh_recorded()
-    state.columns_json()
+    state.page_html()  # made by the refresh already: nothing more to do
+
+
+def compare(source: CachedSource, state: PageState) -> None:
+    """The code files and images of the newest and the oldest experiment."""
+    rows = state.snapshot.recorded["rows"]
+    assert isinstance(rows, list)
+    source.details({str(row["n"]): str(row["c"]) for row in (rows[0], rows[-1])})
 
 
 def add_experiment(project: Path) -> None:
@@ -82,14 +90,17 @@ def add_experiment(project: Path) -> None:
 
 
 def one_round(project: Path, make: Callable[[Project], object]) -> dict[str, Timing]:
-    """Start, complete, then a new experiment, with a fresh source made by ``make``."""
-    state = PageState(make(Project.open(project)))  # type: ignore[arg-type]
+    """Start, a new experiment, then a comparison, with a fresh source made by ``make``."""
+    source = make(Project.open(project))
+    state = PageState(source)  # type: ignore[arg-type]
     start = timed(lambda: first_page(state))
-    rest = timed(lambda: first_page(state))
     add_experiment(project)
     time.sleep(0.01)  # the refs folder's time stamp moves on
     new = timed(lambda: first_page(state))
-    return {"start": start, "complete": (start[0] + rest[0], start[1] + rest[1]), "new": new}
+    found = {"start": start, "new": new}
+    if isinstance(source, CachedSource):
+        found["compare"] = timed(lambda: compare(source, state))
+    return found
 
 
 def main() -> None:
@@ -123,7 +134,7 @@ def main() -> None:
                 for case, timing in one_round(project, make).items():
                     figures[label].setdefault(case, []).append(timing)
     report: dict[str, object] = {"experiments": args.experiments, "rounds": args.rounds}
-    for case in ("start", "complete", "new"):
+    for case in ("start", "new"):
         before, now = figures["before"][case], figures["now"][case]
         report[case] = {
             "before_cpu_s": round(statistics.median(t[0] for t in before), 3),
@@ -134,6 +145,11 @@ def main() -> None:
                 statistics.median(n[0] / b[0] for b, n in zip(before, now, strict=True)), 3
             ),
         }
+    compared = figures["now"]["compare"]
+    report["compare"] = {
+        "now_cpu_s": round(statistics.median(t[0] for t in compared), 4),
+        "now_wall_s": round(statistics.median(t[1] for t in compared), 4),
+    }
     report["load"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     print(json.dumps(report, indent=2))
 

@@ -23,7 +23,6 @@ import contextlib
 import functools
 import gzip
 import hashlib
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -38,6 +37,7 @@ from gitexp.errors import GitexpError
 from gitexp.report import html
 from gitexp.report.ui.guard import COOKIE, Guard
 from gitexp.report.ui.state import PageState, thin
+from gitexp.report.ui.watch import Watcher
 
 ASSETS = {
     "ui-data.js": "text/javascript",
@@ -51,8 +51,6 @@ MAX_SERIES = 50
 """The most experiments one series request names."""
 MAX_DETAILS = 4
 """The most experiments one request for code files and images names (a page compares two)."""
-POLL_S = 0.25
-"""How often the journals and refs are looked at: a logged value shows within 2 s."""
 STREAM_S = 0.1
 READY_S = 0.02
 """How often a request that needs the first page data looks whether it is built."""
@@ -64,72 +62,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-class Watcher:
-    """Refreshes the page state every `POLL_S` on threads of its own until stopped.
-
-    One thread follows the running experiments, another the recorded ones, so a
-    rebuild of many recorded rows never holds up live values. The first build
-    starts with the server: the port answers at once, and what needs the page
-    data waits for it (`PageState.ready`). A
-    refresh that fails (a broken series file, say) keeps the last good state and says
-    why in ``problem``, which the page shows.
-    """
-
-    def __init__(self, state: PageState) -> None:
-        self.state = state
-        self._problems: dict[str, str | None] = {}
-        self.stopping = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
-            for step, name in (
-                (state.refresh_running, "gitexp-ui-running"),
-                (state.refresh_recorded, "gitexp-ui-recorded"),
-            )
-        ]
-
-    def start(self) -> None:
-        """Begin watching; the first refresh (the page data) is built on these threads."""
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Stop and wait for the threads."""
-        self.stopping.set()
-        for thread in self._threads:
-            if thread.is_alive():
-                thread.join(timeout=5)
-
-    @property
-    def problem(self) -> str | None:
-        """Why the page is not up to date, or None."""
-        return next((said for said in self._problems.values() if said), None)
-
-    def refresh(self) -> None:
-        """One refresh of both, its problem kept."""
-        self._step(self.state.refresh_recorded)
-        self._step(self.state.refresh_running)
-
-    def _step(self, step: Callable[[], bool]) -> None:
-        try:
-            step()
-        except GitexpError as exc:
-            self._problems[step.__name__] = exc.message
-        else:
-            self._problems[step.__name__] = None
-
-    def _loop(self, step: Callable[[], bool]) -> None:
-        self._step(step)  # at once: the first page waits for this
-        while not self.stopping.wait(POLL_S):
-            self._step(step)
-
-
 def build_app(state: PageState, guard: Guard, watcher: Watcher) -> Callable[..., Awaitable[None]]:
     """The ASGI application, guarded."""
     handlers = _Handlers(state, guard, watcher)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        watcher.start()
+        watcher.start()  # if it was not yet: the server starts it before importing this
         yield
         watcher.stop()
 

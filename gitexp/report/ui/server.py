@@ -68,11 +68,14 @@ class UiServer:
 
     def serve(self) -> None:
         """Serve until interrupted (`KeyboardInterrupt` on Ctrl-C); the port is closed after."""
-        import uvicorn
-
-        from gitexp.report.ui.app import Watcher, build_app
+        from gitexp.report.ui.watch import Watcher
 
         watcher = Watcher(self.state)
+        watcher.start()  # the first page data is read while the web server loads
+        import uvicorn
+
+        from gitexp.report.ui.app import build_app
+
         guard = Guard(self.token, not self.token_required, self.port)
         app = build_app(self.state, guard, watcher)
         config = uvicorn.Config(

@@ -1,0 +1,79 @@
+"""The threads that keep the UI's page state current while it serves.
+
+Kept apart from the ASGI application so that `gitexp.report.ui.server` can start them
+before it imports the web server: the first page data is read while uvicorn and
+Starlette load.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from gitexp.errors import GitexpError
+from gitexp.report.ui.state import PageState
+
+POLL_S = 0.25
+"""How often the journals and refs are looked at: a logged value shows within 2 s."""
+
+
+class Watcher:
+    """Refreshes the page state every `POLL_S` on threads of its own until stopped.
+
+    One thread follows the running experiments, another the recorded ones, so a
+    rebuild of many recorded rows never holds up live values. The first build
+    starts before the web server is loaded: the port answers once it is, and what
+    needs the page data waits for it (`PageState.ready`). A refresh that fails (a
+    broken series file, say) keeps the last good state and says why in ``problem``,
+    which the page shows.
+    """
+
+    def __init__(self, state: PageState) -> None:
+        self.state = state
+        self._problems: dict[str, str | None] = {}
+        self.stopping = threading.Event()
+        self._starting = threading.Lock()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
+            for step, name in (
+                (state.refresh_running, "gitexp-ui-running"),
+                (state.refresh_recorded, "gitexp-ui-recorded"),
+            )
+        ]
+
+    def start(self) -> None:
+        """Begin watching (once; again does nothing): the first refresh starts at once."""
+        with self._starting:
+            for thread in self._threads:
+                if thread.ident is None and not self.stopping.is_set():
+                    thread.start()
+
+    def stop(self) -> None:
+        """Stop and wait for the threads."""
+        self.stopping.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=5)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the page is not up to date, or None."""
+        return next((said for said in self._problems.values() if said), None)
+
+    def refresh(self) -> None:
+        """One refresh of both, its problem kept."""
+        self._step(self.state.refresh_recorded)
+        self._step(self.state.refresh_running)
+
+    def _step(self, step: Callable[[], bool]) -> None:
+        try:
+            step()
+        except GitexpError as exc:
+            self._problems[step.__name__] = exc.message
+        else:
+            self._problems[step.__name__] = None
+
+    def _loop(self, step: Callable[[], bool]) -> None:
+        self._step(step)  # at once: the first page waits for this
+        while not self.stopping.wait(POLL_S):
+            self._step(step)
