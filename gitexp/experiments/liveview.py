@@ -178,10 +178,7 @@ class CachedSource(LiveSource):
             commit = str(row["commit"])
             if commit not in self._kept:
                 summary = {k: v for k, v in row.items() if k not in ("name", "ref", "tags", "note")}
-                wrapped = query.Row(row)
-                self._kept[commit] = Kept(
-                    summary, _flat(wrapped, "params"), _flat(wrapped, "metrics")
-                )
+                self._kept[commit] = Kept(summary, _flat(row, "params"), _flat(row, "metrics"))
 
     def _reset_reference(self, commit: str) -> None:
         """Diff every kept commit again, against ``commit``'s tree."""
@@ -219,7 +216,7 @@ class CachedSource(LiveSource):
                 files = Reader(self.project.git).params_at(baseline)
             except (KeyError, ValueError, GitexpError):
                 files = {}
-            self._baselines[baseline] = _flat(query.Row({"params": files}), "params")
+            self._baselines[baseline] = _flat({"params": files}, "params")
         base = self._baselines[baseline]
         mine = kept.params
         return sum(
@@ -313,12 +310,28 @@ class CachedSource(LiveSource):
         return texts
 
 
-def _flat(row: query.Row, section: str) -> Flat:
-    return {
-        (file, key): value
-        for file, values in row.flat(section).items()
-        for key, value in values.items()
-    }
+def _flat(doc: Doc, section: str) -> Flat:
+    """``(file, dotted key) → value`` of a ``show --json`` object's params or metrics.
+
+    What `gitexp.core.formats.flatten` makes of each file (nested mappings as dotted
+    keys; lists, scalars and empty mappings are leaves), in one pass: at 10,000
+    experiments the first look does this 20,000 times.
+    """
+    flat: Flat = {}
+    files = doc.get(section)
+    if isinstance(files, dict):
+        for file, values in files.items():
+            _flatten_into(flat, file, values, "")
+    return flat
+
+
+def _flatten_into(flat: Flat, file: str, tree: Mapping[str, object], prefix: str) -> None:
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            _flatten_into(flat, file, value, dotted + ".")
+        else:
+            flat[(file, dotted)] = value
 
 
 def _labels(flats: Iterable[Flat]) -> dict[tuple[str, str], str]:
