@@ -64,7 +64,7 @@ def timed(work: Callable[[], object]) -> Timing:
 def first_page(state: PageState) -> None:
     """What a new server does before its first page: the data, the page, gzipped."""
     state.refresh_recorded()
-    state.page_html()  # made by the refresh already: nothing more to do
+    state.page_html()  # the first is made by the refresh already; later ones on request
 
 
 def compare(source: CachedSource, state: PageState) -> None:

@@ -9,10 +9,11 @@ without renumbering), rebuilt whenever a journal changes; ``live_version`` count
 those. A page holds one version of the recorded rows and replaces its running rows
 with each live payload.
 
-The page itself (`page_html`) embeds the recorded rows only, in columns: it is made
-once per recorded version, as soon as the rows are (`refresh_recorded`), so the first
-request after a change is answered at once. Its running rows come with the event
-stream's first ``live`` event, as every later change of them does.
+The page itself (`page_html`) embeds the recorded rows only, in columns, and is made
+once per recorded version: the first one as soon as its rows are (`refresh_recorded`),
+so the first browser is answered at once; later ones when asked for, as an open page
+fetches only the data of a change. Its running rows come with the event stream's
+first ``live`` event, as every later change of them does.
 
 `refresh` is called from one thread; readers on other threads get whole snapshots.
 """
@@ -106,8 +107,8 @@ class PageState:
         with self._recording:
             try:
                 changed = self._refresh_recorded()
-                if changed:
-                    self.page_html()  # made now, while nobody waits for it
+                if changed and self._page is None:
+                    self.page_html()  # the first: made now, before a browser asks for it
                 return changed
             finally:
                 if not self.ready.is_set():
