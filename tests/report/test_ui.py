@@ -357,6 +357,10 @@ def test_a_run_killed_without_a_word_shows_as_crashed_not_gone(
         run.wait(timeout=30)
         page.wait_for_function(ROW_TEXT, arg=["doomed", "crashed"], timeout=30_000)
         assert page.locator("#table tbody tr[data-i]").count() == 6
+        page.click("#clear")
+        for name in ("doomed", "base-1"):
+            page.click(f"#table tbody tr[data-i]:has(td.name:text-is('{name}'))")
+        page.wait_for_selector("#diff p.empty:has-text('no record yet')")  # no code to diff
         # the UI records nothing; the next command does, and the page shows that record
         assert _experiments(project, "doomed") == []
         shown = subprocess.run(

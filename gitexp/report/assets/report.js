@@ -520,6 +520,7 @@
   function codeDiff(a, b) {
     // The live page reads the code files of the experiments compared when they are ticked.
     if (D.detailsPending) return '<p class="empty">Reading their code files…</p>';
+    if (a.lv || b.lv) return '<p class="empty">A run going on has no record yet: its code is compared once it ends.</p>';
     var parts = [];
     D.paths.forEach(function (path, i) {
       var x = a.f[i], y = b.f[i];
