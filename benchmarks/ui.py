@@ -8,8 +8,8 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
 
 - start: from launching `gitexp ui` until it prints its address (it listens);
 - data: from launching `gitexp ui` until ``/api/data`` answers (the page data built);
-- answer: the page's clock when the server's first byte came (the page is made on the
-  first request after a change);
+- answer: the page's clock when the server's first byte came (the first page is made
+  as soon as its data is, before it is asked for);
 - table: from asking the browser to open the page until its scripts have run and the
   table is drawn and usable (``body[data-table-ready]``), and the page's own clock for
   the same (navigation start to the table, and to the browser painting it);
