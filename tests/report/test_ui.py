@@ -143,6 +143,36 @@ def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
         context.close()
 
 
+def test_a_page_opened_while_a_run_goes_on_shows_it(
+    chromium, ui, project: Path, tmp_path: Path
+) -> None:
+    """The page embeds the recorded experiments; the running ones come with the first
+    live event, so a page opened mid-run shows the run and what it logged."""
+    signals = tmp_path / "signals"
+    run = _live_run(project, "ongoing", signals, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            rows = json.loads(request(ui.base + "/api/data").body)["rows"]
+            if any(r["n"] == "ongoing" and r["m"] for r in rows):
+                break
+            time.sleep(0.1)
+        page_text = request(ui.base + "/").body.decode()
+        assert "base-1" in page_text and "ongoing" not in page_text
+        context, page, seen = _open(chromium, ui)
+        try:
+            page.wait_for_function(ROW_TEXT, arg=["ongoing", "running"], timeout=30_000)
+            page.wait_for_function(ROW_TEXT, arg=["ongoing", "0.5"], timeout=30_000)
+            assert page.locator("#table tbody tr[data-i]").count() == 6
+        finally:
+            context.close()
+        assert seen["errors"] == []
+    finally:
+        (signals / "go").touch()
+        (signals / "end").touch()
+        run.wait(timeout=60)
+
+
 def test_the_data_and_event_stream_answer_in_plain_http(ui) -> None:
     answer = request(ui.base + "/api/data")
     assert answer.status == 200
