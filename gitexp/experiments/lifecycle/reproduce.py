@@ -33,6 +33,7 @@ from gitexp.experiments.lifecycle.rerun import (
     Context,
     Rerun,
     command_of,
+    on_executor,
     run_again,
 )
 from gitexp.experiments.manage import experiment_commit
@@ -109,7 +110,8 @@ def reproduce(
         reproduces={"name": name, "commit": commit_id},
         numbered=not new_name,
     )
-    result = run_again(project, rerun, ctx)
+    with on_executor(project, ctx) as on_cluster:
+        result = run_again(project, rerun, on_cluster)
     again = run_record(git, git.lookup_commit(result.commit))
     reader = Reader(git)
     metrics = compare_metrics(

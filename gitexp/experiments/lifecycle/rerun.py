@@ -16,10 +16,12 @@ compared or judged here as a local one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import secrets
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 import pygit2
 
@@ -28,7 +30,7 @@ from gitexp.core.goals import DIRECTIONS, Direction
 from gitexp.core.names import QUEUE_REF_PREFIX, ExperimentName
 from gitexp.core.params import Override
 from gitexp.core.pointer import Pointer
-from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
+from gitexp.core.runinfo import OUTPUT_LOG, RunRecord, iso_utc, utc_now
 from gitexp.data.pointers import pointers_at, read_manifest
 from gitexp.data.sync import Storage, pull_pointers
 from gitexp.errors import (
@@ -51,6 +53,9 @@ from gitexp.git.repo import GitRepo
 from gitexp.git.tags import create_only
 from gitexp.git.worktrees import isolated_worktree
 from gitexp.project import Project
+
+if TYPE_CHECKING:  # a cluster's parts load with a cluster run
+    from gitexp.experiments.run.executors.worker import Outcome, Task
 
 CLAIM_PREFIX = "refs/gitexp/claims/"
 """Where a command holds the name of the experiment it is running (see `claimed_name`)."""
@@ -103,6 +108,10 @@ class Context:
     """Receives the command's output as it comes (None: kept in the record only)."""
     executor: str = "local"
     """Where runs go (`check_executor`): local worktrees, or queued for a Dask cluster."""
+    git_remote: str | None = None
+    """The git remote a ``dask://`` cluster's workers use (default: origin, as for push)."""
+    cluster: Cluster | None = None
+    """The Dask cluster kept for the command's runs (`on_executor`); None: one a run."""
 
 
 def check_goal(goal: str | None) -> Direction | None:
@@ -120,16 +129,85 @@ def context(
     stop: threading.Event | None,
     on_output: OutputSink | None = None,
     executor: str | None = None,
+    git_remote: str | None = None,
 ) -> Context:
-    """The `Context` of the API's keywords; `UsageError` for an executor not available."""
+    """The `Context` of the API's keywords; `UsageError` for an executor not available.
+
+    ``git_remote`` is for a ``dask://`` cluster only: `UsageError` with any other executor.
+    """
+    where = check_executor(executor)
+    if git_remote is not None and not where.startswith("dask://"):
+        raise UsageError(
+            f"--git-remote names the git remote of a Dask cluster's workers; executor "
+            f"'{where}' runs here and uses none",
+            hint="drop --git-remote, or add --executor dask://HOST:PORT",
+        )
     return Context(
         Storage(remote, None, dict(credentials or {})),
         notify or (lambda _message: None),
         env,
         stop or threading.Event(),
         on_output,
-        check_executor(executor),
+        where,
+        git_remote,
     )
+
+
+@contextlib.contextmanager
+def on_executor(project: Project, ctx: Context) -> Iterator[Context]:
+    """``ctx`` with one cluster for every run of the block, closed after it.
+
+    ``dask`` starts one cluster on this machine, not one a run: ``bisect`` judges
+    every commit on it. ``dask://`` connects to its scheduler once. Either is
+    started at the first run (a bisect that reuses every verdict starts nothing)
+    and closed however the block ends (an error, Ctrl-C). The git remote a
+    ``dask://`` cluster's workers use is checked here, before anything runs.
+    ``local`` needs nothing.
+    """
+    if ctx.executor == "local" or ctx.cluster is not None:
+        yield ctx
+        return
+    from gitexp.experiments.run.executors.dask import distributed_module
+
+    distributed_module()  # `MissingExtraError` now, not at the first run
+    if ctx.executor.startswith("dask://"):
+        from gitexp.experiments.run.executors.cluster import git_remote_url
+
+        git_remote_url(project, ctx.git_remote)
+    cluster = Cluster(ctx.executor)
+    try:
+        yield replace(ctx, cluster=cluster)
+    finally:
+        cluster.close()
+
+
+class Cluster:
+    """A Dask cluster kept for a command's runs: started (or connected to) when first used."""
+
+    def __init__(self, executor: str) -> None:
+        self.executor = executor
+        self.scope = contextlib.ExitStack()
+        self.started: Any = None
+
+    def client(self) -> Any:
+        """The client of the cluster, started or connected to at the first call."""
+        if self.started is None:
+            if self.executor == "dask":
+                from gitexp.experiments.run.executors.dask import distributed_module, local_cluster
+
+                distributed = distributed_module()
+                cluster = self.scope.enter_context(local_cluster(distributed, 1))
+                self.started = self.scope.enter_context(distributed.Client(cluster))
+            else:
+                from gitexp.experiments.run.executors.cluster import connect
+
+                self.started = connect(self.executor)
+                self.scope.callback(self.started.close)
+        return self.started
+
+    def close(self) -> None:
+        """Close the client, and the cluster when it was started here (its workers end)."""
+        self.scope.close()
 
 
 def command_of(recorded: Sequence[str], config: ProjectConfig) -> Command:
@@ -220,7 +298,6 @@ def _run_queued(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
     Raises `Interrupted` when stopped before the run began (nothing is left queued),
     and what the executor raises.
     """
-    from gitexp.experiments.run.executors import start
     from gitexp.experiments.run.queue import enqueue_tree
 
     git, holder = project.git, str(rerun.start.id)
@@ -236,8 +313,7 @@ def _run_queued(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
         ctx.say(f"running {rerun.start.short_id} on {ctx.executor} as experiment '{name}'")
         results: list[RunResult] = []
         try:
-            start(project, 1, ctx.executor, [name], notify=ctx.say, on_result=results.append,
-                  stop=ctx.stop)  # fmt: skip
+            _start(project, ctx, name, results.append)
         except Interrupted:
             if not results:
                 raise
@@ -250,6 +326,72 @@ def _run_queued(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
                 hint="see `gitexp show`, or run again",
             )
         return results[0]
+
+
+def _start(
+    project: Project, ctx: Context, name: str, on_result: Callable[[RunResult], None]
+) -> None:
+    """Run queued run ``name`` on ``ctx``'s cluster, its output shown as it comes.
+
+    The cluster is the one kept open for the command (`on_executor`), else one for
+    this run only. With ``ctx.on_output``, the run's output reaches it live
+    (`liveoutput`), completed from the record once the run is recorded.
+    """
+    from gitexp.experiments.lifecycle.liveoutput import (
+        Shown,
+        Tail,
+        relayed_task,
+        subscribed,
+        tailing,
+    )
+
+    cluster = ctx.cluster or Cluster(ctx.executor)
+    try:
+        client = cluster.client()
+        if ctx.on_output is None:
+            _start_on(project, ctx, name, on_result, client, None)
+            return
+        shown = Shown(ctx.on_output, ctx.say)
+
+        def recorded(result: RunResult) -> None:
+            shown.finish(project.git.read_blob(project.git.lookup_commit(result.commit).tree,
+                                               OUTPUT_LOG))  # fmt: skip
+            on_result(result)
+
+        if ctx.executor == "dask":  # the run's journal is on this machine: read it here
+            with tailing(Tail(project.layout.runs, name), shown.take):
+                _start_on(project, ctx, name, recorded, client, None)
+            return
+        topic = f"gitexp-output-{secrets.token_hex(4)}"
+        with subscribed(client, topic, shown):
+            task = functools.partial(relayed_task, topic=topic)
+            _start_on(project, ctx, name, recorded, client, task)
+    finally:
+        if ctx.cluster is None:
+            cluster.close()
+
+
+def _start_on(
+    project: Project,
+    ctx: Context,
+    name: str,
+    on_result: Callable[[RunResult], None],
+    client: Any,
+    task: Callable[[Task], Outcome] | None,
+) -> None:
+    if ctx.executor == "dask":
+        from gitexp.experiments.run.executors.dask import start_dask
+
+        start_dask(project, 1, [name], notify=ctx.say, on_result=on_result, stop=ctx.stop,
+                   client=client)  # fmt: skip
+        return
+    from gitexp.experiments.run.executors.cluster import start_cluster
+    from gitexp.experiments.run.executors.worker import run_task
+
+    start_cluster(
+        project, ctx.executor, [name], notify=ctx.say, on_result=on_result, stop=ctx.stop,
+        git_remote=ctx.git_remote, client=client, task=task or run_task,
+    )  # fmt: skip
 
 
 def _as_overrides(overrides: Mapping[str, Mapping[str, object]]) -> tuple[Override, ...]:
