@@ -34,6 +34,7 @@ from gitexp.experiments.run.process import OutputSink
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest, run
 from gitexp.experiments.run.runner import Notify
+from gitexp.experiments.run.sweeplock import held
 from gitexp.experiments.run.sweepplan import SweepPlan, goal_value, new_plan, resume_plan
 from gitexp.experiments.run.sweepspace import Codec, TriedPoints
 from gitexp.experiments.run.sweepstudy import build_study, trial_state
@@ -88,6 +89,20 @@ def run_sweep(
     """
     request.options.check()
     _check_where(request)
+    with contextlib.ExitStack() as scope:
+        if request.name is not None:  # before anything is looked at: one driver a sweep
+            scope.enter_context(held(project, request.name))
+        return _run_sweep(project, request, callbacks, scope, env, stop)
+
+
+def _run_sweep(
+    project: Project,
+    request: SweepRequest,
+    callbacks: Callbacks,
+    scope: contextlib.ExitStack,
+    env: Mapping[str, str] | None,
+    stop: threading.Event | None,
+) -> list[RunResult]:
     if request.options.resume:
         for message in recover(project):  # a killed driver's last trials: recorded crashed
             if callbacks.notify is not None:
@@ -96,6 +111,8 @@ def run_sweep(
         plan = resume_plan(project, request.overrides, request.name, request.options)
     else:
         plan = new_plan(project, request.overrides, request.name, request.options, request.force)
+        if request.name is None:
+            scope.enter_context(held(project, plan.name))
     if not plan.numbers and callbacks.notify is not None:
         callbacks.notify(
             f"sweep '{plan.name}' has run all its {plan.trials} trials; "

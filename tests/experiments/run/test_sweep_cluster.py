@@ -213,3 +213,28 @@ def test_what_a_cluster_search_cannot_do_is_refused_before_anything_moves(  # ty
     assert taken.code == 1 and "experiment 'f-2' exists on the git remote" in taken.err
     assert refs(project, "refs/experiments/") == [] and cluster.ran("f") == []
     no_runs_left(project)
+
+
+def test_a_second_driver_of_a_search_going_on_is_refused_at_once(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    search = ("run", "-n", "two", "-S", "x=uniform(0,1)", "--seed", "5", "--trials", "2")
+    first = _start(project, *search, "--executor", cluster.executor, "--", PY, "trial.py", "2.25")
+    _wait_for("2.25", cluster.ran_log.parent)  # its trials run on the workers
+    for again in (search, ("run", "-n", "two", "--resume")):
+        second = cli(*again, "--executor", cluster.executor)
+        assert second.code == 1
+        assert second.err.startswith(
+            f"error: sweep 'two' is being run by another gitexp process (pid {first.pid}); "
+            "a sweep has one driver at a time; wait for it to end, then continue with "
+            "`gitexp run -n two --resume`"
+        )
+    _out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err  # the first went on undisturbed
+    names = ["two-1", "two-2"]
+    assert refs(project, "refs/experiments/") == remote_refs(project, "refs/experiments/") == names
+    assert cluster.ran("two") == names
+    no_runs_left(project)
+    more = cli("run", "-n", "two", "--resume", "--trials", "3", "--executor", cluster.executor)
+    assert more.code == 0, more.err  # once it ended, the sweep goes on
+    assert cluster.ran("two") == [*names, "two-3"]
