@@ -135,13 +135,10 @@ def context(
 
     ``git_remote`` is for a ``dask://`` cluster only: `UsageError` with any other executor.
     """
+    from gitexp.experiments.run.executors import check_git_remote
+
     where = check_executor(executor)
-    if git_remote is not None and not where.startswith("dask://"):
-        raise UsageError(
-            f"--git-remote names the git remote of a Dask cluster's workers; executor "
-            f"'{where}' runs here and uses none",
-            hint="drop --git-remote, or add --executor dask://HOST:PORT",
-        )
+    check_git_remote(where, git_remote)
     return Context(
         Storage(remote, None, dict(credentials or {})),
         notify or (lambda _message: None),

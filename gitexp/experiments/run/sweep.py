@@ -61,6 +61,8 @@ class SweepRequest:
     cwd: Path | None = None
     executor: str = "local"
     """Where trials run: ``local`` (this machine; worktrees with ``-j``) or ``dask``."""
+    git_remote: str | None = None
+    """The git remote a ``dask://`` cluster's workers use (default: origin, as for push)."""
 
 
 @dataclass(frozen=True)
@@ -161,7 +163,9 @@ def _trials(
         from gitexp.experiments.run.sweepcluster import ClusterTrials
 
         names = [plan.trial_name(n) for n in plan.numbers]
-        return ClusterTrials(project, request.executor, request.jobs, names, callbacks.notify)
+        return ClusterTrials(
+            project, request.executor, request.jobs, names, callbacks.notify, request.git_remote
+        )
     from gitexp.experiments.run.sweepdask import DaskTrials
 
     return DaskTrials(project, request.jobs)
@@ -179,8 +183,9 @@ def _finish_leftovers(
     from gitexp.experiments.run.sweepcluster import finish_leftovers
 
     for result in finish_leftovers(
-        project, request.executor, request.name, notify=callbacks.notify, stop=stop
-    ):
+        project, request.executor, request.name, notify=callbacks.notify, stop=stop,
+        git_remote=request.git_remote,
+    ):  # fmt: skip
         if callbacks.on_result is not None:
             callbacks.on_result(result)
 
@@ -189,6 +194,9 @@ def _check_where(request: SweepRequest) -> None:
     """`UsageError` for ``-j`` below one or an executor a search cannot use."""
     if request.jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
+    from gitexp.experiments.run.executors import check_git_remote
+
+    check_git_remote(request.executor, request.git_remote)
     if request.executor.startswith("dask://"):
         if request.force:
             raise UsageError(

@@ -65,9 +65,11 @@ class ClusterTrials:
         jobs: int,
         trial_names: list[str],
         notify: Notify | None = None,
+        git_remote: str | None = None,
     ) -> None:
         scheduler_address(executor)
-        self.git_url = git_remote_url(project)
+        self.git_remote = git_remote
+        self.git_url = git_remote_url(project, git_remote)
         storage_settings(project)  # the remote the workers need, checked before anything moves
         self.project, self.executor, self.notify = project, executor, notify
         self.distributed = distributed_module()
@@ -102,6 +104,7 @@ class ClusterTrials:
             start_cluster(
                 self.project, self.executor, [name], notify=self.notify,
                 on_result=results.append, stop=stop, client=self.client, task=task,
+                git_remote=self.git_remote,
             )  # fmt: skip
         except Interrupted:
             if not results:
@@ -139,7 +142,7 @@ def _check_free_there(project: Project, git_url: str, names: list[str]) -> None:
         raise ConflictError(
             f"experiment '{taken[0]}' exists on the git remote, not here: a trial of that "
             "name would take its result",
-            hint=f"pull them with `gitexp pull origin {' '.join(taken[:3])}` and resume, "
+            hint=f"pull them with `gitexp pull REMOTE {' '.join(taken[:3])}` and resume, "
             "or pick another -n",
         )
 
@@ -161,6 +164,7 @@ def finish_leftovers(
     *,
     notify: Notify | None = None,
     stop: threading.Event | None = None,
+    git_remote: str | None = None,
 ) -> list[RunResult]:
     """Run (or adopt) sweep ``sweep``'s trials that a killed driver left queued or claimed.
 
@@ -178,8 +182,11 @@ def finish_leftovers(
     try:
         if notify is not None:
             notify(f"finishing {len(names)} trial(s) a stopped driver left: {', '.join(names)}")
-        _wait_for_orphans(client, git_remote_url(project), names, notify, stop)
-        return start_cluster(project, executor, names, notify=notify, stop=stop, client=client)
+        _wait_for_orphans(client, git_remote_url(project, git_remote), names, notify, stop)
+        return start_cluster(
+            project, executor, names, notify=notify, stop=stop, client=client,
+            git_remote=git_remote,
+        )  # fmt: skip
     finally:
         client.close()
 

@@ -207,3 +207,36 @@ def test_the_output_of_runs_on_dask_is_shown_as_it_comes_and_whole(  # type: ign
     logs = [git(Path.cwd(), "show", f"refs/experiments/{name}:.gitexp/output.log") for name in ran]
     assert bytes(shown).decode() == "".join(logs)  # each run's whole output once, in order
     assert "never shown" not in shown.decode() and shown.decode().count("done") == len(ran)
+
+
+def test_git_remote_names_the_remote_of_a_clusters_workers_and_nothing_else_takes_it(  # type: ignore[no-untyped-def]
+    history: list[str], cluster: Cluster, tmp_path: Path, cli
+) -> None:
+    root = Path.cwd()
+    bisected = cluster.ran("bisect")  # by the tests before, on the same cluster
+    lab = tmp_path / "lab.git"
+    git(tmp_path, "init", "-q", "--bare", str(lab))
+    git(root, "remote", "add", "lab", lab.as_uri())
+    assert cli("run", "-n", "gr", "-S", "boost=0.25").code == 0
+    again = cli("reproduce", "gr", "--executor", cluster.executor, "--git-remote", "lab", "--json")
+    assert again.code == 0, again.err
+    assert orjson.loads(again.out)["reproduced"] is True
+    assert git(root, "ls-remote", "lab", "refs/experiments/*").split()[1::2] == [
+        "refs/experiments/gr-repro"
+    ]  # the workers got the run from lab and recorded it there
+    assert remote_refs(root, "refs/") == []  # origin saw nothing
+    assert cluster.ran("gr") == ["gr-repro"]
+    bisect = ("bisect", history[0], "main", "--metric", "acc", "--threshold", "0.8")
+    for words in (
+        ("reproduce", "gr", "--git-remote", "lab"),
+        (*bisect, "--executor", "dask", "--git-remote", "lab"),
+        ("queue", "start", "--git-remote", "lab"),
+        ("run", "--git-remote", "lab", "-S", "boost=0.5"),
+    ):
+        refused = cli(*words)
+        assert refused.code == 2, words
+        assert refused.err.startswith("error: --git-remote names the git remote of a Dask"), words
+    unknown = cli(*bisect, "--executor", cluster.executor, "--git-remote", "nowhere")
+    assert unknown.code == 1 and "'nowhere'" in unknown.err.splitlines()[0]
+    assert refs(root, "refs/experiments/") == ["gr", "gr-repro"]  # nothing else ran
+    assert cluster.ran("gr") == ["gr-repro"] and cluster.ran("bisect") == bisected
