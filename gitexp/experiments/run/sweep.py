@@ -84,6 +84,9 @@ def run_sweep(
 ) -> list[RunResult]:
     """Run the search; one result per trial run now, by trial number.
 
+    A resumed search on a cluster first finishes (or adopts) the trials a killed
+    driver left; their results come first.
+
     Checks everything first (`new_plan` or `resume_plan`): a bad space is a
     `UsageError`, an unknown key a `ParamsError`, a sweep with no goal a
     `GoalError`. Raises `Interrupted` after a stop, once the running trials are
@@ -105,11 +108,12 @@ def _run_sweep(
     env: Mapping[str, str] | None,
     stop: threading.Event | None,
 ) -> list[RunResult]:
+    left: list[RunResult] = []  # a killed driver's trials, finished first: counted too
     if request.options.resume:
         for message in recover(project):  # a killed driver's last trials: recorded crashed
             if callbacks.notify is not None:
                 callbacks.notify(message)
-        _finish_leftovers(project, request, callbacks, stop)
+        left = _finish_leftovers(project, request, callbacks, stop)
         plan = resume_plan(project, request.overrides, request.name, request.options)
     else:
         plan = new_plan(project, request.overrides, request.name, request.options, request.force)
@@ -123,10 +127,10 @@ def _run_sweep(
     study = build_study(plan)
     driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
     if request.executor == "local" or not plan.numbers:
-        return driver.run()
+        return [*left, *driver.run()]
     driver.cluster = _trials(project, request, plan, callbacks)
     try:
-        return driver.run()
+        return [*left, *driver.run()]
     finally:
         driver.cluster.close()
 
@@ -176,18 +180,20 @@ def _finish_leftovers(
     request: SweepRequest,
     callbacks: Callbacks,
     stop: threading.Event | None,
-) -> None:
+) -> list[RunResult]:
     """On a cluster, the trials a killed driver left queued or claimed: run or adopted first."""
     if not request.executor.startswith("dask://") or request.name is None:
-        return
+        return []
     from gitexp.experiments.run.sweepcluster import finish_leftovers
 
-    for result in finish_leftovers(
+    results = finish_leftovers(
         project, request.executor, request.name, notify=callbacks.notify, stop=stop,
         git_remote=request.git_remote,
-    ):  # fmt: skip
+    )  # fmt: skip
+    for result in results:
         if callbacks.on_result is not None:
             callbacks.on_result(result)
+    return results
 
 
 def _check_where(request: SweepRequest) -> None:

@@ -238,3 +238,28 @@ def test_a_second_driver_of_a_search_going_on_is_refused_at_once(  # type: ignor
     more = cli("run", "-n", "two", "--resume", "--trials", "3", "--executor", cluster.executor)
     assert more.code == 0, more.err  # once it ended, the sweep goes on
     assert cluster.ran("two") == [*names, "two-3"]
+
+
+def test_resume_waits_for_a_killed_drivers_trial_only_so_long_then_ends_it(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitexp.experiments.run import sweepcluster
+
+    driver = _start(
+        project, "run", "-n", "h", "-S", "x=uniform(0,1)", "--trials", "1",
+        "--executor", cluster.executor, "--", PY, "trial.py", "299",
+    )  # fmt: skip
+    _wait_for("299", cluster.ran_log.parent)  # a trial that would hang for minutes
+    driver.kill()
+    driver.communicate()
+    monkeypatch.setattr(sweepcluster, "ORPHAN_LIMIT_S", 1.0)
+    again = cli("run", "-n", "h", "--resume", "--executor", cluster.executor)
+    assert again.code == 1, again.err  # the trial ended failed
+    assert "h-1 still running after 1s: ended on the cluster, recorded as it ended" in again.err
+    assert not _pids_running("299", cluster.ran_log.parent), "the trial's command runs on"
+    assert (
+        refs(project, "refs/experiments/") == remote_refs(project, "refs/experiments/") == ["h-1"]
+    )
+    assert record(project, "h-1")["status"] == "failed"  # recorded once, by its own task
+    assert cluster.ran("h") == ["h-1"]  # and not run again
+    no_runs_left(project)
