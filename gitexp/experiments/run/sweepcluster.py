@@ -24,7 +24,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ from gitexp.experiments.run.queue import enqueue, list_queue, queued_record
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest
 from gitexp.experiments.run.runner import Notify
+from gitexp.experiments.run.sweepbatch import Batches
 from gitexp.git import transport
 from gitexp.git.refs import delete_refs, read_ref
 from gitexp.project import Project
@@ -85,47 +86,67 @@ class ClusterTrials:
         threads = sum(self.client.nthreads().values())
         self.slots = max(jobs, threads, 1)
         """How many trials go at once: one per worker thread, or ``-j`` if more."""
+        self.lock = threading.Lock()
+        self.batches: Batches | None = None
 
     def run(
         self, request: RunRequest, env: Mapping[str, str], stop: threading.Event
     ) -> RunResult | None:
         """Run one trial on the cluster; its result, or None when stopped before it began.
 
-        ``env`` is the driver's: a worker runs the trial in its own environment.
+        The trials asked for together go as one batch (`sweepbatch`). ``env`` is the
+        driver's: a worker runs the trial in its own environment.
         """
         del env
         name = str(request.name)
         enqueue(self.project, request.command, request.overrides, name, sweep=request.sweep)
-        results: list[RunResult] = []
-        task: Callable[[Task], Outcome] = run_task
-        if request.sweep and request.sweep.get("prune"):
-            goal = request.sweep.get("goal")
-            key = str(goal.get("key")) if isinstance(goal, dict) else ""
-            task = functools.partial(trial_task, channel=self.channel, goal=key)
-        try:
-            start_cluster(
-                self.project, self.executor, [name], notify=self.notify,
-                on_result=results.append, stop=stop, client=self.client, task=task,
-                git_remote=self.git_remote,
-            )  # fmt: skip
-        except Interrupted:
-            if not results:
-                return None
-        finally:
-            _drop_queued(self.project, name)  # not run (stopped, or failed): not a trial
-        if not results:
+        with self.lock:
+            if self.batches is None:  # every trial of a search prunes, or none does
+                run_batch = functools.partial(self._run_batch, self._task(request), stop)
+                self.batches = Batches(run_batch, stop, self.slots)
+        result = self.batches.run(name)
+        if result is None and not stop.is_set():
             raise GitexpError(
                 f"trial '{name}' was taken by another `gitexp queue start`",
                 hint=f"continue the sweep with `gitexp run -n {name.rpartition('-')[0]} --resume`",
             )
-        return results[0]
+        return result
+
+    def _task(self, request: RunRequest) -> Callable[[Task], Outcome]:
+        """What a worker runs for the search's trials: with their steps relayed, if it prunes."""
+        if not (request.sweep and request.sweep.get("prune")):
+            return run_task
+        goal = request.sweep.get("goal")
+        key = str(goal.get("key")) if isinstance(goal, dict) else ""
+        return functools.partial(trial_task, channel=self.channel, goal=key)
+
+    def _run_batch(
+        self,
+        task: Callable[[Task], Outcome],
+        stop: threading.Event,
+        names: Sequence[str],
+        on_result: Callable[[RunResult], None],
+    ) -> None:
+        """Run queued trials ``names`` as one batch; those not run are not left queued."""
+        try:
+            start_cluster(
+                self.project, self.executor, names, notify=self.notify, on_result=on_result,
+                stop=stop, client=self.client, task=task, git_remote=self.git_remote,
+            )  # fmt: skip
+        except Interrupted:
+            pass  # the trials stopped were recorded and handed over; the others did not run
+        finally:
+            for name in names:
+                _drop_queued(self.project, name)  # not run (stopped, or failed): not a trial
 
     def watch(self, name: str, verdict: Verdict) -> _RelayWatch:
         """Answer trial ``name``'s ``should_prune()`` from here, through the scheduler."""
         return _RelayWatch(self.distributed, self.client, f"{self.channel}-{name}", verdict)
 
     def close(self) -> None:
-        """Let go of the scheduler (the cluster runs on)."""
+        """Let go of the scheduler (the cluster runs on), once every batch has."""
+        if self.batches is not None:
+            self.batches.close()
         self.client.close()
 
 
