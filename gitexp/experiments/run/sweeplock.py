@@ -18,6 +18,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 
+from gitexp.core.names import check_name
 from gitexp.errors import ConflictError
 from gitexp.project import Project
 
@@ -27,7 +28,11 @@ FOLDER = "sweeps"
 
 @contextlib.contextmanager
 def held(project: Project, name: str) -> Iterator[None]:
-    """Hold sweep ``name``'s driver lock for the block; `ConflictError` when another holds it."""
+    """Hold sweep ``name``'s driver lock for the block; `ConflictError` when another holds it.
+
+    `InvalidNameError` for a name no sweep can have (checked before it names a file).
+    """
+    check_name(name)
     folder = project.layout.state / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / f"{name}.lock", "a+b") as handle:
