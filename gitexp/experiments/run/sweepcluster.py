@@ -23,13 +23,12 @@ import functools
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from gitexp.core.config import ProjectConfig
-from gitexp.core.names import EXPERIMENT_REF_PREFIX, QUEUE_REF_PREFIX, ExperimentName
+from gitexp.core.names import QUEUE_REF_PREFIX, ExperimentName
 from gitexp.errors import ConflictError, GitexpError, Interrupted
 from gitexp.experiments.run import pruning
 from gitexp.experiments.run.executors.cluster import (
@@ -40,14 +39,13 @@ from gitexp.experiments.run.executors.cluster import (
     storage_settings,
 )
 from gitexp.experiments.run.executors.dask import distributed_module
-from gitexp.experiments.run.executors.orphans import end_command
 from gitexp.experiments.run.executors.worker import Outcome, Task, run_task, task_repository
-from gitexp.experiments.run.journal import Journal, journals
 from gitexp.experiments.run.queue import enqueue, list_queue, queued_record
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest
 from gitexp.experiments.run.runner import Notify
 from gitexp.experiments.run.sweepbatch import Batches
+from gitexp.experiments.run.sweeporphans import wait_for_orphans
 from gitexp.git import transport
 from gitexp.git.refs import delete_refs, read_ref
 from gitexp.project import Project
@@ -194,7 +192,7 @@ def finish_leftovers(
     Their points were asked for already; each is recorded once, as the cluster records
     any queued run: one its worker recorded meanwhile is fetched, not run again. A
     trial the killed driver's task still runs on a worker is waited for first
-    (`_wait_for_orphans`), so that it is adopted once it ends rather than run twice.
+    (`sweeporphans`), so that it is adopted once it ends rather than run twice.
     Raises `Interrupted` when ``stop`` is set while waiting.
     """
     names = _leftovers(project, sweep)
@@ -206,7 +204,7 @@ def finish_leftovers(
         if notify is not None:
             notify(f"finishing {len(names)} trial(s) a stopped driver left: {', '.join(names)}")
         git_url = git_remote_url(project, git_remote)
-        _wait_for_orphans(project, client, git_url, names, notify, stop)
+        wait_for_orphans(project, client, git_url, names, notify, stop)
         return start_cluster(
             project, executor, names, notify=notify, stop=stop, client=client,
             git_remote=git_remote,
@@ -227,95 +225,6 @@ def _leftovers(project: Project, sweep: str) -> list[str]:
             if info.get("name") == sweep:
                 names.append(run.name)
     return names
-
-
-ORPHAN_WAIT_S = 0.5
-"""How often a resumed driver asks the workers whether a stopped driver's trials still run."""
-ORPHAN_LIMIT_S = 600.0
-"""How long a resumed driver waits for those trials; past it, they are ended on their workers."""
-RECORD_WAIT_S = 60.0
-"""How long a trial ended so is given to be recorded by its task before it runs again."""
-
-
-def _wait_for_orphans(
-    project: Project,
-    client: Any,
-    git_url: str,
-    names: list[str],
-    notify: Notify | None,
-    stop: threading.Event,
-) -> None:
-    """Wait while any of ``names`` runs on a worker (a task whose driver was killed goes on).
-
-    Bounded by `ORPHAN_LIMIT_S`: a trial still running then (hung, or slower than
-    any wait is worth) is ended on its worker, and recorded as it ended by its own
-    task (failed), which this driver then adopts. A worker that is gone runs
-    nothing and is not waited for: its trials run again. A trial is run by one task
-    at a time and recorded once: the git remote takes its ref create-only.
-    """
-    probe = Task("", "", "", git_url, {})
-    deadline = time.monotonic() + ORPHAN_LIMIT_S
-    said = False
-    while running := _running(client, probe, names):
-        if time.monotonic() >= deadline:
-            _end(project, client, probe, running, notify, stop)
-            return
-        if not said and notify is not None:
-            said = True
-            notify(
-                f"waiting for {', '.join(running)}: still running on the cluster, started by "
-                f"the stopped driver; each is adopted once it ends (at most {ORPHAN_LIMIT_S:g}s)"
-            )
-        if stop.wait(ORPHAN_WAIT_S):
-            raise Interrupted("interrupted while waiting; continue with --resume")
-
-
-def _running(client: Any, probe: Task, names: list[str]) -> list[str]:
-    answers = client.run(running_here, probe, names, on_error="return")
-    return sorted({n for found in answers.values() if isinstance(found, list) for n in found})
-
-
-def _end(
-    project: Project,
-    client: Any,
-    probe: Task,
-    running: list[str],
-    notify: Notify | None,
-    stop: threading.Event,
-) -> None:
-    """End ``running`` on their workers, then wait a while for their tasks to record them."""
-    if notify is not None:
-        notify(
-            f"{', '.join(running)} still running after {ORPHAN_LIMIT_S:g}s: ended on the "
-            "cluster, recorded as it ended"
-        )
-    client.run(end_here, probe, running, on_error="return")
-    deadline = time.monotonic() + RECORD_WAIT_S
-    while time.monotonic() < deadline:
-        there = transport.ls_remote(project.git, probe.git_url, EXPERIMENT_REF_PREFIX)
-        if all(ExperimentName(n).ref in there for n in running):
-            return
-        if stop.wait(ORPHAN_WAIT_S):
-            raise Interrupted("interrupted while waiting; continue with --resume")
-
-
-def running_here(probe: Task, names: list[str], dask_worker: Any = None) -> list[str]:
-    """On a worker (``client.run``): which of ``names`` run now in its repository for the remote.
-
-    ``client.run`` hands in ``dask_worker``: no task runs to say which worker this is.
-    """
-    return sorted({j.name for j in _journals(probe, names, dask_worker)})
-
-
-def end_here(probe: Task, names: list[str], dask_worker: Any = None) -> list[str]:
-    """On a worker (``client.run``): end the commands of ``names`` running here; those ended."""
-    return sorted({j.name for j in _journals(probe, names, dask_worker) if end_command(j.folder)})
-
-
-def _journals(probe: Task, names: list[str], dask_worker: Any) -> list[Journal]:
-    where = None if dask_worker is None else str(dask_worker.local_directory)
-    runs = Project(task_repository(probe, where), ProjectConfig()).layout.runs
-    return [j for j in journals(runs) if j.name in names and j.alive()]
 
 
 class _RelayWatch:

@@ -243,7 +243,7 @@ def test_a_second_driver_of_a_search_going_on_is_refused_at_once(  # type: ignor
 def test_resume_waits_for_a_killed_drivers_trial_only_so_long_then_ends_it(  # type: ignore[no-untyped-def]
     project: Path, cluster: Cluster, cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from gitexp.experiments.run import sweepcluster
+    from gitexp.experiments.run import sweeporphans
 
     driver = _start(
         project, "run", "-n", "h", "-S", "x=uniform(0,1)", "--trials", "1",
@@ -252,7 +252,7 @@ def test_resume_waits_for_a_killed_drivers_trial_only_so_long_then_ends_it(  # t
     _wait_for("299", cluster.ran_log.parent)  # a trial that would hang for minutes
     driver.kill()
     driver.communicate()
-    monkeypatch.setattr(sweepcluster, "ORPHAN_LIMIT_S", 1.0)
+    monkeypatch.setattr(sweeporphans, "ORPHAN_LIMIT_S", 1.0)
     again = cli("run", "-n", "h", "--resume", "--executor", cluster.executor)
     assert again.code == 1, again.err  # the trial ended failed
     assert "h-1 still running after 1s: ended on the cluster, recorded as it ended" in again.err
@@ -263,3 +263,33 @@ def test_resume_waits_for_a_killed_drivers_trial_only_so_long_then_ends_it(  # t
     assert record(project, "h-1")["status"] == "failed"  # recorded once, by its own task
     assert cluster.ran("h") == ["h-1"]  # and not run again
     no_runs_left(project)
+
+
+def test_a_resume_does_not_wait_for_a_worker_that_does_not_answer(  # type: ignore[no-untyped-def]
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import threading
+
+    import distributed
+
+    from gitexp.experiments.run import sweeporphans
+    from gitexp.experiments.run.executors.worker import Task
+
+    monkeypatch.setattr(sweeporphans, "PROBE_S", 1.0)
+    probe = Task("", "", "", (tmp_path / "remote.git").as_uri(), {})
+    answered: list[list[str]] = []
+    with distributed.Client(cluster.address, timeout=30) as client:
+        pids = client.run(os.getpid)  # each worker process, by address
+        silent = pids[min(pids)]
+        os.kill(silent, signal.SIGSTOP)  # alive to the scheduler, deaf to everyone
+        try:
+            asking = threading.Thread(
+                target=lambda: answered.append(sweeporphans._running(client, probe, ["s-1"]))
+            )
+            asking.start()
+            asking.join(120)  # a hang, not a speed: the probe gives up after PROBE_S
+            assert not asking.is_alive(), "the resume waits for a silent worker"
+        finally:
+            os.kill(silent, signal.SIGCONT)
+        asking.join()
+    assert answered == [[]]  # the silent worker's trials run again
