@@ -20,7 +20,8 @@ import pygit2
 from gitexp.core.goals import Direction, Goal, resolve_goal
 from gitexp.core.results import JsonResult
 from gitexp.errors import Interrupted, NotFoundError, RunFailedError
-from gitexp.experiments.lifecycle.rerun import Context, Rerun, command_of, on_executor, run_again
+from gitexp.experiments.lifecycle.oncluster import on_executor
+from gitexp.experiments.lifecycle.rerun import Context, Rerun, command_of, run_again
 from gitexp.experiments.lifecycle.verdicts import Known, known_values, metric_of
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.repo import GitRepo

@@ -29,11 +29,11 @@ from gitexp.core.pointer import pointer_path
 from gitexp.core.results import JsonResult
 from gitexp.core.runinfo import RUN_DIR, RUN_JSON, RunRecord, parse_run_json
 from gitexp.errors import FormatError
+from gitexp.experiments.lifecycle.oncluster import on_executor
 from gitexp.experiments.lifecycle.rerun import (
     Context,
     Rerun,
     command_of,
-    on_executor,
     run_again,
 )
 from gitexp.experiments.manage import experiment_commit
