@@ -8,13 +8,16 @@ a 0.1 s command that logs its goal, searched with ``--sampler random --seed 1``,
 by ``-j 2`` (local worktrees) and by ``--executor dask://HOST:PORT`` (a scheduler and
 two one-thread workers started here, each in its own folder). Prints each wall time,
 the ratio to local and the overhead per trial over the command (wall time x 2 / trials
-- 0.1 s), with the load average. Needs ``gitexp[dask,sweep]``.
+- 0.1 s), with the load average, and the driver's CPU time (its own and its git
+processes'), which the load of a shared machine sways much less than wall time.
+Needs ``gitexp[dask,sweep]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -50,19 +53,21 @@ def main() -> None:
                     ("dask://", ["--executor", f"dask://{address}"]),
                 ):
                     name = f"{'local' if label == 'local' else 'cluster'}-r{round_}"
-                    wall = _search(repo, name, args.trials, where)
+                    wall, cpu = _search(repo, name, args.trials, where)
                     walls[label] = walls.get(label, 0.0) + wall
                     overhead = wall * 2 / args.trials - 0.1
                     print(
                         f"{label:8} {args.trials} trials in {wall:.1f} s, "
-                        f"{overhead * 1000:.0f} ms overhead per trial "
+                        f"{overhead * 1000:.0f} ms overhead per trial, driver CPU {cpu:.1f} s "
                         f"(load {os.getloadavg()[0]:.1f})",
                         flush=True,
                     )
         print(f"dask:// / local: {walls['dask://'] / walls['local']:.2f}x")
 
 
-def _search(repo: Path, name: str, trials: int, where: list[str]) -> float:
+def _search(repo: Path, name: str, trials: int, where: list[str]) -> tuple[float, float]:
+    """The search's wall time, and the CPU time of its driver and the processes it waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(
         [
@@ -73,9 +78,11 @@ def _search(repo: Path, name: str, trials: int, where: list[str]) -> float:
         cwd=repo, capture_output=True, text=True, check=False,
     )  # fmt: skip
     wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"the search {name} failed:\n{proc.stderr}")
-    return wall
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu
 
 
 if __name__ == "__main__":

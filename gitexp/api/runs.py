@@ -75,10 +75,13 @@ class RunCalls(Calls):
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         stop: threading.Event | None = None,
+        git_remote: str | None = None,
     ) -> list[RunResult]:
         """Search the space of ``overrides`` (``lr=loguniform(1e-4,1e-1)``), one experiment a trial.
 
-        ``executor="dask"`` runs the trials on a local Dask cluster of ``jobs`` workers.
+        ``executor="dask"`` runs the trials on a local Dask cluster of ``jobs`` workers;
+        ``"dask://HOST:PORT"`` on an existing one, whose workers use ``git_remote``
+        (default: origin).
 
         >>> repo.sweep(overrides=["lr=loguniform(1e-4,1e-1)"],
         ...            options=SweepOptions(trials=20, goal="acc:max"))  # doctest: +SKIP
@@ -89,7 +92,7 @@ class RunCalls(Calls):
         where = Path(cwd).resolve() if cwd is not None else None
         request = SweepRequest(
             command, overrides, name, options or SweepOptions(), jobs, message, force, where,
-            executor,
+            executor, git_remote,
         )  # fmt: skip
         callbacks = Callbacks(on_output, notify, on_result)
         return run_sweep(self.project, request, callbacks, stop=stop)
@@ -136,12 +139,18 @@ class RunCalls(Calls):
         notify: Notify | None = None,
         on_result: Callable[[RunResult], None] | None = None,
         stop: threading.Event | None = None,
+        git_remote: str | None = None,
     ) -> list[RunResult]:
-        """Run the queue (or ``names`` of it), ``jobs`` at a time on ``executor``; each once."""
+        """Run the queue (or ``names`` of it), ``jobs`` at a time on ``executor``; each once.
+
+        ``git_remote``: the git remote a ``dask://`` cluster's workers use (default: origin).
+        """
         from gitexp.experiments.run.executors import start
 
-        project = self.project
-        return start(project, jobs, executor, names, notify=notify, on_result=on_result, stop=stop)
+        return start(
+            self.project, jobs, executor, names, notify=notify, on_result=on_result, stop=stop,
+            git_remote=git_remote,
+        )  # fmt: skip
 
     def reproduce(
         self,
@@ -156,12 +165,14 @@ class RunCalls(Calls):
         env: Mapping[str, str] | None = None,
         stop: threading.Event | None = None,
         on_output: OutputSink | None = None,
+        git_remote: str | None = None,
     ) -> ReproduceResult:
         """Run experiment ``name`` again from its own commit and data, in a worktree.
 
         ``tolerance``: absolute per metric, or ``"X%"`` relative (default: exact).
         ``executor``: ``local`` (default), ``dask`` or ``dask://HOST:PORT`` (a cluster's
-        worker runs it; the experiment is fetched back).
+        worker runs it, through ``git_remote``, default origin; the experiment is
+        fetched back). Its output reaches ``on_output`` as it comes, on every executor.
 
         >>> repo.reproduce("lr-3", tolerance="1%").reproduced  # doctest: +SKIP
         True
@@ -170,7 +181,7 @@ class RunCalls(Calls):
         from gitexp.experiments.lifecycle import rerun
         from gitexp.experiments.lifecycle.reproduce import reproduce
 
-        ctx = rerun.context(remote, credentials, notify, env, stop, on_output, executor)
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output, executor, git_remote)
         return reproduce(self.project, name, parse_tolerance(tolerance), ctx, new_name)
 
     def bisect(
@@ -189,6 +200,7 @@ class RunCalls(Calls):
         env: Mapping[str, str] | None = None,
         stop: threading.Event | None = None,
         on_output: OutputSink | None = None,
+        git_remote: str | None = None,
     ) -> BisectResult:
         """The first commit after ``good`` (up to ``bad``) whose ``metric`` crosses ``threshold``.
 
@@ -202,5 +214,5 @@ class RunCalls(Calls):
         from gitexp.experiments.lifecycle.bisect import Search, bisect
 
         search = Search(metric, float(threshold), rerun.check_goal(goal), tuple(command))
-        ctx = rerun.context(remote, credentials, notify, env, stop, on_output, executor)
+        ctx = rerun.context(remote, credentials, notify, env, stop, on_output, executor, git_remote)
         return bisect(self.project, good, bad, search, ctx)

@@ -38,6 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "remote)",
     )
     parser.add_argument(
+        "--git-remote",
+        metavar="NAME",
+        help="with --executor dask://HOST:PORT: the git remote its workers get the runs from "
+        "and record them on (default: origin, as for push)",
+    )
+    parser.add_argument(
         "-r", "--remote", metavar="NAME", help="storage remote for missing data (default: default)"
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -72,6 +78,7 @@ def main(args: argparse.Namespace) -> int:
             notify=say,
             stop=stop,
             on_output=echo_to_stderr,
+            git_remote=args.git_remote,
         )
     if args.json:
         from gitexp.core.formats import dumps_json

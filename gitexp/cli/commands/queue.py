@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.usage = "gitexp queue {list,start,remove,clear} [-j N] [--executor E] [--json] [NAME...]"
+    parser.usage = (
+        "gitexp queue {list,start,remove,clear} [-j N] [--executor E] [--git-remote NAME] "
+        "[--json] [NAME...]"
+    )
     parser.add_argument(
         "action",
         choices=("list", "start", "remove", "clear"),
@@ -40,6 +43,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "(a Dask cluster on this machine) or dask://HOST:PORT (an existing Dask "
         "scheduler; workers use origin and the storage remote); pip install 'gitexp[dask]'",
     )
+    parser.add_argument(
+        "--git-remote",
+        metavar="NAME",
+        help="with --executor dask://HOST:PORT: the git remote its workers get the runs from "
+        "and record them on (default: origin, as for push)",
+    )
     parser.add_argument("--json", action="store_true", help="list: print the queue as JSON")
     parser.set_defaults(func=main)
 
@@ -54,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list(repo, args.json)
     if args.action == "start":
-        return _start(repo, args.jobs, args.executor)
+        return _start(repo, args.jobs, args.executor, args.git_remote)
     removed = repo.queue_remove(args.names, every=args.action == "clear")
     say(f"removed {len(removed)} queued run(s)")
     return 0
@@ -76,15 +85,16 @@ def _list(repo: Repo, as_json: bool) -> int:
     return 0
 
 
-def _start(repo: Repo, jobs: int, executor: str) -> int:
+def _start(repo: Repo, jobs: int, executor: str, git_remote: str | None) -> int:
     from gitexp.cli.commands.run import report_result
     from gitexp.cli.liveruns import live_runs
     from gitexp.cli.signals import deferred
 
     with deferred() as stop, live_runs(repo, report_result) as on_result:
         results = repo.queue_start(
-            jobs, executor=executor, notify=say, on_result=on_result, stop=stop
-        )
+            jobs, executor=executor, notify=say, on_result=on_result, stop=stop,
+            git_remote=git_remote,
+        )  # fmt: skip
     failed = sum(r.status not in ("success", "pruned") for r in results)
     say(f"ran {len(results)} queued run(s), {failed} failed")
     if failed:

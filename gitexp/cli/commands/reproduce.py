@@ -38,6 +38,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "dask://HOST:PORT (an existing Dask scheduler; its workers use origin and the storage "
         "remote)",
     )
+    parser.add_argument(
+        "--git-remote",
+        metavar="NAME",
+        help="with --executor dask://HOST:PORT: the git remote its workers get the runs from "
+        "and record them on (default: origin, as for push)",
+    )
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.set_defaults(func=main)
 
@@ -59,6 +65,7 @@ def main(args: argparse.Namespace) -> int:
             notify=say,
             stop=stop,
             on_output=echo_to_stderr,
+            git_remote=args.git_remote,
         )
     if args.json:
         from gitexp.core.formats import dumps_json

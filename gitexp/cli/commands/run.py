@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.usage = (
         "gitexp run [-n NAME] [-S KEY=VALUE]... [-j N] [-m MESSAGE] [--force] [--queue]\n"
-        "                  [--executor local|dask|dask://HOST:PORT] [--trials N]\n"
-        "                  [--sampler tpe|random] [--goal KEY:max|min] [--seed N]\n"
+        "                  [--executor local|dask|dask://HOST:PORT] [--git-remote NAME]\n"
+        "                  [--trials N] [--sampler tpe|random] [--goal KEY:max|min] [--seed N]\n"
         "                  [--prune median|hyperband] [--resume] [-- COMMAND...]"
     )
     parser.add_argument(
@@ -58,6 +58,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "dask (a Dask cluster on this machine, -j workers) or dask://HOST:PORT "
         "(an existing Dask scheduler; workers use origin and the storage remote; a search "
         "runs a trial per worker thread at a time); pip install 'gitexp[dask]'",
+    )
+    parser.add_argument(
+        "--git-remote",
+        metavar="NAME",
+        help="with --executor dask://HOST:PORT: the git remote its workers get the runs from "
+        "and record them on (default: origin, as for push)",
     )
     parser.add_argument(
         "--queue",
@@ -138,6 +144,12 @@ def main(args: argparse.Namespace) -> int:
         prune=args.prune,
         resume=args.resume,
     )
+    if args.git_remote is not None and not (args.executor or "").startswith("dask://"):
+        raise UsageError(
+            "--git-remote names the git remote of a Dask cluster's workers; without "
+            "--executor dask://HOST:PORT nothing uses it",
+            hint="drop --git-remote, or add --executor dask://HOST:PORT",
+        )
     if args.queue:
         return _enqueue(args, words, options)
     if args.executor not in (None, "local"):
@@ -201,6 +213,7 @@ def _on_executor(args: argparse.Namespace, words: list[str], options: SweepOptio
             notify=say,
             on_result=on_result,
             stop=stop,
+            git_remote=args.git_remote,
         )
     return _summary(results)
 
@@ -226,6 +239,7 @@ def _search(args: argparse.Namespace, words: list[str], options: SweepOptions) -
             notify=say,
             on_result=on_result,
             stop=stop,
+            git_remote=args.git_remote,
         )
         if results:
             counts = {s: sum(r.status == s for r in results) for s in ("success", "pruned")}

@@ -20,6 +20,7 @@ import pygit2
 from gitexp.core.goals import Direction, Goal, resolve_goal
 from gitexp.core.results import JsonResult
 from gitexp.errors import Interrupted, NotFoundError, RunFailedError
+from gitexp.experiments.lifecycle.oncluster import on_executor
 from gitexp.experiments.lifecycle.rerun import Context, Rerun, command_of, run_again
 from gitexp.experiments.lifecycle.verdicts import Known, known_values, metric_of
 from gitexp.experiments.query.summary import Reader
@@ -106,7 +107,15 @@ def bisect(project: Project, good: str, bad: str, search: Search, ctx: Context) 
     path = first_parent_path(git, git.resolve_commit(good), git.resolve_commit(bad))
     goal = resolve_goal(search.metric, project.config.goals, search.goal)
     known = known_values(project, {str(c.id) for c in path}, search.metric)
-    judge = _Judge(project, search, goal, known, ctx)
+    with on_executor(project, ctx) as on_cluster:  # one cluster for every commit judged
+        judge = _Judge(project, search, goal, known, on_cluster)
+        return _search(path, bad, search, goal, judge)
+
+
+def _search(
+    path: list[pygit2.Commit], bad: str, search: Search, goal: Goal, judge: _Judge
+) -> BisectResult:
+    """Judge BAD, then halve the range that the commits judged before leave."""
     steps = [judge(path[-1])]
     if not steps[0].bad:
         raise NotFoundError(
@@ -115,7 +124,7 @@ def bisect(project: Project, good: str, bad: str, search: Search, ctx: Context) 
             "is bad; nothing to blame",
             hint="check --threshold and --goal, or name a later BAD commit",
         )
-    low, high = _narrow(path, known, lambda v: _is_bad(v, goal.direction, search.threshold))
+    low, high = _narrow(path, judge.known, lambda v: _is_bad(v, goal.direction, search.threshold))
     while high - low > 1:
         middle = (low + high) // 2
         steps.append(judge(path[middle]))

@@ -29,6 +29,7 @@ from gitexp.core.pointer import pointer_path
 from gitexp.core.results import JsonResult
 from gitexp.core.runinfo import RUN_DIR, RUN_JSON, RunRecord, parse_run_json
 from gitexp.errors import FormatError
+from gitexp.experiments.lifecycle.oncluster import on_executor
 from gitexp.experiments.lifecycle.rerun import (
     Context,
     Rerun,
@@ -109,7 +110,8 @@ def reproduce(
         reproduces={"name": name, "commit": commit_id},
         numbered=not new_name,
     )
-    result = run_again(project, rerun, ctx)
+    with on_executor(project, ctx) as on_cluster:
+        result = run_again(project, rerun, on_cluster)
     again = run_record(git, git.lookup_commit(result.commit))
     reader = Reader(git)
     metrics = compare_metrics(

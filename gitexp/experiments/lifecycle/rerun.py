@@ -10,7 +10,7 @@ On another executor (``dask``, ``dask://HOST:PORT``) the run is queued instead, 
 a commit of ``start``'s tree with its record, and run the way that executor runs
 any queued run (`executors.start`): on a cluster's worker, in its own clone, with
 the data from the storage remote; the experiment it records is fetched back and
-compared or judged here as a local one.
+compared or judged here as a local one (`oncluster`).
 """
 
 from __future__ import annotations
@@ -20,27 +20,25 @@ import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pygit2
 
 from gitexp.core.config import ProjectConfig
 from gitexp.core.goals import DIRECTIONS, Direction
-from gitexp.core.names import QUEUE_REF_PREFIX, ExperimentName
+from gitexp.core.names import ExperimentName
 from gitexp.core.params import Override
 from gitexp.core.pointer import Pointer
-from gitexp.core.runinfo import RunRecord, iso_utc, utc_now
 from gitexp.data.pointers import pointers_at, read_manifest
 from gitexp.data.sync import Storage, pull_pointers
 from gitexp.errors import (
     CommandError,
     ConflictError,
     GitexpError,
-    Interrupted,
     NotFoundError,
     UsageError,
 )
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
-from gitexp.experiments.run.environment import host_facts
 from gitexp.experiments.run.overrides import ParamsPlan
 from gitexp.experiments.run.process import Command, OutputSink, check_command, parse_command
 from gitexp.experiments.run.record import RunResult
@@ -51,6 +49,9 @@ from gitexp.git.repo import GitRepo
 from gitexp.git.tags import create_only
 from gitexp.git.worktrees import isolated_worktree
 from gitexp.project import Project
+
+if TYPE_CHECKING:  # a cluster's parts load with a cluster run
+    from gitexp.experiments.lifecycle.oncluster import Cluster
 
 CLAIM_PREFIX = "refs/gitexp/claims/"
 """Where a command holds the name of the experiment it is running (see `claimed_name`)."""
@@ -103,6 +104,10 @@ class Context:
     """Receives the command's output as it comes (None: kept in the record only)."""
     executor: str = "local"
     """Where runs go (`check_executor`): local worktrees, or queued for a Dask cluster."""
+    git_remote: str | None = None
+    """The git remote a ``dask://`` cluster's workers use (default: origin, as for push)."""
+    cluster: Cluster | None = None
+    """The Dask cluster kept for the command's runs (`on_executor`); None: one a run."""
 
 
 def check_goal(goal: str | None) -> Direction | None:
@@ -120,15 +125,24 @@ def context(
     stop: threading.Event | None,
     on_output: OutputSink | None = None,
     executor: str | None = None,
+    git_remote: str | None = None,
 ) -> Context:
-    """The `Context` of the API's keywords; `UsageError` for an executor not available."""
+    """The `Context` of the API's keywords; `UsageError` for an executor not available.
+
+    ``git_remote`` is for a ``dask://`` cluster only: `UsageError` with any other executor.
+    """
+    from gitexp.experiments.run.executors import check_git_remote
+
+    where = check_executor(executor)
+    check_git_remote(where, git_remote)
     return Context(
         Storage(remote, None, dict(credentials or {})),
         notify or (lambda _message: None),
         env,
         stop or threading.Event(),
         on_output,
-        check_executor(executor),
+        where,
+        git_remote,
     )
 
 
@@ -193,7 +207,9 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
     pointers = pointers_at(project.git, rerun.start.tree)
     _ensure_data(place_project, pointers, ctx.storage, rerun.name)
     if ctx.executor != "local":
-        return _run_queued(project, rerun, ctx)
+        from gitexp.experiments.lifecycle.oncluster import run_queued
+
+        return run_queued(project, rerun, ctx)
     remove_abandoned_worktrees(project)
     runner = Runner(
         place_project, rerun.base, rerun.command, rerun.message, False, ctx.say, ctx.env,
@@ -209,47 +225,6 @@ def run_again(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
             place = Place(git=worktree, start=rerun.start.tree, cwd=worktree.root, restore=False)
             ctx.say(f"running {rerun.start.short_id} in a worktree as experiment '{name}'")
             return runner.run_point(plan, name, place, on_output=ctx.on_output)
-
-
-def _run_queued(project: Project, rerun: Rerun, ctx: Context) -> RunResult:
-    """Queue ``rerun`` under a free name and run it on ``ctx.executor``; the experiment.
-
-    The data is in the cache already (`_ensure_data`): the executor pushes it to the
-    storage remote for a cluster's workers. The command is not looked for here: it
-    runs on a worker, and a run whose command is missing there is recorded failed.
-    Raises `Interrupted` when stopped before the run began (nothing is left queued),
-    and what the executor raises.
-    """
-    from gitexp.experiments.run.executors import start
-    from gitexp.experiments.run.queue import enqueue_tree
-
-    git, holder = project.git, str(rerun.start.id)
-    with claimed_name(git, rerun.name, rerun.numbered, holder) as name:
-        record = RunRecord(
-            name=name, command=rerun.command.recorded,
-            overrides={f: dict(keys) for f, keys in rerun.overrides.items()}, status="queued",
-            exit_code=None, started=iso_utc(utc_now()), duration_s=0.0,
-            baseline_commit=str(rerun.base.id), baseline_branch=git.head_branch(),
-            reproduces=rerun.reproduces, **host_facts(),
-        )  # fmt: skip
-        queued = enqueue_tree(project, rerun.start.tree, record)
-        ctx.say(f"running {rerun.start.short_id} on {ctx.executor} as experiment '{name}'")
-        results: list[RunResult] = []
-        try:
-            start(project, 1, ctx.executor, [name], notify=ctx.say, on_result=results.append,
-                  stop=ctx.stop)  # fmt: skip
-        except Interrupted:
-            if not results:
-                raise
-        finally:
-            with contextlib.suppress(GitexpError):  # not run: not left in the queue
-                delete_refs(git, [(QUEUE_REF_PREFIX + name, queued.commit)])
-        if not results:
-            raise ConflictError(
-                f"experiment '{name}' was taken by another `gitexp queue start`",
-                hint="see `gitexp show`, or run again",
-            )
-        return results[0]
 
 
 def _as_overrides(overrides: Mapping[str, Mapping[str, object]]) -> tuple[Override, ...]:

@@ -34,6 +34,7 @@ from gitexp.experiments.run.process import OutputSink
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest, run
 from gitexp.experiments.run.runner import Notify
+from gitexp.experiments.run.sweeplock import held
 from gitexp.experiments.run.sweepplan import SweepPlan, goal_value, new_plan, resume_plan
 from gitexp.experiments.run.sweepspace import Codec, TriedPoints
 from gitexp.experiments.run.sweepstudy import build_study, trial_state
@@ -60,6 +61,8 @@ class SweepRequest:
     cwd: Path | None = None
     executor: str = "local"
     """Where trials run: ``local`` (this machine; worktrees with ``-j``) or ``dask``."""
+    git_remote: str | None = None
+    """The git remote a ``dask://`` cluster's workers use (default: origin, as for push)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ def run_sweep(
 ) -> list[RunResult]:
     """Run the search; one result per trial run now, by trial number.
 
+    A resumed search on a cluster first finishes (or adopts) the trials a killed
+    driver left; their results come first.
+
     Checks everything first (`new_plan` or `resume_plan`): a bad space is a
     `UsageError`, an unknown key a `ParamsError`, a sweep with no goal a
     `GoalError`. Raises `Interrupted` after a stop, once the running trials are
@@ -88,14 +94,31 @@ def run_sweep(
     """
     request.options.check()
     _check_where(request)
+    with contextlib.ExitStack() as scope:
+        if request.name is not None:  # before anything is looked at: one driver a sweep
+            scope.enter_context(held(project, request.name))
+        return _run_sweep(project, request, callbacks, scope, env, stop)
+
+
+def _run_sweep(
+    project: Project,
+    request: SweepRequest,
+    callbacks: Callbacks,
+    scope: contextlib.ExitStack,
+    env: Mapping[str, str] | None,
+    stop: threading.Event | None,
+) -> list[RunResult]:
+    left: list[RunResult] = []  # a killed driver's trials, finished first: counted too
     if request.options.resume:
         for message in recover(project):  # a killed driver's last trials: recorded crashed
             if callbacks.notify is not None:
                 callbacks.notify(message)
-        _finish_leftovers(project, request, callbacks, stop)
+        left = _finish_leftovers(project, request, callbacks, stop)
         plan = resume_plan(project, request.overrides, request.name, request.options)
     else:
         plan = new_plan(project, request.overrides, request.name, request.options, request.force)
+        if request.name is None:
+            scope.enter_context(held(project, plan.name))
     if not plan.numbers and callbacks.notify is not None:
         callbacks.notify(
             f"sweep '{plan.name}' has run all its {plan.trials} trials; "
@@ -104,10 +127,10 @@ def run_sweep(
     study = build_study(plan)
     driver = _Driver(project, plan, study, request, callbacks, env, stop or threading.Event())
     if request.executor == "local" or not plan.numbers:
-        return driver.run()
+        return [*left, *driver.run()]
     driver.cluster = _trials(project, request, plan, callbacks)
     try:
-        return driver.run()
+        return [*left, *driver.run()]
     finally:
         driver.cluster.close()
 
@@ -144,7 +167,9 @@ def _trials(
         from gitexp.experiments.run.sweepcluster import ClusterTrials
 
         names = [plan.trial_name(n) for n in plan.numbers]
-        return ClusterTrials(project, request.executor, request.jobs, names, callbacks.notify)
+        return ClusterTrials(
+            project, request.executor, request.jobs, names, callbacks.notify, request.git_remote
+        )
     from gitexp.experiments.run.sweepdask import DaskTrials
 
     return DaskTrials(project, request.jobs)
@@ -155,23 +180,29 @@ def _finish_leftovers(
     request: SweepRequest,
     callbacks: Callbacks,
     stop: threading.Event | None,
-) -> None:
+) -> list[RunResult]:
     """On a cluster, the trials a killed driver left queued or claimed: run or adopted first."""
     if not request.executor.startswith("dask://") or request.name is None:
-        return
+        return []
     from gitexp.experiments.run.sweepcluster import finish_leftovers
 
-    for result in finish_leftovers(
-        project, request.executor, request.name, notify=callbacks.notify, stop=stop
-    ):
+    results = finish_leftovers(
+        project, request.executor, request.name, notify=callbacks.notify, stop=stop,
+        git_remote=request.git_remote,
+    )  # fmt: skip
+    for result in results:
         if callbacks.on_result is not None:
             callbacks.on_result(result)
+    return results
 
 
 def _check_where(request: SweepRequest) -> None:
     """`UsageError` for ``-j`` below one or an executor a search cannot use."""
     if request.jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
+    from gitexp.experiments.run.executors import check_git_remote
+
+    check_git_remote(request.executor, request.git_remote)
     if request.executor.startswith("dask://"):
         if request.force:
             raise UsageError(

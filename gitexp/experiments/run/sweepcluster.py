@@ -23,7 +23,7 @@ import functools
 import re
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +40,12 @@ from gitexp.experiments.run.executors.cluster import (
 )
 from gitexp.experiments.run.executors.dask import distributed_module
 from gitexp.experiments.run.executors.worker import Outcome, Task, run_task, task_repository
-from gitexp.experiments.run.journal import journals
 from gitexp.experiments.run.queue import enqueue, list_queue, queued_record
 from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.request import RunRequest
 from gitexp.experiments.run.runner import Notify
+from gitexp.experiments.run.sweepbatch import Batches
+from gitexp.experiments.run.sweeporphans import wait_for_orphans
 from gitexp.git import transport
 from gitexp.git.refs import delete_refs, read_ref
 from gitexp.project import Project
@@ -65,9 +66,11 @@ class ClusterTrials:
         jobs: int,
         trial_names: list[str],
         notify: Notify | None = None,
+        git_remote: str | None = None,
     ) -> None:
         scheduler_address(executor)
-        self.git_url = git_remote_url(project)
+        self.git_remote = git_remote
+        self.git_url = git_remote_url(project, git_remote)
         storage_settings(project)  # the remote the workers need, checked before anything moves
         self.project, self.executor, self.notify = project, executor, notify
         self.distributed = distributed_module()
@@ -81,46 +84,67 @@ class ClusterTrials:
         threads = sum(self.client.nthreads().values())
         self.slots = max(jobs, threads, 1)
         """How many trials go at once: one per worker thread, or ``-j`` if more."""
+        self.lock = threading.Lock()
+        self.batches: Batches | None = None
 
     def run(
         self, request: RunRequest, env: Mapping[str, str], stop: threading.Event
     ) -> RunResult | None:
         """Run one trial on the cluster; its result, or None when stopped before it began.
 
-        ``env`` is the driver's: a worker runs the trial in its own environment.
+        The trials asked for together go as one batch (`sweepbatch`). ``env`` is the
+        driver's: a worker runs the trial in its own environment.
         """
         del env
         name = str(request.name)
         enqueue(self.project, request.command, request.overrides, name, sweep=request.sweep)
-        results: list[RunResult] = []
-        task: Callable[[Task], Outcome] = run_task
-        if request.sweep and request.sweep.get("prune"):
-            goal = request.sweep.get("goal")
-            key = str(goal.get("key")) if isinstance(goal, dict) else ""
-            task = functools.partial(trial_task, channel=self.channel, goal=key)
-        try:
-            start_cluster(
-                self.project, self.executor, [name], notify=self.notify,
-                on_result=results.append, stop=stop, client=self.client, task=task,
-            )  # fmt: skip
-        except Interrupted:
-            if not results:
-                return None
-        finally:
-            _drop_queued(self.project, name)  # not run (stopped, or failed): not a trial
-        if not results:
+        with self.lock:
+            if self.batches is None:  # every trial of a search prunes, or none does
+                run_batch = functools.partial(self._run_batch, self._task(request), stop)
+                self.batches = Batches(run_batch, stop, self.slots)
+        result = self.batches.run(name)
+        if result is None and not stop.is_set():
             raise GitexpError(
                 f"trial '{name}' was taken by another `gitexp queue start`",
                 hint=f"continue the sweep with `gitexp run -n {name.rpartition('-')[0]} --resume`",
             )
-        return results[0]
+        return result
+
+    def _task(self, request: RunRequest) -> Callable[[Task], Outcome]:
+        """What a worker runs for the search's trials: with their steps relayed, if it prunes."""
+        if not (request.sweep and request.sweep.get("prune")):
+            return run_task
+        goal = request.sweep.get("goal")
+        key = str(goal.get("key")) if isinstance(goal, dict) else ""
+        return functools.partial(trial_task, channel=self.channel, goal=key)
+
+    def _run_batch(
+        self,
+        task: Callable[[Task], Outcome],
+        stop: threading.Event,
+        names: Sequence[str],
+        on_result: Callable[[RunResult], None],
+    ) -> None:
+        """Run queued trials ``names`` as one batch; those not run are not left queued."""
+        try:
+            start_cluster(
+                self.project, self.executor, names, notify=self.notify, on_result=on_result,
+                stop=stop, client=self.client, task=task, git_remote=self.git_remote,
+            )  # fmt: skip
+        except Interrupted:
+            pass  # the trials stopped were recorded and handed over; the others did not run
+        finally:
+            for name in names:
+                _drop_queued(self.project, name)  # not run (stopped, or failed): not a trial
 
     def watch(self, name: str, verdict: Verdict) -> _RelayWatch:
         """Answer trial ``name``'s ``should_prune()`` from here, through the scheduler."""
         return _RelayWatch(self.distributed, self.client, f"{self.channel}-{name}", verdict)
 
     def close(self) -> None:
-        """Let go of the scheduler (the cluster runs on)."""
+        """Let go of the scheduler (the cluster runs on), once every batch has."""
+        if self.batches is not None:
+            self.batches.close()
         self.client.close()
 
 
@@ -139,7 +163,7 @@ def _check_free_there(project: Project, git_url: str, names: list[str]) -> None:
         raise ConflictError(
             f"experiment '{taken[0]}' exists on the git remote, not here: a trial of that "
             "name would take its result",
-            hint=f"pull them with `gitexp pull origin {' '.join(taken[:3])}` and resume, "
+            hint=f"pull them with `gitexp pull REMOTE {' '.join(taken[:3])}` and resume, "
             "or pick another -n",
         )
 
@@ -161,13 +185,14 @@ def finish_leftovers(
     *,
     notify: Notify | None = None,
     stop: threading.Event | None = None,
+    git_remote: str | None = None,
 ) -> list[RunResult]:
     """Run (or adopt) sweep ``sweep``'s trials that a killed driver left queued or claimed.
 
     Their points were asked for already; each is recorded once, as the cluster records
     any queued run: one its worker recorded meanwhile is fetched, not run again. A
     trial the killed driver's task still runs on a worker is waited for first
-    (`_wait_for_orphans`), so that it is adopted once it ends rather than run twice.
+    (`sweeporphans`), so that it is adopted once it ends rather than run twice.
     Raises `Interrupted` when ``stop`` is set while waiting.
     """
     names = _leftovers(project, sweep)
@@ -178,8 +203,12 @@ def finish_leftovers(
     try:
         if notify is not None:
             notify(f"finishing {len(names)} trial(s) a stopped driver left: {', '.join(names)}")
-        _wait_for_orphans(client, git_remote_url(project), names, notify, stop)
-        return start_cluster(project, executor, names, notify=notify, stop=stop, client=client)
+        git_url = git_remote_url(project, git_remote)
+        wait_for_orphans(project, client, git_url, names, notify, stop)
+        return start_cluster(
+            project, executor, names, notify=notify, stop=stop, client=client,
+            git_remote=git_remote,
+        )  # fmt: skip
     finally:
         client.close()
 
@@ -196,43 +225,6 @@ def _leftovers(project: Project, sweep: str) -> list[str]:
             if info.get("name") == sweep:
                 names.append(run.name)
     return names
-
-
-ORPHAN_WAIT_S = 0.5
-"""How often a resumed driver asks the workers whether a stopped driver's trials still run."""
-
-
-def _wait_for_orphans(
-    client: Any, git_url: str, names: list[str], notify: Notify | None, stop: threading.Event
-) -> None:
-    """Wait while any of ``names`` runs on a worker (a task whose driver was killed goes on)."""
-    probe = Task("", "", "", git_url, {})
-    said = False
-    while True:
-        answers = client.run(running_here, probe, names, on_error="return")
-        running = sorted(
-            {n for found in answers.values() if isinstance(found, list) for n in found}
-        )
-        if not running:
-            return
-        if not said and notify is not None:
-            said = True
-            notify(
-                f"waiting for {', '.join(running)}: still running on the cluster, started by "
-                "the stopped driver; each is adopted once it ends"
-            )
-        if stop.wait(ORPHAN_WAIT_S):
-            raise Interrupted("interrupted while waiting; continue with --resume")
-
-
-def running_here(probe: Task, names: list[str], dask_worker: Any = None) -> list[str]:
-    """On a worker (``client.run``): which of ``names`` run now in its repository for the remote.
-
-    ``client.run`` hands in ``dask_worker``: no task runs to say which worker this is.
-    """
-    where = None if dask_worker is None else str(dask_worker.local_directory)
-    runs = Project(task_repository(probe, where), ProjectConfig()).layout.runs
-    return sorted({j.name for j in journals(runs) if j.name in names and j.alive()})
 
 
 class _RelayWatch:

@@ -8,6 +8,8 @@ storage remote folder with this project.
 from __future__ import annotations
 
 import sys
+import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -119,3 +121,122 @@ def test_bisect_runs_what_it_lacks_on_the_cluster(  # type: ignore[no-untyped-de
     )  # fmt: skip
     assert again.code == 0 and orjson.loads(again.out)["runs"] == 0  # all reused
     assert cluster.ran("bisect") == ran
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _gone(pid: int) -> bool:
+    """The process ended (and was reaped): no cluster's worker is left behind."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")
+
+
+def test_bisect_on_dask_judges_every_commit_on_one_cluster_and_closes_it(  # type: ignore[no-untyped-def]
+    history: list[str], tmp_path: Path, cli
+) -> None:
+    workers = tmp_path / "workers.txt"  # the Dask worker that ran each judged commit
+    line = f'echo $PPID >> "{workers}" && {sys.executable} train.py'
+    found = cli(
+        "bisect", history[0], "main", "--metric", "acc", "--threshold", "0.8",
+        "--executor", "dask", "--command", line, "--json",
+    )  # fmt: skip
+    assert found.code == 0, found.err
+    doc = orjson.loads(found.out)
+    assert doc["first_bad"]["commit"] == history[3]
+    assert doc["runs"] >= 3
+    pids = _pids(workers)
+    assert len(pids) == doc["runs"] and len(set(pids)) == 1  # one worker ran them all
+    assert _gone(pids[0])  # the cluster ended with the bisect
+
+
+def test_a_stopped_bisect_on_dask_closes_its_cluster(history: list[str], tmp_path: Path) -> None:
+    from gitexp.api import Repo
+    from gitexp.errors import Interrupted
+
+    workers = tmp_path / "workers.txt"
+    stop = threading.Event()
+
+    def stop_once_running() -> None:
+        while not _pids(workers):
+            time.sleep(0.05)
+        stop.set()  # what Ctrl-C does
+
+    watcher = threading.Thread(target=stop_once_running, daemon=True)
+    watcher.start()
+    with pytest.raises(Interrupted):
+        Repo(".").bisect(
+            history[0], "main", metric="acc", threshold=0.8, executor="dask", stop=stop,
+            command=[f'echo $PPID >> "{workers}"; sleep 30'],
+        )  # fmt: skip
+    watcher.join()
+    assert _gone(_pids(workers)[0])
+    assert refs(Path.cwd(), "refs/exps-queue/") == refs(Path.cwd(), "refs/exps-claimed/") == []
+
+
+@pytest.mark.parametrize("where", ["dask", "cluster"])
+def test_the_output_of_runs_on_dask_is_shown_as_it_comes_and_whole(  # type: ignore[no-untyped-def]
+    history: list[str], tmp_path: Path, where: str, request
+) -> None:
+    from gitexp.api import Repo
+
+    executor = "dask" if where == "dask" else request.getfixturevalue("cluster").executor
+    go = tmp_path / "go"  # made once the first line was shown: the run goes on only then
+    line = (
+        f'echo "started $(cat step.txt)"; i=0; while [ ! -e "{go}" ] && [ $i -lt 1200 ]; '
+        f'do sleep 0.05; i=$((i+1)); done; [ -e "{go}" ] || echo "never shown"; '
+        f"{sys.executable} train.py; echo done"
+    )
+    shown = bytearray()
+
+    def sink(chunk: bytes, _is_err: bool) -> None:
+        shown.extend(chunk)
+        if b"started" in shown:
+            go.touch()
+
+    result = Repo(".").bisect(
+        history[0], "main", metric="acc", threshold=0.8, executor=executor, command=[line],
+        on_output=sink,
+    )  # fmt: skip
+    assert result.first_bad.commit == history[3]
+    ran = [step.experiment for step in result.steps if step.ran]
+    logs = [git(Path.cwd(), "show", f"refs/experiments/{name}:.gitexp/output.log") for name in ran]
+    assert bytes(shown).decode() == "".join(logs)  # each run's whole output once, in order
+    assert "never shown" not in shown.decode() and shown.decode().count("done") == len(ran)
+
+
+def test_git_remote_names_the_remote_of_a_clusters_workers_and_nothing_else_takes_it(  # type: ignore[no-untyped-def]
+    history: list[str], cluster: Cluster, tmp_path: Path, cli
+) -> None:
+    root = Path.cwd()
+    bisected = cluster.ran("bisect")  # by the tests before, on the same cluster
+    lab = tmp_path / "lab.git"
+    git(tmp_path, "init", "-q", "--bare", str(lab))
+    git(root, "remote", "add", "lab", lab.as_uri())
+    assert cli("run", "-n", "gr", "-S", "boost=0.25").code == 0
+    again = cli("reproduce", "gr", "--executor", cluster.executor, "--git-remote", "lab", "--json")
+    assert again.code == 0, again.err
+    assert orjson.loads(again.out)["reproduced"] is True
+    assert git(root, "ls-remote", "lab", "refs/experiments/*").split()[1::2] == [
+        "refs/experiments/gr-repro"
+    ]  # the workers got the run from lab and recorded it there
+    assert remote_refs(root, "refs/") == []  # origin saw nothing
+    assert cluster.ran("gr") == ["gr-repro"]
+    bisect = ("bisect", history[0], "main", "--metric", "acc", "--threshold", "0.8")
+    for words in (
+        ("reproduce", "gr", "--git-remote", "lab"),
+        (*bisect, "--executor", "dask", "--git-remote", "lab"),
+        ("queue", "start", "--git-remote", "lab"),
+        ("run", "--git-remote", "lab", "-S", "boost=0.5"),
+    ):
+        refused = cli(*words)
+        assert refused.code == 2, words
+        assert refused.err.startswith("error: --git-remote names the git remote of a Dask"), words
+    unknown = cli(*bisect, "--executor", cluster.executor, "--git-remote", "nowhere")
+    assert unknown.code == 1 and "'nowhere'" in unknown.err.splitlines()[0]
+    assert refs(root, "refs/experiments/") == ["gr", "gr-repro"]  # nothing else ran
+    assert cluster.ran("gr") == ["gr-repro"] and cluster.ran("bisect") == bisected

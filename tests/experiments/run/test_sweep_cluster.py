@@ -213,3 +213,83 @@ def test_what_a_cluster_search_cannot_do_is_refused_before_anything_moves(  # ty
     assert taken.code == 1 and "experiment 'f-2' exists on the git remote" in taken.err
     assert refs(project, "refs/experiments/") == [] and cluster.ran("f") == []
     no_runs_left(project)
+
+
+def test_a_second_driver_of_a_search_going_on_is_refused_at_once(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    search = ("run", "-n", "two", "-S", "x=uniform(0,1)", "--seed", "5", "--trials", "2")
+    first = _start(project, *search, "--executor", cluster.executor, "--", PY, "trial.py", "2.25")
+    _wait_for("2.25", cluster.ran_log.parent)  # its trials run on the workers
+    for again in (search, ("run", "-n", "two", "--resume")):
+        second = cli(*again, "--executor", cluster.executor)
+        assert second.code == 1
+        assert second.err.startswith(
+            f"error: sweep 'two' is being run by another gitexp process (pid {first.pid}); "
+            "a sweep has one driver at a time; wait for it to end, then continue with "
+            "`gitexp run -n two --resume`"
+        )
+    _out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err  # the first went on undisturbed
+    names = ["two-1", "two-2"]
+    assert refs(project, "refs/experiments/") == remote_refs(project, "refs/experiments/") == names
+    assert cluster.ran("two") == names
+    no_runs_left(project)
+    more = cli("run", "-n", "two", "--resume", "--trials", "3", "--executor", cluster.executor)
+    assert more.code == 0, more.err  # once it ended, the sweep goes on
+    assert cluster.ran("two") == [*names, "two-3"]
+
+
+def test_resume_waits_for_a_killed_drivers_trial_only_so_long_then_ends_it(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gitexp.experiments.run import sweeporphans
+
+    driver = _start(
+        project, "run", "-n", "h", "-S", "x=uniform(0,1)", "--trials", "1",
+        "--executor", cluster.executor, "--", PY, "trial.py", "299",
+    )  # fmt: skip
+    _wait_for("299", cluster.ran_log.parent)  # a trial that would hang for minutes
+    driver.kill()
+    driver.communicate()
+    monkeypatch.setattr(sweeporphans, "ORPHAN_LIMIT_S", 1.0)
+    again = cli("run", "-n", "h", "--resume", "--executor", cluster.executor)
+    assert again.code == 1, again.err  # the trial ended failed
+    assert "h-1 still running after 1s: ended on the cluster, recorded as it ended" in again.err
+    assert not _pids_running("299", cluster.ran_log.parent), "the trial's command runs on"
+    assert (
+        refs(project, "refs/experiments/") == remote_refs(project, "refs/experiments/") == ["h-1"]
+    )
+    assert record(project, "h-1")["status"] == "failed"  # recorded once, by its own task
+    assert cluster.ran("h") == ["h-1"]  # and not run again
+    no_runs_left(project)
+
+
+def test_a_resume_does_not_wait_for_a_worker_that_does_not_answer(  # type: ignore[no-untyped-def]
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import threading
+
+    import distributed
+
+    from gitexp.experiments.run import sweeporphans
+    from gitexp.experiments.run.executors.worker import Task
+
+    monkeypatch.setattr(sweeporphans, "PROBE_S", 1.0)
+    probe = Task("", "", "", (tmp_path / "remote.git").as_uri(), {})
+    answered: list[list[str]] = []
+    with distributed.Client(cluster.address, timeout=30) as client:
+        pids = client.run(os.getpid)  # each worker process, by address
+        silent = pids[min(pids)]
+        os.kill(silent, signal.SIGSTOP)  # alive to the scheduler, deaf to everyone
+        try:
+            asking = threading.Thread(
+                target=lambda: answered.append(sweeporphans._running(client, probe, ["s-1"]))
+            )
+            asking.start()
+            asking.join(120)  # a hang, not a speed: the probe gives up after PROBE_S
+            assert not asking.is_alive(), "the resume waits for a silent worker"
+        finally:
+            os.kill(silent, signal.SIGCONT)
+        asking.join()
+    assert answered == [[]]  # the silent worker's trials run again

@@ -43,6 +43,7 @@ def start(
     """
     if jobs < 1:
         raise UsageError("-j needs a number of jobs from 1 up")
+    check_git_remote(executor, git_remote)
     if executor == "local":
         from gitexp.experiments.run.executors.local import start_local
 
@@ -61,3 +62,13 @@ def start(
     raise UsageError(
         f"unknown executor '{executor}'", hint="use --executor local, dask or dask://HOST:PORT"
     )
+
+
+def check_git_remote(executor: str, git_remote: str | None) -> None:
+    """`UsageError` for a git remote named for an executor that uses none (all but ``dask://``)."""
+    if git_remote is not None and not executor.startswith("dask://"):
+        raise UsageError(
+            f"--git-remote names the git remote of a Dask cluster's workers; executor "
+            f"'{executor}' runs on this machine and uses none",
+            hint="drop --git-remote, or add --executor dask://HOST:PORT",
+        )

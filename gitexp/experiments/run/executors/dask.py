@@ -11,6 +11,7 @@ recorded once. Needs ``pip install 'gitexp[dask]'``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -35,8 +36,12 @@ def start_dask(
     notify: Notify | None = None,
     on_result: Callable[[RunResult], None] | None = None,
     stop: threading.Event | None = None,
+    client: Any = None,
 ) -> list[RunResult]:
     """Run the runs queued now on a local cluster of ``jobs`` workers; their results.
+
+    ``client``: one of a cluster started already, kept open (a command that runs
+    several times, as ``bisect`` does, starts its cluster once); ``jobs`` is unused then.
 
     On a stop, tasks not started are cancelled (their runs stay queued), the
     running ones stop their commands and record them ``interrupted``
@@ -57,10 +62,8 @@ def start_dask(
 
     token = secrets.token_hex(4)
     keys = {name: f"gitexp-{token}-{name}" for name in names}
-    with (
-        local_cluster(distributed, jobs) as cluster,
-        distributed.Client(cluster) as client,
-    ):
+    with contextlib.ExitStack() as scope:
+        client = client or _own_client(scope, distributed, jobs)
         pending = {
             client.submit(
                 run_task, str(project.root), name, keys[name], key=keys[name], pure=False
@@ -78,6 +81,12 @@ def start_dask(
     if notify is not None and len(results) < len(names):
         notify(f"{len(names) - len(results)} run(s) were taken by another `queue start`")
     return results
+
+
+def _own_client(scope: contextlib.ExitStack, distributed: ModuleType, jobs: int) -> Any:
+    """A client of a new cluster of ``jobs`` workers, both closed with ``scope``."""
+    cluster = scope.enter_context(local_cluster(distributed, jobs))
+    return scope.enter_context(distributed.Client(cluster))
 
 
 def _finished(distributed: ModuleType, pending: dict[Any, str]) -> list[Any]:

@@ -88,3 +88,17 @@ def _end_group(command: dict[str, object]) -> None:
         return  # the pid was reused by a process that is not the command
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def end_command(folder: Path) -> bool:
+    """End the command of the run journaled in ``folder`` (its process group); False if none.
+
+    For a run whose worker lives but that must not go on: a resumed search's driver
+    ends the trials a killed driver left running past its wait (`sweepcluster`).
+    The run's gitexp, if alive, records it as it ended.
+    """
+    command = _command(folder)
+    if command is None:
+        return False
+    _end_group(command)
+    return True
