@@ -141,12 +141,17 @@ def put_chunk(root: Path, chunk: Oid, data: bytes | memoryview, tag: str) -> Non
     os.rename(tmp, final)
 
 
+def read_chunk(root: Path, chunk: Oid) -> bytes:
+    """The bytes of the chunk file ``chunk``, unchecked; `FileNotFoundError` when absent."""
+    with open(chunk_path(root, chunk), "rb") as handle:
+        return handle.read()
+
+
 def read_chunks(root: Path, oid: Oid, chunks: Chunks) -> Iterator[bytes]:
     """The bytes of each chunk in order; `IntegrityError` for one missing or of the wrong size."""
     for chunk, length in chunks:
         try:
-            with open(chunk_path(root, chunk), "rb") as handle:
-                data = handle.read()
+            data = read_chunk(root, chunk)
         except FileNotFoundError as exc:
             raise _broken(oid, f"its chunk {chunk.hex} is missing") from exc
         if len(data) != length:

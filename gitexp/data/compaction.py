@@ -22,6 +22,7 @@ from gitexp.errors import GitexpError
 from gitexp.git import plumbing
 from gitexp.project import Project
 from gitexp.storage.backend import Backend
+from gitexp.storage.chunkpush import Listed
 
 
 def in_use(project: Project, store: ObjectStore) -> set[Oid]:
@@ -109,6 +110,28 @@ def _cut() -> Callable[[Path], Iterator[memoryview]]:
                 yield data[offset : offset + length]
 
     return chunks
+
+
+def pushable_list(store: ObjectStore, oid: Oid) -> Listed | None:
+    """The local chunk list of ``oid`` if it is the list a push to a layout-2 remote writes.
+
+    Such an object is pushed as the chunks it is kept as, never made whole
+    (`gitexp.storage.chunkpush.upload_listed`). None for an object that is not
+    compacted, or whose list is damaged or cut another way (made whole to be pushed).
+    """
+    from functools import partial
+
+    from gitexp.cache import chunkstore
+    from gitexp.storage.chunks import dump_chunk_list
+
+    try:
+        listing = chunkstore.list_path(store.root, oid).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    chunks = chunkstore.parse_list(listing)
+    if not chunks or dump_chunk_list(sum(n for _, n in chunks), chunks) != listing:
+        return None
+    return Listed(listing, chunks, partial(chunkstore.read_chunk, store.root))
 
 
 def absent_from(backend: Backend, layout: int, oids: list[Oid], jobs: int) -> list[Oid]:
