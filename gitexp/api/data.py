@@ -71,18 +71,20 @@ class DataCalls(Calls):
         now: bool = False,
         notify: Notify | None = None,
         compact: bool = False,
+        progress: ProgressFn | None = None,
     ) -> GcResult:
         """Remove cache objects nothing needs (`gitexp gc`); what was freed.
 
         With ``compact``, big files that remain and that no working tree needs are
-        then kept as shared chunks (``gc --compact``), reassembled when needed again.
+        then kept as shared chunks (``gc --compact``), reassembled when needed again;
+        ``progress`` is told (phase ``"compact"``) how far that is, file by file.
         """
         from gitexp.experiments import manage
 
         return manage.gc(
             self.project, workspace=workspace, all_branches=all_branches,
             experiments=experiments, dry_run=dry_run, now=now, notify=notify,
-            compact=compact,
+            compact=compact, progress=progress,
         )  # fmt: skip
 
     def gc_remote(

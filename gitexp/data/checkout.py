@@ -15,6 +15,7 @@ from pathlib import Path
 from gitexp.cache.checkout import Plan, apply_plan, missing_objects, plan_checkout
 from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.links import Linker
+from gitexp.cache.locks import storing
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import SUFFIX, Pointer, data_path, pointer_path
@@ -106,8 +107,13 @@ def checkout_pointers(
     force: bool = False,
     on_file: OnPath | None = None,
 ) -> CheckoutResult:
-    """`checkout` of exactly ``pointers`` (data path → pointer), wherever they come from."""
-    with Workspace.open(project) as ws:
+    """`checkout` of exactly ``pointers`` (data path → pointer), wherever they come from.
+
+    Holds the store lock shared (`storing`), as commands that store objects do: a
+    ``gc`` (which holds it exclusive) can then neither remove nor compact an object
+    between the moment it is found whole here and the moment a file links to it.
+    """
+    with Workspace.open(project) as ws, storing(ws.store.root):
         plans, missing = _plans(ws, pointers)
         saved = _protect(ws, plans, force)
         linker = Linker(ws.store, project.local.link, project.local.jobs)

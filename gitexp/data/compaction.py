@@ -23,6 +23,7 @@ from gitexp.git import plumbing
 from gitexp.project import Project
 from gitexp.storage.backend import Backend
 from gitexp.storage.chunkpush import Listed
+from gitexp.storage.transfer import Progress
 
 
 def in_use(project: Project, store: ObjectStore) -> set[Oid]:
@@ -85,18 +86,46 @@ def _links_under(path: Path) -> Iterator[str]:
 
 
 def compact_cache(
-    project: Project, store: ObjectStore, removed: Iterable[Oid], *, dry_run: bool
+    project: Project,
+    store: ObjectStore,
+    removed: Iterable[Oid],
+    *,
+    dry_run: bool,
+    progress: Callable[[str, Progress], None] | None = None,
 ) -> Compaction:
     """Compact every whole big object of the cache that no working tree needs.
 
     ``removed``: objects the gc that ran just before removed (or, in a dry run, would).
-    The caller holds the store lock.
+    ``progress`` is told (phase ``"compact"``) the files and bytes gone through. The
+    caller holds the store lock.
     """
     from gitexp.storage.chunks import CHUNKED, CHUNKER
+    from gitexp.storage.transfer import Meter
 
     skip = in_use(project, store) | set(removed)
-    candidates = (oid for oid in store.oids() if oid not in skip)
-    return compact(store, candidates, _cut(), CHUNKER, smallest=CHUNKED, dry_run=dry_run)
+    sized = _sized(store, (oid for oid in store.oids() if oid not in skip), CHUNKED)
+    report = progress
+    meter = Meter(
+        (lambda p: report("compact", p)) if report is not None else None,
+        len(sized),
+        sum(sized.values()),
+    )
+    return compact(
+        store, sized, _cut(), CHUNKER, smallest=CHUNKED, dry_run=dry_run, on_done=meter.step
+    )
+
+
+def _sized(store: ObjectStore, oids: Iterable[Oid], smallest: int) -> dict[Oid, int]:
+    """Those of ``oids`` whose whole file has ``smallest`` bytes or more, with their sizes."""
+    found = {}
+    for oid in oids:
+        try:
+            size = os.stat(store.path(oid)).st_size
+        except FileNotFoundError:
+            continue
+        if size >= smallest:
+            found[oid] = size
+    return found
 
 
 def _cut() -> Callable[[Path], Iterator[memoryview]]:

@@ -99,15 +99,19 @@ def main(args: argparse.Namespace) -> int:
             say("error: --compact works on the local cache, not on a storage remote; drop one")
             return 2
         return remote(args)
-    result = Repo(".").gc(
-        workspace=args.workspace,
-        all_branches=args.all_branches,
-        experiments=args.experiments,
-        dry_run=args.dry_run,
-        now=args.now,
-        notify=say,
-        compact=args.compact,
-    )
+    from gitexp.cli.progress import transfer_bar
+
+    with transfer_bar() as progress:  # on a terminal only; the summary line below otherwise
+        result = Repo(".").gc(
+            workspace=args.workspace,
+            all_branches=args.all_branches,
+            experiments=args.experiments,
+            dry_run=args.dry_run,
+            now=args.now,
+            notify=say,
+            compact=args.compact,
+            progress=progress,
+        )
     if args.json:
         out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
     verb = "would remove" if result.dry_run else "removed"
