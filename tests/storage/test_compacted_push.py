@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +19,7 @@ from gitexp.core.pointer import Pointer
 from gitexp.data.sync import Storage, push_pointers
 from gitexp.errors import IntegrityError
 from gitexp.project import Project
-from gitexp.storage.chunks import chunk_list_key
+from gitexp.storage.chunks import chunk_list_key, parse_chunk_list
 from gitexp.storage.local import LocalBackend
 from tests.conftest import commit_all, git
 
@@ -174,3 +178,43 @@ def test_a_missing_chunk_is_named_and_nothing_is_listed(
     with pytest.raises(IntegrityError, match=f"its chunk {gone.hex} is missing"):
         push_file(repo, first, "fresh")
     assert not (tmp_path / "fresh" / chunk_list_key(oid)).exists()
+
+
+@pytest.mark.slow
+def test_a_killed_push_of_a_compacted_file_leaves_the_remote_readable_and_a_rerun_completes(
+    repo: Path, cli, compacted: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    first, _second = compacted
+    oid = compact(cli, repo, first)
+    script = (
+        "import sys\n"
+        "from gitexp.core.hashing import Oid\n"
+        "from gitexp.core.pointer import Pointer\n"
+        "from gitexp.data.sync import Storage, push_pointers\n"
+        "from gitexp.project import Project\n"
+        f"pointer = Pointer(Oid('{oid.hex}'), {len(first)})\n"
+        "push_pointers(Project.open('.'), Storage(remote=sys.argv[1]), {'big.bin': pointer}, 'k')\n"
+    )
+    started = time.monotonic()
+    whole = subprocess.run([sys.executable, "-c", script, "whole"], cwd=repo, check=False)
+    assert whole.returncode == 0
+    duration = time.monotonic() - started
+    rng = random.Random(4)
+    key = tmp_path / "fresh" / chunk_list_key(oid)
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-c", script, "fresh"], cwd=repo)
+        time.sleep(rng.uniform(0.05, duration))  # pacing only: where the kill lands
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if key.exists():  # a list is there only once every chunk it names is
+            assert parse_chunk_list(key.read_bytes()) is not None
+            break
+    done = subprocess.run([sys.executable, "-c", script, "fresh"], cwd=repo, check=False)
+    assert done.returncode == 0
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(repo), str(other))
+    git(other, "checkout", "-q", "HEAD~1")
+    Repo(other).remote_add("fresh", str(tmp_path / "fresh"))
+    Repo(other).pull(remote="fresh")
+    assert (other / "big.bin").read_bytes() == first
+    assert Repo(other).fsck_remote("fresh").faults == ()
