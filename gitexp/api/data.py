@@ -54,12 +54,19 @@ class DataCalls(Calls):
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> CheckoutResult:
-        """Make the workspace's data match its pointers, all or under ``paths``."""
+        """Make the workspace's data match its pointers, all or under ``paths``.
+
+        ``notify`` is told when the checkout waits for a ``gc`` holding the cache.
+        """
         from gitexp.data.checkout import checkout
 
         given = [os.fspath(p) for p in paths]
-        return checkout(self.project, given, force=force, cwd=cwd or self.root, on_file=on_file)
+        return checkout(
+            self.project, given, force=force, cwd=cwd or self.root, on_file=on_file,
+            notify=notify,
+        )  # fmt: skip
 
     def gc(
         self,

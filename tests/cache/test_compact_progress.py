@@ -116,6 +116,7 @@ def test_a_checkout_waits_while_gc_holds_the_cache_and_then_links_a_whole_file(
         os.close(lock)
     _out, err = proc.communicate()
     assert proc.returncode == 0, err
+    assert b"waiting for a gc that holds the cache to finish" in err
     assert (repo / "big.bin").is_symlink()
     assert (repo / "big.bin").read_bytes() == versions[0][1]
 
