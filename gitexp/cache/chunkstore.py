@@ -12,11 +12,12 @@ compacted object has:
 
 Concatenated in list order the chunks are the file: ``b3sum`` of the result prints
 its id. Identity never changes: the object is still ``blake3:<id>``, and
-`ObjectStore.has` finds it. Before a whole copy is needed (checkout, push) it is
-reassembled here into a temporary file, hashed on the way, and renamed into place
-only if it matches its id. Chunks are written before the list that names them, and
-the list before the whole file is dropped, so a kill at any moment leaves every
-object readable; a chunk no list names is removed by the next ``gc``.
+`ObjectStore.has` finds it. Before a whole copy is needed (checkout, a push to a
+layout-1 remote) it is reassembled here into a temporary file, hashed on the way,
+and renamed into place only if it matches its id; a push to a layout-2 remote sends
+its chunks as they are. Chunks are written before the list that names them, and the
+list before the whole file is dropped, so a kill at any moment leaves every object
+readable; a chunk no list names is removed by the next ``gc``.
 """
 
 from __future__ import annotations

@@ -186,7 +186,7 @@ def _listed_whole(root: Path, oid: Oid, present: Set[Oid]) -> bool:
 def drop_restored(store: ObjectStore, oids: Iterable[Oid]) -> int:
     """Drop again the whole copies of compacted objects made whole for a moment; how many.
 
-    For a push, which reads whole files: afterwards the cache is as compact as
+    For a push to a layout-1 remote, which takes whole files: afterwards the cache is as compact as
     before. A copy that a workspace file is hard-linked to meanwhile stays.
     """
     gone = []
