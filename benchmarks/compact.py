@@ -10,7 +10,11 @@ it edited in 5 places (fixed seeds), each added and committed. Then:
 2. the time of ``gc --compact`` itself;
 3. the time of ``gitexp checkout`` of the first version, from a cache that holds it
    whole (the baseline) and from the compacted cache (reassembled, verified, copied),
-   R rounds each, back to back; the ratio is the median of the rounds'.
+   R rounds each, back to back; the ratio is the median of the rounds';
+4. the time of a push of the first version to a new layout-2 remote (a local folder),
+   from the whole file (the baseline) and from the compacted cache, R rounds each;
+   and of a push of the first version to a remote that holds the second already
+   (only the chunks around the edits move).
 
 Prints a table and writes it to ``benchmarks/results/compact.md``. Nothing but gitexp
 and git is needed; the work folder (``benchmarks/work/compact`` unless ``--work``) is
@@ -99,6 +103,62 @@ def checkout_old(root: Path, old: str, compact: bool) -> float:
     return took
 
 
+PUSH = """
+import sys
+from gitexp.core.hashing import Oid
+from gitexp.core.pointer import Pointer
+from gitexp.data.sync import Storage, push_pointers
+from gitexp.project import Project
+oid, size, remote = Oid(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+push_pointers(Project.open("."), Storage(remote=remote), {"data.bin": Pointer(oid, size)}, "bench")
+"""
+
+
+def push_version(
+    root: Path, data_oid: str, size: int, seed: str | None = None
+) -> tuple[float, float]:
+    """Time a push of the object ``data_oid`` to a new local layout-2 remote: wall, CPU.
+
+    With ``seed``, the remote first gets the object ``seed`` (not timed). The CPU
+    time (user and system) says more than the wall time on a busy machine.
+    """
+    remote = root.parent / "remote"
+    shutil.rmtree(remote, ignore_errors=True)
+    gitexp(root, "remote", "add", "-f", "bench", str(remote))
+    if seed is not None:
+        _push(root, seed, size)
+    started, cpu = time.perf_counter(), _children_cpu()
+    _push(root, data_oid, size)
+    took, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    shutil.rmtree(remote, ignore_errors=True)
+    return took, cpu
+
+
+def _children_cpu() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _push(root: Path, oid: str, size: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PUSH, oid, str(size), "bench"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"push failed: {done.stderr}")
+
+
+def pointer_hash(root: Path, commit: str) -> str:
+    """The hash in ``data.bin``'s pointer at ``commit``."""
+    text = git(root, "show", f"{commit}:data.bin.gitexp")
+    found = next(line.split()[1] for line in text.splitlines() if line.startswith("hash:"))
+    return found.removeprefix("blake3:")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--versions", type=int, default=50)
@@ -126,11 +186,23 @@ def measure(root: Path, versions: int, size: int, repeat: int) -> dict[str, floa
     commits, unique = make_versions(root, versions, size)
     before = cache_bytes(root)
     whole = [checkout_old(root, commits[0], compact=False) for _ in range(repeat)]
+    first, second = pointer_hash(root, commits[0]), pointer_hash(root, commits[-1])
+    push_whole = [push_version(root, first, size) for _ in range(repeat)]
     compact_s = gitexp(root, "gc", "--compact", "--now")
     after = cache_bytes(root)
+    push_compacted = [push_version(root, first, size) for _ in range(repeat)]
+    push_delta = [push_version(root, first, size, seed=second) for _ in range(repeat)]
     compacted = [checkout_old(root, commits[0], compact=True) for _ in range(repeat)]
     ratios = [c / w for c, w in zip(compacted, whole, strict=True)]
+    push_ratios = [c[0] / w[0] for c, w in zip(push_compacted, push_whole, strict=True)]
     return {
+        "push_whole_s": statistics.median(w for w, _ in push_whole),
+        "push_whole_cpu": statistics.median(c for _, c in push_whole),
+        "push_compacted_s": statistics.median(w for w, _ in push_compacted),
+        "push_compacted_cpu": statistics.median(c for _, c in push_compacted),
+        "push_ratio": statistics.median(push_ratios),
+        "push_delta_s": statistics.median(w for w, _ in push_delta),
+        "push_delta_cpu": statistics.median(c for _, c in push_delta),
         "before": before,
         "after": after,
         "unique": unique,
@@ -162,6 +234,13 @@ def report(rows: dict[str, float], args: argparse.Namespace) -> None:
         f"| checkout of the first version, cache whole | {rows['whole_s']:.2f} s |",
         f"| checkout of the first version, compacted | {rows['compacted_s']:.2f} s |",
         f"| compacted / whole (median of {args.repeat} rounds) | {rows['ratio']:.2f}x |",
+        f"| push of the first version to a new remote, from the whole file | "
+        f"{rows['push_whole_s']:.2f} s ({rows['push_whole_cpu']:.2f} s CPU) |",
+        f"| the same push from the compacted cache | {rows['push_compacted_s']:.2f} s "
+        f"({rows['push_compacted_cpu']:.2f} s CPU) |",
+        f"| compacted / whole (median of {args.repeat} rounds) | {rows['push_ratio']:.2f}x |",
+        f"| push of the first version, compacted, to a remote holding the last | "
+        f"{rows['push_delta_s']:.2f} s ({rows['push_delta_cpu']:.2f} s CPU) |",
     ]
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)

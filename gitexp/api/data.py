@@ -54,12 +54,19 @@ class DataCalls(Calls):
         force: bool = False,
         cwd: str | os.PathLike[str] | None = None,
         on_file: Callable[[str, str], None] | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> CheckoutResult:
-        """Make the workspace's data match its pointers, all or under ``paths``."""
+        """Make the workspace's data match its pointers, all or under ``paths``.
+
+        ``notify`` is told when the checkout waits for a ``gc`` holding the cache.
+        """
         from gitexp.data.checkout import checkout
 
         given = [os.fspath(p) for p in paths]
-        return checkout(self.project, given, force=force, cwd=cwd or self.root, on_file=on_file)
+        return checkout(
+            self.project, given, force=force, cwd=cwd or self.root, on_file=on_file,
+            notify=notify,
+        )  # fmt: skip
 
     def gc(
         self,
@@ -71,18 +78,20 @@ class DataCalls(Calls):
         now: bool = False,
         notify: Notify | None = None,
         compact: bool = False,
+        progress: ProgressFn | None = None,
     ) -> GcResult:
         """Remove cache objects nothing needs (`gitexp gc`); what was freed.
 
         With ``compact``, big files that remain and that no working tree needs are
-        then kept as shared chunks (``gc --compact``), reassembled when needed again.
+        then kept as shared chunks (``gc --compact``), reassembled when needed again;
+        ``progress`` is told (phase ``"compact"``) how far that is, file by file.
         """
         from gitexp.experiments import manage
 
         return manage.gc(
             self.project, workspace=workspace, all_branches=all_branches,
             experiments=experiments, dry_run=dry_run, now=now, notify=notify,
-            compact=compact,
+            compact=compact, progress=progress,
         )  # fmt: skip
 
     def gc_remote(

@@ -12,11 +12,12 @@ compacted object has:
 
 Concatenated in list order the chunks are the file: ``b3sum`` of the result prints
 its id. Identity never changes: the object is still ``blake3:<id>``, and
-`ObjectStore.has` finds it. Before a whole copy is needed (checkout, push) it is
-reassembled here into a temporary file, hashed on the way, and renamed into place
-only if it matches its id. Chunks are written before the list that names them, and
-the list before the whole file is dropped, so a kill at any moment leaves every
-object readable; a chunk no list names is removed by the next ``gc``.
+`ObjectStore.has` finds it. Before a whole copy is needed (checkout, a push to a
+layout-1 remote) it is reassembled here into a temporary file, hashed on the way,
+and renamed into place only if it matches its id; a push to a layout-2 remote sends
+its chunks as they are. Chunks are written before the list that names them, and the
+list before the whole file is dropped, so a kill at any moment leaves every object
+readable; a chunk no list names is removed by the next ``gc``.
 """
 
 from __future__ import annotations
@@ -141,12 +142,17 @@ def put_chunk(root: Path, chunk: Oid, data: bytes | memoryview, tag: str) -> Non
     os.rename(tmp, final)
 
 
+def read_chunk(root: Path, chunk: Oid) -> bytes:
+    """The bytes of the chunk file ``chunk``, unchecked; `FileNotFoundError` when absent."""
+    with open(chunk_path(root, chunk), "rb") as handle:
+        return handle.read()
+
+
 def read_chunks(root: Path, oid: Oid, chunks: Chunks) -> Iterator[bytes]:
     """The bytes of each chunk in order; `IntegrityError` for one missing or of the wrong size."""
     for chunk, length in chunks:
         try:
-            with open(chunk_path(root, chunk), "rb") as handle:
-                data = handle.read()
+            data = read_chunk(root, chunk)
         except FileNotFoundError as exc:
             raise _broken(oid, f"its chunk {chunk.hex} is missing") from exc
         if len(data) != length:

@@ -2,11 +2,11 @@
 
 Compacting an object cuts it into content-defined chunks (the cutting is the
 caller's: the same as a layout-2 remote's, so the chunks are the same), writes the
-chunks that are new, then its chunk list, then flushes everything to disk, and only
-then drops the whole file (`gitexp.cache.chunkstore` has the layout). An object
-that a workspace file is hard-linked to is left whole, and so is one whose bytes do
-not hash to its id (``fsck`` deals with it). A kill at any moment leaves every
-object readable: whole, or listed with all its chunks.
+chunks that are new, then its chunk list, then flushes them and their folders to disk
+(``fsync``), and only then drops the whole file (`gitexp.cache.chunkstore` has the
+layout). An object that a workspace file is hard-linked to is left whole, and so is
+one whose bytes do not hash to its id (``fsck`` deals with it). A kill at any moment
+(or a power cut) leaves every object readable: whole, or listed with all its chunks.
 
 Removing compacted objects and the chunks no list names any more is `sweep_compacted`,
 called by ``gc`` under the store lock; `check_compacted` is ``fsck``'s part.
@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitexp.cache import chunkstore
-from gitexp.cache.atomic import atomic_write
+from gitexp.cache.atomic import atomic_write, flush_to_disk
 from gitexp.cache.chunkstore import SMALLEST
 from gitexp.cache.layout import upgrade_cache
 from gitexp.cache.objects import CORRUPT_DIR, ObjectStore
-from gitexp.core.hashing import Hasher, Oid
+from gitexp.core.hashing import ALGORITHM, Hasher, Oid
 from gitexp.errors import IntegrityError
 
 Cut = Callable[[Path], Iterable[memoryview]]
@@ -59,6 +59,10 @@ class _Run:
     upgraded: bool = False
 
 
+OnDone = Callable[[int], None]
+"""Told the size of each candidate (0 for one not whole) once compaction is through with it."""
+
+
 def compact(
     store: ObjectStore,
     candidates: Iterable[Oid],
@@ -67,37 +71,48 @@ def compact(
     *,
     smallest: int = SMALLEST,
     dry_run: bool = False,
+    on_done: OnDone | None = None,
 ) -> Compaction:
     """Keep each of ``candidates`` of ``smallest`` bytes or more as chunks; what it saved.
 
     The caller leaves out objects the workspaces need and holds the store lock
-    (`gitexp.cache.locks.sweeping`), so no ``gc`` runs meanwhile. Idempotent: an
-    object compacted already is skipped, one made whole again (checked out, pushed)
-    only loses its whole copy. Everything new is flushed to disk before any whole
-    file is dropped.
+    (`gitexp.cache.locks.sweeping`), so no ``gc`` runs meanwhile, nor a checkout
+    that could link to a whole file about to go. Idempotent: an object compacted
+    already is skipped, one made whole again (checked out, pushed) only loses its
+    whole copy. One object at a time: its new chunks, its list and their folders are
+    flushed to disk (``fsync``) before its whole file is dropped, so even a power
+    cut leaves it readable, and the space comes back as compaction goes.
     """
     result = Compaction()
     run = _Run(cut, chunker, dry_run, set(chunkstore.chunk_oids(store.root)))
-    drop: list[tuple[Oid, os.stat_result]] = []
     for oid in candidates:
         info = _whole(store, oid, max(smallest, SMALLEST))
-        if info is None:
-            continue
-        if info.st_nlink > 1:
-            result.linked += 1
-            continue
-        stored = _compact_one(store, oid, run)
-        if stored is None:
-            result.corrupt.append(oid)
-            continue
-        result.compacted.append(oid)
-        result.whole_bytes += info.st_size
-        result.stored_bytes += stored
-        drop.append((oid, info))
-    if not dry_run and drop:
-        os.sync()  # the chunks and lists are on disk before any whole copy goes
-        store.remove_many(oid for oid, info in drop if _unchanged(store, oid, info))
+        if info is not None:
+            _compact_whole(store, oid, info, run, result)
+        if on_done is not None:
+            on_done(0 if info is None else info.st_size)
     return result
+
+
+def _compact_whole(
+    store: ObjectStore, oid: Oid, info: os.stat_result, run: _Run, result: Compaction
+) -> None:
+    """Compact one whole object, flush what was written, then drop the whole file."""
+    if info.st_nlink > 1:
+        result.linked += 1
+        return
+    written = _compact_one(store, oid, run)
+    if written is None:
+        result.corrupt.append(oid)
+        return
+    stored, paths = written
+    result.compacted.append(oid)
+    result.whole_bytes += info.st_size
+    result.stored_bytes += stored
+    if not run.dry_run:
+        flush_to_disk(paths)
+        if _unchanged(store, oid, info):
+            store.remove_many([oid])
 
 
 def _whole(store: ObjectStore, oid: Oid, smallest: int) -> os.stat_result | None:
@@ -117,10 +132,13 @@ def _unchanged(store: ObjectStore, oid: Oid, before: os.stat_result) -> bool:
     return now.st_ino == before.st_ino and now.st_nlink == 1
 
 
-def _compact_one(store: ObjectStore, oid: Oid, run: _Run) -> int | None:
-    """Write the object's new chunks and its list; the bytes written (None: corrupt)."""
+def _compact_one(store: ObjectStore, oid: Oid, run: _Run) -> tuple[int, list[str]] | None:
+    """Write the object's new chunks and its list; the bytes, and what to flush (None: corrupt).
+
+    What to flush: the new chunk files, the list, and every folder that got a new name.
+    """
     if _listed_whole(store.root, oid, run.present):
-        return 0
+        return 0, []
     from blake3 import blake3
 
     hasher = Hasher()
@@ -139,14 +157,21 @@ def _compact_one(store: ObjectStore, oid: Oid, run: _Run) -> int | None:
         run.present.difference_update(c for c, _ in new)
         return None
     listing = chunkstore.dump_list(hasher.size, run.chunker, chunks)
-    if not run.dry_run:
-        if not run.upgraded:
-            upgrade_cache(store.root)
-            run.upgraded = True
-        for chunk, view in new:
-            chunkstore.put_chunk(store.root, chunk, view, run.tag)
-        atomic_write(chunkstore.list_path(store.root, oid), listing, 0o444)
-    return stored + len(listing)
+    if run.dry_run:
+        return stored + len(listing), []
+    if not run.upgraded:
+        upgrade_cache(store.root)
+        run.upgraded = True
+    written = []
+    for chunk, view in new:
+        chunkstore.put_chunk(store.root, chunk, view, run.tag)
+        written.append(chunkstore.chunk_path(store.root, chunk))
+    path = chunkstore.list_path(store.root, oid)
+    atomic_write(path, listing, 0o444)
+    folders = {os.path.dirname(p) for p in written} | {str(path.parent)}
+    chunks_dir = store.root / chunkstore.CHUNKS_DIR
+    above = [chunks_dir / ALGORITHM, chunks_dir, path.parent.parent, store.root]
+    return stored + len(listing), [*written, str(path), *folders, *map(str, above)]
 
 
 def _listed_whole(root: Path, oid: Oid, present: Set[Oid]) -> bool:
@@ -161,7 +186,7 @@ def _listed_whole(root: Path, oid: Oid, present: Set[Oid]) -> bool:
 def drop_restored(store: ObjectStore, oids: Iterable[Oid]) -> int:
     """Drop again the whole copies of compacted objects made whole for a moment; how many.
 
-    For a push, which reads whole files: afterwards the cache is as compact as
+    For a push to a layout-1 remote, which takes whole files: afterwards the cache is as compact as
     before. A copy that a workspace file is hard-linked to meanwhile stays.
     """
     gone = []
@@ -271,27 +296,41 @@ class CompactedCheck:
 
 
 def check_compacted(
-    store: ObjectStore, on_object: Callable[[Oid], None] | None = None
+    store: ObjectStore, on_object: Callable[[Oid], None] | None = None, jobs: int | None = None
 ) -> CompactedCheck:
-    """Reassemble every compacted object in memory, chunk by chunk, and hash it.
+    """Verify every compacted object by its chunks, ``jobs`` (default: the cores) at a time.
 
-    A chunk whose bytes hash differently is moved into ``<cache>/corrupt/``; the
-    list of an object that no longer reassembles to its id is moved there too, so
-    the object counts as missing (if it has no whole copy) and a pull fetches it.
-    Each chunk is hashed once however many lists name it.
+    Each chunk is checked against its id and length (once, however many lists name
+    it), and each object's chunks, streamed in order, must hash to its id; nothing
+    is written but what is set aside. A chunk whose bytes hash differently is moved
+    into ``<cache>/corrupt/``; the list of an object that no longer reassembles to
+    its id is moved there too, so the object counts as missing (if it has no whole
+    copy) and a pull fetches it. Reading and hashing run on several threads at once
+    (both let go of the GIL). ``on_object`` is called from this thread.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     result = CompactedCheck()
     good: set[Oid] = set()
-    for oid in list(chunkstore.list_oids(store.root)):
-        result.checked += 1
-        if not _reassembles(store, oid, good):
-            result.corrupt.append((oid, _aside(store, chunkstore.list_path(store.root, oid), oid)))
-        if on_object is not None:
-            on_object(oid)
+    oids = list(chunkstore.list_oids(store.root))
+    with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
+        sounds = pool.map(lambda o: _reassembles(store, o, good), oids)
+        for oid, sound in zip(oids, sounds, strict=True):
+            result.checked += 1
+            if not sound:
+                path = chunkstore.list_path(store.root, oid)
+                result.corrupt.append((oid, _aside(store, path, oid)))
+            if on_object is not None:
+                on_object(oid)
     return result
 
 
 def _reassembles(store: ObjectStore, oid: Oid, good: set[Oid]) -> bool:
+    """Whether the object's chunks are sound and hash to its id, read one at a time.
+
+    ``good`` holds the chunks found sound so far (shared by the threads: at worst
+    a chunk is hashed twice).
+    """
     from blake3 import blake3
 
     try:
@@ -302,15 +341,13 @@ def _reassembles(store: ObjectStore, oid: Oid, good: set[Oid]) -> bool:
         return True  # removed meanwhile
     hasher = Hasher()
     for chunk, length in chunks:
-        path = chunkstore.chunk_path(store.root, chunk)
         try:
-            with open(path, "rb") as handle:
-                data = handle.read()
+            data = chunkstore.read_chunk(store.root, chunk)
         except FileNotFoundError:
             return False
         if chunk not in good:
             if len(data) != length or Oid(blake3(data).hexdigest()) != chunk:
-                _aside(store, Path(path), chunk, "chunk-")
+                _aside(store, Path(chunkstore.chunk_path(store.root, chunk)), chunk, "chunk-")
                 return False
             good.add(chunk)
         hasher.update(data)

@@ -26,12 +26,13 @@ STORE_LOCK = "store.lock"
 
 
 @contextlib.contextmanager
-def storing(cache: Path) -> Iterator[None]:
+def storing(cache: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the store lock shared: objects stored meanwhile are safe from ``gc``.
 
-    Waits while a sweep runs (a sweep is short: it reads refs and lists the cache).
+    Waits while a sweep runs (a sweep is short: it reads refs and lists the cache;
+    ``gc --compact`` is not); ``on_wait`` is called once if the lock is not free at once.
     """
-    with _locked(cache / STORE_LOCK, fcntl.LOCK_SH, None):
+    with _locked(cache / STORE_LOCK, fcntl.LOCK_SH, on_wait):
         yield
 
 

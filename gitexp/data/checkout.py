@@ -15,6 +15,7 @@ from pathlib import Path
 from gitexp.cache.checkout import Plan, apply_plan, missing_objects, plan_checkout
 from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.links import Linker
+from gitexp.cache.locks import storing
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import SUFFIX, Pointer, data_path, pointer_path
@@ -77,8 +78,11 @@ def checkout(
     force: bool = False,
     cwd: str | os.PathLike[str] = ".",
     on_file: OnPath | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> CheckoutResult:
     """Make the workspace's data match its pointers (all, or those under ``paths``).
+
+    ``notify`` is told when the checkout waits for a ``gc`` that holds the cache.
 
     Raises `UncommittedChangesError`, before writing anything, when data that the
     cache does not hold would be overwritten or deleted, unless ``force``: then that
@@ -86,7 +90,7 @@ def checkout(
     the cache are skipped and listed under ``missing``; the rest is checked out.
     """
     pointers = select_pointers(project, lambda: workspace_pointers(project), paths, cwd)
-    return checkout_pointers(project, pointers, force=force, on_file=on_file)
+    return checkout_pointers(project, pointers, force=force, on_file=on_file, notify=notify)
 
 
 def data_at_risk(project: Project, pointers: dict[str, Pointer]) -> list[str]:
@@ -105,9 +109,15 @@ def checkout_pointers(
     *,
     force: bool = False,
     on_file: OnPath | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> CheckoutResult:
-    """`checkout` of exactly ``pointers`` (data path → pointer), wherever they come from."""
-    with Workspace.open(project) as ws:
+    """`checkout` of exactly ``pointers`` (data path → pointer), wherever they come from.
+
+    Holds the store lock shared (`storing`), as commands that store objects do: a
+    ``gc`` (which holds it exclusive) can then neither remove nor compact an object
+    between the moment it is found whole here and the moment a file links to it.
+    """
+    with Workspace.open(project) as ws, storing(ws.store.root, _waiting(notify)):
         plans, missing = _plans(ws, pointers)
         saved = _protect(ws, plans, force)
         linker = Linker(ws.store, project.local.link, project.local.jobs)
@@ -130,6 +140,12 @@ def checkout_pointers(
         saved=tuple(saved),
         missing=tuple(missing),
     )
+
+
+def _waiting(notify: Callable[[str], None] | None) -> Callable[[], None] | None:
+    if notify is None:
+        return None
+    return lambda: notify("waiting for a gc that holds the cache to finish")
 
 
 def _plans(ws: Workspace, pointers: dict[str, Pointer]) -> tuple[list[Plan], list[Missing]]:

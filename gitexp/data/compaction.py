@@ -22,6 +22,8 @@ from gitexp.errors import GitexpError
 from gitexp.git import plumbing
 from gitexp.project import Project
 from gitexp.storage.backend import Backend
+from gitexp.storage.chunkpush import Listed
+from gitexp.storage.transfer import Progress
 
 
 def in_use(project: Project, store: ObjectStore) -> set[Oid]:
@@ -84,18 +86,46 @@ def _links_under(path: Path) -> Iterator[str]:
 
 
 def compact_cache(
-    project: Project, store: ObjectStore, removed: Iterable[Oid], *, dry_run: bool
+    project: Project,
+    store: ObjectStore,
+    removed: Iterable[Oid],
+    *,
+    dry_run: bool,
+    progress: Callable[[str, Progress], None] | None = None,
 ) -> Compaction:
     """Compact every whole big object of the cache that no working tree needs.
 
     ``removed``: objects the gc that ran just before removed (or, in a dry run, would).
-    The caller holds the store lock.
+    ``progress`` is told (phase ``"compact"``) the files and bytes gone through. The
+    caller holds the store lock.
     """
     from gitexp.storage.chunks import CHUNKED, CHUNKER
+    from gitexp.storage.transfer import Meter
 
     skip = in_use(project, store) | set(removed)
-    candidates = (oid for oid in store.oids() if oid not in skip)
-    return compact(store, candidates, _cut(), CHUNKER, smallest=CHUNKED, dry_run=dry_run)
+    sized = _sized(store, (oid for oid in store.oids() if oid not in skip), CHUNKED)
+    report = progress
+    meter = Meter(
+        (lambda p: report("compact", p)) if report is not None else None,
+        len(sized),
+        sum(sized.values()),
+    )
+    return compact(
+        store, sized, _cut(), CHUNKER, smallest=CHUNKED, dry_run=dry_run, on_done=meter.step
+    )
+
+
+def _sized(store: ObjectStore, oids: Iterable[Oid], smallest: int) -> dict[Oid, int]:
+    """Those of ``oids`` whose whole file has ``smallest`` bytes or more, with their sizes."""
+    found = {}
+    for oid in oids:
+        try:
+            size = os.stat(store.path(oid)).st_size
+        except FileNotFoundError:
+            continue
+        if size >= smallest:
+            found[oid] = size
+    return found
 
 
 def _cut() -> Callable[[Path], Iterator[memoryview]]:
@@ -109,6 +139,28 @@ def _cut() -> Callable[[Path], Iterator[memoryview]]:
                 yield data[offset : offset + length]
 
     return chunks
+
+
+def pushable_list(store: ObjectStore, oid: Oid) -> Listed | None:
+    """The local chunk list of ``oid`` if it is the list a push to a layout-2 remote writes.
+
+    Such an object is pushed as the chunks it is kept as, never made whole
+    (`gitexp.storage.chunkpush.upload_listed`). None for an object that is not
+    compacted, or whose list is damaged or cut another way (made whole to be pushed).
+    """
+    from functools import partial
+
+    from gitexp.cache import chunkstore
+    from gitexp.storage.chunks import dump_chunk_list
+
+    try:
+        listing = chunkstore.list_path(store.root, oid).read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    chunks = chunkstore.parse_list(listing)
+    if not chunks or dump_chunk_list(sum(n for _, n in chunks), chunks) != listing:
+        return None
+    return Listed(listing, chunks, partial(chunkstore.read_chunk, store.root))
 
 
 def absent_from(backend: Backend, layout: int, oids: list[Oid], jobs: int) -> list[Oid]:

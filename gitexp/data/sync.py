@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 
 from gitexp.cache.chunkstore import SMALLEST
 from gitexp.cache.locks import storing
@@ -19,7 +20,7 @@ from gitexp.cache.objects import TMP_DIR, ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.manifest import parse_manifest
 from gitexp.core.pointer import Pointer
-from gitexp.data.compaction import absent_from, compact_again
+from gitexp.data.compaction import absent_from, compact_again, pushable_list
 from gitexp.data.pointers import pointers_at, workspace_pointers
 from gitexp.data.storage import open_storage
 from gitexp.errors import GitexpError, IntegrityError, NotFoundError
@@ -27,6 +28,7 @@ from gitexp.project import Project
 from gitexp.storage.backend import Backend, ReadOnlyError
 from gitexp.storage.chunks import CHUNKED
 from gitexp.storage.download import pull as pull_objects
+from gitexp.storage.layout import PACKED
 from gitexp.storage.transfer import Progress, TransferResult
 from gitexp.storage.upload import push as push_objects
 
@@ -173,8 +175,15 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
     restored: list[Oid] = []
     try:
         jobs = storage.jobs or project.local.jobs or backend.default_jobs
-        # pushed from whole files, then dropped again
-        restored = store.restore_many(absent_from(backend, layout, compacted, jobs))
+        # to a layout-2 remote as the chunks they are kept as; else from whole files,
+        # then dropped again
+        listed = partial(pushable_list, store) if layout == PACKED else None
+        whole = [
+            oid
+            for oid in compacted
+            if listed is None or needs.sizes.get(oid, 0) < CHUNKED or listed(oid) is None
+        ]
+        restored = store.restore_many(absent_from(backend, layout, whole, jobs))
         pushed = push_objects(
             store,
             backend,
@@ -185,6 +194,7 @@ def push_data(project: Project, storage: Storage, wants: Wants, result: DataResu
             progress=_progress(storage, "upload"),
             layout=layout,
             intact=_intact(project, needs),
+            listed=listed,
         )
     finally:
         backend.close()

@@ -14,6 +14,7 @@ from gitexp.core.results import JsonResult
 from gitexp.data.compaction import compact_cache
 from gitexp.data.pointers import GcScope, kept_pointers, needed_objects, workspace_pointers
 from gitexp.data.status import Workspace
+from gitexp.data.sync import ProgressFn
 from gitexp.errors import GitexpError
 from gitexp.project import Project
 
@@ -82,6 +83,7 @@ def gc(
     now: bool = False,
     notify: Callable[[str], None] | None = None,
     compact: bool = False,
+    progress: ProgressFn | None = None,
 ) -> GcResult:
     """Remove cache objects that no kept pointer needs; what was (or would be) freed.
 
@@ -91,7 +93,7 @@ def gc(
     (The API removes the worktrees of runs killed outright first, not in a dry run.)
     Commands still storing objects are waited for, and those objects kept (`sweeping`).
     With ``compact``, big objects that remain and that no working tree needs are then
-    kept as chunks (`gitexp.data.compaction`).
+    kept as chunks (`gitexp.data.compaction`), told to ``progress`` (phase ``"compact"``).
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
     with Workspace.open(project) as ws, sweeping(ws.store.root, _waiting(notify)):
@@ -100,7 +102,9 @@ def gc(
         result = sweep(ws.store, keep, dry_run=dry_run, now=now)
         packed = Compaction()
         if compact:
-            packed = compact_cache(project, ws.store, result.removed, dry_run=dry_run)
+            packed = compact_cache(
+                project, ws.store, result.removed, dry_run=dry_run, progress=progress
+            )
     return GcResult(
         dry_run=dry_run,
         removed=len(result.removed),
@@ -130,15 +134,17 @@ def fsck(
 ) -> FsckResult:
     """Re-hash every cache object; move corrupt ones aside; list what the workspace lacks.
 
-    A compacted object is reassembled from its chunks in memory and hashed; a
+    A compacted object is verified by its chunks (each chunk's hash, then the
+    object's id over them, streamed; several objects at once), never made whole; a
     corrupt chunk, or the list of an object that does not reassemble, is moved aside.
 
     ``missing`` names, per workspace data path, the objects it needs that are not in
     the cache (after corrupt ones were moved aside).
     """
     with Workspace.open(project) as ws:
-        check = check_objects(ws.store, jobs=jobs or project.local.jobs, on_object=on_object)
-        listed = check_compacted(ws.store, on_object=on_object)
+        jobs = jobs or project.local.jobs
+        check = check_objects(ws.store, jobs=jobs, on_object=on_object)
+        listed = check_compacted(ws.store, on_object=on_object, jobs=jobs)
         check.corrupt += listed.corrupt
         missing: list[tuple[str, tuple[str, ...]]] = []
         for rel, pointer in sorted(workspace_pointers(project).items()):

@@ -15,6 +15,7 @@ from gitexp.git.repo import GitRepo
 from gitexp.project import Project
 
 if TYPE_CHECKING:
+    from gitexp.data.sync import ProgressFn
     from gitexp.data.upkeep import GcResult
     from gitexp.experiments.run.runner import Notify
 
@@ -101,6 +102,7 @@ def gc(
     now: bool,
     notify: Notify | None,
     compact: bool = False,
+    progress: ProgressFn | None = None,
 ) -> GcResult:
     """``gitexp gc``: worktrees of runs long dead first, then the cache by `gc_scope`."""
     from gitexp.data import upkeep
@@ -109,4 +111,6 @@ def gc(
     if not dry_run:
         remove_abandoned_worktrees(project)
     scope = gc_scope(workspace=workspace, all_branches=all_branches, experiments=experiments)
-    return upkeep.gc(project, scope, dry_run=dry_run, now=now, notify=notify, compact=compact)
+    return upkeep.gc(
+        project, scope, dry_run=dry_run, now=now, notify=notify, compact=compact, progress=progress
+    )

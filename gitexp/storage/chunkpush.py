@@ -15,8 +15,10 @@ mapping, named by the thread that uploads it while the next pack is made.
 
 from __future__ import annotations
 
+import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from gitexp.core.hashing import Oid
@@ -143,3 +145,130 @@ class _Run:
         else:
             body = b"".join(self.data[offset : offset + length] for offset, length in self.spans)
         return Pack(body, tuple(self.oids), sizes)
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A big file the local cache keeps as chunks cut as a push cuts them (``gc --compact``).
+
+    ``listing`` is its chunk list's bytes: the very list a push of the whole file
+    writes. ``chunks`` is what it names, in order; ``read`` gives a chunk's bytes
+    from the cache, unchecked (`FileNotFoundError` when the chunk is absent).
+    """
+
+    listing: bytes
+    chunks: list[tuple[Oid, int]]
+    read: Callable[[Oid], bytes]
+
+
+def upload_listed(backend: Backend, oid: Oid, listed: Listed, state: Chunked, jobs: int) -> int:
+    """Store the file ``oid`` from its local chunks, never made whole; the bytes sent.
+
+    Only the chunks the remote lacks (``state``) are sent, in packs, each checked
+    against its id and length before it goes into one; every chunk is read, and the
+    chunks in order must hash to ``oid`` before the chunk list (``listed.listing``,
+    byte for byte) is stored. Raises `IntegrityError` (no chunk list written, no
+    damaged chunk sent) for a chunk that is missing or damaged or a list that is not
+    the file's, `StorageError` when the remote fails.
+    """
+    from blake3 import blake3
+
+    whole = blake3()
+    sent = 0
+
+    def new_packs() -> Iterator[Pack]:
+        oids: list[Oid] = []
+        bodies: list[bytes] = []
+        size = 0
+        for chunk, length, data, sound in _read_ahead(listed, oid, state.present):
+            whole.update(data)
+            if chunk in state.present:
+                continue
+            if sound is None:  # present when its batch was read, so never here: be exact
+                sound = len(data) == length and blake3(data).hexdigest() == chunk.hex
+            if not sound:
+                raise _damaged(oid, f"its chunk {chunk.hex} is damaged; nothing of it was sent")
+            state.present.add(chunk)
+            oids.append(chunk)
+            bodies.append(data)
+            size += length
+            if size >= PACK_TARGET:
+                yield Pack(b"".join(bodies), tuple(oids), tuple(map(len, bodies)))
+                oids, bodies, size = [], [], 0
+        if oids:
+            yield Pack(b"".join(bodies), tuple(oids), tuple(map(len, bodies)))
+
+    def stored(_chunk: Oid, size: int) -> None:
+        nonlocal sent
+        sent += size
+
+    upload_made(backend, new_packs(), jobs, stored)
+    if whole.hexdigest() != oid.hex:
+        raise _damaged(oid, "its chunks do not hash to its id; no chunk list was pushed for it")
+    backend.put_bytes(listed.listing, chunk_list_key(oid))
+    return sent + len(listed.listing)
+
+
+READ_JOBS = 2
+"""Threads reading (and checking) a compacted file's chunks ahead of the packing."""
+READ_BATCH = 64
+"""Chunks each of them reads in one go (about 4 MiB)."""
+
+
+def _read_ahead(
+    listed: Listed, oid: Oid, present: set[Oid]
+) -> Iterator[tuple[Oid, int, bytes, bool | None]]:
+    """Each chunk of ``listed`` in order: its id, length, bytes, and whether it is sound.
+
+    Read by `READ_JOBS` threads, a batch of `READ_BATCH` chunks each, at most two
+    batches per thread ahead of the caller (bounded memory). A chunk ``present``
+    lacks when its batch is sent off is hashed there (BLAKE3 lets go of the GIL);
+    one it holds is not checked (None): it is not sent.
+    """
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from blake3 import blake3
+
+    def read(batch: list[tuple[Oid, int, bool]]) -> list[tuple[Oid, int, bytes, bool | None]]:
+        found: list[tuple[Oid, int, bytes, bool | None]] = []
+        for chunk, length, check in batch:
+            data = _chunk_bytes(listed, oid, chunk)
+            sound = None
+            if check:
+                sound = len(data) == length and blake3(data).hexdigest() == chunk.hex
+            found.append((chunk, length, data, sound))
+        return found
+
+    rows = iter(listed.chunks)
+    with ThreadPoolExecutor(max_workers=READ_JOBS) as pool:
+        pending: deque[Future[list[tuple[Oid, int, bytes, bool | None]]]] = deque()
+
+        def submit() -> None:
+            batch = [(c, n, c not in present) for c, n in itertools.islice(rows, READ_BATCH)]
+            if batch:
+                pending.append(pool.submit(read, batch))
+
+        try:
+            for _ in range(2 * READ_JOBS):
+                submit()
+            while pending:
+                found = pending.popleft().result()
+                submit()
+                yield from found
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _chunk_bytes(listed: Listed, oid: Oid, chunk: Oid) -> bytes:
+    try:
+        return listed.read(chunk)
+    except FileNotFoundError as exc:
+        raise _damaged(oid, f"its chunk {chunk.hex} is missing from the cache") from exc
+
+
+def _damaged(oid: Oid, why: str) -> IntegrityError:
+    return IntegrityError(
+        f"compacted cache object {oid} cannot be pushed: {why}",
+        hint="run `gitexp fsck` to set it aside, then add or pull the file again",
+    )

@@ -12,14 +12,21 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from gitexp.core.hashing import ALGORITHM, Oid, oid_from_relpath
 from gitexp.errors import IntegrityError
 from gitexp.storage.backend import Backend, Failure, bounded
-from gitexp.storage.chunkpush import Chunked, Stamp, upload_chunked, with_chunk_lists
+from gitexp.storage.chunkpush import (
+    Chunked,
+    Listed,
+    Stamp,
+    upload_chunked,
+    upload_listed,
+    with_chunk_lists,
+)
 from gitexp.storage.chunks import CHUNKED, chunk_list_key
 from gitexp.storage.known import record_of
 from gitexp.storage.layout import LOOSE, PACKED
@@ -56,6 +63,7 @@ class _Upload:
     result: TransferResult
     sizes: Mapping[Oid, int]
     intact: Mapping[Oid, Stamp]
+    listed: Callable[[Oid], Listed | None] | None = None
 
 
 def missing_on_remote(
@@ -126,6 +134,7 @@ def push(
     progress: ProgressFn | None = None,
     layout: int = LOOSE,
     intact: Mapping[Oid, Stamp] | None = None,
+    listed: Callable[[Oid], Listed | None] | None = None,
 ) -> TransferResult:
     """Upload every object of ``groups`` that the remote lacks, one group after another.
 
@@ -136,7 +145,9 @@ def push(
     packs (`gitexp.storage.packing`), big files are chunked, and the rest stay loose.
     ``intact`` holds the stamps of cache objects whose bytes were found to match
     their id (the stat index's record): a big file whose stamp still matches is not
-    hashed whole again when chunked. Raises `StorageError`
+    hashed whole again when chunked. ``listed`` gives the local chunk list of a big
+    file the cache keeps as chunks only (`upload_listed` sends its chunks as they
+    are, on a layout-2 remote). Raises `StorageError`
     when the remote fails (after the backend's retries) and `IntegrityError` for a
     corrupt cache object; what was uploaded stays uploaded (and noted in the record).
     """
@@ -156,7 +167,7 @@ def push(
         todo = missing_on_remote(backend, wanted, jobs, always_check)
     result.present = len(wanted) - len(todo)
     meter = Meter(progress, len(todo), sum(sized.get(o, 0) for o in todo))
-    job = _Upload(objects, backend, jobs, meter, result, sized, intact or {})
+    job = _Upload(objects, backend, jobs, meter, result, sized, intact or {}, listed)
     for part in parts:
         batch = sorted(part & todo)
         small, big = split_by_size(batch, lambda o: _local_size(objects, o, sized, result))
@@ -229,8 +240,11 @@ def _upload_chunked(job: _Upload, oids: list[Oid], chunked: Chunked) -> list[Oid
                 job.objects, job.backend, oid, chunked, job.jobs, job.intact.get(oid)
             )
         except FileNotFoundError:
-            job.result.missing.append(oid)
-            continue
+            found = job.listed(oid) if job.listed is not None else None
+            if found is None:
+                job.result.missing.append(oid)
+                continue
+            sent = upload_listed(job.backend, oid, found, chunked, job.jobs)
         moved(job.result, job.meter, oid, sent)
     return rest
 

@@ -34,7 +34,9 @@ def main(args: argparse.Namespace) -> int:
     from gitexp.cli.progress import file_counter
 
     with file_counter("checking out") as on_file:
-        result = Repo(".").checkout(args.paths, force=args.force, cwd=os.getcwd(), on_file=on_file)
+        result = Repo(".").checkout(
+            args.paths, force=args.force, cwd=os.getcwd(), on_file=on_file, notify=say
+        )
     if args.json:
         out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
     for item in result.saved:

@@ -40,7 +40,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--compact",
         action="store_true",
         help="then keep big files (16 MiB and more) that no workspace needs as chunks "
-        "shared between versions; they are made whole again when checked out or pushed",
+        "shared between versions; they are made whole again when checked out",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument(
@@ -99,15 +99,22 @@ def main(args: argparse.Namespace) -> int:
             say("error: --compact works on the local cache, not on a storage remote; drop one")
             return 2
         return remote(args)
-    result = Repo(".").gc(
-        workspace=args.workspace,
-        all_branches=args.all_branches,
-        experiments=args.experiments,
-        dry_run=args.dry_run,
-        now=args.now,
-        notify=say,
-        compact=args.compact,
-    )
+    from contextlib import nullcontext
+
+    from gitexp.cli.progress import transfer_bar
+
+    # a bar on a terminal only; the summary line below otherwise
+    with transfer_bar() if args.compact else nullcontext() as progress:
+        result = Repo(".").gc(
+            workspace=args.workspace,
+            all_branches=args.all_branches,
+            experiments=args.experiments,
+            dry_run=args.dry_run,
+            now=args.now,
+            notify=say,
+            compact=args.compact,
+            progress=progress,
+        )
     if args.json:
         out_bytes(orjson.dumps(result.to_json(), option=orjson.OPT_INDENT_2))
     verb = "would remove" if result.dry_run else "removed"

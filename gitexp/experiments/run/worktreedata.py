@@ -16,6 +16,7 @@ from gitexp.cache.add import store_tree
 from gitexp.cache.checkout import apply_plan, plan_checkout
 from gitexp.cache.gitignore import ensure_ignored
 from gitexp.cache.links import Linker
+from gitexp.cache.locks import storing
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.manifest import Entry
 from gitexp.core.pointer import Pointer
@@ -82,7 +83,7 @@ def bring_data(project: Project, worktree: GitRepo, pointers: dict[str, Pointer]
     """
     place = Project(worktree, project.config, project.local)
     written = 0
-    with Workspace.open(project) as ws:
+    with Workspace.open(project) as ws, storing(ws.store.root):  # no gc drops what is linked
         linker = Linker(ws.store, project.local.link, project.local.jobs)
         for rel, pointer in sorted(pointers.items()):
             check_inside(place, rel)
