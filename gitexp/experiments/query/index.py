@@ -81,26 +81,7 @@ class SummaryIndex:
 
     def _load(self, data: bytes) -> bool:
         """Read the records of ``data``; whether all were whole (else it is rewritten)."""
-        if not data.startswith(_HEADER):
-            return False
-        entries = self.entries
-        at = len(_HEADER)
-        end = len(data)
-        find = data.find
-        while at < end:
-            eol = find(b"\n", at)
-            head = data[at:eol].split(b" ", 3)
-            if eol < 0 or len(head) != 4 or not (head[1].isdigit() and head[2].isdigit()):
-                return False
-            middle = eol + 1 + int(head[1])
-            stop = middle + int(head[2])
-            if stop >= end or data[stop] != 10:  # 10: b"\n", the record's last byte
-                return False
-            entries[head[0].decode()] = Entry(
-                head[3].decode(), data[eol + 1 : middle], data[middle:stop]
-            )
-            at = stop + 1
-        return True
+        return data.startswith(_HEADER) and read_records(data, len(_HEADER), self.entries)
 
     def add(self, commit: str, entry: Entry) -> None:
         """Remember ``entry`` for ``commit`` until `save`."""
@@ -170,7 +151,30 @@ def in_background(work: Callable[[], None]) -> bool:
         os._exit(0)
 
 
-def _records(entries: Mapping[str, Entry]) -> bytes:
+def read_records(data: bytes, at: int, entries: dict[str, Entry]) -> bool:
+    """Put the records of ``data`` from ``at`` on into ``entries``; whether all were whole.
+
+    A record cut short or damaged ends the reading: those before it are kept.
+    """
+    end = len(data)
+    find = data.find
+    while at < end:
+        eol = find(b"\n", at)
+        head = data[at:eol].split(b" ", 3)
+        if eol < 0 or len(head) != 4 or not (head[1].isdigit() and head[2].isdigit()):
+            return False
+        middle = eol + 1 + int(head[1])
+        stop = middle + int(head[2])
+        if stop >= end or data[stop] != 10:  # 10: b"\n", the record's last byte
+            return False
+        fields = data[eol + 1 : middle]
+        entries[head[0].decode()] = Entry(head[3].decode(), fields, data[middle:stop])
+        at = stop + 1
+    return True
+
+
+def records(entries: Mapping[str, Entry]) -> bytes:
+    """The records of ``entries`` as the index file holds them, after its header line."""
     return b"".join(
         b"%s %d %d %s\n%s%s\n"
         % (commit.encode(), len(e.shown), len(e.compact), e.created.encode(), e.shown, e.compact)
@@ -187,7 +191,7 @@ def _replace(path: Path, entries: Mapping[str, Entry]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(_HEADER + _records(entries))
+        tmp.write_bytes(_HEADER + records(entries))
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -205,7 +209,7 @@ def append(path: Path, summaries: list[dict[str, object]]) -> None:
 def _append(path: Path, entries: Mapping[str, Entry]) -> None:
     """One ``write`` call at the end of the file, a header first if the file is new."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = _records(entries)
+    body = records(entries)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         if os.fstat(fd).st_size == 0:

@@ -24,9 +24,9 @@ from gitexp.experiments.query.index import (
     FILE_NAME,
     Entry,
     SummaryIndex,
-    entry_of,
     in_background,
 )
+from gitexp.git.reffiles import read_refs
 from gitexp.git.refs import ref_may_exist, start_listing
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
@@ -135,18 +135,20 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     What was read is kept in the index only by `Listing.save`, which a command calls
     once its answer is out.
     """
-    listed = start_listing(git, EXPERIMENT_REF_PREFIX)  # git reads the refs meanwhile
+    found = read_refs(git, EXPERIMENT_REF_PREFIX)  # else git lists them while the index loads
+    listed = start_listing(git, EXPERIMENT_REF_PREFIX) if found is None else None
     index = SummaryIndex(index_path) if index_path else None
-    refs = listed()
+    refs = listed() if listed is not None else found or {}
     known = index.entries if index else {}
     unread = [c for c in dict.fromkeys(refs.values()) if c not in known]
     if not unread:
         return Listing(refs, known, index)
     from gitexp.experiments.query.summary import NotACommitError
+    from gitexp.experiments.query.workers import read_entries
 
     gc.disable()  # many small objects, none of them garbage yet
     try:
-        read = _read(git, unread)
+        read = read_entries(git, unread, read_summaries)
     except NotACommitError as exc:
         ref = min(r for r, c in refs.items() if c == exc.oid)
         raise FormatError(
@@ -156,9 +158,9 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     finally:
         gc.enable()
     if index is None:
-        return Listing(refs, {c: entry_of(s) for c, s in read.items()})
-    for commit, summary in read.items():
-        index.add(commit, entry_of(summary))
+        return Listing(refs, read)
+    for commit, entry in read.items():
+        index.add(commit, entry)
     return Listing(refs, index.entries, index)
 
 
@@ -166,7 +168,7 @@ STREAM_FROM = 8
 """From this many unread commits on, they are read as streams (`StreamReader`)."""
 
 
-def _read(git: GitRepo, commits: list[str]) -> dict[str, dict[str, object]]:
+def read_summaries(git: GitRepo, commits: list[str]) -> dict[str, dict[str, object]]:
     """The summaries of ``commits``, none of which the index holds.
 
     Many (a fresh clone's) are read in a few ``git cat-file`` streams; a few (the

@@ -8,6 +8,7 @@ not parse, a symbolic link and a folder where a file is expected.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,11 @@ import pygit2
 import pytest
 
 from gitexp.core.runinfo import RunRecord, trailers
-from gitexp.experiments.query.select import STREAM_FROM
+from gitexp.experiments.query.index import entry_of
+from gitexp.experiments.query.select import STREAM_FROM, read_summaries
 from gitexp.experiments.query.streamed import StreamReader
-from gitexp.experiments.query.summary import Reader
+from gitexp.experiments.query.summary import NotACommitError, Reader
+from gitexp.experiments.query.workers import read_entries
 from gitexp.git.repo import GitRepo
 from tests.conftest import git, make_repo
 
@@ -287,3 +290,34 @@ def test_the_trailers_read_from_raw_bytes_are_those_of_the_message(tail: str) ->
     assert _trailers(raw) == parse_trailers(message)
     top = b"tree " + b"0" * 40 + b"\n\n" + tail.encode()  # a message of trailers alone
     assert _trailers(top) is None and parse_trailers(tail) is None
+
+
+def test_forked_readers_give_what_one_reader_gives(shapes: tuple[GitRepo, list[str]]) -> None:
+    """The commits cut in parts, each read by a process of its own, give the same entries."""
+    repo, ids = shapes
+    alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
+    shared = read_entries(repo, ids, read_summaries, parts=3, per_part=2)
+    assert sorted(shared) == sorted(alone)
+    for oid, entry in alone.items():
+        assert (shared[oid].created, shared[oid].shown) == (entry.created, entry.shown), oid
+        assert shared[oid].compact == entry.compact, oid
+
+    def by_whom(git: GitRepo, part: list[str]) -> dict[str, dict[str, object]]:
+        return {c: {"commit": c, "branch": str(os.getpid())} for c in part}
+
+    readers = {orjson.loads(e.compact)["branch"] for e in read_entries(repo, ids, by_whom).values()}
+    assert len(readers) == 1  # too few commits for a process of their own
+    readers = {
+        orjson.loads(e.compact)["branch"]
+        for e in read_entries(repo, ids, by_whom, parts=3, per_part=2).values()
+    }
+    assert len(readers) == 3 and str(os.getpid()) in readers
+
+
+def test_what_a_forked_reader_failed_on_is_raised_here(shapes: tuple[GitRepo, list[str]]) -> None:
+    repo, ids = shapes
+    tree = str(pygit2.Repository(str(repo.root)).get(ids[0]).tree_id)  # type: ignore[union-attr]
+    asked = [tree, *ids]  # the tree is in the first part, read by a forked reader
+    with pytest.raises(NotACommitError) as caught:
+        read_entries(repo, asked, read_summaries, parts=2, per_part=2)
+    assert caught.value.oid == tree

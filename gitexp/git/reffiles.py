@@ -1,0 +1,108 @@
+"""Refs read straight from git's files backend, when they are plain; else git lists them.
+
+``git for-each-ref`` spends a process and about 0.1 s of a core on ten thousand loose
+refs (as a ``git fetch`` of many experiments leaves them); reading the same files here
+costs a third of that and no process. Only refs as git writes them are read this way:
+files directly in the prefix's folder, each holding one object id and a newline, with
+names that are valid ref names, and ``packed-refs`` lines of the same kind. Anything
+else (the reftable backend, a nested folder, a symbolic ref, a broken ref or an odd
+name, which git would warn about) makes `read_refs` answer None, so the caller asks
+git and the user sees git's own answer and warnings.
+
+A loose ref overrides a packed one, as in git. The loose files are read before
+``packed-refs``: ``git pack-refs`` writes the packed file before it deletes the loose
+ones, so a ref being packed meanwhile is found in one or the other.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from gitexp.git.repo import GitRepo
+
+_ID = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})\n")
+"""A loose ref's whole content as git writes it (SHA-1 or SHA-256)."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+"""A last ref component that is surely valid, once ``..`` and the endings below are out."""
+_READ = 128
+"""More than a loose ref holds, so a longer file shows in its length."""
+
+
+def read_refs(git: GitRepo, prefix: str) -> dict[str, str] | None:
+    """Every ref under ``prefix`` (ending in ``/``) and its object id, in name order.
+
+    The same as `refs.list_refs` gives; None when the refs are not all plain (see the
+    module's docstring) and git must be asked.
+    """
+    common = os.fspath(git.common_dir)
+    if os.path.isdir(os.path.join(common, "reftable")):
+        return None
+    folder = os.path.join(common, prefix)
+    names = _loose_names(folder)
+    if names is None:
+        return None
+    found: dict[str, str] = {}
+    for name in names:
+        try:
+            fd = os.open(folder + name, os.O_RDONLY)
+        except FileNotFoundError:  # packed and deleted meanwhile: in packed-refs
+            continue
+        try:
+            data = os.read(fd, _READ)
+        finally:
+            os.close(fd)
+        if not _ID.fullmatch(data):
+            return None
+        found[prefix + name] = data[:-1].decode()
+    if not _add_packed(os.path.join(common, "packed-refs"), prefix, found):
+        return None
+    return dict(sorted(found.items()))
+
+
+def _loose_names(folder: str) -> list[str] | None:
+    """The names of the loose refs in ``folder``; None when any is not plain.
+
+    As git does, names starting with a dot or ending in ``.lock`` (a ref being
+    written) are no refs.
+    """
+    try:
+        with os.scandir(folder) as listing:
+            entries = [(e.name, e.is_file(follow_symlinks=False)) for e in listing]
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return None
+    names: list[str] = []
+    for name, is_file in entries:
+        if name.startswith(".") or name.endswith(".lock"):
+            continue
+        if not is_file or not _plain(name):
+            return None
+        names.append(name)
+    return names
+
+
+def _plain(name: str) -> bool:
+    return _NAME.fullmatch(name) is not None and ".." not in name and not name.endswith(".")
+
+
+def _add_packed(path: str, prefix: str, found: dict[str, str]) -> bool:
+    """Add the packed refs under ``prefix`` that no loose ref overrides; whether all are plain."""
+    try:
+        with open(path, "rb") as file:
+            packed = file.read()
+    except FileNotFoundError:
+        return True
+    marker = b" " + prefix.encode()
+    if marker not in packed:
+        return True
+    for line in packed.split(b"\n"):
+        oid, _, ref = line.partition(b" ")
+        if not ref.startswith(marker[1:]):
+            continue  # the header, a peeled line (^id) or another ref
+        name = ref[len(marker) - 1 :].decode("ascii", "replace")
+        if not _plain(name) or not _ID.fullmatch(oid + b"\n"):
+            return False
+        found.setdefault(prefix + name, oid.decode())
+    return True
