@@ -45,13 +45,16 @@ class Entry(NamedTuple):
     newline."""
     source: bytes | Mapping[str, object]
     """The fields as one compact JSON object, or as read from the commit (dumped
-    when first needed: a first ``show --json`` prints before it writes the index)."""
+    when first needed: a first ``show --json`` prints before it writes the index),
+    or empty: made from ``shown`` when needed (a forked reader sent only that)."""
 
     @property
     def compact(self) -> bytes:
-        """The fields as one compact JSON object."""
+        """The fields as one JSON object (compact, unless made from ``shown``)."""
         source = self.source
-        return source if isinstance(source, bytes) else orjson.dumps(source)
+        if isinstance(source, bytes):
+            return source or b"{" + self.shown + b"}"
+        return orjson.dumps(source)
 
 
 def entry_of(summary: Mapping[str, object]) -> Entry:
@@ -83,11 +86,28 @@ class SummaryIndex:
         """Read the records of ``data``; whether all were whole (else it is rewritten)."""
         return data.startswith(_HEADER) and read_records(data, len(_HEADER), self.entries)
 
-    def add(self, commit: str, entry: Entry) -> None:
-        """Remember ``entry`` for ``commit`` until `save`."""
-        if commit not in self.entries:
+    def add(self, commit: str, entry: Entry, *, saved: bool = False) -> None:
+        """Remember ``entry`` for ``commit`` until `save` (``saved``: in the file already)."""
+        if commit not in self.entries and not saved:
             self._new.append(commit)
         self.entries[commit] = entry
+
+    def appendable(self, live: Iterable[str]) -> Path | None:
+        """The file, if `save` with ``live`` would only append to it; else None.
+
+        Others (`workers`) may then append new entries to it themselves: a missing
+        file is made here, with its header, so that they only add records.
+        """
+        plan = self._plan(live)
+        if plan is not None and plan[0]:  # a rewrite
+            return None
+        if not self._whole:
+            try:
+                _append(self.path, {})
+            except OSError:
+                return None
+            self._whole = True
+        return self.path
 
     def pending(self, live: Iterable[str] | None = None) -> bool:
         """Whether `save` with ``live`` would write anything."""
@@ -173,13 +193,19 @@ def read_records(data: bytes, at: int, entries: dict[str, Entry]) -> bool:
     return True
 
 
-def records(entries: Mapping[str, Entry]) -> bytes:
-    """The records of ``entries`` as the index file holds them, after its header line."""
+def records(entries: Mapping[str, Entry], *, compact: bool = True) -> bytes:
+    """The records of ``entries`` as the index file holds them, after its header line.
+
+    Without ``compact``, each record's compact fields are left empty (see `Entry.source`).
+    """
     return b"".join(
-        b"%s %d %d %s\n%s%s\n"
-        % (commit.encode(), len(e.shown), len(e.compact), e.created.encode(), e.shown, e.compact)
+        _record(commit.encode(), e.created.encode(), e.shown, e.compact if compact else b"")
         for commit, e in entries.items()
     )
+
+
+def _record(commit: bytes, created: bytes, shown: bytes, compact: bytes) -> bytes:
+    return b"%s %d %d %s\n%s%s\n" % (commit, len(shown), len(compact), created, shown, compact)
 
 
 def _replace(path: Path, entries: Mapping[str, Entry]) -> None:
@@ -207,9 +233,15 @@ def append(path: Path, summaries: list[dict[str, object]]) -> None:
 
 
 def _append(path: Path, entries: Mapping[str, Entry]) -> None:
-    """One ``write`` call at the end of the file, a header first if the file is new."""
+    append_records(path, records(entries))
+
+
+def append_records(path: Path, body: bytes) -> None:
+    """One ``write`` call of ``records`` at the end of the file, a header first if it is new.
+
+    Raises `OSError` when the file cannot be written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = records(entries)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         if os.fstat(fd).st_size == 0:

@@ -144,11 +144,13 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     if not unread:
         return Listing(refs, known, index)
     from gitexp.experiments.query.summary import NotACommitError
-    from gitexp.experiments.query.workers import read_entries
+    from gitexp.experiments.query.workers import PER_PART, read_entries
 
+    shared = index is not None and len(unread) >= 2 * PER_PART  # read by forked readers
+    index_file = index.appendable(refs.values()) if index is not None and shared else None
     gc.disable()  # many small objects, none of them garbage yet
     try:
-        read = read_entries(git, unread, read_summaries)
+        read = read_entries(git, unread, read_summaries, index_file=index_file)
     except NotACommitError as exc:
         ref = min(r for r, c in refs.items() if c == exc.oid)
         raise FormatError(
@@ -158,9 +160,9 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     finally:
         gc.enable()
     if index is None:
-        return Listing(refs, read)
-    for commit, entry in read.items():
-        index.add(commit, entry)
+        return Listing(refs, read.entries)
+    for commit, entry in read.entries.items():
+        index.add(commit, entry, saved=commit in read.saved)
     return Listing(refs, index.entries, index)
 
 

@@ -1,34 +1,49 @@
-"""A fresh clone's summaries read on every core: the commits shared among forked processes.
+"""A fresh clone's summaries read on every core: the commits shared among forked readers.
 
 A first ``show`` at ten thousand experiments spends most of its time in Python reading
 the commits' objects from `StreamReader`'s git streams, one after the other, while the
-second core waits. Here the commits are cut in parts: each part but the last is read
-by a process forked from this one (its imports done already, so it starts in a
-millisecond), the last by this process, all at once, each part with git processes of
-its own. A forked reader sends back its entries framed as the summary index frames
-them (`index.records`): their JSON is made in the reader, and taking them in is
-slicing.
+second core waits. Here the commits are cut in parts, one per core, each read by a
+process forked from this one (its imports done already, so it starts in a
+millisecond) with git processes of its own. A reader sends the entries back framed as
+the summary index frames them (`index.records`), so taking them in is slicing, and
+then, given the index file, appends them to it itself: this process never holds the
+commits' parsed fields, has no index to write once its answer is out, and ends as
+soon as it has printed.
 
-A part whose reader failed (an object that is not a commit, a git that failed, a
-killed process) is read again by the caller, so its error is raised where it always
-was. Only a process with one thread forks (a lock another thread held would stay held
-in the copy), and only where ``fork`` exists; else everything is read here.
+Each reader is the grandchild of this process, its parent gone at once, so nothing is
+left to reap whoever calls this (a notebook, a test). A reader says it is done by a
+last line; a part without it (an object that is not a commit, a git that failed, a
+killed reader) is read again here, so its error is raised where it always was. Only a
+process with one thread forks (a lock another thread held would stay held in the
+copy), and only where ``fork`` exists; else everything is read here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
 
-from gitexp.experiments.query.index import Entry, entry_of, read_records, records
+from gitexp.experiments.query.index import Entry, append_records, entry_of, read_records, records
 from gitexp.git.repo import GitRepo
 
 PER_PART = 2000
 """Fewer commits than this a part are not worth a process of their own."""
+_DONE = b"done\n"
+"""A reader's last line: no record ends so (its JSON ends with a brace)."""
 
 Read = Callable[[GitRepo, list[str]], dict[str, dict[str, object]]]
-"""How a part is read: the summaries of some commits, by id (`select._read`)."""
+"""How a part is read: the summaries of some commits, by id (`select.read_summaries`)."""
+
+
+class Found(NamedTuple):
+    """The entries read, and which of them a reader already appended to the index."""
+
+    entries: dict[str, Entry]
+    saved: frozenset[str]
 
 
 def read_entries(
@@ -36,28 +51,35 @@ def read_entries(
     commits: Sequence[str],
     read: Read,
     *,
+    index_file: Path | None = None,
     parts: int | None = None,
     per_part: int = PER_PART,
-) -> dict[str, Entry]:
+) -> Found:
     """The entry of each of ``commits`` that is an experiment commit, read on every core.
 
+    ``index_file``: the summary index the readers append their entries to (the caller
+    made sure it has its header and that appending is what saving it would do).
     ``parts``: how many readers at most (default: one per core the process may use),
     each with ``per_part`` commits at least. Raises what ``read`` raises for the
-    commits a forked reader could not read.
+    commits a reader could not read.
     """
     ids = list(commits)
     count = min(parts or _cores(), len(ids) // max(per_part, 1))
     if count < 2 or not hasattr(os, "fork") or threading.active_count() != 1:
-        return {c: entry_of(s) for c, s in read(git, ids).items()}
+        return Found({c: entry_of(s) for c, s in read(git, ids).items()}, frozenset())
     cut = [ids[len(ids) * i // count : len(ids) * (i + 1) // count] for i in range(count)]
-    forked = [_fork(git, part, read) for part in cut[:-1]]
-    found = {c: entry_of(s) for c, s in read(git, cut[-1]).items()}
-    for part, child in zip(cut, forked, strict=False):
-        got = _collect(child)
+    pipes = [_start(git, part, read, index_file) for part in cut]
+    entries: dict[str, Entry] = {}
+    saved: set[str] = set()
+    for part, pipe in zip(cut, pipes, strict=True):
+        got = _collect(pipe)
         if got is None:  # that reader failed: read its part here, raising what it raises
-            got = {c: entry_of(s) for c, s in read(git, part).items()}
-        found.update(got)
-    return found
+            entries.update((c, entry_of(s)) for c, s in read(git, part).items())
+            continue
+        entries.update(got)
+        if index_file is not None:
+            saved.update(got)
+    return Found(entries, frozenset(saved))
 
 
 def _cores() -> int:
@@ -67,45 +89,58 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-_Child = tuple[int, int] | None
-"""A forked reader: its process id and the read end of its pipe; None if none started."""
-
-
-def _fork(git: GitRepo, part: list[str], read: Read) -> _Child:
-    """Start a process that reads ``part`` and writes its records to a pipe."""
+def _start(git: GitRepo, part: list[str], read: Read, index_file: Path | None) -> int | None:
+    """Fork a reader of ``part``; the read end of its pipe, or None if none started."""
     try:
         rfd, wfd = os.pipe()
     except OSError:
         return None
     try:
-        pid = os.fork()
+        middle = os.fork()
     except OSError:
         os.close(rfd)
         os.close(wfd)
         return None
-    if pid:
+    if middle:
         os.close(wfd)
-        return pid, rfd
-    code = 1
-    try:  # the reader: it only reads and writes to its pipe, then ends without cleanup
+        os.waitpid(middle, 0)
+        return rfd
+    try:  # the middle process forks the reader and ends, so nobody need reap the reader
         os.close(rfd)
-        data = records({c: entry_of(s) for c, s in read(git, part).items()})
-        with os.fdopen(wfd, "wb") as pipe:
-            pipe.write(data)
-        code = 0
+        if os.fork() == 0:
+            _reader(git, part, read, index_file, wfd)
     finally:
-        os._exit(code)
+        os._exit(0)
 
 
-def _collect(child: _Child) -> dict[str, Entry] | None:
-    """The entries a forked reader sent; None when it did not finish its part."""
-    if child is None:
+def _reader(git: GitRepo, part: list[str], read: Read, index_file: Path | None, wfd: int) -> None:
+    """Read ``part``, send the entries (their fields as printed), then append them to the index.
+
+    Without an index to append to, the compact fields are sent too (the caller keeps
+    them); else the caller makes them from the printed ones if it needs them.
+    """
+    entries = {c: entry_of(s) for c, s in read(git, part).items()}
+    with os.fdopen(wfd, "wb") as pipe:
+        pipe.write(records(entries, compact=index_file is None) + _DONE)
+    if index_file is not None:
+        _yield_cores()  # the caller's answer first: the index is only a cache
+        append_records(index_file, records(entries))
+
+
+def _yield_cores() -> None:
+    """Run only when no other process wants a core, where the system can say so."""
+    if hasattr(os, "sched_setscheduler") and hasattr(os, "SCHED_IDLE"):
+        with contextlib.suppress(OSError):
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+
+
+def _collect(rfd: int | None) -> dict[str, Entry] | None:
+    """The entries a reader sent; None when it did not finish its part."""
+    if rfd is None:
         return None
-    pid, rfd = child
     with os.fdopen(rfd, "rb") as pipe:
         data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    if not data.endswith(_DONE):
         return None
     entries: dict[str, Entry] = {}
-    return entries if read_records(data, 0, entries) else None
+    return entries if read_records(data[: -len(_DONE)], 0, entries) else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
@@ -18,7 +19,7 @@ import pygit2
 import pytest
 
 from gitexp.core.runinfo import RunRecord, trailers
-from gitexp.experiments.query.index import entry_of
+from gitexp.experiments.query.index import FILE_NAME, SummaryIndex, entry_of
 from gitexp.experiments.query.select import STREAM_FROM, read_summaries
 from gitexp.experiments.query.streamed import StreamReader
 from gitexp.experiments.query.summary import NotACommitError, Reader
@@ -296,7 +297,7 @@ def test_forked_readers_give_what_one_reader_gives(shapes: tuple[GitRepo, list[s
     """The commits cut in parts, each read by a process of its own, give the same entries."""
     repo, ids = shapes
     alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
-    shared = read_entries(repo, ids, read_summaries, parts=3, per_part=2)
+    shared = read_entries(repo, ids, read_summaries, parts=3, per_part=2).entries
     assert sorted(shared) == sorted(alone)
     for oid, entry in alone.items():
         assert (shared[oid].created, shared[oid].shown) == (entry.created, entry.shown), oid
@@ -305,13 +306,15 @@ def test_forked_readers_give_what_one_reader_gives(shapes: tuple[GitRepo, list[s
     def by_whom(git: GitRepo, part: list[str]) -> dict[str, dict[str, object]]:
         return {c: {"commit": c, "branch": str(os.getpid())} for c in part}
 
-    readers = {orjson.loads(e.compact)["branch"] for e in read_entries(repo, ids, by_whom).values()}
-    assert len(readers) == 1  # too few commits for a process of their own
+    readers = {
+        orjson.loads(e.compact)["branch"] for e in read_entries(repo, ids, by_whom).entries.values()
+    }
+    assert readers == {str(os.getpid())}  # too few commits for a process of their own
     readers = {
         orjson.loads(e.compact)["branch"]
-        for e in read_entries(repo, ids, by_whom, parts=3, per_part=2).values()
+        for e in read_entries(repo, ids, by_whom, parts=3, per_part=2).entries.values()
     }
-    assert len(readers) == 3 and str(os.getpid()) in readers
+    assert len(readers) == 3 and str(os.getpid()) not in readers
 
 
 def test_what_a_forked_reader_failed_on_is_raised_here(shapes: tuple[GitRepo, list[str]]) -> None:
@@ -321,3 +324,26 @@ def test_what_a_forked_reader_failed_on_is_raised_here(shapes: tuple[GitRepo, li
     with pytest.raises(NotACommitError) as caught:
         read_entries(repo, asked, read_summaries, parts=2, per_part=2)
     assert caught.value.oid == tree
+
+
+def test_forked_readers_append_their_entries_to_the_index(
+    shapes: tuple[GitRepo, list[str]], tmp_path: Path
+) -> None:
+    """The caller is sent the printed fields only; the index gets whole entries."""
+    repo, ids = shapes
+    alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
+    path = tmp_path / "index" / FILE_NAME
+    index = SummaryIndex(path)
+    target = index.appendable(ids)
+    assert target == path and path.read_bytes().startswith(b"gitexp summary index")
+    found = read_entries(repo, ids, read_summaries, index_file=target, parts=2, per_part=2)
+    assert found.saved == set(alone) == set(found.entries)
+    for oid, entry in alone.items():  # the compact fields, made from the printed ones
+        assert orjson.loads(found.entries[oid].compact) == orjson.loads(entry.compact)
+    deadline = time.monotonic() + 60  # the readers append once the caller has its answer
+    while len(SummaryIndex(path).entries) < len(alone) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    written = SummaryIndex(path).entries
+    assert {c: (e.created, e.shown, e.compact) for c, e in written.items()} == {
+        c: (e.created, e.shown, e.compact) for c, e in alone.items()
+    }
