@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from gitexp.git.repo import GitRepo
 
@@ -29,6 +31,15 @@ _READ = 128
 """More than a loose ref holds, so a longer file shows in its length."""
 
 
+class RefFiles(NamedTuple):
+    """The refs under a prefix as git's files hold them: loose names, and packed refs."""
+
+    loose: list[str]
+    """The names (after the prefix) of the loose refs, in no order."""
+    packed: dict[str, str]
+    """The object id of each packed ref, by ref."""
+
+
 def read_refs(git: GitRepo, prefix: str) -> dict[str, str] | None:
     """Every ref under ``prefix`` (ending in ``/``) and its object id, in name order.
 
@@ -38,16 +49,46 @@ def read_refs(git: GitRepo, prefix: str) -> dict[str, str] | None:
     common = os.fspath(git.common_dir)
     if os.path.isdir(os.path.join(common, "reftable")):
         return None
-    folder = os.path.join(common, prefix)
-    names = _loose_names(folder)
-    if names is None:
+    names = _loose_names(os.path.join(common, prefix))
+    found = read_loose(git, prefix, names, missing_ok=True) if names is not None else None
+    if found is None or not _add_packed(os.path.join(common, "packed-refs"), prefix, found):
         return None
+    return dict(sorted(found.items()))
+
+
+def ref_files(git: GitRepo, prefix: str) -> RefFiles | None:
+    """The names of the loose refs under ``prefix`` and the packed ones, read now.
+
+    None when they are not all plain. The loose refs are read by `read_loose`, by
+    name, so that several processes can each read some of them.
+    """
+    common = os.fspath(git.common_dir)
+    if os.path.isdir(os.path.join(common, "reftable")):
+        return None
+    names = _loose_names(os.path.join(common, prefix))
+    packed: dict[str, str] = {}
+    if names is None or not _add_packed(os.path.join(common, "packed-refs"), prefix, packed):
+        return None
+    return RefFiles(names, packed)
+
+
+def read_loose(
+    git: GitRepo, prefix: str, names: Iterable[str], *, missing_ok: bool = False
+) -> dict[str, str] | None:
+    """The object id of each loose ref ``prefix + name``, by ref.
+
+    None when one is not plain, or is gone and not ``missing_ok`` (it may have been
+    packed since `ref_files` read ``packed-refs``).
+    """
+    folder = os.path.join(os.fspath(git.common_dir), prefix)
     found: dict[str, str] = {}
     for name in names:
         try:
             fd = os.open(folder + name, os.O_RDONLY)
         except FileNotFoundError:  # packed and deleted meanwhile: in packed-refs
-            continue
+            if missing_ok:
+                continue
+            return None
         try:
             data = os.read(fd, _READ)
         finally:
@@ -55,9 +96,7 @@ def read_refs(git: GitRepo, prefix: str) -> dict[str, str] | None:
         if not _ID.fullmatch(data):
             return None
         found[prefix + name] = data[:-1].decode()
-    if not _add_packed(os.path.join(common, "packed-refs"), prefix, found):
-        return None
-    return dict(sorted(found.items()))
+    return found
 
 
 def _loose_names(folder: str) -> list[str] | None:

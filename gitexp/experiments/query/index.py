@@ -29,7 +29,8 @@ import orjson
 
 VERSION = 2
 FILE_NAME = "experiments-v2.idx"
-_HEADER = b"gitexp summary index 2\n"
+HEADER = b"gitexp summary index 2\n"
+"""The file's first line: an index of no entry is this alone."""
 _INDENT = orjson.OPT_INDENT_2
 _ROW_DEPTH = b"\n    "
 """What a line of the fields gains to sit inside an experiment of ``show --json``."""
@@ -84,7 +85,7 @@ class SummaryIndex:
 
     def _load(self, data: bytes) -> bool:
         """Read the records of ``data``; whether all were whole (else it is rewritten)."""
-        return data.startswith(_HEADER) and read_records(data, len(_HEADER), self.entries)
+        return data.startswith(HEADER) and read_records(data, len(HEADER), self.entries)
 
     def add(self, commit: str, entry: Entry, *, saved: bool = False) -> None:
         """Remember ``entry`` for ``commit`` until `save` (``saved``: in the file already)."""
@@ -217,7 +218,7 @@ def _replace(path: Path, entries: Mapping[str, Entry]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(_HEADER + records(entries))
+        tmp.write_bytes(HEADER + records(entries))
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -245,7 +246,7 @@ def append_records(path: Path, body: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         if os.fstat(fd).st_size == 0:
-            body = _HEADER + body
+            body = HEADER + body
         os.write(fd, body)
     finally:
         os.close(fd)

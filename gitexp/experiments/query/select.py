@@ -22,11 +22,12 @@ from gitexp.errors import FormatError, NotFoundError
 from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query.index import (
     FILE_NAME,
+    HEADER,
     Entry,
     SummaryIndex,
     in_background,
 )
-from gitexp.git.reffiles import read_refs
+from gitexp.git.reffiles import read_refs, ref_files
 from gitexp.git.refs import ref_may_exist, start_listing
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
@@ -135,6 +136,10 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     What was read is kept in the index only by `Listing.save`, which a command calls
     once its answer is out.
     """
+    if index_path is not None and _no_entries(index_path):
+        first = _first_listing(git, SummaryIndex(index_path))
+        if first is not None:
+            return first
     found = read_refs(git, EXPERIMENT_REF_PREFIX)  # else git lists them while the index loads
     listed = start_listing(git, EXPERIMENT_REF_PREFIX) if found is None else None
     index = SummaryIndex(index_path) if index_path else None
@@ -161,6 +166,44 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
         gc.enable()
     if index is None:
         return Listing(refs, read.entries)
+    for commit, entry in read.entries.items():
+        index.add(commit, entry, saved=commit in read.saved)
+    return Listing(refs, index.entries, index)
+
+
+def _no_entries(index_path: Path) -> bool:
+    """Whether the index holds no entry yet (a fresh clone's), as far as its size tells."""
+    try:
+        return index_path.stat().st_size <= len(HEADER)
+    except OSError:
+        return True
+
+
+def _first_listing(git: GitRepo, index: SummaryIndex) -> Listing | None:
+    """A fresh clone's refs and their entries, read together by forked readers.
+
+    None when there are too few, the refs are not plain files, or a reader failed:
+    then `listing` lists and reads as usual (and raises what there is to raise).
+    """
+    from gitexp.experiments.query.workers import PER_PART, read_refs_and_entries
+
+    files = ref_files(git, EXPERIMENT_REF_PREFIX)
+    if files is None or len(files.loose) + len(files.packed) < 2 * PER_PART:
+        return None
+    gc.disable()  # many small objects, none of them garbage yet
+    try:
+        got = read_refs_and_entries(
+            git,
+            EXPERIMENT_REF_PREFIX,
+            files,
+            read_summaries,
+            index_file=index.appendable(()),
+        )
+    finally:
+        gc.enable()
+    if got is None:
+        return None
+    refs, read = got
     for commit, entry in read.entries.items():
         index.add(commit, entry, saved=commit in read.saved)
     return Listing(refs, index.entries, index)
