@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,11 +20,13 @@ import pygit2
 import pytest
 
 from gitexp.core.runinfo import RunRecord, trailers
+from gitexp.errors import FormatError
 from gitexp.experiments.query.index import FILE_NAME, SummaryIndex, entry_of
 from gitexp.experiments.query.select import STREAM_FROM, read_summaries
 from gitexp.experiments.query.streamed import StreamReader
 from gitexp.experiments.query.summary import NotACommitError, Reader
-from gitexp.experiments.query.workers import read_entries
+from gitexp.experiments.query.workers import read_entries, read_refs_and_entries
+from gitexp.git.reffiles import ref_files
 from gitexp.git.repo import GitRepo
 from tests.conftest import git, make_repo
 
@@ -347,3 +350,78 @@ def test_forked_readers_append_their_entries_to_the_index(
     assert {c: (e.created, e.shown, e.compact) for c, e in written.items()} == {
         c: (e.created, e.shown, e.compact) for c, e in alone.items()
     }
+
+
+def _refs_to(repo: GitRepo, commits: list[str], count: int) -> dict[str, str]:
+    """``count`` experiment refs over ``commits``, half of them packed, as after a fetch."""
+    refs = {f"refs/experiments/e{n:03d}": commits[n % len(commits)] for n in range(count)}
+    for ref, commit in list(refs.items())[: count // 2]:
+        git(repo.root, "update-ref", ref, commit)
+    git(repo.root, "pack-refs", "--all")
+    for ref, commit in list(refs.items())[count // 2 :]:
+        git(repo.root, "update-ref", ref, commit)
+    return dict(sorted(refs.items()))
+
+
+def test_a_fresh_clone_is_read_refs_and_all_by_forked_readers(
+    shapes: tuple[GitRepo, list[str]],
+) -> None:
+    repo, ids = shapes
+    refs = _refs_to(repo, ids, 24)
+    files = ref_files(repo, "refs/experiments/")
+    assert files is not None and len(files.loose) == 12 and len(files.packed) == 12
+    got = read_refs_and_entries(repo, "refs/experiments/", files, read_summaries, per_part=2)
+    assert got is not None
+    listed, found = got
+    assert list(listed.items()) == list(refs.items())  # name order, as git lists them
+    alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
+    assert {c: (e.created, e.shown) for c, e in found.entries.items()} == {
+        c: (e.created, e.shown) for c, e in alone.items()
+    }
+    assert found.saved == frozenset()  # no index to append to: the caller keeps them
+
+
+@pytest.mark.parametrize("odd", ["symref", "tree"])
+def test_a_fresh_clone_the_readers_cannot_read_is_left_to_the_caller(
+    shapes: tuple[GitRepo, list[str]], odd: str
+) -> None:
+    repo, ids = shapes
+    _refs_to(repo, ids, 24)
+    folder = repo.common_dir / "refs" / "experiments"
+    if odd == "symref":
+        (folder / "e023").write_text("ref: refs/heads/main\n")
+    else:
+        tree = str(pygit2.Repository(str(repo.root)).get(ids[0]).tree_id)  # type: ignore[union-attr]
+        (folder / "e023").write_text(tree + "\n")
+    files = ref_files(repo, "refs/experiments/")
+    assert files is not None
+    assert (
+        read_refs_and_entries(repo, "refs/experiments/", files, read_summaries, per_part=2) is None
+    )
+
+
+def test_a_fresh_clone_shows_what_one_reader_shows(
+    shapes: tuple[GitRepo, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: the same document from forked readers, and the index they wrote."""
+    from gitexp.api import Repo
+    from gitexp.experiments.query import workers
+
+    repo, ids = shapes
+    _refs_to(repo, ids, 24)
+    index = repo.common_dir / "gitexp" / "index" / FILE_NAME
+    one = Repo(repo.root).show_json()  # too few to share out: read here
+    index.unlink()
+    monkeypatch.setattr(workers, "PER_PART", 2)
+    assert threading.active_count() == 1  # else nothing forks, and this shows nothing
+    assert Repo(repo.root).show_json() == one
+    deadline = time.monotonic() + 60  # the readers append once they have sent
+    while len(SummaryIndex(index).entries) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert set(SummaryIndex(index).entries) == set(ids)
+    assert Repo(repo.root).show_json() == one
+    tree = str(pygit2.Repository(str(repo.root)).get(ids[0]).tree_id)  # type: ignore[union-attr]
+    git(repo.root, "update-ref", "refs/experiments/e000", tree)
+    index.unlink()
+    with pytest.raises(FormatError, match="refs/experiments/e000 points at a tree"):
+        Repo(repo.root).show_json()
