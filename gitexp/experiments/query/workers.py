@@ -32,7 +32,7 @@ from gitexp.experiments.query.index import Entry, append_records, entry_of, read
 from gitexp.git.reffiles import RefFiles, read_loose
 from gitexp.git.repo import GitRepo
 
-PER_PART = 2000
+PER_PART = 500
 """Fewer commits than this a part are not worth a process of their own."""
 _DONE = b"done\n"
 """A reader's last line: no record ends so (its JSON ends with a brace)."""
