@@ -1,17 +1,19 @@
 """Refs read straight from git's files backend, when they are plain; else git lists them.
 
 ``git for-each-ref`` spends a process and about 0.1 s of a core on ten thousand loose
-refs (as a ``git fetch`` of many experiments leaves them); reading the same files here
-costs a third of that and no process. Only refs as git writes them are read this way:
-files directly in the prefix's folder, each holding one object id and a newline, with
-names that are valid ref names, and ``packed-refs`` lines of the same kind. Anything
-else (the reftable backend, a nested folder, a symbolic ref, a broken ref or an odd
-name, which git would warn about) makes `read_refs` answer None, so the caller asks
-git and the user sees git's own answer and warnings.
+refs (as a ``git fetch`` of many experiments leaves them), and the first ``show`` of a
+fresh clone can do nothing before it has them. Read here, the files can be shared out
+among processes, each reading some (`ref_files` names them, `read_loose` reads a
+share). Only refs as git writes them are read this way: files directly in the
+prefix's folder, each holding one object id and a newline, with names that are valid
+ref names, and ``packed-refs`` lines of the same kind. Anything else (the reftable
+backend, a nested folder, a symbolic ref, a broken ref or an odd name, which git would
+warn about) makes these answer None, so the caller asks git and the user sees git's
+own answer and warnings.
 
-A loose ref overrides a packed one, as in git. The loose files are read before
-``packed-refs``: ``git pack-refs`` writes the packed file before it deletes the loose
-ones, so a ref being packed meanwhile is found in one or the other.
+A loose ref overrides a packed one, as in git. ``packed-refs`` is read first, so a
+loose file gone by the time it is read (``git pack-refs`` packed it meanwhile, or it
+was deleted) is an answer of None too, never a ref silently left out.
 """
 
 from __future__ import annotations
@@ -40,22 +42,6 @@ class RefFiles(NamedTuple):
     """The object id of each packed ref, by ref."""
 
 
-def read_refs(git: GitRepo, prefix: str) -> dict[str, str] | None:
-    """Every ref under ``prefix`` (ending in ``/``) and its object id, in name order.
-
-    The same as `refs.list_refs` gives; None when the refs are not all plain (see the
-    module's docstring) and git must be asked.
-    """
-    common = os.fspath(git.common_dir)
-    if os.path.isdir(os.path.join(common, "reftable")):
-        return None
-    names = _loose_names(os.path.join(common, prefix))
-    found = read_loose(git, prefix, names, missing_ok=True) if names is not None else None
-    if found is None or not _add_packed(os.path.join(common, "packed-refs"), prefix, found):
-        return None
-    return dict(sorted(found.items()))
-
-
 def ref_files(git: GitRepo, prefix: str) -> RefFiles | None:
     """The names of the loose refs under ``prefix`` and the packed ones, read now.
 
@@ -72,22 +58,18 @@ def ref_files(git: GitRepo, prefix: str) -> RefFiles | None:
     return RefFiles(names, packed)
 
 
-def read_loose(
-    git: GitRepo, prefix: str, names: Iterable[str], *, missing_ok: bool = False
-) -> dict[str, str] | None:
+def read_loose(git: GitRepo, prefix: str, names: Iterable[str]) -> dict[str, str] | None:
     """The object id of each loose ref ``prefix + name``, by ref.
 
-    None when one is not plain, or is gone and not ``missing_ok`` (it may have been
-    packed since `ref_files` read ``packed-refs``).
+    None when one is not plain, or is gone (it may have been packed since `ref_files`
+    read ``packed-refs``).
     """
     folder = os.path.join(os.fspath(git.common_dir), prefix)
     found: dict[str, str] = {}
     for name in names:
         try:
             fd = os.open(folder + name, os.O_RDONLY)
-        except FileNotFoundError:  # packed and deleted meanwhile: in packed-refs
-            if missing_ok:
-                continue
+        except FileNotFoundError:
             return None
         try:
             data = os.read(fd, _READ)

@@ -1,4 +1,4 @@
-"""`read_refs`: the refs read from git's files as git lists them, or None to ask git."""
+"""`ref_files` and `read_loose`: the refs read from git's files as git lists them, or None."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gitexp.git.reffiles import read_refs
+from gitexp.git.reffiles import read_loose, ref_files
 from gitexp.git.refs import list_refs
 from gitexp.git.repo import GitRepo
 from tests.conftest import git, make_repo
@@ -25,6 +25,21 @@ def root(tmp_path: Path) -> Path:
         git(root, "update-ref", PREFIX + name, commit)
     git(root, "update-ref", "refs/heads/elsewhere", first)
     return root
+
+
+def read_refs(repo: GitRepo, prefix: str) -> dict[str, str] | None:
+    """The refs as the forked readers of a fresh clone read them, in name order."""
+    files = ref_files(repo, prefix)
+    if files is None:
+        return None
+    halves = (files.loose[::2], files.loose[1::2])  # two readers' shares
+    found = dict(files.packed)
+    for half in halves:
+        loose = read_loose(repo, prefix, half)
+        if loose is None:
+            return None
+        found.update(loose)
+    return dict(sorted(found.items()))
 
 
 def _same_as_git(root: Path) -> dict[str, str]:
@@ -87,3 +102,12 @@ def test_an_odd_packed_ref_is_left_to_git(root: Path) -> None:
     git(root, "update-ref", PREFIX + "team/one", git(root, "rev-parse", "HEAD").strip())
     git(root, "pack-refs", "--all")
     assert read_refs(GitRepo.discover(root), PREFIX) is None
+
+
+def test_a_loose_ref_gone_before_it_is_read_is_left_to_git(root: Path) -> None:
+    """Packed or deleted since packed-refs was read: never silently left out."""
+    repo = GitRepo.discover(root)
+    files = ref_files(repo, PREFIX)
+    assert files is not None and "b-2" in files.loose
+    git(root, "pack-refs", "--all")  # the loose files go, into a packed-refs read too late
+    assert read_loose(repo, PREFIX, files.loose) is None

@@ -27,7 +27,7 @@ from gitexp.experiments.query.index import (
     SummaryIndex,
     in_background,
 )
-from gitexp.git.reffiles import read_refs, ref_files
+from gitexp.git.reffiles import ref_files
 from gitexp.git.refs import ref_may_exist, start_listing
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
@@ -140,10 +140,9 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
         first = _first_listing(git, SummaryIndex(index_path))
         if first is not None:
             return first
-    found = read_refs(git, EXPERIMENT_REF_PREFIX)  # else git lists them while the index loads
-    listed = start_listing(git, EXPERIMENT_REF_PREFIX) if found is None else None
+    listed = start_listing(git, EXPERIMENT_REF_PREFIX)  # git reads the refs meanwhile
     index = SummaryIndex(index_path) if index_path else None
-    refs = listed() if listed is not None else found or {}
+    refs = listed()
     known = index.entries if index else {}
     unread = [c for c in dict.fromkeys(refs.values()) if c not in known]
     if not unread:
