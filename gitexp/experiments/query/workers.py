@@ -220,7 +220,8 @@ def _collect(reader: _Reader) -> tuple[dict[str, str], dict[str, Entry]] | None:
     if eol < 0 or not size.isdigit():
         return None
     at = eol + 1 + int(size)
-    refs = dict(line.decode().split(" ") for line in data[eol + 1 : at].splitlines())
+    words = data[eol + 1 : at].decode().split()  # ref, commit, ref, commit, ...
+    refs = dict(zip(words[::2], words[1::2], strict=True))
     entries: dict[str, Entry] = {}
     whole = read_records(data[at : -len(_DONE)], 0, entries)
     return (refs, entries) if whole else None
