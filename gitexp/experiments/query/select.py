@@ -1,8 +1,8 @@
 """``gitexp show``: every experiment's params, metrics and data, filtered and ordered.
 
 Each experiment commit is read once per machine (`summary.Reader`, or many at once
-`streamed.StreamReader`); its summary is kept in the index (`index.SummaryIndex`) for
-every later command.
+`streamed.StreamReader`, on every core by `workers`); its summary is kept in the index
+(`index.SummaryIndex`) for every later command.
 """
 
 from __future__ import annotations
@@ -133,8 +133,8 @@ class Listing:
 def listing(git: GitRepo, index_path: Path | None) -> Listing:
     """Every experiment ref with its entry: from the index, else read from its commit.
 
-    What was read is kept in the index only by `Listing.save`, which a command calls
-    once its answer is out.
+    What was read is kept in the index by `Listing.save`, which a command calls once
+    its answer is out, or by the forked readers that read it (`workers`).
     """
     if index_path is not None and _no_entries(index_path):
         first = _first_listing(git, SummaryIndex(index_path))
@@ -150,6 +150,8 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     from gitexp.experiments.query.summary import NotACommitError
     from gitexp.experiments.query.workers import PER_PART, read_entries
 
+    if len(unread) >= STREAM_FROM:
+        import gitexp.experiments.query.streamed  # noqa: F401 - once, before any reader forks
     shared = index is not None and len(unread) >= 2 * PER_PART  # read by forked readers
     index_file = index.appendable(refs.values()) if index is not None and shared else None
     gc.disable()  # many small objects, none of them garbage yet
@@ -189,6 +191,8 @@ def _first_listing(git: GitRepo, index: SummaryIndex) -> Listing | None:
     files = ref_files(git, EXPERIMENT_REF_PREFIX)
     if files is None or len(files.loose) + len(files.packed) < 2 * PER_PART:
         return None
+    import gitexp.experiments.query.streamed  # noqa: F401 - once, before the readers fork
+
     gc.disable()  # many small objects, none of them garbage yet
     try:
         got = read_refs_and_entries(
