@@ -29,7 +29,8 @@ import orjson
 
 VERSION = 2
 FILE_NAME = "experiments-v2.idx"
-_HEADER = b"gitexp summary index 2\n"
+HEADER = b"gitexp summary index 2\n"
+"""The file's first line: an index of no entry is this alone."""
 _INDENT = orjson.OPT_INDENT_2
 _ROW_DEPTH = b"\n    "
 """What a line of the fields gains to sit inside an experiment of ``show --json``."""
@@ -45,13 +46,16 @@ class Entry(NamedTuple):
     newline."""
     source: bytes | Mapping[str, object]
     """The fields as one compact JSON object, or as read from the commit (dumped
-    when first needed: a first ``show --json`` prints before it writes the index)."""
+    when first needed: a first ``show --json`` prints before it writes the index),
+    or empty: made from ``shown`` when needed (a forked reader sent only that)."""
 
     @property
     def compact(self) -> bytes:
-        """The fields as one compact JSON object."""
+        """The fields as one JSON object (compact, unless made from ``shown``)."""
         source = self.source
-        return source if isinstance(source, bytes) else orjson.dumps(source)
+        if isinstance(source, bytes):
+            return source or b"{" + self.shown + b"}"
+        return orjson.dumps(source)
 
 
 def entry_of(summary: Mapping[str, object]) -> Entry:
@@ -81,32 +85,30 @@ class SummaryIndex:
 
     def _load(self, data: bytes) -> bool:
         """Read the records of ``data``; whether all were whole (else it is rewritten)."""
-        if not data.startswith(_HEADER):
-            return False
-        entries = self.entries
-        at = len(_HEADER)
-        end = len(data)
-        find = data.find
-        while at < end:
-            eol = find(b"\n", at)
-            head = data[at:eol].split(b" ", 3)
-            if eol < 0 or len(head) != 4 or not (head[1].isdigit() and head[2].isdigit()):
-                return False
-            middle = eol + 1 + int(head[1])
-            stop = middle + int(head[2])
-            if stop >= end or data[stop] != 10:  # 10: b"\n", the record's last byte
-                return False
-            entries[head[0].decode()] = Entry(
-                head[3].decode(), data[eol + 1 : middle], data[middle:stop]
-            )
-            at = stop + 1
-        return True
+        return data.startswith(HEADER) and read_records(data, len(HEADER), self.entries)
 
-    def add(self, commit: str, entry: Entry) -> None:
-        """Remember ``entry`` for ``commit`` until `save`."""
-        if commit not in self.entries:
+    def add(self, commit: str, entry: Entry, *, saved: bool = False) -> None:
+        """Remember ``entry`` for ``commit`` until `save` (``saved``: in the file already)."""
+        if commit not in self.entries and not saved:
             self._new.append(commit)
         self.entries[commit] = entry
+
+    def appendable(self, live: Iterable[str]) -> Path | None:
+        """The file, if `save` with ``live`` would only append to it; else None.
+
+        Others (`workers`) may then append new entries to it themselves: a missing
+        file is made here, with its header, so that they only add records.
+        """
+        plan = self._plan(live)
+        if plan is not None and plan[0]:  # a rewrite
+            return None
+        if not self._whole:
+            try:
+                _append(self.path, {})
+            except OSError:
+                return None
+            self._whole = True
+        return self.path
 
     def pending(self, live: Iterable[str] | None = None) -> bool:
         """Whether `save` with ``live`` would write anything."""
@@ -170,12 +172,41 @@ def in_background(work: Callable[[], None]) -> bool:
         os._exit(0)
 
 
-def _records(entries: Mapping[str, Entry]) -> bytes:
+def read_records(data: bytes, at: int, entries: dict[str, Entry]) -> bool:
+    """Put the records of ``data`` from ``at`` on into ``entries``; whether all were whole.
+
+    A record cut short or damaged ends the reading: those before it are kept.
+    """
+    end = len(data)
+    find = data.find
+    while at < end:
+        eol = find(b"\n", at)
+        head = data[at:eol].split(b" ", 3)
+        if eol < 0 or len(head) != 4 or not (head[1].isdigit() and head[2].isdigit()):
+            return False
+        middle = eol + 1 + int(head[1])
+        stop = middle + int(head[2])
+        if stop >= end or data[stop] != 10:  # 10: b"\n", the record's last byte
+            return False
+        fields = data[eol + 1 : middle]
+        entries[head[0].decode()] = Entry(head[3].decode(), fields, data[middle:stop])
+        at = stop + 1
+    return True
+
+
+def records(entries: Mapping[str, Entry], *, compact: bool = True) -> bytes:
+    """The records of ``entries`` as the index file holds them, after its header line.
+
+    Without ``compact``, each record's compact fields are left empty (see `Entry.source`).
+    """
     return b"".join(
-        b"%s %d %d %s\n%s%s\n"
-        % (commit.encode(), len(e.shown), len(e.compact), e.created.encode(), e.shown, e.compact)
+        _record(commit.encode(), e.created.encode(), e.shown, e.compact if compact else b"")
         for commit, e in entries.items()
     )
+
+
+def _record(commit: bytes, created: bytes, shown: bytes, compact: bytes) -> bytes:
+    return b"%s %d %d %s\n%s%s\n" % (commit, len(shown), len(compact), created, shown, compact)
 
 
 def _replace(path: Path, entries: Mapping[str, Entry]) -> None:
@@ -187,7 +218,7 @@ def _replace(path: Path, entries: Mapping[str, Entry]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(_HEADER + _records(entries))
+        tmp.write_bytes(HEADER + records(entries))
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -203,13 +234,19 @@ def append(path: Path, summaries: list[dict[str, object]]) -> None:
 
 
 def _append(path: Path, entries: Mapping[str, Entry]) -> None:
-    """One ``write`` call at the end of the file, a header first if the file is new."""
+    append_records(path, records(entries))
+
+
+def append_records(path: Path, body: bytes) -> None:
+    """One ``write`` call of ``records`` at the end of the file, a header first if it is new.
+
+    Raises `OSError` when the file cannot be written.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = _records(entries)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         if os.fstat(fd).st_size == 0:
-            body = _HEADER + body
+            body = HEADER + body
         os.write(fd, body)
     finally:
         os.close(fd)

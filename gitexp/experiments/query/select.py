@@ -1,8 +1,8 @@
 """``gitexp show``: every experiment's params, metrics and data, filtered and ordered.
 
 Each experiment commit is read once per machine (`summary.Reader`, or many at once
-`streamed.StreamReader`); its summary is kept in the index (`index.SummaryIndex`) for
-every later command.
+`streamed.StreamReader`, on every core by `workers`); its summary is kept in the index
+(`index.SummaryIndex`) for every later command.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from gitexp.errors import FormatError, NotFoundError
 from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query.index import (
     FILE_NAME,
+    HEADER,
     Entry,
     SummaryIndex,
-    entry_of,
     in_background,
 )
+from gitexp.git.reffiles import ref_files
 from gitexp.git.refs import ref_may_exist, start_listing
 from gitexp.git.repo import GitRepo
 from gitexp.project import Project
@@ -132,9 +133,13 @@ class Listing:
 def listing(git: GitRepo, index_path: Path | None) -> Listing:
     """Every experiment ref with its entry: from the index, else read from its commit.
 
-    What was read is kept in the index only by `Listing.save`, which a command calls
-    once its answer is out.
+    What was read is kept in the index by `Listing.save`, which a command calls once
+    its answer is out, or by the forked readers that read it (`workers`).
     """
+    if index_path is not None and _no_entries(index_path):
+        first = _first_listing(git, SummaryIndex(index_path))
+        if first is not None:
+            return first
     listed = start_listing(git, EXPERIMENT_REF_PREFIX)  # git reads the refs meanwhile
     index = SummaryIndex(index_path) if index_path else None
     refs = listed()
@@ -143,10 +148,15 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     if not unread:
         return Listing(refs, known, index)
     from gitexp.experiments.query.summary import NotACommitError
+    from gitexp.experiments.query.workers import PER_PART, read_entries
 
+    if len(unread) >= STREAM_FROM:
+        import gitexp.experiments.query.streamed  # noqa: F401 - once, before any reader forks
+    shared = index is not None and len(unread) >= 2 * PER_PART  # read by forked readers
+    index_file = index.appendable(refs.values()) if index is not None and shared else None
     gc.disable()  # many small objects, none of them garbage yet
     try:
-        read = _read(git, unread)
+        read = read_entries(git, unread, read_summaries, index_file=index_file)
     except NotACommitError as exc:
         ref = min(r for r, c in refs.items() if c == exc.oid)
         raise FormatError(
@@ -156,9 +166,49 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
     finally:
         gc.enable()
     if index is None:
-        return Listing(refs, {c: entry_of(s) for c, s in read.items()})
-    for commit, summary in read.items():
-        index.add(commit, entry_of(summary))
+        return Listing(refs, read.entries)
+    for commit, entry in read.entries.items():
+        index.add(commit, entry, saved=commit in read.saved)
+    return Listing(refs, index.entries, index)
+
+
+def _no_entries(index_path: Path) -> bool:
+    """Whether the index holds no entry yet (a fresh clone's), as far as its size tells."""
+    try:
+        return index_path.stat().st_size <= len(HEADER)
+    except OSError:
+        return True
+
+
+def _first_listing(git: GitRepo, index: SummaryIndex) -> Listing | None:
+    """A fresh clone's refs and their entries, read together by forked readers.
+
+    None when there are too few, the refs are not plain files, or a reader failed:
+    then `listing` lists and reads as usual (and raises what there is to raise).
+    """
+    from gitexp.experiments.query.workers import PER_PART, read_refs_and_entries
+
+    files = ref_files(git, EXPERIMENT_REF_PREFIX)
+    if files is None or len(files.loose) + len(files.packed) < 2 * PER_PART:
+        return None
+    import gitexp.experiments.query.streamed  # noqa: F401 - once, before the readers fork
+
+    gc.disable()  # many small objects, none of them garbage yet
+    try:
+        got = read_refs_and_entries(
+            git,
+            EXPERIMENT_REF_PREFIX,
+            files,
+            read_summaries,
+            index_file=index.appendable(()),
+        )
+    finally:
+        gc.enable()
+    if got is None:
+        return None
+    refs, read = got
+    for commit, entry in read.entries.items():
+        index.add(commit, entry, saved=commit in read.saved)
     return Listing(refs, index.entries, index)
 
 
@@ -166,7 +216,7 @@ STREAM_FROM = 8
 """From this many unread commits on, they are read as streams (`StreamReader`)."""
 
 
-def _read(git: GitRepo, commits: list[str]) -> dict[str, dict[str, object]]:
+def read_summaries(git: GitRepo, commits: list[str]) -> dict[str, dict[str, object]]:
     """The summaries of ``commits``, none of which the index holds.
 
     Many (a fresh clone's) are read in a few ``git cat-file`` streams; a few (the

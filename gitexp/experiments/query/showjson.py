@@ -10,7 +10,7 @@ to the byte (tests hold them equal).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import orjson
@@ -28,7 +28,19 @@ def document(rows: Sequence[bytes]) -> bytes:
     """``{"experiments": [...]}`` of rows made by `indexed_row` or `doc_row`."""
     if not rows:
         return _EMPTY
-    return b'{\n  "experiments": [\n' + b",\n".join(rows) + b"\n  ]\n}"
+    parts = list(rows)  # the ends joined to the rows beside them: one copy of the whole
+    parts[0] = b'{\n  "experiments": [\n' + parts[0]
+    parts[-1] += b"\n  ]\n}"
+    return b",\n".join(parts)
+
+
+_ROW = b'    {\n      "name": %s,\n      "ref": %s,\n%s\n    }'
+
+
+def indexed_rows(rows: Iterable[tuple[str, str, bytes]]) -> list[bytes]:
+    """`indexed_row` of each ``(name, ref, fields)``, none with a note."""
+    dumps = orjson.dumps
+    return [_ROW % (dumps(name), dumps(ref), fields) for name, ref, fields in rows]
 
 
 def indexed_row(name: str, ref: str, fields: bytes, note: TagNote | None) -> bytes:

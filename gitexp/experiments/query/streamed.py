@@ -2,7 +2,7 @@
 
 The first ``show`` in a fresh clone reads every experiment commit. `summary.Reader`
 reads one commit at a time through libgit2; here each round is one
-``git cat-file --batch`` (`plumbing.read_objects`) for every commit at once: the
+``git cat-file --batch`` (`plumbing.read_objects_in_order`) for every commit at once: the
 commits, then their root trees, then the configs with each run's ``.gitexp/``
 folder (for the params a run logged), then the blobs and any data folders' subtrees
 they need. Objects are asked for by id, the cheapest request for git; files named
@@ -29,7 +29,7 @@ from gitexp.experiments.query.summary import (
     run_facts,
     summary_fields,
 )
-from gitexp.git.plumbing import read_objects, resolve_paths
+from gitexp.git.plumbing import read_objects_in_order, resolve_paths
 from gitexp.git.rawobjects import GITLINK_MODE, TREE_MODE, Tree, parse_commit, parse_tree
 from gitexp.git.repo import GitRepo
 
@@ -39,6 +39,7 @@ _CONFIG = PROJECT_CONFIG.encode()
 _TRAILERS = b"\n\nGitexp-Status: "
 _NO_TREE: Tree = {}
 _NONE: frozenset[str] = frozenset()
+_NOTHING = (b"", b"")
 _FOLDER, _, _LOGGED_FILE = LOGGED_PARAMS.partition("/")
 assert _FOLDER == RUN_DIR  # noqa: S101 - the logged params live in the run folder
 _LOGGED_NAME = _LOGGED_FILE.encode()
@@ -87,9 +88,9 @@ class StreamReader:
         """
         ids = list(dict.fromkeys(commit_ids))
         commits = {
-            oid: body
-            for oid, (kind, body) in read_objects(self.git.root, ids).items()
-            if kind == "commit"
+            oid: found[1]
+            for oid, found in zip(ids, read_objects_in_order(self.git.root, ids), strict=True)
+            if found is not None and found[0] == b"commit"
         }
         trees = {oid: body[5 : body.index(b"\n")].decode() for oid, body in commits.items()}
         self._load(bytes.fromhex(t) for t in trees.values())
@@ -118,13 +119,13 @@ class StreamReader:
         wanted = {o for o in configs if o is not None and o not in self._blobs}
         raw = self._read(wanted | {f for f in folders.values() if f is not None})
         for oid in wanted:
-            kind, body = raw.get(oid, ("", b""))
-            if kind == "blob":
+            kind, body = raw.get(oid, _NOTHING)
+            if kind == b"blob":
                 self._blobs[oid] = body
         logged: dict[str, Oid] = {}
         for commit, folder in folders.items():
-            kind, body = raw.get(folder, ("", b"")) if folder is not None else ("", b"")
-            if kind == "tree" and _LOGGED_ENTRY in body:
+            kind, body = raw.get(folder, _NOTHING) if folder is not None else _NOTHING
+            if kind == b"tree" and _LOGGED_ENTRY in body:
                 entry = parse_tree(body).get(_LOGGED_NAME)
                 if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
                     logged[commit] = entry[2]
@@ -193,9 +194,11 @@ class StreamReader:
             parents, when = raw.parents, raw.commit_time
         return summary_fields(oid, facts, parents, when, files, data)
 
-    def _read(self, oids: Iterable[Oid]) -> dict[Oid, tuple[str, bytes]]:
-        wanted = [o.hex() for o in oids]
-        return {bytes.fromhex(o): found for o, found in read_objects(self.git.root, wanted).items()}
+    def _read(self, oids: Iterable[Oid]) -> dict[Oid, tuple[bytes, bytes]]:
+        """The type and bytes of each of ``oids`` that names an object."""
+        wanted = list(oids)
+        answers = read_objects_in_order(self.git.root, [o.hex() for o in wanted])
+        return {o: found for o, found in zip(wanted, answers, strict=True) if found is not None}
 
     def _load(self, oids: Iterable[Oid | None]) -> None:
         """Read the trees and blobs ``oids`` names that are not read yet."""
@@ -203,9 +206,9 @@ class StreamReader:
             o for o in oids if o is not None and o not in self._blobs and o not in self._trees
         }
         for oid, (kind, body) in self._read(wanted).items():
-            if kind == "tree":
+            if kind == b"tree":
                 self._trees[oid] = parse_tree(body)
-            elif kind == "blob":
+            elif kind == b"blob":
                 self._blobs[oid] = body
 
     def _resolve_deep(self, found: Iterable[_Found]) -> None:

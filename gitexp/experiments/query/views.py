@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from gitexp.core.filters import Filter, parse_filter
@@ -146,19 +147,24 @@ def _newest_first(
 ) -> list[bytes]:
     """The rows in `query.select`'s default order (newest first), none of them parsed."""
     entries, notes = listed.entries, listed.notes
-    order: list[tuple[str, str, str, dict[str, object] | None]] = [
-        (entries[commit].created, ref[_NAME_AT:], ref, None) for ref, commit in listed.refs.items()
+    order: list[tuple[str, str, str, str | dict[str, object]]] = [
+        (entries[commit].created, ref[_NAME_AT:], ref, commit)
+        for ref, commit in listed.refs.items()
     ]
     order += [(str(doc.get("created") or ""), str(doc["name"]), "", doc) for doc in others]
-    order.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    order.sort(key=itemgetter(0, 1), reverse=True)
     if limit is not None:
         order = order[:limit]
-    refs = listed.refs
+    if not notes and not others:  # the common case, ten thousand times: no call a row
+        return showjson.indexed_rows(
+            (name, ref, entries[commit].shown)  # type: ignore[index]
+            for _created, name, ref, commit in order
+        )
     return [
-        showjson.doc_row(doc)
-        if doc is not None
-        else showjson.indexed_row(name, ref, entries[refs[ref]].shown, notes.get(refs[ref]))
-        for _created, name, ref, doc in order
+        showjson.doc_row(item)
+        if isinstance(item, dict)
+        else showjson.indexed_row(name, ref, entries[item].shown, notes.get(item))
+        for _created, name, ref, item in order
     ]
 
 

@@ -8,8 +8,11 @@ not parse, a symbolic link and a folder where a file is expected.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import orjson
@@ -17,9 +20,13 @@ import pygit2
 import pytest
 
 from gitexp.core.runinfo import RunRecord, trailers
-from gitexp.experiments.query.select import STREAM_FROM
+from gitexp.errors import FormatError
+from gitexp.experiments.query.index import FILE_NAME, SummaryIndex, entry_of
+from gitexp.experiments.query.select import STREAM_FROM, read_summaries
 from gitexp.experiments.query.streamed import StreamReader
-from gitexp.experiments.query.summary import Reader
+from gitexp.experiments.query.summary import NotACommitError, Reader
+from gitexp.experiments.query.workers import read_entries, read_refs_and_entries
+from gitexp.git.reffiles import ref_files
 from gitexp.git.repo import GitRepo
 from tests.conftest import git, make_repo
 
@@ -287,3 +294,134 @@ def test_the_trailers_read_from_raw_bytes_are_those_of_the_message(tail: str) ->
     assert _trailers(raw) == parse_trailers(message)
     top = b"tree " + b"0" * 40 + b"\n\n" + tail.encode()  # a message of trailers alone
     assert _trailers(top) is None and parse_trailers(tail) is None
+
+
+def test_forked_readers_give_what_one_reader_gives(shapes: tuple[GitRepo, list[str]]) -> None:
+    """The commits cut in parts, each read by a process of its own, give the same entries."""
+    repo, ids = shapes
+    alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
+    shared = read_entries(repo, ids, read_summaries, parts=3, per_part=2).entries
+    assert sorted(shared) == sorted(alone)
+    for oid, entry in alone.items():
+        assert (shared[oid].created, shared[oid].shown) == (entry.created, entry.shown), oid
+        assert shared[oid].compact == entry.compact, oid
+
+    def by_whom(git: GitRepo, part: list[str]) -> dict[str, dict[str, object]]:
+        return {c: {"commit": c, "branch": str(os.getpid())} for c in part}
+
+    readers = {
+        orjson.loads(e.compact)["branch"] for e in read_entries(repo, ids, by_whom).entries.values()
+    }
+    assert readers == {str(os.getpid())}  # too few commits for a process of their own
+    readers = {
+        orjson.loads(e.compact)["branch"]
+        for e in read_entries(repo, ids, by_whom, parts=3, per_part=2).entries.values()
+    }
+    assert len(readers) == 3 and str(os.getpid()) not in readers
+
+
+def test_what_a_forked_reader_failed_on_is_raised_here(shapes: tuple[GitRepo, list[str]]) -> None:
+    repo, ids = shapes
+    tree = str(pygit2.Repository(str(repo.root)).get(ids[0]).tree_id)  # type: ignore[union-attr]
+    asked = [tree, *ids]  # the tree is in the first part, read by a forked reader
+    with pytest.raises(NotACommitError) as caught:
+        read_entries(repo, asked, read_summaries, parts=2, per_part=2)
+    assert caught.value.oid == tree
+
+
+def test_forked_readers_append_their_entries_to_the_index(
+    shapes: tuple[GitRepo, list[str]], tmp_path: Path
+) -> None:
+    """The caller is sent the printed fields only; the index gets whole entries."""
+    repo, ids = shapes
+    alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
+    path = tmp_path / "index" / FILE_NAME
+    index = SummaryIndex(path)
+    target = index.appendable(ids)
+    assert target == path and path.read_bytes().startswith(b"gitexp summary index")
+    found = read_entries(repo, ids, read_summaries, index_file=target, parts=2, per_part=2)
+    assert found.saved == set(alone) == set(found.entries)
+    for oid, entry in alone.items():  # the compact fields, made from the printed ones
+        assert orjson.loads(found.entries[oid].compact) == orjson.loads(entry.compact)
+    deadline = time.monotonic() + 60  # the readers append once the caller has its answer
+    while len(SummaryIndex(path).entries) < len(alone) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    written = SummaryIndex(path).entries
+    assert {c: (e.created, e.shown, e.compact) for c, e in written.items()} == {
+        c: (e.created, e.shown, e.compact) for c, e in alone.items()
+    }
+
+
+def _refs_to(repo: GitRepo, commits: list[str], count: int) -> dict[str, str]:
+    """``count`` experiment refs over ``commits``, half of them packed, as after a fetch."""
+    refs = {f"refs/experiments/e{n:03d}": commits[n % len(commits)] for n in range(count)}
+    for ref, commit in list(refs.items())[: count // 2]:
+        git(repo.root, "update-ref", ref, commit)
+    git(repo.root, "pack-refs", "--all")
+    for ref, commit in list(refs.items())[count // 2 :]:
+        git(repo.root, "update-ref", ref, commit)
+    return dict(sorted(refs.items()))
+
+
+def test_a_fresh_clone_is_read_refs_and_all_by_forked_readers(
+    shapes: tuple[GitRepo, list[str]],
+) -> None:
+    repo, ids = shapes
+    refs = _refs_to(repo, ids, 24)
+    files = ref_files(repo, "refs/experiments/")
+    assert files is not None and len(files.loose) == 12 and len(files.packed) == 12
+    got = read_refs_and_entries(repo, "refs/experiments/", files, read_summaries, per_part=2)
+    assert got is not None
+    listed, found = got
+    assert list(listed.items()) == list(refs.items())  # name order, as git lists them
+    alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
+    assert {c: (e.created, e.shown) for c, e in found.entries.items()} == {
+        c: (e.created, e.shown) for c, e in alone.items()
+    }
+    assert found.saved == frozenset()  # no index to append to: the caller keeps them
+
+
+@pytest.mark.parametrize("odd", ["symref", "tree"])
+def test_a_fresh_clone_the_readers_cannot_read_is_left_to_the_caller(
+    shapes: tuple[GitRepo, list[str]], odd: str
+) -> None:
+    repo, ids = shapes
+    _refs_to(repo, ids, 24)
+    folder = repo.common_dir / "refs" / "experiments"
+    if odd == "symref":
+        (folder / "e023").write_text("ref: refs/heads/main\n")
+    else:
+        tree = str(pygit2.Repository(str(repo.root)).get(ids[0]).tree_id)  # type: ignore[union-attr]
+        (folder / "e023").write_text(tree + "\n")
+    files = ref_files(repo, "refs/experiments/")
+    assert files is not None
+    assert (
+        read_refs_and_entries(repo, "refs/experiments/", files, read_summaries, per_part=2) is None
+    )
+
+
+def test_a_fresh_clone_shows_what_one_reader_shows(
+    shapes: tuple[GitRepo, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """End to end: the same document from forked readers, and the index they wrote."""
+    from gitexp.api import Repo
+    from gitexp.experiments.query import workers
+
+    repo, ids = shapes
+    _refs_to(repo, ids, 24)
+    index = repo.common_dir / "gitexp" / "index" / FILE_NAME
+    one = Repo(repo.root).show_json()  # too few to share out: read here
+    index.unlink()
+    monkeypatch.setattr(workers, "PER_PART", 2)
+    assert threading.active_count() == 1  # else nothing forks, and this shows nothing
+    assert Repo(repo.root).show_json() == one
+    deadline = time.monotonic() + 60  # the readers append once they have sent
+    while len(SummaryIndex(index).entries) < len(ids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert set(SummaryIndex(index).entries) == set(ids)
+    assert Repo(repo.root).show_json() == one
+    tree = str(pygit2.Repository(str(repo.root)).get(ids[0]).tree_id)  # type: ignore[union-attr]
+    git(repo.root, "update-ref", "refs/experiments/e000", tree)
+    index.unlink()
+    with pytest.raises(FormatError, match="refs/experiments/e000 points at a tree"):
+        Repo(repo.root).show_json()

@@ -1,0 +1,227 @@
+"""A fresh clone's summaries read on every core: the commits shared among forked readers.
+
+A first ``show`` at ten thousand experiments spends most of its time in Python reading
+the commits' objects from `StreamReader`'s git streams, one after the other, while the
+second core waits. Here the commits are cut in parts, one per core, each read by a
+process forked from this one (its imports done already, so it starts in a
+millisecond) with git processes of its own. A reader sends the entries back framed as
+the summary index frames them (`index.records`), so taking them in is slicing, and
+then, given the index file, appends them to it itself: this process never holds the
+commits' parsed fields, has no index to write once its answer is out, and ends as
+soon as it has printed.
+
+A reader ends once it has sent its entries, its appending left to a process of its
+own that nobody waits for (at the lowest priority), so the caller reaps its readers at once
+and nothing is left for whoever calls this (a notebook, a test). A reader says it is
+done by a last line; a part without it (an object that is not a commit, a git that
+failed, a killed reader) is read again here, so its error is raised where it always
+was. Only a process with one thread forks (a lock another thread held would stay held
+in the copy), and only where ``fork`` exists; else everything is read here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+
+from gitexp.experiments.query.index import Entry, append_records, entry_of, read_records, records
+from gitexp.git.reffiles import RefFiles, read_loose
+from gitexp.git.repo import GitRepo
+
+PER_PART = 500
+"""Fewer commits than this a part are not worth a process of their own."""
+_DONE = b"done\n"
+"""A reader's last line: no record ends so (its JSON ends with a brace)."""
+
+Read = Callable[[GitRepo, list[str]], dict[str, dict[str, object]]]
+"""How a part is read: the summaries of some commits, by id (`select.read_summaries`)."""
+
+
+class Found(NamedTuple):
+    """The entries read, and which of them a reader already appended to the index."""
+
+    entries: dict[str, Entry]
+    saved: frozenset[str]
+
+
+def read_entries(
+    git: GitRepo,
+    commits: Sequence[str],
+    read: Read,
+    *,
+    index_file: Path | None = None,
+    parts: int | None = None,
+    per_part: int = PER_PART,
+) -> Found:
+    """The entry of each of ``commits`` that is an experiment commit, read on every core.
+
+    ``index_file``: the summary index the readers append their entries to (the caller
+    made sure it has its header and that appending is what saving it would do).
+    ``parts``: how many readers at most (default: one per core the process may use),
+    each with ``per_part`` commits at least. Raises what ``read`` raises for the
+    commits a reader could not read.
+    """
+    ids = list(commits)
+    count = _readers(len(ids), parts, per_part)
+    if count < 2:
+        return Found({c: entry_of(s) for c, s in read(git, ids).items()}, frozenset())
+    cut = _cut(ids, count)
+    pipes = [_start(partial(_job, git, [], part, read, index_file)) for part in cut]
+    entries: dict[str, Entry] = {}
+    saved: set[str] = set()
+    for part, pipe in zip(cut, pipes, strict=True):
+        got = _collect(pipe)
+        if got is None:  # that reader failed: read its part here, raising what it raises
+            entries.update((c, entry_of(s)) for c, s in read(git, part).items())
+            continue
+        entries.update(got[1])
+        if index_file is not None:
+            saved.update(got[1])
+    return Found(entries, frozenset(saved))
+
+
+def read_refs_and_entries(
+    git: GitRepo,
+    prefix: str,
+    files: RefFiles,
+    read: Read,
+    *,
+    index_file: Path | None = None,
+    parts: int | None = None,
+    per_part: int = PER_PART,
+) -> tuple[dict[str, str], Found] | None:
+    """Every ref under ``prefix`` with its commit, in name order, and their entries.
+
+    For a fresh clone, nothing of which is known yet: the readers read the loose refs
+    too, each its share of ``files.loose``, besides their commits (those of packed
+    refs no loose one overrides are shared out as well). None when this cannot be
+    done on several cores, or when any reader failed (a ref not plain, or packed
+    meanwhile, or an object not a commit): the caller lists and reads as usual then,
+    and meets what failed itself. ``index_file`` and the rest: as `read_entries`.
+    """
+    loose = set(files.loose)
+    packed = {r: c for r, c in files.packed.items() if r[len(prefix) :] not in loose}
+    count = _readers(len(files.loose) + len(packed), parts, per_part)
+    if count < 2:
+        return None
+    names, commits = _cut(files.loose, count), _cut(list(dict.fromkeys(packed.values())), count)
+    pipes = [
+        _start(partial(_job, git, [prefix + name for name in n], c, read, index_file))
+        for n, c in zip(names, commits, strict=True)
+    ]
+    refs = dict(packed)
+    entries: dict[str, Entry] = {}
+    failed = False
+    for pipe in pipes:
+        got = _collect(pipe)
+        failed = failed or got is None
+        if got is not None:
+            refs.update(got[0])
+            entries.update(got[1])
+    if failed:
+        return None
+    saved = frozenset(entries) if index_file is not None else frozenset()
+    return dict(sorted(refs.items())), Found(entries, saved)
+
+
+def _readers(commits: int, parts: int | None, per_part: int) -> int:
+    """How many readers to fork for ``commits``: below 2, none."""
+    if not hasattr(os, "fork") or threading.active_count() != 1:
+        return 0
+    return min(parts or _cores(), commits // max(per_part, 1))
+
+
+def _cut(items: Sequence[str], count: int) -> list[list[str]]:
+    return [
+        list(items[len(items) * i // count : len(items) * (i + 1) // count]) for i in range(count)
+    ]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+_Reader = tuple[int, int] | None
+"""A forked reader: its process id and the read end of its pipe; None if none started."""
+Job = Callable[[], tuple[bytes, Callable[[], None] | None]]
+"""A reader's work: what it sends, and what it does afterwards (None: nothing)."""
+
+
+def _job(
+    git: GitRepo, refs: list[str], commits: list[str], read: Read, index_file: Path | None
+) -> tuple[bytes, Callable[[], None] | None]:
+    """Read ``refs`` (loose ones) and their commits and ``commits``: what to send, and then.
+
+    What is sent is a block of ``<ref> <commit>`` lines, then the entries' records
+    (their fields as printed; the compact ones too without an index to append to:
+    the caller keeps them); afterwards the records are appended to the index.
+    """
+    found: dict[str, str] = {}
+    if refs:
+        loose = read_loose(git, "", refs)
+        if loose is None:
+            raise LookupError("a ref is not plain")  # the caller asks git instead
+        found = loose
+    ids = list(dict.fromkeys([*found.values(), *commits]))
+    entries = {c: entry_of(s) for c, s in read(git, ids).items()}
+    lines = b"".join(b"%s %s\n" % (r.encode(), c.encode()) for r, c in found.items())
+    data = b"%d\n%s%s" % (len(lines), lines, records(entries, compact=index_file is None))
+    if index_file is None:
+        return data, None
+    return data, lambda: append_records(index_file, records(entries))
+
+
+def _start(job: Job) -> _Reader:
+    """Fork a reader doing ``job``; its process id and the read end of its pipe."""
+    try:
+        rfd, wfd = os.pipe()
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(rfd)
+        os.close(wfd)
+        return None
+    if pid:
+        os.close(wfd)
+        return pid, rfd
+    try:
+        os.close(rfd)
+        data, then = job()
+        with os.fdopen(wfd, "wb") as pipe:
+            pipe.write(data + _DONE)
+        if then is not None and os.fork() == 0:  # a process of its own, nobody waits for
+            os.nice(19)  # the caller's answer first: the index is only a cache
+            then()
+    finally:
+        os._exit(0)
+
+
+def _collect(reader: _Reader) -> tuple[dict[str, str], dict[str, Entry]] | None:
+    """The refs and entries a reader sent; None when it did not finish its part."""
+    if reader is None:
+        return None
+    pid, rfd = reader
+    with os.fdopen(rfd, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)  # it ends once it has sent all (its appending goes on alone)
+    if not data.endswith(_DONE):
+        return None
+    eol = data.find(b"\n")
+    size = data[:eol]
+    if eol < 0 or not size.isdigit():
+        return None
+    at = eol + 1 + int(size)
+    words = data[eol + 1 : at].decode().split()  # ref, commit, ref, commit, ...
+    refs = dict(zip(words[::2], words[1::2], strict=True))
+    entries: dict[str, Entry] = {}
+    whole = read_records(data[at : -len(_DONE)], 0, entries)
+    return (refs, entries) if whole else None
