@@ -5,8 +5,10 @@ once, under ``GITEXP_WORKER_DIR`` or the worker's local directory) whose objects
 come from the driver's git remote, gets the run's data from the storage remote,
 runs the run in a worktree of that repository, pushes the data the run made, then
 creates ``refs/experiments/NAME`` on the git remote create-only. Whoever creates the
-ref first recorded the run; a retried task (its worker was killed) finds the ref and
-adopts it, so a run is recorded once however often Dask runs its task.
+ref first recorded the run; a retried task (its worker was killed) learns that from
+the push's rejection and adopts the ref the remote holds, so a run is recorded once
+however often Dask runs its task. (No look at the remote before each run: it cost a
+git process pair per run for the rare task run again after its first worker pushed.)
 
 The driver stops tasks through `stopping.stop_tasks` (run on every worker): each
 running task's stop event is set, so its command's process group is signalled and
@@ -19,6 +21,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -41,9 +44,16 @@ from gitexp.experiments.run.executors.stopping import registered
 from gitexp.experiments.run.process import tethered
 from gitexp.experiments.run.queue import queued_record
 from gitexp.git import transport
-from gitexp.git.maintenance import gc_auto
+from gitexp.git.maintenance import drop_ref, gc_auto
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
+from gitexp.git.worktrees import (
+    KeptWorktree,
+    drop_worktree,
+    empty_worktree,
+    keep_worktree,
+    reset_worktree,
+)
 from gitexp.project import Layout, Project, config_at
 
 ENV_WORKER_DIR = "GITEXP_WORKER_DIR"
@@ -118,9 +128,6 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
     git = _repository(_folder(task), task.git_url)
     _tidy(git)
     ref = ExperimentName(task.name).ref
-    recorded = _remote_ref(git, task.git_url, ref)
-    if recorded is not None:  # a task of this run ran before (a worker died after pushing)
-        return Outcome(task.name, recorded, adopted=True)
     with _locked(git):
         if task.commit not in git.repo:  # one fetch brings every run the driver pushed
             transport.fetch_refs(git, task.git_url, [CLAIMED_REF_PREFIX + "*"])
@@ -134,7 +141,8 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
         _bring(project, task)
         try:
             with tethered(), _reported(task, project):
-                result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
+                claim = Claim(task.name, task.commit)
+                result = run_claimed(project, claim, notes.append, stop, _kept_worktree)
         except Interrupted:  # stopped before its command started: nothing recorded
             return Outcome(task.name, None)
         mine = result.commit
@@ -151,6 +159,46 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
     return Outcome(task.name, mine, notes=tuple(notes))
 
 
+_KEPT: dict[Path, list[KeptWorktree]] = {}
+"""Worktrees this process keeps for its next runs, free now, by repository."""
+_KEPT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _kept_worktree(project: Project, name: str, commit: str) -> Iterator[GitRepo]:
+    """A worktree at ``commit`` for run ``name``: one this process keeps, reset in-process.
+
+    A worker runs run after run: resetting a worktree it keeps costs no git process,
+    where adding and removing one costs one and a folder's worth of writes. The
+    worktree is emptied after each run (what the run wrote does not stay on disk);
+    one that a run ended badly in, or that cannot be emptied, is removed instead.
+    """
+    git = project.git
+    with _KEPT_LOCK:
+        free = _KEPT.setdefault(git.common_dir, [])
+        kept = free.pop() if free else None
+    if kept is None:
+        path = project.layout.worktrees / f"kept-{os.getpid()}-{secrets.token_hex(3)}"
+        kept = keep_worktree(git, path, commit)
+        tree = kept.git
+    else:
+        try:
+            tree = reset_worktree(kept, commit)
+        except GitexpError:
+            drop_worktree(git, kept)
+            raise
+    try:
+        yield tree
+    except BaseException:
+        drop_worktree(git, kept)
+        raise
+    if not empty_worktree(kept):
+        drop_worktree(git, kept)
+        return
+    with _KEPT_LOCK:
+        _KEPT[git.common_dir].append(kept)
+
+
 def task_repository(task: Task, local_directory: str | None = None) -> GitRepo:
     """This worker's repository for ``task``'s git remote, where its runs go (made once).
 
@@ -163,9 +211,9 @@ def _forget(git: GitRepo, ref: str, commit: str) -> None:
     """Drop this repository's ref of a run the git remote now holds: refs do not pile up.
 
     Until the remote holds it, the ref stays: a retried task adopts it (`_own_attempt`).
+    In this process (`drop_ref`), not with a git process per run.
     """
-    with contextlib.suppress(GitexpError):
-        delete_refs(git, [(ref, commit)])
+    drop_ref(git, ref, commit)
 
 
 def _reported(task: Task, project: Project) -> contextlib.AbstractContextManager[object]:
