@@ -24,6 +24,7 @@ import os
 import secrets
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,16 +36,17 @@ from gitexp.core.runinfo import RUN_JSON, RunRecord, parse_run_json
 from gitexp.data.media import media_pointers
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, pull_data, push_data
-from gitexp.errors import ConflictError, GitexpError, Interrupted
+from gitexp.errors import GitexpError, Interrupted
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
+from gitexp.experiments.run.executors import refpush
 from gitexp.experiments.run.executors.local import Claim, run_claimed
 from gitexp.experiments.run.executors.orphans import REPO_PREFIX, end_orphans_of
-from gitexp.experiments.run.executors.reporting import Reporter
+from gitexp.experiments.run.executors.reporting import Reporter, Tell
 from gitexp.experiments.run.executors.stopping import registered
 from gitexp.experiments.run.process import tethered
 from gitexp.experiments.run.queue import queued_record
 from gitexp.git import transport
-from gitexp.git.maintenance import drop_ref, gc_auto
+from gitexp.git.maintenance import gc_auto
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
 from gitexp.git.worktrees import (
@@ -126,8 +128,43 @@ def _tidy(git: GitRepo) -> None:
 
 def _run(task: Task, stop: threading.Event) -> Outcome:
     git = _repository(_folder(task), task.git_url)
+    tell = _teller(task)
+    pushing = refpush.pusher(git, task.git_url)
+    with pushing.running():
+        made = _threads().submit(_made, git, task, stop, tell).result()
+    if made is None:
+        return Outcome(task.name, None)
+    mine, notes = made
+    refpush.leave_pool()  # the next run starts while this one's ref waits for others'
+    there = pushing.push(ExperimentName(task.name).ref, mine)  # another task's if it was first
+    return Outcome(task.name, there, adopted=there != mine, notes=tuple(notes))
+
+
+_THREADS: list[ThreadPoolExecutor] = []
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The threads this process runs its runs in, kept for its whole life.
+
+    A task leaves Dask's thread pool while its ref waits to be pushed, and Dask
+    ends that thread when the task returns; the runs themselves (git, YAML and the
+    command's parent-death tether) stay on these long-lived threads instead.
+    """
+    with _KEPT_LOCK:
+        if not _THREADS:
+            _THREADS.append(ThreadPoolExecutor(max_workers=64, thread_name_prefix="gitexp-run"))
+        return _THREADS[0]
+
+
+def _made(
+    git: GitRepo, task: Task, stop: threading.Event, tell: Tell | None
+) -> tuple[str, list[str]] | None:
+    """Run the run here (or take this worker's earlier attempt at it), its data pushed.
+
+    Returns the experiment's commit (its ref made here, not yet on the git remote)
+    and what was said; None when it was stopped before its command started.
+    """
     _tidy(git)
-    ref = ExperimentName(task.name).ref
     with _locked(git):
         if task.commit not in git.repo:  # one fetch brings every run the driver pushed
             transport.fetch_refs(git, task.git_url, [CLAIMED_REF_PREFIX + "*"])
@@ -135,28 +172,19 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
         project = _project(git, task)
         record = queued_record(project, task.commit, task.name)
         _set_branch(git, record)
-    mine = _own_attempt(project, ref, record)
+    mine = _own_attempt(project, ExperimentName(task.name).ref, record)
     notes: list[str] = []
     if mine is None:
         _bring(project, task)
         try:
-            with tethered(), _reported(task, project):
+            with tethered(), _reported(task, project, tell):
                 claim = Claim(task.name, task.commit)
                 result = run_claimed(project, claim, notes.append, stop, _kept_worktree)
         except Interrupted:  # stopped before its command started: nothing recorded
-            return Outcome(task.name, None)
+            return None
         mine = result.commit
     _push(project, task, mine)
-    try:
-        transport.push_refs(git, task.git_url, [transport.RefPush(ref, mine, None)])
-    except ConflictError:  # another task of this run recorded it first: that one counts
-        other = _remote_ref(git, task.git_url, ref)
-        if other is None:
-            raise
-        _forget(git, ref, mine)
-        return Outcome(task.name, other, adopted=True, notes=tuple(notes))
-    _forget(git, ref, mine)
-    return Outcome(task.name, mine, notes=tuple(notes))
+    return mine, notes
 
 
 _KEPT: dict[Path, list[KeptWorktree]] = {}
@@ -207,25 +235,23 @@ def task_repository(task: Task, local_directory: str | None = None) -> GitRepo:
     return _repository(_folder(task, local_directory), task.git_url)
 
 
-def _forget(git: GitRepo, ref: str, commit: str) -> None:
-    """Drop this repository's ref of a run the git remote now holds: refs do not pile up.
-
-    Until the remote holds it, the ref stays: a retried task adopts it (`_own_attempt`).
-    In this process (`drop_ref`), not with a git process per run.
-    """
-    drop_ref(git, ref, commit)
-
-
-def _reported(task: Task, project: Project) -> contextlib.AbstractContextManager[object]:
-    """Tell the driver, on the task's topic, that the run started and what it logs."""
+def _teller(task: Task) -> Tell | None:
+    """How to tell the driver of the run, on the task's topic (None: nobody listens)."""
     if task.topic is None:
-        return contextlib.nullcontext()
+        return None
     from distributed import get_worker
 
     worker, topic = get_worker(), task.topic
-    return Reporter(
-        lambda message: worker.log_event(topic, message), project.layout.runs, task.name
-    )
+    return lambda message: worker.log_event(topic, message)
+
+
+def _reported(
+    task: Task, project: Project, tell: Tell | None
+) -> contextlib.AbstractContextManager[object]:
+    """Tell the driver that the run started and what it logs."""
+    if tell is None:
+        return contextlib.nullcontext()
+    return Reporter(tell, project.layout.runs, task.name)
 
 
 def _folder(task: Task, local_directory: str | None = None) -> Path:
@@ -261,10 +287,6 @@ def _locked(git: GitRepo) -> Iterator[None]:
     with open(git.common_dir / "gitexp-worker.lock", "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
-
-
-def _remote_ref(git: GitRepo, url: str, ref: str) -> str | None:
-    return transport.ls_remote(git, url, ref).get(ref)
 
 
 def _project(git: GitRepo, task: Task) -> Project:
