@@ -141,6 +141,7 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
 
 
 _THREADS: list[ThreadPoolExecutor] = []
+_THREADS_LOCK = threading.Lock()
 
 
 def _threads() -> ThreadPoolExecutor:
@@ -150,7 +151,7 @@ def _threads() -> ThreadPoolExecutor:
     ends that thread when the task returns; the runs themselves (git, YAML and the
     command's parent-death tether) stay on these long-lived threads instead.
     """
-    with _KEPT_LOCK:
+    with _THREADS_LOCK:
         if not _THREADS:
             _THREADS.append(ThreadPoolExecutor(max_workers=64, thread_name_prefix="gitexp-run"))
         return _THREADS[0]
