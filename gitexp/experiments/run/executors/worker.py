@@ -3,8 +3,10 @@
 A worker shares no folder with the driver: it keeps a repository of its own (made
 once, under ``GITEXP_WORKER_DIR`` or the worker's local directory) whose objects
 come from the driver's git remote, gets the run's data from the storage remote,
-runs the run in a worktree of that repository, pushes the data the run made, then
-creates ``refs/experiments/NAME`` on the git remote create-only. Whoever creates the
+runs the run in a worktree of that repository (one it keeps, reset for each run),
+pushes the data the run made, then creates ``refs/experiments/NAME`` on the git
+remote create-only (the refs of runs finished back to back in one push, while the
+next run goes on: `refpush`). Whoever creates the
 ref first recorded the run; a retried task (its worker was killed) learns that from
 the push's rejection and adopts the ref the remote holds, so a run is recorded once
 however often Dask runs its task. (No look at the remote before each run: it cost a
