@@ -1,9 +1,11 @@
-"""Keeping a long-lived repository small: git's own housekeeping, when git judges it due."""
+"""Keeping a long-lived repository small: git's own housekeeping, and refs let go of cheaply."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+
+import pygit2
 
 from gitexp.git.repo import GitRepo
 
@@ -25,3 +27,22 @@ def gc_auto(git: GitRepo) -> bool:
         stdin=subprocess.DEVNULL,
     )
     return proc.returncode == 0
+
+
+def drop_ref(git: GitRepo, name: str, expected: str) -> bool:
+    """Delete ref ``name`` if it points at ``expected``, in this process; True if deleted.
+
+    For a repository's own bookkeeping refs that no user works with (a worker's
+    record of a run that its git remote now holds), where a git process per ref would
+    cost more than the work it tidies. Still compare-and-swap: libgit2 takes the
+    ref's lock file and checks the value it expects under it, loose and packed, so a
+    ref moved meanwhile is left alone (False).
+    """
+    reference = git.repo.references.get(name)
+    if reference is None or str(reference.target) != expected:
+        return False
+    try:
+        reference.delete()
+    except (pygit2.GitError, KeyError, ValueError):
+        return False
+    return True

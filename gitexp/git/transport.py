@@ -151,7 +151,7 @@ def push_refs(git: GitRepo, remote: str, pushes: Sequence[RefPush]) -> None:
     if not pushes:
         return
     leases = [f"--force-with-lease={p.ref}:{p.expected or ''}" for p in pushes]
-    specs = [f"+{p.new}:{p.ref}" for p in pushes]
+    specs = [f"{p.new}:{p.ref}" for p in pushes]  # no `+`: git would force past the lease
     proc = _run(git, ["push", "--atomic", *leases, remote, *specs], {PUSHING: "1"})
     if proc.returncode == 0:
         return

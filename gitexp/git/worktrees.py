@@ -1,4 +1,7 @@
-"""Throwaway worktrees for isolated runs: added, removed and swept one at a time.
+"""Worktrees for isolated runs: added, removed and swept one at a time.
+
+A run gets a throwaway worktree (`isolated_worktree`), or one that a long-lived
+process keeps and resets for each of its runs (`keep_worktree`, `reset_worktree`).
 
 ``git worktree add`` and ``remove`` race with themselves when several run at once
 (they share ``$GIT_COMMON_DIR/worktrees``), so every change here holds one lock file.
@@ -21,6 +24,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -188,3 +192,88 @@ def _discard(git: GitRepo, path: Path) -> None:
     admin = _registered(git, path.parent).get(path.name)
     if admin is not None:
         shutil.rmtree(admin, ignore_errors=True)
+
+
+@dataclass
+class KeptWorktree:
+    """A worktree one process keeps for run after run (`keep_worktree`), one run at a time.
+
+    Its owner file stays locked for as long as the process keeps it, so no sweep
+    touches it meanwhile; when the process dies, `remove_abandoned` removes it.
+    """
+
+    path: Path
+    git: GitRepo
+    handle: BinaryIO
+
+
+def keep_worktree(git: GitRepo, path: Path, commit: str) -> KeptWorktree:
+    """A new worktree at ``path`` with ``commit`` checked out, detached, kept until dropped.
+
+    As `isolated_worktree`, without removing it at the end of a block: `reset_worktree`
+    brings it to the next run's commit without a git process, `drop_worktree` removes it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    owner = _owner_file(path)
+    with _serialized(git) as serial:
+        handle = _claim(owner)
+        try:
+            _add(git, path, commit, (serial, handle.fileno()))
+        except BaseException:
+            _discard(git, path)
+            _release(handle, owner)
+            raise
+    return KeptWorktree(path, GitRepo.discover(path), handle)
+
+
+def empty_worktree(kept: KeptWorktree) -> bool:
+    """Remove every file of the worktree but its ``.git`` link; True when none is left.
+
+    What a run left (results, outs, ignored files, folders) goes, as with a new
+    worktree; False (something could not be removed) means the worktree must not
+    be used again.
+    """
+    with contextlib.suppress(FileNotFoundError), os.scandir(kept.path) as entries:
+        for entry in list(entries):
+            if entry.name == ".git":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError, PermissionError):
+                    os.unlink(entry.path)
+    try:
+        return os.listdir(kept.path) == [".git"]
+    except OSError:
+        return False
+
+
+def reset_worktree(kept: KeptWorktree, commit: str) -> GitRepo:
+    """The kept worktree, emptied, with ``commit`` checked out and HEAD detached at it.
+
+    In this process (libgit2), with no ``git worktree add``: the same files, index and
+    HEAD as a new worktree of ``commit``. Raises `GitexpError` when it cannot be
+    emptied or checked out; then it must be dropped.
+    """
+    from pygit2 import GitError
+    from pygit2.enums import CheckoutStrategy
+
+    if not empty_worktree(kept):
+        raise GitexpError(f"could not empty the worktree {kept.path} for the next run")
+    repo = kept.git.repo
+    try:
+        target = kept.git.lookup_commit(commit)
+        # pygit2 ships no annotation for it
+        repo.checkout_tree(target.tree, strategy=CheckoutStrategy.FORCE)  # type: ignore[no-untyped-call]
+        repo.set_head(target.id)
+    except (GitError, KeyError, ValueError) as exc:
+        raise GitexpError(f"could not check out {commit[:12]} in {kept.path}: {exc}") from exc
+    return kept.git
+
+
+def drop_worktree(git: GitRepo, kept: KeptWorktree) -> None:
+    """Remove a kept worktree, its files and git's record of it, and let go of it."""
+    shutil.rmtree(kept.path, ignore_errors=True)
+    with _serialized(git):
+        _discard(git, kept.path)
+        _release(kept.handle, _owner_file(kept.path))

@@ -510,3 +510,37 @@ def test_a_driver_killed_mid_run_is_resumed_by_the_next_start(  # type: ignore[n
     assert cluster.ran("d") == names  # the runs recorded meanwhile were adopted, not run again
     for prefix in ("refs/exps-queue/", "refs/exps-claimed/"):
         assert refs(project, prefix) == [] and remote_refs(project, prefix) == []
+
+
+def test_a_task_run_again_after_its_push_adopts_the_first_record(  # type: ignore[no-untyped-def]
+    project: Path, cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's tasks, called as Dask calls them: three at once, then one of them again."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gitexp.experiments.run.executors.cluster import git_remote_url, storage_settings
+    from gitexp.experiments.run.executors.worker import Task, run_task
+
+    monkeypatch.setenv("RAN_LOG", str(tmp_path / "ran.log"))
+    assert cli("run", "--queue", "-n", "t", "-S", "n=1,2,3", "--", PY, "count.py").code == 0
+    assert cli("push").code == 0  # the data the runs need, on the storage remote
+    names = ["t-1", "t-2", "t-3"]
+    queued = {n: git(project, "rev-parse", f"refs/exps-queue/{n}").strip() for n in names}
+    git(project, "push", "-q", "origin", *[f"{c}:refs/exps-claimed/{n}" for n, c in queued.items()])
+    opened = Project.open(project)
+    url, storage = git_remote_url(opened), storage_settings(opened)
+    folder = str(tmp_path / "worker")
+    tasks = [Task(f"key-{n}", n, c, url, storage, folder=folder) for n, c in queued.items()]
+    with ThreadPoolExecutor(3) as pool:  # back to back: their refs may share a push
+        first = list(pool.map(run_task, tasks))
+    assert [o.name for o in first] == names and not any(o.adopted for o in first)
+    there = dict(line.split("\t")[::-1] for line in git(project, "ls-remote", url).splitlines())
+    assert {n: there.get(f"refs/experiments/{n}") for n in names} == {
+        o.name: o.commit for o in first
+    }
+    again = run_task(tasks[0])  # Dask ran it again: its first worker died after pushing
+    assert again.adopted and again.commit == first[0].commit  # the first record counts
+    assert (tmp_path / "ran.log").read_text().split().count("t-1") == 2  # it did run again
+    assert git(project, "ls-remote", url, "refs/experiments/t-1").split()[0] == first[0].commit
+    (repo,) = (g.parent for g in (tmp_path / "worker").glob("repo-*/.git"))
+    assert refs(repo, "refs/experiments/") == []  # neither attempt's ref stays on the worker

@@ -9,8 +9,9 @@ run in a repository of its own (`worker.run_task`) and creates the experiment's
 ref on the git remote create-only; the driver fetches each ref as its task ends
 and records it here, as a local run would have.
 
-A task that Dask runs again (its worker died) adopts the experiment if it was
-recorded, else runs the run again: a run is recorded once. On a stop the driver
+A task that Dask runs again (its worker died) runs the run again, and adopts the
+experiment if the git remote refuses its create-only push (a first attempt recorded
+it): a run is recorded once. On a stop the driver
 tells every worker (`stopping`): running commands' process groups are
 signalled and their runs recorded ``interrupted``; runs not started go back to the
 queue. A driver killed outright leaves its claims stale: the next ``queue start``
@@ -345,8 +346,8 @@ class _Driver:
         """Adopt the runs whose experiment the git remote holds already; the others.
 
         A driver killed outright left its claims while its workers went on and
-        recorded some: those are adopted at once, with no task. (A task looks again
-        before it runs: Dask may run it again after its first worker pushed.)
+        recorded some: those are adopted at once, with no task. (A task that Dask
+        runs again after its first worker pushed adopts from its push's refusal.)
         """
         there = transport.ls_remote(self.project.git, self.git_url, EXPERIMENT_REF_PREFIX)
         found = {r.name: there.get(ExperimentName(r.name).ref) for r in runs}
@@ -437,7 +438,7 @@ class _Driver:
                 return
             done = self._done(pending)
             try:
-                outcomes = [future.result() for future in done]
+                outcomes = list(self.client.gather(done)) if done else []  # one round trip
             except BaseException:  # one failure stops the others, as on local worktrees
                 self._record(waiting)
                 self._stop(pending)

@@ -36,6 +36,7 @@ from gitexp.experiments.run.record import RunResult
 from gitexp.experiments.run.runner import Notify, Place, Runner
 from gitexp.experiments.run.worktreedata import bring_data, check_data
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
+from gitexp.git.repo import GitRepo
 from gitexp.git.worktrees import isolated_worktree
 from gitexp.project import Project
 
@@ -226,10 +227,29 @@ def run_lock(project: Project, name: str) -> Iterator[bool]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+WorktreeAt = Callable[[Project, str, str], contextlib.AbstractContextManager[GitRepo]]
+"""Gives the worktree run ``name`` runs in, at its queued commit, for a block."""
+
+
+def fresh_worktree(
+    project: Project, name: str, commit: str
+) -> contextlib.AbstractContextManager[GitRepo]:
+    """A new worktree for run ``name`` at ``commit``, removed when the block ends."""
+    path = project.layout.worktrees / f"{name}-{secrets.token_hex(3)}"
+    return isolated_worktree(project.git, path, commit)
+
+
 def run_claimed(
-    project: Project, claim: Claim, notify: Notify | None, stop: threading.Event
+    project: Project,
+    claim: Claim,
+    notify: Notify | None,
+    stop: threading.Event,
+    worktree: WorktreeAt = fresh_worktree,
 ) -> RunResult:
-    """Run one taken run in a worktree of its commit and record it under its name."""
+    """Run one taken run in a worktree of its commit and record it under its name.
+
+    ``worktree``: where it runs (default: a new one; a cluster's worker keeps one).
+    """
     git = project.git
     commit = git.lookup_commit(claim.commit)
     record = queued_record(project, claim.commit, claim.name)
@@ -244,10 +264,9 @@ def run_claimed(
     runner.sweep, runner.reproduces = record.sweep, record.reproduces  # a trial, a run again
     pointers = pointers_at(git, commit.tree)
     check_data(project, pointers)
-    path = project.layout.worktrees / f"{claim.name}-{secrets.token_hex(3)}"
-    with isolated_worktree(git, path, claim.commit) as worktree:
-        bring_data(project, worktree, pointers)
-        place = Place(git=worktree, start=commit.tree, cwd=worktree.root, restore=False)
+    with worktree(project, claim.name, claim.commit) as tree:
+        bring_data(project, tree, pointers)
+        place = Place(git=tree, start=commit.tree, cwd=tree.root, restore=False)
         return runner.run_point(_plan(project, base, commit, record), claim.name, place, None)
 
 

@@ -3,10 +3,14 @@
 A worker shares no folder with the driver: it keeps a repository of its own (made
 once, under ``GITEXP_WORKER_DIR`` or the worker's local directory) whose objects
 come from the driver's git remote, gets the run's data from the storage remote,
-runs the run in a worktree of that repository, pushes the data the run made, then
-creates ``refs/experiments/NAME`` on the git remote create-only. Whoever creates the
-ref first recorded the run; a retried task (its worker was killed) finds the ref and
-adopts it, so a run is recorded once however often Dask runs its task.
+runs the run in a worktree of that repository (one it keeps, reset for each run),
+pushes the data the run made, then creates ``refs/experiments/NAME`` on the git
+remote create-only (the refs of runs finished back to back in one push, while the
+next run goes on: `refpush`). Whoever creates the
+ref first recorded the run; a retried task (its worker was killed) learns that from
+the push's rejection and adopts the ref the remote holds, so a run is recorded once
+however often Dask runs its task. (No look at the remote before each run: it cost a
+git process pair per run for the rare task run again after its first worker pushed.)
 
 The driver stops tasks through `stopping.stop_tasks` (run on every worker): each
 running task's stop event is set, so its command's process group is signalled and
@@ -19,8 +23,10 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import secrets
 import threading
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,11 +38,12 @@ from gitexp.core.runinfo import RUN_JSON, RunRecord, parse_run_json
 from gitexp.data.media import media_pointers
 from gitexp.data.pointers import pointers_at
 from gitexp.data.sync import DataResult, Storage, Wants, pull_data, push_data
-from gitexp.errors import ConflictError, GitexpError, Interrupted
+from gitexp.errors import GitexpError, Interrupted
 from gitexp.experiments.run.crashed import remove_abandoned_worktrees
+from gitexp.experiments.run.executors import refpush
 from gitexp.experiments.run.executors.local import Claim, run_claimed
 from gitexp.experiments.run.executors.orphans import REPO_PREFIX, end_orphans_of
-from gitexp.experiments.run.executors.reporting import Reporter
+from gitexp.experiments.run.executors.reporting import Reporter, Tell
 from gitexp.experiments.run.executors.stopping import registered
 from gitexp.experiments.run.process import tethered
 from gitexp.experiments.run.queue import queued_record
@@ -44,6 +51,13 @@ from gitexp.git import transport
 from gitexp.git.maintenance import gc_auto
 from gitexp.git.refs import RefUpdate, delete_refs, read_ref, update_refs
 from gitexp.git.repo import GitRepo
+from gitexp.git.worktrees import (
+    KeptWorktree,
+    drop_worktree,
+    empty_worktree,
+    keep_worktree,
+    reset_worktree,
+)
 from gitexp.project import Layout, Project, config_at
 
 ENV_WORKER_DIR = "GITEXP_WORKER_DIR"
@@ -116,11 +130,44 @@ def _tidy(git: GitRepo) -> None:
 
 def _run(task: Task, stop: threading.Event) -> Outcome:
     git = _repository(_folder(task), task.git_url)
+    tell = _teller(task)
+    pushing = refpush.pusher(git, task.git_url)
+    with pushing.running():
+        made = _threads().submit(_made, git, task, stop, tell).result()
+    if made is None:
+        return Outcome(task.name, None)
+    mine, notes = made
+    refpush.leave_pool()  # the next run starts while this one's ref waits for others'
+    there = pushing.push(ExperimentName(task.name).ref, mine)  # another task's if it was first
+    return Outcome(task.name, there, adopted=there != mine, notes=tuple(notes))
+
+
+_THREADS: list[ThreadPoolExecutor] = []
+_THREADS_LOCK = threading.Lock()
+
+
+def _threads() -> ThreadPoolExecutor:
+    """The threads this process runs its runs in, kept for its whole life.
+
+    A task leaves Dask's thread pool while its ref waits to be pushed, and Dask
+    ends that thread when the task returns; the runs themselves (git, YAML and the
+    command's parent-death tether) stay on these long-lived threads instead.
+    """
+    with _THREADS_LOCK:
+        if not _THREADS:
+            _THREADS.append(ThreadPoolExecutor(max_workers=64, thread_name_prefix="gitexp-run"))
+        return _THREADS[0]
+
+
+def _made(
+    git: GitRepo, task: Task, stop: threading.Event, tell: Tell | None
+) -> tuple[str, list[str]] | None:
+    """Run the run here (or take this worker's earlier attempt at it), its data pushed.
+
+    Returns the experiment's commit (its ref made here, not yet on the git remote)
+    and what was said; None when it was stopped before its command started.
+    """
     _tidy(git)
-    ref = ExperimentName(task.name).ref
-    recorded = _remote_ref(git, task.git_url, ref)
-    if recorded is not None:  # a task of this run ran before (a worker died after pushing)
-        return Outcome(task.name, recorded, adopted=True)
     with _locked(git):
         if task.commit not in git.repo:  # one fetch brings every run the driver pushed
             transport.fetch_refs(git, task.git_url, [CLAIMED_REF_PREFIX + "*"])
@@ -128,27 +175,59 @@ def _run(task: Task, stop: threading.Event) -> Outcome:
         project = _project(git, task)
         record = queued_record(project, task.commit, task.name)
         _set_branch(git, record)
-    mine = _own_attempt(project, ref, record)
+    mine = _own_attempt(project, ExperimentName(task.name).ref, record)
     notes: list[str] = []
     if mine is None:
         _bring(project, task)
         try:
-            with tethered(), _reported(task, project):
-                result = run_claimed(project, Claim(task.name, task.commit), notes.append, stop)
+            with tethered(), _reported(task, project, tell):
+                claim = Claim(task.name, task.commit)
+                result = run_claimed(project, claim, notes.append, stop, _kept_worktree)
         except Interrupted:  # stopped before its command started: nothing recorded
-            return Outcome(task.name, None)
+            return None
         mine = result.commit
     _push(project, task, mine)
-    try:
-        transport.push_refs(git, task.git_url, [transport.RefPush(ref, mine, None)])
-    except ConflictError:  # another task of this run recorded it first: that one counts
-        other = _remote_ref(git, task.git_url, ref)
-        if other is None:
+    return mine, notes
+
+
+_KEPT: dict[Path, list[KeptWorktree]] = {}
+"""Worktrees this process keeps for its next runs, free now, by repository."""
+_KEPT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _kept_worktree(project: Project, name: str, commit: str) -> Iterator[GitRepo]:
+    """A worktree at ``commit`` for run ``name``: one this process keeps, reset in-process.
+
+    A worker runs run after run: resetting a worktree it keeps costs no git process,
+    where adding and removing one costs one and a folder's worth of writes. The
+    worktree is emptied after each run (what the run wrote does not stay on disk);
+    one that a run ended badly in, or that cannot be emptied, is removed instead.
+    """
+    git = project.git
+    with _KEPT_LOCK:
+        free = _KEPT.setdefault(git.common_dir, [])
+        kept = free.pop() if free else None
+    if kept is None:
+        path = project.layout.worktrees / f"kept-{os.getpid()}-{secrets.token_hex(3)}"
+        kept = keep_worktree(git, path, commit)
+        tree = kept.git
+    else:
+        try:
+            tree = reset_worktree(kept, commit)
+        except GitexpError:
+            drop_worktree(git, kept)
             raise
-        _forget(git, ref, mine)
-        return Outcome(task.name, other, adopted=True, notes=tuple(notes))
-    _forget(git, ref, mine)
-    return Outcome(task.name, mine, notes=tuple(notes))
+    try:
+        yield tree
+    except BaseException:
+        drop_worktree(git, kept)
+        raise
+    if not empty_worktree(kept):
+        drop_worktree(git, kept)
+        return
+    with _KEPT_LOCK:
+        _KEPT[git.common_dir].append(kept)
 
 
 def task_repository(task: Task, local_directory: str | None = None) -> GitRepo:
@@ -159,25 +238,23 @@ def task_repository(task: Task, local_directory: str | None = None) -> GitRepo:
     return _repository(_folder(task, local_directory), task.git_url)
 
 
-def _forget(git: GitRepo, ref: str, commit: str) -> None:
-    """Drop this repository's ref of a run the git remote now holds: refs do not pile up.
-
-    Until the remote holds it, the ref stays: a retried task adopts it (`_own_attempt`).
-    """
-    with contextlib.suppress(GitexpError):
-        delete_refs(git, [(ref, commit)])
-
-
-def _reported(task: Task, project: Project) -> contextlib.AbstractContextManager[object]:
-    """Tell the driver, on the task's topic, that the run started and what it logs."""
+def _teller(task: Task) -> Tell | None:
+    """How to tell the driver of the run, on the task's topic (None: nobody listens)."""
     if task.topic is None:
-        return contextlib.nullcontext()
+        return None
     from distributed import get_worker
 
     worker, topic = get_worker(), task.topic
-    return Reporter(
-        lambda message: worker.log_event(topic, message), project.layout.runs, task.name
-    )
+    return lambda message: worker.log_event(topic, message)
+
+
+def _reported(
+    task: Task, project: Project, tell: Tell | None
+) -> contextlib.AbstractContextManager[object]:
+    """Tell the driver that the run started and what it logs."""
+    if tell is None:
+        return contextlib.nullcontext()
+    return Reporter(tell, project.layout.runs, task.name)
 
 
 def _folder(task: Task, local_directory: str | None = None) -> Path:
@@ -213,10 +290,6 @@ def _locked(git: GitRepo) -> Iterator[None]:
     with open(git.common_dir / "gitexp-worker.lock", "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         yield
-
-
-def _remote_ref(git: GitRepo, url: str, ref: str) -> str | None:
-    return transport.ls_remote(git, url, ref).get(ref)
 
 
 def _project(git: GitRepo, task: Task) -> Project:
