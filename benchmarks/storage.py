@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -269,7 +270,11 @@ class Bench:
         """One new big file to a layout-2 remote (chunks) and to a layout-1 one (loose).
 
         Each round pushes into an emptied remote and pulls into an emptied cache, the
-        two layouts back to back; the ratio is layout 2's time over layout 1's.
+        two layouts back to back, in turns first (so neither always runs second, on a
+        warmer server); the ratio is layout 2's time over layout 1's. Beside each
+        push's wall time, the CPU seconds it cost gitexp's process and the server: on
+        a shared machine the wall time follows the load, while the CPU time is the
+        work itself.
         """
         projects = {}
         for layout in (2, 1):
@@ -277,35 +282,52 @@ class Bench:
             big_file(project.root / "data" / "big.bin", mib * MIB)
             project.track("data/big.bin")
             projects[f"l{layout}"] = project
-        times: dict[str, dict[str, list[float]]] = {t: {"push": [], "pull": []} for t in projects}
+        times: dict[str, dict[str, list[float]]] = {
+            t: {"push": [], "pull": [], "cpu": [], "server": []} for t in projects
+        }
         for round_ in range(repeat):
+            order = list(projects) if round_ % 2 == 0 else list(reversed(projects))
             for op in ("push", "pull"):
-                for name, project in projects.items():
-                    if op == "push":
-                        self.server.empty(f"new-{name}-gitexp")
-                        project.forget_remote()
-                        if name == "l1":  # a remote made before layout 2: loose objects only
-                            self.put_marker(project, f"new-{name}-gitexp", 1)
-                        times[name][op].append(project.push())
-                    else:
+                for name in order:
+                    project = projects[name]
+                    if op == "pull":
                         times[name][op].append(project.pull())
+                        continue
+                    self.server.empty(f"new-{name}-gitexp")
+                    project.forget_remote()
+                    if name == "l1":  # a remote made before layout 2: loose objects only
+                        self.put_marker(project, f"new-{name}-gitexp", 1)
+                    cpu, server = _children_cpu(), self.server_cpu()
+                    times[name][op].append(project.push())
+                    times[name]["cpu"].append(_children_cpu() - cpu)
+                    times[name]["server"].append(self.server_cpu() - server)
             print(
-                f"round {round_ + 1}: "
+                f"round {round_ + 1} ({' first, '.join(order)} second): "
                 + ", ".join(
-                    f"{t} {times[t]['push'][-1]:.2f}/{times[t]['pull'][-1]:.2f} s" for t in projects
+                    f"{t} {times[t]['push'][-1]:.2f}/{times[t]['pull'][-1]:.2f} s "
+                    f"(push CPU {times[t]['cpu'][-1]:.2f} s, server {times[t]['server'][-1]:.2f} s)"
+                    for t in projects
                 )
                 + f" (push/pull; load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
+        renamed = {"gitexp": times["l2"], "dvc": times["l1"]}
+        what = f"one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)"
         for op in ("push", "pull"):
-            renamed = {"gitexp": times["l2"], "dvc": times["l1"]}
-            self.timed_row(
-                f"{op} one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)",
-                renamed,
-                op,
-            )
+            self.timed_row(f"{op} {what}", renamed, op)
+        self.timed_row(f"CPU seconds of gitexp's push of {what}", renamed, "cpu")
+        self.timed_row(f"CPU seconds of the server during that push, {what}", renamed, "server")
         for project in projects.values():
             shutil.rmtree(project.root, ignore_errors=True)
+
+    def server_cpu(self) -> float:
+        """CPU seconds the S3 server has used so far (from /proc; 0 where there is none)."""
+        try:
+            fields = Path(f"/proc/{self.server.process.pid}/stat").read_text().rsplit(")", 1)[1]
+        except OSError:
+            return 0.0
+        utime, stime = fields.split()[11:13]
+        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
     def put_marker(self, project: Project, prefix: str, layout: int) -> None:
         marker = project.root / "marker.json"
@@ -424,6 +446,12 @@ import sys, s3fs
 fs = s3fs.S3FileSystem(endpoint_url=sys.argv[1])
 fs.put_file(sys.argv[3], sys.argv[2])
 """
+
+
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's finished children so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def main() -> int:
