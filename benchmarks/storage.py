@@ -3,6 +3,7 @@
     python benchmarks/storage.py [--files N] [--big-mib M] [--versions V]
                                  [--versions-mib D] [--repeat R] [--no-dvc]
                                  [--only small|big|new|versions] [--work DIR]
+                                 [--baseline DIR]
 
 1. ``small``: N small files (1-4 KiB) pushed into an emptied remote and pulled into an
    emptied cache, R rounds, gitexp then DVC back to back in each (the ratio is the
@@ -13,7 +14,9 @@
    one more through the proxy (the bytes each tool sends).
 3. ``new``: one new file of M MiB pushed and pulled by gitexp to a layout-2 remote
    (chunks) and to a layout-1 remote (loose objects), back to back per round: what
-   chunking costs a new file.
+   chunking costs a new file. With ``--baseline DIR`` (a checkout of another gitexp),
+   each round also pushes with that gitexp, right after this one's push of the same
+   layout: this gitexp's push time over the baseline's, round by round.
 4. ``versions``: V versions of a dataset of D MiB, each with 1% of it edited in 5
    places (the same edits for both tools, from fixed seeds), each added, committed and
    pushed: the bytes the remote holds at the end, against the unique bytes (the first
@@ -29,6 +32,7 @@ gitexp/DVC ratios (below 1: gitexp is faster or smaller) and writes it to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import resource
@@ -119,6 +123,7 @@ class Bench:
         self.server = SeaweedS3(weed, self.work / "storage-bench" / "s3", self.env)
         self.proxy = CountingProxy(self.server.endpoint)
         self.rows: list[tuple[str, str, str, str, str]] = []
+        self.baseline = Path(args.baseline).resolve() if args.baseline else None
         use_trash(self.work / "storage-bench-trash")
 
     def project(self, tool: str, tag: str, endpoint: str | None = None) -> Project:
@@ -283,7 +288,8 @@ class Bench:
             project.track("data/big.bin")
             projects[f"l{layout}"] = project
         times: dict[str, dict[str, list[float]]] = {
-            t: {"push": [], "pull": [], "cpu": [], "server": []} for t in projects
+            t: {"push": [], "pull": [], "cpu": [], "server": [], "base": [], "base cpu": []}
+            for t in projects
         }
         for round_ in range(repeat):
             order = list(projects) if round_ % 2 == 0 else list(reversed(projects))
@@ -301,6 +307,8 @@ class Bench:
                     times[name][op].append(project.push())
                     times[name]["cpu"].append(_children_cpu() - cpu)
                     times[name]["server"].append(self.server_cpu() - server)
+                    if self.baseline is not None:
+                        self.baseline_push(project, name, times[name])
             print(
                 f"round {round_ + 1} ({' first, '.join(order)} second): "
                 + ", ".join(
@@ -317,8 +325,31 @@ class Bench:
             self.timed_row(f"{op} {what}", renamed, op)
         self.timed_row(f"CPU seconds of gitexp's push of {what}", renamed, "cpu")
         self.timed_row(f"CPU seconds of the server during that push, {what}", renamed, "server")
+        if self.baseline is not None:
+            for name in projects:
+                layout = name.replace("l", "layout ")
+                mine, base = (
+                    times[name],
+                    {"push": times[name]["base"], "cpu": times[name]["base cpu"]},
+                )
+                for op, said in (("push", "push"), ("cpu", "CPU seconds of that push")):
+                    against = {"gitexp": mine, "dvc": base}
+                    self.timed_row(
+                        f"{said}, {layout}: this gitexp against the baseline", against, op
+                    )
         for project in projects.values():
             shutil.rmtree(project.root, ignore_errors=True)
+
+    def baseline_push(self, project: Project, name: str, times: dict[str, list[float]]) -> None:
+        """Push ``project`` again into its emptied remote, with the baseline's gitexp."""
+        self.server.empty(f"new-{name}-gitexp")
+        project.forget_remote()
+        if name == "l1":
+            self.put_marker(project, f"new-{name}-gitexp", 1)
+        env = {**project.env, "PYTHONPATH": str(self.baseline)}
+        cpu = _children_cpu()
+        times["base"].append(dataclasses.replace(project, env=env).push())
+        times["base cpu"].append(_children_cpu() - cpu)
 
     def server_cpu(self) -> float:
         """CPU seconds the S3 server has used so far (from /proc; 0 where there is none)."""
@@ -464,6 +495,7 @@ def main() -> int:
     parser.add_argument("--no-dvc", action="store_true")
     parser.add_argument("--work", default=str(HERE / "work"))
     parser.add_argument("--only", choices=["small", "big", "new", "versions"])
+    parser.add_argument("--baseline", help="a checkout of another gitexp to push with too (new)")
     args = parser.parse_args()
     bench = Bench(args)
     started = time.monotonic()
