@@ -70,7 +70,6 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Bac
         timeout,
         ("s3", options.get("endpoint_url")),
         part_options={"chunksize": S3_PART_SIZE},
-        bytearray_bodies=True,
     )
 
 

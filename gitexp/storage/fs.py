@@ -44,9 +44,6 @@ class FsspecBackend(Backend):
     ``atomic_put``: the service publishes an upload only when it completes (S3, GCS,
     Azure). Otherwise (SFTP) an upload goes to a temporary name and is renamed.
     ``part_options`` go to every upload and download of a big object (part sizes).
-    ``bytearray_bodies``: the client sends a bytearray as it is (S3's does, while it
-    wraps bytes in a stream that its HTTP layer then copies whole), so a view (a pack
-    of a big file's chunks) is copied into a bytearray, not into bytes.
     """
 
     default_jobs = 16
@@ -68,7 +65,6 @@ class FsspecBackend(Backend):
         container: str = "bucket",
         identity: str | None = None,
         part_options: Mapping[str, int] | None = None,
-        bytearray_bodies: bool = False,
     ) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
@@ -77,7 +73,6 @@ class FsspecBackend(Backend):
         self._container_seen = False
         self._one_request = one_request_options(fs)
         self._parts = dict(part_options or {})
-        self._bytearray_bodies = bytearray_bodies
         if atomic_put and not read_only:
             self.default_jobs = self.bulk_jobs
         self.atomic_put = atomic_put
@@ -147,8 +142,8 @@ class FsspecBackend(Backend):
 
     def put_bytes(self, data: bytes, key: str) -> None:
         """See `Backend.put_bytes`."""
-        if not isinstance(data, bytes):  # a view (a pack of chunks): clients want a copy
-            data = bytearray(data) if self._bytearray_bodies else bytes(data)
+        if not isinstance(data, bytes):
+            data = bytes(data)  # a view (a pack of chunks); clients want bytes
         self._store(key, lambda path: self.fs.pipe_file(path, data, timeout=self.timeout))
 
     def _store(self, key: str, write: Callable[[str], object]) -> None:
