@@ -198,6 +198,15 @@ class Bench:
                 + f" (push/pull; load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
+            if self.baseline is not None:
+                print(
+                    "  the baseline's pushes: "
+                    + ", ".join(
+                        f"{t} {times[t]['base'][-1]:.2f} s (CPU {times[t]['base cpu'][-1]:.2f} s)"
+                        for t in projects
+                    ),
+                    flush=True,
+                )
         for op in ("push", "pull"):
             self.timed_row(f"{op} {count:,} small files to S3", times, op)
             self.row(
@@ -319,6 +328,15 @@ class Bench:
                 + f" (push/pull; load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
+            if self.baseline is not None:
+                print(
+                    "  the baseline's pushes: "
+                    + ", ".join(
+                        f"{t} {times[t]['base'][-1]:.2f} s (CPU {times[t]['base cpu'][-1]:.2f} s)"
+                        for t in projects
+                    ),
+                    flush=True,
+                )
         renamed = {"gitexp": times["l2"], "dvc": times["l1"]}
         what = f"one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)"
         for op in ("push", "pull"):

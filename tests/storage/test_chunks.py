@@ -164,7 +164,7 @@ def test_a_big_file_the_index_vouches_for_is_not_hashed_again_and_pull_still_ver
 def test_a_big_file_goes_to_s3_as_chunks_and_comes_back_whole(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    """Over a real S3 server: packs of chunks sent as the client takes them, checked back."""
+    """Over a real S3 server (bodies unsigned, with a CRC32): packs of chunks, pulled back whole."""
     from gitexp.core.remotes import RemoteConfig
     from gitexp.storage.open import open_backend
     from tests.servers import S3_KEY, S3_SECRET, make_bucket
