@@ -3,6 +3,7 @@
     python benchmarks/storage.py [--files N] [--big-mib M] [--versions V]
                                  [--versions-mib D] [--repeat R] [--no-dvc]
                                  [--only small|big|new|versions] [--work DIR]
+                                 [--baseline DIR]
 
 1. ``small``: N small files (1-4 KiB) pushed into an emptied remote and pulled into an
    emptied cache, R rounds, gitexp then DVC back to back in each (the ratio is the
@@ -13,7 +14,9 @@
    one more through the proxy (the bytes each tool sends).
 3. ``new``: one new file of M MiB pushed and pulled by gitexp to a layout-2 remote
    (chunks) and to a layout-1 remote (loose objects), back to back per round: what
-   chunking costs a new file.
+   chunking costs a new file. With ``--baseline DIR`` (a checkout of another gitexp),
+   each round also pushes with that gitexp, right after this one's push of the same
+   layout: this gitexp's push time over the baseline's, round by round.
 4. ``versions``: V versions of a dataset of D MiB, each with 1% of it edited in 5
    places (the same edits for both tools, from fixed seeds), each added, committed and
    pushed: the bytes the remote holds at the end, against the unique bytes (the first
@@ -29,8 +32,10 @@ gitexp/DVC ratios (below 1: gitexp is faster or smaller) and writes it to
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -118,6 +123,7 @@ class Bench:
         self.server = SeaweedS3(weed, self.work / "storage-bench" / "s3", self.env)
         self.proxy = CountingProxy(self.server.endpoint)
         self.rows: list[tuple[str, str, str, str, str]] = []
+        self.baseline = Path(args.baseline).resolve() if args.baseline else None
         use_trash(self.work / "storage-bench-trash")
 
     def project(self, tool: str, tag: str, endpoint: str | None = None) -> Project:
@@ -192,6 +198,15 @@ class Bench:
                 + f" (push/pull; load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
+            if self.baseline is not None:
+                print(
+                    "  the baseline's pushes: "
+                    + ", ".join(
+                        f"{t} {times[t]['base'][-1]:.2f} s (CPU {times[t]['base cpu'][-1]:.2f} s)"
+                        for t in projects
+                    ),
+                    flush=True,
+                )
         for op in ("push", "pull"):
             self.timed_row(f"{op} {count:,} small files to S3", times, op)
             self.row(
@@ -269,7 +284,11 @@ class Bench:
         """One new big file to a layout-2 remote (chunks) and to a layout-1 one (loose).
 
         Each round pushes into an emptied remote and pulls into an emptied cache, the
-        two layouts back to back; the ratio is layout 2's time over layout 1's.
+        two layouts back to back, in turns first (so neither always runs second, on a
+        warmer server); the ratio is layout 2's time over layout 1's. Beside each
+        push's wall time, the CPU seconds it cost gitexp's process and the server: on
+        a shared machine the wall time follows the load, while the CPU time is the
+        work itself.
         """
         projects = {}
         for layout in (2, 1):
@@ -277,35 +296,87 @@ class Bench:
             big_file(project.root / "data" / "big.bin", mib * MIB)
             project.track("data/big.bin")
             projects[f"l{layout}"] = project
-        times: dict[str, dict[str, list[float]]] = {t: {"push": [], "pull": []} for t in projects}
+        times: dict[str, dict[str, list[float]]] = {
+            t: {"push": [], "pull": [], "cpu": [], "server": [], "base": [], "base cpu": []}
+            for t in projects
+        }
         for round_ in range(repeat):
+            order = list(projects) if round_ % 2 == 0 else list(reversed(projects))
             for op in ("push", "pull"):
-                for name, project in projects.items():
-                    if op == "push":
-                        self.server.empty(f"new-{name}-gitexp")
-                        project.forget_remote()
-                        if name == "l1":  # a remote made before layout 2: loose objects only
-                            self.put_marker(project, f"new-{name}-gitexp", 1)
-                        times[name][op].append(project.push())
-                    else:
+                for name in order:
+                    project = projects[name]
+                    if op == "pull":
                         times[name][op].append(project.pull())
+                        continue
+                    self.server.empty(f"new-{name}-gitexp")
+                    project.forget_remote()
+                    if name == "l1":  # a remote made before layout 2: loose objects only
+                        self.put_marker(project, f"new-{name}-gitexp", 1)
+                    cpu, server = _children_cpu(), self.server_cpu()
+                    times[name][op].append(project.push())
+                    times[name]["cpu"].append(_children_cpu() - cpu)
+                    times[name]["server"].append(self.server_cpu() - server)
+                    if self.baseline is not None:
+                        self.baseline_push(project, name, times[name])
             print(
-                f"round {round_ + 1}: "
+                f"round {round_ + 1} ({' first, '.join(order)} second): "
                 + ", ".join(
-                    f"{t} {times[t]['push'][-1]:.2f}/{times[t]['pull'][-1]:.2f} s" for t in projects
+                    f"{t} {times[t]['push'][-1]:.2f}/{times[t]['pull'][-1]:.2f} s "
+                    f"(push CPU {times[t]['cpu'][-1]:.2f} s, server {times[t]['server'][-1]:.2f} s)"
+                    for t in projects
                 )
                 + f" (push/pull; load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
+            if self.baseline is not None:
+                print(
+                    "  the baseline's pushes: "
+                    + ", ".join(
+                        f"{t} {times[t]['base'][-1]:.2f} s (CPU {times[t]['base cpu'][-1]:.2f} s)"
+                        for t in projects
+                    ),
+                    flush=True,
+                )
+        renamed = {"gitexp": times["l2"], "dvc": times["l1"]}
+        what = f"one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)"
         for op in ("push", "pull"):
-            renamed = {"gitexp": times["l2"], "dvc": times["l1"]}
-            self.timed_row(
-                f"{op} one new {mib} MiB file: layout 2 (chunks) against layout 1 (loose)",
-                renamed,
-                op,
-            )
+            self.timed_row(f"{op} {what}", renamed, op)
+        self.timed_row(f"CPU seconds of gitexp's push of {what}", renamed, "cpu")
+        self.timed_row(f"CPU seconds of the server during that push, {what}", renamed, "server")
+        if self.baseline is not None:
+            for name in projects:
+                layout = name.replace("l", "layout ")
+                mine, base = (
+                    times[name],
+                    {"push": times[name]["base"], "cpu": times[name]["base cpu"]},
+                )
+                for op, said in (("push", "push"), ("cpu", "CPU seconds of that push")):
+                    against = {"gitexp": mine, "dvc": base}
+                    self.timed_row(
+                        f"{said}, {layout}: this gitexp against the baseline", against, op
+                    )
         for project in projects.values():
             shutil.rmtree(project.root, ignore_errors=True)
+
+    def baseline_push(self, project: Project, name: str, times: dict[str, list[float]]) -> None:
+        """Push ``project`` again into its emptied remote, with the baseline's gitexp."""
+        self.server.empty(f"new-{name}-gitexp")
+        project.forget_remote()
+        if name == "l1":
+            self.put_marker(project, f"new-{name}-gitexp", 1)
+        env = {**project.env, "PYTHONPATH": str(self.baseline)}
+        cpu = _children_cpu()
+        times["base"].append(dataclasses.replace(project, env=env).push())
+        times["base cpu"].append(_children_cpu() - cpu)
+
+    def server_cpu(self) -> float:
+        """CPU seconds the S3 server has used so far (from /proc; 0 where there is none)."""
+        try:
+            fields = Path(f"/proc/{self.server.process.pid}/stat").read_text().rsplit(")", 1)[1]
+        except OSError:
+            return 0.0
+        utime, stime = fields.split()[11:13]
+        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
     def put_marker(self, project: Project, prefix: str, layout: int) -> None:
         marker = project.root / "marker.json"
@@ -426,6 +497,12 @@ fs.put_file(sys.argv[3], sys.argv[2])
 """
 
 
+def _children_cpu() -> float:
+    """CPU seconds (user and system) of this process's finished children so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=10_000)
@@ -436,6 +513,7 @@ def main() -> int:
     parser.add_argument("--no-dvc", action="store_true")
     parser.add_argument("--work", default=str(HERE / "work"))
     parser.add_argument("--only", choices=["small", "big", "new", "versions"])
+    parser.add_argument("--baseline", help="a checkout of another gitexp to push with too (new)")
     args = parser.parse_args()
     bench = Bench(args)
     started = time.monotonic()

