@@ -19,6 +19,7 @@ the run is recorded ``interrupted``; a task that starts after it does nothing.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import hashlib
@@ -193,6 +194,16 @@ def _made(
 _KEPT: dict[Path, list[KeptWorktree]] = {}
 """Worktrees this process keeps for its next runs, free now, by repository."""
 _KEPT_LOCK = threading.Lock()
+
+
+@atexit.register
+def _let_go_of_kept() -> None:
+    """At exit, close the owner files of the kept worktrees: a later sweep removes them."""
+    with _KEPT_LOCK:
+        for trees in _KEPT.values():
+            for kept in trees:
+                kept.handle.close()
+        _KEPT.clear()
 
 
 @contextlib.contextmanager
