@@ -23,7 +23,6 @@ import contextlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pygit2
 
@@ -34,7 +33,7 @@ from gitexp.errors import GitexpError
 from gitexp.experiments import tagindex, tags
 from gitexp.experiments.query import overview as overview_mod
 from gitexp.experiments.query import select as query
-from gitexp.experiments.query.live import IMAGE_URL, LiveSource, Stamp
+from gitexp.experiments.query.live import IMAGE_URL, LiveSource, Stamp, refs_seen
 from gitexp.experiments.query.summary import Reader
 from gitexp.git.refs import list_refs, ref_may_exist
 from gitexp.project import Project
@@ -102,9 +101,7 @@ class CachedSource(LiveSource):
         waits 0.15-0.4 s on a busy machine).
         """
         common = self.project.git.common_dir
-        seen = tuple(
-            _stat(common / path) for path in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/"))
-        )
+        seen = refs_seen(common)
         if self._stamp[0] is None:  # the first call
             self._listed = query.project_listing(self.project)
             self._stamp = (seen, tuple(self._listed.refs.items()))
@@ -384,12 +381,3 @@ def _text(obj: object) -> tuple[str | None, int]:
         return obj.data.decode("utf-8"), obj.size
     except UnicodeDecodeError:
         return None, 0
-
-
-def _stat(path: Path) -> str:
-    """A file's or folder's change time and size ("-": absent), for `recorded_stamp`."""
-    try:
-        info = path.stat()
-    except OSError:
-        return "-"
-    return f"{info.st_mtime_ns}:{info.st_size}"

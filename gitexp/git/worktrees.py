@@ -53,16 +53,8 @@ def isolated_worktree(git: GitRepo, path: Path, commit: str) -> Iterator[GitRepo
     it: what gitexp needs there, gitexp does itself. Raises `GitexpError` if git
     cannot add it (then nothing is left).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = _made(git, path, commit)
     owner = _owner_file(path)
-    with _serialized(git) as serial:
-        handle = _claim(owner)
-        try:
-            _add(git, path, commit, (serial, handle.fileno()))
-        except BaseException:
-            _discard(git, path)
-            _release(handle, owner)
-            raise
     try:
         yield GitRepo.discover(path)
     finally:
@@ -123,6 +115,24 @@ def _registered(git: GitRepo, folder: Path) -> dict[str, Path]:
             if os.path.dirname(os.path.realpath(worktree)) == inside:
                 found[os.path.basename(worktree)] = Path(entry.path)
     return found
+
+
+def _made(git: GitRepo, path: Path, commit: str) -> BinaryIO:
+    """Add the worktree ``path`` at ``commit``; its owner file's handle, locked.
+
+    If git cannot add it, nothing is left and `GitexpError` is raised.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    owner = _owner_file(path)
+    with _serialized(git) as serial:
+        handle = _claim(owner)
+        try:
+            _add(git, path, commit, (serial, handle.fileno()))
+        except BaseException:
+            _discard(git, path)
+            _release(handle, owner)
+            raise
+    return handle
 
 
 def _owner_file(path: Path) -> Path:
@@ -213,16 +223,7 @@ def keep_worktree(git: GitRepo, path: Path, commit: str) -> KeptWorktree:
     As `isolated_worktree`, without removing it at the end of a block: `reset_worktree`
     brings it to the next run's commit without a git process, `drop_worktree` removes it.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    owner = _owner_file(path)
-    with _serialized(git) as serial:
-        handle = _claim(owner)
-        try:
-            _add(git, path, commit, (serial, handle.fileno()))
-        except BaseException:
-            _discard(git, path)
-            _release(handle, owner)
-            raise
+    handle = _made(git, path, commit)
     return KeptWorktree(path, GitRepo.discover(path), handle)
 
 

@@ -21,25 +21,12 @@ from gitexp.errors import IntegrityError
 from gitexp.project import Project
 from gitexp.storage.chunks import chunk_list_key, parse_chunk_list
 from gitexp.storage.local import LocalBackend
+from tests.cache.test_compact import cache_bytes, cache_dir
 from tests.conftest import commit_all, git
 
 MIB = 1 << 20
 SIZE = 17 * MIB
 """Above the 16 MiB chunking threshold, small enough to be quick."""
-
-
-def cache_dir(repo: Path) -> Path:
-    return repo / ".git" / "gitexp" / "cache"
-
-
-def cache_bytes(repo: Path) -> int:
-    """Bytes of whole objects, chunk lists and chunks in the cache."""
-    total = 0
-    for folder in ("blake3", "chunks", "chunklists"):
-        for path in (cache_dir(repo) / folder).rglob("*"):
-            if path.is_file():
-                total += path.stat().st_size
-    return total
 
 
 def two_versions(repo: Path) -> tuple[bytes, bytes]:

@@ -66,9 +66,7 @@ class LiveSource:
         changes the folder), so asking costs two stats while nothing happens.
         """
         common = self.project.git.common_dir
-        seen = tuple(
-            _stat(common / path) for path in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/"))
-        )
+        seen = refs_seen(common)
         if seen != self._refs_seen:
             refs = list_refs(self.project.git, EXPERIMENT_REF_PREFIX)
             self._refs, self._refs_seen = tuple(refs.items()), seen
@@ -206,6 +204,15 @@ def _series_files(root: Path) -> list[Path]:
     for top, _dirs, files in os.walk(root):
         found.extend(Path(top) / name for name in files if series_format(name) is not None)
     return found
+
+
+def refs_seen(common: Path) -> tuple[str, ...]:
+    """What changes when an experiment ref of the repository at ``common`` is written.
+
+    The stamps of ``packed-refs`` and of the loose refs' folder (a ref is written by
+    renaming a file into it, which changes the folder).
+    """
+    return tuple(_stat(common / p) for p in ("packed-refs", EXPERIMENT_REF_PREFIX.rstrip("/")))
 
 
 def _stat(path: Path) -> str:
