@@ -23,7 +23,8 @@ def out(text: str = "") -> None:
 def out_bytes(data: bytes) -> None:
     """Bytes of data (JSON), on stdout, with a final newline."""
     sys.stdout.flush()
-    sys.stdout.buffer.write(data + b"\n")
+    sys.stdout.buffer.write(data)  # not ``data + b"\n"``: a copy of what may be megabytes
+    sys.stdout.buffer.write(b"\n")
     sys.stdout.buffer.flush()
 
 

@@ -4,12 +4,12 @@
 refs (as a ``git fetch`` of many experiments leaves them), and the first ``show`` of a
 fresh clone can do nothing before it has them. Read here, the files can be shared out
 among processes, each reading some (`ref_files` names them, `read_loose` reads a
-share). Only refs as git writes them are read this way: files directly in the
-prefix's folder, each holding one object id and a newline, with names that are valid
-ref names, and ``packed-refs`` lines of the same kind. Anything else (the reftable
-backend, a nested folder, a symbolic ref, a broken ref or an odd name, which git would
-warn about) makes these answer None, so the caller asks git and the user sees git's
-own answer and warnings.
+share, checking their names as it goes). Only refs as git writes them are read this
+way: files directly in the prefix's folder, each holding one object id and a newline,
+with names that are valid ref names, and ``packed-refs`` lines of the same kind.
+Anything else (the reftable backend, a nested folder, a symbolic ref, a broken ref or
+an odd name, which git would warn about) makes these answer None, so the caller asks
+git and the user sees git's own answer and warnings.
 
 A loose ref overrides a packed one, as in git. ``packed-refs`` is read first, so a
 loose file gone by the time it is read (``git pack-refs`` packed it meanwhile, or it
@@ -61,12 +61,14 @@ def ref_files(git: GitRepo, prefix: str) -> RefFiles | None:
 def read_loose(git: GitRepo, prefix: str, names: Iterable[str]) -> dict[str, str] | None:
     """The object id of each loose ref ``prefix + name``, by ref.
 
-    None when one is not plain, or is gone (it may have been packed since `ref_files`
-    read ``packed-refs``).
+    None when one is not plain (its name or its content), or is gone (it may have been
+    packed since `ref_files` read ``packed-refs``).
     """
     folder = os.path.join(os.fspath(git.common_dir), prefix)
     found: dict[str, str] = {}
     for name in names:
+        if not _plain(name):
+            return None
         try:
             fd = os.open(folder + name, os.O_RDONLY)
         except FileNotFoundError:
@@ -82,10 +84,11 @@ def read_loose(git: GitRepo, prefix: str, names: Iterable[str]) -> dict[str, str
 
 
 def _loose_names(folder: str) -> list[str] | None:
-    """The names of the loose refs in ``folder``; None when any is not plain.
+    """The names of the loose refs in ``folder``; None when any is not a file.
 
     As git does, names starting with a dot or ending in ``.lock`` (a ref being
-    written) are no refs.
+    written) are no refs. Whether a name is plain is left to `read_loose`, so that
+    the processes reading shares of the refs check their names too.
     """
     try:
         with os.scandir(folder) as listing:
@@ -98,7 +101,7 @@ def _loose_names(folder: str) -> list[str] | None:
     for name, is_file in entries:
         if name.startswith(".") or name.endswith(".lock"):
             continue
-        if not is_file or not _plain(name):
+        if not is_file:
             return None
         names.append(name)
     return names

@@ -22,6 +22,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import NamedTuple
 
@@ -92,6 +93,14 @@ class SummaryIndex:
         if commit not in self.entries and not saved:
             self._new.append(commit)
         self.entries[commit] = entry
+
+    def add_all(self, entries: Mapping[str, Entry], saved: AbstractSet[str]) -> None:
+        """`add` each of ``entries``, those in ``saved`` as in the file already."""
+        if entries.keys() == saved:
+            self.entries.update(entries)  # the common case, ten thousand at once
+            return
+        for commit, entry in entries.items():
+            self.add(commit, entry, saved=commit in saved)
 
     def appendable(self, live: Iterable[str]) -> Path | None:
         """The file, if `save` with ``live`` would only append to it; else None.

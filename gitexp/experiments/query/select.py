@@ -167,8 +167,7 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
         gc.enable()
     if index is None:
         return Listing(refs, read.entries)
-    for commit, entry in read.entries.items():
-        index.add(commit, entry, saved=commit in read.saved)
+    index.add_all(read.entries, read.saved)
     return Listing(refs, index.entries, index)
 
 
@@ -207,8 +206,7 @@ def _first_listing(git: GitRepo, index: SummaryIndex) -> Listing | None:
     if got is None:
         return None
     refs, read = got
-    for commit, entry in read.entries.items():
-        index.add(commit, entry, saved=commit in read.saved)
+    index.add_all(read.entries, read.saved)
     return Listing(refs, index.entries, index)
 
 

@@ -37,10 +37,15 @@ def document(rows: Sequence[bytes]) -> bytes:
 _ROW = b'    {\n      "name": %s,\n      "ref": %s,\n%s\n    }'
 
 
-def indexed_rows(rows: Iterable[tuple[str, str, bytes]]) -> list[bytes]:
-    """`indexed_row` of each ``(name, ref, fields)``, none with a note."""
+def indexed_rows(rows: Iterable[tuple[str, bytes]], prefix: str) -> list[bytes]:
+    """`indexed_row` of each ``(name, fields)`` whose ref is ``prefix + name``, none with a note.
+
+    ``prefix`` is one JSON writes as it is (no quote, backslash or control character),
+    so the ref is written as the name is, after it.
+    """
     dumps = orjson.dumps
-    return [_ROW % (dumps(name), dumps(ref), fields) for name, ref, fields in rows]
+    ref = b'"' + prefix.encode()
+    return [_ROW % (q := dumps(name), ref + q[1:], fields) for name, fields in rows]
 
 
 def indexed_row(name: str, ref: str, fields: bytes, note: TagNote | None) -> bytes:

@@ -14,6 +14,7 @@ The result is `Reader.summary`'s, commit by commit (tests hold them equal).
 from __future__ import annotations
 
 import re
+from binascii import unhexlify
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -40,6 +41,7 @@ _TRAILERS = b"\n\nGitexp-Status: "
 _NO_TREE: Tree = {}
 _NONE: frozenset[str] = frozenset()
 _NOTHING = (b"", b"")
+_NO_POINTERS: dict[str, Pointer] = {}
 _FOLDER, _, _LOGGED_FILE = LOGGED_PARAMS.partition("/")
 assert _FOLDER == RUN_DIR  # noqa: S101 - the logged params live in the run folder
 _LOGGED_NAME = _LOGGED_FILE.encode()
@@ -56,12 +58,14 @@ class _Plan(NamedTuple):
     config: ProjectConfig
     files: tuple[tuple[str, bytes | None], ...]
     run_json: tuple[tuple[str, bytes | None], ...]
+    params: tuple[str, ...]
+    """The params files, the run's logged params last."""
 
 
 class _Found(NamedTuple):
     """What one commit needs, found in its root tree."""
 
-    tree: str
+    tree: Oid
     top: Tree
     plan: _Plan
     facts: dict[str, str] | None
@@ -92,21 +96,23 @@ class StreamReader:
             for oid, found in zip(ids, read_objects_in_order(self.git.root, ids), strict=True)
             if found is not None and found[0] == b"commit"
         }
-        trees = {oid: body[5 : body.index(b"\n")].decode() for oid, body in commits.items()}
-        self._load(bytes.fromhex(t) for t in trees.values())
-        roots = {oid: self._trees.get(bytes.fromhex(t), _NO_TREE) for oid, t in trees.items()}
+        trees = {oid: unhexlify(body[5 : body.index(b"\n")]) for oid, body in commits.items()}
+        self._load(set(trees.values()))
+        roots = {oid: self._trees.get(t, _NO_TREE) for oid, t in trees.items()}
         logged = self._logged_and_configs(roots)
         found = {
             oid: self._find(trees[oid], roots[oid], body, logged.get(oid))
             for oid, body in commits.items()
         }
         self._resolve_deep(found.values())
-        walked = self._walk(roots.values())
+        below, pointers, bare = _scan(roots)
+        walked = self._walk(below)
         self._load(
             [blob for f in found.values() for blob in f.blobs.values()]
-            + _pointer_blobs([*roots.values(), *walked])
+            + pointers
+            + _pointer_blobs(walked)
         )
-        return {oid: self._summary(oid, commits[oid], f) for oid, f in found.items()}
+        return {oid: self._summary(oid, commits[oid], f, oid in bare) for oid, f in found.items()}
 
     def _logged_and_configs(self, roots: dict[str, Tree]) -> dict[str, Oid]:
         """Read the configs, and find the params each run logged: its blob id, by commit.
@@ -131,7 +137,7 @@ class StreamReader:
                     logged[commit] = entry[2]
         return logged
 
-    def _find(self, tree: str, top: Tree, commit: bytes, logged: Oid | None) -> _Found:
+    def _find(self, tree: Oid, top: Tree, commit: bytes, logged: Oid | None) -> _Found:
         """The plan, trailers and blob ids of one commit (deeper files as requests).
 
         ``logged`` is the blob of `LOGGED_PARAMS` in the commit, if it has one.
@@ -145,7 +151,7 @@ class StreamReader:
                 if logged is not None:
                     blobs[path] = logged
             elif name is None:
-                deep[path] = f"{tree}:{path}".encode()
+                deep[path] = f"{tree.hex()}:{path}".encode()
             else:
                 entry = top.get(name)
                 if entry is not None and entry[0] != TREE_MODE and entry[0] != GITLINK_MODE:
@@ -162,10 +168,12 @@ class StreamReader:
             config = parse_config(self._blobs[key]) if key is not None else DEFAULTS
             paths = dict.fromkeys([*config.params, LOGGED_PARAMS, *config.metrics])
             files = tuple((p, None if "/" in p else p.encode()) for p in paths)
-            plan = self._plans[key] = _Plan(config, files, (*files, (RUN_JSON, None)))
+            params = (*config.params, LOGGED_PARAMS)
+            plan = self._plans[key] = _Plan(config, files, (*files, (RUN_JSON, None)), params)
         return plan
 
-    def _summary(self, oid: str, commit: bytes, found: _Found) -> dict[str, object]:
+    def _summary(self, oid: str, commit: bytes, found: _Found, bare: bool) -> dict[str, object]:
+        """``bare``: the root tree holds no folder but ``.gitexp/`` and no pointer."""
         facts = found.facts
         if facts is None:
             run = self._blobs.get(found.blobs.get(RUN_JSON, b""))
@@ -174,10 +182,10 @@ class StreamReader:
         inherited = inherited_paths(listed) if listed else _NONE
         config = found.plan.config
         files = (
-            self._files(found.blobs, [*config.params, LOGGED_PARAMS]),
+            self._files(found.blobs, found.plan.params),
             self._files(found.blobs, metrics_paths(config, inherited)),
         )
-        pointers = self._root_pointers(found.top)
+        pointers = _NO_POINTERS if bare else self._root_pointers(found.top)
         data = (
             {
                 path: str(p.oid)
@@ -227,11 +235,8 @@ class StreamReader:
                     else:
                         del f.blobs[path]
 
-    def _walk(self, roots: Iterable[Tree]) -> list[Tree]:
-        """Read every tree under the roots but ``.gitexp/``, a level at a time (pointers)."""
-        level = {
-            e[2] for top in roots for e in top.values() if e[0] == TREE_MODE and e[1] != _RUN_DIR
-        }
+    def _walk(self, level: set[Oid]) -> list[Tree]:
+        """Read every tree under the folders ``level`` names, a level at a time (pointers)."""
         seen = set(level)
         walked: list[Tree] = []
         while level:
@@ -337,6 +342,34 @@ _AS_WRITTEN = re.compile(
     rb"\nGitexp-Branch: ([ -~]*)\n(?:Gitexp-Inherited: ([ -~]*)\n)?\Z"
 )
 """The trailers `trailers` writes, ending the message, with printable ASCII values."""
+
+
+def _scan(roots: dict[str, Tree]) -> tuple[set[Oid], list[Oid], set[str]]:
+    """What the root trees hold besides their files, in one pass over their entries.
+
+    The folders at their tops but ``.gitexp/`` (to walk for pointers), the pointer
+    files there, and the commits whose root holds neither (bare: no pointer to look for).
+    """
+    folders: set[Oid] = set()
+    pointers: list[Oid] = []
+    bare: set[str] = set()
+    seen: dict[int, bool] = {}  # commits that share a tree share what it holds
+    for commit, top in roots.items():
+        plain = seen.get(id(top))
+        if plain is None:
+            plain = True
+            for name, entry in top.items():
+                if entry[0] == TREE_MODE:
+                    if name != _RUN_DIR:
+                        folders.add(entry[2])
+                        plain = False
+                elif name.endswith(_SUFFIX) and name != _SUFFIX:
+                    pointers.append(entry[2])
+                    plain = False
+            seen[id(top)] = plain
+        if plain:
+            bare.add(commit)
+    return folders, pointers, bare
 
 
 def _pointer_blobs(trees: Iterable[Tree]) -> list[Oid]:

@@ -4,38 +4,41 @@ A first ``show`` at ten thousand experiments spends most of its time in Python r
 the commits' objects from `StreamReader`'s git streams, one after the other, while the
 second core waits. Here the commits are cut in parts, one per core, each read by a
 process forked from this one (its imports done already, so it starts in a
-millisecond) with git processes of its own. A reader sends the entries back framed as
-the summary index frames them (`index.records`), so taking them in is slicing, and
-then, given the index file, appends them to it itself: this process never holds the
-commits' parsed fields, has no index to write once its answer is out, and ends as
-soon as it has printed.
+millisecond) with git processes of its own. A reader sends the refs it read and its
+entries' fields as JSON text (pickled: taking them in is one call, no parsing, and
+only this process's own child ever sends it), and then, given the index file, appends
+them to it itself: this process never holds the commits' parsed fields, has no index
+to write once its answer is out, and ends as soon as it has printed.
 
 A reader ends once it has sent its entries, its appending left to a process of its
-own that nobody waits for (at the lowest priority), so the caller reaps its readers at once
-and nothing is left for whoever calls this (a notebook, a test). A reader says it is
-done by a last line; a part without it (an object that is not a commit, a git that
-failed, a killed reader) is read again here, so its error is raised where it always
-was. Only a process with one thread forks (a lock another thread held would stay held
-in the copy), and only where ``fork`` exists; else everything is read here.
+own that nobody waits for (at the lowest priority); the caller takes in what its
+readers sent while they end, and reaps them, so nothing is left for whoever calls this
+(a notebook, a test). A reader says it is done by a last line; a part without it (an
+object that is not a commit, a git that failed, a killed reader) is read again here, so
+its error is raised where it always was. Only a process with one thread forks (a lock
+another thread held would stay held in the copy), and only where ``fork`` exists; else
+everything is read here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle  # only between this process and the readers it forked
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
-from gitexp.experiments.query.index import Entry, append_records, entry_of, read_records, records
+from gitexp.experiments.query.index import Entry, append_records, entry_of, records
 from gitexp.git.reffiles import RefFiles, read_loose
 from gitexp.git.repo import GitRepo
 
 PER_PART = 500
 """Fewer commits than this a part are not worth a process of their own."""
 _DONE = b"done\n"
-"""A reader's last line: no record ends so (its JSON ends with a brace)."""
+"""What a reader writes after its answer: an answer without it is not whole."""
 
 Read = Callable[[GitRepo, list[str]], dict[str, dict[str, object]]]
 """How a part is read: the summaries of some commits, by id (`select.read_summaries`)."""
@@ -70,11 +73,12 @@ def read_entries(
     if count < 2:
         return Found({c: entry_of(s) for c, s in read(git, ids).items()}, frozenset())
     cut = _cut(ids, count)
-    pipes = [_start(partial(_job, git, [], part, read, index_file)) for part in cut]
+    pipes = [_start(partial(_job, git, "", [], part, read, index_file)) for part in cut]
     entries: dict[str, Entry] = {}
     saved: set[str] = set()
-    for part, pipe in zip(cut, pipes, strict=True):
-        got = _collect(pipe)
+    with _reaped(pipes):
+        sent = [_collect(pipe) for pipe in pipes]
+    for part, got in zip(cut, sent, strict=True):
         if got is None:  # that reader failed: read its part here, raising what it raises
             entries.update((c, entry_of(s)) for c, s in read(git, part).items())
             continue
@@ -110,20 +114,18 @@ def read_refs_and_entries(
         return None
     names, commits = _cut(files.loose, count), _cut(list(dict.fromkeys(packed.values())), count)
     pipes = [
-        _start(partial(_job, git, [prefix + name for name in n], c, read, index_file))
+        _start(partial(_job, git, prefix, n, c, read, index_file))
         for n, c in zip(names, commits, strict=True)
     ]
     refs = dict(packed)
     entries: dict[str, Entry] = {}
-    failed = False
-    for pipe in pipes:
-        got = _collect(pipe)
-        failed = failed or got is None
-        if got is not None:
+    with _reaped(pipes):
+        for pipe in pipes:
+            got = _collect(pipe)
+            if got is None:
+                return None
             refs.update(got[0])
             entries.update(got[1])
-    if failed:
-        return None
     saved = frozenset(entries) if index_file is not None else frozenset()
     return dict(sorted(refs.items())), Found(entries, saved)
 
@@ -155,24 +157,33 @@ Job = Callable[[], tuple[bytes, Callable[[], None] | None]]
 
 
 def _job(
-    git: GitRepo, refs: list[str], commits: list[str], read: Read, index_file: Path | None
+    git: GitRepo,
+    prefix: str,
+    names: list[str],
+    commits: list[str],
+    read: Read,
+    index_file: Path | None,
 ) -> tuple[bytes, Callable[[], None] | None]:
-    """Read ``refs`` (loose ones) and their commits and ``commits``: what to send, and then.
+    """Read the loose refs ``prefix + name`` of ``names``, their commits and ``commits``.
 
-    What is sent is a block of ``<ref> <commit>`` lines, then the entries' records
-    (their fields as printed; the compact ones too without an index to append to:
-    the caller keeps them); afterwards the records are appended to the index.
+    Gives what to send, and what to do then.
+
+    What is sent is the commit of each ref read, and each entry's fields: its start
+    time, its fields as printed, and its compact ones (left empty when there is an
+    index to append to: the caller then keeps none); afterwards the entries are
+    appended to the index.
     """
     found: dict[str, str] = {}
-    if refs:
-        loose = read_loose(git, "", refs)
+    if names:
+        loose = read_loose(git, prefix, names)
         if loose is None:
             raise LookupError("a ref is not plain")  # the caller asks git instead
         found = loose
     ids = list(dict.fromkeys([*found.values(), *commits]))
     entries = {c: entry_of(s) for c, s in read(git, ids).items()}
-    lines = b"".join(b"%s %s\n" % (r.encode(), c.encode()) for r, c in found.items())
-    data = b"%d\n%s%s" % (len(lines), lines, records(entries, compact=index_file is None))
+    keep = index_file is None
+    sent = [(c, (e.created, e.shown, e.compact if keep else b"")) for c, e in entries.items()]
+    data = pickle.dumps((found, sent), protocol=pickle.HIGHEST_PROTOCOL)
     if index_file is None:
         return data, None
     return data, lambda: append_records(index_file, records(entries))
@@ -197,7 +208,8 @@ def _start(job: Job) -> _Reader:
         os.close(rfd)
         data, then = job()
         with os.fdopen(wfd, "wb") as pipe:
-            pipe.write(data + _DONE)
+            pipe.write(data)
+            pipe.write(_DONE)
         if then is not None and os.fork() == 0:  # a process of its own, nobody waits for
             os.nice(19)  # the caller's answer first: the index is only a cache
             then()
@@ -205,23 +217,40 @@ def _start(job: Job) -> _Reader:
         os._exit(0)
 
 
+@contextlib.contextmanager
+def _reaped(readers: Sequence[_Reader]) -> Iterator[None]:
+    """Reap ``readers`` once the block is over, however it ends.
+
+    A reader that has sent all still forks its appender and tears down its memory
+    before it ends: its entries are taken in meanwhile, and only then is it waited for
+    (a reader whose pipe was never read to its end is told to stop first).
+    """
+    try:
+        yield
+    finally:
+        for reader in readers:
+            if reader is None:
+                continue
+            pid, rfd = reader
+            with contextlib.suppress(OSError):  # closed by `_collect` already
+                os.close(rfd)
+            os.waitpid(pid, 0)
+
+
 def _collect(reader: _Reader) -> tuple[dict[str, str], dict[str, Entry]] | None:
-    """The refs and entries a reader sent; None when it did not finish its part."""
+    """The refs and entries a reader sent; None when it did not finish its part.
+
+    The reader is reaped by `_reaped`, not here.
+    """
     if reader is None:
         return None
-    pid, rfd = reader
-    with os.fdopen(rfd, "rb") as pipe:
+    with os.fdopen(os.dup(reader[1]), "rb") as pipe:
         data = pipe.read()
-    os.waitpid(pid, 0)  # it ends once it has sent all (its appending goes on alone)
     if not data.endswith(_DONE):
         return None
-    eol = data.find(b"\n")
-    size = data[:eol]
-    if eol < 0 or not size.isdigit():
+    try:
+        refs, sent = pickle.loads(memoryview(data)[: -len(_DONE)])  # noqa: S301 - our child's
+    except (pickle.UnpicklingError, EOFError, ValueError):
         return None
-    at = eol + 1 + int(size)
-    words = data[eol + 1 : at].decode().split()  # ref, commit, ref, commit, ...
-    refs = dict(zip(words[::2], words[1::2], strict=True))
-    entries: dict[str, Entry] = {}
-    whole = read_records(data[at : -len(_DONE)], 0, entries)
-    return (refs, entries) if whole else None
+    make = tuple.__new__  # an `Entry` from its fields, without its constructor's call
+    return refs, {commit: make(Entry, fields) for commit, fields in sent}

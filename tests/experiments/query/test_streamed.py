@@ -407,6 +407,8 @@ def test_a_fresh_clone_is_read_refs_and_all_by_forked_readers(
     assert got is not None
     listed, found = got
     assert list(listed.items()) == list(refs.items())  # name order, as git lists them
+    if Path("/proc/self/stat").exists():  # each reader reaped once its entries were in
+        assert _children_left() == []
     alone = {c: entry_of(s) for c, s in StreamReader(repo).summaries(ids).items()}
     assert {c: (e.created, e.shown) for c, e in found.entries.items()} == {
         c: (e.created, e.shown) for c, e in alone.items()
@@ -414,7 +416,20 @@ def test_a_fresh_clone_is_read_refs_and_all_by_forked_readers(
     assert found.saved == frozenset()  # no index to append to: the caller keeps them
 
 
-@pytest.mark.parametrize("odd", ["symref", "tree"])
+def _children_left() -> list[str]:
+    """This process's children that have ended but were not reaped (zombies)."""
+    left = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] == "Z":
+            left.append(stat.parent.name)
+    return left
+
+
+@pytest.mark.parametrize("odd", ["symref", "tree", "name"])
 @one_thread
 def test_a_fresh_clone_the_readers_cannot_read_is_left_to_the_caller(
     shapes: tuple[GitRepo, list[str]], odd: str
@@ -424,14 +439,18 @@ def test_a_fresh_clone_the_readers_cannot_read_is_left_to_the_caller(
     folder = repo.common_dir / "refs" / "experiments"
     if odd == "symref":
         (folder / "e023").write_text("ref: refs/heads/main\n")
-    else:
+    elif odd == "tree":
         tree = str(pygit2.Repository(str(repo.root)).get(ids[0]).tree_id)  # type: ignore[union-attr]
         (folder / "e023").write_text(tree + "\n")
+    else:  # a name git would warn about, left for git to list (and warn)
+        (folder / "e023").rename(folder / "e023.")
     files = ref_files(repo, "refs/experiments/")
     assert files is not None
     assert (
         read_refs_and_entries(repo, "refs/experiments/", files, read_summaries, per_part=2) is None
     )
+    if Path("/proc/self/stat").exists():  # every reader reaped, the failed one too
+        assert _children_left() == []
 
 
 @one_thread
