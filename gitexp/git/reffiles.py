@@ -27,8 +27,12 @@ from gitexp.git.repo import GitRepo
 
 _ID = re.compile(rb"(?:[0-9a-f]{40}|[0-9a-f]{64})\n")
 """A loose ref's whole content as git writes it (SHA-1 or SHA-256)."""
+_IDS = {size + 1: re.compile(rb"(?:[0-9a-f]{%d}\n)*" % size) for size in (40, 64)}
+"""Loose refs' contents one after the other, by the length of one (with its newline)."""
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 """A last ref component that is surely valid, once ``..`` and the endings below are out."""
+_NAMES = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:\n[A-Za-z0-9][A-Za-z0-9._-]*)*")
+"""`_NAME` for each line."""
 _READ = 128
 """More than a loose ref holds, so a longer file shows in its length."""
 
@@ -64,23 +68,40 @@ def read_loose(git: GitRepo, prefix: str, names: Iterable[str]) -> dict[str, str
     None when one is not plain (its name or its content), or is gone (it may have been
     packed since `ref_files` read ``packed-refs``).
     """
+    names = list(names)
+    if not names:
+        return {}
+    if not _plain_names(names):
+        return None
     folder = os.path.join(os.fspath(git.common_dir), prefix)
-    found: dict[str, str] = {}
+    contents: list[bytes] = []
     for name in names:
-        if not _plain(name):
-            return None
         try:
             fd = os.open(folder + name, os.O_RDONLY)
         except FileNotFoundError:
             return None
         try:
-            data = os.read(fd, _READ)
+            contents.append(os.read(fd, _READ))
         finally:
             os.close(fd)
-        if not _ID.fullmatch(data):
-            return None
-        found[prefix + name] = data[:-1].decode()
-    return found
+    # all checked at once: every file one line of an id's length, and all of them ids
+    sizes = set(map(len, contents))
+    ids = _IDS.get(sizes.pop()) if len(sizes) == 1 else None
+    whole = b"".join(contents)
+    if ids is None or not ids.fullmatch(whole):
+        return None
+    return {prefix + n: c for n, c in zip(names, whole.decode().split(), strict=True)}
+
+
+def _plain_names(names: list[str]) -> bool:
+    """Whether every one of ``names`` is `_plain`: all checked by one match."""
+    lines = "\n".join(names)
+    return (
+        _NAMES.fullmatch(lines) is not None
+        and ".." not in lines
+        and ".\n" not in lines
+        and not lines.endswith(".")
+    )
 
 
 def _loose_names(folder: str) -> list[str] | None:

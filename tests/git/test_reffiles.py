@@ -83,6 +83,12 @@ def test_a_ref_being_written_and_hidden_files_are_no_refs(root: Path) -> None:
         ("broken", "not an id\n"),  # git warns and skips it
         ("short", "abc\n"),
         ("trailing", "{head} extra\n"),  # git reads it; it is not what git writes
+        ("twice", "{head}\n{head}\n"),  # one file, two lines: an id's length twice
+        ("empty", ""),
+        ("unended", "{head}"),  # no newline
+        ("upper", "{upper}\n"),  # git writes lower case
+        ("longer", "{head}{head}\n"),  # the length of no id
+        ("long", "{head}" + "0" * 24 + "\n"),  # a SHA-256 length among SHA-1 ids
         ("dot.", "{head}\n"),  # not a valid ref name: git warns
         ("a..b", "{head}\n"),
         ("nested/deeper", "{head}\n"),  # a folder under the prefix
@@ -94,7 +100,7 @@ def test_anything_git_does_not_write_itself_is_left_to_git(
     head = git(root, "rev-parse", "HEAD").strip()
     path = root / ".git" / PREFIX / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content.format(head=head))
+    path.write_text(content.format(head=head, upper=head.upper()))
     assert read_refs(GitRepo.discover(root), PREFIX) is None
 
 
