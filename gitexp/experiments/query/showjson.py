@@ -34,18 +34,31 @@ def document(rows: Sequence[bytes]) -> bytes:
     return b",\n".join(parts)
 
 
-_ROW = b'    {\n      "name": %s,\n      "ref": %s,\n%s\n    }'
+def indexed_document(rows: Iterable[tuple[str, bytes]], prefix: str) -> bytes:
+    """`document` of each ``(name, fields)`` whose ref is ``prefix + name``, none with a note.
 
-
-def indexed_rows(rows: Iterable[tuple[str, bytes]], prefix: str) -> list[bytes]:
-    """`indexed_row` of each ``(name, fields)`` whose ref is ``prefix + name``, none with a note.
-
-    ``prefix`` is one JSON writes as it is (no quote, backslash or control character),
-    so the ref is written as the name is, after it.
+    The same bytes as `document` of `indexed_row` of each, put together in one copy:
+    at ten thousand experiments the rows made one by one and then joined cost twice
+    the memory the document needs, touched for the first time. ``prefix`` is one JSON
+    writes as it is (no quote, backslash or control character), so the ref is written
+    as the name is, after it.
     """
     dumps = orjson.dumps
-    ref = b'"' + prefix.encode()
-    return [_ROW % (q := dumps(name), ref + q[1:], fields) for name, fields in rows]
+    ref = b',\n      "ref": "' + prefix.encode()
+    parts: list[bytes] = [b'{\n  "experiments": [\n']
+    add = parts.extend
+    for name, fields in rows:
+        quoted = dumps(name)
+        add((_NAME, quoted, ref, quoted[1:], b",\n", fields, _BETWEEN))
+    if len(parts) == 1:
+        return _EMPTY
+    parts[-1] = _LAST
+    return b"".join(parts)
+
+
+_NAME = b'    {\n      "name": '
+_BETWEEN = b"\n    },\n"
+_LAST = b"\n    }\n  ]\n}"
 
 
 def indexed_row(name: str, ref: str, fields: bytes, note: TagNote | None) -> bytes:

@@ -130,10 +130,9 @@ def show_json(
     listed = query.project_listing(project)
     others = running + _queued(project)
     if parsed or q.sort_by or q.branches:
-        rows = _selected(project, listed, others, replace(q, filters=parsed))
+        data = showjson.document(_selected(project, listed, others, replace(q, filters=parsed)))
     else:
-        rows = _newest_first(listed, others, q.limit)
-    data = showjson.document(rows)
+        data = _newest_first(listed, others, q.limit)
     listed.save(background=background)
     return data
 
@@ -144,8 +143,11 @@ _NAME_AT = len(EXPERIMENT_REF_PREFIX)
 
 def _newest_first(
     listed: query.Listing, others: list[dict[str, object]], limit: int | None
-) -> list[bytes]:
-    """The rows in `query.select`'s default order (newest first), none of them parsed."""
+) -> bytes:
+    """The document of the rows in `query.select`'s default order (newest first).
+
+    None of the entries is parsed.
+    """
     entries, notes = listed.entries, listed.notes
     if not notes and not others:  # the common case, ten thousand times: no call a row
         # no key to make: the names decide where the start times are equal (a ref, and
@@ -157,7 +159,7 @@ def _newest_first(
             ),
             reverse=True,
         )
-        return showjson.indexed_rows(
+        return showjson.indexed_document(
             ((name, entries[commit].shown) for _created, name, commit in newest[:limit]),
             EXPERIMENT_REF_PREFIX,
         )
@@ -169,12 +171,14 @@ def _newest_first(
     order.sort(key=itemgetter(0, 1), reverse=True)
     if limit is not None:
         order = order[:limit]
-    return [
-        showjson.doc_row(item)
-        if isinstance(item, dict)
-        else showjson.indexed_row(name, ref, entries[item].shown, notes.get(item))
-        for _created, name, ref, item in order
-    ]
+    return showjson.document(
+        [
+            showjson.doc_row(item)
+            if isinstance(item, dict)
+            else showjson.indexed_row(name, ref, entries[item].shown, notes.get(item))
+            for _created, name, ref, item in order
+        ]
+    )
 
 
 def _selected(
