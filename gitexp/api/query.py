@@ -158,4 +158,7 @@ class QueryCalls(Calls):
         from gitexp.experiments.liveview import CachedSource
         from gitexp.report.ui.server import open_ui
 
-        return open_ui(CachedSource(self.project), host=host, port=port)
+        source = CachedSource(self.project)
+        server = open_ui(source, host=host, port=port)
+        source.read_ahead()  # bound: a fresh clone's experiments are read from now on
+        return server

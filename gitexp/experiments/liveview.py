@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pygit2
@@ -89,6 +89,16 @@ class CachedSource(LiveSource):
         self._lock = threading.RLock()
         self._stamp: tuple[tuple[str, ...] | None, Stamp] = (None, ())
         self._listed: query.Listing | None = None
+        self._ahead: Callable[[], query.Listing] | None = None
+
+    def read_ahead(self) -> None:
+        """Begin the first listing now (`query.listing_ahead`): call it on the only thread.
+
+        In a fresh clone its readers are forked at once and read while the web server
+        loads; the first `recorded_stamp` takes their listing.
+        """
+        if self._stamp[0] is None and self._ahead is None:
+            self._ahead = query.listing_ahead(self.project)
 
     def recorded_stamp(self) -> Stamp:
         """Changes whenever an experiment ref is made, moved or removed.
@@ -103,7 +113,8 @@ class CachedSource(LiveSource):
         common = self.project.git.common_dir
         seen = refs_seen(common)
         if self._stamp[0] is None:  # the first call
-            self._listed = query.project_listing(self.project)
+            ahead, self._ahead = self._ahead, None
+            self._listed = ahead() if ahead is not None else query.project_listing(self.project)
             self._stamp = (seen, tuple(self._listed.refs.items()))
         elif seen != self._stamp[0]:
             refs = list_refs(self.project.git, EXPERIMENT_REF_PREFIX)

@@ -8,8 +8,9 @@ Each experiment commit is read once per machine (`summary.Reader`, or many at on
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ from gitexp.project import Project
 
 if TYPE_CHECKING:
     from gitexp.core.tagnote import TagNote
+    from gitexp.experiments.query.workers import Started
 
 _MISSING = object()
 BUILTIN_KEYS = ("name", "status", "created", "branch", "commit", "baseline", "note")
@@ -66,7 +68,38 @@ def project_experiments(project: Project) -> list[dict[str, object]]:
 
 def project_listing(project: Project) -> Listing:
     """Every experiment of ``project`` as its index entry, with its tags and note."""
-    listed = listing(project.git, project.layout.index / FILE_NAME)
+    return _with_notes(project, listing(project.git, project.layout.index / FILE_NAME))
+
+
+def listing_ahead(project: Project) -> Callable[[], Listing]:
+    """`project_listing`, begun now: call what this gives for the listing.
+
+    In a fresh clone of many experiments the readers (`workers`) are forked at once,
+    so that they read while this process does other work (the live UI loads its web
+    server); a thread of its own takes in what they send as soon as they do, so
+    that none waits on a listing nobody asks for. Elsewhere (the summary index built,
+    few experiments, other threads running) the listing is made when asked for.
+    """
+    path = project.layout.index / FILE_NAME
+    if not _no_entries(path):
+        return partial(project_listing, project)
+    index = SummaryIndex(path)
+    started = _first_readers(project.git, index)
+    if started is None:
+        return partial(project_listing, project)
+    import threading
+
+    threading.Thread(target=started.collect, name="gitexp-listing", daemon=True).start()
+
+    def ahead() -> Listing:
+        listed = _first_listing_of(started, index)
+        return project_listing(project) if listed is None else _with_notes(project, listed)
+
+    return ahead
+
+
+def _with_notes(project: Project, listed: Listing) -> Listing:
+    """``listed`` with the experiments' tags and notes attached."""
     if ref_may_exist(project.git, tags.NOTES_REF):  # else libgit2 need not even load
         index = project.layout.index / tagindex.FILE_NAME
         listed.notes = tags.tags_by_commit(project.git, index)
@@ -185,24 +218,44 @@ def _first_listing(git: GitRepo, index: SummaryIndex) -> Listing | None:
     None when there are too few, the refs are not plain files, or a reader failed:
     then `listing` lists and reads as usual (and raises what there is to raise).
     """
-    from gitexp.experiments.query.workers import PER_PART, read_refs_and_entries
+    started = _first_readers(git, index)
+    return _first_listing_of(started, index) if started is not None else None
+
+
+def _first_readers(git: GitRepo, index: SummaryIndex) -> Started | None:
+    """The readers of `_first_listing`, forked; None when there are too few refs."""
+    from gitexp.experiments.query.workers import PER_PART, start_refs_and_entries
 
     files = ref_files(git, EXPERIMENT_REF_PREFIX)
     if files is None or len(files.loose) + len(files.packed) < 2 * PER_PART:
         return None
     import gitexp.experiments.query.streamed  # noqa: F401 - once, before the readers fork
 
-    gc.disable()  # many small objects, none of them garbage yet
+    was_on = gc.isenabled()
+    gc.disable()  # in the readers too: many small objects, none of them garbage yet
     try:
-        got = read_refs_and_entries(
+        return start_refs_and_entries(
             git,
             EXPERIMENT_REF_PREFIX,
             files,
             read_summaries,
             index_file=index.appendable(()),
+            per_part=PER_PART,
         )
     finally:
-        gc.enable()
+        if was_on:
+            gc.enable()
+
+
+def _first_listing_of(started: Started, index: SummaryIndex) -> Listing | None:
+    """The listing the readers of `_first_readers` read; None when one failed."""
+    was_on = gc.isenabled()
+    gc.disable()  # many small objects, none of them garbage
+    try:
+        got = started.collect()
+    finally:
+        if was_on:
+            gc.enable()
     if got is None:
         return None
     refs, read = got

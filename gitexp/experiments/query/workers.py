@@ -107,27 +107,77 @@ def read_refs_and_entries(
     meanwhile, or an object not a commit): the caller lists and reads as usual then,
     and meets what failed itself. ``index_file`` and the rest: as `read_entries`.
     """
+    started = start_refs_and_entries(
+        git, prefix, files, read, index_file=index_file, parts=parts, per_part=per_part
+    )
+    return started.collect() if started is not None else None
+
+
+class Started:
+    """Readers at work on refs and their entries (`start_refs_and_entries`).
+
+    `collect` takes in what they sent, once, from any thread.
+    """
+
+    def __init__(self, packed: dict[str, str], readers: list[_Reader], saved: bool) -> None:
+        self._packed = packed
+        self._readers = readers
+        self._saved = saved
+        self._lock = threading.Lock()
+        self._got: tuple[dict[str, str], Found] | None = None
+        self._done = False
+
+    def collect(self) -> tuple[dict[str, str], Found] | None:
+        """What `read_refs_and_entries` gives: the refs in name order and their entries.
+
+        Waits for the readers, and reaps them; a second call gives the same answer.
+        """
+        with self._lock:
+            if not self._done:
+                self._got = self._take_in()
+                self._done = True
+            return self._got
+
+    def _take_in(self) -> tuple[dict[str, str], Found] | None:
+        refs = dict(self._packed)
+        entries: dict[str, Entry] = {}
+        with _reaped(self._readers):
+            for reader in self._readers:
+                got = _collect(reader)
+                if got is None:
+                    return None
+                refs.update(got[0])
+                entries.update(got[1])
+        saved = frozenset(entries) if self._saved else frozenset()
+        return dict(sorted(refs.items())), Found(entries, saved)
+
+
+def start_refs_and_entries(
+    git: GitRepo,
+    prefix: str,
+    files: RefFiles,
+    read: Read,
+    *,
+    index_file: Path | None = None,
+    parts: int | None = None,
+    per_part: int = PER_PART,
+) -> Started | None:
+    """`read_refs_and_entries`, its readers forked now and taken in by `Started.collect`.
+
+    None when this cannot be done on several cores. Whoever starts them collects them
+    (readers not collected wait, their answer unsent, until this process ends).
+    """
     loose = set(files.loose)
     packed = {r: c for r, c in files.packed.items() if r[len(prefix) :] not in loose}
     count = _readers(len(files.loose) + len(packed), parts, per_part)
     if count < 2:
         return None
     names, commits = _cut(files.loose, count), _cut(list(dict.fromkeys(packed.values())), count)
-    pipes = [
+    readers = [
         _start(partial(_job, git, prefix, n, c, read, index_file))
         for n, c in zip(names, commits, strict=True)
     ]
-    refs = dict(packed)
-    entries: dict[str, Entry] = {}
-    with _reaped(pipes):
-        for pipe in pipes:
-            got = _collect(pipe)
-            if got is None:
-                return None
-            refs.update(got[0])
-            entries.update(got[1])
-    saved = frozenset(entries) if index_file is not None else frozenset()
-    return dict(sorted(refs.items())), Found(entries, saved)
+    return Started(packed, readers, index_file is not None)
 
 
 def _readers(commits: int, parts: int | None, per_part: int) -> int:

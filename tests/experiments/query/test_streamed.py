@@ -479,3 +479,39 @@ def test_a_fresh_clone_shows_what_one_reader_shows(
     index.unlink()
     with pytest.raises(FormatError, match="refs/experiments/e000 points at a tree"):
         Repo(repo.root).show_json()
+
+
+@one_thread
+def test_a_listing_begun_ahead_is_the_listing(
+    shapes: tuple[GitRepo, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its readers forked at once and taken in by a thread: what the listing would be."""
+    from gitexp.api import Repo
+    from gitexp.experiments.liveview import CachedSource
+    from gitexp.experiments.query import workers
+    from gitexp.experiments.query.select import listing_ahead, project_listing
+
+    repo, ids = shapes
+    _refs_to(repo, ids, 24)
+    project = Repo(repo.root).project
+    index = repo.common_dir / "gitexp" / "index" / FILE_NAME
+    index.unlink(missing_ok=True)  # a fresh clone's: no index yet
+    monkeypatch.setattr(workers, "PER_PART", 2)
+    ahead = listing_ahead(project)
+    assert not isinstance(ahead, functools.partial)  # readers at work, not a later listing
+    listed = ahead()
+    assert _children_left() == []  # taken in and reaped by the thread, nothing left
+    index.unlink()
+    monkeypatch.setattr(workers, "PER_PART", 1000)
+    alone = project_listing(project)  # read here, by this process alone
+    assert list(listed.refs.items()) == list(alone.refs.items())
+    assert listed.docs() == alone.docs()
+    alone.save()
+    monkeypatch.setattr(workers, "PER_PART", 2)
+    assert isinstance(listing_ahead(project), functools.partial)  # the index is built now
+
+    index.unlink()
+    first = CachedSource(project)
+    first.read_ahead()
+    assert not isinstance(first._ahead, functools.partial)  # its readers at work
+    assert first.experiments() == CachedSource(project).experiments()
