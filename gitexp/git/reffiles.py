@@ -97,7 +97,8 @@ def _plain_names(names: list[str]) -> bool:
     """Whether every one of ``names`` is `_plain`: all checked by one match."""
     lines = "\n".join(names)
     return (
-        _NAMES.fullmatch(lines) is not None
+        lines.count("\n") == len(names) - 1  # no name of two lines
+        and _NAMES.fullmatch(lines) is not None
         and ".." not in lines
         and ".\n" not in lines
         and not lines.endswith(".")

@@ -91,6 +91,7 @@ def test_a_ref_being_written_and_hidden_files_are_no_refs(root: Path) -> None:
         ("long", "{head}" + "0" * 24 + "\n"),  # a SHA-256 length among SHA-1 ids
         ("dot.", "{head}\n"),  # not a valid ref name: git warns
         ("a..b", "{head}\n"),
+        ("two\nlines", "{head}\n"),  # each line a fine name, the whole one no ref name
         ("nested/deeper", "{head}\n"),  # a folder under the prefix
     ],
 )
