@@ -105,16 +105,39 @@
     if (D.branches.length) sub += " · branches " + D.branches.join(", ");
     document.getElementById("subtitle").textContent = sub;
     var cards = [[rows.length, "experiments"], [failed, "failed"], [D.params.length, "params"],
-      [D.metrics.length, "metrics"], [D.keys.length, "series"]];
+      [D.metrics.length, "metrics"]];
     document.getElementById("cards").innerHTML = cards.map(function (c) {
       return '<div class="card"><b>' + c[0] + "</b><span>" + c[1] + "</span></div>";
-    }).join("");
+    }).join("") + '<div class="card" id="series-card"><b></b><span></span></div>';
+    seriesCard();
     if (GOALS.some(function (g) { return g; })) {
       document.getElementById("legend").innerHTML = '<span class="best">Bold green</span>: the best ' +
         "value of each metric among the successful experiments shown; " +
         '<span class="goal">↑</span> higher is better, <span class="goal">↓</span> lower is better ' +
         "(goals: in gitexp.yaml, else the metric's name). A metric with neither is not ranked.";
     }
+  }
+
+  // The series card. A report holds every experiment's series, so it counts their keys.
+  // The live UI's page data (it carries ``ui``) holds only the running experiments'
+  // series: a recorded experiment's are fetched when it is ticked (ui.js marks its row
+  // ``xl`` once they came), so the page counts the series of the ticked experiments, and
+  // says so, rather than claim there are none.
+  function seriesPending(r) { return !!D.ui && !r.lv && !r.xl; }
+  function seriesCard() {
+    var card = document.getElementById("series-card");
+    if (!card) return;
+    var value = D.keys.length, words = "series";
+    if (D.ui) {
+      var chosen = state.selected.map(function (i) { return rows[i]; }), keys = {};
+      chosen.forEach(function (r) { Object.keys(r.x).forEach(function (k) { keys[k] = 1; }); });
+      value = !chosen.length ? "–" : chosen.some(seriesPending) ? "…" : Object.keys(keys).length;
+      words = !chosen.length ? "series: tick a row" : chosen.some(seriesPending)
+        ? "series loading" : "series of " + chosen.length + " ticked";
+    }
+    card.querySelector("b").textContent = value;
+    card.querySelector("span").textContent = words;
+    card.title = D.ui ? "Series are read for the experiments ticked in the table." : "";
   }
 
   // ---- table ----------------------------------------------------------------------
@@ -411,6 +434,7 @@
   // Charts are kept by series key and redrawn in place (Plotly.react), so a live page
   // whose running experiments log every second redraws lines, not charts.
   function renderSeries() {
+    seriesCard();
     if (!state.charts) return;
     var holder = document.getElementById("series");
     var keys = [];
@@ -424,8 +448,10 @@
     });
     Array.prototype.forEach.call(holder.querySelectorAll(".empty"), function (p) { p.remove(); });
     if (!keys.length) {
-      holder.innerHTML = '<p class="empty">' + (state.selected.length
-        ? "The selected experiments logged no series." : "Tick experiments in the table to overlay their series.") + "</p>";
+      var pending = state.selected.some(function (i) { return seriesPending(rows[i]); });
+      holder.innerHTML = '<p class="empty">' + (pending ? "Reading the series of the ticked experiments…"
+        : state.selected.length ? "The selected experiments logged no series."
+        : "Tick experiments in the table to overlay their series.") + "</p>";
       return;
     }
     var colour = selectionColours();
@@ -727,6 +753,7 @@
     metricChoices();
     // The best experiment by its goal and the run it is compared against (report/best.py).
     state.selected = (D.pick || []).slice();
+    seriesCard();
     applyView();
     renderDiff();
     renderImages();
