@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import pygit2
 
 from gitexp.core.config import PROJECT_CONFIG
+from gitexp.core.heap import kept_objects
 from gitexp.core.media import MEDIA_FILE, MediaEntry, parse_media
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import GitexpError
@@ -150,14 +151,15 @@ class CachedSource(LiveSource):
         """
         with self._lock:
             rows = self.experiments()
-            rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
-            live = {str(row["commit"]) for row in rows}
-            for commit in [c for c in self._kept if c not in live]:
-                del self._kept[commit]  # removed: its summary is read again if it comes back
-            if rows and self._reference_commit not in live:
-                self._reset_reference(str(rows[0]["commit"]))
-            kept = [self._complete(row) for row in rows]
-            return self._assemble(rows, kept)
+            with kept_objects():  # what is made here lives on in `_kept`
+                rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
+                live = {str(row["commit"]) for row in rows}
+                for commit in [c for c in self._kept if c not in live]:
+                    del self._kept[commit]  # removed: read again if it comes back
+                if rows and self._reference_commit not in live:
+                    self._reset_reference(str(rows[0]["commit"]))
+                kept = [self._complete(row) for row in rows]
+                return self._assemble(rows, kept)
 
     def details(self, commits: Mapping[str, str]) -> dict[str, object]:
         """The code files and images of the recorded experiments ``commits`` (name → commit).
@@ -247,6 +249,8 @@ class CachedSource(LiveSource):
             self._baselines[baseline] = _flat({"params": files}, "params")
         base = self._baselines[baseline]
         mine = kept.params
+        if mine.keys() == base.keys():  # the usual case: overrides change values only
+            return sum(1 for key, value in mine.items() if base[key] != value)
         return sum(
             1
             for key in mine.keys() | base.keys()
@@ -364,9 +368,9 @@ def _flatten_into(flat: Flat, file: str, tree: Mapping[str, object], prefix: str
 
 def _labels(flats: Iterable[Flat]) -> dict[tuple[str, str], str]:
     """Flat key → column label: the key, or ``FILE:KEY`` where files share the key."""
-    pairs: dict[tuple[str, str], None] = {}
+    pairs: dict[tuple[str, str], object] = {}
     for flat in flats:
-        pairs.update(dict.fromkeys(flat))
+        pairs.update(flat)  # the keys in the order first seen (the values do not matter)
     counts: dict[str, int] = {}
     for _file, key in pairs:
         counts[key] = counts.get(key, 0) + 1
