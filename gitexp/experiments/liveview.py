@@ -207,7 +207,9 @@ class CachedSource(LiveSource):
         for row in rows:
             commit = str(row["commit"])
             if commit not in self._kept:
-                summary = {k: v for k, v in row.items() if k not in ("name", "ref", "tags", "note")}
+                summary = dict(row)
+                for key in ("name", "ref", "tags", "note"):
+                    summary.pop(key, None)
                 self._kept[commit] = Kept(summary, _flat(row, "params"), _flat(row, "metrics"))
 
     def _reset_reference(self, commit: str) -> None:
@@ -360,7 +362,7 @@ def _flat(doc: Doc, section: str) -> Flat:
 def _flatten_into(flat: Flat, file: str, tree: Mapping[str, object], prefix: str) -> None:
     for key, value in tree.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, dict) and value:  # parsed files hold dicts (no ABC check: faster)
             _flatten_into(flat, file, value, dotted + ".")
         else:
             flat[(file, dotted)] = value
