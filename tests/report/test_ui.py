@@ -194,7 +194,13 @@ def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
         page.evaluate("() => { window.notReloaded = true; }")
         page.wait_for_function(ROW_TEXT, arg=["live", "running"], timeout=20_000)
         page.wait_for_function(ROW_TEXT, arg=["live", "0.5"], timeout=30_000)
+        first = "() => document.querySelector('#table tbody tr[data-i] td.name').textContent"
+        assert page.evaluate(first) == "live"  # a run going on comes first, not after the rest
+        page.click("#clear")
         page.click("#table tbody tr[data-i]:has(td.name:text-is('live'))")
+        page.click("#table tbody tr[data-i]:has(td.name:text-is('base-1'))")
+        side = page.text_content("#diff .side")
+        assert "running" in side and "· ·" not in side, side  # no commit yet: none shown
         page.wait_for_function(f"() => ({POINTS})('live') === 1", timeout=30_000)
 
         logged = time.monotonic()

@@ -282,6 +282,13 @@
       if (!ranged || inBrush(rows[i])) view.push(i);
     }
     state.base = base;
+    // Unsorted, the runs going on (rows from their journals, ``lv``) come first: the
+    // recorded ones are newest first and the running ones newer still, and at 10,000
+    // experiments rows at the end would never be seen.
+    if (state.sort === null && view.some(function (i) { return rows[i].lv; })) {
+      view = view.filter(function (i) { return rows[i].lv; })
+        .concat(view.filter(function (i) { return !rows[i].lv; }));
+    }
     if (state.sort !== null) {
       var col = columns[state.sort];
       view.sort(function (i, j) {
@@ -492,7 +499,7 @@
   function sideCard(tag, r, colour) {
     return '<div class="side"><div class="tag"><span class="dot" style="background:' + colour + '"></span>' +
       tag + '</div><div class="nm">' + esc(r.n) + chips(r) + '</div><div><span class="status-' + esc(r.s) + '">' +
-      esc(r.s) + "</span> · " + esc(shortTime(r.t)) + " · <code>" + esc(r.c.slice(0, 10)) + "</code>" +
+      esc(r.s) + "</span> · " + esc(shortTime(r.t)) + (r.c ? " · <code>" + esc(r.c.slice(0, 10)) + "</code>" : "") +
       (r.b ? " · " + esc(r.b) : "") + "</div>" + (r.nt ? '<p class="note">' + esc(r.nt) + "</p>" : "") +
       "</div>";
   }
