@@ -161,6 +161,28 @@ def test_the_table_sorts_and_filters_while_plotly_is_held_back(chromium, ui) -> 
     assert errors == []
 
 
+def test_a_filter_that_matches_nothing_by_a_slip_says_why(chromium, ui) -> None:
+    """A key that names no column, or a column of numbers compared with a word, is
+    said next to the count, not left as a silent "0 of 5"; a real answer says nothing."""
+    context, page, seen = _open(chromium, ui)
+    problem = "() => { const p = document.getElementById('filter-problem'); return p.hidden ? '' : p.textContent; }"
+    try:
+        page.fill("#filter", "lr > 0.01")
+        assert page.text_content("#count") == "0 of 5 experiments"
+        assert page.evaluate(problem) == "No column is named lr: did you mean train.lr?"
+        page.fill("#filter", "acc>>0.5")
+        assert page.evaluate(problem) == ">0.5 is not a number: acc holds numbers (e.g. acc>0.5)."
+        page.fill("#filter", "acc>0.99")  # a true answer: nothing is that good
+        assert page.text_content("#count") == "0 of 5 experiments"
+        assert page.evaluate(problem) == ""
+        page.fill("#filter", "train.lr > 0.01")
+        assert page.text_content("#count") == "2 of 5 experiments"
+        assert page.evaluate(problem) == ""
+    finally:
+        context.close()
+    assert seen["errors"] == []
+
+
 def test_the_series_card_counts_the_series_of_the_ticked_experiments(chromium, ui) -> None:
     """Recorded series are read when an experiment is ticked: the card says how many
     the ticked ones have, and that they are loading, never that there are none."""

@@ -240,17 +240,43 @@
     return x < y ? -1 : x > y ? 1 : 0;
   }
 
+  var EXPR = /^\s*([^<>=!]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.+?)\s*$/;
+  function columnOf(key) {
+    var col = -1;
+    columns.forEach(function (c, i) {
+      if (c.label === key || c.label.toLowerCase() === key.toLowerCase()) col = i;
+    });
+    return col;
+  }
+  // Why a filter that reads as an expression matched nothing, when that is likely a
+  // slip rather than the answer: a key that names no column (then the text was
+  // searched instead; the columns it may mean are named), or a column of numbers
+  // compared with something that is not a number (acc>>0.9).
+  function filterProblem(text, isExpr) {
+    var m = EXPR.exec(text);
+    if (!m) return "";
+    var key = m[1], lower = key.toLowerCase();
+    if (!isExpr) {
+      var near = columns.filter(function (c) { return c.label.toLowerCase().indexOf(lower) >= 0; })
+        .map(function (c) { return c.label; }).slice(0, 3);
+      return "No column is named " + key + (near.length ? ": did you mean " + near.join(", ") + "?"
+        : ", so the text was searched instead.");
+    }
+    var col = columnOf(key), raw = m[3];
+    if (col < 0 || (raw !== "" && !isNaN(Number(raw)))) return "";
+    var numeric = rows.some(function (r) { return isNum(columns[col].get(r)); });
+    return numeric ? raw + " is not a number: " + columns[col].label + " holds numbers (e.g. " +
+      columns[col].label + ">0.5)." : "";
+  }
+
   function parseFilter(text) {
-    var m = /^\s*([^<>=!]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.+?)\s*$/.exec(text);
+    var m = EXPR.exec(text);
     if (!m) return null;
     if (m[1].toLowerCase() === "tag" && (m[2] === "==" || m[2] === "=" || m[2] === "!=")) {
       var want = m[3], has = m[2] !== "!=";  // tag==best, as `gitexp show --filter` reads it
       return function (r) { return (r.tg.indexOf(want) >= 0) === has; };
     }
-    var col = -1;
-    columns.forEach(function (c, i) {
-      if (c.label === m[1] || c.label.toLowerCase() === m[1].toLowerCase()) col = i;
-    });
+    var col = columnOf(m[1]);
     if (col < 0) return null;
     var raw = m[3], num = Number(raw);
     var value = raw !== "" && !isNaN(num) ? num : raw === "true" ? true : raw === "false" ? false : raw;
@@ -300,6 +326,9 @@
     }
     state.view = view;
     state.best = bestInView(view);
+    var problem = view.length ? "" : filterProblem(text, !!expr);
+    var said = document.getElementById("filter-problem");
+    if (said) { said.hidden = !problem; said.textContent = problem; }
     renderHead();
     renderBody(true);
   }
