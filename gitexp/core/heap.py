@@ -5,8 +5,11 @@ lists and rows, and keeps every one. Their making triggers cyclic garbage collec
 (a full one walks every tracked object) that find nothing and cost about a fifth of
 the CPU. `kept_objects` pauses collection while they are made and freezes them after
 (`gc.freeze`), so later collections skip them too. Objects are still freed when their
-last reference goes; only cycles made meanwhile wait (frozen ones for good), so the
-code inside should make no cycles it drops.
+last reference goes. What it costs: cycles made inside wait for the next collection,
+and freezing takes every object alive at that moment (not only those made inside) out
+of the collector's reach for good, so a cycle among them that later becomes garbage
+stays. Use it where what is alive is what is kept (the summary index's reading freezes
+its rows the same way), around code that makes no cycles it drops.
 """
 
 from __future__ import annotations
