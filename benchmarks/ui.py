@@ -22,7 +22,8 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
 - clicks while loading: a sort clicked once a second for the first ``--probe`` seconds
   after the table, each timed until the table is sorted; the longest wait is what a
   user meets while the charts are drawn;
-- charts: until the parallel coordinates and series are drawn too;
+- charts: until the parallel coordinates and series are drawn too (``series_card``:
+  what the series card says then: the series of the experiments ticked);
 - new experiment: from writing one more experiment commit and ref until the open page
   shows it (the table counts one row more), as the driver sees it and on the page's
   clock (``new_experiment_page_s``: the driver's wait polls up to 500 ms apart, which
@@ -182,6 +183,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         stages = page.evaluate("() => window.gitexpTimes || {}")
         after = [d for at, d in page.evaluate("() => window.longTasks") if at >= page_table]
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
+        series_card = " ".join(page.inner_text("#series-card").split())
         new_run, new_run_page = add_experiment(project, page)
         filters, sorts = [], []
         for _ in range(repeat):
@@ -209,6 +211,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         "long_tasks_after_table": len(after),
         "charts_s": round(charts, 3),
         "rows_in_dom": rows_in_dom,
+        "series_card": series_card,
         "filter_ms": round(statistics.median(filters), 1),
         "filter_max_ms": round(max(filters), 1),
         "sort_ms": round(statistics.median(sorts), 1),
