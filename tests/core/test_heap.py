@@ -9,6 +9,13 @@ import pytest
 from gitexp.core.heap import kept_objects
 
 
+@pytest.fixture(autouse=True)
+def _unfrozen():
+    """What the tests froze goes back to the collector: the next tests see a usual heap."""
+    yield
+    gc.unfreeze()
+
+
 def test_collection_is_paused_inside_and_back_after() -> None:
     assert gc.isenabled()
     with kept_objects():
