@@ -22,9 +22,12 @@ free port and opens it in Debian's Chromium (Playwright, /usr/bin/chromium). Pri
 - clicks while loading: a sort clicked once a second for the first ``--probe`` seconds
   after the table, each timed until the table is sorted; the longest wait is what a
   user meets while the charts are drawn;
-- charts: until the parallel coordinates and series are drawn too;
+- charts: until the parallel coordinates and series are drawn too (``series_card``:
+  what the series card says then: the series of the experiments ticked);
 - new experiment: from writing one more experiment commit and ref until the open page
-  shows it (the table counts one row more);
+  shows it (the table counts one row more), as the driver sees it and on the page's
+  clock (``new_experiment_page_s``: the driver's wait polls up to 500 ms apart, which
+  the first figure includes);
 - longest task after the table: of the tasks that held the page's thread 50 ms or more
   from the table until the charts were drawn and the clicks ended (the Long Tasks API),
   the longest: what a click landing then waits at most, whoever clicks;
@@ -110,26 +113,40 @@ def probe(page: Page, seconds: float) -> list[float]:
     return waits
 
 
-def add_experiment(project: Path, page: Page) -> float:
+# When the table's row count changes, on the page's clock (milliseconds since the
+# epoch): the driver's own wait polls, at up to 500 ms apart once it has waited a while.
+ROWS_CHANGED = """() => {
+  window.rowsChangedAt = null;
+  new MutationObserver((seen, observer) => {
+    window.rowsChangedAt = performance.timeOrigin + performance.now();
+    observer.disconnect();
+  }).observe(document.getElementById("table"), {attributes: true, attributeFilter: ["data-rows"]});
+}"""
+
+
+def add_experiment(project: Path, page: Page) -> tuple[float, float]:
     """Seconds from writing one more experiment (a commit and its ref) until ``page``
-    counts it in its table."""
+    counts it in its table: as the driver sees it, and on the page's own clock."""
     import pygit2
 
     repo = pygit2.Repository(str(project))
     rows = int(page.get_attribute("#table", "data-rows") or 0)
+    page.evaluate(ROWS_CHANGED)
     last = repo.references["refs/experiments/gen-00000"].peel(pygit2.Commit)
     metrics = repo.create_blob(b'{"acc": 0.999, "loss": 0.001}\n')
     builder = repo.TreeBuilder(last.tree)
     builder.insert("metrics.json", metrics, pygit2.enums.FileMode.BLOB)
     sig = pygit2.Signature("Bench", "bench@example.com")
     name = f"bench-{time.time_ns()}"  # a new one each time a --work project is measured
-    written = time.monotonic()
+    written, written_at = time.monotonic(), time.time()
     commit = repo.create_commit(
         None, sig, sig, f"gitexp: {name}\n", builder.write(), list(last.parent_ids)
     )
     repo.references.create(f"refs/experiments/{name}", commit)
     page.wait_for_selector(f"#table[data-rows='{rows + 1}']", timeout=120_000)
-    return time.monotonic() - written
+    seen = time.monotonic() - written
+    changed_at = page.evaluate("() => window.rowsChangedAt")
+    return seen, changed_at / 1000 - written_at
 
 
 def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, object]:
@@ -166,7 +183,8 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         stages = page.evaluate("() => window.gitexpTimes || {}")
         after = [d for at, d in page.evaluate("() => window.longTasks") if at >= page_table]
         rows_in_dom = page.locator("#table tbody tr[data-i]").count()
-        new_run = add_experiment(project, page)
+        series_card = " ".join(page.inner_text("#series-card").split())
+        new_run, new_run_page = add_experiment(project, page)
         filters, sorts = [], []
         for _ in range(repeat):
             filters.append(page.evaluate(TIMED, ["#filter", "fill", "train.lr>0.01"])[0])
@@ -179,6 +197,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         "start_s": round(started, 3),
         "data_s": round(data_ready, 3),
         "new_experiment_s": round(new_run, 3),
+        "new_experiment_page_s": round(new_run_page, 3),
         "table_s": round(table, 3),
         "answer_page_ms": round(sizes[2], 1),
         "table_page_ms": round(page_table, 1),
@@ -192,6 +211,7 @@ def measure(project: Path, repeat: int, probe_s: float = 0.0) -> dict[str, objec
         "long_tasks_after_table": len(after),
         "charts_s": round(charts, 3),
         "rows_in_dom": rows_in_dom,
+        "series_card": series_card,
         "filter_ms": round(statistics.median(filters), 1),
         "filter_max_ms": round(max(filters), 1),
         "sort_ms": round(statistics.median(sorts), 1),

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import pygit2
 
 from gitexp.core.config import PROJECT_CONFIG
+from gitexp.core.heap import kept_objects
 from gitexp.core.media import MEDIA_FILE, MediaEntry, parse_media
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import GitexpError
@@ -161,14 +162,15 @@ class CachedSource(LiveSource):
         """
         with self._lock:
             rows = self.experiments()
-            rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
-            live = {str(row["commit"]) for row in rows}
-            for commit in [c for c in self._kept if c not in live]:
-                del self._kept[commit]  # removed: its summary is read again if it comes back
-            if rows and self._reference_commit not in live:
-                self._reset_reference(str(rows[0]["commit"]))
-            kept = [self._complete(row) for row in rows]
-            return self._assemble(rows, kept)
+            with kept_objects():  # what is made here lives on in `_kept`
+                rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
+                live = {str(row["commit"]) for row in rows}
+                for commit in [c for c in self._kept if c not in live]:
+                    del self._kept[commit]  # removed: read again if it comes back
+                if rows and self._reference_commit not in live:
+                    self._reset_reference(str(rows[0]["commit"]))
+                kept = [self._complete(row) for row in rows]
+                return self._assemble(rows, kept)
 
     def details(self, commits: Mapping[str, str]) -> dict[str, object]:
         """The code files and images of the recorded experiments ``commits`` (name → commit).
@@ -216,7 +218,9 @@ class CachedSource(LiveSource):
         for row in rows:
             commit = str(row["commit"])
             if commit not in self._kept:
-                summary = {k: v for k, v in row.items() if k not in ("name", "ref", "tags", "note")}
+                summary = dict(row)
+                for key in ("name", "ref", "tags", "note"):
+                    summary.pop(key, None)
                 self._kept[commit] = Kept(summary, _flat(row, "params"), _flat(row, "metrics"))
 
     def _reset_reference(self, commit: str) -> None:
@@ -258,6 +262,8 @@ class CachedSource(LiveSource):
             self._baselines[baseline] = _flat({"params": files}, "params")
         base = self._baselines[baseline]
         mine = kept.params
+        if mine.keys() == base.keys():  # the usual case: overrides change values only
+            return sum(1 for key, value in mine.items() if base[key] != value)
         return sum(
             1
             for key in mine.keys() | base.keys()
@@ -367,7 +373,7 @@ def _flat(doc: Doc, section: str) -> Flat:
 def _flatten_into(flat: Flat, file: str, tree: Mapping[str, object], prefix: str) -> None:
     for key, value in tree.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, dict) and value:  # parsed files hold dicts (no ABC check: faster)
             _flatten_into(flat, file, value, dotted + ".")
         else:
             flat[(file, dotted)] = value
@@ -375,9 +381,9 @@ def _flatten_into(flat: Flat, file: str, tree: Mapping[str, object], prefix: str
 
 def _labels(flats: Iterable[Flat]) -> dict[tuple[str, str], str]:
     """Flat key → column label: the key, or ``FILE:KEY`` where files share the key."""
-    pairs: dict[tuple[str, str], None] = {}
+    pairs: dict[tuple[str, str], object] = {}
     for flat in flats:
-        pairs.update(dict.fromkeys(flat))
+        pairs.update(flat)  # the keys in the order first seen (the values do not matter)
     counts: dict[str, int] = {}
     for _file, key in pairs:
         counts[key] = counts.get(key, 0) + 1

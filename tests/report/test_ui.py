@@ -99,6 +99,113 @@ def test_the_page_shows_the_experiments_and_fetches_nothing_from_elsewhere(chrom
     assert all(url.startswith(ui.base + "/") for url in seen["requests"]), seen["requests"]
 
 
+SORTED_BY_ACC = (
+    "() => [...document.querySelectorAll('#table tbody td.name')].map(x => x.textContent)"
+)
+
+
+class HeldBack:
+    """Requests for one URL pattern held in the browser's network until `release`."""
+
+    def __init__(self, page, pattern: str) -> None:
+        self.page, self.pattern, self.held = page, pattern, []
+        page.route(pattern, self._hold)
+
+    def _hold(self, route) -> None:
+        self.held.append(route)
+
+    def release(self) -> None:
+        for route in self.held:
+            route.continue_()
+        self.held.clear()
+        self.page.unroute(self.pattern, self._hold)
+
+    def wait(self, timeout_s: float = 60.0) -> None:
+        """Until the page has asked for it (it is held from then on)."""
+        deadline = time.monotonic() + timeout_s
+        while not self.held and time.monotonic() < deadline:
+            self.page.wait_for_timeout(50)
+        assert self.held, f"the page never asked for {self.pattern}"
+
+
+def test_the_table_sorts_and_filters_while_plotly_is_held_back(chromium, ui) -> None:
+    """The charts' script is deferred: the table answers before it runs, and while it is
+    still on its way (held in the browser's network), and the charts come after it."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    plotly = HeldBack(page, "**/assets/plotly.min.js")
+    try:
+        page.goto(ui.url, wait_until="domcontentloaded", timeout=60_000)
+        page.wait_for_selector("body[data-table-ready='1']", timeout=60_000)
+        page.click("#table thead th[title='sort by acc']")  # the first sort, at once
+        assert page.evaluate(SORTED_BY_ACC)[:2] == ["base-3", "feat-2"]
+        page.fill("#filter", "train.lr>0.01")
+        assert page.text_content("#count") == "2 of 5 experiments"
+        plotly.wait()  # asked for once the page is left alone, and held
+        page.fill("#filter", "")
+        assert page.text_content("#count") == "5 experiments"
+        page.click("#table thead th[title='sort by acc']")  # again: worst first
+        assert page.evaluate(SORTED_BY_ACC)[-2:] == ["feat-2", "base-3"]
+        page.fill("#filter", "feat")
+        assert page.text_content("#count") == "2 of 5 experiments"
+        assert page.evaluate("() => typeof window.Plotly") == "undefined"
+        assert "plotly" not in page.evaluate("() => window.gitexpTimes")
+        assert page.get_attribute("body", "data-ready") is None
+        plotly.release()
+        page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+        assert page.locator("#series .chart").count() == 3
+    finally:
+        context.close()
+    assert errors == []
+
+
+def test_a_filter_that_matches_nothing_by_a_slip_says_why(chromium, ui) -> None:
+    """A key that names no column, or a column of numbers compared with a word, is
+    said next to the count, not left as a silent "0 of 5"; a real answer says nothing."""
+    context, page, seen = _open(chromium, ui)
+    problem = "() => { const p = document.getElementById('filter-problem'); return p.hidden ? '' : p.textContent; }"
+    try:
+        page.fill("#filter", "lr > 0.01")
+        assert page.text_content("#count") == "0 of 5 experiments"
+        assert page.evaluate(problem) == "No column is named lr: did you mean train.lr?"
+        page.fill("#filter", "acc>>0.5")
+        assert page.evaluate(problem) == ">0.5 is not a number: acc holds numbers (e.g. acc>0.5)."
+        page.fill("#filter", "acc>0.99")  # a true answer: nothing is that good
+        assert page.text_content("#count") == "0 of 5 experiments"
+        assert page.evaluate(problem) == ""
+        page.fill("#filter", "train.lr > 0.01")
+        assert page.text_content("#count") == "2 of 5 experiments"
+        assert page.evaluate(problem) == ""
+    finally:
+        context.close()
+    assert seen["errors"] == []
+
+
+def test_the_series_card_counts_the_series_of_the_ticked_experiments(chromium, ui) -> None:
+    """Recorded series are read when an experiment is ticked: the card says how many
+    the ticked ones have, and that they are loading, never that there are none."""
+    context, page, seen = _open(chromium, ui, charts=True)
+    card = "() => document.getElementById('series-card').innerText.replace(/\\s+/g, ' ')"
+    try:
+        # the two picked when the page opens: loss, val_loss and val_acc each
+        page.wait_for_function(f"() => ({card})() === '3 series of 2 ticked'", timeout=30_000)
+        page.click("#clear")
+        assert page.evaluate(card) == "\u2013 series: tick a row"  # an en dash
+        series = HeldBack(page, "**/api/series?*")
+        page.click("#table tbody tr[data-i]:has(td.name:text-is('feat-1'))")  # not read yet
+        series.wait()
+        assert page.evaluate(card) == "… series loading"
+        assert "Reading the series" in page.text_content("#series")
+        series.release()
+        page.wait_for_function(f"() => ({card})() === '3 series of 1 ticked'", timeout=30_000)
+        page.wait_for_function("() => document.querySelectorAll('#series .chart').length === 3")
+    finally:
+        context.close()
+    assert seen["errors"] == []
+
+
 def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
     chromium, ui, project: Path, tmp_path: Path
 ) -> None:
@@ -109,7 +216,13 @@ def test_a_running_experiment_shows_its_values_as_it_logs_and_its_end(
         page.evaluate("() => { window.notReloaded = true; }")
         page.wait_for_function(ROW_TEXT, arg=["live", "running"], timeout=20_000)
         page.wait_for_function(ROW_TEXT, arg=["live", "0.5"], timeout=30_000)
+        first = "() => document.querySelector('#table tbody tr[data-i] td.name').textContent"
+        assert page.evaluate(first) == "live"  # a run going on comes first, not after the rest
+        page.click("#clear")
         page.click("#table tbody tr[data-i]:has(td.name:text-is('live'))")
+        page.click("#table tbody tr[data-i]:has(td.name:text-is('base-1'))")
+        side = page.text_content("#diff .side")
+        assert "running" in side and "· ·" not in side, side  # no commit yet: none shown
         page.wait_for_function(f"() => ({POINTS})('live') === 1", timeout=30_000)
 
         logged = time.monotonic()

@@ -105,16 +105,39 @@
     if (D.branches.length) sub += " · branches " + D.branches.join(", ");
     document.getElementById("subtitle").textContent = sub;
     var cards = [[rows.length, "experiments"], [failed, "failed"], [D.params.length, "params"],
-      [D.metrics.length, "metrics"], [D.keys.length, "series"]];
+      [D.metrics.length, "metrics"]];
     document.getElementById("cards").innerHTML = cards.map(function (c) {
       return '<div class="card"><b>' + c[0] + "</b><span>" + c[1] + "</span></div>";
-    }).join("");
+    }).join("") + '<div class="card" id="series-card"><b></b><span></span></div>';
+    seriesCard();
     if (GOALS.some(function (g) { return g; })) {
       document.getElementById("legend").innerHTML = '<span class="best">Bold green</span>: the best ' +
         "value of each metric among the successful experiments shown; " +
         '<span class="goal">↑</span> higher is better, <span class="goal">↓</span> lower is better ' +
         "(goals: in gitexp.yaml, else the metric's name). A metric with neither is not ranked.";
     }
+  }
+
+  // The series card. A report holds every experiment's series, so it counts their keys.
+  // The live UI's page data (it carries ``ui``) holds only the running experiments'
+  // series: a recorded experiment's are fetched when it is ticked (ui.js marks its row
+  // ``xl`` once they came), so the page counts the series of the ticked experiments, and
+  // says so, rather than claim there are none.
+  function seriesPending(r) { return !!D.ui && !r.lv && !r.xl; }
+  function seriesCard() {
+    var card = document.getElementById("series-card");
+    if (!card) return;
+    var value = D.keys.length, words = "series";
+    if (D.ui) {
+      var chosen = state.selected.map(function (i) { return rows[i]; }), keys = {};
+      chosen.forEach(function (r) { Object.keys(r.x).forEach(function (k) { keys[k] = 1; }); });
+      value = !chosen.length ? "–" : chosen.some(seriesPending) ? "…" : Object.keys(keys).length;
+      words = !chosen.length ? "series: tick a row" : chosen.some(seriesPending)
+        ? "series loading" : "series of " + chosen.length + " ticked";
+    }
+    card.querySelector("b").textContent = value;
+    card.querySelector("span").textContent = words;
+    card.title = D.ui ? "Series are read for the experiments ticked in the table." : "";
   }
 
   // ---- table ----------------------------------------------------------------------
@@ -217,17 +240,43 @@
     return x < y ? -1 : x > y ? 1 : 0;
   }
 
+  var EXPR = /^\s*([^<>=!]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.+?)\s*$/;
+  function columnOf(key) {
+    var col = -1;
+    columns.forEach(function (c, i) {
+      if (c.label === key || c.label.toLowerCase() === key.toLowerCase()) col = i;
+    });
+    return col;
+  }
+  // Why a filter that reads as an expression matched nothing, when that is likely a
+  // slip rather than the answer: a key that names no column (then the text was
+  // searched instead; the columns it may mean are named), or a column of numbers
+  // compared with something that is not a number (acc>>0.9).
+  function filterProblem(text, isExpr) {
+    var m = EXPR.exec(text);
+    if (!m) return "";
+    var key = m[1], lower = key.toLowerCase();
+    if (!isExpr) {
+      var near = columns.filter(function (c) { return c.label.toLowerCase().indexOf(lower) >= 0; })
+        .map(function (c) { return c.label; }).slice(0, 3);
+      return "No column is named " + key + (near.length ? ": did you mean " + near.join(", ") + "?"
+        : ", so the text was searched instead.");
+    }
+    var col = columnOf(key), raw = m[3];
+    if (col < 0 || (raw !== "" && !isNaN(Number(raw)))) return "";
+    var numeric = rows.some(function (r) { return isNum(columns[col].get(r)); });
+    return numeric ? raw + " is not a number: " + columns[col].label + " holds numbers (e.g. " +
+      columns[col].label + ">0.5)." : "";
+  }
+
   function parseFilter(text) {
-    var m = /^\s*([^<>=!]+?)\s*(==|!=|<=|>=|=|<|>)\s*(.+?)\s*$/.exec(text);
+    var m = EXPR.exec(text);
     if (!m) return null;
     if (m[1].toLowerCase() === "tag" && (m[2] === "==" || m[2] === "=" || m[2] === "!=")) {
       var want = m[3], has = m[2] !== "!=";  // tag==best, as `gitexp show --filter` reads it
       return function (r) { return (r.tg.indexOf(want) >= 0) === has; };
     }
-    var col = -1;
-    columns.forEach(function (c, i) {
-      if (c.label === m[1] || c.label.toLowerCase() === m[1].toLowerCase()) col = i;
-    });
+    var col = columnOf(m[1]);
     if (col < 0) return null;
     var raw = m[3], num = Number(raw);
     var value = raw !== "" && !isNaN(num) ? num : raw === "true" ? true : raw === "false" ? false : raw;
@@ -259,6 +308,13 @@
       if (!ranged || inBrush(rows[i])) view.push(i);
     }
     state.base = base;
+    // Unsorted, the runs going on (rows from their journals, ``lv``) come first: the
+    // recorded ones are newest first and the running ones newer still, and at 10,000
+    // experiments rows at the end would never be seen.
+    if (state.sort === null && view.some(function (i) { return rows[i].lv; })) {
+      view = view.filter(function (i) { return rows[i].lv; })
+        .concat(view.filter(function (i) { return !rows[i].lv; }));
+    }
     if (state.sort !== null) {
       var col = columns[state.sort];
       view.sort(function (i, j) {
@@ -270,6 +326,9 @@
     }
     state.view = view;
     state.best = bestInView(view);
+    var problem = view.length ? "" : filterProblem(text, !!expr);
+    var said = document.getElementById("filter-problem");
+    if (said) { said.hidden = !problem; said.textContent = problem; }
     renderHead();
     renderBody(true);
   }
@@ -411,6 +470,7 @@
   // Charts are kept by series key and redrawn in place (Plotly.react), so a live page
   // whose running experiments log every second redraws lines, not charts.
   function renderSeries() {
+    seriesCard();
     if (!state.charts) return;
     var holder = document.getElementById("series");
     var keys = [];
@@ -424,8 +484,10 @@
     });
     Array.prototype.forEach.call(holder.querySelectorAll(".empty"), function (p) { p.remove(); });
     if (!keys.length) {
-      holder.innerHTML = '<p class="empty">' + (state.selected.length
-        ? "The selected experiments logged no series." : "Tick experiments in the table to overlay their series.") + "</p>";
+      var pending = state.selected.some(function (i) { return seriesPending(rows[i]); });
+      holder.innerHTML = '<p class="empty">' + (pending ? "Reading the series of the ticked experiments…"
+        : state.selected.length ? "The selected experiments logged no series."
+        : "Tick experiments in the table to overlay their series.") + "</p>";
       return;
     }
     var colour = selectionColours();
@@ -466,7 +528,7 @@
   function sideCard(tag, r, colour) {
     return '<div class="side"><div class="tag"><span class="dot" style="background:' + colour + '"></span>' +
       tag + '</div><div class="nm">' + esc(r.n) + chips(r) + '</div><div><span class="status-' + esc(r.s) + '">' +
-      esc(r.s) + "</span> · " + esc(shortTime(r.t)) + " · <code>" + esc(r.c.slice(0, 10)) + "</code>" +
+      esc(r.s) + "</span> · " + esc(shortTime(r.t)) + (r.c ? " · <code>" + esc(r.c.slice(0, 10)) + "</code>" : "") +
       (r.b ? " · " + esc(r.b) : "") + "</div>" + (r.nt ? '<p class="note">' + esc(r.nt) + "</p>" : "") +
       "</div>";
   }
@@ -727,6 +789,7 @@
     metricChoices();
     // The best experiment by its goal and the run it is compared against (report/best.py).
     state.selected = (D.pick || []).slice();
+    seriesCard();
     applyView();
     renderDiff();
     renderImages();

@@ -33,6 +33,7 @@
         x[at] = cached[key];
       });
       r.x = x;
+      r.xl = 1;  // its series are here (the report's series card and chart count on it)
     });
   }
   function loadSeries() {
