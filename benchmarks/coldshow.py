@@ -1,6 +1,6 @@
 """The first `gitexp show --json` in a fresh clone, against git reading the same commits.
 
-    .venv/bin/python benchmarks/coldshow.py [--sizes 1000 10000] [--repeat 7] [--realtime]
+    .venv/bin/python benchmarks/coldshow.py [--sizes 1000 10000] [--repeat 7] [--realtime] [--ui]
 
 Builds projects of N generated experiments (`harness.experiments`: the commits
 `gitexp run` writes, in a pack, the refs loose, as after a fetch), then times whole
@@ -21,6 +21,10 @@ output is checked byte for byte against the warm one. gitexp's modules are compi
 to bytecode first, as an installed package's are. On a machine busy with other work,
 wall times are mostly waiting for a core; ``--realtime`` runs the timed commands at
 real-time priority (``chrt -r``), which stands in for an idle machine.
+
+``--ui`` times `gitexp ui` too, a new process each round: from its launch until it
+says where it serves, and until ``/api/data`` answers (the first page data), with no
+summary index (cold, a fresh clone) and with it (warm).
 """
 
 from __future__ import annotations
@@ -69,6 +73,12 @@ def main() -> int:
         help="run the timed commands under `chrt -r 10`, as if the machine were idle "
         "(on a machine shared with other work; needs the right to use real-time priority)",
     )
+    parser.add_argument(
+        "--ui",
+        action="store_true",
+        help="also time `gitexp ui` until its first page data is served, with no summary "
+        "index (a fresh clone) and with one (needs the ui extra)",
+    )
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="coldshow-"))
     env = _env(work)
@@ -93,6 +103,18 @@ def main() -> int:
             f"| {row['floor cpu']:.2f}, {row['cold cpu']:.2f}, {row['warm cpu']:.2f} s |"
         )
     print(f"\nload average after: {_load()}; {os.cpu_count()} CPUs; {args.repeat} rounds")
+    if args.ui:
+        print("\n`gitexp ui`: from its launch until `/api/data` answers (the first page data)")
+        print(f"load average before: {_load()} (not at real-time priority)\n")
+        print("| experiments | cold: listening | cold: data | warm: listening | warm: data |")
+        print("|---:|---:|---:|---:|---:|")
+        for size in args.sizes:
+            ui = _measure_ui(_project(work / f"n{size}", size, env), env, args.repeat)
+            print(
+                f"| {size:,} | {ui['cold listening']:.2f} s | {ui['cold data']:.2f} s "
+                f"| {ui['warm listening']:.2f} s | {ui['warm data']:.2f} s |"
+            )
+        print(f"\nload average after: {_load()}; {args.repeat} rounds")
     return 0
 
 
@@ -178,6 +200,71 @@ def _measure(project: GitexpExperiments, env: dict[str, str], repeat: int) -> di
         ratios = [t / f for t, f in zip(times[name], times["floor"], strict=True)]
         result[f"{name}/floor"] = statistics.median(ratios)
     return result
+
+
+def _measure_ui(project: GitexpExperiments, env: dict[str, str], repeat: int) -> dict[str, float]:
+    """Median seconds from launching `gitexp ui` until it listens and until its data is out.
+
+    Cold: no summary index (a fresh clone), which the server's readers then write
+    (waited for, untimed, before the warm round). Not at real-time priority: the
+    server's readers and threads are timed as they share the cores normally.
+    """
+    folder = project.index_file.parent
+    times: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for name in ("cold", "warm"):
+            if name == "cold":
+                for index in folder.glob("experiments-*"):
+                    index.unlink()
+            listening, data = _ui_once(project.root, env)
+            times.setdefault(f"{name} listening", []).append(listening)
+            times.setdefault(f"{name} data", []).append(data)
+            if name == "cold":
+                _wait_for_index(project)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _ui_once(root: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Launch `gitexp ui --port 0` in ``root``: seconds until it listens, and until data."""
+    import re
+    import signal
+    import urllib.request
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gitexp", "ui", "--port", "0"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = None
+        while url is None:
+            line = proc.stdout.readline()
+            if not line:
+                raise SystemExit("gitexp ui ended before it said where it serves")
+            found = re.search(r"http://\S+", line)
+            url = found.group(0).rstrip("/") if found else None
+        listening = time.perf_counter() - start
+        with urllib.request.urlopen(url + "/api/data", timeout=60) as answer:
+            answer.read()
+        return listening, time.perf_counter() - start
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def _wait_for_index(project: GitexpExperiments) -> None:
+    """Until the summary index holds every experiment (its readers append it after)."""
+    from gitexp.experiments.query.index import FILE_NAME, SummaryIndex
+
+    path = project.index_file.parent / FILE_NAME
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(SummaryIndex(path).entries) < project.count:
+        time.sleep(0.02)
 
 
 def _timed(
