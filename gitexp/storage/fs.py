@@ -44,6 +44,8 @@ class FsspecBackend(Backend):
     ``atomic_put``: the service publishes an upload only when it completes (S3, GCS,
     Azure). Otherwise (SFTP) an upload goes to a temporary name and is renamed.
     ``part_options`` go to every upload and download of a big object (part sizes).
+    ``body_checksum`` gives the request options that carry a checksum of a body sent
+    whole (`put_bytes`, `put_many`), or none (the client's own, if any, is then used).
     """
 
     default_jobs = 16
@@ -65,6 +67,7 @@ class FsspecBackend(Backend):
         container: str = "bucket",
         identity: str | None = None,
         part_options: Mapping[str, int] | None = None,
+        body_checksum: Callable[[bytes], Mapping[str, str]] | None = None,
     ) -> None:
         self.fs = fs
         self.root = root.rstrip("/")
@@ -73,6 +76,7 @@ class FsspecBackend(Backend):
         self._container_seen = False
         self._one_request = one_request_options(fs)
         self._parts = dict(part_options or {})
+        self._checksum = body_checksum or _no_checksum
         if atomic_put and not read_only:
             self.default_jobs = self.bulk_jobs
         self.atomic_put = atomic_put
@@ -144,7 +148,10 @@ class FsspecBackend(Backend):
         """See `Backend.put_bytes`."""
         if not isinstance(data, bytes):
             data = bytes(data)  # a view (a pack of chunks); clients want bytes
-        self._store(key, lambda path: self.fs.pipe_file(path, data, timeout=self.timeout))
+        checked = self._checksum(data)
+        self._store(
+            key, lambda path: self.fs.pipe_file(path, data, timeout=self.timeout, **checked)
+        )
 
     def _store(self, key: str, write: Callable[[str], object]) -> None:
         """Write through ``write(path)``: in place if uploads are atomic, else by renaming."""
@@ -193,7 +200,7 @@ class FsspecBackend(Backend):
             return super().put_many(items, jobs)
 
         async def store(key: str, data: bytes) -> None:
-            await self.fs._pipe_file(self._path(key), data)
+            await self.fs._pipe_file(self._path(key), data, **self._checksum(data))
 
         return self._stream("upload", items, store, jobs)
 
@@ -343,3 +350,7 @@ def _relative(path: str, root: str) -> str:
     if root and path.startswith(root + "/"):
         return path[len(root) + 1 :]
     return "" if root else path
+
+
+def _no_checksum(_data: bytes) -> Mapping[str, str]:
+    return {}
