@@ -143,3 +143,17 @@ def test_a_body_damaged_on_the_way_is_refused_and_not_stored(
     data = os.urandom(2 * FLIPPED)
     direct.put_bytes(data, key)  # the same upload, undamaged, is taken
     assert direct.get_bytes(key) == data
+
+
+def test_a_view_is_stored_as_exactly_its_bytes(seaweedfs: Server, tmp_path: Path) -> None:  # noqa: F811
+    """A pack of chunks is a view of a file's mapping: what goes up is the view's bytes."""
+    if not seaweedfs.extra.get("bodies"):
+        make_bucket(seaweedfs, "bodies")
+        seaweedfs.extra["bodies"] = True
+    backend = open_backend(_remote(seaweedfs.url, uuid.uuid4().hex[:12]), tmp_path)
+    whole = os.urandom(3 * FLIPPED)
+    view = memoryview(whole)[FLIPPED // 3 : 2 * FLIPPED + 7]
+    key = "packs/cd/" + "e" * 64 + ".pack"
+    backend.put_bytes(view, key)  # type: ignore[arg-type]  # any bytes-like, as a push sends
+    assert backend.get_bytes(key) == bytes(view)
+    assert backend.get_range(key, 5, 105) == bytes(view[5:105])
