@@ -61,6 +61,8 @@ class _Run:
 
 OnDone = Callable[[int], None]
 """Told the size of each candidate (0 for one not whole) once compaction is through with it."""
+Guard = Callable[[Oid], contextlib.AbstractContextManager[bool]]
+"""Held around the compaction of each candidate; it says whether to go ahead with it."""
 
 
 def compact(
@@ -72,12 +74,16 @@ def compact(
     smallest: int = SMALLEST,
     dry_run: bool = False,
     on_done: OnDone | None = None,
+    guard: Guard | None = None,
 ) -> Compaction:
     """Keep each of ``candidates`` of ``smallest`` bytes or more as chunks; what it saved.
 
-    The caller leaves out objects the workspaces need and holds the store lock
-    (`gitexp.cache.locks.sweeping`), so no ``gc`` runs meanwhile, nor a checkout
-    that could link to a whole file about to go. Idempotent: an object compacted
+    The caller leaves out objects the workspaces need, and holds the store lock
+    (`gitexp.cache.locks.sweeping`) while an object is compacted, so no ``gc`` runs
+    meanwhile, nor a checkout that could link to a whole file about to go: for the
+    whole run, or for one object at a time through ``guard``, which is entered
+    around each candidate and says whether it may still be compacted (what the
+    workspaces need can change while the lock is free). Idempotent: an object compacted
     already is skipped, one made whole again (checked out, pushed) only loses its
     whole copy. One object at a time: its new chunks, its list and their folders are
     flushed to disk (``fsync``) before its whole file is dropped, so even a power
@@ -86,9 +92,10 @@ def compact(
     result = Compaction()
     run = _Run(cut, chunker, dry_run, set(chunkstore.chunk_oids(store.root)))
     for oid in candidates:
-        info = _whole(store, oid, max(smallest, SMALLEST))
-        if info is not None:
-            _compact_whole(store, oid, info, run, result)
+        with contextlib.nullcontext(True) if guard is None else guard(oid) as go:
+            info = _whole(store, oid, max(smallest, SMALLEST)) if go else None
+            if info is not None:
+                _compact_whole(store, oid, info, run, result)
         if on_done is not None:
             on_done(0 if info is None else info.st_size)
     return result

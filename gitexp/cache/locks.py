@@ -2,7 +2,8 @@
 
 A command that stores objects holds the cache's store lock shared, from before it
 checks or writes its first object until the pointer, commit or ref that names them is
-written; ``gc`` holds it exclusive while it marks what to keep and sweeps. So a sweep
+written; ``gc`` holds it exclusive while it marks what to keep and sweeps (and
+``gc --compact`` for each file it compacts, one at a time). So a sweep
 never sees objects that a running command has stored (or found already stored) but
 not yet pointed to, ``--now`` or not; storers never wait for each other.
 
@@ -29,8 +30,9 @@ STORE_LOCK = "store.lock"
 def storing(cache: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the store lock shared: objects stored meanwhile are safe from ``gc``.
 
-    Waits while a sweep runs (a sweep is short: it reads refs and lists the cache;
-    ``gc --compact`` is not); ``on_wait`` is called once if the lock is not free at once.
+    Waits while a sweep runs (a sweep is short: it reads refs and lists the cache),
+    or while ``gc --compact`` compacts one file (it lets go between files); ``on_wait``
+    is called once if the lock is not free at once.
     """
     with _locked(cache / STORE_LOCK, fcntl.LOCK_SH, on_wait):
         yield

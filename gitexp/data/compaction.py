@@ -9,11 +9,14 @@ layout-2 remote are cut into the same chunks.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from gitexp.cache.compact import Compaction, compact, drop_restored
+from gitexp.cache.compact import Compaction, Guard, compact, drop_restored
+from gitexp.cache.locks import sweeping
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import Oid
 from gitexp.core.pointer import Pointer, data_path, parse_pointer
@@ -97,7 +100,10 @@ def compact_cache(
 
     ``removed``: objects the gc that ran just before removed (or, in a dry run, would).
     ``progress`` is told (phase ``"compact"``) the files and bytes gone through. The
-    caller holds the store lock.
+    caller must not hold the store lock: each object is compacted under the lock
+    taken exclusive for it alone (`sweeping`), and only if no working tree needs it
+    then, so a checkout, an add or a pull waits at most for the file being
+    compacted, not for the whole run. A dry run writes nothing and takes no lock.
     """
     from gitexp.storage.chunks import CHUNKED, CHUNKER
     from gitexp.storage.transfer import Meter
@@ -110,9 +116,39 @@ def compact_cache(
         len(sized),
         sum(sized.values()),
     )
+    guard = None if dry_run else _locked_unless_needed(project, store)
     return compact(
-        store, sized, _cut(), CHUNKER, smallest=CHUNKED, dry_run=dry_run, on_done=meter.step
+        store,
+        sized,
+        _cut(),
+        CHUNKER,
+        smallest=CHUNKED,
+        dry_run=dry_run,
+        on_done=meter.step,
+        guard=guard,
     )
+
+
+HAND_OVER = 0.01
+"""Seconds compaction pauses between objects, the store lock free (a file takes far longer)."""
+
+
+def _locked_unless_needed(project: Project, store: ObjectStore) -> Guard:
+    """Hold the store lock exclusive around one object; go ahead if no working tree needs it.
+
+    What the working trees need is read again under the lock: a ``git checkout`` may
+    have made a pointer name the object since the compaction began (`in_use`). After
+    each object it pauses for `HAND_OVER`: a lock let go goes to whoever asks first,
+    and a command waiting for it must get its turn before the next object's.
+    """
+
+    @contextlib.contextmanager
+    def guard(oid: Oid) -> Iterator[bool]:
+        with sweeping(store.root):
+            yield oid not in in_use(project, store)
+        time.sleep(HAND_OVER)
+
+    return guard
 
 
 def _sized(store: ObjectStore, oids: Iterable[Oid], smallest: int) -> dict[Oid, int]:

@@ -96,12 +96,13 @@ def gc(
     kept as chunks (`gitexp.data.compaction`), told to ``progress`` (phase ``"compact"``).
     Raises `FormatError` if a workspace pointer cannot be read: then nothing is removed.
     """
-    with Workspace.open(project) as ws, sweeping(ws.store.root, _waiting(notify)):
-        kept, commits = kept_pointers(project, scope)
-        keep, missing = needed_objects(ws.store, kept)
-        result = sweep(ws.store, keep, dry_run=dry_run, now=now)
+    with Workspace.open(project) as ws:
+        with sweeping(ws.store.root, _waiting(notify)):
+            kept, commits = kept_pointers(project, scope)
+            keep, missing = needed_objects(ws.store, kept)
+            result = sweep(ws.store, keep, dry_run=dry_run, now=now)
         packed = Compaction()
-        if compact:
+        if compact:  # the store lock is taken again for one object at a time
             packed = compact_cache(
                 project, ws.store, result.removed, dry_run=dry_run, progress=progress
             )
