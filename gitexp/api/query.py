@@ -155,12 +155,10 @@ class QueryCalls(Calls):
 
         >>> repo.ui(port=0).serve()  # doctest: +SKIP
         """
-        from gitexp.experiments.query.select import listing_ahead
-
-        # first, while this process has one thread: a fresh clone's readers start now
-        # and read while the rest loads (a thread of their own takes in what they send)
-        ahead = listing_ahead(self.project)
         from gitexp.experiments.liveview import CachedSource
         from gitexp.report.ui.server import open_ui
 
-        return open_ui(CachedSource(self.project, ahead), host=host, port=port)
+        source = CachedSource(self.project)
+        server = open_ui(source, host=host, port=port)
+        source.read_ahead()  # bound: a fresh clone's experiments are read from now on
+        return server

@@ -76,8 +76,7 @@ class CachedSource(LiveSource):
     once; one lock keeps what is kept consistent between them.
     """
 
-    def __init__(self, project: Project, ahead: Callable[[], query.Listing] | None = None) -> None:
-        """``ahead``: the first listing, begun already (`query.listing_ahead`)."""
+    def __init__(self, project: Project) -> None:
         super().__init__(project)
         self._kept: dict[str, Kept] = {}
         self._reference: pygit2.Tree | None = None
@@ -91,7 +90,16 @@ class CachedSource(LiveSource):
         self._lock = threading.RLock()
         self._stamp: tuple[tuple[str, ...] | None, Stamp] = (None, ())
         self._listed: query.Listing | None = None
-        self._ahead = ahead
+        self._ahead: Callable[[], query.Listing] | None = None
+
+    def read_ahead(self) -> None:
+        """Begin the first listing now (`query.listing_ahead`): call it on the only thread.
+
+        In a fresh clone its readers are forked at once and read while the web server
+        loads; the first `recorded_stamp` takes their listing.
+        """
+        if self._stamp[0] is None and self._ahead is None:
+            self._ahead = query.listing_ahead(self.project)
 
     def recorded_stamp(self) -> Stamp:
         """Changes whenever an experiment ref is made, moved or removed.

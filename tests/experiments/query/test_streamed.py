@@ -511,7 +511,7 @@ def test_a_listing_begun_ahead_is_the_listing(
     assert isinstance(listing_ahead(project), functools.partial)  # the index is built now
 
     index.unlink()
-    ahead = listing_ahead(project)
-    assert not isinstance(ahead, functools.partial)  # its readers at work
-    first = CachedSource(project, ahead)
+    first = CachedSource(project)
+    first.read_ahead()
+    assert not isinstance(first._ahead, functools.partial)  # its readers at work
     assert first.experiments() == CachedSource(project).experiments()
