@@ -305,14 +305,23 @@ class FsspecBackend(Backend):
         return self.container in ("folder", "site")
 
     def _container_exists(self) -> bool:
+        """Whether the bucket is there; True when that cannot be told (the next call tells).
+
+        Asked with ``info``, not ``exists``: s3fs's ``exists`` of a bucket answers False
+        when the server does not answer at all, and a server gone between a listing
+        that found nothing and this question is not a missing bucket.
+        """
         if self._folder_root or self._container_seen:
             return True
         top = self.root.lstrip("/").split("/", 1)[0]
         try:
-            self._container_seen = bool(self.fs.exists(top, timeout=self.timeout))
+            self.fs.info(top, timeout=self.timeout)
+        except FileNotFoundError:
+            return False
         except Exception:
             return True
-        return self._container_seen
+        self._container_seen = True
+        return True
 
     def delete(self, key: str) -> None:
         """See `Backend.delete`."""

@@ -13,6 +13,10 @@ import pytest
 from gitexp.cache.objects import ObjectStore
 from gitexp.core.hashing import hash_bytes, oid_from_relpath
 from gitexp.core.pointer import parse_pointer
+from gitexp.core.remotes import RemoteConfig
+from gitexp.storage.fs import FsspecBackend
+from gitexp.storage.open import open_backend
+from gitexp.storage.retry import RetryingBackend
 from tests.conftest import git
 from tests.data.syncsetup import clone, loose_remote, make_origin, make_project
 from tests.servers import S3_KEY, S3_SECRET, free_port, make_bucket, start_http
@@ -95,6 +99,23 @@ def test_missing_bucket(shared, cli, seaweedfs, monkeypatch, tmp_path) -> None:
     result = cli("pull")
     assert result.code == 1
     assert "bucket is missing" in result.err
+
+
+def test_a_server_that_does_not_answer_is_not_a_missing_bucket(tmp_path: Path) -> None:
+    """A listing finds nothing, then the server dies: the bucket check can't tell, says so.
+
+    s3fs's ``exists`` calls a bucket it cannot reach missing; the next request then
+    reports the server not answering, rather than a bucket to create.
+    """
+    remote = RemoteConfig(
+        "t",
+        "s3://somebucket/store",
+        {"endpoint_url": f"http://127.0.0.1:{free_port()}", "key": S3_KEY, "secret": S3_SECRET,
+         "retries": 0},
+    )  # fmt: skip
+    backend = open_backend(remote, tmp_path)
+    assert isinstance(backend, RetryingBackend) and isinstance(backend.inner, FsspecBackend)
+    assert backend.inner._container_exists() is True  # cannot tell: not "missing"
 
 
 def test_push_to_a_read_only_remote(shared, cli, tmp_path) -> None:

@@ -21,7 +21,7 @@ from gitexp.core.config import ProjectConfig
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, ExperimentName
 from gitexp.errors import Interrupted
 from gitexp.experiments.run.executors.orphans import end_command
-from gitexp.experiments.run.executors.worker import Task, task_repository
+from gitexp.experiments.run.executors.worker import Task, in_flight, task_repository
 from gitexp.experiments.run.journal import Journal, journals
 from gitexp.experiments.run.runner import Notify
 from gitexp.git import transport
@@ -124,9 +124,12 @@ def _end(
 def running_here(probe: Task, names: list[str], dask_worker: Any = None) -> list[str]:
     """On a worker (``client.run``): which of ``names`` run now in its repository for the remote.
 
+    A run goes on while its command does (its journal says so, even after a killed
+    worker process), and after it, while its task pushes its data and ref.
     ``client.run`` hands in ``dask_worker``: no task runs to say which worker this is.
     """
-    return sorted({j.name for j in _journals(probe, names, dask_worker)})
+    running = {j.name for j in _journals(probe, names, dask_worker)}
+    return sorted(running | in_flight(probe.git_url, names))
 
 
 def end_here(probe: Task, names: list[str], dask_worker: Any = None) -> list[str]:

@@ -42,6 +42,9 @@ with open(os.environ["RAN_LOG"], "a") as log:
 x = gitexp.params()["x"]
 late = int(name.rpartition("-")[2]) >= 7  # trials 7 and up log a poor goal from step 1
 time.sleep(float(sys.argv[1]) if len(sys.argv) > 1 else 0)
+if len(sys.argv) > 2:  # a model of that many MiB: its push outlasts the command
+    with open("model.bin", "wb") as model:
+        model.write(os.urandom(int(sys.argv[2]) << 20))
 for step in range(3):
     gitexp.log_metric("acc", 0.0 if late and step else 1 + x * (step + 1), step=step)
     if gitexp.should_prune():
@@ -175,6 +178,28 @@ def test_a_driver_killed_mid_search_resumes_and_repeats_no_trial(  # type: ignor
     assert {record(project, n)["status"] for n in names} == {"success"}
     assert cluster.ran("d") == names  # what the workers recorded was adopted, not run again
     assert [sweep_info(project, n)["trial"] for n in names] == [1, 2, 3]
+    no_runs_left(project)
+
+
+def test_a_trial_whose_command_ended_is_waited_for_until_its_ref_is_pushed(  # type: ignore[no-untyped-def]
+    project: Path, cluster: Cluster, cli
+) -> None:
+    """After its command, a trial's task still pushes its model, then its ref: not over yet."""
+    config = project / "gitexp.yaml"
+    config.write_text(config.read_text() + "outs: [model.bin]\n")
+    git(project, "commit", "-qam", "a model")
+    driver = _start(
+        project, "run", "-n", "m", "-S", "x=uniform(0,1)", "--seed", "5", "--trials", "1",
+        "--executor", cluster.executor, "--", PY, "trial.py", "1", "384",
+    )  # fmt: skip
+    _wait_for("384", cluster.ran_log.parent)
+    driver.kill()
+    driver.communicate()
+    again = cli("run", "-n", "m", "--resume", "--executor", cluster.executor)
+    assert again.code == 0, again.err
+    assert refs(project, "refs/experiments/") == ["m-1"]
+    assert record(project, "m-1")["status"] == "success"
+    assert cluster.ran("m") == ["m-1"]  # adopted once its ref was on the remote
     no_runs_left(project)
 
 

@@ -26,7 +26,7 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -101,7 +101,41 @@ def run_task(task: Task) -> Outcome:
     began. Raises `GitexpError` when the git or storage remote fails.
     """
     with registered(task.key) as stop:
-        return Outcome(task.name, None) if stop is None else _run(task, stop)
+        if stop is None:
+            return Outcome(task.name, None)
+        with _in_flight(task):
+            return _run(task, stop)
+
+
+_IN_FLIGHT: dict[tuple[str, str], int] = {}
+"""Runs this process's tasks have in hand, by git remote and name: from the task's start
+until its ref is on the remote (its command may have ended long before)."""
+_IN_FLIGHT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _in_flight(task: Task) -> Iterator[None]:
+    key = (task.git_url, task.name)
+    with _IN_FLIGHT_LOCK:
+        _IN_FLIGHT[key] = _IN_FLIGHT.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        with _IN_FLIGHT_LOCK:
+            left = _IN_FLIGHT.pop(key) - 1
+            if left:
+                _IN_FLIGHT[key] = left
+
+
+def in_flight(git_url: str, names: Iterable[str]) -> set[str]:
+    """Which of ``names`` a task of this process has in hand for the git remote ``git_url``.
+
+    A run's journal ends with its command, but its task goes on: it pushes the run's
+    data, then its ref. Until that ref is on the remote, the run is not over, and a
+    resumed driver that took it for over would run it again.
+    """
+    with _IN_FLIGHT_LOCK:
+        return {n for n in names if (git_url, n) in _IN_FLIGHT}
 
 
 _SWEPT: set[Path] = set()
