@@ -25,11 +25,23 @@ def kept_objects() -> Iterator[None]:
 
     Collection comes back as it was: on, unless a caller had turned it off.
     """
+    with no_collection():
+        try:
+            yield
+        finally:
+            gc.freeze()
+
+
+@contextlib.contextmanager
+def no_collection() -> Iterator[None]:
+    """No cyclic collection inside (many objects made, none of them garbage yet).
+
+    Collection comes back as it was: a caller that had turned it off keeps it off.
+    """
     was_on = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if was_on:
             gc.enable()

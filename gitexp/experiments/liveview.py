@@ -160,17 +160,16 @@ class CachedSource(LiveSource):
         Newest first, as `query.select` orders them. No code files and no images: a
         page asks for those of the experiments it compares (`details`).
         """
-        with self._lock:
+        with self._lock, kept_objects():  # what is made here lives on in `_kept`
             rows = self.experiments()
-            with kept_objects():  # what is made here lives on in `_kept`
-                rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
-                live = {str(row["commit"]) for row in rows}
-                for commit in [c for c in self._kept if c not in live]:
-                    del self._kept[commit]  # removed: read again if it comes back
-                if rows and self._reference_commit not in live:
-                    self._reset_reference(str(rows[0]["commit"]))
-                kept = [self._complete(row) for row in rows]
-                return self._assemble(rows, kept)
+            rows.sort(key=lambda r: (str(r.get("created") or ""), str(r["name"])), reverse=True)
+            live = {str(row["commit"]) for row in rows}
+            for commit in [c for c in self._kept if c not in live]:
+                del self._kept[commit]  # removed: read again if it comes back
+            if rows and self._reference_commit not in live:
+                self._reset_reference(str(rows[0]["commit"]))
+            kept = [self._complete(row) for row in rows]
+            return self._assemble(rows, kept)
 
     def details(self, commits: Mapping[str, str]) -> dict[str, object]:
         """The code files and images of the recorded experiments ``commits`` (name → commit).

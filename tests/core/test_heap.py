@@ -6,7 +6,9 @@ import gc
 
 import pytest
 
-from gitexp.core.heap import kept_objects
+from gitexp.core.heap import kept_objects, no_collection
+from gitexp.experiments.query.index import Entry
+from gitexp.experiments.query.select import Listing
 
 
 @pytest.fixture(autouse=True)
@@ -36,3 +38,29 @@ def test_collection_off_before_stays_off_and_comes_back_after_an_error() -> None
     with pytest.raises(ValueError, match="boom"), kept_objects():
         raise ValueError("boom")
     assert gc.isenabled()
+
+
+def test_no_collection_pauses_without_freezing() -> None:
+    frozen = gc.get_freeze_count()
+    with no_collection():
+        assert not gc.isenabled()
+        made = {"kept": [1]}
+    assert gc.isenabled()
+    assert made and gc.get_freeze_count() == frozen  # nothing was frozen by it
+    gc.disable()
+    try:
+        with no_collection():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_parsing_a_listing_keeps_collection_off_for_a_caller_that_turned_it_off() -> None:
+    """The UI builds its first page in `kept_objects`: a listing's parse must not undo that."""
+    entry = Entry("2026-01-01", b'  "commit": "c1",\n  "status": "success"', b"")
+    listing = Listing({"refs/experiments/a": "c1"}, {"c1": entry})
+    with kept_objects():
+        docs = listing.docs()
+        assert not gc.isenabled()
+    assert docs == [{"name": "a", "ref": "refs/experiments/a", "commit": "c1", "status": "success"}]

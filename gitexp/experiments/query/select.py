@@ -7,7 +7,6 @@ Each experiment commit is read once per machine (`summary.Reader`, or many at on
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,6 +17,7 @@ import orjson
 
 from gitexp.core.filters import Filter, sort_key
 from gitexp.core.formats import flatten
+from gitexp.core.heap import kept_objects, no_collection
 from gitexp.core.names import EXPERIMENT_REF_PREFIX, name_from_ref
 from gitexp.errors import FormatError, NotFoundError
 from gitexp.experiments import tagindex, tags
@@ -139,12 +139,8 @@ class Listing:
             % (orjson.dumps(name_from_ref(ref)), orjson.dumps(ref), entries[commit].compact[1:])
             for ref, commit in self.refs.items()
         ]
-        gc.disable()  # many small objects that all live on: collections would find nothing
-        try:
+        with kept_objects():  # many small objects that all live on
             rows: list[dict[str, object]] = orjson.loads(b"[" + b",".join(parts) + b"]")
-        finally:
-            gc.freeze()  # and later collections need not look at them again
-            gc.enable()
         if self.notes:
             tags.attach(rows, self.notes)
         return rows
@@ -187,17 +183,15 @@ def listing(git: GitRepo, index_path: Path | None) -> Listing:
         import gitexp.experiments.query.streamed  # noqa: F401 - once, before any reader forks
     shared = index is not None and len(unread) >= 2 * PER_PART  # read by forked readers
     index_file = index.appendable(refs.values()) if index is not None and shared else None
-    gc.disable()  # many small objects, none of them garbage yet
     try:
-        read = read_entries(git, unread, read_summaries, index_file=index_file)
+        with no_collection():  # many small objects, none of them garbage yet
+            read = read_entries(git, unread, read_summaries, index_file=index_file)
     except NotACommitError as exc:
         ref = min(r for r, c in refs.items() if c == exc.oid)
         raise FormatError(
             f"{ref} points at a {exc.kind}, not a commit: it is no experiment",
             hint=f"remove the ref with `git update-ref -d {ref}`",
         ) from None
-    finally:
-        gc.enable()
     if index is None:
         return Listing(refs, read.entries)
     index.add_all(read.entries, read.saved)
@@ -231,9 +225,7 @@ def _first_readers(git: GitRepo, index: SummaryIndex) -> Started | None:
         return None
     import gitexp.experiments.query.streamed  # noqa: F401 - once, before the readers fork
 
-    was_on = gc.isenabled()
-    gc.disable()  # in the readers too: many small objects, none of them garbage yet
-    try:
+    with no_collection():  # in the readers too: many small objects, none of them garbage yet
         return start_refs_and_entries(
             git,
             EXPERIMENT_REF_PREFIX,
@@ -242,20 +234,12 @@ def _first_readers(git: GitRepo, index: SummaryIndex) -> Started | None:
             index_file=index.appendable(()),
             per_part=PER_PART,
         )
-    finally:
-        if was_on:
-            gc.enable()
 
 
 def _first_listing_of(started: Started, index: SummaryIndex) -> Listing | None:
     """The listing the readers of `_first_readers` read; None when one failed."""
-    was_on = gc.isenabled()
-    gc.disable()  # many small objects, none of them garbage
-    try:
+    with no_collection():  # many small objects, none of them garbage
         got = started.collect()
-    finally:
-        if was_on:
-            gc.enable()
     if got is None:
         return None
     refs, read = got
