@@ -44,6 +44,8 @@ Flat = dict[tuple[str, str], object]
 READ_ALONE = 8
 """Fewer unseen commits than this are read one by one, more through the summary index."""
 _ABSENT = object()
+_NOT_SUMMARY = frozenset({"name", "ref", "tags", "note"})
+"""What a ``show --json`` object holds beyond its commit's fields (they change, it does not)."""
 _SAME: dict[str, str | None] = {}
 """The changes of a commit whose code is the reference's (one mapping, never written)."""
 TEXT_LIMIT = overview_mod.TEXT_LIMIT
@@ -214,13 +216,14 @@ class CachedSource(LiveSource):
             }
 
     def _keep_summaries(self, rows: Sequence[Doc]) -> None:
+        kept = self._kept
         for row in rows:
             commit = str(row["commit"])
-            if commit not in self._kept:
+            if commit not in kept:
                 summary = dict(row)
-                for key in ("name", "ref", "tags", "note"):
-                    summary.pop(key, None)
-                self._kept[commit] = Kept(summary, _flat(row, "params"), _flat(row, "metrics"))
+                for key in _NOT_SUMMARY.intersection(summary):
+                    del summary[key]
+                kept[commit] = Kept(summary, _flat(row, "params"), _flat(row, "metrics"))
 
     def _reset_reference(self, commit: str) -> None:
         """Diff every kept commit again, against ``commit``'s tree."""
@@ -306,31 +309,35 @@ class CachedSource(LiveSource):
         if labels != self._labelled:
             self._labelled, self._generation = labels, self._generation + 1
         params, metrics = self._labelled
+        generation = self._generation
+        run = overview_mod.Run
         runs = []
         for row, k in zip(rows, kept, strict=True):
-            if k.labelled is None or k.labelled[0] != self._generation:
-                k.labelled = (
-                    self._generation,
+            labelled = k.labelled
+            if labelled is None or labelled[0] != generation:
+                labelled = k.labelled = (
+                    generation,
                     {params[key]: value for key, value in k.params.items()},
                     {metrics[key]: value for key, value in k.metrics.items()},
                 )
-            branch = row.get("branch")
+            get = row.get
+            branch, tags = get("branch"), get("tags")
             runs.append(
-                overview_mod.Run(
-                    name=str(row.get("name")),
-                    status=str(row.get("status") or "unknown"),
-                    created=str(row.get("created") or ""),
-                    branch=branch if isinstance(branch, str) else None,
-                    commit=str(row.get("commit") or ""),
-                    baseline=str(row.get("baseline") or ""),
-                    params=k.labelled[1],
-                    metrics=k.labelled[2],
-                    series={},
-                    files={},
-                    tags=[str(t) for t in row.get("tags") or ()],  # type: ignore[attr-defined]
-                    note=str(row.get("note") or ""),
-                    images={},
-                    changed=k.changed or 0,
+                run(
+                    _text_of(get("name"), ""),
+                    _text_of(get("status"), "unknown"),
+                    _text_of(get("created"), ""),
+                    branch if isinstance(branch, str) else None,
+                    _text_of(get("commit"), ""),
+                    _text_of(get("baseline"), ""),
+                    labelled[1],
+                    labelled[2],
+                    {},
+                    {},
+                    [str(t) for t in tags] if tags else [],  # type: ignore[attr-defined]
+                    _text_of(get("note"), ""),
+                    {},
+                    k.changed or 0,
                 )
             )
         return overview_mod.Overview(runs, [], [])
@@ -354,6 +361,11 @@ class CachedSource(LiveSource):
         return texts
 
 
+def _text_of(value: object, empty: str) -> str:
+    """``value`` as text, ``empty`` for none (a string, as ``show --json`` gives, as it is)."""
+    return value if type(value) is str and value else str(value or empty)
+
+
 def _flat(doc: Doc, section: str) -> Flat:
     """``(file, dotted key) → value`` of a ``show --json`` object's params or metrics.
 
@@ -365,7 +377,11 @@ def _flat(doc: Doc, section: str) -> Flat:
     files = doc.get(section)
     if isinstance(files, dict):
         for file, values in files.items():
-            _flatten_into(flat, file, values, "")
+            for key, value in values.items():  # the top level inline: most keys are there
+                if isinstance(value, dict) and value:
+                    _flatten_into(flat, file, value, f"{key}.")
+                else:
+                    flat[(file, key)] = value
     return flat
 
 

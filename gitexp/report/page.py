@@ -101,6 +101,7 @@ def page_row(
     series: dict[str, object],
 ) -> dict[str, object]:
     """One experiment's row of the page data, given its metrics' values and thinned series."""
+    get = run.params.get
     return {
         "n": run.name,
         "s": run.status,
@@ -108,7 +109,7 @@ def page_row(
         "b": run.branch,
         "c": run.commit,
         "base": run.baseline,
-        "p": [_value(run.params.get(c)) for c in params],
+        "p": [_value(get(c)) for c in params],
         "m": values,
         "f": [run.files.get(path, -1) for path in paths],
         "x": series,
@@ -219,6 +220,9 @@ def _columns(maps: Iterable[Mapping[str, object]]) -> list[str]:
 
 
 def _value(value: object) -> object:
+    kind = type(value)
+    if kind is str or kind is int or value is None:  # the most common, first
+        return value
     if isinstance(value, float):
         return float(f"{value:.6g}") if math.isfinite(value) else None
     if value is None or isinstance(value, (bool, int, str)):

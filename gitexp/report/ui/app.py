@@ -52,8 +52,6 @@ MAX_SERIES = 50
 MAX_DETAILS = 4
 """The most experiments one request for code files and images names (a page compares two)."""
 STREAM_S = 0.1
-READY_S = 0.02
-"""How often a request that needs the first page data looks whether it is built."""
 PING_S = 15.0
 
 Scope = MutableMapping[str, Any]
@@ -183,8 +181,17 @@ class _Handlers:
 
 async def _ready(state: PageState) -> None:
     """Return once the first page data is built (at once after that)."""
-    while not state.ready.is_set():
-        await asyncio.sleep(READY_S)
+    if state.ready.is_set():
+        return
+    loop = asyncio.get_running_loop()
+    built = asyncio.Event()
+
+    def wake() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(built.set)
+
+    state.when_ready(wake)
+    await built.wait()
 
 
 async def _stream(state: PageState, watcher: Watcher) -> AsyncIterator[bytes]:

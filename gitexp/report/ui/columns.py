@@ -64,6 +64,9 @@ def columns_of(rows: Sequence[Row], params: int, metrics: int, paths: int) -> Da
 def _transpose(
     rows: Sequence[Row], key: str, width: int, missing: object = None
 ) -> list[list[object]]:
+    lines = [row.get(key) for row in rows]
+    if rows and all(type(line) is list and len(line) == width for line in lines):
+        return [list(column) for column in zip(*lines, strict=True)]  # the usual case, in C
     columns: list[list[object]] = [[] for _ in range(width)]
     for row in rows:
         values = row.get(key)

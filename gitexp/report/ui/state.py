@@ -91,6 +91,7 @@ class PageState:
         self._rows = RowCache()
         self.ready = threading.Event()
         """Set once the first recorded rows are built, or their build failed."""
+        self._waiting: list[Callable[[], None]] = []
 
     def refresh(self) -> bool:
         """Read what changed since the last call, recorded and running; whether anything did."""
@@ -119,7 +120,23 @@ class PageState:
                 if not self.ready.is_set():
                     if not self.snapshot.recorded:
                         self._set_empty()
-                    self.ready.set()
+                    with self._swap:
+                        self.ready.set()
+                        waiting, self._waiting = self._waiting, []
+                    for call in waiting:
+                        call()
+
+    def when_ready(self, call: Callable[[], None]) -> None:
+        """Call ``call`` once `ready` is set: at once if it is, else from the thread setting it.
+
+        What waits for the first page data on an event loop is woken the moment it
+        is built, not at its next look.
+        """
+        with self._swap:
+            if not self.ready.is_set():
+                self._waiting.append(call)
+                return
+        call()
 
     def _set_empty(self) -> None:
         recorded = report_data(_NOTHING, title=self.source.title, generated=iso_utc(utc_now()))
