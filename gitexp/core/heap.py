@@ -9,7 +9,9 @@ last reference goes. What it costs: cycles made inside wait for the next collect
 and freezing takes every object alive at that moment (not only those made inside) out
 of the collector's reach for good, so a cycle among them that later becomes garbage
 stays. Use it where what is alive is what is kept (the summary index's reading freezes
-its rows the same way), around code that makes no cycles it drops.
+its rows the same way), around code that makes no cycles it drops; a process that
+freezes again and again (a server rebuilding its page) calls `collect_frozen` now and
+then, so that such cycles are collected after all.
 """
 
 from __future__ import annotations
@@ -45,3 +47,17 @@ def no_collection() -> Iterator[None]:
     finally:
         if was_on:
             gc.enable()
+
+
+def collect_frozen() -> int:
+    """One full collection that sees the frozen objects too, which are frozen again after.
+
+    What `kept_objects` froze and then dropped, if it was in a cycle, is collected
+    here (a walk of every object: tens of milliseconds for a page of 10,000
+    experiments). Returns how many unreachable objects were found.
+    """
+    gc.unfreeze()
+    try:
+        return gc.collect()
+    finally:
+        gc.freeze()

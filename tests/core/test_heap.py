@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pytest
 
-from gitexp.core.heap import kept_objects, no_collection
+from gitexp.core.heap import collect_frozen, kept_objects, no_collection
 from gitexp.experiments.query.index import Entry
 from gitexp.experiments.query.select import Listing
 
@@ -64,3 +65,19 @@ def test_parsing_a_listing_keeps_collection_off_for_a_caller_that_turned_it_off(
         docs = listing.docs()
         assert not gc.isenabled()
     assert docs == [{"name": "a", "ref": "refs/experiments/a", "commit": "c1", "status": "success"}]
+
+
+def test_a_frozen_cycle_dropped_later_is_collected_by_collect_frozen() -> None:
+    class Node:
+        pass
+
+    with kept_objects():
+        node = Node()
+        node.me = node  # type: ignore[attr-defined]  # a cycle: refcounts never free it
+    gone = weakref.ref(node)
+    del node
+    gc.collect()
+    assert gone() is not None  # frozen: a usual collection does not look at it
+    collect_frozen()
+    assert gone() is None
+    assert gc.get_freeze_count() > 0  # what is alive is frozen again

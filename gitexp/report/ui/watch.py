@@ -8,13 +8,18 @@ Starlette load.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
+from gitexp.core.heap import collect_frozen
 from gitexp.errors import GitexpError
 from gitexp.report.ui.state import PageState
 
 POLL_S = 0.25
 """How often the journals and refs are looked at: a logged value shows within 2 s."""
+SWEEP_S = 600.0
+"""How often, at most, the recorded rows' thread collects what earlier rebuilds froze
+(`gitexp.core.heap.collect_frozen`), when the rows were built again since."""
 
 
 class Watcher:
@@ -34,10 +39,10 @@ class Watcher:
         self.stopping = threading.Event()
         self._starting = threading.Lock()
         self._threads = [
-            threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
-            for step, name in (
-                (state.refresh_running, "gitexp-ui-running"),
-                (state.refresh_recorded, "gitexp-ui-recorded"),
+            threading.Thread(target=self._loop, args=(step, sweeps), name=name, daemon=True)
+            for step, name, sweeps in (
+                (state.refresh_running, "gitexp-ui-running", False),
+                (state.refresh_recorded, "gitexp-ui-recorded", True),
             )
         ]
 
@@ -73,7 +78,18 @@ class Watcher:
         else:
             self._problems[step.__name__] = None
 
-    def _loop(self, step: Callable[[], bool]) -> None:
+    def _loop(self, step: Callable[[], bool], sweeps: bool) -> None:
+        """``step`` every `POLL_S`; with ``sweeps``, what rebuilds froze is collected too.
+
+        Each rebuild of the recorded rows freezes what is alive (`kept_objects`); a
+        cycle among those objects that is dropped later would never be collected,
+        a slow leak for a UI left running for days.
+        """
         self._step(step)  # at once: the first page waits for this
+        swept, version = time.monotonic(), self.state.snapshot.version
         while not self.stopping.wait(POLL_S):
             self._step(step)
+            if sweeps and time.monotonic() - swept >= SWEEP_S:
+                if self.state.snapshot.version != version:
+                    collect_frozen()
+                swept, version = time.monotonic(), self.state.snapshot.version
