@@ -167,6 +167,23 @@
   var ROW_HEIGHT = 26, BUFFER = 30;
   var drawn = { first: -1, last: -1, measured: false };
 
+  // One experiment's cells: the tick box, then a cell per column.
+  function rowCells(r, sel, tickWords) {
+    var cells = columns.map(function (c) {
+      var v = c.get(r);
+      var text = c.show ? c.show(v) : fmt(v);
+      var best = c.goal && isBest(r, c.metric);
+      var cls = [c.cls || "", c.first ? "first-" + c.group : "",
+        isNum(v) ? "num" : "", v === null || v === undefined ? "none" : "",
+        c.label === "Status" ? "status-" + v : "", best ? "best" : ""].join(" ").trim();
+      var dot = (c.cls === "name" && sel) ? '<span class="dot" style="background:' + sel + '"></span>' : "";
+      return "<td" + (cls ? ' class="' + cls + '"' : "") +
+        (best ? ' title="best: ' + esc(goalWords(c.goal)) + '"' : "") + ">" + dot + esc(text) + "</td>";
+    });
+    return '<td><input type="checkbox"' + (sel ? " checked" : "") + ' aria-label="' + tickWords + " " +
+      esc(r.n) + '"></td>' + cells.join("");
+  }
+
   function renderBody(force) {
     var wrap = document.getElementById("table-wrap");
     var visible = Math.ceil((wrap.clientHeight || 460) / ROW_HEIGHT);
@@ -174,6 +191,7 @@
     first = Math.max(0, Math.min(first, state.view.length - visible - BUFFER));
     var last = Math.min(state.view.length, first + visible + 2 * BUFFER);
     if (!force && first === drawn.first && last === drawn.last) return;
+    if (force) renderPinned();
     drawn = { first: first, last: last, measured: drawn.measured };
     var html = [];
     var colour = selectionColours();
@@ -181,21 +199,9 @@
     if (first > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + first * ROW_HEIGHT + 'px"></td></tr>');
     for (var at = first; at < last; at++) {
       var index = state.view[at];
-      var r = rows[index];
       var sel = colour[index];
-      var cells = columns.map(function (c) {
-        var v = c.get(r);
-        var text = c.show ? c.show(v) : fmt(v);
-        var best = c.goal && isBest(r, c.metric);
-        var cls = [c.cls || "", c.first ? "first-" + c.group : "",
-          isNum(v) ? "num" : "", v === null || v === undefined ? "none" : "",
-          c.label === "Status" ? "status-" + v : "", best ? "best" : ""].join(" ").trim();
-        var dot = (c.cls === "name" && sel) ? '<span class="dot" style="background:' + sel + '"></span>' : "";
-        return "<td" + (cls ? ' class="' + cls + '"' : "") +
-          (best ? ' title="best: ' + esc(goalWords(c.goal)) + '"' : "") + ">" + dot + esc(text) + "</td>";
-      });
-      html.push('<tr data-i="' + index + '"' + (sel ? ' class="selected"' : "") + '><td><input type="checkbox"' +
-        (sel ? " checked" : "") + ' aria-label="select ' + esc(r.n) + '"></td>' + cells.join("") + "</tr>");
+      html.push('<tr data-i="' + index + '"' + (sel ? ' class="selected"' : "") + ">" +
+        rowCells(rows[index], sel, "select") + "</tr>");
     }
     var rest = state.view.length - last;
     if (rest > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + rest * ROW_HEIGHT + 'px"></td></tr>');
@@ -210,6 +216,44 @@
     document.getElementById("table").setAttribute("data-rows", state.view.length);
     document.getElementById("count").textContent = state.view.length === rows.length
       ? rows.length + " experiments" : state.view.length + " of " + rows.length + " experiments";
+  }
+
+  // The ticked experiments, pinned under the column names (which stay on top while the
+  // table scrolls), in the order they were ticked: among 10,000 rows, the ones being
+  // compared are found at once, whatever the sort, the filter or the scroll. Each row
+  // also stays in its place in the table; one ticked but hidden by the filter is shown
+  // faded. A table short enough to show every row pins only the ticked it hides. Past
+  // PINNED rows, a last line counts the others and offers "ticked only", which shows
+  // the ticked experiments alone in the table.
+  var PINNED = 5, HEAD_HEIGHT = 60;
+  // Whether the table's rows overflow its box (a table that shows them all needs no pins).
+  var boxHeight = 0;
+  function scrolls() {
+    if (!boxHeight) boxHeight = parseFloat(getComputedStyle(document.getElementById("table-wrap")).maxHeight) || 460;
+    return state.view.length * ROW_HEIGHT > boxHeight - HEAD_HEIGHT;
+  }
+  function renderPinned() {
+    var head = document.querySelector("#table thead");
+    Array.prototype.forEach.call(head.querySelectorAll("tr.pinned"), function (tr) { tr.remove(); });
+    var only = document.getElementById("only-ticked");
+    if (!state.selected.length || (only && only.checked)) return;
+    var out = function (index) { return state.view.indexOf(index) < 0; };
+    var pinned = scrolls() ? state.selected : state.selected.filter(out);
+    var colour = selectionColours(), html = [];
+    var shown = pinned.slice(0, PINNED);
+    shown.forEach(function (index, n) {
+      var hidden = out(index);
+      html.push('<tr class="pinned' + (hidden ? " out" : "") + (n === shown.length - 1 ? " last" : "") +
+        '" data-pin="' + index + '"' + (hidden ? ' title="ticked, hidden by the filter"' : "") + ">" +
+        rowCells(rows[index], colour[index], "untick") + "</tr>");
+    });
+    var more = pinned.length - shown.length;
+    if (more > 0) {
+      html.push('<tr class="pinned last more"><td></td><td colspan="' + columns.length + '">and ' + more +
+        " more ticked · " + '<button type="button" class="link" id="show-ticked">show the ' +
+        state.selected.length + " ticked only</button></td></tr>");
+    }
+    head.insertAdjacentHTML("beforeend", html.join(""));
   }
 
   // The best value of each metric with a goal among the successful rows in view, by the
@@ -308,6 +352,12 @@
       if (!ranged || inBrush(rows[i])) view.push(i);
     }
     state.base = base;
+    var only = document.getElementById("only-ticked");
+    if (only && only.checked) {
+      var ticked = {};
+      state.selected.forEach(function (k) { ticked[k] = true; });
+      view = view.filter(function (k) { return ticked[k]; });
+    }
     // Unsorted, the runs going on (rows from their journals, ``lv``) come first: the
     // recorded ones are newest first and the running ones newer still, and at 10,000
     // experiments rows at the end would never be seen.
@@ -339,10 +389,16 @@
     state.selected.forEach(function (index, n) { colour[index] = PALETTE[n % PALETTE.length]; });
     return colour;
   }
+  // The table after the ticks changed: with "ticked only", which rows it shows too.
+  function ticksChanged() {
+    var only = document.getElementById("only-ticked");
+    if (only && only.checked) applyView(); else renderBody(true);
+  }
+
   function toggle(index) {
     var at = state.selected.indexOf(index);
     if (at >= 0) state.selected.splice(at, 1); else state.selected.push(index);
-    renderBody(true);
+    ticksChanged();
     highlightChart();
     renderSeries();
     renderDiff();
@@ -810,7 +866,15 @@
       applyView();
     });
     document.getElementById("filter").addEventListener("input", refilter);
+    document.getElementById("only-ticked").addEventListener("change", applyView);
     document.querySelector("#table thead").addEventListener("click", function (event) {
+      var pinned = event.target.closest("tr[data-pin]");
+      if (pinned) { toggle(+pinned.getAttribute("data-pin")); return; }
+      if (event.target.id === "show-ticked") {
+        document.getElementById("only-ticked").checked = true;
+        applyView();
+        return;
+      }
       var th = event.target.closest("th[data-col]");
       if (!th) return;
       var col = +th.getAttribute("data-col");
@@ -837,7 +901,7 @@
     });
     document.getElementById("clear").addEventListener("click", function () {
       state.selected = [];
-      renderBody(true);
+      ticksChanged();
       highlightChart();
       renderSeries();
       renderDiff();
@@ -885,7 +949,7 @@
       var at = {};
       rows.forEach(function (r, i) { at[r.n] = i; });
       state.selected = names.filter(function (n) { return n in at; }).map(function (n) { return at[n]; });
-      renderBody(true);
+      ticksChanged();
       highlightChart();
       renderSeries();
       renderDiff();
@@ -908,7 +972,7 @@
       columns.forEach(function (c, i) { if (c.label === sortLabel) state.sort = i; });
       header();
       metricChoices();
-      if (metric !== undefined && D.metrics.indexOf(metric) >= 0) {
+        if (metric !== undefined && D.metrics.indexOf(metric) >= 0) {
         state.metric = D.metrics.indexOf(metric);
         document.getElementById("metric").value = String(state.metric);
       }
