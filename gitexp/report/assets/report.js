@@ -393,6 +393,54 @@
   function ticksChanged() {
     var only = document.getElementById("only-ticked");
     if (only && only.checked) applyView(); else renderBody(true);
+    pickWhy();
+  }
+
+  // Why the page opened on the experiments it ticked (report/best.py picks them: the
+  // best by its goal, and a run of the same commit that reports the same metric with
+  // the fewest params changed), said while they are what is ticked; and what differs
+  // between the two besides their params, where the page can see it: metrics one of
+  // them does not report (a run of another command, most likely), their code.
+  function pickWhy() {
+    var box = document.getElementById("pick-why");
+    var pick = D.pick || [];
+    var same = pick.length > 0 && pick.length === state.selected.length &&
+      pick.every(function (i, n) { return state.selected[n] === i; });
+    box.hidden = !same;
+    if (!same) { box.innerHTML = ""; return; }
+    var a = rows[pick[0]], b = pick.length > 1 ? rows[pick[1]] : null;
+    var by = -1;
+    GOALS.forEach(function (goal, m) {
+      if (!goal || (D.best[m] || []).indexOf(pick[0]) < 0) return;
+      if (by < 0 || (goal.by === "gitexp.yaml" && GOALS[by].by !== "gitexp.yaml")) by = m;
+    });
+    var name = function (r) { return "<b>" + esc(r.n) + "</b>"; };
+    if (by < 0) {
+      box.innerHTML = "Opened on " + name(a) + ", the newest successful experiment: no metric has a goal " +
+        "to find the best by (declare one under goals: in gitexp.yaml).";
+      return;
+    }
+    var best = "the best by " + esc(D.metrics[by]) + " (" + better(GOALS[by]) + ")";
+    if (!b) {
+      box.innerHTML = "Opened on " + name(a) + ", " + best + ". No other successful run of the same " +
+        "commit reports " + esc(D.metrics[by]) + ", so it is shown alone: tick another to compare.";
+      return;
+    }
+    var words = "Opened on " + name(a) + ", " + best + ", against " + name(b) +
+      ", a run of the same commit with the fewest params changed.";
+    var missing = function (x, y) {
+      return D.metrics.filter(function (_, m) { return isNum(x.m[m]) && (y.m[m] === null || y.m[m] === undefined); });
+    };
+    [[a, b], [b, a]].forEach(function (pair) {
+      var gone = missing(pair[0], pair[1]);
+      if (gone.length) {
+        words += " " + esc(pair[1].n) + " reports no " + gone.map(esc).join(", ") +
+          " that " + esc(pair[0].n) + " does: it may be a run of another command.";
+      }
+    });
+    var code = (D.paths || []).filter(function (_, k) { return a.f[k] !== undefined && a.f[k] !== b.f[k]; });
+    if (code.length) words += " Their code differs in " + code.map(esc).join(", ") + ".";
+    box.innerHTML = words;
   }
 
   function toggle(index) {
@@ -845,6 +893,7 @@
     metricChoices();
     // The best experiment by its goal and the run it is compared against (report/best.py).
     state.selected = (D.pick || []).slice();
+    pickWhy();
     seriesCard();
     applyView();
     renderDiff();
@@ -972,7 +1021,8 @@
       columns.forEach(function (c, i) { if (c.label === sortLabel) state.sort = i; });
       header();
       metricChoices();
-        if (metric !== undefined && D.metrics.indexOf(metric) >= 0) {
+      pickWhy();
+      if (metric !== undefined && D.metrics.indexOf(metric) >= 0) {
         state.metric = D.metrics.indexOf(metric);
         document.getElementById("metric").value = String(state.metric);
       }
