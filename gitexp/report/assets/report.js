@@ -159,7 +159,10 @@
         '" title="sort by ' + esc(c.label) + '">' + esc(c.label) + goal +
         (sorted ? '<span class="arrow">' + (state.dir > 0 ? "▲" : "▼") + "</span>" : "") + "</th>";
     }).join("") + "</tr>";
-    document.querySelector("#table thead").innerHTML = top + cols;
+    // The column names are drawn again; the pinned rows under them stay unless they change.
+    var head = document.querySelector("#table thead");
+    Array.prototype.forEach.call(head.querySelectorAll("tr.groups, tr.cols"), function (tr) { tr.remove(); });
+    head.insertAdjacentHTML("afterbegin", top + cols);
   }
 
   // Only the rows in and near the scrolled window are in the page; spacer rows keep the
@@ -232,11 +235,18 @@
     if (!boxHeight) boxHeight = parseFloat(getComputedStyle(document.getElementById("table-wrap")).maxHeight) || 460;
     return state.view.length * ROW_HEIGHT > boxHeight - HEAD_HEIGHT;
   }
+  var pinnedHtml = "";
   function renderPinned() {
+    var html = pinnedRows();
+    if (html === pinnedHtml) return;  // a sort keeps them as they are: nothing to draw
+    pinnedHtml = html;
     var head = document.querySelector("#table thead");
     Array.prototype.forEach.call(head.querySelectorAll("tr.pinned"), function (tr) { tr.remove(); });
+    head.insertAdjacentHTML("beforeend", html);
+  }
+  function pinnedRows() {
     var only = document.getElementById("only-ticked");
-    if (!state.selected.length || (only && only.checked)) return;
+    if (!state.selected.length || (only && only.checked)) return "";
     var out = function (index) { return state.view.indexOf(index) < 0; };
     var pinned = scrolls() ? state.selected : state.selected.filter(out);
     var colour = selectionColours(), html = [];
@@ -253,7 +263,7 @@
         " more ticked · " + '<button type="button" class="link" id="show-ticked">show the ' +
         state.selected.length + " ticked only</button></td></tr>");
     }
-    head.insertAdjacentHTML("beforeend", html.join(""));
+    return html.join("");
   }
 
   // The best value of each metric with a goal among the successful rows in view, by the
