@@ -92,32 +92,59 @@ def default_selection(
     declared: Mapping[str, Direction],
     baselines: Sequence[str],
     changed: Sequence[int],
+    commands: Sequence[object] | None = None,
 ) -> list[int]:
     """The rows a report opens with: the best experiment, then what it is compared against.
 
     The best is the successful row with the best value of the first metric with a
     goal (the first of ``goals:`` in gitexp.yaml that is a column, else the first
-    column whose name gives one). It is compared against its baseline: among the other
-    successful rows run on the same baseline commit, the one whose params differ least
-    from that commit's (``changed``; 0 is the baseline as it was). Without any goal,
-    the newest successful row alone; failed runs are never picked.
+    column whose name gives one). It is compared against its baseline, like with like:
+    among the other successful rows run on the same baseline commit that have a number
+    for that metric (and ran the same command, where ``commands`` gives each row's),
+    the one whose params differ least from that commit's (``changed``; 0 is the
+    baseline as it was), those that report the same metrics as the best first. A run
+    of another script on the same commit (a data preparation, an evaluation) reports
+    other metrics: comparing the best against it would mean nothing. With no such row
+    the best is shown alone. Without any goal, the newest successful row alone;
+    failed runs are never picked.
     """
-    goals = column_goals(labels, declared)
-    ranked = [i for i, goal in enumerate(goals) if goal is not None]
-    by_yaml = [labels.index(key) for key in declared if key in labels and goals[labels.index(key)]]
-    columns = by_yaml or ranked
+    column = _ranking_column(labels, declared)
     best: list[int] = []
-    if columns:
-        best = best_rows(statuses, [row[columns[0]] for row in scores], goals[columns[0]])
-    if not best:
+    if column is not None:
+        goal = column_goals([labels[column]], declared)[0]
+        best = best_rows(statuses, [row[column] for row in scores], goal)
+    if column is None or not best:
         newest = next((i for i, status in enumerate(statuses) if status == COUNTED), None)
         return [] if newest is None else [newest]
     top = best[0]
     peers = [
         i
         for i, status in enumerate(statuses)
-        if i != top and status == COUNTED and baselines[i] == baselines[top]
+        if i != top
+        and status == COUNTED
+        and baselines[i] == baselines[top]
+        and _is_number(scores[i][column])
+        and (commands is None or commands[i] == commands[top])
     ]
     if not peers:
         return [top]
-    return [top, min(peers, key=lambda i: (changed[i], i))]
+    shape = _reported(scores[top])
+    alike = [i for i in peers if _reported(scores[i]) == shape]
+    return [top, min(alike or peers, key=lambda i: (changed[i], i))]
+
+
+def _ranking_column(labels: Sequence[str], declared: Mapping[str, Direction]) -> int | None:
+    """The metric column the best is found by: the first of ``goals:``, else by name."""
+    goals = column_goals(labels, declared)
+    by_yaml = [labels.index(key) for key in declared if key in labels and goals[labels.index(key)]]
+    ranked = by_yaml or [i for i, goal in enumerate(goals) if goal is not None]
+    return ranked[0] if ranked else None
+
+
+def _is_number(value: object) -> bool:
+    return value.__class__ in _NUMBERS and math.isfinite(value)
+
+
+def _reported(row: Sequence[object]) -> tuple[int, ...]:
+    """Which metric columns a row has a value in: what its command wrote."""
+    return tuple(i for i, value in enumerate(row) if value is not None)

@@ -356,14 +356,11 @@
       var i = self.nearest(event.clientX - svg.getBoundingClientRect().left, event.clientY - svg.getBoundingClientRect().top);
       if (i !== null && spec.onPick) spec.onPick(spec.ids[i]);
     });
-    var gap = this.xs.length > 1 ? this.xs[1] - this.xs[0] : this.width;
-    var longest = Math.max.apply(null, spec.dims.map(function (d) { return d.label.length; }));
-    var stagger = longest * 7 > gap - 8;
+    var titles = [];
     spec.dims.forEach(function (dim, k) {
       var x = self.xs[k], scale = self.scales[k];
       var g = el("g", { class: "pc-axis", "data-label": dim.label }, svg);
-      text(g, x, MARGIN.top - 20 - (stagger && k % 2 ? 16 : 0), dim.label,
-        { class: "pc-title", "text-anchor": "middle" });
+      titles.push(text(g, x, MARGIN.top - 20, dim.label, { class: "pc-title", "text-anchor": "middle" }));
       el("line", { x1: x, x2: x, y1: self.y0, y2: self.y0 + self.h, class: "pc-line" }, g);
       scale.ticks.forEach(function (tick) {
         var y = self.y0 + (1 - scale.at(tick[0])) * self.h;
@@ -375,8 +372,67 @@
       hit.addEventListener("pointerdown", function (event) { self.drag(event, k, hit); });
       self.showRange(k);
     });
+    this.titles(titles);
     this.colourBar();
   };
+
+  // The axes' names never overlap nor leave the chart. Each name has a slot on its line:
+  // halfway to the next names on that line (the chart's edge for the first and the
+  // last); when a name is wider than its slot, the names go on two lines, every other
+  // axis, which doubles the slots; one still too wide is shortened, its leading parts
+  // dropped first (train.learning_rate: …learning_rate; metrics.json:val_accuracy:
+  // …val_accuracy), then its middle. Each keeps its full name as its title (a tooltip).
+  // Widths are measured as drawn.
+  Chart.prototype.titles = function (nodes) {
+    var xs = this.xs, n = xs.length, gap = n > 1 ? xs[1] - xs[0] : this.width;
+    var left = 2, right = this.width - MARGIN.right + 24;
+    var width = function (node) {
+      var measured = node.getComputedTextLength();
+      return measured > 0 ? measured : node.textContent.length * 7;  // not laid out: about 7 px a letter
+    };
+    var slot = function (k, step) {
+      return [k - step < 0 ? left : xs[k] - step * gap / 2 + 5, k + step > n - 1 ? right : xs[k] + step * gap / 2 - 5];
+    };
+    var wide = nodes.some(function (node, k) { var s = slot(k, 1); return width(node) > s[1] - s[0]; });
+    nodes.forEach(function (node, k) {
+      var label = node.textContent, words = node.firstChild, own = slot(k, wide ? 2 : 1);
+      tooltip(node.parentNode, label);
+      var shown = shorter(label, function (candidate) {
+        words.textContent = candidate;
+        return width(node) <= own[1] - own[0];
+      });
+      words.textContent = shown;
+      if (shown !== label) node.setAttribute("data-short", "1");
+      var half = width(node) / 2;
+      node.setAttribute("x", Math.max(own[0] + half, Math.min(own[1] - half, xs[k])));
+      if (wide && k % 2) node.setAttribute("y", MARGIN.top - 36);
+    });
+  };
+
+  // A tooltip on the whole of a group: its SVG title, the group's first child.
+  function tooltip(group, words) {
+    var node = document.createElementNS(SVG, "title");
+    node.textContent = words;
+    group.insertBefore(node, group.firstChild);
+  }
+
+  // The longest form of label that fits: as it is, then without its file (FILE:KEY),
+  // then without each leading part of the key (a.b.c: …b.c, …c), then cut in the middle.
+  function shorter(label, fits) {
+    if (fits(label)) return label;
+    var file = label.lastIndexOf(":"), tail = label;
+    var cuts = file >= 0 ? [file] : [];
+    for (var at = file + 1; at < label.length - 1; at++) if (".:/".indexOf(label[at]) >= 0) cuts.push(at);
+    for (var c = 0; c < cuts.length; c++) {
+      tail = label.slice(cuts[c] + 1);
+      if (fits("…" + tail)) return "…" + tail;
+    }
+    for (var keep = tail.length - 1; keep > 1; keep--) {
+      var head = Math.ceil(keep / 2), candidate = tail.slice(0, head) + "…" + tail.slice(tail.length - (keep - head));
+      if (fits(candidate)) return candidate;
+    }
+    return "…";
+  }
 
   Chart.prototype.colourBar = function () {
     var svg = this.svg, colour = this.spec.colour;
@@ -396,9 +452,15 @@
       text(bar, x + 19, y + 4, short(v), { class: "pc-tick" });
     });
     var title = text(bar, x - 6, MARGIN.top - 36, "", { class: "pc-colorbar-title" });
+    tooltip(bar, colour.title.join(", "));
+    var room = this.width - (x - 6) - 2;
     colour.title.forEach(function (line, n) {
       var span = el("tspan", { x: x - 6, dy: n ? 14 : 0 }, title);
-      span.textContent = line;
+      span.textContent = shorter(line, function (candidate) {
+        span.textContent = candidate;
+        var measured = span.getComputedTextLength();
+        return (measured > 0 ? measured : candidate.length * 7) <= room;
+      });
     });
   };
 

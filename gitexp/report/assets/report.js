@@ -159,13 +159,33 @@
         '" title="sort by ' + esc(c.label) + '">' + esc(c.label) + goal +
         (sorted ? '<span class="arrow">' + (state.dir > 0 ? "▲" : "▼") + "</span>" : "") + "</th>";
     }).join("") + "</tr>";
-    document.querySelector("#table thead").innerHTML = top + cols;
+    // The column names are drawn again; the pinned rows under them stay unless they change.
+    var head = document.querySelector("#table thead");
+    Array.prototype.forEach.call(head.querySelectorAll("tr.groups, tr.cols"), function (tr) { tr.remove(); });
+    head.insertAdjacentHTML("afterbegin", top + cols);
   }
 
   // Only the rows in and near the scrolled window are in the page; spacer rows keep the
   // scroll height, so thousands of experiments cost what forty do.
   var ROW_HEIGHT = 26, BUFFER = 30;
   var drawn = { first: -1, last: -1, measured: false };
+
+  // One experiment's cells: the tick box, then a cell per column.
+  function rowCells(r, sel, tickWords) {
+    var cells = columns.map(function (c) {
+      var v = c.get(r);
+      var text = c.show ? c.show(v) : fmt(v);
+      var best = c.goal && isBest(r, c.metric);
+      var cls = [c.cls || "", c.first ? "first-" + c.group : "",
+        isNum(v) ? "num" : "", v === null || v === undefined ? "none" : "",
+        c.label === "Status" ? "status-" + v : "", best ? "best" : ""].join(" ").trim();
+      var dot = (c.cls === "name" && sel) ? '<span class="dot" style="background:' + sel + '"></span>' : "";
+      return "<td" + (cls ? ' class="' + cls + '"' : "") +
+        (best ? ' title="best: ' + esc(goalWords(c.goal)) + '"' : "") + ">" + dot + esc(text) + "</td>";
+    });
+    return '<td><input type="checkbox"' + (sel ? " checked" : "") + ' aria-label="' + tickWords + " " +
+      esc(r.n) + '"></td>' + cells.join("");
+  }
 
   function renderBody(force) {
     var wrap = document.getElementById("table-wrap");
@@ -174,6 +194,7 @@
     first = Math.max(0, Math.min(first, state.view.length - visible - BUFFER));
     var last = Math.min(state.view.length, first + visible + 2 * BUFFER);
     if (!force && first === drawn.first && last === drawn.last) return;
+    if (force) renderPinned();
     drawn = { first: first, last: last, measured: drawn.measured };
     var html = [];
     var colour = selectionColours();
@@ -181,21 +202,9 @@
     if (first > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + first * ROW_HEIGHT + 'px"></td></tr>');
     for (var at = first; at < last; at++) {
       var index = state.view[at];
-      var r = rows[index];
       var sel = colour[index];
-      var cells = columns.map(function (c) {
-        var v = c.get(r);
-        var text = c.show ? c.show(v) : fmt(v);
-        var best = c.goal && isBest(r, c.metric);
-        var cls = [c.cls || "", c.first ? "first-" + c.group : "",
-          isNum(v) ? "num" : "", v === null || v === undefined ? "none" : "",
-          c.label === "Status" ? "status-" + v : "", best ? "best" : ""].join(" ").trim();
-        var dot = (c.cls === "name" && sel) ? '<span class="dot" style="background:' + sel + '"></span>' : "";
-        return "<td" + (cls ? ' class="' + cls + '"' : "") +
-          (best ? ' title="best: ' + esc(goalWords(c.goal)) + '"' : "") + ">" + dot + esc(text) + "</td>";
-      });
-      html.push('<tr data-i="' + index + '"' + (sel ? ' class="selected"' : "") + '><td><input type="checkbox"' +
-        (sel ? " checked" : "") + ' aria-label="select ' + esc(r.n) + '"></td>' + cells.join("") + "</tr>");
+      html.push('<tr data-i="' + index + '"' + (sel ? ' class="selected"' : "") + ">" +
+        rowCells(rows[index], sel, "select") + "</tr>");
     }
     var rest = state.view.length - last;
     if (rest > 0) html.push('<tr class="spacer"><td colspan="' + span + '" style="height:' + rest * ROW_HEIGHT + 'px"></td></tr>');
@@ -210,6 +219,51 @@
     document.getElementById("table").setAttribute("data-rows", state.view.length);
     document.getElementById("count").textContent = state.view.length === rows.length
       ? rows.length + " experiments" : state.view.length + " of " + rows.length + " experiments";
+  }
+
+  // The ticked experiments, pinned under the column names (which stay on top while the
+  // table scrolls), in the order they were ticked: among 10,000 rows, the ones being
+  // compared are found at once, whatever the sort, the filter or the scroll. Each row
+  // also stays in its place in the table; one ticked but hidden by the filter is shown
+  // faded. A table short enough to show every row pins only the ticked it hides. Past
+  // PINNED rows, a last line counts the others and offers "ticked only", which shows
+  // the ticked experiments alone in the table.
+  var PINNED = 5, HEAD_HEIGHT = 60;
+  // Whether the table's rows overflow its box (a table that shows them all needs no pins).
+  var boxHeight = 0;
+  function scrolls() {
+    if (!boxHeight) boxHeight = parseFloat(getComputedStyle(document.getElementById("table-wrap")).maxHeight) || 460;
+    return state.view.length * ROW_HEIGHT > boxHeight - HEAD_HEIGHT;
+  }
+  var pinnedHtml = "";
+  function renderPinned() {
+    var html = pinnedRows();
+    if (html === pinnedHtml) return;  // a sort keeps them as they are: nothing to draw
+    pinnedHtml = html;
+    var head = document.querySelector("#table thead");
+    Array.prototype.forEach.call(head.querySelectorAll("tr.pinned"), function (tr) { tr.remove(); });
+    head.insertAdjacentHTML("beforeend", html);
+  }
+  function pinnedRows() {
+    var only = document.getElementById("only-ticked");
+    if (!state.selected.length || (only && only.checked)) return "";
+    var out = function (index) { return state.view.indexOf(index) < 0; };
+    var pinned = scrolls() ? state.selected : state.selected.filter(out);
+    var colour = selectionColours(), html = [];
+    var shown = pinned.slice(0, PINNED);
+    shown.forEach(function (index, n) {
+      var hidden = out(index);
+      html.push('<tr class="pinned' + (hidden ? " out" : "") + (n === shown.length - 1 ? " last" : "") +
+        '" data-pin="' + index + '"' + (hidden ? ' title="ticked, hidden by the filter"' : "") + ">" +
+        rowCells(rows[index], colour[index], "untick") + "</tr>");
+    });
+    var more = pinned.length - shown.length;
+    if (more > 0) {
+      html.push('<tr class="pinned last more"><td></td><td colspan="' + columns.length + '">and ' + more +
+        " more ticked · " + '<button type="button" class="link" id="show-ticked">show the ' +
+        state.selected.length + " ticked only</button></td></tr>");
+    }
+    return html.join("");
   }
 
   // The best value of each metric with a goal among the successful rows in view, by the
@@ -308,6 +362,12 @@
       if (!ranged || inBrush(rows[i])) view.push(i);
     }
     state.base = base;
+    var only = document.getElementById("only-ticked");
+    if (only && only.checked) {
+      var ticked = {};
+      state.selected.forEach(function (k) { ticked[k] = true; });
+      view = view.filter(function (k) { return ticked[k]; });
+    }
     // Unsorted, the runs going on (rows from their journals, ``lv``) come first: the
     // recorded ones are newest first and the running ones newer still, and at 10,000
     // experiments rows at the end would never be seen.
@@ -339,10 +399,64 @@
     state.selected.forEach(function (index, n) { colour[index] = PALETTE[n % PALETTE.length]; });
     return colour;
   }
+  // The table after the ticks changed: with "ticked only", which rows it shows too.
+  function ticksChanged() {
+    var only = document.getElementById("only-ticked");
+    if (only && only.checked) applyView(); else renderBody(true);
+    pickWhy();
+  }
+
+  // Why the page opened on the experiments it ticked (report/best.py picks them: the
+  // best by its goal, and a run of the same commit that reports the same metric with
+  // the fewest params changed), said while they are what is ticked; and what differs
+  // between the two besides their params, where the page can see it: metrics one of
+  // them does not report (a run of another command, most likely), their code.
+  function pickWhy() {
+    var box = document.getElementById("pick-why");
+    var pick = D.pick || [];
+    var same = pick.length > 0 && pick.length === state.selected.length &&
+      pick.every(function (i, n) { return state.selected[n] === i; });
+    box.hidden = !same;
+    if (!same) { box.innerHTML = ""; return; }
+    var a = rows[pick[0]], b = pick.length > 1 ? rows[pick[1]] : null;
+    var by = -1;
+    GOALS.forEach(function (goal, m) {
+      if (!goal || (D.best[m] || []).indexOf(pick[0]) < 0) return;
+      if (by < 0 || (goal.by === "gitexp.yaml" && GOALS[by].by !== "gitexp.yaml")) by = m;
+    });
+    var name = function (r) { return "<b>" + esc(r.n) + "</b>"; };
+    if (by < 0) {
+      box.innerHTML = "Opened on " + name(a) + ", the newest successful experiment: no metric has a goal " +
+        "to find the best by (declare one under goals: in gitexp.yaml).";
+      return;
+    }
+    var best = "the best by " + esc(D.metrics[by]) + " (" + better(GOALS[by]) + ")";
+    if (!b) {
+      box.innerHTML = "Opened on " + name(a) + ", " + best + ". No other successful run of the same " +
+        "commit reports " + esc(D.metrics[by]) + ", so it is shown alone: tick another to compare.";
+      return;
+    }
+    var words = "Opened on " + name(a) + ", " + best + ", against " + name(b) +
+      ", a run of the same commit with the fewest params changed.";
+    var missing = function (x, y) {
+      return D.metrics.filter(function (_, m) { return isNum(x.m[m]) && (y.m[m] === null || y.m[m] === undefined); });
+    };
+    [[a, b], [b, a]].forEach(function (pair) {
+      var gone = missing(pair[0], pair[1]);
+      if (gone.length) {
+        words += " " + esc(pair[1].n) + " reports no " + gone.map(esc).join(", ") +
+          " that " + esc(pair[0].n) + " does: it may be a run of another command.";
+      }
+    });
+    var code = (D.paths || []).filter(function (_, k) { return a.f[k] !== undefined && a.f[k] !== b.f[k]; });
+    if (code.length) words += " Their code differs in " + code.map(esc).join(", ") + ".";
+    box.innerHTML = words;
+  }
+
   function toggle(index) {
     var at = state.selected.indexOf(index);
     if (at >= 0) state.selected.splice(at, 1); else state.selected.push(index);
-    renderBody(true);
+    ticksChanged();
     highlightChart();
     renderSeries();
     renderDiff();
@@ -789,6 +903,7 @@
     metricChoices();
     // The best experiment by its goal and the run it is compared against (report/best.py).
     state.selected = (D.pick || []).slice();
+    pickWhy();
     seriesCard();
     applyView();
     renderDiff();
@@ -810,7 +925,15 @@
       applyView();
     });
     document.getElementById("filter").addEventListener("input", refilter);
+    document.getElementById("only-ticked").addEventListener("change", applyView);
     document.querySelector("#table thead").addEventListener("click", function (event) {
+      var pinned = event.target.closest("tr[data-pin]");
+      if (pinned) { toggle(+pinned.getAttribute("data-pin")); return; }
+      if (event.target.id === "show-ticked") {
+        document.getElementById("only-ticked").checked = true;
+        applyView();
+        return;
+      }
       var th = event.target.closest("th[data-col]");
       if (!th) return;
       var col = +th.getAttribute("data-col");
@@ -837,7 +960,7 @@
     });
     document.getElementById("clear").addEventListener("click", function () {
       state.selected = [];
-      renderBody(true);
+      ticksChanged();
       highlightChart();
       renderSeries();
       renderDiff();
@@ -885,7 +1008,7 @@
       var at = {};
       rows.forEach(function (r, i) { at[r.n] = i; });
       state.selected = names.filter(function (n) { return n in at; }).map(function (n) { return at[n]; });
-      renderBody(true);
+      ticksChanged();
       highlightChart();
       renderSeries();
       renderDiff();
@@ -908,6 +1031,7 @@
       columns.forEach(function (c, i) { if (c.label === sortLabel) state.sort = i; });
       header();
       metricChoices();
+      pickWhy();
       if (metric !== undefined && D.metrics.indexOf(metric) >= 0) {
         state.metric = D.metrics.indexOf(metric);
         document.getElementById("metric").value = String(state.metric);
