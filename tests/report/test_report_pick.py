@@ -14,6 +14,7 @@ import pytest
 
 from tests.report.conftest import _isolated, make_repo
 from tests.report.test_report_goals import _data
+from tests.report.uihelp import running_ui
 
 TRAIN_PY = """\
 import json
@@ -156,3 +157,43 @@ class _Overview:
         self.experiments = runs
         self.blobs: list = []
         self.images: list = []
+
+
+def test_the_live_page_says_their_code_differs_once_it_has_read_it(
+    chromium, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The UI reads the two experiments' code files after the page opens; the line says
+    what differs once they are in (a run of a changed script is no like for like)."""
+    with _isolated(tmp_path_factory) as env:
+        root = make_repo(
+            tmp_path_factory.mktemp("code") / "proj",
+            {
+                "params.yaml": "lr: 0.05\nepochs: 2\n",
+                "train.py": TRAIN_PY,
+                "gitexp.yaml": "params: [params.yaml]\nmetrics: [metrics.json]\n",
+                ".gitignore": "metrics.json\n",
+            },
+        )
+        env.chdir(root)
+        from gitexp.api import Repo
+        from gitexp.experiments.run import tracking
+
+        tracking.set_session(None)
+        repo = Repo(root)
+        repo.run([sys.executable, "train.py"], overrides=["epochs=3"], name="before")
+        (root / "train.py").write_text(TRAIN_PY + "# changed, not committed: the run keeps it\n")
+        repo.run([sys.executable, "train.py"], overrides=["lr=0.1"], name="after")
+        with running_ui(root) as ui:
+            page = chromium.new_page()  # type: ignore[attr-defined]
+            try:
+                page.goto(ui.url, timeout=60_000)
+                page.wait_for_selector("body[data-table-ready]", timeout=60_000)
+                said = page.locator("#pick-why")
+                assert "Opened on after" in (said.text_content() or "")
+                page.wait_for_function(
+                    "() => document.getElementById('pick-why').textContent"
+                    ".includes('Their code differs in train.py')",
+                    timeout=20_000,
+                )
+            finally:
+                page.close()

@@ -1003,7 +1003,7 @@
   window.gitexpReport = {
     data: function () { return D; },
     selected: function () { return state.selected.map(function (i) { return rows[i].n; }); },
-    redraw: function () { renderSeries(); renderDiff(); renderImages(); },
+    redraw: function () { renderSeries(); renderDiff(); renderImages(); pickWhy(); },
     select: function (names) {
       var at = {};
       rows.forEach(function (r, i) { at[r.n] = i; });
