@@ -30,6 +30,10 @@ import json
 with open("metrics.json", "w") as handle:
     json.dump({"rows": 1000, "dropped": 3}, handle)
 """
+MODEL = """\
+with open("model.bin", "w") as handle:
+    handle.write(repr(p))
+"""
 EVALUATE_PY = """\
 import json
 
@@ -169,8 +173,9 @@ def test_the_live_page_says_their_code_differs_once_it_has_read_it(
             tmp_path_factory.mktemp("code") / "proj",
             {
                 "params.yaml": "lr: 0.05\nepochs: 2\n",
-                "train.py": TRAIN_PY,
-                "gitexp.yaml": "params: [params.yaml]\nmetrics: [metrics.json]\n",
+                "train.py": TRAIN_PY + MODEL,
+                "gitexp.yaml": "params: [params.yaml]\nmetrics: [metrics.json]\n"
+                "outs: [model.bin]\n",
                 ".gitignore": "metrics.json\n",
             },
         )
@@ -181,7 +186,8 @@ def test_the_live_page_says_their_code_differs_once_it_has_read_it(
         tracking.set_session(None)
         repo = Repo(root)
         repo.run([sys.executable, "train.py"], overrides=["epochs=3"], name="before")
-        (root / "train.py").write_text(TRAIN_PY + "# changed, not committed: the run keeps it\n")
+        changed = TRAIN_PY + MODEL + "# changed, not committed: the run keeps it\n"
+        (root / "train.py").write_text(changed)
         repo.run([sys.executable, "train.py"], overrides=["lr=0.1"], name="after")
         with running_ui(root) as ui:
             page = chromium.new_page()  # type: ignore[attr-defined]
@@ -195,5 +201,7 @@ def test_the_live_page_says_their_code_differs_once_it_has_read_it(
                     ".includes('Their code differs in train.py')",
                     timeout=20_000,
                 )
+                # their models differ (other params), and that is no difference of code
+                assert "Their code differs in train.py." in (said.text_content() or "")
             finally:
                 page.close()

@@ -448,7 +448,11 @@
           " that " + esc(pair[0].n) + " does: it may be a run of another command.";
       }
     });
-    var code = (D.paths || []).filter(function (_, k) { return a.f[k] !== undefined && a.f[k] !== b.f[k]; });
+    // A pointer file (PATH.gitexp) stands for data or an output, not code: a model
+    // trained with other params differs, as it should.
+    var code = (D.paths || []).filter(function (path, k) {
+      return a.f[k] !== undefined && a.f[k] !== b.f[k] && !/\.gitexp$/.test(path);
+    });
     if (code.length) words += " Their code differs in " + code.map(esc).join(", ") + ".";
     box.innerHTML = words;
   }
