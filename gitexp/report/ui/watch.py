@@ -33,8 +33,9 @@ class Watcher:
     which the page shows.
     """
 
-    def __init__(self, state: PageState) -> None:
+    def __init__(self, state: PageState, *, sweep_s: float = SWEEP_S) -> None:
         self.state = state
+        self.sweep_s = sweep_s
         self._problems: dict[str, str | None] = {}
         self.stopping = threading.Event()
         self._starting = threading.Lock()
@@ -81,15 +82,16 @@ class Watcher:
     def _loop(self, step: Callable[[], bool], sweeps: bool) -> None:
         """``step`` every `POLL_S`; with ``sweeps``, what rebuilds froze is collected too.
 
-        Each rebuild of the recorded rows freezes what is alive (`kept_objects`); a
-        cycle among those objects that is dropped later would never be collected,
-        a slow leak for a UI left running for days.
+        At most every ``sweep_s`` (`SWEEP_S` unless told), once the rows were built
+        again since the last sweep. Each rebuild of the recorded rows freezes what is
+        alive (`kept_objects`); a cycle among those objects that is dropped later would
+        never be collected, a slow leak for a UI left running for days.
         """
         self._step(step)  # at once: the first page waits for this
         swept, version = time.monotonic(), self.state.snapshot.version
         while not self.stopping.wait(POLL_S):
             self._step(step)
-            if sweeps and time.monotonic() - swept >= SWEEP_S:
+            if sweeps and time.monotonic() - swept >= self.sweep_s:
                 if self.state.snapshot.version != version:
                     collect_frozen()
                 swept, version = time.monotonic(), self.state.snapshot.version
