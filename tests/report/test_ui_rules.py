@@ -117,6 +117,32 @@ def test_a_crashed_run_already_recorded_is_sent_once_and_a_rerun_beside_its_reco
     assert [(r["n"], r["s"]) for r in live["rows"]] == [("again", "running"), ("lost", "crashed")]
 
 
+def test_a_run_recorded_while_its_journal_is_still_there_is_sent_once() -> None:
+    """The refs were read after the run recorded itself, its journal before it went."""
+    started = "2026-12-08T02:22:31.438Z"
+    recorded = {
+        "params": [],
+        "metrics": ["acc"],
+        "keys": [],
+        "best": [[0]],
+        "rows": [{"n": "done", "s": "success", "t": started}],
+    }
+    journal_row = {"p": [], "m": [0.5], "x": {}, "s": "unknown"}
+    running = {
+        "params": [],
+        "metrics": ["acc"],
+        "keys": [],
+        "rows": [
+            {**journal_row, "n": "done", "t": started},  # the same run: its record stands
+            {**journal_row, "n": "other", "t": started},
+        ],
+    }
+    live = live_payload(recorded, running, {})
+    assert [r["n"] for r in live["rows"]] == ["other"]
+    later = {**running, "rows": [{**journal_row, "n": "done", "t": "2026-12-08T03:00:00.000Z"}]}
+    assert [r["n"] for r in live_payload(recorded, later, {})["rows"]] == ["done"]  # run again
+
+
 def _gitexp(repo, *args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
     code = f"import sys\n{prelude}\nfrom gitexp.cli.main import main\nsys.exit(main(sys.argv[1:]))"
     return subprocess.run(

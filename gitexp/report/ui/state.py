@@ -305,7 +305,9 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
     carries ``"lv": 1`` (it comes from a journal, not a ref): running, or ``crashed``
     when its process died and no command recorded it yet. A crashed run already in
     ``recorded`` (a command recorded it between the two reads) is left out: its record
-    stands for it, so a page never shows it twice.
+    stands for it, so a page never shows it twice. So is a run whose record is in
+    ``recorded`` (its name, started at the same moment) while its journal is still
+    there: it ended between the reads of the refs and of the journals.
     """
     params, p_at = _extend(_labels(recorded, "params"), _labels(running, "params"))
     metrics, m_at = _extend(_labels(recorded, "metrics"), _labels(running, "metrics"))
@@ -314,10 +316,9 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
     best += [[] for _ in range(len(metrics) - len(best))]
     declared = goals if isinstance(goals, dict) else {}
     rows = []
-    ended = [row for row in running["rows"] if row["s"] in KEPT]  # type: ignore[attr-defined]
-    recorded_names = _names(recorded) if ended else set()
+    started = _started(recorded, {row["n"] for row in running["rows"]})  # type: ignore[attr-defined]
     for row in running["rows"]:  # type: ignore[attr-defined]
-        if row["s"] in KEPT and row["n"] in recorded_names:
+        if row["n"] in started and (row["s"] in KEPT or _same_start(started[row["n"]], row)):
             continue
         rows.append(
             {
@@ -338,6 +339,18 @@ def live_payload(recorded: Data, running: Data, goals: object) -> Data:
         "best": best,
         "rows": rows,
     }
+
+
+def _started(data: Data, names: set[object]) -> dict[object, object]:
+    """When each of the experiments ``names`` recorded in ``data`` started (by name)."""
+    rows = data.get("rows") if names else None
+    if not isinstance(rows, list):
+        return {}
+    return {row["n"]: row.get("t") for row in rows if row["n"] in names}
+
+
+def _same_start(recorded: object, row: Mapping[str, object]) -> bool:
+    return bool(recorded) and recorded == row.get("t")
 
 
 def _labels(data: Data, section: str) -> list[str]:
