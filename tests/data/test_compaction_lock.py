@@ -20,6 +20,7 @@ from gitexp.api import Repo
 from gitexp.cache.chunkstore import LISTS_DIR
 from tests.cache.test_compact import cache_dir, readable
 from tests.conftest import commit_all, git
+from tests.data.test_sync_kill import gitexp_proc
 
 MIB = 1 << 20
 SIZE = 17 * MIB
@@ -31,15 +32,6 @@ def _done(proc: subprocess.Popen[bytes], timeout: float) -> None:
     """Wait for ``proc``; it must succeed."""
     _out, err = proc.communicate(timeout=timeout)
     assert proc.returncode == 0, err
-
-
-def _gitexp(cwd: Path, *args: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "gitexp", *args],
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
 
 
 def _versions(repo: Path) -> list[tuple[str, bytes]]:
@@ -74,18 +66,18 @@ def _compacting(repo: Path, gc: subprocess.Popen[bytes]) -> None:
 def test_a_checkout_during_a_long_compaction_ends_first_and_nothing_is_lost(repo: Path) -> None:
     versions = _versions(repo)
     first, first_data = versions[0]
-    gc = _gitexp(repo, "gc", "--compact", "--now")
+    gc = gitexp_proc(repo, "gc", "--compact", "--now")
     try:
         _compacting(repo, gc)
         # a file compaction leaves alone: done while the compaction goes on
         git(repo, "checkout", "-q", first, "--", "small.txt.gitexp")
-        small = _gitexp(repo, "checkout", "small.txt")
+        small = gitexp_proc(repo, "checkout", "small.txt")
         _done(small, 120)
         assert _lists(repo) < VERSIONS - 1, "the checkout waited for the whole compaction"
         assert (repo / "small.txt").read_text() == "small 0\n"
         # a version compaction is about to compact or has compacted: given back whole
         git(repo, "checkout", "-q", first, "--", "big.bin.gitexp")
-        big = _gitexp(repo, "checkout", "big.bin")
+        big = gitexp_proc(repo, "checkout", "big.bin")
         _done(big, 120)
         assert (repo / "big.bin").read_bytes() == first_data
         _done(gc, 300)
